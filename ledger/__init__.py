@@ -1,0 +1,1 @@
+"""Provex ledger package."""

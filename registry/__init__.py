@@ -1,0 +1,1 @@
+"""Provex registry package."""
