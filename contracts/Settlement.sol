@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ProvexRoles} from "./ProvexRoles.sol";
+import {DataRegistry} from "./DataRegistry.sol";
+
+/// @title Provex settlement
+/// @notice Offers with price caps, license purchases paid in the settlement token and split among
+///         payees by basis points, vouchers (算力券/数据券), escrow with a refund window.
+/// @dev Split rule: payee i gets floor(amount * bps_i / 10000); the remainder (fewer fen than
+///      payees) goes one fen each to the payees with the largest fractional parts
+///      (amount * bps_i mod 10000), ties to the lower index (largest-remainder method).
+contract Settlement is AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    uint16 public constant TOTAL_BPS = 10_000;
+    uint256 public constant MAX_PAYEES = 8;
+    uint256 public constant MAX_TIERS = 8;
+
+    uint8 public constant PAID = 1;
+    uint8 public constant ESCROWED = 2;
+    uint8 public constant REFUNDED = 3;
+
+    struct Offer {
+        bytes32 productId;
+        address buyer; // address(0): public offer; otherwise a negotiated offer for one buyer
+        bool active;
+        uint64 refundWindow;
+        uint64[] tierMinQuantity;
+        uint128[] tierUnitPrice;
+        address[] payees;
+        uint16[] bps;
+    }
+
+    struct Voucher {
+        address holder;
+        uint64 expiry;
+        uint128 amount;
+        uint128 redeemed;
+        bytes32[] sectors; // empty: any sector
+    }
+
+    struct License {
+        address buyer;
+        uint8 status;
+        uint64 purchasedAt;
+        uint64 releaseAfter;
+        bytes32 offerId;
+        bytes32 productId;
+        bytes32 voucherId;
+        bytes32 termsHash;
+        uint64 quantity;
+        uint128 amount;
+        uint128 voucherPaid;
+    }
+
+    IERC20 public immutable token;
+    DataRegistry public immutable registry;
+
+    mapping(bytes32 => uint128) public priceCap;
+    mapping(bytes32 => Offer) private _offers;
+    mapping(bytes32 => Voucher) private _vouchers;
+    mapping(bytes32 => License) private _licenses;
+
+    error PriceAboveCap(bytes32 productId, uint128 unitPrice, uint128 cap);
+    error BasisPointsNotExact(uint256 sum);
+    error BadPayees(uint256 payees, uint256 bps);
+    error BadTiers();
+    error ZeroPayee(uint256 index);
+    error NotProductOperator(bytes32 productId, address operator, address caller);
+    error OfferExists(bytes32 offerId);
+    error UnknownOffer(bytes32 offerId);
+    error OfferInactive(bytes32 offerId);
+    error NotOfferBuyer(bytes32 offerId, address buyer, address caller);
+    error ProductNotTradable(bytes32 productId);
+    error ZeroQuantity();
+    error LicenseExists(bytes32 licenseId);
+    error UnknownLicense(bytes32 licenseId);
+    error VoucherExists(bytes32 voucherId);
+    error UnknownVoucher(bytes32 voucherId);
+    error NotVoucherHolder(bytes32 voucherId, address holder, address caller);
+    error VoucherExpired(bytes32 voucherId, uint64 expiry, uint64 nowTs);
+    error VoucherNotExpired(bytes32 voucherId, uint64 expiry);
+    error VoucherExceeded(bytes32 voucherId, uint256 requested, uint256 remaining);
+    error VoucherSectorIneligible(bytes32 voucherId, bytes32 sector);
+    error VoucherAboveAmount(uint256 voucherAmount, uint256 amount);
+    error NotEscrowed(bytes32 licenseId, uint8 status);
+    error RefundWindowOpen(bytes32 licenseId, uint64 releaseAfter);
+    error RefundWindowClosed(bytes32 licenseId, uint64 releaseAfter);
+
+    event PriceCapSet(bytes32 indexed productId, uint128 cap);
+    event OfferPublished(bytes32 indexed offerId, bytes32 indexed productId, address buyer, uint64[] tierMinQuantity, uint128[] tierUnitPrice, address[] payees, uint16[] bps, uint64 refundWindow);
+    event OfferWithdrawn(bytes32 indexed offerId);
+    event VoucherIssued(bytes32 indexed voucherId, address indexed holder, uint128 amount, uint64 expiry, bytes32[] sectors);
+    event VoucherRedeemed(bytes32 indexed voucherId, bytes32 indexed licenseId, uint128 amount);
+    event VoucherReclaimed(bytes32 indexed voucherId, uint128 amount);
+    event LicensePurchased(bytes32 indexed licenseId, bytes32 indexed productId, address indexed buyer, bytes32 offerId, uint64 quantity, uint128 amount, uint128 voucherPaid, bytes32 termsHash, uint8 status);
+    event PaymentSplit(bytes32 indexed licenseId, address indexed payee, uint256 amount);
+    event LicenseRefunded(bytes32 indexed licenseId, address indexed buyer, uint128 buyerAmount, uint128 voucherAmount);
+
+    /// @notice Deploys settlement over `token_` for products in `registry_`.
+    /// @param admin Administers role assignment.
+    /// @param token_ The ERC-20 settlement token (fen).
+    /// @param registry_ The data registry.
+    constructor(address admin, IERC20 token_, DataRegistry registry_) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        token = token_;
+        registry = registry_;
+    }
+
+    // ---------------------------------------------------------------- pricing
+
+    /// @notice The authority sets the per-unit price cap of a public-data product (0 removes it).
+    /// @param productId The product.
+    /// @param cap Highest unit price in fen.
+    function setPriceCap(bytes32 productId, uint128 cap) external onlyRole(ProvexRoles.AUTHORITY) {
+        priceCap[productId] = cap;
+        emit PriceCapSet(productId, cap);
+    }
+
+    /// @notice The product's operator publishes an offer with volume tiers and its payee split.
+    /// @param offerId keccak256 of the offer's UUID.
+    /// @param productId The product.
+    /// @param buyer address(0) for a public offer; a buyer's address for a negotiated offer.
+    /// @param tierMinQuantity Ascending minimum quantities; the first must be 1.
+    /// @param tierUnitPrice Unit price in fen for each tier; none may exceed the price cap.
+    /// @param payees Who is paid.
+    /// @param bps Basis points per payee; must sum to exactly 10,000.
+    /// @param refundWindow Seconds during which an unused license can be refunded (0: paid at once).
+    function publishOffer(
+        bytes32 offerId,
+        bytes32 productId,
+        address buyer,
+        uint64[] calldata tierMinQuantity,
+        uint128[] calldata tierUnitPrice,
+        address[] calldata payees,
+        uint16[] calldata bps,
+        uint64 refundWindow
+    ) external {
+        address op = registry.product(productId).operator;
+        if (op != msg.sender) revert NotProductOperator(productId, op, msg.sender);
+        if (_offers[offerId].productId != bytes32(0)) revert OfferExists(offerId);
+        _checkTiers(productId, tierMinQuantity, tierUnitPrice);
+        _checkSplit(payees, bps);
+        _offers[offerId] =
+            Offer(productId, buyer, true, refundWindow, tierMinQuantity, tierUnitPrice, payees, bps);
+        emit OfferPublished(offerId, productId, buyer, tierMinQuantity, tierUnitPrice, payees, bps, refundWindow);
+    }
+
+    /// @notice The product's operator withdraws an offer.
+    /// @param offerId The offer.
+    function withdrawOffer(bytes32 offerId) external {
+        Offer storage o = _requireOffer(offerId);
+        address op = registry.product(o.productId).operator;
+        if (op != msg.sender) revert NotProductOperator(o.productId, op, msg.sender);
+        o.active = false;
+        emit OfferWithdrawn(offerId);
+    }
+
+    /// @notice Returns an offer.
+    /// @param offerId The offer id.
+    function offer(bytes32 offerId) external view returns (Offer memory) {
+        return _requireOffer(offerId);
+    }
+
+    /// @notice The total price of `quantity` units under an offer (the unit price of the highest tier reached).
+    /// @param offerId The offer.
+    /// @param quantity Number of units.
+    function priceOf(bytes32 offerId, uint64 quantity) public view returns (uint128) {
+        Offer storage o = _requireOffer(offerId);
+        if (quantity == 0) revert ZeroQuantity();
+        uint128 unit = o.tierUnitPrice[0];
+        for (uint256 i = 1; i < o.tierMinQuantity.length; i++) {
+            if (quantity >= o.tierMinQuantity[i]) unit = o.tierUnitPrice[i];
+        }
+        return unit * quantity;
+    }
+
+    /// @notice Splits `amount` by basis points with the largest-remainder rule (see contract doc).
+    /// @param amount Amount in fen.
+    /// @param bps Basis points summing to 10,000.
+    function splitOf(uint256 amount, uint16[] memory bps) public pure returns (uint256[] memory shares) {
+        uint256 n = bps.length;
+        shares = new uint256[](n);
+        uint256[] memory frac = new uint256[](n);
+        uint256 given = 0;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 scaled = amount * bps[i];
+            shares[i] = scaled / TOTAL_BPS;
+            frac[i] = scaled % TOTAL_BPS;
+            given += shares[i];
+        }
+        uint256 remainder = amount - given;
+        for (uint256 k = 0; k < remainder; k++) {
+            uint256 best = 0;
+            bool found = false;
+            for (uint256 i = 0; i < n; i++) {
+                if (frac[i] != type(uint256).max && (!found || frac[i] > frac[best])) {
+                    best = i;
+                    found = true;
+                }
+            }
+            shares[best] += 1;
+            frac[best] = type(uint256).max;
+        }
+    }
+
+    // --------------------------------------------------------------- vouchers
+
+    /// @notice The authority issues a voucher, funding it from its own token balance.
+    /// @param voucherId keccak256 of the voucher's UUID.
+    /// @param holder The buyer who may redeem it.
+    /// @param amount Face value in fen.
+    /// @param expiry Unix seconds after which it cannot be redeemed.
+    /// @param sectors keccak256 of eligible sector codes; empty for any sector.
+    function issueVoucher(bytes32 voucherId, address holder, uint128 amount, uint64 expiry, bytes32[] calldata sectors)
+        external
+        onlyRole(ProvexRoles.AUTHORITY)
+    {
+        if (_vouchers[voucherId].holder != address(0)) revert VoucherExists(voucherId);
+        _vouchers[voucherId] = Voucher(holder, expiry, amount, 0, sectors);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        emit VoucherIssued(voucherId, holder, amount, expiry, sectors);
+    }
+
+    /// @notice The authority takes back the unredeemed part of an expired voucher.
+    /// @param voucherId The voucher.
+    function reclaimVoucher(bytes32 voucherId) external onlyRole(ProvexRoles.AUTHORITY) {
+        Voucher storage v = _requireVoucher(voucherId);
+        if (block.timestamp < v.expiry) revert VoucherNotExpired(voucherId, v.expiry);
+        uint128 left = v.amount - v.redeemed;
+        v.redeemed = v.amount;
+        token.safeTransfer(msg.sender, left);
+        emit VoucherReclaimed(voucherId, left);
+    }
+
+    /// @notice Returns a voucher.
+    /// @param voucherId The voucher id.
+    function voucher(bytes32 voucherId) external view returns (Voucher memory) {
+        return _requireVoucher(voucherId);
+    }
+
+    // --------------------------------------------------------------- licenses
+
+    /// @notice Buys a license: pulls the price (less any voucher part) from the caller and splits it.
+    /// @param licenseId keccak256 of the license's UUID.
+    /// @param offerId The offer bought.
+    /// @param quantity Units bought (queries, periods or 1 for a one-off license).
+    /// @param termsHash Hash of the canonical license terms.
+    /// @param voucherId A voucher of the caller's, or zero.
+    /// @param voucherAmount How much of the price the voucher pays.
+    function buyLicense(
+        bytes32 licenseId,
+        bytes32 offerId,
+        uint64 quantity,
+        bytes32 termsHash,
+        bytes32 voucherId,
+        uint128 voucherAmount
+    ) external nonReentrant {
+        if (_licenses[licenseId].buyer != address(0)) revert LicenseExists(licenseId);
+        Offer storage o = _requireOffer(offerId);
+        if (!o.active) revert OfferInactive(offerId);
+        if (o.buyer != address(0) && o.buyer != msg.sender) revert NotOfferBuyer(offerId, o.buyer, msg.sender);
+        if (!registry.isTradable(o.productId)) revert ProductNotTradable(o.productId);
+        uint128 amount = priceOf(offerId, quantity);
+        if (voucherAmount > amount) revert VoucherAboveAmount(voucherAmount, amount);
+        if (voucherId != bytes32(0)) _redeem(voucherId, licenseId, o.productId, voucherAmount);
+        else if (voucherAmount != 0) revert UnknownVoucher(voucherId);
+
+        uint8 status = o.refundWindow == 0 ? PAID : ESCROWED;
+        _licenses[licenseId] = License(
+            msg.sender,
+            status,
+            uint64(block.timestamp),
+            uint64(block.timestamp) + o.refundWindow,
+            offerId,
+            o.productId,
+            voucherId,
+            termsHash,
+            quantity,
+            amount,
+            voucherAmount
+        );
+        token.safeTransferFrom(msg.sender, address(this), amount - voucherAmount);
+        emit LicensePurchased(licenseId, o.productId, msg.sender, offerId, quantity, amount, voucherAmount, termsHash, status);
+        if (status == PAID) _pay(licenseId, o, amount);
+    }
+
+    /// @notice Pays out an escrowed license once its refund window has passed. Anyone may call.
+    /// @param licenseId The license.
+    function release(bytes32 licenseId) external nonReentrant {
+        License storage l = _requireLicense(licenseId);
+        if (l.status != ESCROWED) revert NotEscrowed(licenseId, l.status);
+        if (block.timestamp < l.releaseAfter) revert RefundWindowOpen(licenseId, l.releaseAfter);
+        l.status = PAID;
+        _pay(licenseId, _offers[l.offerId], l.amount);
+    }
+
+    /// @notice The exchange refunds an unused escrowed license inside its refund window.
+    /// @param licenseId The license.
+    function refund(bytes32 licenseId) external nonReentrant onlyRole(ProvexRoles.EXCHANGE) {
+        License storage l = _requireLicense(licenseId);
+        if (l.status != ESCROWED) revert NotEscrowed(licenseId, l.status);
+        if (block.timestamp >= l.releaseAfter) revert RefundWindowClosed(licenseId, l.releaseAfter);
+        l.status = REFUNDED;
+        if (l.voucherPaid > 0) _vouchers[l.voucherId].redeemed -= l.voucherPaid;
+        uint128 buyerPart = l.amount - l.voucherPaid;
+        token.safeTransfer(l.buyer, buyerPart);
+        emit LicenseRefunded(licenseId, l.buyer, buyerPart, l.voucherPaid);
+    }
+
+    /// @notice Returns a license.
+    /// @param licenseId The license id.
+    function license(bytes32 licenseId) external view returns (License memory) {
+        return _requireLicense(licenseId);
+    }
+
+    // -------------------------------------------------------------- internals
+
+    function _redeem(bytes32 voucherId, bytes32 licenseId, bytes32 productId, uint128 amount) private {
+        Voucher storage v = _requireVoucher(voucherId);
+        if (v.holder != msg.sender) revert NotVoucherHolder(voucherId, v.holder, msg.sender);
+        if (block.timestamp >= v.expiry) revert VoucherExpired(voucherId, v.expiry, uint64(block.timestamp));
+        if (v.sectors.length > 0) {
+            bytes32 sector = registry.product(productId).sector;
+            bool eligible = false;
+            for (uint256 i = 0; i < v.sectors.length; i++) {
+                if (v.sectors[i] == sector) eligible = true;
+            }
+            if (!eligible) revert VoucherSectorIneligible(voucherId, sector);
+        }
+        uint128 remaining = v.amount - v.redeemed;
+        if (amount > remaining) revert VoucherExceeded(voucherId, amount, remaining);
+        v.redeemed += amount;
+        emit VoucherRedeemed(voucherId, licenseId, amount);
+    }
+
+    function _pay(bytes32 licenseId, Offer storage o, uint256 amount) private {
+        uint256[] memory shares = splitOf(amount, o.bps);
+        for (uint256 i = 0; i < shares.length; i++) {
+            if (shares[i] > 0) token.safeTransfer(o.payees[i], shares[i]);
+            emit PaymentSplit(licenseId, o.payees[i], shares[i]);
+        }
+    }
+
+    function _checkTiers(bytes32 productId, uint64[] calldata minQty, uint128[] calldata unitPrice) private view {
+        uint256 n = minQty.length;
+        if (n == 0 || n != unitPrice.length || n > MAX_TIERS || minQty[0] != 1) revert BadTiers();
+        uint128 cap = priceCap[productId];
+        for (uint256 i = 0; i < n; i++) {
+            if (i > 0 && minQty[i] <= minQty[i - 1]) revert BadTiers();
+            if (cap != 0 && unitPrice[i] > cap) revert PriceAboveCap(productId, unitPrice[i], cap);
+        }
+    }
+
+    function _checkSplit(address[] calldata payees, uint16[] calldata bps) private pure {
+        if (payees.length == 0 || payees.length != bps.length || payees.length > MAX_PAYEES) {
+            revert BadPayees(payees.length, bps.length);
+        }
+        uint256 sum = 0;
+        for (uint256 i = 0; i < bps.length; i++) {
+            if (payees[i] == address(0)) revert ZeroPayee(i);
+            sum += bps[i];
+        }
+        if (sum != TOTAL_BPS) revert BasisPointsNotExact(sum);
+    }
+
+    function _requireOffer(bytes32 offerId) private view returns (Offer storage o) {
+        o = _offers[offerId];
+        if (o.productId == bytes32(0)) revert UnknownOffer(offerId);
+    }
+
+    function _requireVoucher(bytes32 voucherId) private view returns (Voucher storage v) {
+        v = _vouchers[voucherId];
+        if (v.holder == address(0)) revert UnknownVoucher(voucherId);
+    }
+
+    function _requireLicense(bytes32 licenseId) private view returns (License storage l) {
+        l = _licenses[licenseId];
+        if (l.buyer == address(0)) revert UnknownLicense(licenseId);
+    }
+}

@@ -1,0 +1,174 @@
+"""Canonical JSON: the one byte form of anything Provex hashes.
+
+Encoding rules (``canonical_json``):
+
+* object keys sorted by Unicode code point, separators ``","`` and ``":"``, no
+  whitespace anywhere, UTF-8 output with non-ASCII characters written raw
+  (only ``"``, ``\\`` and control characters below U+0020 are escaped, the
+  short forms ``\\n \\t ...`` where JSON has them, ``\\u00XX`` otherwise);
+* allowed values: ``dict`` with ``str`` keys, ``list``, ``str``, ``int``,
+  ``bool``, ``None`` and *finite* ``float``. Floats are written in Python's
+  shortest round-trip form (``0.5``, ``1.0``, ``1e+16``). That form is not the
+  RFC 8785 (ECMAScript) one for integral or very large/small floats, so values
+  another language must reproduce byte for byte, and all money, should be
+  ``int`` (minor units) or ``str``;
+* rejected: NaN and infinities, non-``str`` keys, tuples, sets, bytes and
+  every other type, strings that are not valid Unicode (lone surrogates), and
+  nesting deeper than ``MAX_DEPTH`` containers.
+
+``decode_record`` is the strict inverse for ledger records: it accepts bytes
+only if they are exactly ``canonical_json`` of a JSON object, at most
+``MAX_RECORD_BYTES`` long, and raises ``RecordFormatError`` for anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_RECORD_BYTES",
+    "RecordFormatError",
+    "canonical_json",
+    "decode_record",
+    "encode_record",
+    "sha256_hex",
+]
+
+MAX_DEPTH = 32
+"""Most containers (objects/arrays) that may be nested inside each other."""
+
+MAX_RECORD_BYTES = 64 * 1024
+"""Largest encoded ledger record, in bytes."""
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
+class RecordFormatError(ValueError):
+    """A value cannot be canonically encoded, or bytes are not a canonical record."""
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lower-case hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check(value: Any, depth: int, path: str) -> None:
+    """Raise ``RecordFormatError`` unless ``value`` is canonically encodable."""
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RecordFormatError(f"{path}: {value!r} is not a finite number")
+        return
+    if isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise RecordFormatError(f"{path}: nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                _check(item, depth + 1, f"{path}[{i}]")
+            return
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise RecordFormatError(f"{path}: object key {key!r} is not a string")
+            _check(item, depth + 1, f"{path}.{key}")
+        return
+    raise RecordFormatError(f"{path}: type {type(value).__name__} is not allowed in JSON")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Encode ``obj`` as canonical JSON bytes; raise ``RecordFormatError`` if it can't be."""
+    _check(obj, 0, "$")
+    try:
+        return _ENCODER.encode(obj).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RecordFormatError(f"string is not valid Unicode: {exc.reason}") from None
+    except ValueError as exc:  # e.g. an int beyond the interpreter's digit limit
+        raise RecordFormatError(f"cannot encode value: {exc}") from None
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """Canonical bytes of a ledger record: a JSON object of at most ``MAX_RECORD_BYTES``."""
+    if not isinstance(record, dict):
+        raise RecordFormatError(f"a record must be a JSON object, not {type(record).__name__}")
+    data = canonical_json(record)
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordFormatError(f"record is {len(data)} bytes, limit is {MAX_RECORD_BYTES}")
+    return data
+
+
+def _max_depth(text: str) -> int:
+    """Deepest container nesting in JSON ``text``, ignoring brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise RecordFormatError(f"duplicate object key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise RecordFormatError(f"{name} is not allowed in a record")
+
+
+def decode_record(data: bytes | bytearray | memoryview) -> dict[str, Any]:
+    """Parse a canonical ledger record; raise ``RecordFormatError`` for anything else.
+
+    Rejects non-bytes input, more than ``MAX_RECORD_BYTES`` bytes, invalid UTF-8,
+    malformed JSON, duplicate keys, NaN/Infinity, nesting deeper than
+    ``MAX_DEPTH``, a top level that is not an object, and any text that differs
+    from the canonical re-encoding of what it parses to.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise RecordFormatError(f"a record must be bytes, not {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordFormatError(f"record is {len(data)} bytes, limit is {MAX_RECORD_BYTES}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordFormatError(f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from None
+    if _max_depth(text) > MAX_DEPTH:
+        raise RecordFormatError(f"nesting deeper than {MAX_DEPTH} levels")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except RecordFormatError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise RecordFormatError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise RecordFormatError(f"a record must be a JSON object, not {type(value).__name__}")
+    again = canonical_json(value)
+    if again != data:
+        at = next(
+            (i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b),
+            min(len(again), len(data)),
+        )
+        raise RecordFormatError(f"record is not in canonical form (differs at byte {at})")
+    return value

@@ -1,0 +1,148 @@
+"""JSON-RPC client: local signing, per-sender nonces, receipts, decoded reverts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+
+from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where a transaction landed: kept beside the database row it backs."""
+
+    tx_hash: str
+    block_number: int
+    log_index: int | None
+    gas_used: int
+    logs: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tx_hash": self.tx_hash, "block_number": self.block_number, "log_index": self.log_index}
+
+
+class ChainClient:
+    """One connection to an EVM node. Thread-safe for sending from several accounts."""
+
+    def __init__(self, rpc_url: str, decoder: ErrorDecoder | None = None, timeout: float = 10.0) -> None:
+        self.rpc_url = rpc_url
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
+                                    exception_retry_configuration=None))
+        self.decoder = decoder or ErrorDecoder([])
+        self._nonces: dict[str, int] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._chain_id: int | None = None
+        self.receipt_timeout = timeout
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self._rpc(lambda: self.w3.eth.chain_id))
+        return self._chain_id
+
+    def is_up(self) -> bool:
+        try:
+            self.w3.eth.block_number  # noqa: B018
+            return True
+        except Exception:
+            return False
+
+    def block_number(self) -> int:
+        return int(self._rpc(lambda: self.w3.eth.block_number))
+
+    def _rpc(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except (requests.ConnectionError, requests.Timeout, ConnectionError) as exc:
+            raise ChainUnavailable(f"chain at {self.rpc_url} is unavailable: {exc}") from exc
+
+    def call(self, fn: ContractFunction) -> Any:
+        """Run a view function; reverts become ContractRevert."""
+        try:
+            return self._rpc(fn.call)
+        except ContractLogicError as exc:
+            raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+
+    def transact(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None = None, *,
+                 to: str | None = None, value: int = 0, event_address: str | None = None,
+                 ) -> Receipt:
+        """Sign and send `fn` (or a plain value transfer) from `sender`; wait for the receipt.
+
+        Gas is estimated first, so a revert is raised as ContractRevert before anything is sent.
+        """
+        lock = self._lock_for(sender.address)
+        with lock:
+            nonce = self._next_nonce(sender.address)
+            tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
+            try:
+                if fn is not None:
+                    built = self._rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
+                else:
+                    built = {**tx, "to": to, "value": value, "gas": 21000,
+                             "gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
+                    built.pop("from")
+                signed = sender.sign_transaction(built)
+                tx_hash = self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            except ContractLogicError as exc:
+                raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+            except Web3RPCError as exc:
+                self._nonces.pop(sender.address, None)
+                raise ChainError(str(exc)) from exc
+            except ChainUnavailable:
+                self._nonces.pop(sender.address, None)
+                raise
+            self._nonces[sender.address] = nonce + 1
+        return self.wait(tx_hash, event_address or getattr(fn, "address", None))
+
+    def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
+        """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""
+        try:
+            rcpt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout, poll_latency=0.01))
+        except TimeExhausted as exc:
+            raise ChainUnavailable(f"no receipt for {HexBytes(tx_hash).to_0x_hex()}: {exc}") from exc
+        if rcpt["status"] != 1:
+            raise ChainError(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
+        logs = list(rcpt["logs"])
+        own = [lg for lg in logs if event_address is None or lg["address"] == event_address]
+        return Receipt(
+            tx_hash=HexBytes(rcpt["transactionHash"]).to_0x_hex(),
+            block_number=int(rcpt["blockNumber"]),
+            log_index=int(own[-1]["logIndex"]) if own else None,
+            gas_used=int(rcpt["gasUsed"]),
+            logs=logs,
+        )
+
+    def fund(self, sender: LocalAccount, to: str, wei: int) -> Receipt:
+        """Send native currency for gas."""
+        return self.transact(sender, to=to, value=wei)
+
+    def balance(self, address: str) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
+
+    def _lock_for(self, address: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(address, threading.Lock())
+
+    def _next_nonce(self, address: str) -> int:
+        if address not in self._nonces:
+            self._nonces[address] = int(self._rpc(
+                lambda: self.w3.eth.get_transaction_count(address, "pending")))
+        return self._nonces[address]
+
+
+def account_from_key(private_key: str) -> LocalAccount:
+    """A signing account from a hex private key."""
+    acct: LocalAccount = Account.from_key(private_key)
+    return acct

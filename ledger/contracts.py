@@ -1,0 +1,295 @@
+"""Typed wrappers over the Provex contracts. Reverts surface as ContractRevert."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import event_abi_to_log_topic, keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from ledger.client import ChainClient, Receipt
+from ledger.compiler import Build
+from ledger.deploy import Deployment
+from ledger.ids import chain_id_of
+
+MAX_UINT256 = 2**256 - 1
+
+
+
+AUTHORITY_ROLE = keccak(text="AUTHORITY_ROLE")
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+EXCHANGE_ROLE = keccak(text="EXCHANGE_ROLE")
+RECORDER_ROLE = keccak(text="RECORDER_ROLE")
+
+
+class Classification(IntEnum):
+    GENERAL = 0
+    IMPORTANT = 1
+    CORE = 2
+
+
+class ProductStatus(IntEnum):
+    REGISTERED = 1
+    LISTED = 2
+    SUSPENDED = 3
+    DELISTED = 4
+
+
+class LicenseStatus(IntEnum):
+    PAID = 1
+    ESCROWED = 2
+    REFUNDED = 3
+
+
+@dataclass(frozen=True)
+class ChainProduct:
+    operator: str
+    status: ProductStatus
+    version: int
+    authorization_id: bytes
+    metadata_hash: bytes
+    sector: bytes
+    resource_ids: list[bytes]
+
+
+@dataclass(frozen=True)
+class ChainLicense:
+    buyer: str
+    status: LicenseStatus
+    purchased_at: int
+    release_after: int
+    offer_id: bytes
+    product_id: bytes
+    voucher_id: bytes
+    terms_hash: bytes
+    quantity: int
+    amount: int
+    voucher_paid: int
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    index: int
+    tree_size: int
+    timestamp: int
+    root: bytes
+
+
+class Ledger:
+    """The deployed Provex contracts on one chain."""
+
+    def __init__(self, client: ChainClient, deployment: Deployment, build: Build) -> None:
+        self.client = client
+        self.deployment = deployment
+        w3 = client.w3
+
+        def at(name: str) -> Contract:
+            return w3.eth.contract(address=Web3.to_checksum_address(deployment.addresses[name]),
+                                   abi=build.artifacts[name].abi)
+
+        self.token = at("SettlementToken")
+        self.registry = at("DataRegistry")
+        self.checkpoints = at("CheckpointLog")
+        self.settlement = at("Settlement")
+        self.contracts = {"SettlementToken": self.token, "DataRegistry": self.registry,
+                          "CheckpointLog": self.checkpoints, "Settlement": self.settlement}
+        self._topics: dict[tuple[str, str], bytes] = {}
+        for cname, c in self.contracts.items():
+            for entry in c.abi:
+                if entry.get("type") == "event":
+                    self._topics[(cname, entry["name"])] = event_abi_to_log_topic(entry)  # type: ignore[arg-type]
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _send(self, sender: LocalAccount, fn: ContractFunction, contract: str, event: str) -> Receipt:
+        receipt = self.client.transact(sender, fn)
+        topic = self._topics[(contract, event)]
+        address = self.contracts[contract].address
+        idx = next((int(lg["logIndex"]) for lg in receipt.logs
+                    if lg["address"] == address and bytes(lg["topics"][0]) == topic), None)
+        return dataclasses.replace(receipt, log_index=idx)
+
+    def grant_role(self, sender: LocalAccount, contract: str, role: bytes, account: str) -> Receipt:
+        """Grant `role` on `contract` to `account` (sender must be the role's admin)."""
+        fn = self.contracts[contract].functions.grantRole(role, account)
+        return self._send(sender, fn, contract, "RoleGranted")
+
+    def has_role(self, contract: str, role: bytes, account: str) -> bool:
+        return bool(self.client.call(self.contracts[contract].functions.hasRole(role, account)))
+
+    # -------------------------------------------------------------- resources
+
+    def register_resource(self, sender: LocalAccount, resource_id: str, classification: Classification,
+                          content_hash: bytes, metadata_hash: bytes) -> Receipt:
+        fn = self.registry.functions.registerResource(
+            chain_id_of(resource_id), int(classification), content_hash, metadata_hash)
+        return self._send(sender, fn, "DataRegistry", "ResourceRegistered")
+
+    def resource(self, resource_id: str) -> tuple[Classification, bytes, bytes]:
+        r = self.client.call(self.registry.functions.resource(chain_id_of(resource_id)))
+        return Classification(r[0]), bytes(r[2]), bytes(r[3])
+
+    # --------------------------------------------------------- authorizations
+
+    def grant_authorization(self, sender: LocalAccount, authorization_id: str, operator: str,
+                            resource_ids: Sequence[str], purpose_hash: bytes, valid_from: int,
+                            valid_until: int, max_classification: Classification) -> Receipt:
+        fn = self.registry.functions.grantAuthorization(
+            chain_id_of(authorization_id), operator, [chain_id_of(r) for r in resource_ids],
+            purpose_hash, valid_from, valid_until, int(max_classification))
+        return self._send(sender, fn, "DataRegistry", "AuthorizationGranted")
+
+    def revoke_authorization(self, sender: LocalAccount, authorization_id: str, reason_hash: bytes) -> Receipt:
+        fn = self.registry.functions.revokeAuthorization(chain_id_of(authorization_id), reason_hash)
+        return self._send(sender, fn, "DataRegistry", "AuthorizationRevoked")
+
+    def is_authorized(self, operator: str, resource_id: str) -> bool:
+        return bool(self.client.call(self.registry.functions.isAuthorized(operator, chain_id_of(resource_id))))
+
+    def is_authorization_active(self, authorization_id: str) -> bool:
+        return bool(self.client.call(
+            self.registry.functions.isAuthorizationActive(chain_id_of(authorization_id))))
+
+    # --------------------------------------------------------------- products
+
+    def register_product(self, sender: LocalAccount, product_id: str, authorization_id: str,
+                         resource_ids: Sequence[str], metadata_hash: bytes, sector: str) -> Receipt:
+        fn = self.registry.functions.registerProduct(
+            chain_id_of(product_id), chain_id_of(authorization_id),
+            [chain_id_of(r) for r in resource_ids], metadata_hash, chain_id_of(sector))
+        return self._send(sender, fn, "DataRegistry", "ProductRegistered")
+
+    def update_product_metadata(self, sender: LocalAccount, product_id: str, metadata_hash: bytes) -> Receipt:
+        fn = self.registry.functions.updateProductMetadata(chain_id_of(product_id), metadata_hash)
+        return self._send(sender, fn, "DataRegistry", "ProductMetadataUpdated")
+
+    def set_product_status(self, sender: LocalAccount, product_id: str, status: ProductStatus,
+                           reason_hash: bytes = b"\x00" * 32) -> Receipt:
+        fn = self.registry.functions.setProductStatus(chain_id_of(product_id), int(status), reason_hash)
+        return self._send(sender, fn, "DataRegistry", "ProductStatusChanged")
+
+    def suspend_unauthorized(self, sender: LocalAccount, product_id: str) -> Receipt:
+        fn = self.registry.functions.suspendUnauthorized(chain_id_of(product_id))
+        return self._send(sender, fn, "DataRegistry", "ProductStatusChanged")
+
+    def product(self, product_id: str) -> ChainProduct:
+        p = self.client.call(self.registry.functions.product(chain_id_of(product_id)))
+        return ChainProduct(p[0], ProductStatus(p[1]), int(p[2]), bytes(p[3]), bytes(p[4]),
+                            bytes(p[5]), [bytes(x) for x in p[6]])
+
+    def is_tradable(self, product_id: str) -> bool:
+        return bool(self.client.call(self.registry.functions.isTradable(chain_id_of(product_id))))
+
+    # ----------------------------------------------------------- token/money
+
+    def mint(self, sender: LocalAccount, to: str, amount: int) -> Receipt:
+        return self._send(sender, self.token.functions.mint(to, amount), "SettlementToken", "Transfer")
+
+    def balance_of(self, address: str) -> int:
+        return int(self.client.call(self.token.functions.balanceOf(address)))
+
+    def _ensure_allowance(self, sender: LocalAccount, amount: int) -> None:
+        allowance = int(self.client.call(
+            self.token.functions.allowance(sender.address, self.settlement.address)))
+        if allowance < amount:
+            fn = self.token.functions.approve(self.settlement.address, MAX_UINT256)
+            self._send(sender, fn, "SettlementToken", "Approval")
+
+    # ------------------------------------------------------------ settlement
+
+    def set_price_cap(self, sender: LocalAccount, product_id: str, cap: int) -> Receipt:
+        fn = self.settlement.functions.setPriceCap(chain_id_of(product_id), cap)
+        return self._send(sender, fn, "Settlement", "PriceCapSet")
+
+    def price_cap(self, product_id: str) -> int:
+        return int(self.client.call(self.settlement.functions.priceCap(chain_id_of(product_id))))
+
+    def publish_offer(self, sender: LocalAccount, offer_id: str, product_id: str,
+                      tiers: Sequence[tuple[int, int]], payees: Sequence[tuple[str, int]],
+                      refund_window: int = 0, buyer: str | None = None) -> Receipt:
+        """Publish an offer: `tiers` are (min quantity, unit price fen), `payees` (address, bps)."""
+        fn = self.settlement.functions.publishOffer(
+            chain_id_of(offer_id), chain_id_of(product_id), buyer or "0x" + "0" * 40,
+            [t[0] for t in tiers], [t[1] for t in tiers],
+            [p[0] for p in payees], [p[1] for p in payees], refund_window)
+        return self._send(sender, fn, "Settlement", "OfferPublished")
+
+    def withdraw_offer(self, sender: LocalAccount, offer_id: str) -> Receipt:
+        fn = self.settlement.functions.withdrawOffer(chain_id_of(offer_id))
+        return self._send(sender, fn, "Settlement", "OfferWithdrawn")
+
+    def price_of(self, offer_id: str, quantity: int) -> int:
+        return int(self.client.call(self.settlement.functions.priceOf(chain_id_of(offer_id), quantity)))
+
+    def split_of(self, amount: int, bps: Sequence[int]) -> list[int]:
+        """The contract's own split of `amount` (largest-remainder rule)."""
+        return [int(x) for x in self.client.call(self.settlement.functions.splitOf(amount, list(bps)))]
+
+    def issue_voucher(self, sender: LocalAccount, voucher_id: str, holder: str, amount: int,
+                      expiry: int, sectors: Sequence[str] = ()) -> Receipt:
+        self._ensure_allowance(sender, amount)
+        fn = self.settlement.functions.issueVoucher(
+            chain_id_of(voucher_id), holder, amount, expiry, [chain_id_of(s) for s in sectors])
+        return self._send(sender, fn, "Settlement", "VoucherIssued")
+
+    def reclaim_voucher(self, sender: LocalAccount, voucher_id: str) -> Receipt:
+        fn = self.settlement.functions.reclaimVoucher(chain_id_of(voucher_id))
+        return self._send(sender, fn, "Settlement", "VoucherReclaimed")
+
+    def voucher_remaining(self, voucher_id: str) -> int:
+        v = self.client.call(self.settlement.functions.voucher(chain_id_of(voucher_id)))
+        return int(v[2]) - int(v[3])
+
+    def buy_license(self, sender: LocalAccount, license_id: str, offer_id: str, quantity: int,
+                    terms_hash: bytes, voucher_id: str = "", voucher_amount: int = 0) -> Receipt:
+        """Buy a license; approves the settlement contract first when the allowance is short."""
+        self._ensure_allowance(sender, self.price_of(offer_id, quantity) - voucher_amount)
+        fn = self.settlement.functions.buyLicense(
+            chain_id_of(license_id), chain_id_of(offer_id), quantity, terms_hash,
+            chain_id_of(voucher_id), voucher_amount)
+        return self._send(sender, fn, "Settlement", "LicensePurchased")
+
+    def release(self, sender: LocalAccount, license_id: str) -> Receipt:
+        fn = self.settlement.functions.release(chain_id_of(license_id))
+        return self._send(sender, fn, "Settlement", "PaymentSplit")
+
+    def refund(self, sender: LocalAccount, license_id: str) -> Receipt:
+        fn = self.settlement.functions.refund(chain_id_of(license_id))
+        return self._send(sender, fn, "Settlement", "LicenseRefunded")
+
+    def license(self, license_id: str) -> ChainLicense | None:
+        """The license on chain, or None when it was never bought."""
+        from ledger.errors import ContractRevert
+
+        try:
+            v = self.client.call(self.settlement.functions.license(chain_id_of(license_id)))
+        except ContractRevert as exc:
+            if exc.name == "UnknownLicense":
+                return None
+            raise
+        return ChainLicense(v[0], LicenseStatus(v[1]), int(v[2]), int(v[3]), bytes(v[4]), bytes(v[5]),
+                            bytes(v[6]), bytes(v[7]), int(v[8]), int(v[9]), int(v[10]))
+
+    # ------------------------------------------------------------ checkpoints
+
+    def anchor(self, sender: LocalAccount, tree_size: int, root: bytes) -> Receipt:
+        fn = self.checkpoints.functions.anchor(tree_size, root)
+        return self._send(sender, fn, "CheckpointLog", "CheckpointAnchored")
+
+    def checkpoint_count(self) -> int:
+        return int(self.client.call(self.checkpoints.functions.count()))
+
+    def checkpoint(self, index: int) -> Checkpoint:
+        c = self.client.call(self.checkpoints.functions.checkpoint(index))
+        return Checkpoint(index, int(c[0]), int(c[1]), bytes(c[2]))
+
+    def raw_call(self, contract: str, fn_name: str, *args: Any) -> Any:
+        """Call any view function by name (for audits and tests)."""
+        return self.client.call(getattr(self.contracts[contract].functions, fn_name)(*args))

@@ -1,0 +1,67 @@
+"""Session fixtures shared by every test package: a real Anvil with the contracts deployed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger.contracts import AUTHORITY_ROLE, EXCHANGE_ROLE, RECORDER_ROLE, Ledger
+from ledger.runtime import ChainConfig, ChainRuntime
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainRuntime]:
+    """Anvil on a free port with all contracts deployed (no state file)."""
+    home = tmp_path_factory.mktemp("chain-home")
+    runtime = ChainRuntime(ChainConfig(home=home, persist_state=False)).start()
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def ledger(chain: ChainRuntime) -> Ledger:
+    assert chain.ledger is not None
+    return chain.ledger
+
+
+@pytest.fixture(scope="session")
+def deployer(chain: ChainRuntime) -> LocalAccount:
+    assert chain.deployer is not None
+    return chain.deployer
+
+
+@pytest.fixture(scope="session")
+def new_account(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAccount]:
+    """Make a fresh account funded with 10 ETH for gas."""
+
+    def make() -> LocalAccount:
+        acct: LocalAccount = Account.create()
+        ledger.client.fund(deployer, acct.address, 10 * 10**18)
+        return acct
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def roles(ledger: Ledger, deployer: LocalAccount, new_account: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
+    """Authority, exchange and recorder accounts with their roles granted on every contract."""
+    accts = {"authority": new_account(), "exchange": new_account(), "recorder": new_account()}
+    for contract in ("DataRegistry", "Settlement"):
+        ledger.grant_role(deployer, contract, AUTHORITY_ROLE, accts["authority"].address)
+        ledger.grant_role(deployer, contract, EXCHANGE_ROLE, accts["exchange"].address)
+    ledger.grant_role(deployer, "CheckpointLog", RECORDER_ROLE, accts["recorder"].address)
+    return accts
+
+
+def uid(prefix: str = "id") -> str:
+    """A unique readable id for objects created by a test."""
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
