@@ -1,0 +1,98 @@
+"""Turn a plan and (epsilon, delta) into per-component quantisation units and noise variances.
+
+Neighbouring datasets differ by one row (add/remove); a row lands in one group, so it moves
+each lane family by at most its per-row bound. Values are clipped to the declared bounds and
+fixed-point encoded (``round(v * scale)``); when noise is on, large families are further
+quantised per row by an integer ``unit`` so that their sensitivity is at most 2^16 units,
+which keeps Poisson means in exact double range. The query's rho is split evenly over the
+lane families, and each family's variance is the smallest whose Skellam rho fits its share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from privacy.accountant import epsilon_from_rho, rho_from_epsilon, skellam_rho
+from privacy.accountant import skellam_variance_for as _variance_for
+from privacy.errors import DPConfigError
+from privacy.query import Component, Plan
+
+MAX_SENSITIVITY_UNITS = 1 << 16
+
+
+@dataclass(frozen=True)
+class DPParams:
+    """What a query may spend: (epsilon, delta)-DP, converted to zCDP rho."""
+
+    epsilon: float
+    delta: float = 1e-6
+
+    @property
+    def rho(self) -> float:
+        return rho_from_epsilon(self.epsilon, self.delta)
+
+
+@dataclass(frozen=True)
+class NoisePlan:
+    """Per component (in ``plan.components()`` order): unit and total per-lane variance."""
+
+    units: tuple[int, ...]
+    variances: tuple[float, ...]
+    rho: float
+    delta: float
+
+    @property
+    def epsilon(self) -> float:
+        return epsilon_from_rho(self.rho, self.delta) if self.rho else 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return any(v > 0 for v in self.variances)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"units": list(self.units), "variances": list(self.variances)}
+
+
+def raw_sensitivity(plan: Plan, comp: Component) -> int:
+    """Per-row bound of a component in fixed-point units (before extra quantisation)."""
+    if comp.stat in ("count_star", "count", "hist"):
+        return 1
+    assert comp.column is not None
+    spec = plan.column(comp.column)
+    bound = max(abs(float(spec.lo or 0)), abs(float(spec.hi or 0))) * spec.scale
+    return max(1, math.ceil(bound if comp.stat == "sum" else bound * bound))
+
+
+def no_noise(plan: Plan) -> NoisePlan:
+    n = len(plan.components())
+    return NoisePlan(units=(1,) * n, variances=(0.0,) * n, rho=0.0, delta=0.0)
+
+
+def calibrate(plan: Plan, dp: DPParams | None) -> NoisePlan:
+    """Noise for ``dp`` (or none when ``dp`` is None; only for non-personal products)."""
+    if dp is None:
+        return no_noise(plan)
+    comps = plan.components()
+    rho_each = dp.rho / len(comps)
+    if rho_each <= 0:
+        raise DPConfigError("epsilon too small")
+    units, variances, total = [], [], 0.0
+    for comp in comps:
+        raw = raw_sensitivity(plan, comp)
+        unit = max(1, math.ceil(raw / MAX_SENSITIVITY_UNITS))
+        sens = math.ceil(raw / unit)
+        var = _variance_for(sens, sens, rho_each)
+        units.append(unit)
+        variances.append(var)
+        total += skellam_rho(sens, sens, var)
+    return NoisePlan(tuple(units), tuple(variances), total, dp.delta)
+
+
+def lane_variances(plan: Plan, noise: NoisePlan) -> list[float]:
+    """Expand per-component variances to the full vector layout (groups x lanes)."""
+    per_group: list[float] = []
+    for comp, var in zip(plan.components(), noise.variances, strict=True):
+        per_group.extend([var] * comp.lanes)
+    return per_group * len(plan.groups())

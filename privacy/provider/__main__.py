@@ -1,0 +1,28 @@
+"""``python -m privacy.provider --data PATH --id NAME --port N``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from privacy.provider.app import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="provex provider serve", description=__doc__)
+    ap.add_argument("--data", type=Path, required=True, help="CSV or Parquet file")
+    ap.add_argument("--id", dest="node_id", required=True, help="provider node id")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--key-dir", type=Path, default=None)
+    ap.add_argument("--coordinator-key", default=None, help="coordinator Ed25519 key (hex)")
+    ap.add_argument("--require-noise", action="store_true", help="refuse un-noised queries")
+    ap.add_argument("--bench-plain", action="store_true",
+                    help="BENCHMARK ONLY: enable the unmasked one-round plain mode")
+    a = ap.parse_args(argv)
+    serve(a.data, a.node_id, a.port, a.host, a.key_dir, a.coordinator_key,
+          a.require_noise, a.bench_plain)
+
+
+if __name__ == "__main__":
+    main()

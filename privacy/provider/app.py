@@ -1,0 +1,148 @@
+"""FastAPI app of a provider node: identity plus the four protocol rounds, nothing else.
+
+There is deliberately no route that returns rows or unmasked aggregates. The only exception
+is ``POST /bench/plain`` (one-round unmasked aggregate for the benchmark baseline), which
+exists only when the node is started with ``bench_plain=True`` (``--bench-plain``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from privacy.errors import PrivacyError, ProtocolError, ProviderAuthError
+from privacy.provider.local import LocalData
+from privacy.query import Plan
+from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
+from privacy.secagg.protocol import ProviderSecAgg
+
+PROTOCOL = "provex-secagg-v1"
+
+
+def _status(err: PrivacyError) -> int:
+    if isinstance(err, ProviderAuthError):
+        return 401
+    if isinstance(err, ProtocolError):
+        return 409
+    return 400
+
+
+def default_key_dir(node_id: str) -> Path:
+    return Path(".provex") / "providers" / node_id
+
+
+def resolve_coordinator_key(key_dir: Path, explicit: str | None) -> str | None:
+    """Coordinator public key: argument, else ``<key_dir>/coordinator.pub``, else env."""
+    if explicit:
+        return explicit.strip()
+    path = key_dir / "coordinator.pub"
+    if path.exists():
+        return path.read_text().strip()
+    return os.environ.get("PROVEX_COORDINATOR_PUBKEY") or None
+
+
+def create_app(
+    data: Path,
+    node_id: str,
+    key_dir: Path | None = None,
+    coordinator_pubkey: str | None = None,
+    require_noise: bool = False,
+    bench_plain: bool = False,
+) -> FastAPI:
+    """Build the node: load data into DuckDB, load/create the identity key, mount rounds."""
+    key_dir = key_dir or default_key_dir(node_id)
+    identity = load_or_create_identity(key_dir)
+    coord_hex = resolve_coordinator_key(key_dir, coordinator_pubkey)
+    local = LocalData(data)
+    proto = ProviderSecAgg(
+        node_id,
+        identity,
+        load_public_key(coord_hex) if coord_hex else None,
+        local.compute,
+        require_noise=require_noise,
+    )
+    app = FastAPI(title=f"provex provider {node_id}", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.protocol = proto
+
+    @app.get("/identity")
+    def identity_route() -> dict[str, Any]:
+        return {
+            "node": node_id,
+            "public_key": public_key_hex(identity),
+            "protocol": PROTOCOL,
+            "coordinator_key": coord_hex,
+        }
+
+    async def handle(request: Request, fn: Callable[[Any], dict[str, Any]]) -> JSONResponse:
+        try:
+            envelope = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"error": "bad_request", "detail": "body is not JSON"}, 400)
+        try:
+            return JSONResponse(await run_in_threadpool(fn, envelope))
+        except PrivacyError as e:
+            return JSONResponse(e.to_dict(), _status(e))
+        except (KeyError, TypeError, ValueError) as e:
+            detail = f"malformed message: {type(e).__name__}: {e}"[:300]
+            return JSONResponse({"error": "bad_request", "detail": detail}, 400)
+
+    @app.post("/secagg/advertise")
+    async def advertise(request: Request) -> JSONResponse:
+        return await handle(request, proto.advertise)
+
+    @app.post("/secagg/share")
+    async def share(request: Request) -> JSONResponse:
+        return await handle(request, proto.share_keys)
+
+    @app.post("/secagg/input")
+    async def masked_input(request: Request) -> JSONResponse:
+        return await handle(request, proto.masked_input)
+
+    @app.post("/secagg/unmask")
+    async def unmask(request: Request) -> JSONResponse:
+        return await handle(request, proto.unmask)
+
+    if bench_plain:
+
+        def plain(envelope: Any) -> dict[str, Any]:
+            req = proto.open_request(envelope, "plain_req")
+            plan = Plan.from_dict(req["plan"])
+            if plan.hash() != req.get("plan_hash"):
+                raise ProtocolError("plan hash mismatch")
+            units = [int(u) for u in req["noise"]["units"]]
+            return proto.reply(req, {"type": "plain", "vector": local.compute(plan, units)})
+
+        @app.post("/bench/plain")
+        async def bench_plain_route(request: Request) -> JSONResponse:
+            return await handle(request, plain)
+
+    return app
+
+
+def serve(
+    data: Path,
+    node_id: str,
+    port: int,
+    host: str = "127.0.0.1",
+    key_dir: Path | None = None,
+    coordinator_pubkey: str | None = None,
+    require_noise: bool = False,
+    bench_plain: bool = False,
+) -> None:
+    """Run a provider node (blocking). Prints one JSON line with id, URL and public key."""
+    import uvicorn
+
+    app = create_app(data, node_id, key_dir, coordinator_pubkey, require_noise, bench_plain)
+    key_dir = key_dir or default_key_dir(node_id)
+    pub = (key_dir / "identity.pub").read_text().strip()
+    print(json.dumps({"node": node_id, "url": f"http://{host}:{port}", "public_key": pub}),
+          flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,141 @@
+"""Local aggregate of a plan over the provider's own rows, as an integer vector."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from privacy.query import Component, Cond, Plan
+
+TABLE = "data"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class LocalData:
+    """Raw rows in an in-process DuckDB database; only aggregates ever leave this class."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        src = str(self.path)
+        reader = "read_parquet" if src.lower().endswith((".parquet", ".pq")) else "read_csv_auto"
+        self._con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM {reader}(?)", [src])
+        cols = self._con.execute(f"DESCRIBE {TABLE}").fetchall()
+        self.columns = {str(c[0]) for c in cols}
+
+    def check_plan(self, plan: Plan) -> None:
+        missing = [c.name for c in plan.columns if c.name not in self.columns]
+        if missing:
+            raise ValueError(f"columns not held by this provider: {missing}")
+
+    def compute(self, plan: Plan, units: list[int]) -> list[int]:
+        """The plan's vector (groups x component lanes) over local rows, clipped and encoded."""
+        self.check_plan(plan)
+        comps = plan.components()
+        groups = plan.groups()
+        offsets, lanes = [], 0
+        for comp in comps:
+            offsets.append(lanes)
+            lanes += comp.lanes
+        vec = [0] * (len(groups) * lanes)
+        gindex = {g: i for i, g in enumerate(groups)}
+        where, params = self._where(plan)
+        gcols = [_q(g) for g in plan.group_by]
+        scalar = [(i, c) for i, c in enumerate(comps) if c.stat != "hist"]
+        exprs = [self._expr(plan, c, units[i]) for i, c in scalar]
+        sql = f"SELECT {', '.join([*gcols, *exprs])} FROM {TABLE} WHERE {where}"
+        if gcols:
+            sql += f" GROUP BY {', '.join(gcols)}"
+        with self._lock:
+            rows = self._con.execute(sql, params).fetchall()
+            hist_rows = [
+                (i, c, self._con.execute(self._hist_sql(plan, c, where), params).fetchall())
+                for i, c in enumerate(comps)
+                if c.stat == "hist"
+            ]
+        ng = len(gcols)
+        for row in rows:
+            gi = self._group(gindex, row[:ng])
+            if gi is None:
+                continue
+            for (ci, _), value in zip(scalar, row[ng:], strict=True):
+                vec[gi * lanes + offsets[ci]] = int(value or 0)
+        for ci, comp, hrows in hist_rows:
+            for row in hrows:
+                gi = self._group(gindex, row[:ng])
+                b = row[ng]
+                if gi is None or b is None or comp.bins is None or not 0 <= int(b) < comp.bins:
+                    continue
+                vec[gi * lanes + offsets[ci] + int(b)] = int(row[ng + 1])
+        return vec
+
+    @staticmethod
+    def _group(gindex: dict[tuple[Any, ...], int], key: tuple[Any, ...]) -> int | None:
+        gi = gindex.get(tuple(key))
+        if gi is None:
+            gi = gindex.get(tuple(str(k) for k in key))
+        return gi
+
+    def _clipped(self, plan: Plan, column: str) -> str:
+        spec = plan.column(column)
+        return f"LEAST(GREATEST({_q(column)}, {spec.lo!r}), {spec.hi!r})"
+
+    def _expr(self, plan: Plan, comp: Component, unit: int) -> str:
+        if comp.stat == "count_star":
+            return "COUNT(*)"
+        assert comp.column is not None
+        if comp.stat == "count":
+            return f"COUNT({_q(comp.column)})"
+        spec = plan.column(comp.column)
+        fixed = f"CAST(ROUND({self._clipped(plan, comp.column)} * {spec.scale}) AS HUGEINT)"
+        if comp.stat == "sum":
+            per_row = fixed if unit == 1 else f"ROUND(CAST({fixed} AS DOUBLE) / {unit})"
+        else:
+            sq = f"({fixed} * {fixed})"
+            per_row = sq if unit == 1 else f"ROUND(CAST({sq} AS DOUBLE) / {unit})"
+        return f"SUM(CAST({per_row} AS HUGEINT))"
+
+    def _hist_sql(self, plan: Plan, comp: Component, where: str) -> str:
+        assert comp.column is not None and comp.bins is not None
+        lo, hi, bins = float(comp.lo or 0), float(comp.hi or 0), comp.bins
+        x = self._clipped(plan, comp.column)
+        b = f"LEAST(GREATEST(FLOOR(({x} - {lo!r}) / {hi - lo!r} * {bins}), 0), {bins - 1})"
+        gcols = [_q(g) for g in plan.group_by]
+        sel = ", ".join([*gcols, f"CAST({b} AS BIGINT) AS b", f"COUNT({_q(comp.column)})"])
+        group = ", ".join([*gcols, "b"])
+        notnull = f"{_q(comp.column)} IS NOT NULL"
+        return f"SELECT {sel} FROM {TABLE} WHERE {where} AND {notnull} GROUP BY {group}"
+
+    def _where(self, plan: Plan) -> tuple[str, list[Any]]:
+        params: list[Any] = []
+        parts = []
+        if plan.where is not None:
+            parts.append(self._cond(plan.where, params))
+        for g in plan.group_by:
+            domain = list(plan.column(g).domain or [])
+            parts.append(f"{_q(g)} IN ({', '.join('?' for _ in domain)})")
+            params.extend(domain)
+        return (" AND ".join(f"({p})" for p in parts) or "TRUE"), params
+
+    def _cond(self, cond: Cond, params: list[Any]) -> str:
+        if cond.op in ("and", "or"):
+            return f" {cond.op.upper()} ".join(f"({self._cond(a, params)})" for a in cond.args)
+        assert cond.column is not None
+        if cond.op == "cmp" and cond.cmp not in ("=", "!=", "<", "<=", ">", ">="):
+            raise ValueError(f"unknown comparison {cond.cmp!r}")
+        col = _q(cond.column)
+        params.extend(cond.values)
+        if cond.op == "cmp":
+            return f"{col} {cond.cmp} ?"
+        if cond.op == "in":
+            return f"{col} IN ({', '.join('?' for _ in cond.values)})"
+        if cond.op == "between":
+            return f"{col} BETWEEN ? AND ?"
+        raise ValueError(f"unknown condition {cond.op}")

@@ -1,0 +1,383 @@
+"""Bonawitz et al. 2017 secure aggregation with a batched key-setup ("session").
+
+A session runs rounds 0-1 of the protocol once for a pool of ``K`` slots: each provider
+advertises an X25519 encryption key ``c`` and K masking keys ``s^k``, then Shamir-shares (t of
+n) its K mask keys and K fresh self-mask seeds ``b^k``, encrypting each peer's shares with
+AES-GCM under ``HKDF(X25519(c_u, c_v))``. Every query then consumes one unused slot ``k``
+and needs two rounds: masked input ``y_u = x_u + noise_u + PRG(b_u^k) + sum_{v>u} PRG(s_uv^k)
+- sum_{v<u} PRG(s_uv^k)`` and unmasking, where each surviving provider reveals, for slot k
+only, shares of ``b_v^k`` for providers that sent input and of ``s_v^k`` for those that did
+not -- never both for the same (v, k). Since slots share no masking secrets, slot k is an
+independent Bonawitz instance whose first two rounds were sent early; this is the security
+argument for amortising key setup. Slots are single use on the provider side.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from privacy.canonical import sha256_hex
+from privacy.errors import ProtocolError, ProviderAuthError
+from privacy.noise import skellam_shares
+from privacy.query import Plan
+from privacy.secagg import shamir
+from privacy.secagg.crypto import (
+    agree,
+    b64d,
+    b64e,
+    check_fresh,
+    load_public_key,
+    open_sealed,
+    raw_private,
+    raw_public,
+    seal,
+    sign,
+    verify,
+)
+from privacy.secagg.ring import Ring, derive_key
+
+MAX_POOL = 256
+MAX_SESSIONS = 64
+COORDINATOR = "coordinator"
+
+# (plan, units) -> local integer vector; supplied by the provider's data layer.
+ComputeFn = Callable[[Plan, list[int]], list[int]]
+
+
+def pair_key(private: X25519PrivateKey, peer_public: bytes, session: str, slot: int) -> bytes:
+    return agree(private, peer_public, f"provex-pair|{session}|{slot}".encode())
+
+
+def self_mask_key(seed: bytes, session: str, slot: int) -> bytes:
+    return derive_key(seed, "provex-self", session, str(slot))
+
+
+def share_aad(session: str, sender: str, recipient: str) -> bytes:
+    return f"provex-share|{session}|{sender}|{recipient}".encode()
+
+
+def pack_shares(values: Sequence[int]) -> bytes:
+    return b"".join(v.to_bytes(shamir.SHARE_BYTES, "big") for v in values)
+
+
+def unpack_shares(blob: bytes, count: int) -> list[int]:
+    sb = shamir.SHARE_BYTES
+    if len(blob) != sb * count:
+        raise ProtocolError("share bundle has the wrong size")
+    return [int.from_bytes(blob[i * sb : (i + 1) * sb], "big") for i in range(count)]
+
+
+@dataclass
+class _Session:
+    sid: str
+    participants: list[str]
+    identities: dict[str, Ed25519PublicKey]
+    threshold: int
+    pool: int
+    c_key: X25519PrivateKey
+    s_keys: list[X25519PrivateKey]
+    b_seeds: list[bytes]
+    peer_c: dict[str, bytes] = field(default_factory=dict)
+    peer_s: dict[str, list[bytes]] = field(default_factory=dict)
+    u2: list[str] | None = None
+    shares: dict[str, list[int]] = field(default_factory=dict)
+    used_slots: set[int] = field(default_factory=set)
+    unmasked: dict[int, list[str]] = field(default_factory=dict)
+    sent_shares: bool = False
+    created: float = field(default_factory=time.time)
+
+    def index(self, node: str) -> int:
+        return self.participants.index(node) + 1
+
+
+class ProviderSecAgg:
+    """Provider-side state machine: verifies the coordinator, answers rounds, signs replies."""
+
+    def __init__(
+        self,
+        node_id: str,
+        identity: Ed25519PrivateKey,
+        coordinator_key: Ed25519PublicKey | None,
+        compute: ComputeFn,
+        require_noise: bool = False,
+    ) -> None:
+        self.node_id = node_id
+        self.identity = identity
+        self.coordinator_key = coordinator_key
+        self.compute = compute
+        self.require_noise = require_noise
+        self.sessions: dict[str, _Session] = {}
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    # -- envelope handling -------------------------------------------------------------
+    def open_request(self, envelope: Any, expected_type: str) -> dict[str, Any]:
+        """Verify coordinator signature, freshness, type and single use of the nonce."""
+        if self.coordinator_key is None:
+            raise ProviderAuthError("this node has no coordinator public key configured")
+        body = verify(envelope, COORDINATOR, self.coordinator_key)
+        if body.get("type") != expected_type:
+            raise ProviderAuthError(f"expected a {expected_type} message")
+        if body.get("to") != self.node_id:
+            raise ProviderAuthError("message addressed to another node")
+        check_fresh(body.get("ts"))
+        nonce = body.get("nonce")
+        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 64:
+            raise ProviderAuthError("missing nonce")
+        with self._lock:
+            now = time.time()
+            if nonce in self._seen:
+                raise ProviderAuthError("replayed message (nonce already used)")
+            if len(self._seen) > 100_000:
+                self._seen = {n: t for n, t in self._seen.items() if now - t < 600}
+            self._seen[nonce] = now
+        return body
+
+    def reply(self, request: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        body = {**body, "node": self.node_id, "req": sha256_hex(request)}
+        return sign(body, self.node_id, self.identity)
+
+    def _session(self, sid: Any) -> _Session:
+        s = self.sessions.get(str(sid))
+        if s is None:
+            raise ProtocolError(f"unknown session {sid!r}")
+        return s
+
+    # -- round 0: advertise keys ---------------------------------------------------------
+    def advertise(self, envelope: Any) -> dict[str, Any]:
+        req = self.open_request(envelope, "advertise_req")
+        participants = req.get("participants")
+        identities = req.get("identities")
+        t, pool = req.get("threshold"), req.get("pool")
+        if not isinstance(participants, list) or self.node_id not in participants:
+            raise ProtocolError("participants must list this node")
+        if len(set(participants)) != len(participants) or not isinstance(identities, dict):
+            raise ProtocolError("participants must be distinct with identities")
+        if not isinstance(t, int) or not isinstance(pool, int):
+            raise ProtocolError("threshold and pool must be integers")
+        if not len(participants) // 2 < t <= len(participants):
+            raise ProtocolError("threshold must be a majority of participants")
+        if not 1 <= pool <= MAX_POOL:
+            raise ProtocolError(f"pool must be in 1..{MAX_POOL}")
+        sid = str(req.get("session"))
+        with self._lock:
+            if sid in self.sessions:
+                raise ProtocolError("session id already used")
+            if len(self.sessions) >= MAX_SESSIONS:
+                oldest = min(self.sessions.values(), key=lambda s: s.created)
+                del self.sessions[oldest.sid]
+            session = _Session(
+                sid=sid,
+                participants=[str(p) for p in participants],
+                identities={str(k): load_public_key(str(v)) for k, v in identities.items()},
+                threshold=t,
+                pool=pool,
+                c_key=X25519PrivateKey.generate(),
+                s_keys=[X25519PrivateKey.generate() for _ in range(pool)],
+                b_seeds=[secrets.token_bytes(32) for _ in range(pool)],
+            )
+            self.sessions[sid] = session
+        return self.reply(
+            req,
+            {
+                "type": "advertise",
+                "session": sid,
+                "c_pk": b64e(raw_public(session.c_key)),
+                "s_pks": [b64e(raw_public(k)) for k in session.s_keys],
+            },
+        )
+
+    # -- round 1: share keys -------------------------------------------------------------
+    def share_keys(self, envelope: Any) -> dict[str, Any]:
+        req = self.open_request(envelope, "share_req")
+        s = self._session(req.get("session"))
+        adverts = req.get("adverts")
+        if not isinstance(adverts, dict):
+            raise ProtocolError("adverts missing")
+        with self._lock:
+            if s.sent_shares:
+                raise ProtocolError("shares already sent for this session")
+            s.sent_shares = True
+        u1: list[str] = []
+        for node, env in adverts.items():
+            if node not in s.identities or node not in s.participants:
+                raise ProtocolError(f"advert from non-participant {node!r}")
+            body = verify(env, node, s.identities[node])
+            if body.get("type") != "advertise" or body.get("session") != s.sid:
+                raise ProviderAuthError(f"advert of {node!r} is for another session")
+            s_pks = body.get("s_pks")
+            if not isinstance(s_pks, list) or len(s_pks) != s.pool:
+                raise ProtocolError(f"advert of {node!r} has the wrong pool size")
+            s.peer_c[node] = b64d(str(body["c_pk"]))
+            s.peer_s[node] = [b64d(str(k)) for k in s_pks]
+            u1.append(node)
+        if self.node_id not in u1 or len(u1) < s.threshold:
+            raise ProtocolError("fewer than threshold providers advertised keys")
+        secrets_ = [raw_private(k) for k in s.s_keys] + s.b_seeds
+        table = shamir.split(secrets_, len(s.participants), s.threshold)
+        cts: dict[str, str] = {}
+        for v in u1:
+            key = agree(s.c_key, s.peer_c[v], f"provex-enc|{s.sid}".encode())
+            blob = pack_shares(table[s.index(v) - 1])
+            cts[v] = b64e(seal(key, blob, share_aad(s.sid, self.node_id, v)))
+        return self.reply(req, {"type": "share", "session": s.sid, "ciphertexts": cts})
+
+    # -- round 2: masked input -----------------------------------------------------------
+    def masked_input(self, envelope: Any) -> dict[str, Any]:
+        req = self.open_request(envelope, "input_req")
+        s = self._session(req.get("session"))
+        slot = req.get("slot")
+        if not isinstance(slot, int) or not 0 <= slot < s.pool:
+            raise ProtocolError("slot out of range")
+        u2 = req.get("u2")
+        if not isinstance(u2, list) or self.node_id not in u2 or len(u2) < s.threshold:
+            raise ProtocolError("u2 must include this node and at least threshold providers")
+        if any(v not in s.peer_s for v in u2):
+            raise ProtocolError("u2 contains a provider without advertised keys")
+        plan = Plan.from_dict(req["plan"])
+        if plan.hash() != req.get("plan_hash"):
+            raise ProtocolError("plan hash mismatch")
+        noise = req.get("noise") or {}
+        units = [int(u) for u in noise.get("units", [])]
+        variances = [float(v) for v in noise.get("variances", [])]
+        comps = plan.components()
+        if len(units) != len(comps) or len(variances) != len(comps) or min(units) < 1:
+            raise ProtocolError("noise parameters do not match the plan")
+        if self.require_noise and not all(v > 0 for v in variances):
+            raise ProtocolError("this node only answers differentially private queries")
+        ring = Ring(int(req["ring_bits"]), plan.vector_length())
+        with self._lock:
+            if s.u2 is None:
+                s.u2 = [str(v) for v in u2]
+            elif s.u2 != u2:
+                raise ProtocolError("u2 changed within a session")
+            if slot in s.used_slots:
+                raise ProtocolError(f"slot {slot} already used")
+            s.used_slots.add(slot)
+            cts = req.get("shares") or {}
+            for sender, ct in cts.items():
+                if sender in s.u2 and sender not in s.shares:
+                    key = agree(s.c_key, s.peer_c[sender], f"provex-enc|{s.sid}".encode())
+                    blob = open_sealed(key, b64d(ct), share_aad(s.sid, sender, self.node_id))
+                    s.shares[sender] = unpack_shares(blob, 2 * s.pool)
+            if any(v not in s.shares for v in s.u2):
+                raise ProtocolError("missing key shares from some providers in u2")
+        values = self.compute(plan, units)
+        per_group: list[float] = []
+        for comp, var in zip(comps, variances, strict=True):
+            per_group.extend([var] * comp.lanes)
+        lane_vars = per_group * len(plan.groups())
+        if any(v > 0 for v in lane_vars):
+            noise_vec = skellam_shares(lane_vars, s.threshold)
+            values = [a + b for a, b in zip(values, noise_vec, strict=True)]
+        limit = ring.modulus // (2 * len(s.u2))
+        if any(abs(v) >= limit for v in values):
+            raise ProtocolError("local aggregate too large for the ring; raise ring_bits")
+        y = ring.encode(values)
+        y += ring.prg(self_mask_key(s.b_seeds[slot], s.sid, slot))
+        me = s.index(self.node_id)
+        for i, v in enumerate(s.u2):
+            if v == self.node_id:
+                continue
+            mask = ring.prg(pair_key(s.s_keys[slot], s.peer_s[v][slot], s.sid, slot))
+            y += mask if me < s.index(v) else ring.neg(mask)
+            if i % 4096 == 4095:
+                y = ring.reduce(y)
+        return self.reply(
+            req,
+            {
+                "type": "masked_input",
+                "session": s.sid,
+                "slot": slot,
+                "query_id": req.get("query_id"),
+                "vector": b64e(ring.to_wire(y)),
+            },
+        )
+
+    # -- round 3: unmasking --------------------------------------------------------------
+    def unmask(self, envelope: Any) -> dict[str, Any]:
+        req = self.open_request(envelope, "unmask_req")
+        s = self._session(req.get("session"))
+        slot, u3 = req.get("slot"), req.get("u3")
+        if s.u2 is None or not isinstance(slot, int) or slot not in s.used_slots:
+            raise ProtocolError("unmask for a slot without masked input")
+        if not isinstance(u3, list) or len(set(u3)) != len(u3) or not set(u3) <= set(s.u2):
+            raise ProtocolError("u3 must be a subset of u2")
+        if len(u3) < s.threshold:
+            raise ProtocolError(f"only {len(u3)} survivors, below threshold {s.threshold}")
+        with self._lock:
+            prev = s.unmasked.get(slot)
+            if prev is not None and sorted(prev) != sorted(u3):
+                raise ProtocolError("slot already unmasked with a different survivor set")
+            s.unmasked[slot] = list(u3)
+        k = s.pool
+        b_shares = {v: hex(s.shares[v][k + slot]) for v in u3}
+        s_shares = {v: hex(s.shares[v][slot]) for v in s.u2 if v not in u3}
+        return self.reply(
+            req,
+            {
+                "type": "unmask",
+                "session": s.sid,
+                "slot": slot,
+                "b_shares": b_shares,
+                "s_shares": s_shares,
+            },
+        )
+
+
+def request(
+    key: Ed25519PrivateKey, to: str, kind: str, **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A coordinator request envelope and its body (for binding replies via ``req``)."""
+    body = {"type": kind, "to": to, "nonce": secrets.token_hex(16), "ts": time.time(), **fields}
+    return sign(body, COORDINATOR, key), body
+
+
+def unmask_sum(
+    ring: Ring,
+    total: int,
+    session: str,
+    slot: int,
+    participants: list[str],
+    u2: list[str],
+    u3: list[str],
+    s_pks: dict[str, list[bytes]],
+    replies: dict[str, dict[str, Any]],
+    threshold: int,
+) -> list[int]:
+    """Remove self masks of u3 and pairwise masks involving u2 minus u3; decode the sum."""
+    responders = [r for r in replies if r in participants][:threshold]
+    if len(responders) < threshold:
+        raise ProtocolError("not enough unmasking replies")
+    xs = [participants.index(r) + 1 for r in responders]
+    coeffs = shamir.lagrange_at_zero(xs)
+
+    def reconstruct(node: str, field_name: str) -> bytes:
+        try:
+            ys = [int(str(replies[r][field_name][node]), 16) for r in responders]
+        except (KeyError, ValueError):
+            raise ProtocolError(f"missing {field_name} for {node}") from None
+        return shamir.combine(xs, ys, coeffs)
+
+    acc = total
+    for v in u3:
+        acc += ring.neg(ring.prg(self_mask_key(reconstruct(v, "b_shares"), session, slot)))
+    dropped = [u for u in u2 if u not in u3]
+    for u in dropped:
+        sk = X25519PrivateKey.from_private_bytes(reconstruct(u, "s_shares"))
+        iu = participants.index(u)
+        for v in u3:
+            mask = ring.prg(pair_key(sk, s_pks[v][slot], session, slot))
+            # y_v holds +mask if v precedes u in the order, else -mask: cancel it.
+            acc += ring.neg(mask) if participants.index(v) < iu else mask
+        acc = ring.reduce(acc)
+    return ring.decode(acc)
+
