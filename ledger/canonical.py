@@ -44,9 +44,7 @@ MAX_DEPTH = 32
 MAX_RECORD_BYTES = 64 * 1024
 """Largest encoded ledger record, in bytes."""
 
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
-)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
 
 
 class RecordFormatError(ValueError):
