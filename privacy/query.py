@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -492,7 +493,10 @@ def parse_query(
     except sqlglot.errors.ParseError as e:
         err = e.errors[0] if e.errors else {}
         token = str(err.get("highlight") or "") or sql[:20]
-        raise QueryError(token, f"syntax error: {err.get('description', str(e))}") from None
+        desc = str(err.get("description", e))
+        desc = re.sub(r"<Token token_type: TokenType\.SENTINEL[^>]*>", "end of input", desc)
+        desc = re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),[^>]*>", r"\2", desc)
+        raise QueryError(token, f"syntax error: {desc}") from None
     except Exception as e:  # sqlglot TokenError and friends
         raise QueryError(sql[:20], f"syntax error: {e}") from None
     statements = [s for s in statements if s is not None]
