@@ -48,7 +48,7 @@ def test_tampered_body_rejected(cluster: Cluster, coord_key: Ed25519PrivateKey) 
 
 def test_replayed_message_rejected(cluster: Cluster, coord_key: Ed25519PrivateKey) -> None:
     node = cluster.nodes[1]
-    env, body = request(coord_key, node.id, "advertise_req", **advertise_fields(cluster, "r1"))
+    env, _body = request(coord_key, node.id, "advertise_req", **advertise_fields(cluster, "r1"))
     first = httpx.post(node.url + "/secagg/advertise", json=env)
     assert first.status_code == 200
     assert first.json()["signer"] == node.id and first.json()["body"]["node"] == node.id

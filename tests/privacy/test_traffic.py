@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import re
 import threading
@@ -68,10 +69,8 @@ class RecordingProxy:
             self.ready.set()
             await self.server.serve_forever()
 
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             self.loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.server.close)
