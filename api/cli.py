@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -9,6 +10,7 @@ import threading
 import typer
 from rich.console import Console
 from rich.table import Table
+from web3 import Web3
 
 from api.settings import get_settings
 from ledger.client import ChainClient
@@ -40,10 +42,8 @@ def wait_for_interrupt() -> None:
     """Block until Ctrl-C or SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
 
 
 @chain_app.command("up")
@@ -90,7 +90,7 @@ def chain_status(
         if status["reachable"]:
             status["block"] = client.block_number()
             status["code_present"] = {
-                n: len(client.w3.eth.get_code(a)) > 0 for n, a in manifest.addresses.items()}
+                n: len(client.w3.eth.get_code(Web3.to_checksum_address(a))) > 0 for n, a in manifest.addresses.items()}
     if as_json:
         console.print_json(json.dumps(status))
     else:

@@ -103,13 +103,17 @@ class ChainClient:
                 self._nonces.pop(sender.address, None)
                 raise
             self._nonces[sender.address] = nonce + 1
-        return self.wait(tx_hash, event_address or getattr(fn, "address", None))
+        try:
+            return self.wait(tx_hash, event_address or getattr(fn, "address", None))
+        except ChainUnavailable:
+            self.forget_nonce(sender.address)
+            raise
 
     def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
         """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""
         try:
             rcpt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout, poll_latency=0.01))
+                HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.01))
         except TimeExhausted as exc:
             raise ChainUnavailable(f"no receipt for {HexBytes(tx_hash).to_0x_hex()}: {exc}") from exc
         if rcpt["status"] != 1:
@@ -131,6 +135,10 @@ class ChainClient:
     def balance(self, address: str) -> int:
         return int(self._rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
 
+    def forget_nonce(self, address: str) -> None:
+        """Re-read the account's nonce from the chain before its next transaction (after a reorg)."""
+        self._nonces.pop(address, None)
+
     def _lock_for(self, address: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(address, threading.Lock())
@@ -138,7 +146,7 @@ class ChainClient:
     def _next_nonce(self, address: str) -> int:
         if address not in self._nonces:
             self._nonces[address] = int(self._rpc(
-                lambda: self.w3.eth.get_transaction_count(address, "pending")))
+                lambda: self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), "pending")))
         return self._nonces[address]
 
 

@@ -1,0 +1,111 @@
+"""Ledger records: off-chain facts as canonical JSON, appended with consecutive sequence numbers.
+
+A record is appended in the caller's database transaction (the outbox pattern), so it exists
+exactly when the change it describes does. The anchoring worker (`ledger.anchor`) later puts
+Merkle roots over the records on chain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from ledger.canonical import canonical_json, decode_record
+from ledger.merkle import leaf_hash
+
+RECORD_VERSION = 1
+
+
+class LedgerHead(SQLModel, table=True):
+    """Single row holding the next sequence number; updating it serialises appends."""
+
+    __tablename__ = "ledger_head"
+    id: int = Field(default=1, primary_key=True)
+    next_seq: int = Field(default=0)
+
+
+class LedgerRecord(SQLModel, table=True):
+    """One record. `body` is the canonical JSON that is hashed; the other columns index it."""
+
+    __tablename__ = "ledger_records"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(index=True, max_length=64)
+    actor: str = Field(index=True, max_length=64)
+    subject: str = Field(index=True, max_length=128)
+    authorization: str | None = Field(default=None, index=True, max_length=64)
+    body: str
+    leaf_hash: str = Field(max_length=64)
+    created_at: datetime
+
+
+class LedgerCheckpoint(SQLModel, table=True):
+    """A checkpoint the anchoring worker sent: `confirmed` once deep enough on chain."""
+
+    __tablename__ = "ledger_checkpoints"
+    tree_size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: str = Field(max_length=64)
+    chain_index: int | None = None
+    tx_hash: str | None = Field(default=None, max_length=66)
+    block_number: int | None = None
+    confirmed: bool = False
+    frontier: str = Field(description="CompactTree state after this checkpoint (JSON)")
+    created_at: datetime
+
+
+def ensure_head(session: Session) -> None:
+    """Create the head row if missing (idempotent)."""
+    if session.get(LedgerHead, 1) is None:
+        session.add(LedgerHead(id=1, next_seq=0))
+        session.flush()
+
+
+def record_body(seq: int, kind: str, actor: str, subject: str, authorization: str | None,
+                data: dict[str, Any], at: datetime) -> bytes:
+    """The canonical bytes of a record; the leaf of the Merkle tree at position `seq`."""
+    return canonical_json({
+        "v": RECORD_VERSION,
+        "seq": seq,
+        "kind": kind,
+        "actor": actor,
+        "subject": subject,
+        "authorization": authorization,
+        "at": at.isoformat(timespec="microseconds"),
+        "data": data,
+    })
+
+
+def append_record(session: Session, *, kind: str, actor: str, subject: str,
+                  authorization: str | None = None, data: dict[str, Any] | None = None) -> LedgerRecord:
+    """Append a record in the caller's transaction and return it (commit is the caller's)."""
+    ensure_head(session)
+    seq = session.execute(
+        sa.update(LedgerHead).where(col(LedgerHead.id) == 1)
+        .values(next_seq=col(LedgerHead.next_seq) + 1).returning(col(LedgerHead.next_seq))
+    ).scalar_one() - 1
+    at = datetime.now(UTC)
+    body = record_body(seq, kind, actor, subject, authorization, data or {}, at)
+    row = LedgerRecord(seq=seq, kind=kind, actor=actor, subject=subject, authorization=authorization,
+                       body=body.decode("utf-8"), leaf_hash=leaf_hash(body).hex(), created_at=at)
+    session.add(row)
+    return row
+
+
+def parse_record(row: LedgerRecord) -> dict[str, Any]:
+    """Decode a stored record strictly (RecordFormatError when it is not canonical)."""
+    return decode_record(row.body.encode("utf-8"))
+
+
+def record_count(session: Session) -> int:
+    head = session.get(LedgerHead, 1)
+    return head.next_seq if head else 0
+
+
+def covering_checkpoint(session: Session, seq: int) -> LedgerCheckpoint | None:
+    """The first confirmed checkpoint whose tree contains record `seq`."""
+    stmt = (select(LedgerCheckpoint).where(LedgerCheckpoint.tree_size > seq)
+            .where(LedgerCheckpoint.confirmed == True)  # noqa: E712
+            .order_by(LedgerCheckpoint.tree_size).limit(1))  # type: ignore[arg-type]
+    return session.exec(stmt).first()
