@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from ledger.anchor import AnchorPolicy, Anchorer
+from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE, Ledger
 from ledger.merkle import inclusion_proof, root, verify_inclusion
 from ledger.records import LedgerCheckpoint, LedgerRecord, append_record

@@ -10,7 +10,7 @@ from eth_account import Account
 
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.compiler import compile_contracts
-from ledger.keys import Keyring, KeyfileError
+from ledger.keys import KeyfileError, Keyring
 from ledger.runtime import ChainConfig, ChainConfigError, ChainRuntime
 from ledger.toolchain import REPO_ROOT, ToolchainError, find_anvil, find_solc, pragma_specifier
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import LicenseStatus, Ledger, ProductStatus
+from ledger.contracts import Ledger, LicenseStatus, ProductStatus
 from ledger.errors import ContractRevert
 from tests.conftest import uid
 from tests.ledger.chain_helpers import H1, advance_time, listed_product, now
