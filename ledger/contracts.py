@@ -104,7 +104,8 @@ class Ledger:
         for cname, c in self.contracts.items():
             for entry in c.abi:
                 if entry.get("type") == "event":
-                    self._topics[(cname, entry["name"])] = event_abi_to_log_topic(entry)  # type: ignore[arg-type]
+                    topic = event_abi_to_log_topic(entry)  # type: ignore[arg-type]
+                    self._topics[(cname, str(entry.get("name")))] = topic
 
     # ----------------------------------------------------------------- plumbing
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
 
 from ledger.client import ChainClient
@@ -53,8 +54,8 @@ def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount) -> Dep
         else:
             ctor = factory.constructor(deployer.address)
         receipt = client.transact(deployer, ctor)
-        rcpt = w3.eth.get_transaction_receipt(receipt.tx_hash)
-        addresses[name] = Web3.to_checksum_address(rcpt["contractAddress"])
+        rcpt = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
+        addresses[name] = Web3.to_checksum_address(str(rcpt["contractAddress"]))
         first_block = receipt.block_number if first_block is None else first_block
     assert first_block is not None
     return Deployment(
@@ -79,7 +80,9 @@ def reusable(client: ChainClient, manifest: Deployment | None, build: Build) -> 
     )
 
 
-def ensure_deployed(client: ChainClient, build: Build, deployer: LocalAccount, manifest_path: Path) -> tuple[Deployment, bool]:
+def ensure_deployed(
+    client: ChainClient, build: Build, deployer: LocalAccount, manifest_path: Path
+) -> tuple[Deployment, bool]:
     """Reuse the manifest's deployment when the chain has it; deploy otherwise. Returns (manifest, fresh)."""
     manifest = Deployment.load(manifest_path)
     if reusable(client, manifest, build):

@@ -48,9 +48,10 @@ def read_events(
     """
     decoders = {}
     for entry in contract.abi:
-        if entry.get("type") == "event" and (names is None or entry["name"] in names):
+        name = str(entry.get("name", ""))
+        if entry.get("type") == "event" and (names is None or name in names):
             topic = HexBytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
-            decoders[topic] = getattr(contract.events, entry["name"])()
+            decoders[topic] = getattr(contract.events, name)()
     last = safe_head(client, confirmations) if to_block is None else to_block
     start = from_block
     topics: list[Any] = [list(decoders)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 
 
 class KeyfileError(ValueError):
@@ -36,7 +37,7 @@ class Keyring:
         return acct, self.encrypt(acct.key.hex())
 
     def encrypt(self, private_key: str) -> str:
-        keyfile = Account.encrypt(private_key, self._passphrase, kdf="scrypt", iterations=self._scrypt_n)
+        keyfile = Account.encrypt(HexStr(private_key), self._passphrase, kdf="scrypt", iterations=self._scrypt_n)
         acct: LocalAccount = Account.from_key(private_key)
         with self._lock:
             self._cache[acct.address] = acct

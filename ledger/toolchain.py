@@ -100,5 +100,5 @@ def _solcx_installed(spec: SpecifierSet) -> Path | None:
         return None
     for version in sorted(versions, reverse=True):
         if version in spec:
-            return Path(solcx.get_executable(version))
+            return Path(solcx.install.get_executable(version))
     return None

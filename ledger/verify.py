@@ -1,0 +1,171 @@
+"""Verify the record log against the checkpoints on chain and name the first divergence.
+
+Works from the database rows or from an export folder (`records.jsonl` + `deployment.json`), so
+an auditor can verify without the exchange's database.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.canonical import RecordFormatError, decode_record
+from ledger.client import ChainClient
+from ledger.contracts import Checkpoint, Ledger
+from ledger.merkle import CompactTree, leaf_hash
+
+INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as stored: its body and, from a database, the indexed columns and leaf hash."""
+
+    seq: int
+    body: str
+    columns: dict[str, Any] | None = None
+    leaf_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first place where the stored log and the chain disagree."""
+
+    kind: str
+    table: str
+    row: int | None
+    field: str | None
+    checkpoint: int | None
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of a verification run."""
+
+    ok: bool
+    records: int
+    anchored: int
+    checkpoints: int
+    seconds: float
+    divergence: Divergence | None = None
+    unanchored: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def chain_checkpoints(client: ChainClient, ledger: Ledger, page: int = 10_000) -> list[Checkpoint]:
+    """Every checkpoint on chain, read from events in block pages."""
+    from ledger.events import read_events
+
+    found = [
+        Checkpoint(int(ev.args["index"]), int(ev.args["treeSize"]), 0, bytes(ev.args["root"]))
+        for ev in read_events(client, "CheckpointLog", ledger.checkpoints, ledger.deployment.deployment_block,
+                              page=page, names={"CheckpointAnchored"})
+    ]
+    return sorted(found, key=lambda c: c.index)
+
+
+def verify_log(
+    records: Iterable[StoredRecord],
+    checkpoints: list[Checkpoint],
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Recompute every leaf in order and compare the tree heads with the anchored checkpoints."""
+    started = time.perf_counter()
+    tree = CompactTree()
+    expected = 0
+    cps = iter(checkpoints)
+    nxt = next(cps, None)
+    divergence: Divergence | None = None
+    last_anchored = 0
+
+    def fail(kind: str, row: int | None, fld: str | None, detail: str, cp: int | None = None) -> None:
+        nonlocal divergence
+        divergence = Divergence(kind, "ledger_records", row, fld, cp, detail)
+
+    for rec in records:
+        if rec.seq != expected:
+            kind = "record_deleted" if rec.seq > expected else "record_inserted"
+            fail(kind, expected, "seq", f"expected record {expected}, found {rec.seq}")
+            break
+        try:
+            body = decode_record(rec.body.encode("utf-8"))
+        except RecordFormatError as exc:
+            fail("record_edited", rec.seq, "body", f"not a canonical record: {exc}")
+            break
+        if body.get("seq") != rec.seq:
+            fail("record_reordered", rec.seq, "seq", f"row {rec.seq} holds the body of record {body.get('seq')}")
+            break
+        if rec.columns is not None:
+            bad = next((f for f in INDEXED_FIELDS if rec.columns.get(f) != body.get(f)), None)
+            if bad is not None:
+                fail("record_edited", rec.seq, bad,
+                     f"column {bad}={rec.columns.get(bad)!r} but the record says {body.get(bad)!r}")
+                break
+        leaf = leaf_hash(rec.body.encode("utf-8"))
+        if rec.leaf_hash is not None and rec.leaf_hash != leaf.hex():
+            fail("record_edited", rec.seq, "body", "body does not hash to the stored leaf hash")
+            break
+        tree.append(leaf)
+        expected += 1
+        while nxt is not None and nxt.tree_size == tree.size:
+            if tree.root() != nxt.root:
+                fail("root_mismatch", None, None,
+                     f"records {last_anchored}..{tree.size - 1} do not hash to checkpoint #{nxt.index}'s root "
+                     f"(an edit, insertion or reordering in that range)", nxt.index)
+                break
+            last_anchored = tree.size
+            nxt = next(cps, None)
+        if divergence is not None:
+            break
+        if progress is not None and expected % 10_000 == 0:
+            progress(expected)
+    if divergence is None and nxt is not None:
+        divergence = Divergence("record_deleted", "ledger_records", tree.size, None, nxt.index,
+                                f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {tree.size}")
+    return VerifyReport(
+        ok=divergence is None,
+        records=expected,
+        anchored=last_anchored,
+        checkpoints=len(checkpoints),
+        seconds=round(time.perf_counter() - started, 3),
+        divergence=divergence,
+        unanchored=expected - last_anchored,
+    )
+
+
+# ------------------------------------------------------------------ export folder
+
+RECORDS_FILE = "records.jsonl"
+MANIFEST_FILE = "deployment.json"
+
+
+def export_log(records: Iterable[StoredRecord], manifest_json: str, folder: Path) -> int:
+    """Write records (one canonical body per line, in order) and the deployment manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(folder / RECORDS_FILE, "w", encoding="utf-8") as out:
+        for rec in records:
+            out.write(rec.body + "\n")
+            n += 1
+    (folder / MANIFEST_FILE).write_text(manifest_json)
+    return n
+
+
+def read_export(folder: Path) -> Iterator[StoredRecord]:
+    """Records from an export folder; the position in the file is the expected sequence number."""
+    with open(folder / RECORDS_FILE, encoding="utf-8") as src:
+        for i, line in enumerate(src):
+            body = line.rstrip("\n")
+            try:
+                seq = int(json.loads(body).get("seq", i))
+            except (ValueError, AttributeError):
+                seq = i
+            yield StoredRecord(seq=seq, body=body)
