@@ -100,6 +100,64 @@ def chain_status(
                 console.print(f"{key}: {status[key]}")
 
 
+accounts_app = typer.Typer(help="Participant accounts.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    role: str = typer.Option(..., "--role", help="authority, operator, provider, exchange, buyer or auditor"),
+    name: str = typer.Option(..., "--name", help="display name"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Create an account and print its API key once (only its hash is stored).
+
+    Its chain setup (gas, chain role) is queued and sent by the running server (`provex up`).
+    Example: `provex accounts create --role authority --name "Hohhot Data Bureau"`.
+    """
+    from ledger.keys import Keyring
+    from registry.accounts import create_account
+    from registry.db import make_engine, migrate, session_scope
+    from registry.models import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        console.print(f"[red]--role must be one of {', '.join(r.value for r in Role)}[/red]")
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    engine = make_engine(settings.db_url, pool_size=1)
+    migrate(engine)
+    keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
+    with session_scope(engine) as session:
+        row, api_key = create_account(session, keyring, None, role=role_value, name=name)
+    engine.dispose()
+    out = {"id": row.id, "role": row.role, "name": row.name, "address": row.address, "api_key": api_key}
+    if as_json:
+        console.print_json(json.dumps(out))
+        return
+    table = Table(title="account created", show_header=False)
+    for k, v in out.items():
+        table.add_row(k, v)
+    console.print(table)
+    console.print("[yellow]the API key is shown only now; keep it[/yellow]")
+
+
+@app.command("up")
+def up(
+    host: str = typer.Option(None, "--host", help="bind address (default PROVEX_API_HOST)"),
+    port: int = typer.Option(None, "--port", help="port (default PROVEX_API_PORT)"),
+) -> None:
+    """Start the API with its chain (embedded Anvil unless PROVEX_RPC_URL is set). Docs at /docs."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
+                log_level="info")
+
+
 @app.command("demo")
 def demo(fresh: bool = typer.Option(False, "--fresh", help="start over from an empty state")) -> None:
     """Start the embedded exchange and play the demo story (chain + contracts for now)."""

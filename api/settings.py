@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     api_port: int = Field(8700, description="API port")
     anchor_batch_size: int = Field(1024, ge=1, description="records per checkpoint at most")
     anchor_max_age: float = Field(2.0, gt=0, description="seconds a record may wait before anchoring")
+    outbox_interval: float = Field(2.0, gt=0, description="seconds between outbox drains (chain jobs queued "
+                                   "while the chain was down)")
+    dev_fund_wei: int = Field(10**18, ge=0, description="gas ETH the deployer sends each new account (dev only)")
+    db_pool_size: int = Field(10, ge=1, description="database connection pool size")
 
     @property
     def db_url(self) -> str:

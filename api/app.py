@@ -1,0 +1,94 @@
+"""The FastAPI application factory: chain runtime, database, migrations, outbox dispatcher, routers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.deps import Services
+from api.idempotency import IdempotencyMiddleware
+from api.routers import accounts, authorizations, catalog, certificates, health, products, resources, reviews
+from api.settings import Settings, get_settings
+from ledger.keys import Keyring
+from ledger.runtime import ChainRuntime
+from registry.chain import ChainGateway
+from registry.db import make_engine, migrate
+from registry.outbox import drain
+
+log = logging.getLogger("provex.api")
+
+DESCRIPTION = """Provex: the public-data exchange. Authenticate with `Authorization: Bearer <api key>`.
+POST requests accept `Idempotency-Key`. Errors are `{"error": code, "detail": text}`."""
+
+TAGS = [
+    {"name": "accounts", "description": "participants, their roles and custodial chain addresses"},
+    {"name": "resources", "description": "public data resources registered by the authority"},
+    {"name": "authorizations", "description": "authorized operation (授权运营): authority -> operator"},
+    {"name": "products", "description": "data products registered by operators"},
+    {"name": "review", "description": "compliance review, listing, suspension, delisting (exchange)"},
+    {"name": "catalog", "description": "find products"},
+    {"name": "certificates", "description": "registration certificates, checkable against the chain"},
+]
+
+
+def _outbox_loop(svc: Services, interval: float, stop: threading.Event) -> None:
+    while not stop.is_set():
+        svc.outbox_wakeup.wait(interval)
+        svc.outbox_wakeup.clear()
+        if stop.is_set():
+            break
+        try:
+            drain(svc.engine, svc.gateway)
+        except Exception:  # keep the dispatcher alive; the job stays pending
+            log.exception("outbox drain failed")
+
+
+def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = None) -> FastAPI:
+    """The app; its lifespan starts the chain runtime unless one is injected."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or ChainRuntime(settings.chain_config()).start()
+        engine = make_engine(settings.db_url, pool_size=settings.db_pool_size)
+        migrate(engine)
+        assert rt.ledger is not None and rt.deployer is not None
+        keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
+        gateway = ChainGateway(rt.ledger, keyring, rt.deployer,
+                               fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
+        svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
+        app.state.services = svc
+        app.state.runtime = rt
+        stop = threading.Event()
+        worker = threading.Thread(target=_outbox_loop, args=(svc, settings.outbox_interval, stop),
+                                  name="provex-outbox", daemon=True)
+        worker.start()
+        svc.outbox_wakeup.set()
+        try:
+            yield
+        finally:
+            stop.set()
+            svc.outbox_wakeup.set()
+            worker.join(timeout=10)
+            engine.dispose()
+            if owned:
+                rt.stop()
+
+    app = FastAPI(title="Provex", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS,
+                  lifespan=lifespan, responses=errors.ERROR_RESPONSES)
+    errors.install(app)
+    app.add_middleware(IdempotencyMiddleware)
+    for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory api.app:app_from_env`."""
+    return create_app(get_settings())

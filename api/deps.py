@@ -1,0 +1,96 @@
+"""Request dependencies: the authenticated actor (with the route's roles), the session, the gateway."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from registry.accounts import authenticate, hash_api_key
+from registry.actor import Actor
+from registry.chain import ChainGateway, has_pending
+from registry.errors import Unauthenticated
+from registry.models import Role
+
+
+@dataclass
+class Services:
+    """What the app's lifespan puts on `app.state.services`."""
+
+    engine: Any
+    gateway: ChainGateway
+    outbox_wakeup: threading.Event
+    actors: dict[str, Actor]
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def session(svc: Services = Depends(services)) -> Iterator[Session]:
+    with Session(svc.engine, expire_on_commit=False) as s:
+        yield s
+
+
+def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send `Authorization: Bearer <api key>`")
+    key_hash = hash_api_key(token.strip())
+    actor = svc.actors.get(key_hash)
+    if actor is None:
+        with Session(svc.engine) as s:
+            actor = authenticate(s, token.strip())
+        svc.actors[key_hash] = actor
+    return actor
+
+
+def require(*roles: Role) -> Callable[..., Actor]:
+    """A dependency giving the actor, or 403 naming the roles this route needs."""
+
+    def dep(actor: Actor = Depends(current_actor)) -> Actor:
+        actor.require(*roles)
+        return actor
+
+    dep.__name__ = "require_" + "_or_".join(r.value for r in roles)
+    return dep
+
+
+ANY_ROLE = tuple(Role)
+
+
+@dataclass
+class Ctx:
+    """What a handler needs: actor, session, gateway; `commit()` ends the unit of work."""
+
+    actor: Actor
+    session: Session
+    svc: Services
+
+    @property
+    def gateway(self) -> ChainGateway:
+        return self.svc.gateway
+
+    def commit(self) -> None:
+        """Commit, then wake the outbox dispatcher if chain jobs are waiting."""
+        pending = has_pending(self.session)
+        self.session.commit()
+        if pending:
+            self.svc.outbox_wakeup.set()
+
+
+def ctx(*roles: Role) -> Callable[..., Ctx]:
+    """Dependency factory: `Depends(ctx(Role.EXCHANGE))`."""
+    needed = roles or ANY_ROLE
+
+    def dep(actor: Actor = Depends(require(*needed)), s: Session = Depends(session),
+            svc: Services = Depends(services)) -> Ctx:
+        return Ctx(actor, s, svc)
+
+    return dep

@@ -1,0 +1,111 @@
+"""The only place where domain errors become HTTP responses: `{"error": code, "detail": text}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import ChainUnavailable, ContractRevert
+from registry.errors import (
+    ChainUnavailableError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RegistryError,
+    RuleViolation,
+    Unauthenticated,
+)
+
+STATUS: list[tuple[type[RegistryError], int]] = [
+    (NotFound, 404), (Unauthenticated, 401), (Forbidden, 403), (InvalidInput, 422),
+    (Conflict, 409), (RuleViolation, 409), (ChainUnavailableError, 503),
+]
+RETRY_AFTER = "5"
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "detail": detail, **extra}
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or ".".join(str(p) for p in loc)
+
+
+async def registry_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RegistryError)
+    status = next(code for cls, code in STATUS if isinstance(exc, cls))
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidInput):
+        extra["field"] = exc.field
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, ChainUnavailableError):
+        headers["Retry-After"] = RETRY_AFTER
+    return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=status, headers=headers)
+
+
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    fields = [{"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in errors]
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return JSONResponse(error_body("invalid_input", detail, field=fields[0]["field"] if fields else None,
+                                   fields=fields), status_code=422)
+
+
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}.get(
+        exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def chain_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("chain_unavailable", str(exc)), status_code=503,
+                        headers={"Retry-After": RETRY_AFTER})
+
+
+async def contract_revert(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ContractRevert)
+    return JSONResponse(error_body(exc.name, str(exc)), status_code=409)
+
+
+async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("internal", f"{type(exc).__name__}"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RegistryError, registry_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ChainUnavailable, chain_unavailable)
+    app.add_exception_handler(ContractRevert, contract_revert)
+    app.add_exception_handler(Exception, internal_error)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or unknown API key",
+          "content": {"application/json": {"example": error_body("unauthenticated", "unknown API key")}}},
+    403: {"description": "the caller lacks the role named in `detail`",
+          "content": {"application/json": {"example": error_body(
+              "forbidden", "requires role exchange; you are buyer")}}},
+    404: {"description": "no such object (or not visible to the caller)",
+          "content": {"application/json": {"example": error_body("not_found", "product PX-2026-000001 not found")}}},
+    409: {"description": "illegal transition or a chain rule: `error` is the contract's custom error name",
+          "content": {"application/json": {"example": error_body(
+              "AuthorizationInactive", "AuthorizationInactive(authorizationId=0x.., revoked=True, ...)")}}},
+    422: {"description": "invalid input; `field` names the offending field",
+          "content": {"application/json": {"example": error_body(
+              "invalid_input", "title: String should have at least 1 character", field="title")}}},
+}

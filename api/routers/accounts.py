@@ -1,0 +1,37 @@
+"""Accounts: the exchange onboards participants; everyone can see themselves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import Ctx, ctx
+from registry import accounts as svc
+from registry.models import Role
+from registry.schemas import AccountCreated, AccountIn, AccountOut, RoleName
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+R = Role
+
+
+@router.post("", status_code=201, response_model=AccountCreated,
+             summary="Onboard a participant (exchange); the API key is returned once")
+def create_account(body: AccountIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> AccountCreated:
+    row, api_key = svc.onboard_account(c.session, c.gateway, c.actor, role=Role(body.role), name=body.name)
+    c.commit()
+    return AccountCreated(**AccountOut.model_validate(row, from_attributes=True).model_dump(), api_key=api_key)
+
+
+@router.get("/me", response_model=AccountOut, summary="The caller's own account")
+def me(c: Ctx = Depends(ctx())) -> AccountOut:
+    return svc.view_account(c.actor, svc.get_account(c.session, c.actor.id))
+
+
+@router.get("", response_model=list[AccountOut], summary="All accounts (authority, exchange, auditor)")
+def list_accounts(role: RoleName | None = Query(None),
+                  c: Ctx = Depends(ctx(R.AUTHORITY, R.EXCHANGE, R.AUDITOR))) -> list[AccountOut]:
+    return svc.list_accounts(c.session, c.actor, Role(role) if role else None)
+
+
+@router.get("/{account_id}", response_model=AccountOut, summary="One account")
+def get_account(account_id: str, c: Ctx = Depends(ctx(R.AUTHORITY, R.EXCHANGE, R.AUDITOR))) -> AccountOut:
+    return svc.view_account(c.actor, svc.get_account(c.session, account_id))

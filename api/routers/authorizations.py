@@ -1,0 +1,44 @@
+"""Authorizations (授权运营): grant and revoke (authority); operators see their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import Ctx, ctx
+from registry import authorizations as svc
+from registry.models import Role
+from registry.products import product_view
+from registry.schemas import AuthorizationIn, AuthorizationOut, RevokeIn
+
+router = APIRouter(prefix="/authorizations", tags=["authorizations"])
+R = Role
+READERS = (R.AUTHORITY, R.OPERATOR, R.EXCHANGE, R.AUDITOR)
+
+
+@router.post("", status_code=201, response_model=AuthorizationOut,
+             summary="Authorize an operator over resources (authority)")
+def grant(body: AuthorizationIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> AuthorizationOut:
+    row = svc.grant_authorization(c.session, c.gateway, c.actor, body)
+    c.commit()
+    return svc.view_authorization(c.actor, row)
+
+
+@router.get("", response_model=list[AuthorizationOut], summary="List authorizations (operators: own)")
+def list_authorizations(operator_id: str | None = None, limit: int = Query(100, ge=1, le=500),
+                        after: int = Query(0, ge=0), c: Ctx = Depends(ctx(*READERS))) -> list[AuthorizationOut]:
+    return svc.list_authorizations(c.session, c.actor, operator_id=operator_id, limit=limit, after=after)
+
+
+@router.get("/{ref}", response_model=AuthorizationOut, summary="One authorization by id or PXA- code")
+def get_authorization(ref: str, c: Ctx = Depends(ctx(*READERS))) -> AuthorizationOut:
+    return svc.view_authorization(c.actor, svc.get_authorization(c.session, ref))
+
+
+@router.post("/{ref}/revoke", summary="Revoke (authority); listed products built on it are suspended")
+def revoke(ref: str, body: RevokeIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> dict[str, Any]:
+    row, suspended = svc.revoke_authorization(c.session, c.gateway, c.actor, ref, body.reason)
+    c.commit()
+    return {"authorization": svc.view_authorization(c.actor, row).model_dump(mode="json"),
+            "suspended_products": [product_view(p).model_dump(mode="json") for p in suspended]}

@@ -1,0 +1,23 @@
+"""Registration certificates: public, no API key needed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlmodel import Session
+
+from api.deps import Services, services, session
+from registry.certificates import certificate_view, check_certificate, get_certificate
+from registry.schemas import CertificateCheck, CertificateOut
+
+router = APIRouter(prefix="/certificates", tags=["certificates"])
+
+
+@router.get("/{code}", response_model=CertificateOut, summary="A registration certificate (public)")
+def get(code: str, s: Session = Depends(session)) -> CertificateOut:
+    return certificate_view(get_certificate(s, code))
+
+
+@router.get("/{code}/verify", response_model=CertificateCheck,
+            summary="Check a certificate against the chain (public)")
+def verify(code: str, s: Session = Depends(session), svc: Services = Depends(services)) -> CertificateCheck:
+    return check_certificate(get_certificate(s, code), svc.gateway.ledger)

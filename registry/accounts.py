@@ -1,0 +1,79 @@
+"""Accounts: a role, a custodial Ethereum key, and an API key stored only as a hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from sqlmodel import Session, col, select
+
+from ledger.keys import Keyring
+from registry.actor import Actor
+from registry.chain import ChainGateway, submit
+from registry.errors import Forbidden, NotFound, Unauthenticated
+from registry.models import Account, Role
+from registry.schemas import AccountOut
+
+
+def hash_api_key(api_key: str) -> str:
+    """API keys are 256-bit random tokens, so a plain SHA-256 is a safe lookup hash."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def create_account(session: Session, keyring: Keyring, gateway: ChainGateway | None, *, role: Role,
+                   name: str) -> tuple[Account, str]:
+    """A new account with a fresh custodial key, funded and given its chain role (queued when
+    `gateway` is None); returns it and the API key, shown once and stored only as a hash."""
+    acct, keyfile = keyring.create()
+    api_key = "pxk_" + secrets.token_urlsafe(32)
+    row = Account(id=str(uuid.uuid4()), name=name, role=role.value, address=acct.address,
+                  keyfile=keyfile, api_key_hash=hash_api_key(api_key))
+    session.add(row)
+    session.flush()
+    submit(session, gateway, subject_type="account", subject_id=row.id, action="account.setup",
+           payload={"account_id": row.id})
+    return row, api_key
+
+
+def actor_of(account: Account) -> Actor:
+    return Actor(id=account.id, name=account.name, role=Role(account.role), address=account.address)
+
+
+def authenticate(session: Session, api_key: str) -> Actor:
+    """The actor behind an API key, or Unauthenticated."""
+    row = session.exec(select(Account).where(Account.api_key_hash == hash_api_key(api_key))).first()
+    if row is None:
+        raise Unauthenticated("unknown API key")
+    return actor_of(row)
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    row = session.exec(select(Account).where(Account.id == account_id)).first()
+    if row is None:
+        raise NotFound(f"account {account_id} not found")
+    return row
+
+
+def view_account(actor: Actor, account: Account) -> AccountOut:
+    if actor.id != account.id:
+        actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+def list_accounts(session: Session, actor: Actor, role: Role | None = None) -> list[AccountOut]:
+    actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+    stmt = select(Account).order_by(col(Account.pk))
+    if role is not None:
+        stmt = stmt.where(Account.role == role.value)
+    return [AccountOut.model_validate(a, from_attributes=True) for a in session.exec(stmt).all()]
+
+
+def onboard_account(session: Session, gateway: ChainGateway, actor: Actor, *, role: Role,
+                    name: str) -> tuple[Account, str]:
+    """The exchange onboards participants; authority and exchange accounts come from the CLI only."""
+    actor.require(Role.EXCHANGE)
+    if role in (Role.AUTHORITY, Role.EXCHANGE):
+        raise Forbidden(f"{role.value} accounts hold admin chain roles; create them with "
+                        f"`provex accounts create --role {role.value}`")
+    return create_account(session, gateway.keyring, gateway, role=role, name=name)

@@ -1,0 +1,144 @@
+"""Authorizations (授权运营): authority -> operator over resources; revocation cascades to products."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from ledger.ids import chain_id_of, hex32
+from ledger.records import append_record
+from registry.actor import Actor
+from registry.chain import ChainGateway, submit
+from registry.codes import readable_code
+from registry.errors import InvalidInput, NotFound, RuleViolation
+from registry.hashing import canonical_hash, text_hash
+from registry.models import Account, Authorization, AuthorizationStatus, ChainState, Product, Resource, Role
+from registry.schemas import AuthorizationIn, AuthorizationOut
+
+LEVEL = {"general": 0, "important": 1, "core": 2}
+
+
+def status_of(row: Authorization, now: float | None = None) -> AuthorizationStatus:
+    """revoked, expired (outside the window) or active."""
+    if row.revoked:
+        return AuthorizationStatus.REVOKED
+    t = time.time() if now is None else now
+    if not row.valid_from <= t < row.valid_until:
+        return AuthorizationStatus.EXPIRED
+    return AuthorizationStatus.ACTIVE
+
+
+def require_active(row: Authorization) -> None:
+    """The contract's AuthorizationInactive rule, checked early."""
+    now = int(time.time())
+    if status_of(row, now) != AuthorizationStatus.ACTIVE:
+        raise RuleViolation("AuthorizationInactive", authorizationId=hex32(chain_id_of(row.id)),
+                            revoked=row.revoked, validFrom=row.valid_from, validUntil=row.valid_until,
+                            nowTs=now)
+
+
+def check_resource_levels(resources: list[Resource], max_classification: str) -> None:
+    """CoreDataNotTradable and ClassificationExceeded, as the contract names them."""
+    for r in resources:
+        if r.classification == "core":
+            raise RuleViolation("CoreDataNotTradable", resourceId=hex32(chain_id_of(r.id)), resource=r.code)
+        if LEVEL[r.classification] > LEVEL[max_classification]:
+            raise RuleViolation("ClassificationExceeded", resourceId=hex32(chain_id_of(r.id)),
+                                classification=LEVEL[r.classification],
+                                maxClassification=LEVEL[max_classification], resource=r.code)
+
+
+def load_resources(session: Session, ids: list[str], field: str) -> list[Resource]:
+    if len(set(ids)) != len(ids):
+        raise InvalidInput(field, "duplicate resource ids")
+    rows = {r.id: r for r in session.exec(select(Resource).where(col(Resource.id).in_(ids))).all()}
+    for i, rid in enumerate(ids):
+        if rid not in rows:
+            raise InvalidInput(f"{field}[{i}]", f"unknown resource {rid}")
+    return [rows[i] for i in ids]
+
+
+def grant_authorization(session: Session, gateway: ChainGateway, actor: Actor,
+                        data: AuthorizationIn) -> Authorization:
+    """Authorize an operator; the authority's key grants it operator status on chain first if needed."""
+    actor.require(Role.AUTHORITY)
+    operator = session.exec(select(Account).where(Account.id == data.operator_id)).first()
+    if operator is None or operator.role != Role.OPERATOR:
+        raise InvalidInput("operator_id", f"{data.operator_id} is not an operator account")
+    resources = load_resources(session, data.resource_ids, "resource_ids")
+    check_resource_levels(resources, data.max_classification)
+    aid = str(uuid.uuid4())
+    row = Authorization(id=aid, code=f"tmp-{aid[:28]}", authority_id=actor.id, operator_id=operator.id,
+                        resource_ids=list(data.resource_ids), purposes=list(data.purposes),
+                        purpose_hash=canonical_hash(sorted(data.purposes)),
+                        valid_from=int(data.valid_from.timestamp()), valid_until=int(data.valid_until.timestamp()),
+                        max_classification=data.max_classification)
+    session.add(row)
+    session.flush()
+    assert row.pk is not None
+    row.code = readable_code("PXA", row.pk)
+    submit(session, gateway, subject_type="authorization", subject_id=row.id, action="authorization.grant",
+           payload={"authorization_id": row.id, "authority_id": actor.id, "operator_id": operator.id,
+                    "resource_ids": row.resource_ids, "purpose_hash": row.purpose_hash,
+                    "valid_from": row.valid_from, "valid_until": row.valid_until,
+                    "max_classification": row.max_classification})
+    return row
+
+
+def get_authorization(session: Session, ref: str) -> Authorization:
+    column = Authorization.code if ref.startswith("PXA-") else Authorization.id
+    row = session.exec(select(Authorization).where(column == ref)).first()
+    if row is None:
+        raise NotFound(f"authorization {ref} not found")
+    return row
+
+
+def can_view(actor: Actor, row: Authorization) -> bool:
+    if actor.role == Role.OPERATOR:
+        return row.operator_id == actor.id
+    return actor.role in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR)
+
+
+def view_authorization(actor: Actor, row: Authorization) -> AuthorizationOut:
+    actor.require(Role.AUTHORITY, Role.OPERATOR, Role.EXCHANGE, Role.AUDITOR)
+    if not can_view(actor, row):
+        raise NotFound(f"authorization {row.code} not found")
+    status = "pending" if row.chain_state == ChainState.PENDING and not row.revoked else status_of(row).value
+    data = row.model_dump()
+    data.update(status=status, valid_from=datetime.fromtimestamp(row.valid_from, UTC),
+                valid_until=datetime.fromtimestamp(row.valid_until, UTC))
+    return AuthorizationOut.model_validate(data)
+
+
+def list_authorizations(session: Session, actor: Actor, *, operator_id: str | None = None,
+                        limit: int = 100, after: int = 0) -> list[AuthorizationOut]:
+    actor.require(Role.AUTHORITY, Role.OPERATOR, Role.EXCHANGE, Role.AUDITOR)
+    stmt = select(Authorization).where(col(Authorization.pk) > after).order_by(col(Authorization.pk)).limit(limit)
+    if actor.role == Role.OPERATOR:
+        stmt = stmt.where(Authorization.operator_id == actor.id)
+    elif operator_id:
+        stmt = stmt.where(Authorization.operator_id == operator_id)
+    return [view_authorization(actor, r) for r in session.exec(stmt).all()]
+
+
+def revoke_authorization(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
+                         reason: str) -> tuple[Authorization, list[Product]]:
+    """Revoke on chain, then suspend every listed product built on it (chain and database)."""
+    from registry.lifecycle import suspend_for_revocation
+
+    actor.require(Role.AUTHORITY)
+    row = get_authorization(session, ref)
+    if row.revoked:
+        raise RuleViolation("AuthorizationAlreadyRevoked", authorizationId=hex32(chain_id_of(row.id)),
+                            authorization=row.code)
+    row.revoked, row.revoked_reason, row.revoked_at = True, reason, datetime.now(UTC)
+    session.add(row)
+    submit(session, gateway, subject_type="authorization", subject_id=row.id, action="authorization.revoke",
+           payload={"authorization_id": row.id, "authority_id": actor.id, "reason_hash": text_hash(reason)})
+    suspended = suspend_for_revocation(session, gateway, actor, row)
+    append_record(session, kind="authorization.revoked", actor=actor.id, subject=row.id, authorization=row.id,
+                  data={"code": row.code, "reason": reason, "suspended_products": [p.id for p in suspended]})
+    return row, suspended

@@ -1,0 +1,88 @@
+"""Registration certificates: issued on listing, public, checkable against the chain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from ledger.contracts import Ledger
+from ledger.contracts import ProductStatus as ChainStatus
+from ledger.errors import ContractRevert
+from ledger.ids import chain_id_of
+from registry.codes import readable_code
+from registry.errors import NotFound
+from registry.hashing import canonical_hash
+from registry.models import Account, Authorization, Certificate, Product, Review
+from registry.schemas import CertificateCheck, CertificateOut, ChainReceiptOut
+
+
+def issue_certificate(session: Session, product: Product, review: Review) -> Certificate:
+    """The certificate body is canonical JSON; its hash is `cert_hash`. Chain receipt follows the listing."""
+    holder = session.exec(select(Account).where(Account.id == product.operator_id)).one()
+    authz = session.exec(select(Authorization).where(Authorization.id == product.authorization_id)).one()
+    cid = str(uuid.uuid4())
+    row = Certificate(id=cid, code=f"tmp-{cid[:28]}", product_id=product.id, holder_id=holder.id, cert_hash="")
+    session.add(row)
+    session.flush()
+    assert row.pk is not None
+    row.code = readable_code("PXC", row.pk)
+    row.body = {
+        "code": row.code, "product_id": product.id, "product_code": product.code, "title": product.title,
+        "version": product.version, "metadata_hash": product.metadata_hash,
+        "holder": {"id": holder.id, "name": holder.name, "address": holder.address},
+        "basis": {"authorization_id": authz.id, "authorization_code": authz.code,
+                  "resource_ids": product.resource_ids, "review_id": review.id,
+                  "checklist": review.checklist},
+        "product_chain_id": "0x" + chain_id_of(product.id).hex(),
+        "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    row.cert_hash = canonical_hash(row.body)
+    session.add(row)
+    return row
+
+
+def get_certificate(session: Session, code: str) -> Certificate:
+    row = session.exec(select(Certificate).where(Certificate.code == code)).first()
+    if row is None:
+        raise NotFound(f"certificate {code} not found")
+    return row
+
+
+def certificate_view(row: Certificate) -> CertificateOut:
+    return CertificateOut(code=row.code, product_id=row.product_id, product_code=row.body["product_code"],
+                          holder=row.body["holder"], basis=row.body["basis"], body=row.body,
+                          cert_hash=row.cert_hash,
+                          chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash,
+                                                block_number=row.block_number, log_index=row.log_index),
+                          issued_at=row.issued_at)
+
+
+def check_certificate(row: Certificate, ledger: Ledger) -> CertificateCheck:
+    """Does the chain back this certificate: product registered by the holder, listed, same hash, and
+    the listing transaction emitted by the registry?"""
+    checks = {"hash_matches_body": canonical_hash(row.body) == row.cert_hash}
+    try:
+        chain = ledger.product(row.product_id)
+    except ContractRevert:
+        checks["product_on_chain"] = False
+        return CertificateCheck(code=row.code, valid=False, checks=checks, chain_status=None,
+                                chain_metadata_hash=None)
+    checks["product_on_chain"] = True
+    checks["holder_matches"] = chain.operator.lower() == row.body["holder"]["address"].lower()
+    checks["listed_on_chain"] = chain.status == ChainStatus.LISTED
+    checks["metadata_hash_matches"] = chain.metadata_hash.hex() == row.body["metadata_hash"]
+    checks["listing_tx_on_chain"] = _listing_in_tx(ledger, row)
+    return CertificateCheck(code=row.code, valid=all(checks.values()), checks=checks,
+                            chain_status=chain.status.name.lower(), chain_metadata_hash=chain.metadata_hash.hex())
+
+
+def _listing_in_tx(ledger: Ledger, row: Certificate) -> bool:
+    if not row.tx_hash:
+        return False
+    rcpt = ledger.client.w3.eth.get_transaction_receipt(row.tx_hash)  # type: ignore[arg-type]
+    events = ledger.registry.events.ProductStatusChanged().process_receipt(rcpt)
+    pid = chain_id_of(row.product_id)
+    return any(bytes(e["args"]["productId"]) == pid and e["args"]["toStatus"] == ChainStatus.LISTED
+               for e in events)

@@ -1,0 +1,75 @@
+"""Domain errors of the registry; `api/errors.py` maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.errors import ContractRevert
+
+
+class RegistryError(Exception):
+    """Base class: `code` goes to the client as `error`, the message as `detail`."""
+
+    code = "registry_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(RegistryError):
+    code = "not_found"
+
+
+class Unauthenticated(RegistryError):
+    code = "unauthenticated"
+
+
+class Forbidden(RegistryError):
+    """The actor lacks a role (named in the detail) or does not own the object."""
+
+    code = "forbidden"
+
+
+class InvalidInput(RegistryError):
+    """Input that passed the schema but breaks a domain rule about one field."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+
+
+class Conflict(RegistryError):
+    code = "conflict"
+
+
+class RuleViolation(RegistryError):
+    """A rule the chain also enforces, named exactly like the contract's custom error."""
+
+    def __init__(self, name: str, **args: Any) -> None:
+        rendered = ", ".join(f"{k}={_render(v)}" for k, v in args.items())
+        super().__init__(f"{name}({rendered})")
+        self.code = name
+        self.args_by_name = args
+
+
+class ChainRejected(RuleViolation):
+    """The chain reverted the transaction; nothing was written."""
+
+    def __init__(self, revert: ContractRevert) -> None:
+        super().__init__(revert.name, **revert.args_by_name)
+        self.revert = revert
+
+
+class ChainUnavailableError(RegistryError):
+    """The request needs the chain right now and it does not answer."""
+
+    code = "chain_unavailable"
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)

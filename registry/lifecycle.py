@@ -1,0 +1,155 @@
+"""The product lifecycle: one transition table, compliance review, listing, suspension, delisting.
+
+draft -> submitted -> under_review -> listed | rejected; listed -> suspended -> listed | delisted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from ledger.contracts import ProductStatus as ChainStatus
+from ledger.records import append_record
+from registry.actor import Actor
+from registry.authorizations import get_authorization, require_active
+from registry.certificates import issue_certificate
+from registry.chain import ChainGateway, submit
+from registry.errors import InvalidInput, RuleViolation
+from registry.hashing import text_hash
+from registry.models import Authorization, Certificate, Product, ProductStatus, Review, Role
+from registry.products import get_product
+from registry.schemas import ReviewIn
+
+S = ProductStatus
+TRANSITIONS: dict[ProductStatus, set[ProductStatus]] = {
+    S.DRAFT: {S.SUBMITTED},
+    S.SUBMITTED: {S.UNDER_REVIEW},
+    S.UNDER_REVIEW: {S.LISTED, S.REJECTED},
+    S.LISTED: {S.SUSPENDED, S.DELISTED},
+    S.SUSPENDED: {S.LISTED, S.DELISTED},
+    S.REJECTED: set(),
+    S.DELISTED: set(),
+}
+
+
+def check_transition(row: Product, to: ProductStatus) -> None:
+    """IllegalStatusTransition (the contract's name) unless `row.status -> to` is in the table."""
+    if to not in TRANSITIONS[ProductStatus(row.status)]:
+        raise RuleViolation("IllegalStatusTransition", product=row.code, fromStatus=row.status, toStatus=to.value)
+
+
+def _set_status(session: Session, gateway: ChainGateway, actor: Actor, row: Product, to: ProductStatus,
+                chain_to: ChainStatus, reason: str, certificate: Certificate | None = None) -> None:
+    """Change status in the database and on chain (exchange key), with a ledger record of the reason."""
+    from_status = row.status
+    row.status = to
+    row.updated_at = datetime.now(UTC)
+    if to == ProductStatus.LISTED:
+        row.listed_at = row.updated_at
+    session.add(row)
+    payload = {"product_id": row.id, "exchange_id": actor.id, "status": int(chain_to),
+               "reason_hash": text_hash(reason)}
+    if certificate is not None:
+        payload["certificate_id"] = certificate.id
+    submit(session, gateway, subject_type="product", subject_id=row.id, action="product.status", payload=payload)
+    append_record(session, kind="product.status", actor=actor.id, subject=row.id,
+                  authorization=row.authorization_id,
+                  data={"code": row.code, "from": from_status, "to": to.value, "reason": reason})
+
+
+def start_review(session: Session, actor: Actor, ref: str) -> Product:
+    """submitted -> under_review (exchange)."""
+    actor.require(Role.EXCHANGE)
+    row = get_product(session, ref)
+    check_transition(row, ProductStatus.UNDER_REVIEW)
+    row.status = ProductStatus.UNDER_REVIEW
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    append_record(session, kind="review.started", actor=actor.id, subject=row.id,
+                  authorization=row.authorization_id, data={"code": row.code, "version": row.version})
+    return row
+
+
+def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
+                  data: ReviewIn) -> tuple[Product, Review, Certificate | None]:
+    """Record the compliance decision; approval lists the product and issues its certificate."""
+    actor.require(Role.EXCHANGE)
+    row = get_product(session, ref)
+    approve = data.decision == "approve"
+    check_transition(row, ProductStatus.LISTED if approve else ProductStatus.REJECTED)
+    checklist = data.checklist.model_dump()
+    if approve:
+        failed = [k for k, ok in checklist.items() if not ok]
+        if failed:
+            raise InvalidInput(f"checklist.{failed[0]}", "every checklist item must hold to approve")
+        require_active(get_authorization(session, row.authorization_id))
+    review = Review(id=str(uuid.uuid4()), product_id=row.id, reviewer_id=actor.id, checklist=checklist,
+                    decision=data.decision, reasons=data.reasons, product_version=row.version,
+                    metadata_hash=row.metadata_hash)
+    session.add(review)
+    session.flush()
+    certificate = None
+    if approve:
+        certificate = issue_certificate(session, row, review)
+        _set_status(session, gateway, actor, row, ProductStatus.LISTED, ChainStatus.LISTED, data.reasons,
+                    certificate)
+    else:
+        _set_status(session, gateway, actor, row, ProductStatus.REJECTED, ChainStatus.DELISTED, data.reasons)
+    rec = append_record(session, kind="review.decided", actor=actor.id, subject=row.id,
+                        authorization=row.authorization_id,
+                        data={"code": row.code, "review_id": review.id, "decision": data.decision,
+                              "checklist": checklist, "reasons": data.reasons, "version": row.version,
+                              "metadata_hash": row.metadata_hash})
+    review.record_seq = rec.seq
+    session.add(review)
+    return row, review, certificate
+
+
+def suspend_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
+    actor.require(Role.EXCHANGE)
+    row = get_product(session, ref)
+    check_transition(row, ProductStatus.SUSPENDED)
+    _set_status(session, gateway, actor, row, ProductStatus.SUSPENDED, ChainStatus.SUSPENDED, reason)
+    return row
+
+
+def relist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
+    """suspended -> listed; the authorization must be active (AuthorizationInactive otherwise)."""
+    actor.require(Role.EXCHANGE)
+    row = get_product(session, ref)
+    check_transition(row, ProductStatus.LISTED)
+    require_active(get_authorization(session, row.authorization_id))
+    _set_status(session, gateway, actor, row, ProductStatus.LISTED, ChainStatus.LISTED, reason)
+    return row
+
+
+def delist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
+    actor.require(Role.EXCHANGE)
+    row = get_product(session, ref)
+    check_transition(row, ProductStatus.DELISTED)
+    _set_status(session, gateway, actor, row, ProductStatus.DELISTED, ChainStatus.DELISTED, reason)
+    return row
+
+
+def suspend_for_revocation(session: Session, gateway: ChainGateway, actor: Actor,
+                           authz: Authorization) -> list[Product]:
+    """Suspend every listed product built on a revoked authorization (anyone may do so on chain)."""
+    rows = session.exec(select(Product).where(Product.authorization_id == authz.id)
+                        .where(Product.status == ProductStatus.LISTED)).all()
+    for row in rows:
+        row.status = ProductStatus.SUSPENDED
+        row.updated_at = datetime.now(UTC)
+        session.add(row)
+        submit(session, gateway, subject_type="product", subject_id=row.id,
+               action="product.suspend_unauthorized", payload={"product_id": row.id, "signer_id": actor.id})
+    return list(rows)
+
+
+def list_reviews(session: Session, actor: Actor, ref: str) -> list[Review]:
+    row = get_product(session, ref)
+    if not (actor.role in (Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+            or (actor.role == Role.OPERATOR and row.operator_id == actor.id)):
+        actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+    return list(session.exec(select(Review).where(Review.product_id == row.id).order_by(Review.pk)).all())  # type: ignore[arg-type]

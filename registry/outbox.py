@@ -1,0 +1,99 @@
+"""The outbox dispatcher: send queued chain jobs in order; reconcile jobs the chain already has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from ledger.client import Receipt
+from ledger.contracts import Ledger
+from ledger.errors import ChainUnavailable, ContractRevert
+from ledger.ids import chain_id_of
+from registry.chain import ACTIONS, ChainGateway, apply_result, record_receipt
+from registry.models import ChainState, ChainTx
+
+# Revert name -> (contract, event, indexed argument, payload key) proving the job already landed.
+ALREADY_DONE: dict[str, tuple[str, str, str, str]] = {
+    "ResourceExists": ("DataRegistry", "ResourceRegistered", "resourceId", "resource_id"),
+    "AuthorizationExists": ("DataRegistry", "AuthorizationGranted", "authorizationId", "authorization_id"),
+    "AuthorizationAlreadyRevoked": ("DataRegistry", "AuthorizationRevoked", "authorizationId",
+                                    "authorization_id"),
+    "ProductExists": ("DataRegistry", "ProductRegistered", "productId", "product_id"),
+}
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    reconciled: int = 0
+    failed: int = 0
+    remaining: int = 0
+
+
+def find_event(ledger: Ledger, contract: str, event: str, **filters: Any) -> Receipt | None:
+    """The receipt position of the last `event` matching the indexed `filters`."""
+    ev = getattr(ledger.contracts[contract].events, event)()
+    logs = ev.get_logs(from_block=ledger.deployment.deployment_block, argument_filters=filters)
+    if not logs:
+        return None
+    last = logs[-1]
+    return Receipt(tx_hash=last["transactionHash"].to_0x_hex(), block_number=int(last["blockNumber"]),
+                   log_index=int(last["logIndex"]), gas_used=0)
+
+
+def _reconcile(gateway: ChainGateway, job: ChainTx, exc: ContractRevert) -> Receipt | None:
+    """The receipt of the earlier send when `exc` only says the job was already done, else None."""
+    ledger = gateway.ledger
+    if exc.name in ALREADY_DONE:
+        contract, event, arg, key = ALREADY_DONE[exc.name]
+        return find_event(ledger, contract, event, **{arg: chain_id_of(job.payload[key])})
+    if job.action == "product.status" and exc.name == "IllegalStatusTransition" \
+            and exc.args_by_name.get("fromStatus") == job.payload["status"]:
+        logs = [lg for lg in ledger.registry.events.ProductStatusChanged().get_logs(
+            from_block=ledger.deployment.deployment_block,
+            argument_filters={"productId": chain_id_of(job.payload["product_id"])})
+            if lg["args"]["toStatus"] == job.payload["status"]]
+        if logs:
+            return Receipt(logs[-1]["transactionHash"].to_0x_hex(), int(logs[-1]["blockNumber"]),
+                           int(logs[-1]["logIndex"]), 0)
+    return None
+
+
+def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainReport:
+    """Send pending jobs oldest first, one transaction each; stop at the first ChainUnavailable."""
+    report = DrainReport()
+    for _ in range(limit):
+        with Session(engine, expire_on_commit=False) as session:
+            job = session.exec(select(ChainTx).where(ChainTx.state == ChainState.PENDING)
+                               .order_by(col(ChainTx.pk)).limit(1)).first()
+            if job is None:
+                return report
+            try:
+                receipt = ACTIONS[job.action](gateway, session, job.payload)
+            except ChainUnavailable:
+                job.attempts += 1
+                session.add(job)
+                session.commit()
+                break
+            except ContractRevert as exc:
+                earlier = _reconcile(gateway, job, exc)
+                if earlier is None:
+                    job.state, job.error = ChainState.FAILED, str(exc)
+                    job.attempts += 1
+                    report.failed += 1
+                else:
+                    record_receipt(job, earlier)
+                    job.error = f"reconciled after {exc.name}"
+                    report.reconciled += 1
+            else:
+                record_receipt(job, receipt)
+                report.sent += 1
+            session.add(job)
+            apply_result(session, job)
+            session.commit()
+    with Session(engine) as session:
+        report.remaining = len(session.exec(select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING)).all())
+    return report

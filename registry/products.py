@@ -1,0 +1,203 @@
+"""Data products: drafts, edits, submission (on-chain registration), views and the serving gate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from ledger.ids import chain_id_of, hex32
+from registry.actor import Actor
+from registry.authorizations import LEVEL, check_resource_levels, get_authorization, load_resources, require_active
+from registry.chain import ChainGateway, submit
+from registry.codes import readable_code
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.hashing import canonical_hash
+from registry.models import Account, Authorization, Product, ProductProvider, ProductStatus, Role
+from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
+
+EDITABLE = (ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.SUSPENDED)
+ALL_READERS = (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR)
+
+
+def product_metadata(row: Product) -> dict[str, Any]:
+    """The canonical metadata (DCAT + registration fields) whose SHA-256 goes on chain."""
+    return {
+        "id": row.id, "code": row.code, "title": row.title, "description": row.description,
+        "publisher": row.publisher, "operator_id": row.operator_id, "theme": row.sector,
+        "keyword": row.keywords, "spatial": row.region_code,
+        "temporal": {"start": row.temporal_start, "end": row.temporal_end},
+        "accrual_periodicity": row.update_frequency, "license": row.license,
+        "source_statement": row.source_statement, "authorization_basis": row.authorization_basis,
+        "authorization_id": row.authorization_id, "resource_ids": row.resource_ids,
+        "provider_ids": row.provider_ids, "classification": row.classification, "scale": row.scale,
+        "columns": row.columns, "sample": row.sample, "quality": row.quality,
+    }
+
+
+def rehash(row: Product) -> None:
+    row.keywords_text = " ".join(row.keywords)
+    row.metadata_hash = canonical_hash(product_metadata(row))
+
+
+def _check_sample(columns: list[dict[str, Any]], sample: list[dict[str, Any]]) -> None:
+    names = [c["name"] for c in columns]
+    if len(set(names)) != len(names):
+        raise InvalidInput("columns", "column names must be unique")
+    for i, rec in enumerate(sample):
+        for key in rec:
+            if key not in names:
+                raise InvalidInput(f"sample[{i}].{key}", "not one of the product's columns")
+
+
+def _check_providers(session: Session, ids: list[str]) -> None:
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("provider_ids", "duplicate provider ids")
+    found = {a.id: a.role for a in session.exec(select(Account).where(col(Account.id).in_(ids))).all()}
+    for i, pid in enumerate(ids):
+        if found.get(pid) != Role.PROVIDER:
+            raise InvalidInput(f"provider_ids[{i}]", f"{pid} is not a provider account")
+
+
+def _check_basis(session: Session, actor: Actor, authz: Authorization, resource_ids: list[str],
+                 classification: str) -> None:
+    """NotAuthorizationHolder, AuthorizationInactive, NotAuthorized, CoreDataNotTradable,
+    ClassificationExceeded (the contract's rules), and classification consistency."""
+    if authz.operator_id != actor.id:
+        raise RuleViolation("NotAuthorizationHolder", authorizationId=hex32(chain_id_of(authz.id)),
+                            authorization=authz.code)
+    require_active(authz)
+    resources = load_resources(session, resource_ids, "resource_ids")
+    for r in resources:
+        if r.id not in authz.resource_ids:
+            raise RuleViolation("NotAuthorized", operator=actor.address, resourceId=hex32(chain_id_of(r.id)),
+                                resource=r.code)
+    check_resource_levels(resources, authz.max_classification)
+    highest = max(resources, key=lambda r: LEVEL[r.classification]).classification
+    if classification != highest:
+        raise InvalidInput("classification", f"must be {highest}, the highest classification of its resources")
+
+
+def create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
+    """A draft product (nothing on chain until it is submitted)."""
+    actor.require(Role.OPERATOR)
+    try:
+        authz = get_authorization(session, data.authorization_id)
+    except NotFound:
+        raise InvalidInput("authorization_id", f"unknown authorization {data.authorization_id}") from None
+    _check_basis(session, actor, authz, list(data.resource_ids), data.classification)
+    _check_providers(session, list(data.provider_ids))
+    fields = data.model_dump(mode="json", exclude={"authorization_id", "resource_ids", "provider_ids"})
+    _check_sample(fields["columns"], fields["sample"])
+    pid = str(uuid.uuid4())
+    row = Product(id=pid, code=f"tmp-{pid[:28]}", operator_id=actor.id, authorization_id=authz.id,
+                  resource_ids=list(data.resource_ids), provider_ids=list(data.provider_ids),
+                  publisher=actor.name, authorization_basis=authz.code, metadata_hash="", **fields)
+    session.add(row)
+    session.flush()
+    assert row.pk is not None
+    row.code = readable_code("PX", row.pk)
+    rehash(row)
+    for provider in row.provider_ids:
+        session.add(ProductProvider(product_id=row.id, provider_id=provider))
+    return row
+
+
+def get_product(session: Session, ref: str) -> Product:
+    column = Product.code if ref.startswith("PX-") else Product.id
+    row = session.exec(select(Product).where(column == ref)).first()
+    if row is None:
+        raise NotFound(f"product {ref} not found")
+    return row
+
+
+def can_view(actor: Actor, row: Product) -> bool:
+    """Buyers and providers see listed products; operators listed ones and their own; others all."""
+    if actor.role in ALL_READERS:
+        return True
+    return row.status == ProductStatus.LISTED or (actor.role == Role.OPERATOR and row.operator_id == actor.id)
+
+
+def visible_product(session: Session, actor: Actor, ref: str) -> Product:
+    row = get_product(session, ref)
+    if not can_view(actor, row):
+        raise NotFound(f"product {ref} not found")
+    return row
+
+
+def owned_product(session: Session, actor: Actor, ref: str) -> Product:
+    """The actor's own product (operator-only writes)."""
+    actor.require(Role.OPERATOR)
+    row = visible_product(session, actor, ref)
+    if row.operator_id != actor.id:
+        raise Forbidden(f"only the product's operator may change {row.code}")
+    return row
+
+
+def update_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
+                   patch: ProductPatch) -> Product:
+    """Edit a draft freely; editing a listed or suspended product bumps its version on chain."""
+    row = owned_product(session, actor, ref)
+    if row.status not in EDITABLE:
+        raise Conflict(f"product {row.code} is {row.status}; it can be edited as draft, listed or suspended")
+    changes = patch.model_dump(mode="json", exclude_unset=True)
+    for key, value in changes.items():
+        if value is None and key not in ("temporal_start", "temporal_end"):
+            raise InvalidInput(key, "may not be null")
+        setattr(row, key, value)
+    if row.temporal_start and row.temporal_end and row.temporal_end < row.temporal_start:
+        raise InvalidInput("temporal_end", "must not precede temporal_start")
+    _check_sample(row.columns, row.sample)
+    old_hash = row.metadata_hash
+    rehash(row)
+    row.updated_at = datetime.now(UTC)
+    if row.status != ProductStatus.DRAFT and row.metadata_hash != old_hash:
+        row.version += 1
+        submit(session, gateway, subject_type="product", subject_id=row.id, action="product.metadata",
+               payload={"product_id": row.id, "operator_id": actor.id, "metadata_hash": row.metadata_hash})
+    session.add(row)
+    return row
+
+
+def submit_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str) -> Product:
+    """draft -> submitted: the product is registered on chain under its authorization."""
+    from registry.lifecycle import check_transition
+
+    row = owned_product(session, actor, ref)
+    check_transition(row, ProductStatus.SUBMITTED)
+    _check_basis(session, actor, get_authorization(session, row.authorization_id), row.resource_ids,
+                 row.classification)
+    row.status = ProductStatus.SUBMITTED
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    submit(session, gateway, subject_type="product", subject_id=row.id, action="product.register",
+           payload={"product_id": row.id, "operator_id": actor.id, "authorization_id": row.authorization_id,
+                    "resource_ids": row.resource_ids, "metadata_hash": row.metadata_hash, "sector": row.sector})
+    return row
+
+
+def product_view(row: Product) -> ProductOut:
+    return ProductOut(
+        id=row.id, code=row.code, status=row.status, version=row.version, title=row.title,
+        description=row.description, publisher=row.publisher, operator_id=row.operator_id, sector=row.sector,
+        theme=row.sector, keywords=row.keywords, region_code=row.region_code,
+        temporal_start=row.temporal_start, temporal_end=row.temporal_end,
+        update_frequency=row.update_frequency, license=row.license, source_statement=row.source_statement,
+        authorization_id=row.authorization_id, authorization_basis=row.authorization_basis,
+        resource_ids=row.resource_ids, provider_ids=row.provider_ids, classification=row.classification,
+        scale=row.scale, columns=row.columns, sample=row.sample, quality=row.quality, offers=row.offers,
+        price_from_fen=row.price_from_fen, metadata_hash=row.metadata_hash,
+        chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash, block_number=row.block_number,
+                              log_index=row.log_index),
+        created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at)
+
+
+def product_is_servable(product: Product) -> bool:
+    """The single gate for serving queries under a product's licenses: it must be listed.
+
+    Revocation and suspension change the status (on chain and here), so this is all a query service
+    needs to check.
+    """
+    return product.status == ProductStatus.LISTED

@@ -1,0 +1,341 @@
+"""Request and response shapes of the registry services (pydantic; the API uses them as-is)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
+RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 division code",
+                                  examples=["150100"])]
+Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, lower-case hex")]
+Uuid = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+Frequency = Literal["realtime", "daily", "weekly", "monthly", "quarterly", "yearly", "irregular"]
+ClassificationName = Literal["general", "important", "core"]
+SensitivityTag = Literal["personal_information", "commercial_secret", "location", "health", "financial",
+                         "minors", "public_security"]
+RoleName = Literal["authority", "operator", "provider", "exchange", "buyer", "auditor"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ accounts
+
+class AccountIn(Strict):
+    role: RoleName
+    name: Name
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"role": "operator", "name": "Hohhot Data Operations Co."}]})
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    address: str
+    chain_state: str
+    created_at: datetime
+
+
+class AccountCreated(AccountOut):
+    api_key: str = Field(description="shown once; only its hash is stored")
+
+
+# ----------------------------------------------------------------- resources
+
+class ColumnSpec(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    type: Literal["integer", "number", "string", "date", "boolean"]
+    description: Annotated[str, Field(max_length=500)] = ""
+
+
+class ResourceIn(Strict):
+    name: Name
+    department: Name
+    sector: Code
+    region_code: RegionCode
+    classification: ClassificationName
+    sensitivity_tags: Annotated[list[SensitivityTag], Field(max_length=10)] = []
+    content_hash: Hex64
+    column_schema: Annotated[list[ColumnSpec], Field(min_length=1, max_length=200)]
+    update_frequency: Frequency
+    volume: Annotated[int, Field(ge=0, le=10**15, description="rows")]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Hohhot crop yield by county", "department": "Hohhot Agriculture Bureau",
+        "sector": "agriculture", "region_code": "150100", "classification": "general",
+        "sensitivity_tags": ["commercial_secret"], "content_hash": "ab" * 32,
+        "column_schema": [{"name": "county", "type": "string"}, {"name": "yield_t", "type": "number"}],
+        "update_frequency": "yearly", "volume": 120000}]})
+
+
+class ResourceOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    department: str
+    sector: str
+    region_code: str
+    classification: str
+    sensitivity_tags: list[str]
+    content_hash: str
+    column_schema: list[dict[str, Any]]
+    update_frequency: str
+    volume: int
+    metadata_hash: str
+    registered_by: str
+    chain_state: str
+    tx_hash: str | None
+    block_number: int | None
+    log_index: int | None
+    created_at: datetime
+
+
+# ------------------------------------------------------------ authorizations
+
+class AuthorizationIn(Strict):
+    operator_id: Uuid
+    resource_ids: Annotated[list[Uuid], Field(min_length=1, max_length=100)]
+    purposes: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
+                        Field(min_length=1, max_length=20)]
+    valid_from: datetime
+    valid_until: datetime
+    max_classification: Literal["general", "important"]
+
+    @model_validator(mode="after")
+    def _window(self) -> AuthorizationIn:
+        if self.valid_from.tzinfo is None or self.valid_until.tzinfo is None:
+            raise ValueError("valid_from and valid_until need a timezone (e.g. Z)")
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class RevokeIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AuthorizationOut(BaseModel):
+    id: str
+    code: str
+    authority_id: str
+    operator_id: str
+    resource_ids: list[str]
+    purposes: list[str]
+    purpose_hash: str
+    valid_from: datetime
+    valid_until: datetime
+    max_classification: str
+    status: Literal["active", "expired", "revoked", "pending"]
+    revoked_reason: str | None
+    revoked_at: datetime | None
+    chain_state: str
+    tx_hash: str | None
+    block_number: int | None
+    log_index: int | None
+    created_at: datetime
+
+
+# ------------------------------------------------------------------ products
+
+class QueryColumn(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    type: Literal["integer", "number", "string", "date", "boolean"]
+    min: float | None = Field(None, description="lower bound (numeric columns)")
+    max: float | None = Field(None, description="upper bound (numeric columns)")
+    group_by: bool = False
+    domain: Annotated[list[str], Field(max_length=1000)] = Field(
+        default_factory=list, description="public value domain of a group-by column")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> QueryColumn:
+        if self.type in ("integer", "number"):
+            if self.min is None or self.max is None:
+                raise ValueError(f"numeric column {self.name} needs min and max")
+            if self.min >= self.max:
+                raise ValueError(f"column {self.name}: min must be below max")
+        if self.group_by and not self.domain:
+            raise ValueError(f"group-by column {self.name} needs its public value domain")
+        return self
+
+
+class Quality(Strict):
+    completeness: Annotated[float, Field(ge=0, le=1)]
+    timeliness: Annotated[float, Field(ge=0, le=1)]
+    accuracy: Annotated[float, Field(ge=0, le=1)]
+
+
+class ProductFields(Strict):
+    """Editable descriptive fields (DCAT plus the Chinese registration fields)."""
+
+    title: Name
+    description: Annotated[str, Field(min_length=1, max_length=20000)]
+    sector: Code
+    keywords: Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=20)] = []
+    region_code: RegionCode
+    temporal_start: date | None = None
+    temporal_end: date | None = None
+    update_frequency: Frequency
+    license: Name = "Provex standard data license v1"
+    source_statement: Annotated[str, Field(min_length=1, max_length=5000)]
+    classification: Literal["general", "important"]
+    scale: Name
+    columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200)]
+    sample: Annotated[list[dict[str, Any]], Field(max_length=20)] = []
+    quality: Quality
+
+    @model_validator(mode="after")
+    def _temporal(self) -> ProductFields:
+        if self.temporal_start and self.temporal_end and self.temporal_end < self.temporal_start:
+            raise ValueError("temporal_end must not precede temporal_start")
+        return self
+
+
+PRODUCT_EXAMPLE: dict[str, Any] = {
+    "title": "Hohhot county crop yields 2015-2024", "description": "Annual yields by county and crop.",
+    "sector": "agriculture", "keywords": ["crops", "yield", "农业"], "region_code": "150100",
+    "temporal_start": "2015-01-01", "temporal_end": "2024-12-31", "update_frequency": "yearly",
+    "source_statement": "Hohhot Agriculture Bureau statistics, authorized operation.",
+    "classification": "general", "scale": "9 counties x 10 years x 12 crops",
+    "columns": [{"name": "county", "type": "string", "group_by": True, "domain": ["Xincheng", "Huimin"]},
+                {"name": "yield_t", "type": "number", "min": 0, "max": 1000000}],
+    "sample": [{"county": "Xincheng", "yield_t": 1234.5}],
+    "quality": {"completeness": 0.98, "timeliness": 0.9, "accuracy": 0.95},
+    "authorization_id": "00000000-0000-4000-8000-000000000001",
+    "resource_ids": ["00000000-0000-4000-8000-000000000002"], "provider_ids": []}
+
+
+class ProductIn(ProductFields):
+    authorization_id: Uuid
+    resource_ids: Annotated[list[Uuid], Field(min_length=1, max_length=100)]
+    provider_ids: Annotated[list[Uuid], Field(max_length=50)] = []
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PRODUCT_EXAMPLE]})
+
+
+class ProductPatch(Strict):
+    """Any subset of the descriptive fields; drafts change freely, listed products get a new version."""
+
+    title: Name | None = None
+    description: Annotated[str, Field(min_length=1, max_length=20000)] | None = None
+    keywords: Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=20)] | None = None
+    temporal_start: date | None = None
+    temporal_end: date | None = None
+    update_frequency: Frequency | None = None
+    license: Name | None = None
+    source_statement: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
+    scale: Name | None = None
+    sample: Annotated[list[dict[str, Any]], Field(max_length=20)] | None = None
+    quality: Quality | None = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "New title"}]})
+
+
+class Checklist(Strict):
+    lawful_source: bool
+    valid_authorization: bool
+    classification_consistent: bool
+    personal_information_removed: bool
+    sample_synthetic: bool
+
+
+class ReviewIn(Strict):
+    decision: Literal["approve", "reject"]
+    checklist: Checklist
+    reasons: Annotated[str, Field(min_length=1, max_length=5000)]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "decision": "approve", "reasons": "All checks passed.",
+        "checklist": {"lawful_source": True, "valid_authorization": True, "classification_consistent": True,
+                      "personal_information_removed": True, "sample_synthetic": True}}]})
+
+
+class StatusChangeIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ChainReceiptOut(BaseModel):
+    state: str
+    tx_hash: str | None
+    block_number: int | None
+    log_index: int | None
+
+
+class ProductOut(BaseModel):
+    id: str
+    code: str
+    status: str
+    version: int
+    title: str
+    description: str
+    publisher: str
+    operator_id: str
+    sector: str
+    theme: str
+    keywords: list[str]
+    region_code: str
+    temporal_start: str | None
+    temporal_end: str | None
+    update_frequency: str
+    license: str
+    source_statement: str
+    authorization_id: str
+    authorization_basis: str
+    resource_ids: list[str]
+    provider_ids: list[str]
+    classification: str
+    scale: str
+    columns: list[dict[str, Any]]
+    sample: list[dict[str, Any]]
+    quality: dict[str, Any]
+    offers: list[dict[str, Any]]
+    price_from_fen: int | None
+    metadata_hash: str
+    chain: ChainReceiptOut
+    created_at: datetime
+    updated_at: datetime
+    listed_at: datetime | None
+
+
+class ReviewOut(BaseModel):
+    id: str
+    product_id: str
+    reviewer_id: str
+    decision: str
+    checklist: dict[str, Any]
+    reasons: str
+    product_version: int
+    metadata_hash: str
+    record_seq: int | None
+    created_at: datetime
+
+
+class CertificateOut(BaseModel):
+    code: str
+    product_id: str
+    product_code: str
+    holder: dict[str, Any]
+    basis: dict[str, Any]
+    body: dict[str, Any]
+    cert_hash: str
+    chain: ChainReceiptOut
+    issued_at: datetime
+
+
+class CertificateCheck(BaseModel):
+    code: str
+    valid: bool
+    checks: dict[str, bool]
+    chain_status: str | None
+    chain_metadata_hash: str | None
+
+
+class CatalogPage(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")
