@@ -33,6 +33,7 @@ class ChainConfig:
     contracts_dir: Path = field(default_factory=lambda: REPO_ROOT / "contracts")
     persist_state: bool = True
     rpc_timeout: float = 10.0
+    build_cache: Path | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -40,7 +41,7 @@ class ChainConfig:
 
     @property
     def build_dir(self) -> Path:
-        return self.home / "build"
+        return self.build_cache or self.home / "build"
 
 
 class ChainRuntime:

@@ -15,10 +15,16 @@ from ledger.runtime import ChainConfig, ChainRuntime
 
 
 @pytest.fixture(scope="session")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainRuntime]:
+def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compile cache for the whole session (each test chain has its own home)."""
+    return tmp_path_factory.mktemp("build-cache")
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> Iterator[ChainRuntime]:
     """Anvil on a free port with all contracts deployed (no state file)."""
     home = tmp_path_factory.mktemp("chain-home")
-    runtime = ChainRuntime(ChainConfig(home=home, persist_state=False)).start()
+    runtime = ChainRuntime(ChainConfig(home=home, persist_state=False, build_cache=build_cache)).start()
     yield runtime
     runtime.stop()
 

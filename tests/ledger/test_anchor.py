@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, select
 
 from ledger.anchor import Anchorer, AnchorPolicy
-from ledger.contracts import RECORDER_ROLE, Ledger
+from ledger.contracts import Ledger
 from ledger.merkle import inclusion_proof, root, verify_inclusion
-from ledger.records import LedgerCheckpoint, LedgerRecord, append_record
-from ledger.runtime import ChainConfig, ChainRuntime
-
-
-@pytest.fixture
-def rt(tmp_path: Path) -> Iterator[ChainRuntime]:
-    """A chain of its own (checkpoint sizes are global to a CheckpointLog)."""
-    runtime = ChainRuntime(ChainConfig(home=tmp_path / "home", persist_state=True)).start()
-    assert runtime.ledger is not None and runtime.deployer is not None
-    runtime.ledger.grant_role(runtime.deployer, "CheckpointLog", RECORDER_ROLE, runtime.deployer.address)
-    yield runtime
-    runtime.stop()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    SQLModel.metadata.create_all(eng)
-    return eng
-
-
-def append(engine: Engine, n: int, kind: str = "query") -> None:
-    with Session(engine) as s:
-        for i in range(n):
-            append_record(s, kind=kind, actor="acct-1", subject=f"prod-{i % 3}", data={"i": i})
-        s.commit()
+from ledger.records import LedgerCheckpoint, LedgerRecord
+from ledger.runtime import ChainRuntime
+from tests.ledger.conftest import append
 
 
 def chain_sizes(ledger: Ledger) -> list[int]:

@@ -1,0 +1,38 @@
+"""Fixtures for ledger tests that need a chain and a record database of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+from ledger.contracts import RECORDER_ROLE
+from ledger.records import append_record
+from ledger.runtime import ChainConfig, ChainRuntime
+
+
+@pytest.fixture
+def rt(tmp_path: Path, build_cache: Path) -> Iterator[ChainRuntime]:
+    """A chain of its own (checkpoint sizes are global to a CheckpointLog)."""
+    runtime = ChainRuntime(ChainConfig(home=tmp_path / "home", persist_state=True, build_cache=build_cache)).start()
+    assert runtime.ledger is not None and runtime.deployer is not None
+    runtime.ledger.grant_role(runtime.deployer, "CheckpointLog", RECORDER_ROLE, runtime.deployer.address)
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    eng = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    SQLModel.metadata.create_all(eng)
+    return eng
+
+
+def append(engine: Engine, n: int, kind: str = "query") -> None:
+    with Session(engine) as s:
+        for i in range(n):
+            append_record(s, kind=kind, actor="acct-1", subject=f"prod-{i % 3}", data={"i": i})
+        s.commit()
