@@ -83,22 +83,24 @@ class IdempotencyMiddleware:
             return await receive()
 
         status = 500
-        chunks: list[bytes] = []
+        messages: list[Message] = []
 
         async def capture(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
+            messages.append(message)
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            keep = status < 500 and status not in (401,)
+            # store before answering, so a client retrying at once finds the stored result
+            keep = status < 500 and status != 401
+            body_out = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
             await anyio.to_thread.run_sync(_finish, engine, owner, key, status if keep else None,
-                                           b"".join(chunks).decode("utf-8", "replace") if keep else None)
+                                           body_out.decode("utf-8", "replace") if keep else None)
+        for message in messages:
+            await send(message)
 
 
 def _reserve(engine: Any, owner: str, key: str, req_hash: str) -> tuple[str, tuple[int, str] | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
@@ -108,13 +108,20 @@ class AuthorizationIn(Strict):
     valid_until: datetime
     max_classification: Literal["general", "important"]
 
-    @model_validator(mode="after")
-    def _window(self) -> AuthorizationIn:
-        if self.valid_from.tzinfo is None or self.valid_until.tzinfo is None:
-            raise ValueError("valid_from and valid_until need a timezone (e.g. Z)")
-        if self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
-        return self
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a timezone (e.g. 2026-01-01T00:00:00Z)")
+        return value
+
+    @field_validator("valid_until")
+    @classmethod
+    def _window(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("valid_from")
+        if start is not None and value <= start:
+            raise ValueError("must be after valid_from")
+        return value
 
 
 class RevokeIn(Strict):
@@ -190,11 +197,13 @@ class ProductFields(Strict):
     sample: Annotated[list[dict[str, Any]], Field(max_length=20)] = []
     quality: Quality
 
-    @model_validator(mode="after")
-    def _temporal(self) -> ProductFields:
-        if self.temporal_start and self.temporal_end and self.temporal_end < self.temporal_start:
-            raise ValueError("temporal_end must not precede temporal_start")
-        return self
+    @field_validator("temporal_end")
+    @classmethod
+    def _temporal(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("temporal_start")
+        if value is not None and start is not None and value < start:
+            raise ValueError("must not precede temporal_start")
+        return value
 
 
 PRODUCT_EXAMPLE: dict[str, Any] = {

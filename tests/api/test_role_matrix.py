@@ -1,0 +1,135 @@
+"""Every route x every role: 401 without a key, 403 naming the role, otherwise the route runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.builders import authorized, make_product
+from tests.api.conftest import Server
+
+ROLES = ["authority", "operator", "provider", "exchange", "buyer", "auditor"]
+ALL = set(ROLES)
+PUBLIC = "public"
+A, O, E, U = "authority", "operator", "exchange", "auditor"
+
+# (method, path) -> roles allowed (or PUBLIC), and the JSON body sent (None = no body)
+MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
+    ("GET", "/health"): (PUBLIC, None),
+    ("POST", "/accounts"): ({E}, {}),
+    ("GET", "/accounts/me"): (ALL, None),
+    ("GET", "/accounts"): ({A, E, U}, None),
+    ("GET", "/accounts/{account_id}"): ({A, E, U}, None),
+    ("POST", "/resources"): ({A}, {}),
+    ("GET", "/resources"): ({A, O, E, U}, None),
+    ("GET", "/resources/{ref}"): ({A, O, E, U}, None),
+    ("POST", "/authorizations"): ({A}, {}),
+    ("GET", "/authorizations"): ({A, O, E, U}, None),
+    ("GET", "/authorizations/{ref}"): ({A, O, E, U}, None),
+    ("POST", "/authorizations/{ref}/revoke"): ({A}, {}),
+    ("POST", "/products"): ({O}, {}),
+    ("GET", "/products/{ref}"): (ALL, None),
+    ("PATCH", "/products/{ref}"): ({O}, {}),
+    ("POST", "/products/{ref}/submit"): ({O}, None),
+    ("GET", "/products/{ref}/chain"): ({A, E, U}, None),
+    ("POST", "/products/{ref}/review/start"): ({E}, None),
+    ("POST", "/products/{ref}/review"): ({E}, {}),
+    ("GET", "/products/{ref}/reviews"): ({A, O, E, U}, None),
+    ("POST", "/products/{ref}/suspend"): ({E}, {}),
+    ("POST", "/products/{ref}/relist"): ({E}, {}),
+    ("POST", "/products/{ref}/delist"): ({E}, {}),
+    ("GET", "/catalog"): (ALL, None),
+    ("GET", "/certificates/{code}"): (PUBLIC, None),
+    ("GET", "/certificates/{code}/verify"): (PUBLIC, None),
+}
+
+_targets: dict[str, dict[str, str]] = {}
+
+
+def targets(server: Server) -> dict[str, str]:
+    """One listed product (with its authorization, resource and certificate) per server."""
+    if server.backend not in _targets:
+        authz = authorized(server)
+        product = make_product(server, authz, stage="listed")
+        with server.client("exchange") as ex:
+            certs = ex.get(f"/products/{product['id']}/reviews").json()
+            assert certs
+        with server.client("auditor") as aud:
+            chain = aud.get(f"/products/{product['id']}/chain").json()
+            assert chain["agree"]
+        code = _certificate_code(server, product["id"])
+        _targets[server.backend] = {"account_id": server.ids["buyer"], "ref": product["id"],
+                                    "code": code, "authz": authz["id"], "resource": authz["resource_ids"][0]}
+    return _targets[server.backend]
+
+
+def _certificate_code(server: Server, product_id: str) -> str:
+    with server.db().connect() as conn:
+        import sqlalchemy as sa
+
+        return str(conn.execute(sa.text("SELECT code FROM certificates WHERE product_id = :p"),
+                                {"p": product_id}).scalar_one())
+
+
+def _url(path: str, t: dict[str, str]) -> str:
+    if path.startswith("/authorizations/{ref}"):
+        return path.replace("{ref}", t["authz"])
+    if path.startswith("/resources/{ref}"):
+        return path.replace("{ref}", t["resource"])
+    return path.replace("{ref}", t["ref"]).replace("{code}", t["code"]).replace("{account_id}", t["account_id"])
+
+
+def _call(client: httpx.Client, method: str, url: str, body: Any) -> httpx.Response:
+    return client.request(method, url, json=body) if body is not None else client.request(method, url)
+
+
+def test_matrix_covers_every_route(server: Server) -> None:
+    spec = httpx.get(server.url + "/openapi.json").json()
+    routes = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert routes == set(MATRIX)
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_roles(server: Server, route: tuple[str, str]) -> None:
+    allowed, body = MATRIX[route]
+    method, path = route
+    url = _url(path, targets(server))
+    with server.client() as anon:
+        r = _call(anon, method, url, body)
+        if allowed == PUBLIC:
+            assert r.status_code == 200, r.text
+        else:
+            assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+    for role in ROLES:
+        with server.client(role) as c:
+            r = _call(c, method, url, body)
+        assert r.status_code < 500, (role, r.text)
+        if allowed == PUBLIC or role in allowed:
+            assert r.status_code not in (401, 403), (role, r.text)
+            if method == "GET":
+                assert r.status_code == 200, (role, r.text)
+        else:
+            assert r.status_code == 403, (role, r.status_code, r.text)
+            assert r.json()["error"] == "forbidden" and "requires role" in r.json()["detail"]
+
+
+def test_operators_only_touch_their_own(server: Server) -> None:
+    draft = make_product(server)
+    listed = make_product(server, stage="listed")
+    mine = authorized(server)
+    with server.client("operator2") as other:
+        assert other.get(f"/products/{draft['id']}").status_code == 404
+        assert other.patch(f"/products/{draft['id']}", json={"title": "x"}).status_code == 404
+        assert other.post(f"/products/{draft['id']}/submit").status_code == 404
+        r = other.patch(f"/products/{listed['id']}", json={"title": "hijack"})
+        assert r.status_code == 403 and "operator" in r.json()["detail"]
+        assert other.get(f"/authorizations/{mine['id']}").status_code == 404
+        assert all(a["operator_id"] == server.ids["operator2"] for a in other.get("/authorizations").json())
+        page = other.get("/catalog", params={"status": "draft", "limit": 100}).json()
+        assert all(p["operator_id"] == server.ids["operator2"] for p in page["items"])
+    with server.client("buyer") as buyer:
+        page = buyer.get("/catalog", params={"limit": 100}).json()
+        assert page["items"] and all(p["status"] == "listed" for p in page["items"])
+        assert buyer.get("/catalog", params={"status": "draft"}).json()["items"] == []
