@@ -28,6 +28,8 @@ from privacy.secagg.ring import Ring
 
 DEFAULT_MIN_GROUP_SIZE = 10
 RoundHook = Callable[[str], Awaitable[None] | None]
+# (node id, path, signed request envelope) -> (HTTP status, JSON reply)
+Transport = Callable[[str, str, dict[str, Any]], Awaitable[tuple[int, Any]]]
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Coordinator:
         max_rows_per_provider: int = 1 << 32,
         min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
         on_round: RoundHook | None = None,
+        transport: Transport | None = None,
     ) -> None:
         ids = [p.id for p in providers]
         if len(set(ids)) != len(ids) or not ids:
@@ -128,6 +131,7 @@ class Coordinator:
         self.max_rows = max_rows_per_provider
         self.min_group_size = min_group_size
         self.on_round = on_round
+        self.transport = transport
         self._session: _Session | None = None
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
@@ -152,11 +156,15 @@ class Coordinator:
 
     async def _call(self, node: str, path: str, kind: str, **fields: Any) -> dict[str, Any]:
         env, body = request(self.key, node, kind, **fields)
-        client = await self._http()
-        resp = await client.post(self.providers[node].url.rstrip("/") + path, json=env)
-        if resp.status_code != 200:
-            raise ProtocolError(f"{node} answered {resp.status_code}: {resp.text[:200]}")
-        envelope = resp.json()
+        if self.transport is not None:
+            status, envelope = await self.transport(node, path, env)
+        else:
+            client = await self._http()
+            resp = await client.post(self.providers[node].url.rstrip("/") + path, json=env)
+            status = resp.status_code
+            envelope = resp.json() if status == 200 else resp.text
+        if status != 200:
+            raise ProtocolError(f"{node} answered {status}: {str(envelope)[:200]}")
         reply = verify(envelope, node, self.pubkeys[node])
         if reply.get("req") != sha256_hex(body) or reply.get("node") != node:
             raise ProviderAuthError(f"reply from {node} is not bound to this request")
