@@ -90,10 +90,12 @@ class Anchorer:
         """Bring checkpoint rows in line with the chain. False while one is still unconfirmed."""
         pending = list(session.exec(select(LedgerCheckpoint).where(~col(LedgerCheckpoint.confirmed))
                                     .order_by(col(LedgerCheckpoint.tree_size))))
+        latest = session.exec(select(LedgerCheckpoint).where(col(LedgerCheckpoint.confirmed))
+                              .order_by(col(LedgerCheckpoint.tree_size).desc()).limit(1)).first()
+        if not pending and (latest is None or self._still_on_chain(latest)):
+            return True  # the common case: one eth_call, no event scan
         confirmed = session.exec(select(LedgerCheckpoint).where(col(LedgerCheckpoint.confirmed))
                                  .order_by(col(LedgerCheckpoint.tree_size).desc())).all()
-        if not pending and not confirmed:
-            return True
         on_chain = self._chain_checkpoints()
         vanished = []
         for row in confirmed:  # newest first: stop at the first one the chain still has
@@ -121,6 +123,14 @@ class Anchorer:
         session.commit()
         return settled
 
+    def _still_on_chain(self, row: LedgerCheckpoint) -> bool:
+        if row.chain_index is None:
+            return False
+        if row.chain_index >= self.ledger.checkpoint_count():
+            return False
+        cp = self.ledger.checkpoint(row.chain_index)
+        return (cp.tree_size, cp.root.hex()) == (row.tree_size, row.root)
+
     def _in_flight(self, tx_hash: str) -> bool:
         """True when the node still knows the transaction but has not mined it."""
         try:
@@ -141,17 +151,19 @@ class Anchorer:
         last = session.exec(select(LedgerCheckpoint).order_by(col(LedgerCheckpoint.tree_size).desc())
                             .limit(1)).first()
         tree = CompactTree.from_state(*json.loads(last.frontier)) if last else CompactTree()
-        waiting = session.exec(select(LedgerRecord).where(LedgerRecord.seq >= tree.size)
-                               .order_by(col(LedgerRecord.seq)).limit(self.policy.batch_size)).all()
+        waiting = session.exec(
+            select(LedgerRecord.seq, LedgerRecord.leaf_hash, LedgerRecord.created_at)
+            .where(LedgerRecord.seq >= tree.size).order_by(col(LedgerRecord.seq)).limit(self.policy.batch_size)
+        ).all()
         if not waiting:
             return 0
-        oldest_age = (datetime.now(UTC) - _aware(waiting[0].created_at)).total_seconds()
+        oldest_age = (datetime.now(UTC) - _aware(waiting[0][2])).total_seconds()
         if not force and len(waiting) < self.policy.batch_size and oldest_age < self.policy.max_age:
             return 0
-        for rec in waiting:
-            if rec.seq != tree.size:
+        for seq, leaf, _ in waiting:
+            if seq != tree.size:
                 break  # a gap: stop at the contiguous prefix
-            tree.append(bytes.fromhex(rec.leaf_hash))
+            tree.append(bytes.fromhex(leaf))
         covered = tree.size - (last.tree_size if last else 0)
         if covered == 0:
             return 0
@@ -173,7 +185,8 @@ class Anchorer:
             log.error("checkpoint %s refused: %s", row.tree_size, exc)
             return
         row.tx_hash, row.block_number = receipt.tx_hash, receipt.block_number
-        row.chain_index = self.ledger.checkpoint_count() - 1
+        row.chain_index = next(int.from_bytes(bytes(lg["topics"][1]), "big") for lg in receipt.logs
+                               if receipt.log_index is not None and int(lg["logIndex"]) == receipt.log_index)
         row.confirmed = self.policy.confirmations == 0
         session.add(row)
 

@@ -93,6 +93,31 @@ def append_record(session: Session, *, kind: str, actor: str, subject: str,
     return row
 
 
+def append_records(session: Session, items: list[dict[str, Any]]) -> int:
+    """Append many records at once (one sequence allocation, one bulk insert); returns the first seq.
+
+    Each item has the keyword arguments of `append_record`.
+    """
+    ensure_head(session)
+    end = session.execute(
+        sa.update(LedgerHead).where(col(LedgerHead.id) == 1)
+        .values(next_seq=col(LedgerHead.next_seq) + len(items)).returning(col(LedgerHead.next_seq))
+    ).scalar_one()
+    first = end - len(items)
+    at = datetime.now(UTC)
+    rows = []
+    for offset, item in enumerate(items):
+        seq = first + offset
+        body = record_body(seq, item["kind"], item["actor"], item["subject"], item.get("authorization"),
+                           item.get("data") or {}, at)
+        rows.append({"seq": seq, "kind": item["kind"], "actor": item["actor"], "subject": item["subject"],
+                     "authorization": item.get("authorization"), "body": body.decode("utf-8"),
+                     "leaf_hash": leaf_hash(body).hex(), "created_at": at})
+    if rows:
+        session.execute(sa.insert(LedgerRecord), rows)
+    return first
+
+
 def parse_record(row: LedgerRecord) -> dict[str, Any]:
     """Decode a stored record strictly (RecordFormatError when it is not canonical)."""
     return decode_record(row.body.encode("utf-8"))

@@ -1,0 +1,117 @@
+"""Batched anchoring against one transaction per record, in the same run, on embedded Anvil.
+
+Measures records appended (bulk, 1,000 per database transaction) and anchored per second, and
+gas per record, at batch sizes 1, 64 and 1,024; then the time to verify N records against the
+chain (100k quick, 1M full). Last line: one JSON object.
+Usage: python bench/anchoring.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlmodel import Session, SQLModel, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from anchor_baseline import run as run_baseline  # noqa: E402
+
+from ledger.anchor import Anchorer, AnchorPolicy  # noqa: E402
+from ledger.contracts import RECORDER_ROLE  # noqa: E402
+from ledger.records import LedgerCheckpoint, LedgerRecord, append_records  # noqa: E402
+from ledger.runtime import ChainConfig, ChainRuntime  # noqa: E402
+from ledger.verify import StoredRecord, chain_checkpoints, verify_log  # noqa: E402
+from registry.db import make_engine  # noqa: E402  (the app's engine: SQLite in WAL mode)
+
+
+def append_bulk(engine: object, n: int, chunk: int = 1000) -> float:
+    start = time.perf_counter()
+    done = 0
+    while done < n:
+        k = min(chunk, n - done)
+        with Session(engine) as s:  # type: ignore[arg-type]
+            append_records(s, [{"kind": "query", "actor": "bench-buyer", "subject": f"prod-{(done + i) % 17}",
+                                "data": {"epsilon": 0.1, "n": done + i}} for i in range(k)])
+            s.commit()
+        done += k
+    return time.perf_counter() - start
+
+
+def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | int]:
+    with tempfile.TemporaryDirectory() as home:
+        cfg = ChainConfig(home=Path(home), persist_state=False, build_cache=build_cache)
+        with ChainRuntime(cfg) as rt:
+            assert rt.ledger is not None and rt.deployer is not None
+            rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
+            engine = make_engine(f"sqlite:///{home}/bench.db")
+            SQLModel.metadata.create_all(engine)
+            append_s = append_bulk(engine, records)
+            worker = Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=batch))
+            start = time.perf_counter()
+            worker.drain(timeout=600)
+            anchor_s = time.perf_counter() - start
+            with Session(engine) as s:
+                txs = [c.tx_hash for c in s.exec(select(LedgerCheckpoint))]
+            gas = sum(int(rt.ledger.client.w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in txs)  # type: ignore[arg-type]
+    return {
+        "batch": batch,
+        "records": records,
+        "append_s": round(append_s, 3),
+        "anchor_s": round(anchor_s, 3),
+        "records_per_s": round(records / (append_s + anchor_s), 1),
+        "gas_per_record": round(gas / records, 1),
+        "transactions": len(txs),
+    }
+
+
+def verification(records: int, build_cache: Path) -> dict[str, float | int | bool]:
+    with tempfile.TemporaryDirectory() as home:
+        cfg = ChainConfig(home=Path(home), persist_state=False, build_cache=build_cache)
+        with ChainRuntime(cfg) as rt:
+            assert rt.ledger is not None and rt.deployer is not None
+            rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
+            engine = make_engine(f"sqlite:///{home}/bench.db")
+            SQLModel.metadata.create_all(engine)
+            append_bulk(engine, records, chunk=5000)
+            Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=8192)).drain(timeout=600)
+            start = time.perf_counter()
+            with Session(engine) as s:
+                rows = s.exec(select(LedgerRecord).order_by(LedgerRecord.seq))  # type: ignore[arg-type]
+                report = verify_log(
+                    (StoredRecord(r.seq, r.body, {"kind": r.kind, "actor": r.actor, "subject": r.subject,
+                                                  "authorization": r.authorization}, r.leaf_hash) for r in rows),
+                    chain_checkpoints(rt.ledger.client, rt.ledger))
+            seconds = time.perf_counter() - start
+    return {"records": records, "seconds": round(seconds, 2), "ok": report.ok}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    sizes = {1: 200, 64: 6_400, 1024: 50_000} if args.quick else {1: 1_000, 64: 64_000, 1024: 500_000}
+    verify_n = 100_000 if args.quick else 1_000_000
+    with tempfile.TemporaryDirectory() as cache:
+        baseline = run_baseline(200 if args.quick else 1000)
+        rows = [scenario(b, n, Path(cache)) for b, n in sizes.items()]
+        for row in rows:
+            print(json.dumps(row), file=sys.stderr)
+        ver = verification(verify_n, Path(cache))
+    best = rows[-1]
+    print(json.dumps({
+        "bench": "anchoring",
+        "baseline": {"records_per_s": baseline["records_per_s"], "gas_per_record": baseline["gas_per_record"]},
+        "batched": rows,
+        "speedup_at_1024": round(float(best["records_per_s"]) / float(baseline["records_per_s"]), 1),
+        "gas_ratio_at_1024": round(float(best["gas_per_record"]) / float(baseline["gas_per_record"]), 5),
+        "verify": ver,
+    }))
+
+
+if __name__ == "__main__":
+    main()
