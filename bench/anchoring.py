@@ -19,14 +19,14 @@ from sqlmodel import Session, SQLModel, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from anchor_baseline import run as run_baseline  # noqa: E402
+from anchor_baseline import run as run_baseline
 
-from ledger.anchor import Anchorer, AnchorPolicy  # noqa: E402
-from ledger.contracts import RECORDER_ROLE  # noqa: E402
-from ledger.records import LedgerCheckpoint, LedgerRecord, append_records  # noqa: E402
-from ledger.runtime import ChainConfig, ChainRuntime  # noqa: E402
-from ledger.verify import StoredRecord, chain_checkpoints, verify_log  # noqa: E402
-from registry.db import make_engine  # noqa: E402  (the app's engine: SQLite in WAL mode)
+from ledger.anchor import Anchorer, AnchorPolicy
+from ledger.contracts import RECORDER_ROLE
+from ledger.records import LedgerCheckpoint, LedgerRecord, append_records
+from ledger.runtime import ChainConfig, ChainRuntime
+from ledger.verify import StoredRecord, chain_checkpoints, verify_log
+from registry.db import make_engine
 
 
 def append_bulk(engine: object, n: int, chunk: int = 1000) -> float:
