@@ -31,7 +31,8 @@ def authz_body(server: Server, resource_ids: list[str], operator: str = "operato
     now = datetime.now(UTC)
     body = {"operator_id": server.ids[operator], "resource_ids": resource_ids,
             "purposes": ["agricultural statistics products"],
-            "valid_from": (now - timedelta(hours=1)).isoformat(), "valid_until": (now + timedelta(days=365)).isoformat(),
+            "valid_from": (now - timedelta(hours=1)).isoformat(),
+            "valid_until": (now + timedelta(days=365)).isoformat(),
             "max_classification": max_classification}
     body.update(over)
     return body

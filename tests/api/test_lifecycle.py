@@ -72,7 +72,8 @@ def test_suspend_relist_delist(server: Server) -> None:
         assert_agrees(server, p["id"])
         assert ex.post(f"/products/{p['id']}/relist", json={"reason": "cleared"}).json()["status"] == "listed"
         assert_agrees(server, p["id"])
-        assert ex.post(f"/products/{p['id']}/delist", json={"reason": "operator request"}).json()["status"] == "delisted"
+        r = ex.post(f"/products/{p['id']}/delist", json={"reason": "operator request"})
+        assert r.json()["status"] == "delisted"
         assert server.ledger.product(p["id"]).status == ChainStatus.DELISTED
         assert_agrees(server, p["id"])
         r = ex.post(f"/products/{p['id']}/relist", json={"reason": "again"})

@@ -13,7 +13,7 @@ from tests.api.conftest import Server
 ROLES = ["authority", "operator", "provider", "exchange", "buyer", "auditor"]
 ALL = set(ROLES)
 PUBLIC = "public"
-A, O, E, U = "authority", "operator", "exchange", "auditor"
+A, OP, E, U = "authority", "operator", "exchange", "auditor"
 
 # (method, path) -> roles allowed (or PUBLIC), and the JSON body sent (None = no body)
 MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
@@ -23,20 +23,20 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/accounts"): ({A, E, U}, None),
     ("GET", "/accounts/{account_id}"): ({A, E, U}, None),
     ("POST", "/resources"): ({A}, {}),
-    ("GET", "/resources"): ({A, O, E, U}, None),
-    ("GET", "/resources/{ref}"): ({A, O, E, U}, None),
+    ("GET", "/resources"): ({A, OP, E, U}, None),
+    ("GET", "/resources/{ref}"): ({A, OP, E, U}, None),
     ("POST", "/authorizations"): ({A}, {}),
-    ("GET", "/authorizations"): ({A, O, E, U}, None),
-    ("GET", "/authorizations/{ref}"): ({A, O, E, U}, None),
+    ("GET", "/authorizations"): ({A, OP, E, U}, None),
+    ("GET", "/authorizations/{ref}"): ({A, OP, E, U}, None),
     ("POST", "/authorizations/{ref}/revoke"): ({A}, {}),
-    ("POST", "/products"): ({O}, {}),
+    ("POST", "/products"): ({OP}, {}),
     ("GET", "/products/{ref}"): (ALL, None),
-    ("PATCH", "/products/{ref}"): ({O}, {}),
-    ("POST", "/products/{ref}/submit"): ({O}, None),
+    ("PATCH", "/products/{ref}"): ({OP}, {}),
+    ("POST", "/products/{ref}/submit"): ({OP}, None),
     ("GET", "/products/{ref}/chain"): ({A, E, U}, None),
     ("POST", "/products/{ref}/review/start"): ({E}, None),
     ("POST", "/products/{ref}/review"): ({E}, {}),
-    ("GET", "/products/{ref}/reviews"): ({A, O, E, U}, None),
+    ("GET", "/products/{ref}/reviews"): ({A, OP, E, U}, None),
     ("POST", "/products/{ref}/suspend"): ({E}, {}),
     ("POST", "/products/{ref}/relist"): ({E}, {}),
     ("POST", "/products/{ref}/delist"): ({E}, {}),

@@ -110,7 +110,11 @@ RESOURCE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "named"), RESOURCE_CASES, ids=[f"{c[0]}={c[1]!r}"[:40] for c in RESOURCE_CASES])
+def _ids(cases: list[tuple[str, Any, str]]) -> list[str]:
+    return [f"{c[0]}={c[1]!r}"[:40] for c in cases]
+
+
+@pytest.mark.parametrize(("field", "value", "named"), RESOURCE_CASES, ids=_ids(RESOURCE_CASES))
 def test_bad_resource_input(server: Server, field: str, value: Any, named: str) -> None:
     with server.client("authority") as c:
         r = c.post("/resources", json=_set(resource_body(), field, value))
@@ -131,7 +135,7 @@ PRODUCT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "named"), PRODUCT_CASES, ids=[f"{c[0]}={c[1]!r}"[:40] for c in PRODUCT_CASES])
+@pytest.mark.parametrize(("field", "value", "named"), PRODUCT_CASES, ids=_ids(PRODUCT_CASES))
 def test_bad_product_input(server: Server, field: str, value: Any, named: str) -> None:
     authz = _authz_for(server)
     with server.client("operator") as c:
