@@ -8,12 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
 
 from api import errors
 from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
 from api.routers import accounts, authorizations, catalog, certificates, health, products, resources, reviews
+from api.routers import audit as audit_router
 from api.settings import Settings, get_settings
+from ledger.anchor import Anchorer, AnchorPolicy
+from ledger.contracts import RECORDER_ROLE
 from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
 from registry.chain import ChainGateway
@@ -33,6 +37,7 @@ TAGS = [
     {"name": "review", "description": "compliance review, listing, suspension, delisting (exchange)"},
     {"name": "catalog", "description": "find products"},
     {"name": "certificates", "description": "registration certificates, checkable against the chain"},
+    {"name": "audit", "description": "ledger receipts, provenance traces, verification against the chain"},
 ]
 
 
@@ -46,6 +51,17 @@ def _outbox_loop(svc: Services, interval: float, stop: threading.Event) -> None:
             drain(svc.engine, svc.gateway)
         except Exception:  # keep the dispatcher alive; the job stays pending
             log.exception("outbox drain failed")
+
+
+def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> Anchorer:
+    """The anchoring worker, signing as the deployer (granted the recorder role on first start)."""
+    assert rt.ledger is not None and rt.deployer is not None
+    if not rt.ledger.has_role("CheckpointLog", RECORDER_ROLE, rt.deployer.address):
+        rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
+    policy = AnchorPolicy(settings.anchor_batch_size, settings.anchor_max_age, settings.confirmations)
+    anchorer = Anchorer(engine, rt.ledger, rt.deployer, policy)
+    anchorer.start()
+    return anchorer
 
 
 def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = None) -> FastAPI:
@@ -70,9 +86,12 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
                                   name="provex-outbox", daemon=True)
         worker.start()
         svc.outbox_wakeup.set()
+        anchorer = _start_anchoring(settings, engine, rt)
+        app.state.anchorer = anchorer
         try:
             yield
         finally:
+            anchorer.stop()
             stop.set()
             svc.outbox_wakeup.set()
             worker.join(timeout=10)
@@ -84,6 +103,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
                   lifespan=lifespan, responses=errors.ERROR_RESPONSES)
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.include_router(audit_router.router)
     for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
         app.include_router(module.router)
     return app

@@ -90,13 +90,7 @@ def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: st
                     metadata_hash=row.metadata_hash)
     session.add(review)
     session.flush()
-    certificate = None
-    if approve:
-        certificate = issue_certificate(session, row, review)
-        _set_status(session, gateway, actor, row, ProductStatus.LISTED, ChainStatus.LISTED, data.reasons,
-                    certificate)
-    else:
-        _set_status(session, gateway, actor, row, ProductStatus.REJECTED, ChainStatus.DELISTED, data.reasons)
+    # The decision is recorded before the listing change it causes, so the trace reads in causal order.
     rec = append_record(session, kind="review.decided", actor=actor.id, subject=row.id,
                         authorization=row.authorization_id,
                         data={"code": row.code, "review_id": review.id, "decision": data.decision,
@@ -104,6 +98,13 @@ def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: st
                               "metadata_hash": row.metadata_hash})
     review.record_seq = rec.seq
     session.add(review)
+    certificate = None
+    if approve:
+        certificate = issue_certificate(session, row, review)
+        _set_status(session, gateway, actor, row, ProductStatus.LISTED, ChainStatus.LISTED, data.reasons,
+                    certificate)
+    else:
+        _set_status(session, gateway, actor, row, ProductStatus.REJECTED, ChainStatus.DELISTED, data.reasons)
     return row, review, certificate
 
 

@@ -1,0 +1,98 @@
+"""Audit: ledger record receipts, provenance traces, account actions, verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from api.deps import ANY_ROLE, Services, require, services, session
+from registry.actor import Actor
+from registry.audit import account_actions, record_receipt, trace_product, verify_database
+from registry.models import Role
+
+router = APIRouter(tags=["audit"])
+AUDITORS = (Role.AUDITOR, Role.AUTHORITY, Role.EXCHANGE)
+
+
+class CheckpointOut(BaseModel):
+    index: int | None
+    tree_size: int
+    root: str
+    tx_hash: str | None
+    block_number: int | None
+
+
+class RecordReceipt(BaseModel):
+    seq: int
+    record: dict[str, Any] = Field(description="the canonical record as stored")
+    leaf_hash: str = Field(description="SHA-256(0x00 || canonical record), hex")
+    anchored: bool
+    checkpoint: CheckpointOut | None = Field(description="the first confirmed checkpoint covering the record")
+    inclusion_proof: list[str] | None = Field(description="RFC 6962 audit path, leaf to root, hex")
+
+
+class TraceStepOut(BaseModel):
+    at: str
+    stage: str
+    kind: str
+    actor: dict[str, Any] | None
+    detail: dict[str, Any]
+    link: dict[str, Any] = Field(description="tx_hash/block_number/log_index, or record_seq/receipt")
+
+
+class TraceOut(BaseModel):
+    product: dict[str, Any]
+    steps: list[TraceStepOut]
+    open_destructions: list[str] = Field(description="licenses whose delivered copies are not confirmed destroyed")
+
+
+class ActionsOut(BaseModel):
+    account: dict[str, Any]
+    actions: list[dict[str, Any]]
+
+
+class DivergenceOut(BaseModel):
+    kind: str
+    table: str
+    row: int | None
+    field: str | None
+    checkpoint: int | None
+    detail: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    records: int
+    anchored: int
+    unanchored: int
+    checkpoints: int
+    seconds: float
+    divergence: DivergenceOut | None
+
+
+@router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
+def get_record(seq: int, _: Actor = Depends(require(*ANY_ROLE)), s: Session = Depends(session)) -> dict[str, Any]:
+    return record_receipt(s, seq)
+
+
+@router.get("/audit/products/{ref}/trace", response_model=TraceOut, summary="A product's provenance, in order")
+def trace(ref: str, _: Actor = Depends(require(*AUDITORS)), s: Session = Depends(session),
+          svc: Services = Depends(services)) -> dict[str, Any]:
+    return trace_product(s, svc.gateway.ledger, ref).as_dict()
+
+
+@router.get("/audit/accounts/{account_id}/actions", response_model=ActionsOut,
+            summary="Everything an account did, and under which authorization")
+def actions(account_id: str, _: Actor = Depends(require(*AUDITORS)), s: Session = Depends(session),
+            svc: Services = Depends(services)) -> dict[str, Any]:
+    return account_actions(s, svc.gateway.ledger, account_id)
+
+
+@router.post("/audit/verify", response_model=VerifyOut,
+             summary="Recompute from the database and compare with the chain; names the first divergence")
+def verify(_: Actor = Depends(require(Role.AUDITOR)), s: Session = Depends(session),
+           svc: Services = Depends(services)) -> dict[str, Any]:
+    return verify_database(s, svc.gateway.ledger).as_dict()

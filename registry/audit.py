@@ -1,0 +1,326 @@
+"""Audit: record receipts, a product's provenance trace, an account's actions, and verification.
+
+Chain-enforced facts are read from contract events; everything else from the anchored ledger
+records. Verification recomputes from the database and compares with the chain, naming the
+first divergence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from ledger.contracts import Ledger
+from ledger.events import ChainEvent, read_events
+from ledger.ids import chain_id_of
+from ledger.merkle import MerkleLevels
+from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
+from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
+from registry.consistency import compare_product
+from registry.errors import NotFound
+from registry.models import Account, Authorization, ChainTx, Product, Resource
+
+# Lifecycle stage of each chain event / record kind, in the order an auditor reads a lineage.
+STAGES = {
+    "ResourceRegistered": "resource",
+    "AuthorizationGranted": "authorization",
+    "AuthorizationRevoked": "authorization",
+    "ProductRegistered": "product",
+    "ProductMetadataUpdated": "product",
+    "ProductStatusChanged": "listing",
+    "PriceCapSet": "pricing",
+    "OfferPublished": "pricing",
+    "OfferWithdrawn": "pricing",
+    "LicensePurchased": "license",
+    "PaymentSplit": "payment",
+    "LicenseRefunded": "payment",
+    "VoucherRedeemed": "payment",
+}
+# Record kinds are "<area>.<event>"; the area names the stage.
+RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "authorization", "query": "query",
+                 "negotiation": "negotiation", "license": "license", "order": "license",
+                 "destruction": "destruction"}
+DESTRUCTION_KIND = "destruction.confirmed"
+STATUS_NAMES = {1: "registered", 2: "listed", 3: "suspended", 4: "delisted"}
+
+
+@dataclass
+class TraceStep:
+    """One step of a lineage: when, what, who, and where to check it."""
+
+    at: str
+    stage: str
+    kind: str
+    actor: dict[str, Any] | None
+    detail: dict[str, Any]
+    link: dict[str, Any]
+
+
+@dataclass
+class Trace:
+    product: dict[str, Any]
+    steps: list[TraceStep] = field(default_factory=list)
+    open_destructions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- receipts
+
+@lru_cache(maxsize=2)
+def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
+    return MerkleLevels(list(leaves))
+
+
+def record_receipt(session: Session, seq: int) -> dict[str, Any]:
+    """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof."""
+    row = session.get(LedgerRecord, seq)
+    if row is None:
+        raise NotFound(f"ledger record {seq} not found")
+    cp = covering_checkpoint(session, seq)
+    receipt: dict[str, Any] = {"seq": seq, "record": json.loads(row.body), "leaf_hash": row.leaf_hash,
+                               "anchored": cp is not None}
+    if cp is None:
+        receipt["checkpoint"] = None
+        receipt["inclusion_proof"] = None
+        return receipt
+    leaves = tuple(bytes.fromhex(h) for h in session.exec(
+        select(LedgerRecord.leaf_hash).where(LedgerRecord.seq < cp.tree_size).order_by(col(LedgerRecord.seq))))
+    proof = _levels(leaves).inclusion_proof(seq, cp.tree_size)
+    receipt["checkpoint"] = {"index": cp.chain_index, "tree_size": cp.tree_size, "root": cp.root,
+                             "tx_hash": cp.tx_hash, "block_number": cp.block_number}
+    receipt["inclusion_proof"] = [p.hex() for p in proof]
+    return receipt
+
+
+# ------------------------------------------------------------------------------ trace
+
+class _Names:
+    """Address/account id → {id, name, role}, cached for one request."""
+
+    def __init__(self, session: Session) -> None:
+        accounts = session.exec(select(Account)).all()
+        self.by_address = {a.address.lower(): a for a in accounts}
+        self.by_id = {a.id: a for a in accounts}
+
+    def of(self, key: str | None) -> dict[str, Any] | None:
+        if not key:
+            return None
+        acct = self.by_address.get(key.lower()) or self.by_id.get(key)
+        if acct is None:
+            return {"id": None, "name": None, "role": None, "address": key}
+        return {"id": acct.id, "name": acct.name, "role": acct.role, "address": acct.address}
+
+
+def _event_detail(ev: ChainEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in ev.args.items():
+        if isinstance(v, bytes):
+            out[k] = "0x" + v.hex()
+        elif isinstance(v, list | tuple):
+            out[k] = ["0x" + x.hex() if isinstance(x, bytes) else x for x in v]
+        else:
+            out[k] = v
+    if ev.name == "ProductStatusChanged":
+        out["from"] = STATUS_NAMES.get(int(ev.args["fromStatus"]))
+        out["to"] = STATUS_NAMES.get(int(ev.args["toStatus"]))
+    return out
+
+
+def _event_actor(ev: ChainEvent, tx_from: str) -> str:
+    for key in ("actor", "buyer", "operator", "recorder", "payee"):
+        if key in ev.args and ev.name != "AuthorizationGranted":
+            return str(ev.args[key])
+    return tx_from
+
+
+def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
+    """Rebuild a product's lineage from chain events and ledger records, in time order."""
+    product = session.exec(select(Product).where((Product.id == product_ref) | (Product.code == product_ref))).first()
+    if product is None:
+        raise NotFound(f"product {product_ref} not found")
+    names = _Names(session)
+    client = ledger.client
+    start = ledger.deployment.deployment_block
+    events: list[ChainEvent] = []
+    reg, settle = ledger.registry, ledger.settlement
+    for rid in product.resource_ids:
+        events += read_events(client, "DataRegistry", reg, start, names={"ResourceRegistered"}, topic1=chain_id_of(rid))
+    events += read_events(client, "DataRegistry", reg, start, names={"AuthorizationGranted", "AuthorizationRevoked"},
+                          topic1=chain_id_of(product.authorization_id))
+    events += read_events(client, "DataRegistry", reg, start,
+                          names={"ProductRegistered", "ProductMetadataUpdated", "ProductStatusChanged"},
+                          topic1=chain_id_of(product.id))
+    events += read_events(client, "Settlement", settle, start, names={"PriceCapSet"}, topic1=chain_id_of(product.id))
+    product_topic = chain_id_of(product.id)
+    sales = [ev for ev in read_events(client, "Settlement", settle, start,
+                                      names={"OfferPublished", "LicensePurchased", "OfferWithdrawn"})
+             if ev.args.get("productId") == product_topic]
+    events += sales
+    for lic in (ev for ev in sales if ev.name == "LicensePurchased"):
+        events += read_events(client, "Settlement", settle, start, names={"PaymentSplit", "LicenseRefunded"},
+                              topic1=bytes(lic.args["licenseId"]))
+    blocks: dict[int, int] = {}
+    senders: dict[str, str] = {}
+
+    def when(block: int) -> str:
+        if block not in blocks:
+            blocks[block] = int(client.w3.eth.get_block(block)["timestamp"])
+        return _iso(datetime.fromtimestamp(blocks[block], UTC))
+
+    def sender(tx: str) -> str:
+        if tx not in senders:
+            senders[tx] = str(client.w3.eth.get_transaction(tx)["from"])  # type: ignore[arg-type]
+        return senders[tx]
+
+    # The exchange's own transactions carry the time the fact was decided (microseconds), which
+    # orders them against ledger records; other senders' transactions fall back to block time.
+    decided = {tx: created for tx, created in session.exec(
+        select(ChainTx.tx_hash, ChainTx.created_at).where(col(ChainTx.tx_hash).in_({ev.tx_hash for ev in events})))}
+    steps = [TraceStep(at=_iso(decided[ev.tx_hash]) if ev.tx_hash in decided else when(ev.block_number),
+                       stage=STAGES.get(ev.name, "chain"), kind=ev.name,
+                       actor=names.of(_event_actor(ev, sender(ev.tx_hash))), detail=_event_detail(ev),
+                       link={"tx_hash": ev.tx_hash, "block_number": ev.block_number, "log_index": ev.log_index,
+                             "block_time": when(ev.block_number)})
+             for ev in events]
+    subjects = [product.id, product.authorization_id, *product.resource_ids]
+    records = session.exec(select(LedgerRecord).where(col(LedgerRecord.subject).in_(subjects))
+                           .order_by(col(LedgerRecord.seq))).all()
+    for rec in records:
+        body = json.loads(rec.body)
+        steps.append(TraceStep(at=body["at"], stage=RECORD_STAGES.get(rec.kind.split(".")[0], rec.kind), kind=rec.kind,
+                               actor=names.of(rec.actor),
+                               detail={**body.get("data", {}), "authorization": rec.authorization},
+                               link={"record_seq": rec.seq, "receipt": f"/ledger/records/{rec.seq}"}))
+    steps.sort(key=lambda s: (s.at, s.link.get("block_number", 0), s.link.get("log_index", 0),
+                              s.link.get("record_seq", 0)))
+    confirmed = {r.data_license for r in _destructions(records)}
+    ended = [ev for ev in sales if ev.name == "LicensePurchased"]
+    open_destructions = ["0x" + bytes(ev.args["licenseId"]).hex() for ev in ended
+                         if "0x" + bytes(ev.args["licenseId"]).hex() not in confirmed]
+    summary = {"id": product.id, "code": product.code, "title": product.title, "status": product.status,
+               "version": product.version, "operator": names.of(product.operator_id),
+               "authorization_id": product.authorization_id, "resource_ids": product.resource_ids}
+    return Trace(product=summary, steps=steps, open_destructions=open_destructions)
+
+
+def _iso(ts: datetime) -> str:
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat(timespec="microseconds")
+
+
+@dataclass
+class _Destruction:
+    data_license: str
+
+
+def _destructions(records: Sequence[LedgerRecord]) -> Iterator[_Destruction]:
+    for rec in records:
+        if rec.kind == DESTRUCTION_KIND:
+            lic = json.loads(rec.body).get("data", {}).get("license_chain_id")
+            if lic:
+                yield _Destruction(lic)
+
+
+def account_actions(session: Session, ledger: Ledger, account_id: str, limit: int = 500) -> dict[str, Any]:
+    """Everything an account did: chain events it sent or is named in, and its ledger records."""
+    acct = session.exec(select(Account).where(Account.id == account_id)).first()
+    if acct is None:
+        raise NotFound(f"account {account_id} not found")
+    records = session.exec(select(LedgerRecord).where(LedgerRecord.actor == acct.id)
+                           .order_by(col(LedgerRecord.seq)).limit(limit)).all()
+    actions: list[dict[str, Any]] = [
+        {"kind": r.kind, "subject": r.subject, "authorization": r.authorization, "at": json.loads(r.body)["at"],
+         "link": {"record_seq": r.seq, "receipt": f"/ledger/records/{r.seq}"}} for r in records]
+    for name, contract in (("DataRegistry", ledger.registry), ("Settlement", ledger.settlement)):
+        for ev in read_events(ledger.client, name, contract, ledger.deployment.deployment_block):
+            involved = {str(v).lower() for v in ev.args.values() if isinstance(v, str)}
+            if acct.address.lower() in involved:
+                actions.append({"kind": ev.name, "subject": None,
+                                "authorization": "0x" + bytes(ev.args["authorizationId"]).hex()
+                                if "authorizationId" in ev.args else None,
+                                "at": None, "link": {"tx_hash": ev.tx_hash, "block_number": ev.block_number,
+                                                     "log_index": ev.log_index}})
+    return {"account": {"id": acct.id, "name": acct.name, "role": acct.role, "address": acct.address},
+            "actions": actions}
+
+
+# ----------------------------------------------------------------------- verification
+
+def stored_records(session: Session, batch: int = 5000) -> Iterator[StoredRecord]:
+    """The record log in sequence order, streamed."""
+    last = -1
+    while True:
+        rows = session.exec(select(LedgerRecord).where(LedgerRecord.seq > last)
+                            .order_by(col(LedgerRecord.seq)).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield StoredRecord(r.seq, r.body, {"kind": r.kind, "actor": r.actor, "subject": r.subject,
+                                               "authorization": r.authorization}, r.leaf_hash)
+        last = rows[-1].seq
+
+
+def verify_database(session: Session, ledger: Ledger,
+                    progress: Callable[[str, int], None] | None = None) -> VerifyReport:
+    """Records against anchored checkpoints, checkpoint rows against the chain, chain-enforced rows
+    against contract state. Stops at the first divergence."""
+    cps = chain_checkpoints(ledger.client, ledger)
+    report = verify_log(stored_records(session), cps,
+                        progress=(lambda n: progress("records", n)) if progress else None)
+    if not report.ok:
+        return report
+    by_size = {c.tree_size: c for c in cps}
+    for row in session.exec(select(LedgerCheckpoint).where(col(LedgerCheckpoint.confirmed))
+                            .order_by(col(LedgerCheckpoint.tree_size))):
+        cp = by_size.get(row.tree_size)
+        if cp is None or cp.root.hex() != row.root:
+            report.ok = False
+            report.divergence = Divergence("checkpoint_mismatch", "ledger_checkpoints", row.tree_size, "root",
+                                           row.chain_index, "confirmed checkpoint row does not match the chain")
+            return report
+    for div in _row_divergences(session, ledger, progress):
+        report.ok = False
+        report.divergence = div
+        return report
+    return report
+
+
+def _row_divergences(session: Session, ledger: Ledger,
+                     progress: Callable[[str, int], None] | None) -> Iterator[Divergence]:
+    for i, res in enumerate(session.exec(select(Resource).where(Resource.chain_state == "confirmed")
+                                         .order_by(col(Resource.pk)))):
+        cls, content, meta = ledger.resource(res.id)
+        if cls.name.lower() != res.classification:
+            yield Divergence("row_mismatch", "resources", res.pk, "classification", None,
+                             f"database {res.classification}, chain {cls.name.lower()}")
+        if content.hex() != res.content_hash:
+            yield Divergence("row_mismatch", "resources", res.pk, "content_hash", None, "differs from chain")
+        if meta.hex() != res.metadata_hash:
+            yield Divergence("row_mismatch", "resources", res.pk, "metadata_hash", None, "differs from chain")
+        if progress:
+            progress("resources", i + 1)
+    for authz in session.exec(select(Authorization).where(Authorization.chain_state == "confirmed")
+                              .order_by(col(Authorization.pk))):
+        on_chain = ledger.raw_call("DataRegistry", "authorization", chain_id_of(authz.id))
+        if bool(on_chain[2]) != authz.revoked and authz.chain_state == "confirmed":
+            yield Divergence("row_mismatch", "authorizations", authz.pk, "revoked", None,
+                             f"database revoked={authz.revoked}, chain revoked={bool(on_chain[2])}")
+        if (int(on_chain[3]), int(on_chain[4])) != (authz.valid_from, authz.valid_until):
+            yield Divergence("row_mismatch", "authorizations", authz.pk, "valid_until", None,
+                             "validity window differs from chain")
+    for i, prod in enumerate(session.exec(select(Product).where(Product.chain_state == "confirmed")
+                                          .order_by(col(Product.pk)))):
+        cmp = compare_product(ledger, prod)
+        if not cmp.agree:
+            yield Divergence("row_mismatch", "products", prod.pk, cmp.mismatches[0], None,
+                             f"database {cmp.database.get(cmp.mismatches[0])}, chain "
+                             f"{(cmp.chain or {}).get(cmp.mismatches[0])}")
+        if progress:
+            progress("products", i + 1)
