@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, Request
@@ -25,6 +26,7 @@ class Services:
     gateway: ChainGateway
     outbox_wakeup: threading.Event
     actors: dict[str, Actor]
+    home: Path = Path(".provex")
 
 
 def services(request: Request) -> Services:

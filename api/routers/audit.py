@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import ANY_ROLE, Services, require, services, session
+from api.security import recent_events
 from registry.actor import Actor
 from registry.audit import account_actions, record_receipt, trace_product, verify_database
 from registry.models import Role
@@ -96,3 +97,21 @@ def actions(account_id: str, _: Actor = Depends(require(*AUDITORS)), s: Session 
 def verify(_: Actor = Depends(require(Role.AUDITOR)), s: Session = Depends(session),
            svc: Services = Depends(services)) -> dict[str, Any]:
     return verify_database(s, svc.gateway.ledger).as_dict()
+
+
+class SecurityEvent(BaseModel):
+    at: str
+    kind: str
+    status: int
+    method: str
+    path: str
+    client: str | None
+    key_fingerprint: str | None = Field(description="SHA-256 prefix of the presented credential")
+    detail: str
+
+
+@router.get("/audit/security-events", response_model=list[SecurityEvent],
+            summary="Refused authentications and authorizations, newest last")
+def security_events(limit: int = Query(200, ge=1, le=5000), _: Actor = Depends(require(Role.AUDITOR)),
+                    svc: Services = Depends(services)) -> list[dict[str, Any]]:
+    return recent_events(svc.home, limit)

@@ -1,0 +1,85 @@
+"""Hostile input over real HTTP: oversized and deep bodies, huge numbers, unicode edge cases, bad keys."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.api.builders import resource_body
+from tests.api.conftest import Server
+
+EDGE_TEXT = [
+    "数据资源 · 锡林郭勒盟",
+    "emoji 🐄🐑 and ZWJ 👩‍🌾",
+    "right-to-left \u202eevil\u202c text",
+    "zero\u200bwidth",
+    "combining e\u0301 vs \u00e9",
+    "x" * 200,
+]
+
+
+def test_oversized_body_is_refused_before_parsing(server: Server) -> None:
+    with server.client("authority") as c:
+        r = c.post("/resources", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("depth", [50, 5_000, 100_000])
+def test_deep_json_is_a_client_error(server: Server, depth: int) -> None:
+    body = "[" * depth + "]" * depth
+    with server.client("authority") as c:
+        r = c.post("/resources", content=body.encode(), headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"] in {"invalid_input"}
+
+
+@pytest.mark.parametrize("volume", [10**40, -1, 1e308, "twelve", 1.5])
+def test_huge_and_wrong_numbers_are_refused_with_the_field(server: Server, volume: object) -> None:
+    with server.client("authority") as c:
+        r = c.post("/resources", json=resource_body(volume=volume))
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "volume"
+
+
+@pytest.mark.parametrize("name", EDGE_TEXT)
+def test_unicode_free_text_is_stored_exactly(server: Server, name: str) -> None:
+    with server.client("authority") as c:
+        r = c.post("/resources", json=resource_body(name=name, department=name))
+        assert r.status_code == 201, r.text
+        got = c.get(f"/resources/{r.json()['id']}").json()
+    assert got["name"] == name and got["department"] == name
+
+
+@pytest.mark.parametrize("name", ["nul\x00byte", "x" * 201, "", "lone \ud800 surrogate"])
+def test_unstorable_text_is_refused_not_truncated(server: Server, name: str) -> None:
+    with server.client("authority") as c:
+        payload = resource_body(name=name)
+        if "\ud800" in name:
+            raw = ('{"name": "lone \\ud800 surrogate"' + ',' +
+                   __import__("json").dumps({k: v for k, v in payload.items() if k != "name"})[1:])
+            r = c.post("/resources", content=raw.encode(), headers={"content-type": "application/json"})
+        else:
+            r = c.post("/resources", json=payload)
+    assert r.status_code in (400, 422), r.text
+    assert r.json().get("field") in ("name", "body"), r.text
+
+
+def test_refusals_are_logged_as_security_events(server: Server) -> None:
+    bogus = f"px_{uuid.uuid4().hex}"
+    with server.client(key=bogus) as c:
+        assert c.get("/accounts/me").status_code == 401
+    with server.client("buyer") as c:
+        assert c.post("/resources", json=resource_body()).status_code == 403
+    with server.client("auditor") as c:
+        r = c.get("/audit/security-events", params={"limit": 50})
+        assert r.status_code == 200, r.text
+        events = r.json()
+    kinds = [(e["kind"], e["status"], e["path"]) for e in events]
+    assert ("unauthenticated", 401, "/accounts/me") in kinds
+    assert any(k == "forbidden" and s == 403 and p == "/resources" for k, s, p in kinds)
+    assert all(bogus not in str(e) for e in events), "the presented key itself is never logged"
+    with server.client("buyer") as c:
+        assert c.get("/audit/security-events").status_code == 403
