@@ -6,7 +6,9 @@ import contextlib
 import json
 import signal
 import threading
+from pathlib import Path
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -115,24 +117,13 @@ def accounts_create(
     Its chain setup (gas, chain role) is queued and sent by the running server (`provex up`).
     Example: `provex accounts create --role authority --name "Hohhot Data Bureau"`.
     """
-    from ledger.keys import Keyring
-    from registry.accounts import create_account
-    from registry.db import make_engine, migrate, session_scope
+    from api.bootstrap import create_bootstrap_account
     from registry.models import Role
 
-    try:
-        role_value = Role(role)
-    except ValueError:
+    if role not in {r.value for r in Role}:
         console.print(f"[red]--role must be one of {', '.join(r.value for r in Role)}[/red]")
-        raise typer.Exit(2) from None
-    settings = get_settings()
-    engine = make_engine(settings.db_url, pool_size=1)
-    migrate(engine)
-    keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
-    with session_scope(engine) as session:
-        row, api_key = create_account(session, keyring, None, role=role_value, name=name)
-    engine.dispose()
-    out = {"id": row.id, "role": row.role, "name": row.name, "address": row.address, "api_key": api_key}
+        raise typer.Exit(2)
+    out = create_bootstrap_account(get_settings(), role, name)
     if as_json:
         console.print_json(json.dumps(out))
         return
@@ -141,6 +132,49 @@ def accounts_create(
         table.add_row(k, v)
     console.print(table)
     console.print("[yellow]the API key is shown only now; keep it[/yellow]")
+
+
+provider_app = typer.Typer(help="Provider nodes: keep raw data, answer federated queries with masked aggregates.",
+                           no_args_is_help=True)
+app.add_typer(provider_app, name="provider")
+
+
+def fetch_coordinator_key(exchange: str) -> str:
+    """The exchange's coordinator public key, from `GET <exchange>/coordinator/identity`."""
+    r = httpx.get(exchange.rstrip("/") + "/coordinator/identity", timeout=10)
+    r.raise_for_status()
+    return str(r.json()["public_key"])
+
+
+@provider_app.command("serve")
+def provider_serve(
+    data: Path = typer.Option(..., "--data", exists=True, dir_okay=False, help="CSV or Parquet file (stays here)"),
+    node_id: str = typer.Option(..., "--id", help="node id (register the same id with the exchange)"),
+    port: int = typer.Option(..., "--port", help="port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="bind address"),
+    key_dir: Path = typer.Option(None, "--key-dir", help="identity key folder (default .provex/providers/<id>)"),
+    exchange: str = typer.Option(None, "--exchange", help="exchange API URL: fetch its coordinator key"),
+    coordinator_key: str = typer.Option(None, "--coordinator-key", help="the exchange's coordinator key (hex)"),
+    require_noise: bool = typer.Option(False, "--require-noise", help="refuse un-noised queries"),
+) -> None:
+    """Run a provider node; it answers only the exchange's coordinator.
+
+    Prints one JSON line (node id, URL, public key), then serves until Ctrl-C. Register it with
+    `POST /providers/me/node`. Example:
+    `provex provider serve --data yields.csv --id agri-1 --port 8801 --exchange http://127.0.0.1:8700`.
+    """
+    from privacy.provider import serve
+
+    if exchange and coordinator_key:
+        console.print("[red]give --exchange or --coordinator-key, not both[/red]")
+        raise typer.Exit(2)
+    if exchange:
+        try:
+            coordinator_key = fetch_coordinator_key(exchange)
+        except (httpx.HTTPError, KeyError, ValueError) as e:
+            console.print(f"[red]could not fetch the coordinator key from {exchange}: {e}[/red]")
+            raise typer.Exit(1) from None
+    serve(data, node_id, port, host, key_dir, coordinator_key, require_noise, False)
 
 
 @app.command("up")
@@ -159,14 +193,26 @@ def up(
 
 
 @app.command("demo")
-def demo(fresh: bool = typer.Option(False, "--fresh", help="start over from an empty state")) -> None:
-    """Start the embedded exchange and play the demo story (chain + contracts for now)."""
-    settings = get_settings()
-    if fresh:
-        import shutil
+def demo(
+    fresh: bool = typer.Option(False, "--fresh", help="delete PROVEX_HOME and start over"),
+    no_wait: bool = typer.Option(False, "--no-wait", "--exit", help="print the summary, then stop everything"),
+) -> None:
+    """Start the embedded exchange (Anvil, API + portal, 3 provider nodes) and play the demo story.
 
-        shutil.rmtree(settings.home, ignore_errors=True)
-    chain_up(as_json=False, exit_after_deploy=False)
+    The first run generates the synthetic datasets and plays the story; later runs reuse the state in
+    PROVEX_HOME. Prints what happened, the portal URL and an API key per role; Ctrl-C stops everything.
+    Examples: `provex demo`, `provex demo --fresh`, `provex demo --no-wait` (for scripts and CI).
+    """
+    from api.client import ApiError
+    from api.demo.run import DemoStopped, run_demo
+
+    try:
+        run_demo(get_settings(), console, fresh=fresh, wait=not no_wait)
+    except DemoStopped:
+        raise typer.Exit(130) from None
+    except ApiError as e:
+        console.print(f"[red]the demo story failed: {e}[/red] (logs under PROVEX_HOME/demo/logs)")
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,134 @@
+"""Start and stop the demo's processes: the API (which owns Anvil) and the provider nodes.
+
+Children run in their own sessions, so Ctrl-C reaches only the supervisor, which then stops them in
+order (nodes first, then the API, whose shutdown stops Anvil and saves its state). On Linux the
+children also get SIGTERM if the supervisor dies without cleaning up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from ledger.anvil import free_port
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
+    """`preferred` when nothing listens there, else a free port."""
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, preferred))
+            return preferred
+        except OSError:
+            return free_port()
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    url: str
+
+
+@dataclass
+class Supervisor:
+    """The processes `provex demo` started; `stop()` ends each of them, last started first."""
+
+    logs: Path
+    env: dict[str, str]
+    children: list[Child] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: list[str], url: str) -> Child:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{name}.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        child = Child(name, proc, log, url)
+        self.children.append(child)
+        return child
+
+    def wait_http(self, child: Child, path: str, timeout: float = 120.0,
+                  tick: Callable[[], None] | None = None) -> None:
+        """Wait until `child.url + path` answers 200, or raise with the tail of its log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(child.url + path, timeout=2).status_code == 200:
+                    return
+            if child.proc.poll() is not None or time.monotonic() > deadline:
+                tail = child.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{child.name} did not start (see {child.log}):\n{tail}")
+            if tick:
+                tick()
+            time.sleep(0.25)
+
+    def start_api(self, host: str, port: int) -> Child:
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", host,
+                "--port", str(port), "--log-level", "warning"]
+        return self.spawn("api", argv, f"http://{host}:{port}")
+
+    def start_provider(self, node_id: str, data: Path, key_dir: Path, coordinator_key: str) -> Child:
+        port = free_port()
+        argv = [sys.executable, "-m", "api.cli", "provider", "serve", "--data", str(data), "--id", node_id,
+                "--port", str(port), "--key-dir", str(key_dir), "--coordinator-key", coordinator_key]
+        return self.spawn(f"provider-{node_id}", argv, f"http://127.0.0.1:{port}")
+
+    def alive(self) -> list[str]:
+        return [c.name for c in self.children if c.proc.poll() is None]
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM each child (newest first) and wait; SIGKILL what is still running after `timeout`."""
+        for child in reversed(self.children):
+            if child.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.proc.send_signal(signal.SIGTERM)
+                try:
+                    child.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    child.proc.kill()
+                    child.proc.wait(5)
+        self.children.clear()
+
+
+def provider_public_key(key_dir: Path) -> str:
+    """The node's Ed25519 identity (hex) as its node wrote it."""
+    return (key_dir / "identity.pub").read_text().strip()
+
+
+def demo_env(home: Path, port: int) -> dict[str, str]:
+    """The children's environment: the caller's, with the demo's home and port and dev mode."""
+    env = dict(os.environ)
+    env.update(PROVEX_HOME=str(home.resolve()), PROVEX_API_PORT=str(port), PROVEX_ENV="dev",
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def read_json(path: Path) -> dict[str, object] | None:
+    if not path.exists():
+        return None
+    data: dict[str, object] = json.loads(path.read_text())
+    return data

@@ -1,0 +1,171 @@
+"""`provex demo`: generate the datasets, start the API (with Anvil) and three provider nodes, play the story
+once, print what happened with the portal URL and every role's API key, then serve until Ctrl-C.
+
+State lives in PROVEX_HOME: a rerun finds `demo/state.json`, starts the same processes on the saved chain
+and database, re-registers the nodes at their new ports and prints the summary again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.bootstrap import create_bootstrap_account
+from api.client import ProvexClient
+from api.demo.datasets import Dataset, generate
+from api.demo.processes import Supervisor, demo_env, port_or_free, provider_public_key
+from api.demo.story import BOOTSTRAP, PEOPLE, Step, Story, StoryState
+from api.settings import Settings
+
+STATE_FILE = "state.json"
+
+
+class DemoStopped(Exception):
+    """Ctrl-C or SIGTERM arrived while the demo was starting."""
+
+
+def _save(path: Path, state: StoryState) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(state.as_dict(), f, ensure_ascii=False, indent=1)
+    tmp.replace(path)
+
+
+def load_state(home: Path) -> StoryState | None:
+    path = home / "demo" / STATE_FILE
+    if not path.exists():
+        return None
+    return StoryState.from_dict(json.loads(path.read_text()))
+
+
+def summary(console: Console, state: StoryState, portal: str) -> None:
+    """The table of what happened, the portal URL and each role's API key."""
+    steps = Table(title=f"Provex demo: what happened (played {state.played_at})", show_lines=False)
+    for col in ("#", "who", "did", "outcome", "ref"):
+        steps.add_column(col, overflow="fold")
+    for i, s in enumerate(state.steps, 1):
+        steps.add_row(str(i), s.actor, s.action, s.outcome, s.ref)
+    console.print(steps)
+    keys = Table(title="Sign in to the portal with one of these API keys")
+    for col in ("role", "account", "API key"):
+        keys.add_column(col, overflow="fold")
+    for who, acct in state.accounts.items():
+        keys.add_row(who, acct["name"], acct["api_key"])
+    console.print(keys)
+    console.print(f"Portal: [bold cyan]{portal}/[/bold cyan]   API docs: {portal}/docs")
+
+
+class Demo:
+    """Everything `provex demo` does, with the processes it started."""
+
+    def __init__(self, settings: Settings, console: Console) -> None:
+        self.settings = settings
+        self.console = console
+        self.home = settings.home.resolve()
+        self.stop_event = threading.Event()
+        self.supervisor: Supervisor | None = None
+        self.url = ""
+
+    def check_stop(self) -> None:
+        if self.stop_event.is_set():
+            raise DemoStopped()
+
+    def start(self, progress: Progress) -> tuple[StoryState, bool]:
+        """Datasets, API, accounts, nodes; plays the story when it has not been played here yet."""
+        task = progress.add_task("generating datasets", total=None)
+        data = generate(self.home / "demo-data")
+        state = load_state(self.home) or StoryState()
+        port = port_or_free(self.settings.api_port, self.settings.api_host)
+        self.supervisor = sup = Supervisor(self.home / "demo" / "logs", demo_env(self.home, port))
+        progress.update(task, description=f"starting the API and Anvil on port {port}")
+        api = sup.start_api(self.settings.api_host, port)
+        self.url = api.url
+        sup.wait_http(api, "/health", timeout=180, tick=self.check_stop)
+        for who in BOOTSTRAP:
+            if who not in state.accounts:
+                role, name = PEOPLE[who]
+                state.accounts[who] = create_bootstrap_account(self.settings, role, name)
+        _save(self.home / "demo" / STATE_FILE, state)
+        progress.update(task, description="starting 3 provider nodes")
+        nodes = self.start_nodes(sup, data)
+        story = Story(self.url, state, data, nodes,
+                      log=lambda s: progress.update(task, description=f"{s.actor}: {s.action}"))
+        try:
+            if state.played_at:
+                story.register_nodes(nodes)
+                return state, False
+            progress.update(task, description="playing the story")
+            story.play()
+        finally:
+            story.close()
+            _save(self.home / "demo" / STATE_FILE, state)
+        return state, True
+
+    def start_nodes(self, sup: Supervisor, data: dict[str, Dataset]) -> dict[str, tuple[str, str]]:
+        with ProvexClient(self.url) as anon:
+            coordinator = anon.coordinator_identity()["public_key"]
+        nodes = {}
+        for part in data["livestock"].partitions:
+            key_dir = self.home / "providers" / part.node_id
+            child = sup.start_provider(part.node_id, part.path, key_dir, coordinator)
+            sup.wait_http(child, "/identity", timeout=60, tick=self.check_stop)
+            nodes[part.node_id] = (child.url, provider_public_key(key_dir))
+        return nodes
+
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            with self.console.status("stopping the provider nodes, the API and Anvil"):
+                self.supervisor.stop()
+
+
+def run_demo(settings: Settings, console: Console, *, fresh: bool = False, wait: bool = True) -> StoryState:
+    """Start (and on first run play) the demo; serve until Ctrl-C/SIGTERM unless `wait` is False."""
+    if fresh and settings.home.exists():
+        shutil.rmtree(settings.home)
+    demo = Demo(settings, console)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_signal(*_: Any) -> None:
+        demo.stop_event.set()
+
+    for s in previous:
+        signal.signal(s, on_signal)
+    try:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            state, played = demo.start(progress)
+        console.print("[green]story played[/green]" if played else
+                      f"[green]reusing the demo state in {settings.home}[/green] (`provex demo --fresh` starts over)")
+        summary(console, state, demo.url)
+        if wait:
+            console.print("Serving; [bold]Ctrl-C[/bold] stops every process the demo started.")
+            while not demo.stop_event.wait(1.0):
+                dead = [c.name for c in (demo.supervisor.children if demo.supervisor else [])
+                        if c.proc.poll() is not None]
+                if dead:
+                    console.print(f"[red]{', '.join(dead)} stopped unexpectedly; see {demo.home / 'demo' / 'logs'}")
+                    break
+        return state
+    except DemoStopped:
+        console.print("[yellow]interrupted[/yellow]")
+        raise
+    finally:
+        demo.stop()
+        for s, handler in previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(s, handler)
+
+
+__all__ = ["Demo", "DemoStopped", "Step", "load_state", "run_demo", "summary"]
