@@ -15,6 +15,7 @@ from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
 from api.routers import accounts, authorizations, catalog, certificates, health, products, resources, reviews
 from api.routers import audit as audit_router
+from api.routers import licenses, negotiations, offers, orders, statements, vouchers
 from api.settings import Settings, get_settings
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE
@@ -38,6 +39,7 @@ TAGS = [
     {"name": "catalog", "description": "find products"},
     {"name": "certificates", "description": "registration certificates, checkable against the chain"},
     {"name": "audit", "description": "ledger receipts, provenance traces, verification against the chain"},
+    {"name": "trading", "description": "offers, quotes, vouchers, negotiations, purchases, licenses, statements"},
 ]
 
 
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(audit_router.router)
     for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
+        app.include_router(module.router)
+    for module in (offers, vouchers, orders, licenses, negotiations, statements):  # trading
         app.include_router(module.router)
     return app
 

@@ -228,3 +228,6 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int | None = None
     body: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+import registry.trading_models  # noqa: E402,F401  (trading tables: same metadata and migrations)

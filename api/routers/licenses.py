@@ -1,0 +1,46 @@
+"""Licenses: terms, usage and budget left, metered charges, refund inside the window, release after it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.deps import Ctx, ctx
+from registry import licenses as svc
+from registry.models import Role
+from registry.orders import refund_license, release_license
+from registry.trading_schemas import ChargeOut, LicenseOut
+
+router = APIRouter(prefix="/licenses", tags=["trading"])
+R = Role
+
+
+@router.get("", response_model=list[LicenseOut], summary="My licenses (all for exchange, authority, auditor)")
+def list_licenses(c: Ctx = Depends(ctx())) -> list[LicenseOut]:
+    return [svc.license_view(x) for x in svc.list_licenses(c.session, c.actor)]
+
+
+@router.get("/{license_id}", response_model=LicenseOut, summary="One license")
+def get(license_id: str, c: Ctx = Depends(ctx())) -> LicenseOut:
+    return svc.license_view(svc.visible_license(c.session, c.actor, license_id))
+
+
+@router.get("/{license_id}/charges", response_model=list[ChargeOut], summary="Each query charged to the license")
+def charges(license_id: str, c: Ctx = Depends(ctx())) -> list[ChargeOut]:
+    lic = svc.visible_license(c.session, c.actor, license_id)
+    return [svc.charge_view(x) for x in svc.list_charges(c.session, lic)]
+
+
+@router.post("/{license_id}/refund", response_model=LicenseOut,
+             summary="Refund an unused escrowed license inside its window (its buyer, or the exchange)")
+def refund(license_id: str, c: Ctx = Depends(ctx(R.BUYER, R.EXCHANGE))) -> LicenseOut:
+    row = refund_license(c.session, c.gateway, c.actor, license_id)
+    c.commit()
+    return svc.license_view(row)
+
+
+@router.post("/{license_id}/release", response_model=LicenseOut,
+             summary="Pay out an escrowed license after its refund window")
+def release(license_id: str, c: Ctx = Depends(ctx())) -> LicenseOut:
+    row = release_license(c.session, c.gateway, c.actor, license_id)
+    c.commit()
+    return svc.license_view(row)

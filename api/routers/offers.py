@@ -1,0 +1,77 @@
+"""Offers, price caps, budget policies and quotes on a product."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import Ctx, ctx
+from registry import offers as svc
+from registry.licenses import set_budget_policy
+from registry.models import Role
+from registry.pricing import quote
+from registry.products import visible_product
+from registry.trading_schemas import BudgetPolicyIn, OfferIn, OfferOut, PriceCapIn, PriceCapOut, QuoteOut
+from registry.vouchers import check_voucher
+
+router = APIRouter(tags=["trading"])
+R = Role
+
+
+@router.post("/products/{ref}/offers", status_code=201, response_model=OfferOut,
+             summary="Offer a product: one-off, subscription, metered or negotiable, with its split (operator, own)")
+def create(ref: str, body: OfferIn, c: Ctx = Depends(ctx(R.OPERATOR))) -> OfferOut:
+    row = svc.create_offer(c.session, c.gateway, c.actor, ref, body)
+    c.commit()
+    return svc.offer_view(c.session, row)
+
+
+@router.get("/products/{ref}/offers", response_model=list[OfferOut], summary="A product's offers")
+def list_offers(ref: str, c: Ctx = Depends(ctx())) -> list[OfferOut]:
+    return [svc.offer_view(c.session, o) for o in svc.list_offers(c.session, c.actor, ref)]
+
+
+@router.get("/offers/{offer_id}", response_model=OfferOut, summary="One offer")
+def get(offer_id: str, c: Ctx = Depends(ctx())) -> OfferOut:
+    return svc.offer_view(c.session, svc.visible_offer(c.session, c.actor, offer_id))
+
+
+@router.post("/offers/{offer_id}/withdraw", response_model=OfferOut, summary="Withdraw an offer (operator, own)")
+def withdraw(offer_id: str, c: Ctx = Depends(ctx(R.OPERATOR))) -> OfferOut:
+    row = svc.withdraw_offer(c.session, c.gateway, c.actor, offer_id)
+    c.commit()
+    return svc.offer_view(c.session, row)
+
+
+@router.put("/products/{ref}/price-cap", response_model=PriceCapOut,
+            summary="Cap the unit price of a public-data product (authority)")
+def price_cap(ref: str, body: PriceCapIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> PriceCapOut:
+    row = svc.set_price_cap(c.session, c.gateway, c.actor, ref, body.cap_fen)
+    c.commit()
+    return svc.price_cap_view(row)
+
+
+@router.put("/products/{ref}/budget-policy", response_model=BudgetPolicyIn,
+            summary="Privacy budget one buyer may spend on the product across licenses (operator, own)")
+def budget_policy(ref: str, body: BudgetPolicyIn, c: Ctx = Depends(ctx(R.OPERATOR))) -> BudgetPolicyIn:
+    set_budget_policy(c.session, c.actor, ref, body.epsilon, body.delta, body.rho)
+    c.commit()
+    return body
+
+
+@router.get("/products/{ref}/quote", response_model=QuoteOut,
+            summary="Exact price of an offer and quantity, split among the payees, minus any voucher")
+def get_quote(ref: str, offer_id: str = Query(...), quantity: int = Query(1, ge=1, le=2**63),
+              voucher_id: str | None = Query(None), voucher_amount_fen: int | None = Query(None, ge=0, le=2**127),
+              c: Ctx = Depends(ctx())) -> QuoteOut:
+    product = visible_product(c.session, c.actor, ref)
+    offer = svc.visible_offer(c.session, c.actor, offer_id)
+    if offer.product_id != product.id:
+        from registry.errors import InvalidInput
+
+        raise InvalidInput("offer_id", f"offer {offer_id} is not an offer of {product.code}")
+    base = quote(c.gateway, c.actor, product, offer, quantity)
+    if voucher_id is None:
+        return base
+    _, use = check_voucher(c.session, c.actor, voucher_id, product, base.amount_fen, voucher_amount_fen)
+    return base.model_copy(update={"voucher_id": voucher_id, "voucher_fen": use,
+                                   "payable_fen": base.amount_fen - use})

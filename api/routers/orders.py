@@ -1,0 +1,42 @@
+"""Purchases: 201 with the license when the chain has the payment, 202 while it is pending (retried)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+
+from api.deps import Ctx, ctx
+from registry import orders as svc
+from registry.licenses import license_view
+from registry.models import Role
+from registry.trading_models import OrderState
+from registry.trading_schemas import OrderIn, OrderOut
+
+router = APIRouter(prefix="/orders", tags=["trading"])
+R = Role
+
+
+def _body(c: Ctx, order_id: str) -> tuple[int, dict[str, Any]]:
+    row = svc.get_order(c.session, c.actor, order_id)
+    lic = svc.license_of(c.session, row)
+    body = {"order": svc.order_view(row).model_dump(mode="json"),
+            "license": license_view(lic).model_dump(mode="json") if lic else None}
+    return (201 if row.state == OrderState.PAID else 202), body
+
+
+@router.post("", status_code=201, summary="Buy a license (buyer). Send an Idempotency-Key; 202 = pending, retried",
+             responses={202: {"description": "the chain is unreachable: the order is pending and will be retried"}})
+def place(body: OrderIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+          c: Ctx = Depends(ctx(R.BUYER))) -> JSONResponse:
+    row = svc.place_order(c.session, c.gateway, c.actor, body, idempotency_key)
+    if row.state == OrderState.PENDING:
+        c.svc.outbox_wakeup.set()
+    status, out = _body(c, row.id)
+    return JSONResponse(out, status_code=status)
+
+
+@router.get("/{order_id}", response_model=OrderOut, summary="One order (its buyer; exchange, authority, auditor)")
+def get(order_id: str, c: Ctx = Depends(ctx())) -> OrderOut:
+    return svc.order_view(svc.get_order(c.session, c.actor, order_id))

@@ -1,0 +1,324 @@
+"""Licenses (usage policy) and their atomic spending, for the query service.
+
+A license binds buyer, product, offer and terms (purpose, query kinds, columns, number of queries,
+privacy budget, validity window, no resale); the SHA-256 of its canonical terms is on chain.
+
+Privacy budgets are stored as integers (epsilon and rho in 1e-9 units, delta in 1e-15 units) so that
+the conditional updates below are exact on every database. The query service calls:
+
+    grant = authorize_and_spend(session, actor, license_id, kinds=..., columns=..., epsilon=..., delta=...)
+    session.commit()                     # the spend is durable before the query runs
+    ... run the query ...
+    on failure: refund_spend(session, grant); session.commit()
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from ledger.records import append_record
+from registry.actor import Actor
+from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.models import Product, Role
+from registry.offers import receipt_of, require_operator_of
+from registry.products import get_product, product_is_servable
+from registry.trading_errors import UsageRefused
+from registry.trading_models import (
+    BudgetPolicy,
+    BuyerBudget,
+    License,
+    LicenseCharge,
+    LicenseStatus,
+    Offer,
+    OfferKind,
+)
+from registry.trading_schemas import ChargeOut, LicenseOut
+
+EPS_UNIT = 10**9
+DELTA_UNIT = 10**15
+# What one buyer may spend on one product across all its licenses unless the operator sets a policy.
+DEFAULT_PRODUCT_EPSILON = 10.0
+DEFAULT_PRODUCT_DELTA = 1e-4
+
+
+def eps_units(value: float) -> int:
+    return math.ceil(round(value * EPS_UNIT, 3))
+
+
+def delta_units(value: float) -> int:
+    return math.ceil(round(value * DELTA_UNIT, 3))
+
+
+@dataclass(frozen=True)
+class LicenseGrant:
+    """One authorized query: what was spent, and what is left on the license after it."""
+
+    license_id: str
+    charge_id: str
+    product_id: str
+    buyer_id: str
+    kinds: tuple[str, ...]
+    epsilon: float
+    delta: float
+    rho: float | None
+    unit_price_fen: int
+    queries_left: int
+    epsilon_left: float
+    delta_left: float
+    terms_hash: str
+
+
+# --------------------------------------------------------------------- terms
+
+def build_terms(offer: Offer, *, license_id: str, buyer_id: str, buyer_address: str, quantity: int,
+                purpose: str, start: datetime) -> dict[str, Any]:
+    """The license terms whose canonical hash goes on chain. Subscriptions scale per period; a metered
+    license allows exactly the queries bought."""
+    t = offer.terms
+    periods = quantity if offer.kind == OfferKind.SUBSCRIPTION else 1
+    days = (offer.term_days or 0) * quantity if offer.kind == OfferKind.SUBSCRIPTION else t["validity_days"]
+    max_queries = quantity if offer.kind == OfferKind.METERED else t["max_queries"] * periods
+    return {
+        "license_id": license_id, "buyer_id": buyer_id, "buyer": buyer_address, "product_id": offer.product_id,
+        "offer_id": offer.id, "kind": offer.kind, "quantity": quantity, "purpose": purpose,
+        "query_kinds": sorted(t["query_kinds"]), "columns": sorted(t["columns"]), "max_queries": max_queries,
+        "epsilon": t["epsilon"] * periods, "delta": t["delta"] * periods,
+        "rho": t["rho"] * periods if t.get("rho") else None,
+        "valid_from": start.isoformat(timespec="seconds"),
+        "valid_until": (start + timedelta(days=days)).isoformat(timespec="seconds"), "no_resale": True,
+    }
+
+
+def create_license(session: Session, *, order_id: str, license_id: str, offer: Offer, terms: dict[str, Any],
+                   terms_hash: str, unit_price_fen: int, amount_fen: int, voucher_fen: int, status: LicenseStatus,
+                   release_after: int, payouts: list[dict[str, Any]]) -> License:
+    """The license row (only once the chain has the payment) and the buyer's budget row."""
+    row = License(
+        id=license_id, order_id=order_id, buyer_id=terms["buyer_id"], product_id=offer.product_id,
+        offer_id=offer.id, kind=offer.kind, quantity=terms["quantity"], unit_price_fen=unit_price_fen,
+        amount_fen=amount_fen, voucher_fen=voucher_fen, terms=terms, terms_hash=terms_hash,
+        query_kinds=terms["query_kinds"], columns=terms["columns"], max_queries=terms["max_queries"],
+        eps_budget=eps_units(terms["epsilon"]), delta_budget=delta_units(terms["delta"]),
+        rho_budget=eps_units(terms["rho"]) if terms.get("rho") else None,
+        valid_from=datetime.fromisoformat(terms["valid_from"]),
+        valid_until=datetime.fromisoformat(terms["valid_until"]), release_after=release_after,
+        status=status, payouts=payouts)
+    session.add(row)
+    ensure_buyer_budget(session, offer.product_id, terms["buyer_id"])
+    return row
+
+
+def ensure_buyer_budget(session: Session, product_id: str, buyer_id: str) -> None:
+    """Create the (product, buyer) budget row if missing; concurrent creators do not conflict."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    session.execute(insert(BuyerBudget).values(product_id=product_id, buyer_id=buyer_id, eps_spent=0,
+                                               delta_spent=0, rho_spent=0).on_conflict_do_nothing())
+
+
+def budget_caps(session: Session, product_id: str) -> tuple[int, int, int | None]:
+    policy = session.get(BudgetPolicy, product_id)
+    if policy is None:
+        return eps_units(DEFAULT_PRODUCT_EPSILON), delta_units(DEFAULT_PRODUCT_DELTA), None
+    return policy.eps_cap, policy.delta_cap, policy.rho_cap
+
+
+def set_budget_policy(session: Session, actor: Actor, ref: str, epsilon: float, delta: float,
+                      rho: float | None) -> BudgetPolicy:
+    """The operator bounds what one buyer may spend on its product across all licenses."""
+    actor.require(Role.OPERATOR)
+    product = get_product(session, ref)
+    require_operator_of(actor, product)
+    row = session.get(BudgetPolicy, product.id) or BudgetPolicy(product_id=product.id)
+    row.eps_cap, row.delta_cap = eps_units(epsilon), delta_units(delta)
+    row.rho_cap = eps_units(rho) if rho else None
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    append_record(session, kind="budget_policy.set", actor=actor.id, subject=product.id,
+                  data={"epsilon": epsilon, "delta": delta, "rho": rho})
+    return row
+
+
+# ------------------------------------------------------------ spend & refund
+
+def _naive(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def _license_for(session: Session, actor: Actor, license_ref: str) -> License:
+    row = session.exec(select(License).where(License.id == license_ref)).first()
+    if row is None:
+        raise NotFound(f"license {license_ref} not found")
+    if row.buyer_id != actor.id:
+        raise Forbidden(f"license {license_ref} belongs to another buyer")
+    return row
+
+
+def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kinds: set[str], columns: set[str],
+                        epsilon: float, delta: float, rho: float | None = None) -> LicenseGrant:
+    """Check the license for one query and spend one query plus its privacy budget, atomically.
+
+    Checks: the buyer owns it, it is not refunded, now is inside its validity window, the product is
+    servable, every kind and column is licensed; then one conditional UPDATE on the license (queries and
+    budget) and one on the (product, buyer) budget across licenses, each checking its rowcount, so
+    concurrent queries can never overspend. Appends a `query.charge` ledger record and a charge row.
+    Refusals raise `UsageRefused` (409) naming the rule and what is left; nothing stays written.
+    The caller commits (before running the query) and calls `refund_spend` if the query fails.
+    """
+    if not (math.isfinite(epsilon) and epsilon >= 0):  # 0: an exact query on a product without personal data
+        raise InvalidInput("epsilon", "must be a non-negative finite number")
+    if not (math.isfinite(delta) and 0 <= delta < 1):
+        raise InvalidInput("delta", "must be in [0, 1)")
+    if rho is not None and not (math.isfinite(rho) and rho >= 0):
+        raise InvalidInput("rho", "must be a finite number >= 0")
+    lic = _license_for(session, actor, license_ref)
+    if lic.status == LicenseStatus.REFUNDED:
+        raise UsageRefused("LicenseRefunded", license=lic.id)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if now < _naive(lic.valid_from):
+        raise UsageRefused("LicenseNotYetValid", license=lic.id, validFrom=lic.valid_from.isoformat())
+    if now >= _naive(lic.valid_until):
+        raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
+    product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
+    if not product_is_servable(product):
+        raise UsageRefused("ProductNotServable", product=product.code, status=product.status)
+    bad_kinds = sorted(set(kinds) - set(lic.query_kinds))
+    if bad_kinds:
+        raise UsageRefused("QueryKindNotAllowed", kinds=",".join(bad_kinds), allowed=",".join(lic.query_kinds))
+    bad_cols = sorted(set(columns) - set(lic.columns))
+    if bad_cols:
+        raise UsageRefused("ColumnNotAllowed", columns=",".join(bad_cols), allowed=",".join(lic.columns))
+    e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
+    L = License
+    spent = session.execute(
+        sa.update(L).where(col(L.id) == lic.id).where(col(L.status) != LicenseStatus.REFUNDED)
+        .where(col(L.queries_used) + 1 <= col(L.max_queries))
+        .where(col(L.eps_spent) + e <= col(L.eps_budget)).where(col(L.delta_spent) + d <= col(L.delta_budget))
+        .where(sa.or_(col(L.rho_budget).is_(None), col(L.rho_spent) + r <= col(L.rho_budget)))
+        .values(queries_used=col(L.queries_used) + 1, eps_spent=col(L.eps_spent) + e,
+                delta_spent=col(L.delta_spent) + d, rho_spent=col(L.rho_spent) + r)
+        .execution_options(synchronize_session=False))
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(lic)
+        _explain_license_refusal(session, lic, e, d)
+    eps_cap, delta_cap, rho_cap = budget_caps(session, lic.product_id)
+    B = BuyerBudget
+    ensure_buyer_budget(session, lic.product_id, lic.buyer_id)
+    across = session.execute(
+        sa.update(B).where(col(B.product_id) == lic.product_id).where(col(B.buyer_id) == lic.buyer_id)
+        .where(col(B.eps_spent) + e <= eps_cap).where(col(B.delta_spent) + d <= delta_cap)
+        .where(sa.true() if rho_cap is None else col(B.rho_spent) + r <= rho_cap)
+        .values(eps_spent=col(B.eps_spent) + e, delta_spent=col(B.delta_spent) + d, rho_spent=col(B.rho_spent) + r)
+        .execution_options(synchronize_session=False))
+    if across.rowcount != 1:  # type: ignore[attr-defined]
+        _unspend_license(session, lic.id, e, d, r)
+        budget = session.get(B, (lic.product_id, lic.buyer_id))
+        assert budget is not None
+        session.refresh(budget)
+        raise UsageRefused("PrivacyBudgetExhausted", scope="product", product=product.code,
+                           epsilonRequested=epsilon, epsilonLeft=(eps_cap - budget.eps_spent) / EPS_UNIT,
+                           deltaRequested=delta, deltaLeft=(delta_cap - budget.delta_spent) / DELTA_UNIT)
+    session.refresh(lic)
+    unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
+    charge = LicenseCharge(id=str(uuid.uuid4()), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
+                           unit_price_fen=unit, eps=e, delta=d, rho=r, kinds=sorted(kinds))
+    session.add(charge)
+    append_record(session, kind="query.charge", actor=actor.id, subject=lic.product_id,
+                  data={"license_id": lic.id, "charge_id": charge.id, "query_no": lic.queries_used,
+                        "unit_price_fen": unit, "epsilon": epsilon, "delta": delta, "rho": rho,
+                        "kinds": sorted(kinds), "columns": sorted(columns)})
+    return LicenseGrant(license_id=lic.id, charge_id=charge.id, product_id=lic.product_id, buyer_id=lic.buyer_id,
+                        kinds=tuple(sorted(kinds)), epsilon=epsilon, delta=delta, rho=rho, unit_price_fen=unit,
+                        queries_left=lic.max_queries - lic.queries_used,
+                        epsilon_left=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
+                        delta_left=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT, terms_hash=lic.terms_hash)
+
+
+def _explain_license_refusal(session: Session, lic: License, e: int, d: int) -> None:
+    session.refresh(lic)
+    if lic.status == LicenseStatus.REFUNDED:
+        raise UsageRefused("LicenseRefunded", license=lic.id)
+    if lic.queries_used + 1 > lic.max_queries:
+        raise UsageRefused("QueryQuotaExhausted", license=lic.id, maxQueries=lic.max_queries,
+                           used=lic.queries_used, left=0)
+    raise UsageRefused("PrivacyBudgetExhausted", scope="license", license=lic.id,
+                       epsilonRequested=e / EPS_UNIT, epsilonLeft=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
+                       deltaRequested=d / DELTA_UNIT, deltaLeft=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT)
+
+
+def _unspend_license(session: Session, license_id: str, e: int, d: int, r: int) -> None:
+    L = License
+    session.execute(sa.update(L).where(col(L.id) == license_id)
+                    .values(queries_used=col(L.queries_used) - 1, eps_spent=col(L.eps_spent) - e,
+                            delta_spent=col(L.delta_spent) - d, rho_spent=col(L.rho_spent) - r)
+                    .execution_options(synchronize_session=False))
+
+
+def refund_spend(session: Session, grant: LicenseGrant) -> bool:
+    """Give back a failed query's query and budget (idempotent: a charge is refunded at most once)."""
+    C = LicenseCharge
+    marked = session.execute(sa.update(C).where(col(C.id) == grant.charge_id).where(col(C.refunded) == False)  # noqa: E712
+                             .values(refunded=True).execution_options(synchronize_session=False))
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    charge = session.exec(select(C).where(C.id == grant.charge_id)).one()
+    _unspend_license(session, grant.license_id, charge.eps, charge.delta, charge.rho)
+    B = BuyerBudget
+    session.execute(sa.update(B).where(col(B.product_id) == grant.product_id).where(col(B.buyer_id) == grant.buyer_id)
+                    .values(eps_spent=col(B.eps_spent) - charge.eps, delta_spent=col(B.delta_spent) - charge.delta,
+                            rho_spent=col(B.rho_spent) - charge.rho).execution_options(synchronize_session=False))
+    append_record(session, kind="query.charge_refunded", actor=grant.buyer_id, subject=grant.product_id,
+                  data={"license_id": grant.license_id, "charge_id": grant.charge_id})
+    return True
+
+
+# --------------------------------------------------------------------- views
+
+def visible_license(session: Session, actor: Actor, license_id: str) -> License:
+    row = session.exec(select(License).where(License.id == license_id)).first()
+    if row is None:
+        raise NotFound(f"license {license_id} not found")
+    if actor.role in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR) or actor.id == row.buyer_id:
+        return row
+    if actor.role == Role.OPERATOR and get_product(session, row.product_id).operator_id == actor.id:
+        return row
+    raise NotFound(f"license {license_id} not found")
+
+
+def list_licenses(session: Session, actor: Actor) -> list[License]:
+    stmt = select(License).order_by(col(License.pk))
+    if actor.role not in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR):
+        stmt = stmt.where(License.buyer_id == actor.id)
+    return list(session.exec(stmt).all())
+
+
+def list_charges(session: Session, lic: License) -> list[LicenseCharge]:
+    return list(session.exec(select(LicenseCharge).where(LicenseCharge.license_id == lic.id)
+                             .order_by(col(LicenseCharge.pk))).all())
+
+
+def license_view(row: License) -> LicenseOut:
+    return LicenseOut(
+        id=row.id, order_id=row.order_id, buyer_id=row.buyer_id, product_id=row.product_id, offer_id=row.offer_id,
+        kind=row.kind, status=row.status, quantity=row.quantity, unit_price_fen=row.unit_price_fen,
+        amount_fen=row.amount_fen, voucher_fen=row.voucher_fen, terms=row.terms, terms_hash=row.terms_hash,
+        max_queries=row.max_queries, queries_used=row.queries_used, queries_left=row.max_queries - row.queries_used,
+        epsilon_left=(row.eps_budget - row.eps_spent) / EPS_UNIT,
+        delta_left=(row.delta_budget - row.delta_spent) / DELTA_UNIT, valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        refundable_until=row.release_after if row.status == LicenseStatus.ESCROWED else None,
+        payouts=row.payouts, chain=receipt_of(row))
+
+
+def charge_view(row: LicenseCharge) -> ChargeOut:
+    return ChargeOut(id=row.id, license_id=row.license_id, product_id=row.product_id, unit_price_fen=row.unit_price_fen,
+                     epsilon=row.eps / EPS_UNIT, delta=row.delta / DELTA_UNIT, kinds=row.kinds, refunded=row.refunded,
+                     created_at=row.created_at)

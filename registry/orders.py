@@ -1,0 +1,317 @@
+"""Purchases: an order is written before anything is paid; the chain payment makes it a license.
+
+1. `place_order` checks every rule early (product tradable, offer active and for this buyer, quantity,
+   voucher, funds) so a refusal writes nothing; then commits the `order` (pending, license id fixed up
+   front, Idempotency-Key unique per buyer) together with its `license.buy` outbox job.
+2. It sends `buyLicense` at once (unless older chain jobs are queued). On the receipt the order is
+   `paid` and the license row is created in the same transaction. If the chain is down the order stays
+   `pending` and the outbox dispatcher retries it.
+3. Every send first asks the chain for the license id: if the chain already has it (sent before a
+   crash or outage), the payment is adopted, never repeated. `LicenseExists` on chain is the last guard.
+
+A license row exists only when the chain has the payment.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ledger.client import Receipt
+from ledger.contracts import LicenseStatus as ChainLicenseStatus
+from ledger.errors import ChainError, ChainUnavailable, ContractRevert
+from ledger.ids import chain_id_of, hex32
+from ledger.records import append_record
+from registry.actor import Actor
+from registry.chain import ChainGateway, apply_result, record_receipt, submit
+from registry.errors import ChainRejected, ChainUnavailableError, InvalidInput, NotFound, RuleViolation
+from registry.hashing import b32, canonical_hash
+from registry.licenses import build_terms, create_license, visible_license
+from registry.models import Account, ChainState, ChainTx, Product, Role
+from registry.offers import get_offer, receipt_of
+from registry.pricing import check_quantity, price, require_on_chain, unit_price_of
+from registry.products import get_product, product_is_servable
+from registry.trading_models import License, LicenseStatus, Offer, Order, OrderState
+from registry.trading_schemas import OrderIn, OrderOut
+from registry.vouchers import add_redeemed, check_voucher
+
+log = logging.getLogger("provex.orders")
+
+
+def _find_order_by_key(session: Session, buyer_id: str, key: str) -> Order | None:
+    return session.exec(select(Order).where(Order.buyer_id == buyer_id).where(Order.idempotency_key == key)).first()
+
+
+def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: OrderIn) -> tuple[Offer, Product]:
+    """Every purchase rule that can be checked without the chain, named like the contract's errors."""
+    actor.require(Role.BUYER)
+    try:
+        offer = get_offer(session, data.offer_id)
+    except NotFound:
+        raise InvalidInput("offer_id", f"unknown offer {data.offer_id}") from None
+    product = get_product(session, offer.product_id)
+    oid = hex32(chain_id_of(offer.id))
+    if not product_is_servable(product):
+        raise RuleViolation("ProductNotTradable", productId=hex32(chain_id_of(product.id)), product=product.code,
+                            status=product.status)
+    if offer.buyer_id is not None and offer.buyer_id != actor.id:
+        buyer = session.exec(select(Account.address).where(Account.id == offer.buyer_id)).one()
+        raise RuleViolation("NotOfferBuyer", offerId=oid, buyer=buyer, caller=actor.address)
+    if not offer.active:
+        raise RuleViolation("OfferInactive", offerId=oid)
+    check_quantity(offer, data.quantity)
+    if data.purpose is not None and data.purpose not in offer.terms["purposes"]:
+        raise InvalidInput("purpose", f"not one of the offer's purposes: {offer.terms['purposes']}")
+    if offer.negotiation_id:
+        from registry.negotiations import check_agreement
+
+        check_agreement(session, offer, data.quantity)
+    require_on_chain(offer)
+    return offer, product
+
+
+def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: Offer, product: Product,
+                 data: OrderIn) -> None:
+    """Price, voucher and balance against the chain; skipped (the order is queued) when it is down."""
+    try:
+        amount = price(gateway.ledger, offer, data.quantity).amount_fen
+        voucher_fen = 0
+        if data.voucher_id:
+            _, voucher_fen = check_voucher(session, actor, data.voucher_id, product, amount, data.voucher_amount_fen)
+        balance = gateway.ledger.balance_of(actor.address)
+    except ChainUnavailable:
+        return
+    except ContractRevert as exc:
+        raise ChainRejected(exc) from exc
+    if balance < amount - voucher_fen:
+        raise RuleViolation("ERC20InsufficientBalance", sender=actor.address, balance=balance,
+                            needed=amount - voucher_fen)
+
+
+def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: OrderIn,
+                idempotency_key: str | None = None) -> Order:
+    """Check, commit the pending order and its outbox job, then try to pay at once (see module doc).
+
+    Commits the session itself (twice): the order must be durable before the payment is sent.
+    """
+    if idempotency_key:
+        existing = _find_order_by_key(session, actor.id, idempotency_key)
+        if existing is not None:
+            return existing
+    offer, product = check_order(session, gateway, actor, data)
+    if data.voucher_id:  # chain-free voucher rules first (amount rules need the price)
+        check_voucher(session, actor, data.voucher_id, product, 2**127, data.voucher_amount_fen)
+    _check_funds(session, gateway, actor, offer, product, data)
+    order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
+    start = datetime.now(UTC)
+    terms = build_terms(offer, license_id=license_id, buyer_id=actor.id, buyer_address=actor.address,
+                        quantity=data.quantity, purpose=data.purpose or offer.terms["purposes"][0], start=start)
+    order = Order(id=order_id, buyer_id=actor.id, product_id=product.id, offer_id=offer.id, quantity=data.quantity,
+                  license_id=license_id, voucher_id=data.voucher_id, voucher_requested_fen=data.voucher_amount_fen,
+                  terms=terms, terms_hash=canonical_hash(terms), idempotency_key=idempotency_key,
+                  chain_state=ChainState.PENDING)
+    session.add(order)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        again = _find_order_by_key(session, actor.id, idempotency_key or "")
+        if again is None:
+            raise
+        return again
+    job = ChainTx(subject_type="order", subject_id=order.id, action="license.buy", payload={"order_id": order.id})
+    session.add(job)
+    append_record(session, kind="order.placed", actor=actor.id, subject=product.id,
+                  data={"order_id": order.id, "license_id": license_id, "offer_id": offer.id,
+                        "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash})
+    session.commit()
+    _try_now(session, gateway, job)
+    return order
+
+
+def _older_jobs_pending(session: Session, job: ChainTx) -> bool:
+    stmt = select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING).where(col(ChainTx.pk) < job.pk).limit(1)
+    return session.exec(stmt).first() is not None
+
+
+def _try_now(session: Session, gateway: ChainGateway, job: ChainTx) -> None:
+    """Send the purchase now; on an outage leave it to the outbox; on a revert fail the order (409)."""
+    if _older_jobs_pending(session, job):
+        return
+    try:
+        receipt = send_purchase(gateway, session, job.payload)
+    except (ChainUnavailable, IntegrityError):
+        session.rollback()  # still pending; the dispatcher (or the concurrent sender) finishes it
+        return
+    except ContractRevert as exc:
+        job.state, job.error, job.attempts = ChainState.FAILED, str(exc), job.attempts + 1
+        session.add(job)
+        apply_result(session, job)
+        session.commit()
+        raise ChainRejected(exc) from exc
+    except ChainError as exc:
+        log.warning("purchase %s left pending: %s", job.subject_id, exc)
+        session.rollback()
+        return
+    record_receipt(job, receipt)
+    session.add(job)
+    apply_result(session, job)
+    session.commit()
+
+
+def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
+    """The `license.buy` job: adopt the chain's license if it exists, else buy it; then record it.
+
+    On a revert the order is marked failed (in the caller's session) and the revert re-raised.
+    """
+    order = session.exec(select(Order).where(Order.id == p["order_id"])).one()
+    if order.state == OrderState.PAID and order.tx_hash:
+        return Receipt(order.tx_hash, order.block_number or 0, order.log_index, 0)
+    ledger = gateway.ledger
+    offer = get_offer(session, order.offer_id)
+    chain_license = ledger.license(order.license_id)
+    receipt: Receipt | None = None
+    if chain_license is None:
+        buyer = gateway.signer(session, order.buyer_id)
+        try:
+            amount = ledger.price_of(offer.id, order.quantity)
+            voucher_fen = 0
+            if order.voucher_id:
+                remaining = ledger.voucher_remaining(order.voucher_id)
+                voucher_fen = min(remaining, amount) if order.voucher_requested_fen is None \
+                    else order.voucher_requested_fen
+            receipt = ledger.buy_license(buyer, order.license_id, offer.id, order.quantity, b32(order.terms_hash),
+                                         order.voucher_id or "", voucher_fen)
+        except ContractRevert as exc:
+            if exc.name != "LicenseExists":
+                order.state, order.error = OrderState.FAILED, str(exc)
+                session.add(order)
+                append_record(session, kind="order.failed", actor=order.buyer_id, subject=order.product_id,
+                              data={"order_id": order.id, "error": exc.name})
+                raise
+        chain_license = ledger.license(order.license_id)
+        assert chain_license is not None
+    if receipt is None:  # adopted: the payment was made by an earlier send
+        from registry.outbox import find_event
+
+        receipt = find_event(ledger, "Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
+        assert receipt is not None
+    shares = ledger.split_of(chain_license.amount, [x["bps"] for x in offer.payees])
+    payouts = [{"account_id": x["account_id"], "role": x["role"], "amount_fen": s}
+               for x, s in zip(offer.payees, shares, strict=True)]
+    _record_paid(session, order, offer, receipt, chain_license.amount, chain_license.voucher_paid,
+                 LicenseStatus.ESCROWED if chain_license.status == ChainLicenseStatus.ESCROWED else LicenseStatus.PAID,
+                 chain_license.release_after, payouts)
+    return receipt
+
+
+def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt, amount: int, voucher_fen: int,
+                 status: LicenseStatus, release_after: int, payouts: list[dict[str, Any]]) -> None:
+    order.state, order.amount_fen, order.voucher_fen = OrderState.PAID, amount, voucher_fen
+    order.paid_at = datetime.now(UTC)
+    order.tx_hash, order.block_number, order.log_index = receipt.tx_hash, receipt.block_number, receipt.log_index
+    order.error = None
+    session.add(order)
+    lic = create_license(session, order_id=order.id, license_id=order.license_id, offer=offer, terms=order.terms,
+                         terms_hash=order.terms_hash, unit_price_fen=unit_price_of(offer, order.quantity),
+                         amount_fen=amount, voucher_fen=voucher_fen, status=status, release_after=release_after,
+                         payouts=payouts)
+    lic.chain_state, lic.tx_hash, lic.block_number, lic.log_index = (ChainState.CONFIRMED, receipt.tx_hash,
+                                                                     receipt.block_number, receipt.log_index)
+    if order.voucher_id and voucher_fen:
+        add_redeemed(session, order.voucher_id, voucher_fen)
+    if offer.negotiation_id:
+        from registry.negotiations import finalize_for_license
+
+        finalize_for_license(session, offer.negotiation_id, order.buyer_id, lic.id)
+    append_record(session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,
+                  data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,
+                        "amount_fen": amount, "voucher_id": order.voucher_id, "voucher_fen": voucher_fen,
+                        "terms_hash": order.terms_hash, "status": status.value, "tx_hash": receipt.tx_hash,
+                        "payouts": payouts})
+    session.flush()
+
+
+def get_order(session: Session, actor: Actor, order_id: str) -> Order:
+    row = session.exec(select(Order).where(Order.id == order_id)).first()
+    if row is None or (row.buyer_id != actor.id and actor.role not in (Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)):
+        raise NotFound(f"order {order_id} not found")
+    return row
+
+
+def license_of(session: Session, order: Order) -> License | None:
+    return session.exec(select(License).where(License.id == order.license_id)).first()
+
+
+def order_view(row: Order) -> OrderOut:
+    return OrderOut(id=row.id, state=row.state, buyer_id=row.buyer_id, product_id=row.product_id,
+                    offer_id=row.offer_id, quantity=row.quantity, license_id=row.license_id, amount_fen=row.amount_fen,
+                    voucher_id=row.voucher_id, voucher_fen=row.voucher_fen, terms_hash=row.terms_hash,
+                    error=row.error, created_at=row.created_at, paid_at=row.paid_at, chain=receipt_of(row))
+
+
+
+# ------------------------------------------------------------ refund & release
+
+def chain_now(gateway: ChainGateway) -> int:
+    """The chain's clock (the refund window is in chain time); 503 when the chain is down."""
+    client = gateway.ledger.client
+    try:
+        return int(client._rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(f"refund windows are kept in chain time; the chain is unreachable: {exc}") from exc
+
+
+def refund_license(session: Session, gateway: ChainGateway, actor: Actor, license_id: str) -> License:
+    """Refund an unused escrowed license inside its window (the exchange's key signs Settlement.refund)."""
+    actor.require(Role.BUYER, Role.EXCHANGE)
+    lic = visible_license(session, actor, license_id)
+    lid = hex32(chain_id_of(lic.id))
+    if lic.status != LicenseStatus.ESCROWED:
+        raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
+    if lic.queries_used > 0:
+        raise RuleViolation("LicenseUsed", licenseId=lid, queriesUsed=lic.queries_used)
+    if chain_now(gateway) >= lic.release_after:
+        raise RuleViolation("RefundWindowClosed", licenseId=lid, releaseAfter=lic.release_after)
+    L = License
+    claimed = session.execute(sa.update(L).where(col(L.id) == lic.id).where(col(L.status) == LicenseStatus.ESCROWED)
+                              .where(col(L.queries_used) == 0)
+                              .values(status=LicenseStatus.REFUNDED, refunded_at=datetime.now(UTC))
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuleViolation("LicenseUsed", licenseId=lid, detail="used or refunded concurrently")
+    session.refresh(lic)
+    exchange_id = actor.id if actor.role == Role.EXCHANGE else session.exec(
+        select(Account.id).where(Account.role == Role.EXCHANGE).order_by(col(Account.pk))).first()
+    submit(session, gateway, subject_type="license", subject_id=lic.id, action="license.refund",
+           payload={"license_id": lic.id, "exchange_id": exchange_id})
+    order = session.exec(select(Order).where(Order.id == lic.order_id)).one()
+    if order.voucher_id and lic.voucher_fen:
+        add_redeemed(session, order.voucher_id, -lic.voucher_fen)
+    append_record(session, kind="license.refund", actor=actor.id, subject=lic.product_id,
+                  data={"license_id": lic.id, "buyer_fen": lic.amount_fen - lic.voucher_fen,
+                        "voucher_fen": lic.voucher_fen})
+    return lic
+
+
+def release_license(session: Session, gateway: ChainGateway, actor: Actor, license_id: str) -> License:
+    """Pay out an escrowed license once its refund window has passed (anyone who can see it)."""
+    lic = visible_license(session, actor, license_id)
+    lid = hex32(chain_id_of(lic.id))
+    if lic.status != LicenseStatus.ESCROWED:
+        raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
+    if chain_now(gateway) < lic.release_after:
+        raise RuleViolation("RefundWindowOpen", licenseId=lid, releaseAfter=lic.release_after)
+    lic.status = LicenseStatus.PAID
+    session.add(lic)
+    submit(session, gateway, subject_type="license", subject_id=lic.id, action="license.release",
+           payload={"license_id": lic.id, "signer_id": actor.id})
+    append_record(session, kind="license.release", actor=actor.id, subject=lic.product_id,
+                  data={"license_id": lic.id, "payouts": lic.payouts})
+    return lic

@@ -1,0 +1,84 @@
+"""Quotes: the exact price of an offer and quantity and its split among the payees, to the fen.
+
+Both numbers come from the settlement contract itself (`priceOf`, `splitOf` by eth_call), so the quote
+is the payment: the tier rule and the largest-remainder rule each live in one place, the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.contracts import Ledger
+from ledger.errors import ChainUnavailable, ContractRevert
+from ledger.ids import chain_id_of, hex32
+from registry.actor import Actor
+from registry.chain import ChainGateway
+from registry.errors import ChainRejected, ChainUnavailableError, Conflict, InvalidInput, RuleViolation
+from registry.models import Product
+from registry.trading_models import Offer, OfferKind
+from registry.trading_schemas import QuoteOut, QuotePayee
+
+REMAINDER_RULE = ("each payee gets floor(amount x bps / 10000); the fen left over (fewer than the payees) go one "
+                  "each to the payees with the largest fractional parts, ties to the earlier payee "
+                  "(largest-remainder method, Settlement.splitOf)")
+
+
+@dataclass(frozen=True)
+class Price:
+    unit_price_fen: int
+    amount_fen: int
+    shares: list[int]
+
+
+def check_quantity(offer: Offer, quantity: int) -> None:
+    """What each kind of offer may be bought in."""
+    if offer.kind == OfferKind.NEGOTIABLE:
+        raise InvalidInput("offer_id", "a negotiable offer has no price: open a negotiation (POST /negotiations)")
+    if offer.kind == OfferKind.ONE_OFF and quantity != 1:
+        raise InvalidInput("quantity", "a one-off license is bought with quantity 1")
+
+
+def require_on_chain(offer: Offer) -> None:
+    if offer.chain_state != "confirmed":
+        raise Conflict(f"offer {offer.id} is not on chain yet ({offer.chain_state}); try again shortly")
+
+
+def unit_price_of(offer: Offer, quantity: int) -> int:
+    """The unit price of the highest tier reached, for display and metered statements (the contract's
+    priceOf decides the charge; `price()` returns both and a test keeps them equal)."""
+    unit = offer.tiers[0][1]
+    for min_q, price in offer.tiers[1:]:
+        if quantity >= min_q:
+            unit = price
+    return unit
+
+
+def price(ledger: Ledger, offer: Offer, quantity: int) -> Price:
+    """The contract's price and split (raises ChainUnavailable or ContractRevert)."""
+    amount = ledger.price_of(offer.id, quantity)
+    shares = ledger.split_of(amount, [p["bps"] for p in offer.payees])
+    return Price(unit_price_of(offer, quantity), amount, shares)
+
+
+def quote(gateway: ChainGateway, actor: Actor, product: Product, offer: Offer, quantity: int,
+          voucher_id: str | None = None, voucher_fen: int = 0) -> QuoteOut:
+    """Price, payees and the voucher's part. Needs the chain (503 with Retry-After when it is down)."""
+    check_quantity(offer, quantity)
+    require_on_chain(offer)
+    if not offer.active:
+        raise RuleViolation("OfferInactive", offerId=hex32(chain_id_of(offer.id)))
+    try:
+        p = price(gateway.ledger, offer, quantity)
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(f"quotes come from the settlement contract, which is unreachable: {exc}") from exc
+    except ContractRevert as exc:
+        raise ChainRejected(exc) from exc
+    if voucher_fen > p.amount_fen:
+        raise RuleViolation("VoucherAboveAmount", voucherAmount=voucher_fen, amount=p.amount_fen)
+    payees = [QuotePayee(**payee, amount_fen=share) for payee, share in zip(offer.payees, p.shares, strict=True)]
+    floors = sum(p.amount_fen * payee["bps"] // 10_000 for payee in offer.payees)
+    return QuoteOut(product_id=product.id, offer_id=offer.id, kind=offer.kind, quantity=quantity,
+                    unit_price_fen=p.unit_price_fen, amount_fen=p.amount_fen, voucher_id=voucher_id,
+                    voucher_fen=voucher_fen, payable_fen=p.amount_fen - voucher_fen, payees=payees,
+                    bps_total=sum(x.bps for x in payees), remainder_fen=p.amount_fen - floors,
+                    remainder_rule=REMAINDER_RULE, source="Settlement.priceOf + Settlement.splitOf (eth_call)")

@@ -1,0 +1,232 @@
+"""Trading tables: price caps, offers, vouchers, orders, licenses, metered charges, privacy budgets,
+negotiations. Money is integer fen; privacy budgets are integer units (see `registry.licenses`) so the
+atomic conditional updates are exact on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from registry.models import ChainFields, json_col, json_obj_col, utcnow
+
+
+class OfferKind(StrEnum):
+    ONE_OFF = "one_off"            # one license, quantity 1
+    SUBSCRIPTION = "subscription"  # quantity = number of periods of `term_days`
+    METERED = "metered"            # prepaid queries: quantity = number of queries, tiered unit price
+    NEGOTIABLE = "negotiable"      # no price: buyers open a negotiation; never on chain itself
+
+
+class PricingBasis(StrEnum):
+    COST = "cost"
+    REVENUE = "revenue"
+    NEGOTIATED = "negotiated"
+
+
+class OrderState(StrEnum):
+    PENDING = "pending"  # written before buyLicense is sent; retried by the outbox until the chain answers
+    PAID = "paid"        # the chain has the payment and the license row exists
+    FAILED = "failed"    # the chain refused the purchase; nobody paid
+
+
+class LicenseStatus(StrEnum):
+    PAID = "paid"
+    ESCROWED = "escrowed"  # paid into escrow; refundable until `release_after` (chain time)
+    REFUNDED = "refunded"
+
+
+class NegotiationState(StrEnum):
+    REQUESTED = "requested"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    AGREED = "agreed"
+    FINALIZED = "finalized"
+    TERMINATED = "terminated"
+
+
+def big(default: int = 0) -> Any:
+    return Field(default=default, sa_type=sa.BigInteger, nullable=False)
+
+
+class PriceCap(ChainFields, table=True):
+    """The authority's per-unit price cap for a public-data product (on chain: Settlement.priceCap)."""
+
+    __tablename__ = "price_caps"
+    product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
+    cap_fen: int = big()
+    authority_id: str = Field(foreign_key="accounts.id", max_length=36)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Offer(ChainFields, table=True):
+    __tablename__ = "offers"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    operator_id: str = Field(foreign_key="accounts.id", max_length=36)
+    kind: str = Field(max_length=16)
+    basis: str = Field(max_length=16)
+    tiers: list[list[int]] = json_col()
+    term_days: int | None = None
+    refund_window: int = 0
+    payees: list[dict[str, Any]] = json_col()
+    terms: dict[str, Any] = json_obj_col()
+    buyer_id: str | None = Field(default=None, foreign_key="accounts.id", index=True, max_length=36)
+    negotiation_id: str | None = Field(default=None, max_length=36)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Voucher(ChainFields, table=True):
+    __tablename__ = "vouchers"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    authority_id: str = Field(foreign_key="accounts.id", max_length=36)
+    holder_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
+    amount_fen: int = big()
+    redeemed_fen: int = big()
+    expires_at: int = Field(sa_type=sa.BigInteger, description="unix seconds")
+    sectors: list[str] = json_col()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Order(ChainFields, table=True):
+    """A purchase. Written (pending) before buyLicense is sent, with the license id fixed up front."""
+
+    __tablename__ = "orders"
+    __table_args__ = (sa.UniqueConstraint("buyer_id", "idempotency_key", name="uq_orders_buyer_idem"),)
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    buyer_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    offer_id: str = Field(foreign_key="offers.id", max_length=36)
+    quantity: int = big()
+    license_id: str = Field(unique=True, max_length=36)
+    voucher_id: str | None = Field(default=None, max_length=36)
+    voucher_requested_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
+    amount_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
+    voucher_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
+    terms: dict[str, Any] = json_obj_col()
+    terms_hash: str = Field(max_length=64)
+    state: str = Field(default=OrderState.PENDING, index=True, max_length=16)
+    error: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    paid_at: datetime | None = None
+
+
+class License(ChainFields, table=True):
+    """A usage license: terms, quotas and privacy budget counters (spent by conditional updates)."""
+
+    __tablename__ = "licenses"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", unique=True, max_length=36)
+    buyer_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    offer_id: str = Field(foreign_key="offers.id", max_length=36)
+    kind: str = Field(max_length=16)
+    quantity: int = big()
+    unit_price_fen: int = big()
+    amount_fen: int = big()
+    voucher_fen: int = big()
+    terms: dict[str, Any] = json_obj_col()
+    terms_hash: str = Field(max_length=64)
+    query_kinds: list[str] = json_col()
+    columns: list[str] = json_col()
+    max_queries: int = big()
+    queries_used: int = big()
+    eps_budget: int = big()
+    eps_spent: int = big()
+    delta_budget: int = big()
+    delta_spent: int = big()
+    rho_budget: int | None = Field(default=None, sa_type=sa.BigInteger)
+    rho_spent: int = big()
+    valid_from: datetime
+    valid_until: datetime
+    release_after: int = Field(default=0, sa_type=sa.BigInteger, description="chain time (unix s)")
+    status: str = Field(default=LicenseStatus.PAID, max_length=16)
+    payouts: list[dict[str, Any]] = json_col()
+    created_at: datetime = Field(default_factory=utcnow)
+    refunded_at: datetime | None = None
+
+
+class LicenseCharge(SQLModel, table=True):
+    """One query drawn from a license (metered: at its unit price). `refunded` when the query failed."""
+
+    __tablename__ = "license_charges"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    license_id: str = Field(foreign_key="licenses.id", index=True, max_length=36)
+    buyer_id: str = Field(max_length=36, index=True)
+    product_id: str = Field(max_length=36)
+    unit_price_fen: int = big()
+    eps: int = big()
+    delta: int = big()
+    rho: int = big()
+    kinds: list[str] = json_col()
+    refunded: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetPolicy(SQLModel, table=True):
+    """Privacy budget a buyer may spend on a product across all its licenses (set by the operator)."""
+
+    __tablename__ = "budget_policies"
+    product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
+    eps_cap: int = big()
+    delta_cap: int = big()
+    rho_cap: int | None = Field(default=None, sa_type=sa.BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BuyerBudget(SQLModel, table=True):
+    """Privacy budget spent by one buyer on one product, across its licenses."""
+
+    __tablename__ = "buyer_budgets"
+    product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
+    buyer_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=36)
+    eps_spent: int = big()
+    delta_spent: int = big()
+    rho_spent: int = big()
+
+
+class Negotiation(SQLModel, table=True):
+    __tablename__ = "negotiations"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    base_offer_id: str = Field(foreign_key="offers.id", max_length=36)
+    buyer_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
+    operator_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
+    state: str = Field(default=NegotiationState.REQUESTED, max_length=16)
+    turn: str | None = Field(default="operator", max_length=16)
+    kind: str = Field(max_length=16)
+    quantity: int = big(1)
+    unit_price_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
+    term_days: int | None = None
+    terms: dict[str, Any] = json_obj_col()
+    deadline: datetime | None = None
+    agreed_offer_id: str | None = Field(default=None, max_length=36)
+    license_id: str | None = Field(default=None, max_length=36)
+    reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NegotiationEvent(SQLModel, table=True):
+    """Every negotiation transition, who made it and what was proposed."""
+
+    __tablename__ = "negotiation_events"
+    pk: int | None = Field(default=None, primary_key=True)
+    negotiation_id: str = Field(foreign_key="negotiations.id", index=True, max_length=36)
+    actor_id: str = Field(max_length=36)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    data: dict[str, Any] = json_obj_col()
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,282 @@
+"""Request and response shapes of trading: offers, quotes, vouchers, orders, licenses, negotiations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from registry.schemas import ChainReceiptOut, Strict, Uuid
+
+Fen = Annotated[int, Field(ge=0, le=2**127, description="integer fen (0.01 CNY)")]
+PositiveFen = Annotated[int, Field(ge=1, le=2**127, description="integer fen (0.01 CNY)")]
+Quantity = Annotated[int, Field(ge=1, le=2**63, description="units: 1 (one-off), periods or queries")]
+# The query kinds of the privacy query language (`privacy.query.KINDS`; a test keeps them equal).
+QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
+ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+Purpose = Annotated[str, Field(min_length=1, max_length=200)]
+OfferKindName = Literal["one_off", "subscription", "metered", "negotiable"]
+BasisName = Literal["cost", "revenue", "negotiated"]
+Bps = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class Tier(Strict):
+    min_quantity: Annotated[int, Field(ge=1, le=2**63)]
+    unit_price_fen: Fen
+
+
+class ProviderShare(Strict):
+    account_id: Uuid
+    bps: Bps
+
+
+class SplitIn(Strict):
+    """Basis points per payee; they must sum to exactly 10,000 (the contract's BasisPointsNotExact)."""
+
+    providers: list[ProviderShare] = Field(default_factory=list, max_length=5)
+    operator: Bps = 0
+    authority: Bps = Field(0, description="public-revenue share, paid to the authorizing authority")
+    exchange: Bps = Field(0, description="exchange fee")
+
+
+class TermsIn(Strict):
+    """The usage policy every license bought under the offer carries."""
+
+    purposes: Annotated[list[Purpose], Field(min_length=1, max_length=20)]
+    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=6)]
+    columns: Annotated[list[ColumnName], Field(min_length=1, max_length=200)]
+    max_queries: Annotated[int, Field(ge=1, le=10**9, description="per license (per period for subscriptions); "
+                                      "metered licenses get the quantity bought")] = 1000
+    epsilon: Annotated[float, Field(gt=0, le=1000, description="privacy budget per license (per period)")] = 1.0
+    delta: Annotated[float, Field(ge=0, lt=1, description="per license (per period)")] = 1e-6
+    rho: Annotated[float | None, Field(gt=0, le=1000, description="zCDP budget, when the product uses it")] = None
+    validity_days: Annotated[int, Field(ge=1, le=3650, description="one-off and metered licenses")] = 365
+    no_resale: Literal[True] = True
+
+
+class OfferIn(Strict):
+    kind: OfferKindName
+    basis: BasisName
+    tiers: list[Tier] = Field(default_factory=list, max_length=8)
+    term_days: Annotated[int | None, Field(ge=1, le=3650, description="subscription period")] = None
+    refund_window_seconds: Annotated[int, Field(ge=0, le=90 * 86400)] = 0
+    split: SplitIn
+    terms: TermsIn
+
+    @model_validator(mode="after")
+    def _shape(self) -> OfferIn:
+        if self.kind == "negotiable":
+            if self.tiers:
+                raise ValueError("tiers: a negotiable offer has no price; it is agreed in a negotiation")
+        elif not self.tiers:
+            raise ValueError("tiers: at least one tier (min_quantity 1) is required")
+        if self.kind == "one_off" and len(self.tiers) > 1:
+            raise ValueError("tiers: a one-off license has a single price")
+        if (self.kind == "subscription") != (self.term_days is not None):
+            raise ValueError("term_days: required for subscriptions and only for them")
+        return self
+
+
+class PayeeOut(BaseModel):
+    account_id: str
+    role: str
+    address: str
+    bps: int
+
+
+class OfferOut(BaseModel):
+    id: str
+    product_id: str
+    kind: str
+    basis: str
+    tiers: list[Tier]
+    term_days: int | None
+    refund_window_seconds: int
+    payees: list[PayeeOut]
+    terms: dict[str, Any]
+    buyer_id: str | None
+    negotiation_id: str | None
+    active: bool
+    price_cap_fen: int | None
+    chain: ChainReceiptOut
+
+
+class PriceCapIn(Strict):
+    cap_fen: Annotated[int, Field(ge=0, le=2**127, description="highest unit price in fen; 0 removes the cap")]
+
+
+class PriceCapOut(BaseModel):
+    product_id: str
+    cap_fen: int
+    chain: ChainReceiptOut
+
+
+class QuotePayee(PayeeOut):
+    amount_fen: int
+
+
+class QuoteOut(BaseModel):
+    product_id: str
+    offer_id: str
+    kind: str
+    quantity: int
+    unit_price_fen: int
+    amount_fen: int = Field(description="the price: what the payees receive in total")
+    voucher_id: str | None
+    voucher_fen: int = Field(description="paid by the voucher")
+    payable_fen: int = Field(description="paid from the buyer's balance")
+    payees: list[QuotePayee]
+    bps_total: int
+    remainder_fen: int = Field(description="fen left after flooring every share, given out by the rule below")
+    remainder_rule: str
+    source: str = Field(description="where the numbers come from: the settlement contract (eth_call)")
+
+
+class VoucherIn(Strict):
+    holder_id: Uuid
+    amount_fen: PositiveFen
+    expires_at: datetime
+    sectors: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = Field(default_factory=list,
+                                                                                      max_length=20)
+
+
+class VoucherOut(BaseModel):
+    id: str
+    authority_id: str
+    holder_id: str
+    amount_fen: int
+    redeemed_fen: int
+    remaining_fen: int
+    expires_at: datetime
+    expired: bool
+    sectors: list[str]
+    chain: ChainReceiptOut
+
+
+class OrderIn(Strict):
+    offer_id: Uuid
+    quantity: Quantity = 1
+    purpose: Purpose | None = Field(None, description="one of the offer's purposes (default: its first)")
+    voucher_id: Uuid | None = None
+    voucher_amount_fen: Fen | None = Field(None, description="default: as much of the price as the voucher covers")
+
+
+class OrderOut(BaseModel):
+    id: str
+    state: str
+    buyer_id: str
+    product_id: str
+    offer_id: str
+    quantity: int
+    license_id: str
+    amount_fen: int | None
+    voucher_id: str | None
+    voucher_fen: int | None
+    terms_hash: str
+    error: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    chain: ChainReceiptOut
+
+
+class LicenseOut(BaseModel):
+    id: str
+    order_id: str
+    buyer_id: str
+    product_id: str
+    offer_id: str
+    kind: str
+    status: str
+    quantity: int
+    unit_price_fen: int
+    amount_fen: int
+    voucher_fen: int
+    terms: dict[str, Any]
+    terms_hash: str
+    max_queries: int
+    queries_used: int
+    queries_left: int
+    epsilon_left: float
+    delta_left: float
+    valid_from: datetime
+    valid_until: datetime
+    refundable_until: int | None = Field(description="chain time (unix s) before which an unused license can "
+                                         "be refunded; null when paid out at once")
+    payouts: list[dict[str, Any]]
+    chain: ChainReceiptOut
+
+
+class ChargeOut(BaseModel):
+    id: str
+    license_id: str
+    product_id: str
+    unit_price_fen: int
+    epsilon: float
+    delta: float
+    kinds: list[str]
+    refunded: bool
+    created_at: datetime
+
+
+class BudgetPolicyIn(Strict):
+    epsilon: Annotated[float, Field(gt=0, le=10_000)]
+    delta: Annotated[float, Field(ge=0, lt=1)]
+    rho: Annotated[float | None, Field(gt=0, le=10_000)] = None
+
+
+class NegotiationIn(Strict):
+    offer_id: Uuid = Field(description="the offer negotiated from (usually a negotiable one)")
+    kind: Literal["one_off", "subscription", "metered"]
+    quantity: Quantity = 1
+    term_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+    unit_price_fen: Fen | None = Field(None, description="the buyer's proposed unit price")
+    terms: TermsIn | None = Field(None, description="proposed usage terms (default: the offer's)")
+    message: Annotated[str, Field(max_length=2000)] = ""
+
+
+class CounterIn(Strict):
+    """An operator's offer or a buyer's counter-request."""
+
+    unit_price_fen: Fen
+    quantity: Quantity | None = None
+    terms: TermsIn | None = None
+    valid_for_seconds: Annotated[int, Field(ge=1, le=90 * 86400, description="deadline to answer")] = 7 * 86400
+    message: Annotated[str, Field(max_length=2000)] = ""
+
+
+class NoteIn(Strict):
+    message: Annotated[str, Field(max_length=2000)] = ""
+
+
+class NegotiationEventOut(BaseModel):
+    actor_id: str
+    from_state: str | None
+    to_state: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class NegotiationOut(BaseModel):
+    id: str
+    product_id: str
+    base_offer_id: str
+    buyer_id: str
+    operator_id: str
+    state: str
+    turn: str | None
+    kind: str
+    quantity: int
+    term_days: int | None
+    unit_price_fen: int | None
+    terms: dict[str, Any]
+    deadline: datetime | None
+    agreed_offer_id: str | None
+    license_id: str | None
+    reason: str | None
+    events: list[NegotiationEventOut]
+
+
+class MintIn(Strict):
+    account_id: Uuid
+    amount_fen: PositiveFen

@@ -1,0 +1,108 @@
+"""Vouchers (算力券/数据券): the authority funds them on chain for a buyer; they pay part of a price.
+
+The contract enforces holder, expiry, sector and amount; `check_voucher` applies the same rules early,
+under the contract's error names, so a refused purchase writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from ledger.ids import chain_id_of, hex32
+from ledger.records import append_record
+from registry.actor import Actor
+from registry.chain import ChainGateway, submit
+from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from registry.models import Account, Product, Role
+from registry.offers import receipt_of
+from registry.trading_models import Voucher
+from registry.trading_schemas import VoucherIn, VoucherOut
+
+
+def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: VoucherIn) -> Voucher:
+    """The authority issues a voucher funded from its own token balance."""
+    actor.require(Role.AUTHORITY)
+    holder = session.exec(select(Account).where(Account.id == data.holder_id)).first()
+    if holder is None or holder.role != Role.BUYER:
+        raise InvalidInput("holder_id", f"{data.holder_id} is not a buyer account")
+    expires = int(data.expires_at.timestamp())
+    if expires <= time.time():
+        raise InvalidInput("expires_at", "must be in the future")
+    row = Voucher(id=str(uuid.uuid4()), authority_id=actor.id, holder_id=holder.id, amount_fen=data.amount_fen,
+                  expires_at=expires, sectors=list(data.sectors))
+    session.add(row)
+    session.flush()
+    submit(session, gateway, subject_type="voucher", subject_id=row.id, action="voucher.issue",
+           payload={"voucher_id": row.id, "authority_id": actor.id, "holder_id": holder.id,
+                    "amount_fen": row.amount_fen, "expires_at": expires, "sectors": row.sectors})
+    append_record(session, kind="voucher.issue", actor=actor.id, subject=row.id,
+                  data={"holder_id": holder.id, "amount_fen": row.amount_fen, "expires_at": expires,
+                        "sectors": row.sectors})
+    return row
+
+
+def get_voucher(session: Session, voucher_id: str) -> Voucher:
+    row = session.exec(select(Voucher).where(Voucher.id == voucher_id)).first()
+    if row is None:
+        raise NotFound(f"voucher {voucher_id} not found")
+    return row
+
+
+def visible_voucher(session: Session, actor: Actor, voucher_id: str) -> Voucher:
+    row = get_voucher(session, voucher_id)
+    if actor.role not in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR) and actor.id != row.holder_id:
+        raise NotFound(f"voucher {voucher_id} not found")
+    return row
+
+
+def list_vouchers(session: Session, actor: Actor) -> list[Voucher]:
+    stmt = select(Voucher).order_by(col(Voucher.pk))
+    if actor.role not in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR):
+        stmt = stmt.where(Voucher.holder_id == actor.id)
+    return list(session.exec(stmt).all())
+
+
+def check_voucher(session: Session, actor: Actor, voucher_id: str, product: Product, amount_fen: int,
+                  requested_fen: int | None) -> tuple[Voucher, int]:
+    """The voucher rules (NotVoucherHolder, VoucherExpired, VoucherSectorIneligible, VoucherAboveAmount,
+    VoucherExceeded); returns the voucher and how much of `amount_fen` it pays."""
+    try:
+        row = get_voucher(session, voucher_id)
+    except NotFound:
+        raise InvalidInput("voucher_id", f"unknown voucher {voucher_id}") from None
+    vid = hex32(chain_id_of(row.id))
+    holder = session.exec(select(Account.address).where(Account.id == row.holder_id)).one()
+    if row.holder_id != actor.id:
+        raise RuleViolation("NotVoucherHolder", voucherId=vid, holder=holder, caller=actor.address)
+    now = int(time.time())
+    if now >= row.expires_at:
+        raise RuleViolation("VoucherExpired", voucherId=vid, expiry=row.expires_at, nowTs=now)
+    if row.sectors and product.sector not in row.sectors:
+        raise RuleViolation("VoucherSectorIneligible", voucherId=vid, sector=product.sector)
+    if row.chain_state != "confirmed":
+        raise Conflict(f"voucher {row.id} is not on chain yet ({row.chain_state})")
+    remaining = row.amount_fen - row.redeemed_fen
+    use = min(remaining, amount_fen) if requested_fen is None else requested_fen
+    if use > amount_fen:
+        raise RuleViolation("VoucherAboveAmount", voucherAmount=use, amount=amount_fen)
+    if use > remaining:
+        raise RuleViolation("VoucherExceeded", voucherId=vid, requested=use, remaining=remaining)
+    return row, use
+
+
+def add_redeemed(session: Session, voucher_id: str, delta_fen: int) -> None:
+    """Track redemptions (the chain holds the truth; this mirrors it for early checks and statements)."""
+    session.execute(sa.update(Voucher).where(col(Voucher.id) == voucher_id)
+                    .values(redeemed_fen=col(Voucher.redeemed_fen) + delta_fen))
+
+
+def voucher_view(row: Voucher) -> VoucherOut:
+    return VoucherOut(id=row.id, authority_id=row.authority_id, holder_id=row.holder_id, amount_fen=row.amount_fen,
+                      redeemed_fen=row.redeemed_fen, remaining_fen=row.amount_fen - row.redeemed_fen,
+                      expires_at=datetime.fromtimestamp(row.expires_at, UTC),
+                      expired=time.time() >= row.expires_at, sectors=row.sectors, chain=receipt_of(row))

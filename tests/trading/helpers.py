@@ -1,0 +1,85 @@
+"""Build trading objects over HTTP: fresh buyers with test fen, listed products, offers, purchases."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from tests.api.builders import make_product
+from tests.api.conftest import Server
+
+TERMS = {"purposes": ["agricultural statistics"], "query_kinds": ["count", "sum", "avg"],
+         "columns": ["county", "yield_t"], "max_queries": 100, "epsilon": 1.0, "delta": 1e-6,
+         "validity_days": 365}
+
+
+def mint(server: Server, account_id: str, amount: int) -> None:
+    with server.client("exchange") as c:
+        r = c.post("/dev/mint", json={"account_id": account_id, "amount_fen": amount})
+        assert r.status_code == 200, r.text
+
+
+def new_account(server: Server, role: str = "buyer", fen: int = 0) -> dict[str, Any]:
+    """A confirmed account (gas funded) holding `fen` test fen; has `api_key`, `id`, `address`."""
+    with server.client("exchange") as c:
+        r = c.post("/accounts", json={"role": role, "name": f"{role} {uuid.uuid4().hex[:6]}"})
+        assert r.status_code == 201, r.text
+        acct = dict(r.json())
+    deadline = time.monotonic() + 30
+    with server.client(key=acct["api_key"]) as c:
+        while c.get("/accounts/me").json()["chain_state"] != "confirmed":
+            assert time.monotonic() < deadline, "account setup not confirmed"
+            time.sleep(0.05)
+    if fen:
+        mint(server, acct["id"], fen)
+    return acct
+
+
+def address(server: Server, account_id: str) -> str:
+    with server.client("exchange") as c:
+        return str(c.get(f"/accounts/{account_id}").json()["address"])
+
+
+def balances(server: Server, account_ids: list[str]) -> list[int]:
+    return [server.ledger.balance_of(address(server, a)) for a in account_ids]
+
+
+def listed_product(server: Server, **over: Any) -> dict[str, Any]:
+    over.setdefault("provider_ids", [server.ids["provider"]])
+    return make_product(server, stage="listed", **over)
+
+
+def offer_body(kind: str = "one_off", tiers: list[tuple[int, int]] | None = None, *,
+               split: dict[str, Any] | None = None, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": kind, "basis": "cost",
+        "tiers": [{"min_quantity": q, "unit_price_fen": p} for q, p in (tiers or [])],
+        "split": split or {"operator": 7000, "authority": 2000, "exchange": 1000},
+        "terms": dict(TERMS)}
+    body.update(over)
+    return body
+
+
+def make_offer(server: Server, product: dict[str, Any], kind: str = "one_off",
+               tiers: list[tuple[int, int]] | None = None, operator: str = "operator", **over: Any) -> dict[str, Any]:
+    with server.client(operator) as op:
+        r = op.post(f"/products/{product['id']}/offers", json=offer_body(kind, tiers, **over))
+        assert r.status_code == 201, r.text
+        assert r.json()["chain"]["state"] in ("confirmed", "none"), r.json()
+        return dict(r.json())
+
+
+def buy(client: httpx.Client, offer_id: str, quantity: int = 1, key: str | None = None,
+        **extra: Any) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post("/orders", json={"offer_id": offer_id, "quantity": quantity, **extra}, headers=headers)
+
+
+def count(server: Server, table: str, where: str = "", **params: Any) -> int:
+    with server.db().connect() as conn:
+        sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        return int(conn.execute(sa.text(sql), params).scalar_one())
