@@ -53,6 +53,9 @@ def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
     return actor
 
 
+ROLES_ATTR = "provex_roles"
+
+
 def require(*roles: Role) -> Callable[..., Actor]:
     """A dependency giving the actor, or 403 naming the roles this route needs."""
 
@@ -61,6 +64,7 @@ def require(*roles: Role) -> Callable[..., Actor]:
         return actor
 
     dep.__name__ = "require_" + "_or_".join(r.value for r in roles)
+    setattr(dep, ROLES_ATTR, tuple(r.value for r in roles))  # read by api.openapi_roles for `x-roles`
     return dep
 
 

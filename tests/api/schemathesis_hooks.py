@@ -1,0 +1,26 @@
+"""Schemathesis hooks: a check that no role outside an operation's `x-roles` ever gets a 2xx.
+
+The role the run authenticates as comes from PROVEX_FUZZ_ROLE ("none" for no key).
+"""
+
+from __future__ import annotations
+
+import os
+
+import schemathesis
+
+
+@schemathesis.check
+def role_enforced(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    roles = case.operation.definition.raw.get("x-roles", [])
+    role = os.environ.get("PROVEX_FUZZ_ROLE", "none")
+    if "public" in roles or role in roles or case.method.upper() != case.operation.method.upper():
+        return  # allowed, or a probe with a method the operation does not have (405 is right)
+    if 200 <= response.status_code < 300:
+        raise AssertionError(f"role {role} got {response.status_code} on {case.method} {case.path}; "
+                             f"only {roles} may")
+    # Malformed input may be refused (400/422) before the role is looked at; that reveals nothing.
+    allowed = {401 if role == "none" else 403, 400, 422}
+    if response.status_code not in allowed:
+        raise AssertionError(f"role {role} on {case.method} {case.path}: {response.status_code}, "
+                             f"expected one of {sorted(allowed)}")
