@@ -13,9 +13,25 @@ from sqlalchemy.engine import Engine
 from api import errors
 from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
-from api.routers import accounts, authorizations, catalog, certificates, health, products, resources, reviews
+from api.routers import (
+    accounts,
+    authorizations,
+    catalog,
+    certificates,
+    health,
+    licenses,
+    negotiations,
+    offers,
+    orders,
+    products,
+    resources,
+    reviews,
+    statements,
+    vouchers,
+)
 from api.routers import audit as audit_router
-from api.routers import licenses, negotiations, offers, orders, statements, vouchers
+from api.routers import providers as providers_router
+from api.routers import queries as queries_router
 from api.settings import Settings, get_settings
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE
@@ -24,6 +40,7 @@ from ledger.runtime import ChainRuntime
 from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
 from registry.outbox import drain
+from registry.providers import load_or_create_coordinator_key
 
 log = logging.getLogger("provex.api")
 
@@ -39,6 +56,8 @@ TAGS = [
     {"name": "catalog", "description": "find products"},
     {"name": "certificates", "description": "registration certificates, checkable against the chain"},
     {"name": "audit", "description": "ledger receipts, provenance traces, verification against the chain"},
+    {"name": "providers", "description": "provider nodes and the exchange's coordinator identity"},
+    {"name": "queries", "description": "federated aggregate queries under a license, with receipts"},
     {"name": "trading", "description": "offers, quotes, vouchers, negotiations, purchases, licenses, statements"},
 ]
 
@@ -83,6 +102,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
         svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
         app.state.services = svc
         app.state.runtime = rt
+        app.state.coordinator_key = load_or_create_coordinator_key(settings.home)
         stop = threading.Event()
         worker = threading.Thread(target=_outbox_loop, args=(svc, settings.outbox_interval, stop),
                                   name="provex-outbox", daemon=True)
@@ -108,6 +128,8 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app.include_router(audit_router.router)
     for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
         app.include_router(module.router)
+    app.include_router(providers_router.router)
+    app.include_router(queries_router.router)
     for module in (offers, vouchers, orders, licenses, negotiations, statements):  # trading
         app.include_router(module.router)
     return app

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import ChainUnavailable, ContractRevert
+from privacy.errors import PrivacyError, QueryError
 from registry.errors import (
     ChainUnavailableError,
     Conflict,
@@ -81,6 +82,14 @@ async def contract_revert(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.name, str(exc)), status_code=409)
 
 
+async def privacy_error(_: Request, exc: Exception) -> JSONResponse:
+    """Privacy errors carry their own status and code (e.g. `invalid_query` 400 naming the token,
+    `not_enough_providers` 503, `privacy_budget_exceeded` 403)."""
+    assert isinstance(exc, PrivacyError)
+    extra: dict[str, Any] = {"token": exc.token} if isinstance(exc, QueryError) else {}
+    return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=exc.http_status)
+
+
 async def internal_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal", f"{type(exc).__name__}"), status_code=500)
 
@@ -91,6 +100,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ChainUnavailable, chain_unavailable)
     app.add_exception_handler(ContractRevert, contract_revert)
+    app.add_exception_handler(PrivacyError, privacy_error)
     app.add_exception_handler(Exception, internal_error)
 
 

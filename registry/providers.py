@@ -1,0 +1,140 @@
+"""Provider nodes known to the exchange, and the exchange's own coordinator key.
+
+A provider account registers the node it runs (URL and Ed25519 identity key). The exchange
+fetches the node's `GET /identity` and accepts the registration only when the node answers with
+the submitted key and id, and already trusts the exchange's coordinator key (otherwise every
+protocol round would be refused later). Products reference provider accounts; their registered
+nodes are the endpoints the coordinator talks to.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session, col, select
+
+from ledger.records import append_record
+from privacy.coordinator import ProviderEndpoint
+from privacy.secagg.crypto import public_key_hex
+from registry.actor import Actor
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import Product, Role
+from registry.query_models import ProviderNode
+from registry.query_schemas import NodeIn, NodeOut
+
+COORDINATOR_KEY_FILE = "coordinator.key"
+PROTOCOL = "provex-secagg-v1"
+IDENTITY_TIMEOUT = 5.0
+# (node url) -> the node's GET /identity JSON; raises httpx.HTTPError when it does not answer.
+IdentityFetcher = Callable[[str], dict[str, Any]]
+
+
+# ------------------------------------------------------------------ coordinator key
+
+def load_or_create_coordinator_key(home: Path) -> Ed25519PrivateKey:
+    """The exchange's coordinator Ed25519 key: `<home>/coordinator.key` (raw seed, 0600), created once."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / COORDINATOR_KEY_FILE
+    if path.exists():
+        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    with os.fdopen(fd, "wb") as f:
+        f.write(seed)
+    (home / "coordinator.pub").write_text(public_key_hex(key) + "\n")
+    return key
+
+
+def coordinator_identity(key: Ed25519PrivateKey) -> dict[str, str]:
+    """What `GET /coordinator/identity` publishes (providers pass `public_key` to their node)."""
+    return {"public_key": public_key_hex(key), "protocol": PROTOCOL}
+
+
+# ---------------------------------------------------------------------- node registry
+
+def fetch_identity(url: str) -> dict[str, Any]:
+    """GET <url>/identity of a provider node."""
+    r = httpx.get(url.rstrip("/") + "/identity", timeout=IDENTITY_TIMEOUT)
+    r.raise_for_status()
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _check_identity(data: NodeIn, ident: dict[str, Any], coordinator_pubkey: str) -> None:
+    """The node must answer with the submitted key and id, and trust this exchange's coordinator."""
+    if ident.get("protocol") != PROTOCOL:
+        raise InvalidInput("url", f"the node speaks {ident.get('protocol')!r}, not {PROTOCOL}")
+    if str(ident.get("public_key", "")).lower() != data.public_key:
+        raise InvalidInput("public_key", f"the node at {data.url} has public key {ident.get('public_key')}, "
+                                         "not the one submitted")
+    if ident.get("node") != data.node_id:
+        raise InvalidInput("node_id", f"the node at {data.url} calls itself {ident.get('node')!r}")
+    if ident.get("coordinator_key") != coordinator_pubkey:
+        raise InvalidInput("url", "the node does not trust this exchange's coordinator key "
+                                  f"({coordinator_pubkey}); start it with `provex provider serve "
+                                  "--exchange <api url>` or `--coordinator-key <hex>`")
+
+
+def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubkey: str,
+                  fetch: IdentityFetcher = fetch_identity) -> ProviderNode:
+    """Register (or move) the caller's node after checking its live identity; records `provider.node`."""
+    actor.require(Role.PROVIDER)
+    try:
+        ident = fetch(data.url)
+    except (httpx.HTTPError, ValueError) as e:
+        raise InvalidInput("url", f"the node did not answer GET /identity: {type(e).__name__}: {e}") from None
+    _check_identity(data, ident, coordinator_pubkey)
+    taken = session.exec(select(ProviderNode).where(ProviderNode.node_id == data.node_id,
+                                                    ProviderNode.account_id != actor.id)).first()
+    if taken is not None:
+        raise Conflict(f"node id {data.node_id} is registered by another provider")
+    row = session.get(ProviderNode, actor.id)
+    now = datetime.now(UTC)
+    if row is None:
+        row = ProviderNode(account_id=actor.id, node_id=data.node_id, url=data.url, public_key=data.public_key,
+                           registered_at=now, updated_at=now)
+    else:
+        row.node_id, row.url, row.public_key, row.updated_at = data.node_id, data.url, data.public_key, now
+    session.add(row)
+    append_record(session, kind="provider.node", actor=actor.id, subject=actor.id,
+                  data={"node_id": data.node_id, "url": data.url, "public_key": data.public_key})
+    return row
+
+
+def own_node(session: Session, actor: Actor) -> ProviderNode:
+    actor.require(Role.PROVIDER)
+    row = session.get(ProviderNode, actor.id)
+    if row is None:
+        raise NotFound("you have not registered a provider node; POST /providers/me/node")
+    return row
+
+
+def list_nodes(session: Session) -> list[ProviderNode]:
+    return list(session.exec(select(ProviderNode).order_by(col(ProviderNode.node_id))).all())
+
+
+def node_view(row: ProviderNode) -> NodeOut:
+    return NodeOut(account_id=row.account_id, node_id=row.node_id, url=row.url, public_key=row.public_key,
+                   registered_at=row.registered_at, updated_at=row.updated_at)
+
+
+def product_endpoints(session: Session, product: Product) -> tuple[list[ProviderEndpoint], list[str]]:
+    """The registered nodes of the product's providers (in `provider_ids` order), and the provider
+    accounts that have no node registered."""
+    ids = list(product.provider_ids)
+    nodes = {n.account_id: n for n in session.exec(
+        select(ProviderNode).where(col(ProviderNode.account_id).in_(ids))).all()}
+    endpoints = [ProviderEndpoint(nodes[p].node_id, nodes[p].url, nodes[p].public_key) for p in ids if p in nodes]
+    return endpoints, [p for p in ids if p not in nodes]

@@ -1,0 +1,139 @@
+"""Running a buyer's query: parse, price, spend, federate, record.
+
+1. The license (the buyer's own) names the product, its columns and query kinds; the SQL is parsed
+   against the product's declared columns (bounds, public domains) and the license's allowances.
+2. The product's query policy decides noise: exact answers only for products without personal
+   information (`query_policy.check_noise_off_allowed`), otherwise (epsilon, delta) calibrated to the
+   plan; the cost charged is what the calibration actually uses (rho, and its epsilon at delta).
+3. `licenses.authorize_and_spend` checks and spends atomically; the spend is committed before any
+   provider is asked, so concurrent queries can never overspend.
+4. The coordinator runs secure aggregation over the product's registered provider nodes. If it fails
+   the spend is refunded (`licenses.refund_spend`), so a failed query costs nothing.
+5. A `query.run` ledger record (plan hash, result hash, cost, providers, license) is committed with the
+   result; its seq is the buyer's receipt (`GET /ledger/records/{seq}`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session
+
+from ledger.records import append_record
+from privacy.calibrate import DPParams, calibrate
+from privacy.canonical import sha256_hex
+from privacy.coordinator import AggregateResult, Coordinator
+from privacy.errors import NotEnoughProviders
+from privacy.query import ColumnSpec, Plan, parse_query
+from registry.actor import Actor
+from registry.errors import InvalidInput
+from registry.licenses import LicenseGrant, authorize_and_spend, refund_spend, visible_license
+from registry.models import Product, Role
+from registry.products import get_product
+from registry.providers import product_endpoints
+from registry.query_policy import check_noise_off_allowed, effective_threshold, policy_of
+from registry.query_schemas import BudgetLeft, QueryIn, QueryOut
+
+log = logging.getLogger("provex.queries")
+PROVIDER_TIMEOUT = 10.0
+TYPES = {"integer": "int", "number": "float"}
+
+
+def column_specs(product: Product) -> list[ColumnSpec]:
+    """The product's declared columns as the query language sees them.
+
+    Integers and numbers keep their bounds; everything else is a category. Only `group_by` columns
+    expose their value domain (integer domains are compared as integers)."""
+    specs = []
+    for c in product.columns:
+        kind = TYPES.get(c["type"], "category")
+        domain: list[str | int] | None = None
+        if c.get("group_by"):
+            domain = [int(v) for v in c["domain"]] if kind == "int" else list(c["domain"])
+        if kind == "category":
+            specs.append(ColumnSpec(c["name"], "category", domain=domain))
+        else:
+            specs.append(ColumnSpec(c["name"], kind, c["min"], c["max"], domain=domain))  # type: ignore[arg-type]
+    return specs
+
+
+@dataclass
+class QueryContext:
+    """What a query needs beyond the database: the exchange's coordinator key."""
+
+    coordinator_key: Ed25519PrivateKey
+    timeout: float = PROVIDER_TIMEOUT
+
+
+def _dp_params(session: Session, product: Product, data: QueryIn) -> DPParams | None:
+    policy = policy_of(session, product)
+    if not policy.noise:
+        check_noise_off_allowed(session, product)
+        if data.epsilon is not None or data.delta is not None:
+            raise InvalidInput("epsilon", f"product {product.code} answers exactly (no personal information); "
+                                          "omit epsilon and delta")
+        return None
+    return DPParams(data.epsilon if data.epsilon is not None else policy.default_epsilon,
+                    data.delta if data.delta is not None else policy.default_delta)
+
+
+def _coordinator(ctx: QueryContext, session: Session, product: Product) -> Coordinator:
+    """A coordinator over the product's registered nodes; NotEnoughProviders (before anything is
+    spent) when fewer than the threshold are registered."""
+    policy = policy_of(session, product)
+    threshold = effective_threshold(product, policy)
+    endpoints, missing = product_endpoints(session, product)
+    if len(endpoints) < threshold:
+        raise NotEnoughProviders(f"product {product.code} needs {threshold} provider nodes; only "
+                                 f"{len(endpoints)} are registered (missing: {', '.join(missing)})")
+    return Coordinator(ctx.coordinator_key, endpoints, threshold, timeout=ctx.timeout, pool=1,
+                       min_group_size=policy.min_group_size)
+
+
+def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) -> QueryOut:
+    """Run one query under a license; commits the spend, then the result record (see module doc)."""
+    actor.require(Role.BUYER)
+    lic = visible_license(session, actor, data.license_id)
+    product = get_product(session, lic.product_id)
+    plan = parse_query(data.sql, column_specs(product), allowed_columns=set(lic.columns),
+                       allowed_kinds=set(lic.query_kinds))
+    dp = _dp_params(session, product, data)
+    noise = calibrate(plan, dp)
+    coordinator = _coordinator(ctx, session, product)
+    grant = authorize_and_spend(session, actor, lic.id, kinds=plan.kinds, columns={c.name for c in plan.columns},
+                                epsilon=noise.epsilon, delta=noise.delta, rho=noise.rho or None)
+    session.commit()
+    try:
+        result = coordinator.run_sync(plan, dp, query_id=grant.charge_id)
+    except BaseException:
+        log.warning("query %s on %s failed; refunding its charge", grant.charge_id, product.code)
+        session.rollback()
+        refund_spend(session, grant)
+        session.commit()
+        raise
+    return _record(session, actor, product, grant, plan, result)
+
+
+def _record(session: Session, actor: Actor, product: Product, grant: LicenseGrant, plan: Plan,
+            result: AggregateResult) -> QueryOut:
+    body = result.to_dict()
+    result_hash = sha256_hex(body)
+    rec = append_record(session, kind="query.run", actor=actor.id, subject=product.id, authorization=grant.license_id,
+                        data={"query_id": result.query_id, "license_id": grant.license_id,
+                              "charge_id": grant.charge_id, "plan_hash": plan.hash(), "result_hash": result_hash,
+                              "epsilon": result.epsilon, "delta": result.delta, "rho": result.rho,
+                              "noised": result.noised, "participants": result.participants,
+                              "dropped": result.dropped, "kinds": sorted(plan.kinds)})
+    session.commit()
+    groups: list[dict[str, Any]] = body["groups"]
+    return QueryOut(
+        query_id=result.query_id, license_id=grant.license_id, product_id=product.id, plan_hash=plan.hash(),
+        result_hash=result_hash, result=body, groups=groups,
+        suppressed_groups=list(result.suppressed_groups), noised=result.noised,
+        participants=result.participants, dropped=result.dropped, epsilon_spent=result.epsilon,
+        delta_spent=result.delta, rho_spent=result.rho,
+        budget_left=BudgetLeft(epsilon=grant.epsilon_left, delta=grant.delta_left, queries=grant.queries_left),
+        receipt={"seq": rec.seq, "url": f"/ledger/records/{rec.seq}"})

@@ -1,0 +1,34 @@
+"""Tables of the query side: provider nodes known to the exchange, and each product's query policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from registry.models import utcnow
+
+
+class ProviderNode(SQLModel, table=True):
+    """The node a provider account runs: its protocol id, URL and Ed25519 identity key (hex)."""
+
+    __tablename__ = "provider_nodes"
+    account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=36)
+    node_id: str = Field(unique=True, max_length=64)
+    url: str = Field(max_length=500)
+    public_key: str = Field(max_length=64)
+    registered_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class QueryPolicy(SQLModel, table=True):
+    """How a product answers queries (set by its operator; defaults apply without a row)."""
+
+    __tablename__ = "query_policies"
+    product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
+    noise: bool = True
+    threshold: int | None = None
+    min_group_size: int = 10
+    default_epsilon: float = 0.1
+    default_delta: float = 1e-6
+    updated_at: datetime = Field(default_factory=utcnow)

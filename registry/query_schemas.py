@@ -1,0 +1,96 @@
+"""Request and response shapes of provider nodes, query policies and queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.schemas import Strict, Uuid
+
+Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Ed25519 public key, 32 bytes, lower-case hex")]
+
+
+class NodeIn(Strict):
+    node_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                                  description="the id the node was started with (`--id`)")]
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$", max_length=500,
+                              description="base URL the exchange reaches the node at")]
+    public_key: Hex32
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "node_id": "hohhot-agri-1", "url": "http://10.0.0.5:8801", "public_key": "ab" * 32}]})
+
+
+class NodeOut(BaseModel):
+    account_id: str
+    node_id: str
+    url: str
+    public_key: str
+    registered_at: datetime
+    updated_at: datetime
+
+
+class CoordinatorIdentity(BaseModel):
+    public_key: str = Field(description="the exchange's coordinator Ed25519 key (hex); nodes trust only it")
+    protocol: str
+
+
+class QueryPolicyIn(Strict):
+    """How a product answers queries. `noise: false` only for products without personal information."""
+
+    noise: bool = True
+    threshold: Annotated[int | None, Field(ge=1, le=50, description="providers needed; a majority; "
+                                           "default floor(n/2)+1")] = None
+    min_group_size: Annotated[int, Field(ge=0, le=10_000, description="groups with a smaller (noised) "
+                                         "count are suppressed")] = 10
+    default_epsilon: Annotated[float, Field(gt=0, le=100, description="per query when the buyer names none")] = 0.1
+    default_delta: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-6
+
+
+class QueryPolicyOut(BaseModel):
+    product_id: str
+    noise: bool
+    threshold: int = Field(description="effective threshold")
+    providers: int
+    min_group_size: int
+    default_epsilon: float
+    default_delta: float
+
+
+class QueryIn(Strict):
+    license_id: Uuid
+    sql: Annotated[str, Field(min_length=1, max_length=20_000)]
+    epsilon: Annotated[float | None, Field(gt=0, le=100, description="privacy cost of this query "
+                                           "(default: the product's); not allowed when it answers exactly")] = None
+    delta: Annotated[float | None, Field(gt=0, lt=1e-3)] = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "license_id": "00000000-0000-4000-8000-000000000001",
+        "sql": "SELECT COUNT(*), AVG(yield_t) FROM data GROUP BY county", "epsilon": 0.5}]})
+
+
+class BudgetLeft(BaseModel):
+    epsilon: float | None
+    delta: float | None
+    queries: int | None
+
+
+class QueryOut(BaseModel):
+    query_id: str
+    license_id: str
+    product_id: str
+    plan_hash: str
+    result_hash: str = Field(description="SHA-256 of the canonical JSON of `result`")
+    result: dict[str, Any] = Field(description="groups with their values; suppressed groups have null values")
+    groups: list[dict[str, Any]]
+    suppressed_groups: list[dict[str, Any]]
+    noised: bool
+    participants: list[str] = Field(description="provider node ids whose data is in the result")
+    dropped: list[str]
+    epsilon_spent: float
+    delta_spent: float
+    rho_spent: float
+    budget_left: BudgetLeft
+    receipt: dict[str, Any] = Field(description="ledger record seq and where to fetch its receipt")

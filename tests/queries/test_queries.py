@@ -1,0 +1,194 @@
+"""POST /queries end to end: real provider nodes, a real API on Anvil, licenses bought through trading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import duckdb
+import pytest
+
+from ledger.canonical import canonical_json
+from ledger.merkle import leaf_hash, verify_inclusion
+from tests.api.test_audit import wait_anchored
+from tests.queries.conftest import (
+    ALL_COLUMNS,
+    QueryEnv,
+    buy_license,
+    license_state,
+    listed_product,
+    query,
+    register_nodes,
+    start_nodes,
+    union_sql,
+    write_data,
+)
+
+NODES = ["node-0", "node-1", "node-2"]
+EXACT = [
+    ("SELECT COUNT(*) AS n, SUM(age) AS s, AVG(income) AS a FROM data GROUP BY region",
+     "SELECT region, COUNT(*), SUM(age), AVG(income) FROM {src} GROUP BY region", ["n", "s", "a"]),
+    ("SELECT COUNT(income) AS c, SUM(income) AS s FROM data WHERE age BETWEEN 20 AND 60 AND level IN (1, 2)",
+     "SELECT COUNT(income), SUM(income) FROM {src} WHERE age BETWEEN 20 AND 60 AND level IN (1, 2)", ["c", "s"]),
+    ("SELECT VARIANCE(age) AS v, STDDEV(income) AS sd FROM data WHERE region != 'west' GROUP BY region, level",
+     "SELECT region, level, VAR_SAMP(age), STDDEV_SAMP(income) FROM {src} WHERE region != 'west' "
+     "GROUP BY region, level", ["v", "sd"]),
+]
+
+
+@pytest.fixture(scope="module")
+def plain(qenv: QueryEnv, funded_buyer: None) -> dict[str, Any]:
+    """No personal information: the operator switched noise off; nothing suppressed."""
+    return listed_product(qenv, NODES, policy={"noise": False, "min_group_size": 0})
+
+
+@pytest.fixture(scope="module")
+def personal(qenv: QueryEnv, funded_buyer: None) -> dict[str, Any]:
+    """Personal information: noise is always on."""
+    return listed_product(qenv, NODES, tags=["personal_information"])
+
+
+def close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def test_exact_answers_equal_duckdb_over_the_union(qenv: QueryEnv, plain: dict[str, Any]) -> None:
+    lic = buy_license(qenv, plain)
+    src = union_sql([qenv.nodes[n] for n in NODES])
+    for i, (sql, reference, aliases) in enumerate(EXACT):
+        r = query(qenv, lic["id"], sql)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["noised"] is False and body["epsilon_spent"] == 0 and body["suppressed_groups"] == []
+        assert sorted(body["participants"]) == NODES and body["dropped"] == []
+        assert body["result_hash"] == hashlib.sha256(canonical_json(body["result"])).hexdigest()
+        assert body["budget_left"] == {"epsilon": 2.0, "delta": 1e-4, "queries": 1000 - (i + 1)}
+        rel = duckdb.sql(reference.format(src=src))
+        assert rel is not None
+        expected = {tuple(str(v) for v in row[:-len(aliases)]): row[-len(aliases):] for row in rel.fetchall()}
+        got = {tuple(str(v) for v in g["group"].values()): [g["values"][a] for a in aliases] for g in body["groups"]}
+        for key, want in expected.items():
+            assert all(close(x, y) for x, y in zip(got[key], want, strict=True)), (sql, key, got[key], want)
+    r = query(qenv, lic["id"], EXACT[0][0], epsilon=0.5)
+    assert r.status_code == 422 and r.json()["field"] == "epsilon", r.text
+
+
+def test_noised_query_spends_budget_and_budget_left_falls(qenv: QueryEnv, personal: dict[str, Any]) -> None:
+    lic = buy_license(qenv, personal, epsilon=2.0)
+    left = [2.0]
+    for _ in range(2):
+        r = query(qenv, lic["id"], "SELECT COUNT(*) AS n, AVG(age) AS a FROM data GROUP BY region", epsilon=0.5)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["noised"] is True and 0.45 < body["epsilon_spent"] <= 0.5 and body["rho_spent"] > 0
+        assert body["delta_spent"] == 1e-6
+        assert math.isclose(body["budget_left"]["epsilon"], left[-1] - body["epsilon_spent"], abs_tol=1e-8)
+        left.append(body["budget_left"]["epsilon"])
+        assert sorted(body["participants"]) == NODES
+    assert left[0] > left[1] > left[2]
+    assert math.isclose(license_state(qenv, lic["id"])["epsilon_left"], left[-1], abs_tol=1e-8)
+
+
+def test_past_budget_refusal_says_what_is_left(qenv: QueryEnv, personal: dict[str, Any]) -> None:
+    lic = buy_license(qenv, personal, epsilon=1.0)
+    assert query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.8).status_code == 200
+    before = license_state(qenv, lic["id"])
+    r = query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.5)
+    assert r.status_code == 409 and r.json()["error"] == "PrivacyBudgetExhausted", r.text
+    assert f"epsilonLeft={before['epsilon_left']}" in r.json()["detail"]
+    after = license_state(qenv, lic["id"])
+    assert (after["epsilon_left"], after["queries_left"]) == (before["epsilon_left"], before["queries_left"])
+
+
+def test_forbidden_sql_is_refused_naming_the_token(qenv: QueryEnv, plain: dict[str, Any]) -> None:
+    lic = buy_license(qenv, plain, columns=["region", "level", "age"], kinds=["count", "sum"])
+    cases = {
+        "SELECT MAX(age) FROM data": "MAX",
+        "SELECT * FROM data": "*",
+        "SELECT COUNT(*) FROM data a JOIN data b ON a.age = b.age": "JOIN",
+        "SELECT SUM(income) FROM data": "income",
+        "SELECT AVG(age) FROM data": "AVG",
+        "SELECT COUNT(*) FROM data; DROP TABLE data": ";",
+    }
+    for sql, token in cases.items():
+        r = query(qenv, lic["id"], sql)
+        assert r.status_code == 400, (sql, r.text)
+        assert r.json()["error"] == "invalid_query" and token in r.json()["token"], (sql, r.text)
+        assert repr(r.json()["token"]) in r.json()["detail"]
+    assert license_state(qenv, lic["id"])["queries_left"] == 1000  # nothing was charged
+    with qenv.server.client("operator") as op:
+        r = op.post("/queries", json={"license_id": lic["id"], "sql": "SELECT COUNT(*) FROM data"})
+        assert r.status_code == 403
+
+
+def test_failed_query_spends_nothing(qenv: QueryEnv, funded_buyer: None,
+                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    workdir = tmp_path_factory.mktemp("doomed")
+    files = {f"doomed-{i}": write_data(workdir / f"d{i}.csv", 30, seed=200 + i) for i in range(3)}
+    nodes = start_nodes(qenv.server, files, workdir)
+    register_nodes(qenv, nodes)
+    product = listed_product(qenv, list(nodes), tags=["personal_information"])
+    lic = buy_license(qenv, product, epsilon=1.0)
+    assert query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.2).status_code == 200
+    nodes["doomed-2"].kill()  # one of three gone: the threshold (2) still holds
+    r = query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.2)
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["participants"]) == ["doomed-0", "doomed-1"] and r.json()["dropped"] == ["doomed-2"]
+    before = license_state(qenv, lic["id"])
+    nodes["doomed-1"].kill()
+    r = query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.2)
+    assert r.status_code == 503 and r.json()["error"] == "not_enough_providers", r.text
+    after = license_state(qenv, lic["id"])
+    assert (after["epsilon_left"], after["delta_left"], after["queries_left"]) == (
+        before["epsilon_left"], before["delta_left"], before["queries_left"])
+    with qenv.server.client("buyer") as buyer:
+        charges = buyer.get(f"/licenses/{lic['id']}/charges").json()
+    assert [c["refunded"] for c in charges] == [False, False, True]
+
+
+def test_concurrent_queries_never_overspend(qenv: QueryEnv, personal: dict[str, Any]) -> None:
+    lic = buy_license(qenv, personal, epsilon=1.0)
+
+    def one(_: int) -> int:
+        return query(qenv, lic["id"], "SELECT SUM(age) AS s FROM data", epsilon=0.3).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(one, range(8)))
+    assert sorted(codes) == [200] * 3 + [409] * 5, codes
+    state = license_state(qenv, lic["id"])
+    assert 0 <= state["epsilon_left"] < 0.3 and state["queries_left"] == 1000 - 3
+
+
+def test_query_record_is_traced_and_its_receipt_verifies(qenv: QueryEnv, personal: dict[str, Any]) -> None:
+    lic = buy_license(qenv, personal, columns=ALL_COLUMNS)
+    r = query(qenv, lic["id"], "SELECT HISTOGRAM(age, 0, 100, 4) AS h FROM data WHERE level >= 2", epsilon=0.4)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    seq = body["receipt"]["seq"]
+    assert body["receipt"]["url"] == f"/ledger/records/{seq}"
+    receipt = wait_anchored(qenv.server, seq)
+    record = receipt["record"]
+    assert record["kind"] == "query.run" and record["subject"] == personal["id"]
+    assert record["authorization"] == lic["id"]
+    data = record["data"]
+    assert data["plan_hash"] == body["plan_hash"] and data["result_hash"] == body["result_hash"]
+    assert data["epsilon"] == body["epsilon_spent"] and data["license_id"] == lic["id"]
+    assert sorted(data["participants"]) == NODES and data["dropped"] == []
+    leaf = leaf_hash(canonical_json(record))
+    assert leaf.hex() == receipt["leaf_hash"]
+    cp = receipt["checkpoint"]
+    on_chain = qenv.server.ledger.checkpoint(cp["index"])
+    assert verify_inclusion(leaf, seq, cp["tree_size"], [bytes.fromhex(p) for p in receipt["inclusion_proof"]],
+                            on_chain.root)
+    with qenv.server.client("auditor") as auditor:
+        trace = auditor.get(f"/audit/products/{personal['id']}/trace")
+    assert trace.status_code == 200, trace.text
+    steps = [s for s in trace.json()["steps"] if s["link"].get("record_seq") == seq]
+    assert len(steps) == 1 and steps[0]["stage"] == "query" and steps[0]["kind"] == "query.run"
+    assert steps[0]["detail"]["epsilon"] == body["epsilon_spent"]
+    assert json.loads(json.dumps(steps[0]["detail"]["participants"])) == data["participants"]
