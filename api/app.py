@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from api import errors
 from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
+from api.portal import routes as portal
 from api.routers import (
     accounts,
     authorizations,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app.include_router(queries_router.router)
     for module in (offers, vouchers, orders, licenses, negotiations, statements):  # trading
         app.include_router(module.router)
+    portal.install(app)  # the web portal at / and /portal (server-rendered, same API underneath)
     return app
 
 

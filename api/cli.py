@@ -210,8 +210,8 @@ def demo(
         run_demo(get_settings(), console, fresh=fresh, wait=not no_wait)
     except DemoStopped:
         raise typer.Exit(130) from None
-    except ApiError as e:
-        console.print(f"[red]the demo story failed: {e}[/red] (logs under PROVEX_HOME/demo/logs)")
+    except (ApiError, RuntimeError, TimeoutError) as e:
+        console.print(f"[red]the demo failed: {e}[/red]\n(logs under PROVEX_HOME/demo/logs)")
         raise typer.Exit(1) from None
 
 

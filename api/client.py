@@ -188,6 +188,10 @@ class ProvexClient:
             if not cursor:
                 return
 
+    def certificates(self, product: str) -> list[Json]:
+        """`GET /certificates?product=`: a product's registration certificates (public)."""
+        return list(self.get("/certificates", product=product))
+
     def certificate(self, code: str) -> Json:
         return dict(self.get(f"/certificates/{code}"))
 

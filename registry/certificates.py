@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.contracts import Ledger
 from ledger.contracts import ProductStatus as ChainStatus
@@ -48,6 +48,12 @@ def get_certificate(session: Session, code: str) -> Certificate:
     if row is None:
         raise NotFound(f"certificate {code} not found")
     return row
+
+
+def certificates_of(session: Session, product: Product) -> list[Certificate]:
+    """A product's certificates, oldest first (one per approval)."""
+    return list(session.exec(select(Certificate).where(Certificate.product_id == product.id)
+                             .order_by(col(Certificate.pk))).all())
 
 
 def certificate_view(row: Certificate) -> CertificateOut:

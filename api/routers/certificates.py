@@ -6,10 +6,16 @@ from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.deps import Services, services, session
-from registry.certificates import certificate_view, check_certificate, get_certificate
+from registry.certificates import certificate_view, certificates_of, check_certificate, get_certificate
+from registry.products import get_product
 from registry.schemas import CertificateCheck, CertificateOut
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
+
+
+@router.get("", response_model=list[CertificateOut], summary="A product's certificates (public)")
+def of_product(product: str, s: Session = Depends(session)) -> list[CertificateOut]:
+    return [certificate_view(c) for c in certificates_of(s, get_product(s, product))]
 
 
 @router.get("/{code}", response_model=CertificateOut, summary="A registration certificate (public)")

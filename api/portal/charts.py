@@ -1,0 +1,77 @@
+"""Geometry for the portal's inline SVG: a bar chart of a query result and the privacy-budget gauge.
+
+Pure functions over the API's JSON; the templates only draw what these return.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+WIDTH, BAR_H, GAP, LABEL_W = 640, 18, 6, 170
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None
+    y: int
+    width: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    bars: list[Bar]
+    height: int
+    max_value: float
+
+
+def _label(group: dict[str, Any]) -> str:
+    return " / ".join(str(v) for v in group.values()) or "∑"
+
+
+def bar_chart(groups: list[dict[str, Any]]) -> BarChart | None:
+    """Bars of the result's first aggregate: one per group, or one per bin for a single histogram."""
+    if not groups:
+        return None
+    aliases = list(groups[0].get("values") or {})
+    if not aliases:
+        return None
+    alias = aliases[0]
+    rows: list[tuple[str, float | None]] = []
+    first = groups[0]["values"].get(alias)
+    if len(groups) == 1 and isinstance(first, list):
+        rows = [(f"bin {i + 1}", float(v)) for i, v in enumerate(first)]
+    else:
+        for g in groups:
+            v = g["values"].get(alias)
+            rows.append((_label(g["group"]), float(v) if isinstance(v, int | float) else None))
+    top = max((abs(v) for _, v in rows if v is not None), default=0.0) or 1.0
+    span = WIDTH - LABEL_W - 70
+    bars = [Bar(label, v, i * (BAR_H + GAP), 0.0 if v is None else max(1.0, abs(v) / top * span))
+            for i, (label, v) in enumerate(rows)]
+    return BarChart(alias, bars, len(bars) * (BAR_H + GAP), top)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    left: float
+    total: float
+    fraction: float
+    arc: str  # SVG path of the remaining part
+    level: str  # ok, low, empty
+
+
+def gauge(left: float | None, total: float | None) -> Gauge | None:
+    """A half-circle gauge of the epsilon left out of the license's budget."""
+    if left is None or not total:
+        return None
+    frac = min(1.0, max(0.0, left / total))
+    r, cx, cy = 80.0, 100.0, 95.0
+    angle = math.pi * (1 - frac)
+    x, y = cx + r * math.cos(angle), cy - r * math.sin(angle)
+    arc = f"M {cx - r:.1f} {cy:.1f} A {r:.0f} {r:.0f} 0 0 1 {x:.1f} {y:.1f}" if frac > 0 else ""
+    level = "empty" if frac <= 0.001 else ("low" if frac < 0.35 else "ok")
+    return Gauge(round(left, 3), round(total, 3), frac, arc, level)
