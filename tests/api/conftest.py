@@ -41,6 +41,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     keys: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     def client(self, role: str | None = None, key: str | None = None) -> httpx.Client:
         headers = {}
@@ -100,6 +101,26 @@ def _drop(name: str) -> None:
     admin.dispose()
 
 
+def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 90) -> subprocess.Popen[bytes]:
+    """Start uvicorn with `env` on `port` and wait until /health answers."""
+    log = open(tmp / "uvicorn.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([str(VENV_BIN / "uvicorn"), "--factory", "api.app:app_from_env", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root())
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"API did not start: {(tmp / 'uvicorn.log').read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
 def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp: Path) -> tuple[Server, str | None]:
     """Own deployer key (funded by the session deployer), own contracts, own database."""
     assert chain.ledger is not None and chain.build is not None
@@ -108,26 +129,12 @@ def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp:
     db_url, pg_name = _database(backend, tmp)
     port = free_port()
     env = _env(tmp, db_url, chain.rpc_url, key.key.to_0x_hex())
-    log = open(tmp / "uvicorn.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(VENV_BIN / "uvicorn"), "--factory", "api.app:app_from_env", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root())
+    proc = launch_api(env, tmp, port)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"API did not start: {(tmp / 'uvicorn.log').read_text()[-3000:]}")
-        time.sleep(0.2)
     manifest = Deployment.load(tmp / "deployment.json")
     assert manifest is not None
     ledger = Ledger(ChainClient(chain.rpc_url, chain.ledger.client.decoder), manifest, chain.build)
-    server = Server(backend, url, db_url, tmp, ledger, proc)
+    server = Server(backend, url, db_url, tmp, ledger, proc, env=env)
     for role in ("authority", "exchange"):
         acct = cli_account(env, role, f"{backend} {role}")
         server.keys[role], server.ids[role] = acct["api_key"], acct["id"]
