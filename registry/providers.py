@@ -93,7 +93,7 @@ def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubk
     actor.require(Role.PROVIDER)
     try:
         ident = fetch(data.url)
-    except (httpx.HTTPError, ValueError) as e:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as e:
         raise InvalidInput("url", f"the node did not answer GET /identity: {type(e).__name__}: {e}") from None
     _check_identity(data, ident, coordinator_pubkey)
     taken = session.exec(select(ProviderNode).where(ProviderNode.node_id == data.node_id,
