@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,8 @@ from sqlalchemy.engine import Engine
 from api import errors
 from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
+from api.limits import BodyLimitMiddleware
+from api.openapi_roles import install_role_extensions
 from api.portal import routes as portal
 from api.routers import (
     accounts,
@@ -33,6 +36,7 @@ from api.routers import (
 from api.routers import audit as audit_router
 from api.routers import providers as providers_router
 from api.routers import queries as queries_router
+from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE
@@ -86,8 +90,14 @@ def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> An
     return anchorer
 
 
+# py_ecc (imported by web3) raises the interpreter's recursion limit to 100,000, past what the C stack
+# holds: a deeply nested JSON body then crashes the process instead of raising RecursionError.
+SAFE_RECURSION_LIMIT = 4000
+
+
 def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = None) -> FastAPI:
     """The app; its lifespan starts the chain runtime unless one is injected."""
+    sys.setrecursionlimit(min(sys.getrecursionlimit(), SAFE_RECURSION_LIMIT))
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -100,7 +110,8 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
         keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
         gateway = ChainGateway(rt.ledger, keyring, rt.deployer,
                                fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
-        svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
+        svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
+                       home=settings.home)
         app.state.services = svc
         app.state.runtime = rt
         app.state.coordinator_key = load_or_create_coordinator_key(settings.home)
@@ -109,12 +120,14 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
                                   name="provex-outbox", daemon=True)
         worker.start()
         svc.outbox_wakeup.set()
+        security_log = attach_file_handler(settings.home)
         anchorer = _start_anchoring(settings, engine, rt)
         app.state.anchorer = anchorer
         try:
             yield
         finally:
             anchorer.stop()
+            logging.getLogger("provex.security").removeHandler(security_log)
             stop.set()
             svc.outbox_wakeup.set()
             worker.join(timeout=10)
@@ -125,7 +138,9 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app = FastAPI(title="Provex", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS,
                   lifespan=lifespan, responses=errors.ERROR_RESPONSES)
     errors.install(app)
+    install_role_extensions(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(audit_router.router)
     for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
         app.include_router(module.router)

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import security_event
 from ledger.errors import ChainUnavailable, ContractRevert
 from privacy.errors import PrivacyError, QueryError
 from registry.errors import (
@@ -41,9 +42,11 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return out or ".".join(str(p) for p in loc)
 
 
-async def registry_error(_: Request, exc: Exception) -> JSONResponse:
+async def registry_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RegistryError)
     status = next(code for cls, code in STATUS if isinstance(exc, cls))
+    if status in (401, 403):
+        security_event(request, exc.code, status, exc.detail)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, InvalidInput):
@@ -64,10 +67,13 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
                                    fields=fields), status_code=422)
 
 
-async def http_error(_: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}.get(
+    code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
+            403: "forbidden"}.get(
         exc.status_code, "http_error")
+    if exc.status_code in (401, 403):
+        security_event(request, code, exc.status_code, str(exc.detail))
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
 
@@ -80,6 +86,12 @@ async def chain_unavailable(_: Request, exc: Exception) -> JSONResponse:
 async def contract_revert(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContractRevert)
     return JSONResponse(error_body(exc.name, str(exc)), status_code=409)
+
+
+async def too_deep(_: Request, exc: Exception) -> JSONResponse:
+    """JSON nested beyond the parser's recursion limit is bad input, not a server fault."""
+    return JSONResponse(error_body("invalid_input", "request body is nested too deeply", field="body"),
+                        status_code=400)
 
 
 async def privacy_error(_: Request, exc: Exception) -> JSONResponse:
@@ -101,6 +113,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ChainUnavailable, chain_unavailable)
     app.add_exception_handler(ContractRevert, contract_revert)
     app.add_exception_handler(PrivacyError, privacy_error)
+    app.add_exception_handler(RecursionError, too_deep)
     app.add_exception_handler(Exception, internal_error)
 
 
