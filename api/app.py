@@ -34,6 +34,7 @@ from api.routers import (
     vouchers,
 )
 from api.routers import audit as audit_router
+from api.routers import destruction as destruction_router
 from api.routers import providers as providers_router
 from api.routers import queries as queries_router
 from api.security import attach_file_handler
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.include_router(audit_router.router)
+    app.include_router(destruction_router.router)
     for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
         app.include_router(module.router)
     app.include_router(providers_router.router)

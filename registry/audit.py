@@ -8,7 +8,7 @@ first divergence.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,6 +23,7 @@ from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.consistency import compare_product
+from registry.destruction import open_destructions
 from registry.errors import NotFound
 from registry.models import Account, Authorization, ChainTx, Product, Resource
 
@@ -46,7 +47,6 @@ STAGES = {
 RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "authorization", "query": "query",
                  "negotiation": "negotiation", "license": "license", "order": "license",
                  "destruction": "destruction"}
-DESTRUCTION_KIND = "destruction.confirmed"
 STATUS_NAMES = {1: "registered", 2: "listed", 3: "suspended", 4: "delisted"}
 
 
@@ -201,31 +201,14 @@ def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
                                link={"record_seq": rec.seq, "receipt": f"/ledger/records/{rec.seq}"}))
     steps.sort(key=lambda s: (s.at, s.link.get("block_number", 0), s.link.get("log_index", 0),
                               s.link.get("record_seq", 0)))
-    confirmed = {r.data_license for r in _destructions(records)}
-    ended = [ev for ev in sales if ev.name == "LicensePurchased"]
-    open_destructions = ["0x" + bytes(ev.args["licenseId"]).hex() for ev in ended
-                         if "0x" + bytes(ev.args["licenseId"]).hex() not in confirmed]
     summary = {"id": product.id, "code": product.code, "title": product.title, "status": product.status,
                "version": product.version, "operator": names.of(product.operator_id),
                "authorization_id": product.authorization_id, "resource_ids": product.resource_ids}
-    return Trace(product=summary, steps=steps, open_destructions=open_destructions)
+    return Trace(product=summary, steps=steps, open_destructions=open_destructions(session, product.id))
 
 
 def _iso(ts: datetime) -> str:
     return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat(timespec="microseconds")
-
-
-@dataclass
-class _Destruction:
-    data_license: str
-
-
-def _destructions(records: Sequence[LedgerRecord]) -> Iterator[_Destruction]:
-    for rec in records:
-        if rec.kind == DESTRUCTION_KIND:
-            lic = json.loads(rec.body).get("data", {}).get("license_chain_id")
-            if lic:
-                yield _Destruction(lic)
 
 
 def account_actions(session: Session, ledger: Ledger, account_id: str, limit: int = 500) -> dict[str, Any]:
