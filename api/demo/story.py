@@ -180,13 +180,13 @@ class Story:
                   f"{xlg['code']}, {hhht['code']}")
 
     def _product(self, who: str, ds: Dataset, authz: str, resource: str, providers: list[str],
-                 **fields: Any) -> Json:
+                 idempotency: str | None = None, **fields: Any) -> Json:
         body = {"sector": "agriculture", "region_code": "152500", "temporal_start": "2024-01-01",
                 "temporal_end": "2024-12-31", "update_frequency": "monthly", "classification": "general",
                 "columns": ds.columns, "sample": ds.sample,
                 "authorization_id": self.state.ids[authz], "resource_ids": [self.state.ids[resource]],
                 "provider_ids": providers, **fields}
-        return self.as_(who).create_product(body, idempotency_key=f"demo-product-{ds.key}")
+        return self.as_(who).create_product(body, idempotency_key=f"demo-product-{idempotency or ds.key}")
 
     def register_products(self) -> None:
         d = self.data
@@ -221,12 +221,22 @@ class Story:
             scale=f"{d['clinics'].rows} 条记录，12 旗县 × 12 月 × 4 年龄段",
             sample=[{"county": "多伦县", "month": "2024-01", "age_band": "0-14", "visits": 3, "chronic_visits": 1}],
             quality={"completeness": 0.9, "timeliness": 0.8, "accuracy": 0.9})
-        for key, p in (("livestock", livestock), ("electricity", electricity), ("clinics", clinics)):
+        datacenters = self._product(
+            "operator_hhht", d["electricity"], "authz_hhht", "resource_electricity", [],
+            title="和林格尔新区数据中心绿电消纳季报 (Horinger data-centre renewable share)",
+            description="和林格尔数据中心集群按季度的用电量与绿电消纳占比，支撑绿色算力评价（待交易所审核）。\n"
+                        "Quarterly consumption and renewable share of the Horinger data-centre cluster.",
+            sector="energy", region_code="150100", keywords=["数据中心", "绿色算力", "data centre", "renewable"],
+            source_statement="呼和浩特市能源局分区用电统计，经授权运营加工。", update_frequency="quarterly",
+            scale="4 季度 × 4 行业", idempotency="datacenters",
+            quality={"completeness": 0.95, "timeliness": 0.85, "accuracy": 0.96})
+        for key, p in (("livestock", livestock), ("electricity", electricity), ("clinics", clinics),
+                       ("datacenters", datacenters)):
             self.state.ids[f"product_{key}"] = p["id"]
             self.state.ids[f"code_{key}"] = p["code"]
             self.as_("operator_xlg" if key == "livestock" else "operator_hhht").submit_product(p["id"])
-        self.step("operators", "register 3 products and submit them for review", "on chain: ProductRegistered",
-                  ", ".join(p["code"] for p in (livestock, electricity, clinics)))
+        self.step("operators", "register 4 products and submit them for review", "on chain: ProductRegistered",
+                  ", ".join(p["code"] for p in (livestock, electricity, clinics, datacenters)))
 
     def review(self) -> None:
         ex = self.as_("exchange")
@@ -250,6 +260,8 @@ class Story:
                   reasons)
         self.step("exchange", "rejects the clinic-visits product with reasons", "rejected: small cells in sample",
                   ids["code_clinics"])
+        self.step("exchange", "leaves the data-centre product in its review queue", "submitted: awaiting review",
+                  ids["code_datacenters"])
 
     def sell(self) -> None:
         ids = self.state.ids

@@ -158,8 +158,9 @@ def install(app: Any) -> None:
 
 @root.get("/")
 def home(request: Request) -> Response:
-    return RedirectResponse("/portal/catalog" if request.cookies.get(KEY_COOKIE) else "/portal/signin",
-                            status_code=303)
+    target = "/portal/catalog" if request.cookies.get(KEY_COOKIE) else "/portal/signin"
+    lang = request.query_params.get("lang")
+    return RedirectResponse(target + (f"?{urlencode({'lang': pick(lang)})}" if lang else ""), status_code=303)
 
 
 @router.get("/signin")
@@ -372,7 +373,7 @@ def authority_voucher(form: dict[str, str] = Depends(form_data), p: Page = Depen
 # ------------------------------------------------------------------------------------ auditor
 
 def _auditor_view(p: Page, product: str | None, **extra: Any) -> Response:
-    products = list(p.client.catalog_all(limit=100))
+    products = sorted(p.client.catalog_all(limit=100), key=lambda x: x["code"])
     ref = product or (products[0]["code"] if products else None)
     trace = p.client.trace(ref) if ref else None
     return p.render("auditor.html", products=products, ref=ref, trace=trace, **extra)

@@ -1,0 +1,176 @@
+"""The web portal in headless Chromium (Debian's, driven by Playwright) against the live demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.demo.conftest import SCREENSHOTS, LiveDemo
+
+
+@pytest.fixture
+def as_role(browser: Any, live_demo: LiveDemo) -> Iterator[Any]:
+    """`as_role("buyer")` → a signed-in page (own browser context, 1280x900)."""
+    contexts = []
+
+    def sign_in(who: str, lang: str = "zh") -> Any:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.goto(f"{live_demo.url}/?lang={lang}")
+        page.fill("input[name=api_key]", live_demo.key(who))
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield sign_in
+    for ctx in contexts:
+        ctx.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_catalog_search_and_filters(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("buyer")
+    page.goto(f"{live_demo.url}/portal/catalog")
+    cards = page.locator("article.product")
+    codes = cards.evaluate_all("els => els.map(e => e.dataset.code)")
+    ids = live_demo.run.state["ids"]
+    assert {ids["code_livestock"], ids["code_electricity"]} <= set(codes)
+    assert ids["code_clinics"] not in codes  # rejected: buyers never see it
+    shot(page, "catalog")
+    page.fill("input[name=q]", "耳标")
+    page.click("form.filters button")
+    assert cards.count() == 1
+    assert "锡林郭勒盟牲畜耳标监测" in cards.first.inner_text()
+    assert "¥2,000.00" in cards.first.inner_text()
+    page.goto(f"{live_demo.url}/portal/catalog?sector=agriculture")
+    assert cards.count() == 1 and "耳标" in cards.first.inner_text()
+    page.goto(f"{live_demo.url}/portal/catalog?q=nothing-matches-this")
+    assert cards.count() == 0 and page.locator("text=没有符合条件的产品").is_visible()
+
+
+def test_product_page(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("buyer")
+    code = live_demo.run.state["ids"]["code_livestock"]
+    page.goto(f"{live_demo.url}/portal/catalog")
+    page.click(f"article[data-code='{code}'] h2 a")
+    assert code in page.url
+    cert = page.locator("#certificate")
+    assert live_demo.run.state["ids"]["cert_livestock"] in cert.inner_text()
+    assert "已与链上核验一致" in cert.inner_text()
+    assert page.locator("table.sample tbody tr").count() >= 1
+    offers = page.locator("#offers").inner_text()
+    assert "¥2,000.00" in offers and "¥300.00" in offers  # quote split: each provider 15%
+    shot(page, "product")
+
+
+def test_query_shows_chart_and_the_budget_falls(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("buyer")
+    page.goto(f"{live_demo.url}/portal/buyer")
+    before = float(page.locator("[data-testid=budget-left]").text_content())
+    page.fill("textarea[name=sql]", "SELECT COUNT(*), AVG(weight_kg) FROM data GROUP BY species")
+    page.fill("input[name=epsilon]", "0.1")
+    page.click("#query-form button[type=submit]")
+    page.wait_for_selector("#result")
+    assert page.locator("svg.chart rect.c-bar").count() == 5  # one bar per species
+    assert page.locator("table.result tbody tr").count() == 5
+    after = float(page.locator("[data-testid=budget-left]").text_content())
+    assert after == pytest.approx(before - 0.1, abs=0.02)
+    assert "xlg-east" in page.locator("#result").inner_text()
+    shot(page, "buyer-query")
+
+
+def test_query_error_is_shown_next_to_the_field(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("buyer", lang="en")
+    page.goto(f"{live_demo.url}/portal/buyer")
+    before = page.locator("[data-testid=budget-left]").text_content()
+    page.fill("textarea[name=sql]", "SELECT MAX(weight_kg) FROM data")
+    page.click("#query-form button[type=submit]")
+    err = page.locator(".err[data-field=sql]")
+    assert err.is_visible()
+    assert "MAX" in err.inner_text()
+    assert page.locator("[data-testid=budget-left]").text_content() == before  # a refused query costs nothing
+
+
+def test_auditor_timeline_and_verification(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("auditor")
+    code = live_demo.run.state["ids"]["code_livestock"]
+    page.goto(f"{live_demo.url}/portal/auditor?product={code}")
+    kinds = page.locator("ol.timeline li").evaluate_all("els => els.map(e => e.dataset.kind)")
+    for kind in ("ResourceRegistered", "AuthorizationGranted", "ProductRegistered", "ProductStatusChanged",
+                 "OfferPublished", "LicensePurchased", "PaymentSplit", "query.run"):
+        assert kind in kinds, kind
+    assert kinds.index("ResourceRegistered") < kinds.index("ProductRegistered") < kinds.index("LicensePurchased")
+    tx = page.locator("ol.timeline li[data-kind=ProductRegistered] code.tx").inner_text()
+    assert tx.startswith("0x") and len(tx) == 66
+    page.locator("ol.timeline li[data-kind='query.run'] a").first.click()
+    assert "inclusion proof" in page.locator("main").inner_text()
+    page.go_back()
+    page.click("#verification button")
+    verdict = page.locator("[data-testid=verdict]")
+    assert "一致" in verdict.inner_text()
+    shot(page, "auditor")
+
+
+def test_each_role_sees_only_its_pages(as_role: Any, live_demo: LiveDemo) -> None:
+    expected = {"buyer": ["catalog", "buyer"], "auditor": ["catalog", "auditor"],
+                "exchange": ["catalog", "exchange"], "authority": ["catalog", "authority"],
+                "operator_xlg": ["catalog"]}
+    for who, pages in expected.items():
+        page = as_role(who)
+        nav = page.locator("header nav a").evaluate_all("els => els.map(e => e.dataset.page)")
+        assert nav == pages, who
+        for other in {"buyer", "exchange", "authority", "auditor"} - set(pages):
+            r = page.goto(f"{live_demo.url}/portal/{other}")
+            assert r.status == 403, (who, other)
+            assert "无权访问" in page.locator("main").inner_text()
+        if who in ("exchange", "authority"):
+            page.goto(f"{live_demo.url}/portal/{who}")
+            shot(page, who)
+
+
+def test_signed_out_visitors_go_to_sign_in_and_bad_keys_are_refused(browser: Any, live_demo: LiveDemo) -> None:
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(f"{live_demo.url}/portal/buyer")
+    assert "/portal/signin" in page.url
+    page.fill("input[name=api_key]", "pxk_not-a-real-key")
+    page.click("button[type=submit]")
+    assert page.locator(".err[data-field=api_key]").is_visible()
+    page.goto(f"{live_demo.url}/portal/signin?lang=en")
+    assert page.locator("h1").inner_text() == "Sign in"
+    ctx.close()
+
+
+def test_exchange_form_errors_show_next_to_the_field(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("exchange", lang="en")
+    page.goto(f"{live_demo.url}/portal/exchange")
+    code = live_demo.run.state["ids"]["code_electricity"]
+    row = page.locator(f"form[action='/portal/exchange/{code}/status']")
+    row.locator("button[value=suspend]").click()  # no reason given
+    err = page.locator(f"form[action='/portal/exchange/{code}/status'] .err[data-field=reason]")
+    assert err.is_visible()
+    assert "Listing" in page.locator("main").inner_text()
+
+
+def test_exchange_reviews_with_the_checklist(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("exchange", lang="en")
+    code = live_demo.run.state["ids"]["code_datacenters"]
+    page.goto(f"{live_demo.url}/portal/exchange")
+    item = page.locator(f".review[data-code='{code}']")
+    item.locator("button").click()  # start review
+    form = page.locator(f"form[action='/portal/exchange/{code}/review']")
+    assert form.locator("input[type=checkbox]").count() == 5
+    shot(page, "exchange-review")
+    form.locator("button[type=submit]").click()  # no reasons
+    assert page.locator(f"form[action='/portal/exchange/{code}/review'] .err[data-field=reasons]").is_visible()
+    form = page.locator(f"form[action='/portal/exchange/{code}/review']")
+    form.locator("textarea[name=reasons]").fill("All five checks passed.")
+    form.locator("button[type=submit]").click()
+    assert page.locator(f".review[data-code='{code}']").count() == 0
+    assert page.locator(f"form[action='/portal/exchange/{code}/status']").count() == 1  # now listed
