@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -102,6 +103,12 @@ async def privacy_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=exc.http_status)
 
 
+async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """The database dropped or refused the connection (e.g. PostgreSQL restarting): retry shortly."""
+    return JSONResponse(error_body("database_unavailable", "the database is unavailable; retry shortly"),
+                        status_code=503, headers={"Retry-After": RETRY_AFTER})
+
+
 async def internal_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal", f"{type(exc).__name__}"), status_code=500)
 
@@ -114,6 +121,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ContractRevert, contract_revert)
     app.add_exception_handler(PrivacyError, privacy_error)
     app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(sa_exc.OperationalError, database_unavailable)
+    app.add_exception_handler(sa_exc.InterfaceError, database_unavailable)
     app.add_exception_handler(Exception, internal_error)
 
 
