@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,18 @@ def _status(err: PrivacyError) -> int:
     if isinstance(err, ProtocolError):
         return 409
     return 400
+
+
+SECURITY_LOG = "security.log"
+
+
+def security_event(key_dir: Path, request: Request, err: ProviderAuthError) -> None:
+    """Append a refused protocol message (forged, replayed, stale, misaddressed) to the node's log."""
+    event = {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "kind": err.code,
+             "path": request.url.path, "client": request.client.host if request.client else None,
+             "detail": err.detail[:300]}
+    with open(key_dir / SECURITY_LOG, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(event, sort_keys=True) + "\n")
 
 
 def default_key_dir(node_id: str) -> Path:
@@ -89,6 +102,8 @@ def create_app(
         try:
             return JSONResponse(await run_in_threadpool(fn, envelope))
         except PrivacyError as e:
+            if isinstance(e, ProviderAuthError):
+                security_event(key_dir, request, e)
             return JSONResponse(e.to_dict(), _status(e))
         except (KeyError, TypeError, ValueError) as e:
             detail = f"malformed message: {type(e).__name__}: {e}"[:300]

@@ -57,3 +57,17 @@ def test_arbitrary_bytes(cluster: Cluster, route: str, raw: bytes) -> None:
     with httpx.Client(timeout=10) as c:
         _assert_clear_refusal(c.post(cluster.nodes[2].url + route, content=raw,
                                      headers={"content-type": "application/json"}))
+
+
+def test_refused_messages_are_logged_as_security_events(cluster: Cluster) -> None:
+    node = cluster.nodes[3] if len(cluster.nodes) > 3 else cluster.nodes[0]
+    log = node.key_dir / "security.log"
+    before = log.read_text().count("\n") if log.exists() else 0
+    impostor = Ed25519PrivateKey.generate()  # someone posing as the coordinator
+    env, _ = request(impostor, node.id, "advertise_req", session="impostor", participants=[node.id],
+                     identities={}, threshold=1, pool=1)
+    with httpx.Client(timeout=10) as c:
+        assert c.post(node.url + "/secagg/advertise", json=env).status_code == 401
+    lines = log.read_text().splitlines()
+    assert len(lines) == before + 1
+    assert '"kind": "provider_auth_failed"' in lines[-1] and "bad signature" in lines[-1]
