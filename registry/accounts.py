@@ -9,6 +9,7 @@ import uuid
 from sqlmodel import Session, col, select
 
 from ledger.keys import Keyring
+from ledger.records import append_record
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.errors import Forbidden, NotFound, Unauthenticated
@@ -46,6 +47,24 @@ def authenticate(session: Session, api_key: str) -> Actor:
     if row is None:
         raise Unauthenticated("unknown API key")
     return actor_of(row)
+
+
+def rotate_api_key(session: Session, actor: Actor, account_id: str) -> tuple[Account, str, str]:
+    """Replace an account's API key: the old one stops working at once (revocation).
+
+    An account rotates its own key; the exchange may rotate anyone's (e.g. a leaked key).
+    Returns the account, the new key (shown once) and the old key's hash (to evict from caches).
+    """
+    if actor.id != account_id:
+        actor.require(Role.EXCHANGE)
+    row = get_account(session, account_id)
+    old_hash = row.api_key_hash
+    api_key = "pxk_" + secrets.token_urlsafe(32)
+    row.api_key_hash = hash_api_key(api_key)
+    session.add(row)
+    append_record(session, kind="account.key_rotated", actor=actor.id, subject=row.id,
+                  data={"by": actor.role.value})
+    return row, api_key, old_hash
 
 
 def get_account(session: Session, account_id: str) -> Account:

@@ -26,6 +26,25 @@ def me(c: Ctx = Depends(ctx())) -> AccountOut:
     return svc.view_account(c.actor, svc.get_account(c.session, c.actor.id))
 
 
+@router.post("/me/rotate-key", response_model=AccountCreated,
+             summary="Replace the caller's own API key; the old key stops working at once")
+def rotate_own_key(c: Ctx = Depends(ctx())) -> AccountCreated:
+    return _rotated(c, c.actor.id)
+
+
+@router.post("/{account_id}/rotate-key", response_model=AccountCreated,
+             summary="Revoke an account's API key and issue a new one (exchange)")
+def rotate_key(account_id: str, c: Ctx = Depends(ctx(R.EXCHANGE))) -> AccountCreated:
+    return _rotated(c, account_id)
+
+
+def _rotated(c: Ctx, account_id: str) -> AccountCreated:
+    row, api_key, old_hash = svc.rotate_api_key(c.session, c.actor, account_id)
+    c.commit()
+    c.svc.actors.pop(old_hash, None)
+    return AccountCreated(**AccountOut.model_validate(row, from_attributes=True).model_dump(), api_key=api_key)
+
+
 @router.get("", response_model=list[AccountOut], summary="All accounts (authority, exchange, auditor)")
 def list_accounts(role: RoleName | None = Query(None),
                   c: Ctx = Depends(ctx(R.AUTHORITY, R.EXCHANGE, R.AUDITOR))) -> list[AccountOut]:

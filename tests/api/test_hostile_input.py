@@ -83,3 +83,30 @@ def test_refusals_are_logged_as_security_events(server: Server) -> None:
     assert all(bogus not in str(e) for e in events), "the presented key itself is never logged"
     with server.client("buyer") as c:
         assert c.get("/audit/security-events").status_code == 403
+
+
+def test_revoked_key_is_refused_and_logged(server: Server) -> None:
+    with server.client("exchange") as ex:
+        r = ex.post("/accounts", json={"role": "buyer", "name": "key rotation buyer"})
+        assert r.status_code == 201, r.text
+        acct = r.json()
+        old = acct["api_key"]
+        with server.client(key=old) as c:
+            assert c.get("/accounts/me").status_code == 200  # cached as valid
+        with server.client(key=old) as other:
+            assert other.post(f"/accounts/{acct['id']}/rotate-key").status_code == 403  # not the exchange
+        r = ex.post(f"/accounts/{acct['id']}/rotate-key")
+        assert r.status_code == 200, r.text
+        new = r.json()["api_key"]
+    assert new != old
+    with server.client(key=old) as c:
+        assert c.get("/accounts/me").status_code == 401
+    with server.client(key=new) as c:
+        assert c.get("/accounts/me").json()["id"] == acct["id"]
+        r = c.post("/accounts/me/rotate-key")
+        assert r.status_code == 200
+    with server.client(key=new) as c:
+        assert c.get("/accounts/me").status_code == 401
+    with server.client("auditor") as c:
+        events = c.get("/audit/security-events").json()
+    assert any(e["path"] == "/accounts/me" and e["status"] == 401 for e in events)
