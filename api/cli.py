@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
+from api import cli_tools
 from api.settings import get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
@@ -214,6 +215,8 @@ def demo(
         console.print(f"[red]the demo failed: {e}[/red]\n(logs under PROVEX_HOME/demo/logs)")
         raise typer.Exit(1) from None
 
+
+cli_tools.register(app)
 
 if __name__ == "__main__":
     app()

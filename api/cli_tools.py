@@ -1,0 +1,289 @@
+"""`provex products`, `provex query` and `provex audit`: the API client from the command line.
+
+Every command takes `--api` (default `PROVEX_API_URL` or http://127.0.0.1:8700) and `--key` (default
+`PROVEX_API_KEY`), prints tables (rich), and `--json` for scripts. `audit verify` and `audit export` read the
+database and the chain directly (settings); `audit verify --from DIR --rpc URL` needs neither the database nor
+the API: an exported record log and a chain endpoint are enough.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.client import ApiError, ProvexClient
+
+console = Console()
+API = typer.Option(None, "--api", help="API URL (default PROVEX_API_URL or http://127.0.0.1:8700)")
+KEY = typer.Option(None, "--key", help="API key (default PROVEX_API_KEY)")
+JSON_OUT = typer.Option(False, "--json", help="print JSON")
+
+products_app = typer.Typer(help="Find and inspect data products.", no_args_is_help=True)
+audit_app = typer.Typer(help="Trace provenance, verify the database against the chain, export the record log.",
+                        no_args_is_help=True)
+
+
+def client(api: str | None, key: str | None) -> ProvexClient:
+    url = api or os.environ.get("PROVEX_API_URL") or "http://127.0.0.1:8700"
+    return ProvexClient(url, key or os.environ.get("PROVEX_API_KEY"))
+
+
+def fail(e: ApiError) -> typer.Exit:
+    console.print(f"[red]{e.status} {e.code}[/red]: {e.detail}")
+    return typer.Exit(1)
+
+
+def dump(data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False))
+
+
+# ------------------------------------------------------------------------------------ products
+
+@products_app.command("list")
+def products_list(q: str = typer.Option(None, "--q", help="keywords"), sector: str = typer.Option(None, "--sector"),
+                  status: str = typer.Option(None, "--status"), api: str = API, key: str = KEY,
+                  as_json: bool = JSON_OUT) -> None:
+    """List catalog products (follows pages). Example: `provex products list --q 耳标 --key $BUYER`."""
+    with client(api, key) as c:
+        try:
+            items = list(c.catalog_all(q=q, sector=sector, status=status))
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump(items)
+        return
+    table = Table(title=f"{len(items)} products")
+    for col in ("code", "title", "status", "class", "from", "providers"):
+        table.add_column(col, overflow="fold")
+    for p in items:
+        price = f"¥{p['price_from_fen'] / 100:,.2f}" if p["price_from_fen"] is not None else "—"
+        table.add_row(p["code"], p["title"], p["status"], p["classification"], price, str(len(p["provider_ids"])))
+    console.print(table)
+
+
+@products_app.command("show")
+def products_show(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """One product with its offers. Example: `provex products show PX-2026-000001 --key $BUYER`."""
+    with client(api, key) as c:
+        try:
+            product, offers = c.product(ref), c.offers(ref)
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump({"product": product, "offers": offers})
+        return
+    table = Table(title=f"{product['code']} {product['title']}", show_header=False)
+    for k in ("status", "publisher", "classification", "sector", "scale", "authorization_basis", "metadata_hash"):
+        table.add_row(k, str(product[k]))
+    table.add_row("columns", ", ".join(c["name"] for c in product["columns"]))
+    for o in offers:
+        tiers = ", ".join(f"≥{t['min_quantity']}: ¥{t['unit_price_fen'] / 100:,.2f}" for t in o["tiers"])
+        table.add_row(f"offer {o['id'][:8]}", f"{o['kind']} ({o['basis']}) {tiers}")
+    console.print(table)
+
+
+# ------------------------------------------------------------------------------------ query
+
+def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHERE ...] [GROUP BY ...]"),
+          license_id: str = typer.Option(None, "--license", help="license id (default: your first license)"),
+          epsilon: float = typer.Option(None, "--epsilon", help="privacy cost of this query"),
+          api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """Run a federated aggregate query under a license and print the result.
+
+    Example: `provex query "SELECT COUNT(*), AVG(weight_kg) FROM data GROUP BY species" --epsilon 0.1 --key $BUYER`.
+    """
+    with client(api, key) as c:
+        try:
+            lic = license_id or next((x["id"] for x in c.licenses()), None)
+            if lic is None:
+                console.print("[red]no license: buy one first (POST /orders)[/red]")
+                raise typer.Exit(1)
+            out = c.query(lic, sql, epsilon=epsilon)
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump(out)
+        return
+    groups = out["groups"]
+    table = Table(title=f"query {out['query_id'][:8]} · ε spent {out['epsilon_spent']:.3f} · "
+                        f"ε left {out['budget_left']['epsilon']} · record #{out['receipt'].get('seq')}")
+    keys = list(groups[0]["group"]) if groups else []
+    aliases = list(groups[0]["values"]) if groups else []
+    for col in [*keys, *aliases]:
+        table.add_column(col, justify="right" if col in aliases else "left")
+    for g in groups:
+        vals = ["suppressed" if g["suppressed"] else (f"{v:.3f}" if isinstance(v, float) else str(v))
+                for v in g["values"].values()]
+        table.add_row(*[str(g["group"][k]) for k in keys], *vals)
+    console.print(table)
+    console.print(f"providers: {', '.join(out['participants'])}  plan {out['plan_hash'][:16]}…")
+
+
+# ------------------------------------------------------------------------------------ audit
+
+@audit_app.command("trace")
+def audit_trace(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """A product's provenance as a timeline, each step with its transaction or ledger record.
+
+    Example: `provex audit trace PX-2026-000001 --key $AUDITOR`.
+    """
+    with client(api, key) as c:
+        try:
+            trace = c.trace(ref)
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump(trace)
+        return
+    p = trace["product"]
+    table = Table(title=f"{p['code']} {p['title']} ({p['status']}, v{p['version']})")
+    for col in ("when", "stage", "event", "who", "evidence"):
+        table.add_column(col, overflow="fold")
+    for s in trace["steps"]:
+        link = s["link"]
+        evidence = (f"tx {link['tx_hash'][:18]}… block {link['block_number']}" if link.get("tx_hash")
+                    else f"record #{link.get('record_seq')}")
+        who = (s["actor"] or {}).get("name") or (s["actor"] or {}).get("address") or ""
+        table.add_row(s["at"][:19].replace("T", " "), s["stage"], s["kind"], who, evidence)
+    console.print(table)
+
+
+def _report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        dump(report)
+    elif report["ok"]:
+        console.print(f"[green]OK[/green]: {report['records']} records ({report['anchored']} anchored) match "
+                      f"{report['checkpoints']} checkpoints on chain")
+    else:
+        d = report["divergence"]
+        console.print(f"[red]DIVERGENCE[/red] {d['kind']} in {d['table']} row {d['row']} "
+                      f"{d.get('field') or ''}: {d['detail']}")
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    source: Path = typer.Option(None, "--from", help="an export folder (from `provex audit export`)"),
+    rpc: str = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL)"),
+    api: str = API, key: str = KEY, as_json: bool = JSON_OUT,
+) -> None:
+    """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
+
+    With `--key` (an auditor's) it asks the API (`POST /audit/verify`), which also compares the chain-enforced
+    rows. Otherwise it reads the database (PROVEX_ settings) and the chain at `--rpc`. With `--from DIR --rpc
+    URL` it needs only an export and the chain. Examples: `provex audit verify --key $AUDITOR`,
+    `provex audit verify --from ./audit-2025-06 --rpc http://127.0.0.1:8545`.
+    """
+    from api.settings import get_settings
+
+    settings = get_settings()
+    if (key or os.environ.get("PROVEX_API_KEY")) and not source:
+        with client(api, key) as c, console.status("verifying (POST /audit/verify)"):
+            try:
+                report = c.verify()
+            except ApiError as e:
+                raise fail(e) from None
+        _report(report, as_json)
+        return
+    url = rpc or settings.rpc_url
+    if not url:
+        console.print("[red]give --rpc URL (the chain to check against), or --key to ask the API[/red]")
+        raise typer.Exit(2)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("verifying", total=None)
+
+        def tick(what: str, n: int) -> None:
+            progress.update(task, description=f"verifying {what}", completed=n)
+
+        report = _verify_export(source, url, tick) if source else _verify_database(url, tick)
+    _report(report, as_json)
+
+
+def _ledger(rpc: str, manifest_path: Path) -> Any:
+    """Contract wrappers at `rpc` for the deployment in `manifest_path` (no key needed: reads only)."""
+    from api.settings import get_settings
+    from ledger.client import ChainClient
+    from ledger.compiler import compile_contracts
+    from ledger.contracts import Ledger
+    from ledger.deploy import Deployment
+
+    manifest = Deployment.load(manifest_path)
+    if manifest is None:
+        console.print(f"[red]{manifest_path} not found[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    build = compile_contracts(settings.contracts_dir, settings.home / "build", settings.solc, settings.toolchain_dir)
+    return Ledger(ChainClient(rpc), manifest, build)
+
+
+def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
+    from sqlmodel import Session
+
+    from api.settings import get_settings
+    from registry.audit import verify_database
+    from registry.db import make_engine
+
+    settings = get_settings()
+    ledger = _ledger(rpc, settings.home / "deployment.json")
+    engine = make_engine(settings.db_url, pool_size=1)
+    try:
+        with Session(engine) as s:
+            return verify_database(s, ledger, progress=tick).as_dict()
+    finally:
+        engine.dispose()
+
+
+def _verify_export(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
+    from ledger.verify import MANIFEST_FILE, chain_checkpoints, read_export, verify_log
+
+    ledger = _ledger(rpc, folder / MANIFEST_FILE)
+    report = verify_log(read_export(folder), chain_checkpoints(ledger.client, ledger),
+                        progress=lambda n: tick("records", n))
+    return report.as_dict()
+
+
+@audit_app.command("export")
+def audit_export(folder: Path = typer.Argument(..., help="folder to write records.jsonl and deployment.json"),
+                 as_json: bool = JSON_OUT) -> None:
+    """Export the record log and the deployment manifest so anyone can verify without the database.
+
+    Example: `provex audit export ./audit-2025-06` then `provex audit verify --from ./audit-2025-06 --rpc URL`.
+    """
+    from sqlmodel import Session
+
+    from api.settings import get_settings
+    from ledger.verify import export_log
+    from registry.audit import stored_records
+    from registry.db import make_engine
+
+    settings = get_settings()
+    manifest = settings.home / "deployment.json"
+    if not manifest.exists():
+        console.print(f"[red]no deployment manifest in {settings.home}[/red]")
+        raise typer.Exit(2)
+    engine = make_engine(settings.db_url, pool_size=1)
+    try:
+        with Session(engine) as s, console.status("exporting the record log"):
+            n = export_log(stored_records(s), manifest.read_text(), folder)
+    finally:
+        engine.dispose()
+    if as_json:
+        dump({"folder": str(folder), "records": n})
+    else:
+        console.print(f"exported {n} records and the deployment manifest to {folder}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `provex` app."""
+    app.add_typer(products_app, name="products")
+    app.add_typer(audit_app, name="audit")
+    app.command("query")(query)

@@ -1,0 +1,70 @@
+"""The `provex` CLI against the live demo: products, query, audit trace / verify / export / verify --from."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import repo_root
+from tests.demo.conftest import PROVEX, LiveDemo, processes_of
+
+
+def provex(live: LiveDemo, *args: str, who: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(live.run.env, PROVEX_API_URL=live.url)
+    if who:
+        env["PROVEX_API_KEY"] = live.key(who)
+    out = subprocess.run([PROVEX, *args], env=env, cwd=repo_root(), capture_output=True, text=True, timeout=120)
+    if check:
+        assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def as_json(out: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(out.stdout)
+
+
+def anvil_rpc(home: Path) -> str:
+    for pid in processes_of(home):
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if any(b"anvil" in part for part in cmd[:1]):
+            return f"http://127.0.0.1:{cmd[cmd.index(b'--port') + 1].decode()}"
+    raise AssertionError("no anvil process for the demo")
+
+
+def test_products_and_query(live_demo: LiveDemo) -> None:
+    items = as_json(provex(live_demo, "products", "list", "--q", "耳标", "--json", who="buyer"))
+    assert [p["code"] for p in items] == [live_demo.run.state["ids"]["code_livestock"]]
+    table = provex(live_demo, "products", "show", items[0]["code"], who="buyer").stdout
+    assert "one_off" in table and "¥2,000.00" in table
+    out = as_json(provex(live_demo, "query", "SELECT COUNT(*) FROM data GROUP BY species", "--epsilon", "0.05",
+                         "--json", who="buyer"))
+    assert len(out["groups"]) == 5 and out["participants"]
+    refused = provex(live_demo, "query", "SELECT * FROM data", who="buyer", check=False)
+    assert refused.returncode == 1 and "row selection is not allowed" in refused.stdout, refused.stdout
+
+
+def test_audit_trace_verify_export(live_demo: LiveDemo, tmp_path: Path) -> None:
+    code = live_demo.run.state["ids"]["code_livestock"]
+    trace = as_json(provex(live_demo, "audit", "trace", code, "--json", who="auditor"))
+    assert trace["product"]["code"] == code and len(trace["steps"]) > 10
+    assert "LicensePurchased" in provex(live_demo, "audit", "trace", code, who="auditor").stdout
+    report = as_json(provex(live_demo, "audit", "verify", "--json", who="auditor"))
+    assert report["ok"] is True
+    folder = tmp_path / "export"
+    exported = as_json(provex(live_demo, "audit", "export", str(folder), "--json"))
+    assert exported["records"] >= report["records"] - 5
+    rpc = anvil_rpc(live_demo.run.home)
+    offline = as_json(provex(live_demo, "audit", "verify", "--from", str(folder), "--rpc", rpc, "--json"))
+    assert offline["ok"] is True and offline["checkpoints"] >= 1
+    lines = (folder / "records.jsonl").read_text().splitlines()
+    edited = lines[3].replace('"kind":"', '"kind":"x', 1)
+    assert edited != lines[3]
+    (folder / "records.jsonl").write_text("\n".join([*lines[:3], edited, *lines[4:]]) + "\n")
+    bad = provex(live_demo, "audit", "verify", "--from", str(folder), "--rpc", rpc, check=False)
+    assert bad.returncode == 1
+    assert re.search(r"DIVERGENCE", bad.stdout), bad.stdout
+    assert os.path.exists(folder / "deployment.json")
