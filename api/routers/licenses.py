@@ -39,8 +39,9 @@ def refund(license_id: str, c: Ctx = Depends(ctx(R.BUYER, R.EXCHANGE))) -> Licen
 
 
 @router.post("/{license_id}/release", response_model=LicenseOut,
-             summary="Pay out an escrowed license after its refund window")
-def release(license_id: str, c: Ctx = Depends(ctx())) -> LicenseOut:
+             summary="Pay out an escrowed license after its refund window (any participant but the auditor)")
+def release(license_id: str,
+            c: Ctx = Depends(ctx(R.AUTHORITY, R.OPERATOR, R.PROVIDER, R.EXCHANGE, R.BUYER))) -> LicenseOut:
     row = release_license(c.session, c.gateway, c.actor, license_id)
     c.commit()
     return svc.license_view(row)

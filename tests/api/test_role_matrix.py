@@ -13,7 +13,8 @@ from tests.api.conftest import Server
 ROLES = ["authority", "operator", "provider", "exchange", "buyer", "auditor"]
 ALL = set(ROLES)
 PUBLIC = "public"
-A, OP, E, U = "authority", "operator", "exchange", "auditor"
+A, OP, E, U, B, P = "authority", "operator", "exchange", "auditor", "buyer", "provider"
+NO_CALL = "no-call"  # the role rule is checked from the OpenAPI x-roles and by Schemathesis, not called here
 
 # (method, path) -> roles allowed (or PUBLIC), and the JSON body sent (None = no body)
 MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
@@ -43,6 +44,54 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/catalog"): (ALL, None),
     ("GET", "/certificates/{code}"): (PUBLIC, None),
     ("GET", "/certificates/{code}/verify"): (PUBLIC, None),
+    ("GET", "/certificates"): (PUBLIC, NO_CALL),
+    # audit
+    ("GET", "/ledger/records/{seq}"): (ALL, None),
+    ("GET", "/audit/products/{ref}/trace"): ({A, E, U}, None),
+    ("GET", "/audit/accounts/{account_id}/actions"): ({A, E, U}, None),
+    ("POST", "/audit/verify"): ({U}, None),
+    ("GET", "/audit/security-events"): ({U}, None),
+    # keys
+    ("POST", "/accounts/{account_id}/rotate-key"): ({E}, NO_CALL),
+    ("POST", "/accounts/me/rotate-key"): (ALL, NO_CALL),
+    # providers and queries
+    ("GET", "/coordinator/identity"): (PUBLIC, None),
+    ("GET", "/providers/me/node"): ({P}, NO_CALL),
+    ("POST", "/providers/me/node"): ({P}, {}),
+    ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
+    ("POST", "/queries"): ({B}, {}),
+    ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
+    ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
+    # trading
+    ("POST", "/products/{ref}/offers"): ({OP}, {}),
+    ("GET", "/products/{ref}/offers"): (ALL, None),
+    ("GET", "/offers/{offer_id}"): (ALL, NO_CALL),
+    ("POST", "/offers/{offer_id}/withdraw"): ({OP}, NO_CALL),
+    ("PUT", "/products/{ref}/price-cap"): ({A}, {}),
+    ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
+    ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
+    ("GET", "/vouchers"): (ALL, None),
+    ("POST", "/vouchers"): ({A}, {}),
+    ("GET", "/vouchers/{voucher_id}"): (ALL, NO_CALL),
+    ("POST", "/orders"): ({B}, {}),
+    ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
+    ("GET", "/licenses"): (ALL, None),
+    ("GET", "/licenses/{license_id}"): (ALL, NO_CALL),
+    ("GET", "/licenses/{license_id}/charges"): (ALL, NO_CALL),
+    ("POST", "/licenses/{license_id}/refund"): ({B, E}, NO_CALL),
+    ("POST", "/licenses/{license_id}/release"): (ALL - {U}, NO_CALL),
+    ("POST", "/licenses/{license_id}/destruction"): ({B}, {}),
+    ("GET", "/negotiations"): (ALL, None),
+    ("POST", "/negotiations"): ({B}, {}),
+    ("GET", "/negotiations/{negotiation_id}"): (ALL, NO_CALL),
+    ("POST", "/negotiations/{negotiation_id}/offer"): ({OP}, {}),
+    ("POST", "/negotiations/{negotiation_id}/request"): ({B}, {}),
+    ("POST", "/negotiations/{negotiation_id}/accept"): ({B}, NO_CALL),
+    ("POST", "/negotiations/{negotiation_id}/agree"): ({OP}, NO_CALL),
+    ("POST", "/negotiations/{negotiation_id}/terminate"): ({B, OP}, NO_CALL),
+    ("GET", "/accounts/me/statement"): (ALL, None),
+    ("GET", "/accounts/me/balance"): (ALL, None),
+    ("POST", "/dev/mint"): ({E}, {}),
 }
 
 _targets: dict[str, dict[str, str]] = {}
@@ -78,7 +127,9 @@ def _url(path: str, t: dict[str, str]) -> str:
         return path.replace("{ref}", t["authz"])
     if path.startswith("/resources/{ref}"):
         return path.replace("{ref}", t["resource"])
-    return path.replace("{ref}", t["ref"]).replace("{code}", t["code"]).replace("{account_id}", t["account_id"])
+    return (path.replace("{ref}", t["ref"]).replace("{code}", t["code"]).replace("{account_id}", t["account_id"])
+            .replace("{seq}", "0").replace("{license_id}", "no-such-license")
+            .replace("{negotiation_id}", "no-such-negotiation"))
 
 
 def _call(client: httpx.Client, method: str, url: str, body: Any) -> httpx.Response:
@@ -91,7 +142,20 @@ def test_matrix_covers_every_route(server: Server) -> None:
     assert routes == set(MATRIX)
 
 
-@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
+def test_published_roles_match_the_matrix(server: Server) -> None:
+    """The `x-roles` each operation publishes (read from its own dependency) is this matrix."""
+    spec = httpx.get(server.url + "/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            allowed = MATRIX[(method.upper(), path)][0]
+            expected = {PUBLIC} if allowed == PUBLIC else set(allowed)
+            assert set(op["x-roles"]) == expected, (method, path)
+
+
+LIVE = sorted(r for r, (_, body) in MATRIX.items() if body != NO_CALL)
+
+
+@pytest.mark.parametrize("route", LIVE, ids=lambda r: f"{r[0]} {r[1]}")
 def test_route_roles(server: Server, route: tuple[str, str]) -> None:
     allowed, body = MATRIX[route]
     method, path = route
