@@ -59,8 +59,9 @@ def summary(console: Console, state: StoryState, portal: str) -> None:
         steps.add_row(str(i), s.actor, s.action, s.outcome, s.ref)
     console.print(steps)
     keys = Table(title="Sign in to the portal with one of these API keys")
-    for col in ("role", "account", "API key"):
-        keys.add_column(col, overflow="fold")
+    keys.add_column("role", no_wrap=True)
+    keys.add_column("account", overflow="fold")
+    keys.add_column("API key", no_wrap=True, overflow="ignore")  # never folded: it must copy whole
     for who, acct in state.accounts.items():
         keys.add_row(who, acct["name"], acct["api_key"])
     console.print(keys)
