@@ -15,6 +15,7 @@ A license row exists only when the chain has the payment.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -136,7 +137,10 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
 
 
 def _older_jobs_pending(session: Session, job: ChainTx) -> bool:
-    stmt = select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING).where(col(ChainTx.pk) < job.pk).limit(1)
+    """Older queued jobs (an offer, a voucher, an account's gas) go first; other purchases are independent
+    of this one (each has its own license id), so purchases in flight do not hold each other back."""
+    stmt = (select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING).where(col(ChainTx.pk) < job.pk)
+            .where(ChainTx.action != "license.buy").limit(1))
     return session.exec(stmt).first() is not None
 
 
@@ -260,10 +264,12 @@ def order_view(row: Order) -> OrderOut:
 # ------------------------------------------------------------ refund & release
 
 def chain_now(gateway: ChainGateway) -> int:
-    """The chain's clock (the refund window is in chain time); 503 when the chain is down."""
+    """The timestamp the next block will carry, about (refund windows are in chain time): the latest
+    block's, or the wall clock when no block was mined lately. 503 when the chain is down."""
     client = gateway.ledger.client
     try:
-        return int(client._rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
+        latest = int(client._rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
+        return max(latest, int(time.time()))
     except ChainUnavailable as exc:
         raise ChainUnavailableError(f"refund windows are kept in chain time; the chain is unreachable: {exc}") from exc
 
