@@ -34,7 +34,6 @@ from api.routers import (
     vouchers,
 )
 from api.routers import audit as audit_router
-from api.routers import licenses, negotiations, offers, orders, statements, vouchers
 from api.routers import destruction as destruction_router
 from api.routers import providers as providers_router
 from api.routers import queries as queries_router

@@ -1,7 +1,7 @@
 """trading: price caps, offers, vouchers, orders, licenses, metered charges, privacy budgets, negotiations
 
 Revision ID: 0100
-Revises: 0200
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlmodel.sql import sqltypes
 
 revision = "0100"
-down_revision = "0200"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
