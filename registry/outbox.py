@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ledger.client import Receipt
@@ -73,6 +74,9 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
                 return report
             try:
                 receipt = ACTIONS[job.action](gateway, session, job.payload)
+            except IntegrityError:
+                session.rollback()  # a request thread completed this job concurrently; re-read it
+                continue
             except ChainUnavailable:
                 job.attempts += 1
                 session.add(job)
