@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.provex-setup
 TOOLCHAIN := .toolchain
 
-.PHONY: setup test lint demo bench clean toolchain
+.PHONY: setup test lint demo bench soak clean toolchain
 
 setup: $(STAMP)
 
@@ -31,8 +31,18 @@ test: setup lint
 demo: setup
 	$(BIN)/provex demo
 
+BENCH_OUT := artifacts/bench
+
+# Each benchmark prints one JSON line last; `make bench` keeps those lines in artifacts/bench/.
 bench: setup
-	$(BIN)/python bench/anchor_baseline.py --quick
+	mkdir -p $(BENCH_OUT)
+	for b in anchor_baseline anchoring catalog trading secagg; do \
+		$(BIN)/python bench/$$b.py --quick | tail -n 1 | tee $(BENCH_OUT)/$$b.json || exit 1; \
+	done
+
+soak: setup
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/soak.py --quick | tail -n 1 | tee $(BENCH_OUT)/soak.json
 
 clean:
 	rm -rf $(VENV) $(TOOLCHAIN) .provex
