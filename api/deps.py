@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from registry.accounts import authenticate, hash_api_key
 from registry.actor import Actor
@@ -29,26 +30,40 @@ class Services:
     home: Path = Path(".provex")
 
 
-def services(request: Request) -> Services:
+# The dependencies are `async def` so that FastAPI runs them on the event loop: a sync dependency costs
+# a worker-thread round trip each (and a generator two), more than the work they do. Only the handler
+# itself, which runs the queries, goes to the thread pool.
+
+async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
 
-def session(svc: Services = Depends(services)) -> Iterator[Session]:
-    with Session(svc.engine, expire_on_commit=False) as s:
+async def session(svc: Services = Depends(services)) -> AsyncIterator[Session]:
+    s = Session(svc.engine, expire_on_commit=False)  # connects lazily, in the handler's thread
+    try:
         yield s
+    finally:
+        if svc.engine.dialect.name == "sqlite":
+            s.close()  # returning an embedded connection (a rollback at most) takes microseconds
+        else:
+            await run_in_threadpool(s.close)  # a server round trip: not on the event loop
 
 
-def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
+def _authenticate(engine: Any, token: str) -> Actor:
+    with Session(engine) as s:
+        return authenticate(s, token)
+
+
+async def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send `Authorization: Bearer <api key>`")
     key_hash = hash_api_key(token.strip())
     actor = svc.actors.get(key_hash)
-    if actor is None:
-        with Session(svc.engine) as s:
-            actor = authenticate(s, token.strip())
+    if actor is None:  # first use of this key in this process: one query, off the event loop
+        actor = await run_in_threadpool(_authenticate, svc.engine, token.strip())
         svc.actors[key_hash] = actor
     return actor
 
@@ -56,10 +71,10 @@ def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
 ROLES_ATTR = "provex_roles"
 
 
-def require(*roles: Role) -> Callable[..., Actor]:
+def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """A dependency giving the actor, or 403 naming the roles this route needs."""
 
-    def dep(actor: Actor = Depends(current_actor)) -> Actor:
+    async def dep(actor: Actor = Depends(current_actor)) -> Actor:
         actor.require(*roles)
         return actor
 
@@ -91,12 +106,12 @@ class Ctx:
             self.svc.outbox_wakeup.set()
 
 
-def ctx(*roles: Role) -> Callable[..., Ctx]:
+def ctx(*roles: Role) -> Callable[..., Awaitable[Ctx]]:
     """Dependency factory: `Depends(ctx(Role.EXCHANGE))`."""
     needed = roles or ANY_ROLE
 
-    def dep(actor: Actor = Depends(require(*needed)), s: Session = Depends(session),
-            svc: Services = Depends(services)) -> Ctx:
+    async def dep(actor: Actor = Depends(require(*needed)), s: Session = Depends(session),
+                  svc: Services = Depends(services)) -> Ctx:
         return Ctx(actor, s, svc)
 
     return dep

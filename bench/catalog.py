@@ -21,8 +21,10 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -56,7 +58,7 @@ def load(db_url: str, n: int) -> tuple[str, list[str]]:
                        registered_by=operator.id)
         authz = Authorization(id=str(uuid.uuid4()), code="PXA-BENCH-1", authority_id=operator.id,
                               operator_id=operator.id, resource_ids=[res.id], purposes=["bench"],
-                              purpose_hash="0" * 64, valid_from=0, valid_until=2**40, max_classification="general")
+                              purpose_hash="0" * 64, valid_from=0, valid_until=2**31 - 1, max_classification="general")
         s.add(res)
         s.add(authz)
         op_id, authz_id, res_id = operator.id, authz.id, res.id
@@ -86,6 +88,8 @@ def load(db_url: str, n: int) -> tuple[str, list[str]]:
                              "region_code": rng.choice(REGIONS), "price_from_fen": rng.randrange(100, 10**6),
                              "created_at": now, "updated_at": now})
             conn.execute(sa.insert(table.metadata.tables["products"]), rows)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE products")  # as autovacuum would after a bulk load: plans need stats
     engine.dispose()
     return buyer_key, ids
 
@@ -111,7 +115,44 @@ def start_api(home: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError((home / "api.log").read_text()[-2000:])
 
 
-async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency: int) -> dict[str, float]:
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of `root` and its descendants (uvicorn workers), Anvil excluded."""
+    stats: dict[int, tuple[int, str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        stats[int(entry.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats and stats[pid][1] != "anvil":
+            total += stats[pid][2]
+            todo += [child for child, (ppid, _, _) in stats.items() if ppid == pid]
+    return total
+
+
+def _summary(latencies: list[float], errors: int, elapsed: float, server_cpu: float,
+             client_cpu: float) -> dict[str, float]:
+    latencies.sort()
+    n = len(latencies)
+    return {"requests": n, "errors": errors, "rps": round(n / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies), 2), "p99_ms": round(latencies[int(n * 0.99) - 1], 2),
+            # CPU accounting (robust on a shared machine where wall-clock figures are noisy):
+            "server_cpu_ms_per_req": round(server_cpu * 1000 / n, 3),
+            "client_cpu_ms_per_req": round(client_cpu * 1000 / n, 3),
+            "client_cpu_share": round(client_cpu / (client_cpu + server_cpu), 3) if server_cpu + client_cpu else 0}
+
+
+async def drive_httpx(url: str, key: str, make_path: Any, seconds: float, concurrency: int,
+                      server_pid: int) -> dict[str, float]:
+    """The original load generator (httpx.AsyncClient): heavy on the client side."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
@@ -129,13 +170,52 @@ async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency:
                 if r.status_code != 200:
                     errors += 1
 
-        t0 = time.perf_counter()
+        cpu0, scpu0, t0 = time.process_time(), _cpu_seconds(server_pid), time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - t0
-    latencies.sort()
-    return {"requests": len(latencies), "errors": errors, "rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies), 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2)}
+        cpu, scpu = time.process_time() - cpu0, _cpu_seconds(server_pid) - scpu0
+    return _summary(latencies, errors, elapsed, scpu, cpu)
+
+
+async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency: int,
+                server_pid: int) -> dict[str, float]:
+    """A light load generator: one HTTP/1.1 keep-alive connection per client on raw asyncio streams, so
+    that the client takes as little as possible of the CPU it shares with the server."""
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    head = f" HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
+
+    async def worker(seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed)
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while time.perf_counter() < stop_at:
+                path, params = make_path(rng)
+                target = (path + "?" + urlencode(params)) if params else path
+                t0 = time.perf_counter()
+                writer.write(b"GET " + target.encode() + head)
+                header = await reader.readuntil(b"\r\n\r\n")
+                lower = header.lower()
+                at = lower.find(b"\r\ncontent-length:")
+                if at < 0:
+                    raise RuntimeError(f"no content-length: {header!r}")
+                length = int(lower[at + 17:lower.index(b"\r\n", at + 2)])
+                await reader.readexactly(length)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if header[9:12] != b"200":
+                    errors += 1
+        finally:
+            writer.close()
+
+    cpu0, scpu0, t0 = time.process_time(), _cpu_seconds(server_pid), time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - t0
+    cpu, scpu = time.process_time() - cpu0, _cpu_seconds(server_pid) - scpu0
+    return _summary(latencies, errors, elapsed, scpu, cpu)
 
 
 def search_path(rng: random.Random) -> tuple[str, dict[str, Any]]:
@@ -157,6 +237,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=None, help="seconds per phase")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                    help="load generator: raw HTTP/1.1 keep-alive sockets (light) or httpx (the original)")
     args = ap.parse_args()
     n = args.products or (10_000 if args.quick else 100_000)
     seconds = args.seconds or (8.0 if args.quick else 20.0)
@@ -169,17 +251,21 @@ def main() -> None:
         print(f"loaded {n} products in {load_s:.1f}s", file=sys.stderr)
         proc, url = start_api(home, db_url)
         try:
-            asyncio.run(drive(url, key, search_path, 1.0, 4))  # warm-up
-            search = asyncio.run(drive(url, key, search_path, seconds, args.concurrency))
+            run = drive if args.client == "raw" else drive_httpx
+            asyncio.run(run(url, key, search_path, 1.0, 4, proc.pid))  # warm-up
+            search = asyncio.run(run(url, key, search_path, seconds, args.concurrency, proc.pid))
             print(f"search: {search}", file=sys.stderr)
-            reads = asyncio.run(drive(url, key, lambda rng: (f"/products/{rng.choice(ids)}", {}), seconds,
-                                      args.concurrency))
+            reads = asyncio.run(run(url, key, lambda rng: (f"/products/{rng.choice(ids)}", {}), seconds,
+                                    args.concurrency, proc.pid))
             print(f"reads: {reads}", file=sys.stderr)
         finally:
             proc.terminate()
             proc.wait(10)
     db = "postgresql" if db_url.startswith("postgresql") else "sqlite"
     print(json.dumps({"bench": "catalog", "products": n, "database": db, "concurrency": args.concurrency,
+                      "client": args.client, "cores": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
+                      "server": {"workers": 1, "loop": "uvloop" if find_spec("uvloop") else "asyncio",
+                                 "http": "httptools" if find_spec("httptools") else "h11"},
                       "load_seconds": round(load_s, 1), "search": search, "product_reads": reads,
                       "targets": {"search_p99_ms": 50, "reads_rps": 1000}}))
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, select
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlmodel import AutoString, Session, col, select
 
 from registry.actor import Actor
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, NotFound
 from registry.models import Product, ProductProvider, ProductStatus, Role
-from registry.products import ALL_READERS, product_view
-from registry.schemas import CatalogPage
+from registry.products import ALL_READERS, may_view
+from registry.schemas import CatalogPage, ChainReceiptOut, ProductOut
 
 Sort = Literal["newest", "oldest", "title", "price"]
 NO_PRICE = 2**62
@@ -46,16 +47,6 @@ def _sort_key(sort: Sort) -> Any:
     return None
 
 
-def encode_cursor(sort: Sort, row: Product) -> str:
-    key: Any = None
-    if sort == "title":
-        key = row.title
-    elif sort == "price":
-        key = row.price_from_fen if row.price_from_fen is not None else NO_PRICE
-    raw = json.dumps({"s": sort, "k": key, "p": row.pk}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -70,7 +61,80 @@ def _terms(q: str) -> list[str]:
     return [t for t in q.split() if t]
 
 
-def _keyword_filter(session: Session, q: str) -> Any:
+# Columns a product view is rendered from, read raw: JSON columns as their stored text, timestamps as
+# the driver returns them, strings without sqlmodel's (identity) type decorator. The raw row is then
+# the exact input of the rendering, so it keys the cache of rendered views (no stale entries: any change
+# to any rendered column is a different key), and only a cache miss decodes JSON and timestamps.
+_TABLE: sa.Table = Product.__table__  # type: ignore[attr-defined]
+_JSON_COLUMNS = ("resource_ids", "provider_ids", "keywords", "columns", "sample", "quality", "offers")
+_VIEW_COLUMNS = ("pk", "id", "code", "status", "version", "title", "description", "publisher", "operator_id",
+                 "sector", "keywords", "region_code", "temporal_start", "temporal_end", "update_frequency",
+                 "license", "source_statement", "authorization_id", "authorization_basis", "resource_ids",
+                 "provider_ids", "classification", "scale", "columns", "sample", "quality", "offers",
+                 "price_from_fen", "metadata_hash", "chain_state", "tx_hash", "block_number", "log_index",
+                 "created_at", "updated_at", "listed_at")
+_TIME_COLUMNS = ("created_at", "updated_at", "listed_at")
+
+
+def _raw(name: str) -> Any:
+    column = _TABLE.c[name]
+    if name in _JSON_COLUMNS:
+        return sa.cast(column, sa.Text).label(name)
+    if name in _TIME_COLUMNS or isinstance(column.type, AutoString):
+        return sa.type_coerce(column, sa.String()).label(name)
+    return column
+
+
+_VIEW_SELECT = tuple(_raw(n) for n in _VIEW_COLUMNS)
+_VIEW_STMT = sa.select(*_VIEW_SELECT)  # built once: building a 36-column select costs more than running it
+_BY_ID = _VIEW_STMT.where(_TABLE.c.id == sa.bindparam("ref"))
+_BY_CODE = _VIEW_STMT.where(_TABLE.c.code == sa.bindparam("ref"))
+_I = {n: i for i, n in enumerate(_VIEW_COLUMNS)}
+_PK, _TITLE, _PRICE, _STATUS, _OPERATOR = (_I[n] for n in ("pk", "title", "price_from_fen", "status",
+                                                           "operator_id"))
+VIEW_CACHE_SIZE = 4096
+
+
+@functools.cache
+def _time_converters(dialect: sa.Dialect) -> list[tuple[str, Any]]:
+    """What SQLAlchemy would do to each raw timestamp column of this dialect (UTC-aware datetimes)."""
+    procs = [(n, _TABLE.c[n].type.dialect_impl(dialect).result_processor(dialect, None)) for n in _TIME_COLUMNS]
+    return [(n, proc) for n, proc in procs if proc is not None]
+
+
+@functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
+def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
+    """A product's JSON exactly as `ProductOut` serializes it (validated once, serialized once)."""
+    v = dict(zip(_VIEW_COLUMNS, row, strict=True))
+    for n in _JSON_COLUMNS:
+        v[n] = json.loads(v[n])
+    for n, proc in _time_converters(dialect):
+        v[n] = proc(v[n])
+    out = ProductOut(
+        id=v["id"], code=v["code"], status=v["status"], version=v["version"], title=v["title"],
+        description=v["description"], publisher=v["publisher"], operator_id=v["operator_id"],
+        sector=v["sector"], theme=v["sector"], keywords=v["keywords"], region_code=v["region_code"],
+        temporal_start=v["temporal_start"], temporal_end=v["temporal_end"],
+        update_frequency=v["update_frequency"], license=v["license"], source_statement=v["source_statement"],
+        authorization_id=v["authorization_id"], authorization_basis=v["authorization_basis"],
+        resource_ids=v["resource_ids"], provider_ids=v["provider_ids"], classification=v["classification"],
+        scale=v["scale"], columns=v["columns"], sample=v["sample"], quality=v["quality"], offers=v["offers"],
+        price_from_fen=v["price_from_fen"], metadata_hash=v["metadata_hash"],
+        chain=ChainReceiptOut(state=v["chain_state"], tx_hash=v["tx_hash"], block_number=v["block_number"],
+                              log_index=v["log_index"]),
+        created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"])
+    return _PRODUCT_JSON(out)
+
+
+_PRODUCT_JSON = TypeAdapter(ProductOut).dump_json
+
+
+def _fts_match(terms: list[str]) -> str:
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _keyword_filter(session: Session, q: str, fts_joined: bool) -> Any:
+    """The keyword condition; with `fts_joined` (SQLite) the FTS5 table is already joined and driving."""
     terms = _terms(q)
     dialect = session.get_bind().dialect.name
     clauses: list[Any] = []
@@ -78,9 +142,12 @@ def _keyword_filter(session: Session, q: str) -> Any:
     short_terms = [t for t in terms if len(t) < 3]
     if dialect == "sqlite":
         if long_terms:
-            match = " ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-            clauses.append(col(Product.pk).in_(
-                sa.text("SELECT rowid FROM product_fts WHERE product_fts MATCH :m").bindparams(m=match)))
+            if fts_joined:
+                clauses.append(sa.text("product_fts MATCH :m").bindparams(m=_fts_match(long_terms)))
+            else:
+                clauses.append(col(Product.pk).in_(
+                    sa.text("SELECT rowid FROM product_fts WHERE product_fts MATCH :m")
+                    .bindparams(m=_fts_match(long_terms))))
     else:
         ascii_terms = [t for t in terms if t.isascii()]
         short_terms = [t for t in terms if not t.isascii()]
@@ -95,9 +162,34 @@ def _keyword_filter(session: Session, q: str) -> Any:
     return sa.and_(*clauses) if clauses else None
 
 
-def search(session: Session, actor: Actor, query: CatalogQuery) -> CatalogPage:
-    """One page of products the actor may see, newest first unless `sort` says otherwise."""
-    stmt = select(Product)
+_FTS = sa.table("product_fts", sa.column("rowid", sa.Integer))
+
+
+def _fts_drives(session: Session, query: CatalogQuery) -> bool:
+    """Walk the SQLite FTS5 matches in rowid (= pk) order, joining each to its product, and stop at the
+    page's end: a page of the newest (or oldest) matches then costs a few hundred row reads however
+    many products match. Not for title/price order (all matches must be sorted anyway), and not when a
+    filter is likely to keep only a few matches (operator, provider, classification, a status other
+    than listed): there, the old plan (all matches as a rowid list, then the filter's index) is cheaper."""
+    if session.get_bind().dialect.name != "sqlite" or query.sort not in ("newest", "oldest"):
+        return False
+    if not query.q or not any(len(t) >= 3 for t in _terms(query.q)):
+        return False
+    selective = (query.operator or query.provider or query.classification
+                 or (query.status is not None and query.status != ProductStatus.LISTED))
+    return not selective
+
+
+def _page_rows(session: Session, actor: Actor, query: CatalogQuery) -> tuple[list[Any], bool]:
+    """The page's raw view rows (`_VIEW_COLUMNS`) and whether more follow."""
+    stmt = _VIEW_STMT
+    fts_drives = _fts_drives(session, query)
+    pk: Any = col(Product.pk)
+    if fts_drives:
+        stmt = stmt.select_from(_FTS).join(_TABLE, _TABLE.c.pk == _FTS.c.rowid)
+        pk = _FTS.c.rowid  # order and cursor on the FTS rowid, so that FTS5 consumes them
+    else:
+        stmt = stmt.select_from(_TABLE)
     if actor.role in ALL_READERS:
         pass
     elif actor.role == Role.OPERATOR:
@@ -119,11 +211,10 @@ def search(session: Session, actor: Actor, query: CatalogQuery) -> CatalogPage:
     if query.price_max is not None:
         stmt = stmt.where(col(Product.price_from_fen) <= query.price_max)
     if query.q and query.q.strip():
-        kw = _keyword_filter(session, query.q)
+        kw = _keyword_filter(session, query.q, fts_drives)
         if kw is not None:
             stmt = stmt.where(kw)
     key = _sort_key(query.sort)
-    pk = col(Product.pk)
     if query.cursor:
         last_key, last_pk = decode_cursor(query.cursor, query.sort)
         if query.sort == "newest":
@@ -138,8 +229,39 @@ def search(session: Session, actor: Actor, query: CatalogQuery) -> CatalogPage:
         stmt = stmt.order_by(pk)
     else:
         stmt = stmt.order_by(key, pk)
-    rows = list(session.exec(stmt.limit(query.limit + 1)).all())
+    rows = list(session.connection().execute(stmt.limit(query.limit + 1)).all())
     more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return CatalogPage(items=[product_view(r) for r in rows],
-                       next_cursor=encode_cursor(query.sort, rows[-1]) if more and rows else None)
+    return rows[:query.limit], more
+
+
+def encode_cursor(sort: Sort, row: Any) -> str:
+    """The cursor after `row`, a raw view row (`_VIEW_COLUMNS`)."""
+    key: Any = None
+    if sort == "title":
+        key = row[_TITLE]
+    elif sort == "price":
+        key = row[_PRICE] if row[_PRICE] is not None else NO_PRICE
+    raw = json.dumps({"s": sort, "k": key, "p": row[_PK]}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def search_json(session: Session, actor: Actor, query: CatalogQuery) -> bytes:
+    """`search` as the JSON body of a `CatalogPage`, byte for byte what pydantic would serialize."""
+    rows, more = _page_rows(session, actor, query)
+    dialect = session.get_bind().dialect
+    cursor = json.dumps(encode_cursor(query.sort, rows[-1])).encode() if more and rows else b"null"
+    return b'{"items":[' + b",".join([_render(tuple(r), dialect) for r in rows]) + b'],"next_cursor":' + cursor + b"}"
+
+
+def search(session: Session, actor: Actor, query: CatalogQuery) -> CatalogPage:
+    """One page of products the actor may see, newest first unless `sort` says otherwise."""
+    return CatalogPage.model_validate_json(search_json(session, actor, query))
+
+
+def product_json(session: Session, actor: Actor, ref: str) -> bytes:
+    """One product by id or PX- code as `ProductOut` JSON, if the actor may see it (else NotFound,
+    as `registry.products.visible_product`)."""
+    row = session.connection().execute(_BY_CODE if ref.startswith("PX-") else _BY_ID, {"ref": ref}).first()
+    if row is None or not may_view(actor, row[_STATUS], row[_OPERATOR]):
+        raise NotFound(f"product {ref} not found")
+    return _render(tuple(row), session.get_bind().dialect)

@@ -115,9 +115,14 @@ def get_product(session: Session, ref: str) -> Product:
 
 def can_view(actor: Actor, row: Product) -> bool:
     """Buyers and providers see listed products; operators listed ones and their own; others all."""
+    return may_view(actor, row.status, row.operator_id)
+
+
+def may_view(actor: Actor, status: str, operator_id: str) -> bool:
+    """`can_view` on the two columns it reads (the catalog's read path has no ORM row)."""
     if actor.role in ALL_READERS:
         return True
-    return row.status == ProductStatus.LISTED or (actor.role == Role.OPERATOR and row.operator_id == actor.id)
+    return status == ProductStatus.LISTED or (actor.role == Role.OPERATOR and operator_id == actor.id)
 
 
 def visible_product(session: Session, actor: Actor, ref: str) -> Product:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from api.deps import Ctx, ctx
 from registry import products as svc
+from registry.catalog import product_json
 from registry.consistency import ChainComparison, compare_product
 from registry.models import Role
 from registry.schemas import ProductIn, ProductOut, ProductPatch
@@ -22,8 +23,9 @@ def create(body: ProductIn, c: Ctx = Depends(ctx(R.OPERATOR))) -> ProductOut:
 
 
 @router.get("/{ref}", response_model=ProductOut, summary="One product by id or PX- code")
-def get(ref: str, c: Ctx = Depends(ctx())) -> ProductOut:
-    return svc.product_view(svc.visible_product(c.session, c.actor, ref))
+def get(ref: str, c: Ctx = Depends(ctx())) -> Response:
+    # serialized once (a ProductOut, as documented by response_model), not re-validated
+    return Response(product_json(c.session, c.actor, ref), media_type="application/json")
 
 
 @router.patch("/{ref}", response_model=ProductOut,
