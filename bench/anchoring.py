@@ -13,8 +13,11 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -22,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anchor_baseline import run as run_baseline
 
 from ledger.anchor import Anchorer, AnchorPolicy
-from ledger.contracts import RECORDER_ROLE
-from ledger.records import LedgerCheckpoint, LedgerRecord, append_records
+from ledger.contracts import RECORDER_ROLE, Ledger
+from ledger.records import LedgerCheckpoint, append_records
 from ledger.runtime import ChainConfig, ChainRuntime
-from ledger.verify import StoredRecord, chain_checkpoints, verify_log
+from ledger.verify import chain_checkpoints, verify_log
+from registry.audit import stored_records
 from registry.db import make_engine
 
 
@@ -42,7 +46,9 @@ def append_bulk(engine: object, n: int, chunk: int = 1000) -> float:
     return time.perf_counter() - start
 
 
-def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | int]:
+@contextmanager
+def stack(build_cache: Path) -> Iterator[tuple[ChainRuntime, Ledger, Engine]]:
+    """A fresh chain (deployer holds the recorder role) and an empty record database."""
     with tempfile.TemporaryDirectory() as home:
         cfg = ChainConfig(home=Path(home), persist_state=False, build_cache=build_cache)
         with ChainRuntime(cfg) as rt:
@@ -50,14 +56,20 @@ def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | i
             rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
             engine = make_engine(f"sqlite:///{home}/bench.db")
             SQLModel.metadata.create_all(engine)
-            append_s = append_bulk(engine, records)
-            worker = Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=batch))
-            start = time.perf_counter()
-            worker.drain(timeout=600)
-            anchor_s = time.perf_counter() - start
-            with Session(engine) as s:
-                txs = [c.tx_hash for c in s.exec(select(LedgerCheckpoint))]
-            gas = sum(int(rt.ledger.client.w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in txs)  # type: ignore[arg-type]
+            yield rt, rt.ledger, engine
+
+
+def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | int]:
+    with stack(build_cache) as (rt, ledger, engine):
+        assert rt.deployer is not None
+        append_s = append_bulk(engine, records)
+        worker = Anchorer(engine, ledger, rt.deployer, AnchorPolicy(batch_size=batch))
+        start = time.perf_counter()
+        worker.drain(timeout=600)
+        anchor_s = time.perf_counter() - start
+        with Session(engine) as s:
+            txs = [c.tx_hash for c in s.exec(select(LedgerCheckpoint))]
+        gas = sum(int(ledger.client.w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in txs)  # type: ignore[arg-type]
     return {
         "batch": batch,
         "records": records,
@@ -70,23 +82,15 @@ def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | i
 
 
 def verification(records: int, build_cache: Path) -> dict[str, float | int | bool]:
-    with tempfile.TemporaryDirectory() as home:
-        cfg = ChainConfig(home=Path(home), persist_state=False, build_cache=build_cache)
-        with ChainRuntime(cfg) as rt:
-            assert rt.ledger is not None and rt.deployer is not None
-            rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
-            engine = make_engine(f"sqlite:///{home}/bench.db")
-            SQLModel.metadata.create_all(engine)
-            append_bulk(engine, records, chunk=5000)
-            Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=8192)).drain(timeout=600)
-            start = time.perf_counter()
-            with Session(engine) as s:
-                rows = s.exec(select(LedgerRecord).order_by(LedgerRecord.seq))  # type: ignore[arg-type]
-                report = verify_log(
-                    (StoredRecord(r.seq, r.body, {"kind": r.kind, "actor": r.actor, "subject": r.subject,
-                                                  "authorization": r.authorization}, r.leaf_hash) for r in rows),
-                    chain_checkpoints(rt.ledger.client, rt.ledger))
-            seconds = time.perf_counter() - start
+    """Time `verify_log` over `records` anchored records read from the database."""
+    with stack(build_cache) as (rt, ledger, engine):
+        assert rt.deployer is not None
+        append_bulk(engine, records, chunk=5000)
+        Anchorer(engine, ledger, rt.deployer, AnchorPolicy(batch_size=8192)).drain(timeout=600)
+        start = time.perf_counter()
+        with Session(engine) as s:
+            report = verify_log(stored_records(s), chain_checkpoints(ledger.client, ledger))
+        seconds = time.perf_counter() - start
     return {"records": records, "seconds": round(seconds, 2), "ok": report.ok}
 
 

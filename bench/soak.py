@@ -35,6 +35,10 @@ from api.demo.run import Demo
 from api.demo.story import CHECKLIST_OK, QUERIES
 from api.settings import Settings
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
+from ledger.client import ChainClient
+from ledger.compiler import compile_contracts
+from ledger.contracts import Ledger
+from ledger.deploy import Deployment
 from registry.schemas import ProductIn
 
 
@@ -251,7 +255,20 @@ class Soak:
                 time.sleep(1.0)
         return {"records": report["records"], "records_anchored": report["anchored"],
                 "unanchored": report["unanchored"], "verification_ok": report["ok"],
-                "divergence": report.get("divergence")}
+                "divergence": report.get("divergence"), **self.balances()}
+
+    def balances(self) -> dict[str, Any]:
+        """Conservation on chain: every fen minted is held by an account, the deployer or escrow."""
+        manifest = Deployment.load(self.home / "deployment.json")
+        assert manifest is not None
+        build = compile_contracts(Settings().contracts_dir, self.home / "build")
+        ledger = Ledger(ChainClient(self.anvil.url), manifest, build)
+        with self.client(self.keys["exchange"]) as ex:
+            holders = {a["address"] for a in ex.accounts()}
+        holders |= {manifest.deployer, ledger.settlement.address}
+        held = sum(ledger.balance_of(a) for a in holders)
+        supply = int(ledger.raw_call("SettlementToken", "totalSupply"))
+        return {"token_supply_fen": supply, "token_held_fen": held, "balances_conserved": held == supply}
 
 
 def main() -> None:
@@ -272,7 +289,7 @@ def main() -> None:
         finally:
             soak.stop_stack()
     print(json.dumps(result, ensure_ascii=False))
-    sys.exit(0 if result["verification_ok"] else 1)
+    sys.exit(0 if result["verification_ok"] and result["balances_conserved"] else 1)
 
 
 if __name__ == "__main__":

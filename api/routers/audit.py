@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from api.deps import ANY_ROLE, Services, require, services, session
 from api.security import recent_events
+from ledger.verify import Divergence
 from registry.actor import Actor
 from registry.audit import account_actions, record_receipt, trace_product, verify_database
 from registry.models import Role
@@ -55,15 +56,6 @@ class ActionsOut(BaseModel):
     actions: list[dict[str, Any]]
 
 
-class DivergenceOut(BaseModel):
-    kind: str
-    table: str
-    row: int | None
-    field: str | None
-    checkpoint: int | None
-    detail: str
-
-
 class VerifyOut(BaseModel):
     ok: bool
     records: int
@@ -71,7 +63,7 @@ class VerifyOut(BaseModel):
     unanchored: int
     checkpoints: int
     seconds: float
-    divergence: DivergenceOut | None
+    divergence: Divergence | None = Field(description="the first place database and chain disagree")
 
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
