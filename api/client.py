@@ -9,6 +9,9 @@
 Every method returns the decoded JSON of the response (the shapes are the API's response models, see
 `/docs`). A non-2xx answer raises `ApiError` with the API's `error` code, `detail` text and, for input
 errors, the `field` it is about.
+
+`ROUTES` maps every API operation `(METHOD, path)` to the client method that calls it; a test keeps it equal to
+the app's OpenAPI, so a new route without a client method fails the suite.
 """
 
 from __future__ import annotations
@@ -110,27 +113,46 @@ class ProvexClient:
         return list(self.get("/accounts", role=role))
 
     def account(self, account_id: str) -> Json:
+        """`GET /accounts/{id}` (authority, exchange, auditor): one account."""
         return dict(self.get(f"/accounts/{account_id}"))
+
+    def rotate_own_key(self) -> Json:
+        """`POST /accounts/me/rotate-key`: replace the caller's API key; the old one stops working at once.
+        The answer carries the new `api_key`, and this client switches to it."""
+        out = dict(self.post("/accounts/me/rotate-key"))
+        self.http.headers["Authorization"] = f"Bearer {out['api_key']}"
+        return out
+
+    def rotate_key(self, account_id: str) -> Json:
+        """`POST /accounts/{id}/rotate-key` (exchange): revoke an account's API key and issue a new one
+        (in the answer's `api_key`, shown once)."""
+        return dict(self.post(f"/accounts/{account_id}/rotate-key"))
 
     # -- resources and authorizations -----------------------------------------------------------
     def register_resource(self, body: Json, idempotency_key: str | None = None) -> Json:
         """`POST /resources` (authority): a public data resource with its classification."""
         return dict(self.post("/resources", body, idempotency_key))
 
-    def resources(self, sector: str | None = None, classification: str | None = None) -> list[Json]:
-        return list(self.get("/resources", sector=sector, classification=classification))
+    def resources(self, sector: str | None = None, classification: str | None = None, *,
+                  limit: int | None = None, after: str | None = None) -> list[Json]:
+        """`GET /resources`: public data resources, filtered; `limit` and `after` (a resource id) page them."""
+        return list(self.get("/resources", sector=sector, classification=classification, limit=limit, after=after))
 
     def resource(self, ref: str) -> Json:
+        """`GET /resources/{ref}`: one resource, by id or code."""
         return dict(self.get(f"/resources/{ref}"))
 
     def grant_authorization(self, body: Json, idempotency_key: str | None = None) -> Json:
         """`POST /authorizations` (authority): authorize an operator over resources (授权运营)."""
         return dict(self.post("/authorizations", body, idempotency_key))
 
-    def authorizations(self, operator_id: str | None = None) -> list[Json]:
-        return list(self.get("/authorizations", operator_id=operator_id))
+    def authorizations(self, operator_id: str | None = None, *, limit: int | None = None,
+                       after: str | None = None) -> list[Json]:
+        """`GET /authorizations`: an operator's own, or all; `limit` and `after` (an authorization id) page them."""
+        return list(self.get("/authorizations", operator_id=operator_id, limit=limit, after=after))
 
     def authorization(self, ref: str) -> Json:
+        """`GET /authorizations/{ref}`: one authorization, by id or code."""
         return dict(self.get(f"/authorizations/{ref}"))
 
     def revoke_authorization(self, ref: str, reason: str) -> Json:
@@ -143,9 +165,11 @@ class ProvexClient:
         return dict(self.post("/products", body, idempotency_key))
 
     def product(self, ref: str) -> Json:
+        """`GET /products/{ref}`: one product, by id or code."""
         return dict(self.get(f"/products/{ref}"))
 
     def update_product(self, ref: str, patch: Json) -> Json:
+        """`PATCH /products/{ref}` (operator, own): edit a draft, or a listed/suspended product (new version)."""
         return dict(self.request("PATCH", f"/products/{ref}", json=patch))
 
     def submit_product(self, ref: str) -> Json:
@@ -157,6 +181,7 @@ class ProvexClient:
         return dict(self.get(f"/products/{ref}/chain"))
 
     def start_review(self, ref: str) -> Json:
+        """`POST /products/{ref}/review/start` (exchange): submitted -> under_review."""
         return dict(self.post(f"/products/{ref}/review/start"))
 
     def review(self, ref: str, decision: str, checklist: Mapping[str, bool], reasons: str) -> Json:
@@ -165,6 +190,7 @@ class ProvexClient:
                               {"decision": decision, "checklist": dict(checklist), "reasons": reasons}))
 
     def reviews(self, ref: str) -> list[Json]:
+        """`GET /products/{ref}/reviews`: a product's review decisions."""
         return list(self.get(f"/products/{ref}/reviews"))
 
     def set_status(self, ref: str, action: str, reason: str) -> Json:
@@ -193,9 +219,11 @@ class ProvexClient:
         return list(self.get("/certificates", product=product))
 
     def certificate(self, code: str) -> Json:
+        """`GET /certificates/{code}`: one registration certificate (public)."""
         return dict(self.get(f"/certificates/{code}"))
 
     def verify_certificate(self, code: str) -> Json:
+        """`GET /certificates/{code}/verify`: check a certificate against the chain (public)."""
         return dict(self.get(f"/certificates/{code}/verify"))
 
     # -- trading ---------------------------------------------------------------------------------
@@ -204,29 +232,47 @@ class ProvexClient:
         return dict(self.post(f"/products/{ref}/offers", body))
 
     def offers(self, ref: str) -> list[Json]:
+        """`GET /products/{ref}/offers`: a product's offers visible to the caller."""
         return list(self.get(f"/products/{ref}/offers"))
 
     def offer(self, offer_id: str) -> Json:
+        """`GET /offers/{id}`: one offer."""
         return dict(self.get(f"/offers/{offer_id}"))
 
     def withdraw_offer(self, offer_id: str) -> Json:
+        """`POST /offers/{id}/withdraw` (operator): stop selling under an offer."""
         return dict(self.post(f"/offers/{offer_id}/withdraw"))
 
-    def quote(self, ref: str, offer_id: str, quantity: int = 1, voucher_id: str | None = None) -> Json:
+    def quote(self, ref: str, offer_id: str, quantity: int = 1, voucher_id: str | None = None, *,
+              voucher_amount_fen: int | None = None) -> Json:
         """`GET /products/{ref}/quote`: the exact price, its split among the payees, minus any voucher
         (computed by the settlement contract)."""
-        return dict(self.get(f"/products/{ref}/quote", offer_id=offer_id, quantity=quantity, voucher_id=voucher_id))
+        return dict(self.get(f"/products/{ref}/quote", offer_id=offer_id, quantity=quantity, voucher_id=voucher_id,
+                             voucher_amount_fen=voucher_amount_fen))
 
     def set_price_cap(self, ref: str, cap_fen: int) -> Json:
         """`PUT /products/{ref}/price-cap` (authority)."""
         return dict(self.request("PUT", f"/products/{ref}/price-cap", json={"cap_fen": cap_fen}))
+
+    def set_budget_policy(self, ref: str, epsilon: float, delta: float, rho: float | None = None) -> Json:
+        """`PUT /products/{ref}/budget-policy` (operator, own product): the privacy budget one buyer may spend on
+        the product across all its licenses."""
+        body: Json = {"epsilon": epsilon, "delta": delta}
+        if rho is not None:
+            body["rho"] = rho
+        return dict(self.request("PUT", f"/products/{ref}/budget-policy", json=body))
 
     def issue_voucher(self, body: Json) -> Json:
         """`POST /vouchers` (authority): a funded voucher for a buyer (算力券/数据券)."""
         return dict(self.post("/vouchers", body))
 
     def vouchers(self) -> list[Json]:
+        """`GET /vouchers`: the caller's vouchers (all for authority, exchange, auditor)."""
         return list(self.get("/vouchers"))
+
+    def voucher(self, voucher_id: str) -> Json:
+        """`GET /vouchers/{id}`: one voucher with what is left of it."""
+        return dict(self.get(f"/vouchers/{voucher_id}"))
 
     def mint(self, account_id: str, amount_fen: int) -> Json:
         """`POST /dev/mint` (exchange, dev chains only): test fen for an account."""
@@ -237,6 +283,7 @@ class ProvexClient:
         return dict(self.get("/accounts/me/balance"))
 
     def statement(self, period: str = "month") -> Json:
+        """`GET /accounts/me/statement`: income and spending by product and period, vouchers, receipts."""
         return dict(self.get("/accounts/me/statement", period=period))
 
     def order(self, offer_id: str, quantity: int = 1, voucher_id: str | None = None,
@@ -249,16 +296,97 @@ class ProvexClient:
             body["purpose"] = purpose
         return dict(self.post("/orders", body, idempotency_key or str(uuid.uuid4())))
 
+    def get_order(self, order_id: str) -> Json:
+        """`GET /orders/{id}`: one order (its buyer; exchange, authority, auditor). `order()` places one."""
+        return dict(self.get(f"/orders/{order_id}"))
+
     def licenses(self) -> list[Json]:
         """`GET /licenses`: the buyer's own (everyone's for exchange, authority, auditor)."""
         return list(self.get("/licenses"))
 
     def license(self, license_id: str) -> Json:
+        """`GET /licenses/{id}`: one license with its usage and budget left."""
         return dict(self.get(f"/licenses/{license_id}"))
 
     def charges(self, license_id: str) -> list[Json]:
         """`GET /licenses/{id}/charges`: each query charged to the license."""
         return list(self.get(f"/licenses/{license_id}/charges"))
+
+    def refund_license(self, license_id: str) -> Json:
+        """`POST /licenses/{id}/refund` (its buyer, or the exchange): refund an unused escrowed license inside its
+        refund window. Returns the license, now `refunded`."""
+        return dict(self.post(f"/licenses/{license_id}/refund"))
+
+    def release_license(self, license_id: str) -> Json:
+        """`POST /licenses/{id}/release` (any participant but the auditor): pay out an escrowed license to its
+        payees after the refund window. Returns the license, now `paid`."""
+        return dict(self.post(f"/licenses/{license_id}/release"))
+
+    def confirm_destruction(self, license_id: str, statement: str) -> Json:
+        """`POST /licenses/{id}/destruction` (buyer): confirm that delivered copies were destroyed after the
+        license ended. Returns `{"license_id", "record_seq", "receipt"}` (the ledger record)."""
+        return dict(self.post(f"/licenses/{license_id}/destruction", {"statement": statement}))
+
+    # -- negotiations ----------------------------------------------------------------------------
+    # requested -> offered -> accepted -> agreed -> finalized (by the order), or terminated; each answer is the
+    # negotiation with its `state`, whose `turn` it is, and its `events`.
+    def open_negotiation(self, offer_id: str, kind: str, quantity: int = 1, *, term_days: int | None = None,
+                         unit_price_fen: int | None = None, terms: Json | None = None, message: str = "") -> Json:
+        """`POST /negotiations` (buyer): request terms on an offer (`kind`: one_off, subscription or metered)."""
+        body: Json = {"offer_id": offer_id, "kind": kind, "quantity": quantity, "message": message}
+        if term_days is not None:
+            body["term_days"] = term_days
+        if unit_price_fen is not None:
+            body["unit_price_fen"] = unit_price_fen
+        if terms is not None:
+            body["terms"] = terms
+        return dict(self.post("/negotiations", body))
+
+    def negotiations(self) -> list[Json]:
+        """`GET /negotiations`: the negotiations the caller is a party to (all for exchange, authority, auditor)."""
+        return list(self.get("/negotiations"))
+
+    def negotiation(self, negotiation_id: str) -> Json:
+        """`GET /negotiations/{id}`: one negotiation with its transitions."""
+        return dict(self.get(f"/negotiations/{negotiation_id}"))
+
+    @staticmethod
+    def _counter(unit_price_fen: int, quantity: int | None, terms: Json | None, valid_for_seconds: int | None,
+                 message: str) -> Json:
+        body: Json = {"unit_price_fen": unit_price_fen, "message": message}
+        if quantity is not None:
+            body["quantity"] = quantity
+        if terms is not None:
+            body["terms"] = terms
+        if valid_for_seconds is not None:
+            body["valid_for_seconds"] = valid_for_seconds
+        return body
+
+    def offer_negotiation(self, negotiation_id: str, unit_price_fen: int, *, quantity: int | None = None,
+                          terms: Json | None = None, valid_for_seconds: int | None = None, message: str = "") -> Json:
+        """`POST /negotiations/{id}/offer` (operator): requested -> offered, with a deadline for the buyer."""
+        body = self._counter(unit_price_fen, quantity, terms, valid_for_seconds, message)
+        return dict(self.post(f"/negotiations/{negotiation_id}/offer", body))
+
+    def request_negotiation(self, negotiation_id: str, unit_price_fen: int, *, quantity: int | None = None,
+                            terms: Json | None = None, valid_for_seconds: int | None = None,
+                            message: str = "") -> Json:
+        """`POST /negotiations/{id}/request` (buyer): offered -> requested, a counter-proposal."""
+        body = self._counter(unit_price_fen, quantity, terms, valid_for_seconds, message)
+        return dict(self.post(f"/negotiations/{negotiation_id}/request", body))
+
+    def accept_negotiation(self, negotiation_id: str) -> Json:
+        """`POST /negotiations/{id}/accept` (buyer): offered -> accepted."""
+        return dict(self.post(f"/negotiations/{negotiation_id}/accept"))
+
+    def agree_negotiation(self, negotiation_id: str) -> Json:
+        """`POST /negotiations/{id}/agree` (operator): accepted -> agreed; publishes a private offer for the buyer
+        on chain (`agreed_offer_id`), which the buyer then orders."""
+        return dict(self.post(f"/negotiations/{negotiation_id}/agree"))
+
+    def terminate_negotiation(self, negotiation_id: str, message: str = "") -> Json:
+        """`POST /negotiations/{id}/terminate` (buyer or operator): either party ends it."""
+        return dict(self.post(f"/negotiations/{negotiation_id}/terminate", {"message": message}))
 
     # -- providers and queries -------------------------------------------------------------------
     def coordinator_identity(self) -> Json:
@@ -269,11 +397,16 @@ class ProvexClient:
         """`POST /providers/me/node` (provider): register (or move) the node this provider runs."""
         return dict(self.post("/providers/me/node", {"node_id": node_id, "url": url, "public_key": public_key}))
 
+    def my_node(self) -> Json:
+        """`GET /providers/me/node` (provider): the node this provider registered."""
+        return dict(self.get("/providers/me/node"))
+
     def nodes(self) -> list[Json]:
         """`GET /providers/nodes`: registered provider nodes."""
         return list(self.get("/providers/nodes"))
 
     def query_policy(self, ref: str) -> Json:
+        """`GET /products/{ref}/query-policy`: what queries on the product may do."""
         return dict(self.get(f"/products/{ref}/query-policy"))
 
     def set_query_policy(self, ref: str, body: Json) -> Json:
@@ -299,11 +432,91 @@ class ProvexClient:
         return dict(self.get(f"/audit/products/{ref}/trace"))
 
     def account_actions(self, account_id: str) -> Json:
+        """`GET /audit/accounts/{id}/actions` (auditor, authority, exchange): everything an account did, and
+        under which authorization."""
         return dict(self.get(f"/audit/accounts/{account_id}/actions"))
+
+    def security_events(self, limit: int | None = None) -> list[Json]:
+        """`GET /audit/security-events` (auditor): refused authentications and authorizations, newest last."""
+        return list(self.get("/audit/security-events", limit=limit))
 
     def verify(self) -> Json:
         """`POST /audit/verify` (auditor): recompute from the database and compare with the chain."""
         return dict(self.post("/audit/verify"))
 
 
-__all__ = ["ApiError", "Json", "ProvexClient"]
+ROUTES: dict[tuple[str, str], str] = {
+    # (METHOD, OpenAPI path) -> the ProvexClient method that calls it
+    ("GET", "/health"): "health",
+    ("GET", "/accounts/me"): "me",
+    ("POST", "/accounts"): "create_account",
+    ("GET", "/accounts"): "accounts",
+    ("GET", "/accounts/{account_id}"): "account",
+    ("POST", "/accounts/me/rotate-key"): "rotate_own_key",
+    ("POST", "/accounts/{account_id}/rotate-key"): "rotate_key",
+    ("GET", "/accounts/me/balance"): "balance",
+    ("GET", "/accounts/me/statement"): "statement",
+    ("POST", "/resources"): "register_resource",
+    ("GET", "/resources"): "resources",
+    ("GET", "/resources/{ref}"): "resource",
+    ("POST", "/authorizations"): "grant_authorization",
+    ("GET", "/authorizations"): "authorizations",
+    ("GET", "/authorizations/{ref}"): "authorization",
+    ("POST", "/authorizations/{ref}/revoke"): "revoke_authorization",
+    ("POST", "/products"): "create_product",
+    ("GET", "/products/{ref}"): "product",
+    ("PATCH", "/products/{ref}"): "update_product",
+    ("POST", "/products/{ref}/submit"): "submit_product",
+    ("GET", "/products/{ref}/chain"): "product_chain",
+    ("POST", "/products/{ref}/review/start"): "start_review",
+    ("POST", "/products/{ref}/review"): "review",
+    ("GET", "/products/{ref}/reviews"): "reviews",
+    ("POST", "/products/{ref}/suspend"): "set_status",
+    ("POST", "/products/{ref}/relist"): "set_status",
+    ("POST", "/products/{ref}/delist"): "set_status",
+    ("GET", "/catalog"): "catalog",
+    ("GET", "/certificates"): "certificates",
+    ("GET", "/certificates/{code}"): "certificate",
+    ("GET", "/certificates/{code}/verify"): "verify_certificate",
+    ("POST", "/products/{ref}/offers"): "create_offer",
+    ("GET", "/products/{ref}/offers"): "offers",
+    ("GET", "/offers/{offer_id}"): "offer",
+    ("POST", "/offers/{offer_id}/withdraw"): "withdraw_offer",
+    ("GET", "/products/{ref}/quote"): "quote",
+    ("PUT", "/products/{ref}/price-cap"): "set_price_cap",
+    ("PUT", "/products/{ref}/budget-policy"): "set_budget_policy",
+    ("POST", "/vouchers"): "issue_voucher",
+    ("GET", "/vouchers"): "vouchers",
+    ("GET", "/vouchers/{voucher_id}"): "voucher",
+    ("POST", "/dev/mint"): "mint",
+    ("POST", "/orders"): "order",
+    ("GET", "/orders/{order_id}"): "get_order",
+    ("GET", "/licenses"): "licenses",
+    ("GET", "/licenses/{license_id}"): "license",
+    ("GET", "/licenses/{license_id}/charges"): "charges",
+    ("POST", "/licenses/{license_id}/refund"): "refund_license",
+    ("POST", "/licenses/{license_id}/release"): "release_license",
+    ("POST", "/licenses/{license_id}/destruction"): "confirm_destruction",
+    ("POST", "/negotiations"): "open_negotiation",
+    ("GET", "/negotiations"): "negotiations",
+    ("GET", "/negotiations/{negotiation_id}"): "negotiation",
+    ("POST", "/negotiations/{negotiation_id}/offer"): "offer_negotiation",
+    ("POST", "/negotiations/{negotiation_id}/request"): "request_negotiation",
+    ("POST", "/negotiations/{negotiation_id}/accept"): "accept_negotiation",
+    ("POST", "/negotiations/{negotiation_id}/agree"): "agree_negotiation",
+    ("POST", "/negotiations/{negotiation_id}/terminate"): "terminate_negotiation",
+    ("GET", "/coordinator/identity"): "coordinator_identity",
+    ("POST", "/providers/me/node"): "register_node",
+    ("GET", "/providers/me/node"): "my_node",
+    ("GET", "/providers/nodes"): "nodes",
+    ("GET", "/products/{ref}/query-policy"): "query_policy",
+    ("PUT", "/products/{ref}/query-policy"): "set_query_policy",
+    ("POST", "/queries"): "query",
+    ("GET", "/ledger/records/{seq}"): "record",
+    ("GET", "/audit/products/{ref}/trace"): "trace",
+    ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",
+    ("GET", "/audit/security-events"): "security_events",
+    ("POST", "/audit/verify"): "verify",
+}
+
+__all__ = ["ROUTES", "ApiError", "Json", "ProvexClient"]
