@@ -97,7 +97,7 @@ class Resource(ChainFields, table=True):
     content_hash: str = Field(max_length=64)
     column_schema: list[dict[str, Any]] = json_col()
     update_frequency: str = Field(max_length=32)
-    volume: int
+    volume: int = Field(sa_type=sa.BigInteger)
     metadata_hash: str = Field(max_length=64)
     registered_by: str = Field(foreign_key="accounts.id", max_length=36)
     created_at: datetime = Field(default_factory=utcnow)

@@ -110,3 +110,10 @@ def test_revoked_key_is_refused_and_logged(server: Server) -> None:
     with server.client("auditor") as c:
         events = c.get("/audit/security-events").json()
     assert any(e["path"] == "/accounts/me" and e["status"] == 401 for e in events)
+
+
+def test_largest_accepted_number_is_stored_exactly(server: Server) -> None:
+    with server.client("authority") as c:
+        r = c.post("/resources", json=resource_body(volume=10**15))
+        assert r.status_code == 201, r.text
+        assert c.get(f"/resources/{r.json()['id']}").json()["volume"] == 10**15

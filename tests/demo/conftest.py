@@ -129,7 +129,7 @@ def live_demo(demo_run: DemoRun) -> Iterator[LiveDemo]:
             stop_demo(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
