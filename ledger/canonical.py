@@ -152,7 +152,8 @@ def decode_record(data: bytes | bytearray | memoryview) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordFormatError(f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from None
-    if _max_depth(text) > MAX_DEPTH:
+    # Counting brackets (in C) bounds the depth from above; scan only when that bound is too high.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _max_depth(text) > MAX_DEPTH:
         raise RecordFormatError(f"nesting deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ledger.contracts import Ledger
@@ -236,18 +237,20 @@ def account_actions(session: Session, ledger: Ledger, account_id: str, limit: in
 
 # ----------------------------------------------------------------------- verification
 
-def stored_records(session: Session, batch: int = 5000) -> Iterator[StoredRecord]:
-    """The record log in sequence order, streamed."""
+def stored_records(session: Session, batch: int = 20_000) -> Iterator[StoredRecord]:
+    """The record log in sequence order, streamed in keyset pages (plain rows, no ORM objects)."""
     last = -1
     while True:
-        rows = session.exec(select(LedgerRecord).where(LedgerRecord.seq > last)
-                            .order_by(col(LedgerRecord.seq)).limit(batch)).all()
+        stmt = (sa.select(LedgerRecord.seq, LedgerRecord.body, LedgerRecord.kind, LedgerRecord.actor,  # type: ignore[call-overload]
+                          LedgerRecord.subject, LedgerRecord.authorization, LedgerRecord.leaf_hash)
+                .where(col(LedgerRecord.seq) > last).order_by(col(LedgerRecord.seq)).limit(batch))
+        rows = session.execute(stmt).all()
         if not rows:
             return
-        for r in rows:
-            yield StoredRecord(r.seq, r.body, {"kind": r.kind, "actor": r.actor, "subject": r.subject,
-                                               "authorization": r.authorization}, r.leaf_hash)
-        last = rows[-1].seq
+        for seq, body, kind, actor, subject, authz, leaf in rows:
+            yield StoredRecord(seq, body, {"kind": kind, "actor": actor, "subject": subject,
+                                           "authorization": authz}, leaf)
+        last = rows[-1][0]
 
 
 def verify_database(session: Session, ledger: Ledger,
