@@ -41,9 +41,8 @@ def deployer(chain: ChainRuntime) -> LocalAccount:
     return chain.deployer
 
 
-@pytest.fixture(scope="session")
-def new_account(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAccount]:
-    """Make a fresh account funded with 10 ETH for gas."""
+def account_factory(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAccount]:
+    """Make fresh accounts funded with 10 ETH for gas."""
 
     def make() -> LocalAccount:
         acct: LocalAccount = Account.create()
@@ -53,15 +52,24 @@ def new_account(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAcc
     return make
 
 
-@pytest.fixture(scope="session")
-def roles(ledger: Ledger, deployer: LocalAccount, new_account: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
+def grant_roles(ledger: Ledger, deployer: LocalAccount, make: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
     """Authority, exchange and recorder accounts with their roles granted on every contract."""
-    accts = {"authority": new_account(), "exchange": new_account(), "recorder": new_account()}
+    accts = {"authority": make(), "exchange": make(), "recorder": make()}
     for contract in ("DataRegistry", "Settlement"):
         ledger.grant_role(deployer, contract, AUTHORITY_ROLE, accts["authority"].address)
         ledger.grant_role(deployer, contract, EXCHANGE_ROLE, accts["exchange"].address)
     ledger.grant_role(deployer, "CheckpointLog", RECORDER_ROLE, accts["recorder"].address)
     return accts
+
+
+@pytest.fixture(scope="session")
+def new_account(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAccount]:
+    return account_factory(ledger, deployer)
+
+
+@pytest.fixture(scope="session")
+def roles(ledger: Ledger, deployer: LocalAccount, new_account: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
+    return grant_roles(ledger, deployer, new_account)
 
 
 def uid(prefix: str = "id") -> str:

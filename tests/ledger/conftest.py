@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from ledger.contracts import RECORDER_ROLE
+from ledger.contracts import RECORDER_ROLE, Ledger
 from ledger.records import append_record
 from ledger.runtime import ChainConfig, ChainRuntime
+from tests.conftest import account_factory, grant_roles
 
 
 @pytest.fixture
@@ -36,3 +39,23 @@ def append(engine: Engine, n: int, kind: str = "query") -> None:
         for i in range(n):
             append_record(s, kind=kind, actor="acct-1", subject=f"prod-{i % 3}", data={"i": i})
         s.commit()
+
+
+@dataclass
+class Isolated:
+    """A chain of the test's own, for tests that move chain time (the shared chain's clock must not jump)."""
+
+    ledger: Ledger
+    deployer: LocalAccount
+    roles: dict[str, LocalAccount]
+    new_account: Callable[[], LocalAccount]
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, build_cache: Path) -> Iterator[Isolated]:
+    runtime = ChainRuntime(ChainConfig(home=tmp_path / "isolated", persist_state=False,
+                                       build_cache=build_cache)).start()
+    assert runtime.ledger is not None and runtime.deployer is not None
+    make = account_factory(runtime.ledger, runtime.deployer)
+    yield Isolated(runtime.ledger, runtime.deployer, grant_roles(runtime.ledger, runtime.deployer, make), make)
+    runtime.stop()

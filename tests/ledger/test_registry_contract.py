@@ -12,6 +12,7 @@ from ledger.errors import ContractRevert
 from ledger.ids import chain_id_of
 from tests.conftest import uid
 from tests.ledger.chain_helpers import H1, H2, advance_time, listed_product, make_operator, now
+from tests.ledger.conftest import Isolated
 
 Roles = dict[str, LocalAccount]
 NewAccount = Callable[[], LocalAccount]
@@ -152,7 +153,8 @@ def test_revoked_authorization_blocks_listing_and_allows_suspension(
     assert exc.value.args_by_name["revoked"] is True
 
 
-def test_expiry_moves_with_chain_time(ledger: Ledger, roles: Roles, new_account: NewAccount) -> None:
+def test_expiry_moves_with_chain_time(isolated: Isolated) -> None:
+    ledger, roles, new_account = isolated.ledger, isolated.roles, isolated.new_account
     listed = listed_product(ledger, roles, new_account, lifetime=3600)
     assert ledger.is_authorized(listed.operator.address, listed.resources[0])
     advance_time(ledger, 3601)

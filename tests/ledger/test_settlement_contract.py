@@ -11,6 +11,7 @@ from ledger.contracts import Ledger, LicenseStatus, ProductStatus
 from ledger.errors import ContractRevert
 from tests.conftest import uid
 from tests.ledger.chain_helpers import H1, advance_time, listed_product, now
+from tests.ledger.conftest import Isolated
 
 Roles = dict[str, LocalAccount]
 NewAccount = Callable[[], LocalAccount]
@@ -106,8 +107,10 @@ def test_negotiated_offer_is_for_one_buyer(ledger: Ledger, roles: Roles, new_acc
         ledger.buy_license(funded_buyer, lic, offer, 1, H1)
 
 
-def test_voucher_partial_payment_expiry_and_limits(ledger: Ledger, roles: Roles, new_account: NewAccount,
-                                                   deployer: LocalAccount, funded_buyer: LocalAccount) -> None:
+def test_voucher_partial_payment_expiry_and_limits(isolated: Isolated) -> None:
+    ledger, roles, new_account, deployer = isolated.ledger, isolated.roles, isolated.new_account, isolated.deployer
+    funded_buyer = new_account()
+    ledger.mint(deployer, funded_buyer.address, 1_000_000)
     auth = roles["authority"]
     ledger.mint(deployer, auth.address, 10_000)
     listed = listed_product(ledger, roles, new_account, sector="energy")
@@ -142,8 +145,10 @@ def test_voucher_partial_payment_expiry_and_limits(ledger: Ledger, roles: Roles,
     assert ledger.balance_of(auth.address) - auth_before == 200
 
 
-def test_escrow_refund_and_release(ledger: Ledger, roles: Roles, new_account: NewAccount,
-                                   funded_buyer: LocalAccount) -> None:
+def test_escrow_refund_and_release(isolated: Isolated) -> None:
+    ledger, roles, new_account = isolated.ledger, isolated.roles, isolated.new_account
+    funded_buyer = new_account()
+    ledger.mint(isolated.deployer, funded_buyer.address, 1_000_000)
     listed = listed_product(ledger, roles, new_account)
     payee = new_account().address
     offer = uid("o")
