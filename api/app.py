@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -103,38 +104,39 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = runtime is None
-        rt = runtime or ChainRuntime(settings.chain_config()).start()
-        engine = make_engine(settings.db_url, pool_size=settings.db_pool_size)
-        migrate(engine)
-        assert rt.ledger is not None and rt.deployer is not None
-        keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
-        gateway = ChainGateway(rt.ledger, keyring, rt.deployer,
-                               fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
-        svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
-                       home=settings.home)
-        app.state.services = svc
-        app.state.runtime = rt
-        app.state.coordinator_key = load_or_create_coordinator_key(settings.home)
-        stop = threading.Event()
-        worker = threading.Thread(target=_outbox_loop, args=(svc, settings.outbox_interval, stop),
-                                  name="provex-outbox", daemon=True)
-        worker.start()
-        svc.outbox_wakeup.set()
-        security_log = attach_file_handler(settings.home)
-        anchorer = _start_anchoring(settings, engine, rt)
-        app.state.anchorer = anchorer
-        try:
-            yield
-        finally:
-            anchorer.stop()
-            logging.getLogger("provex.security").removeHandler(security_log)
-            stop.set()
+        # Every resource registers its own cleanup as it is acquired, so a failure part-way through
+        # start-up (e.g. a migration) still stops the Anvil it started.
+        with contextlib.ExitStack() as cleanup:
+            rt = runtime
+            if rt is None:
+                rt = ChainRuntime(settings.chain_config()).start()
+                cleanup.callback(rt.stop)
+            engine = make_engine(settings.db_url, pool_size=settings.db_pool_size)
+            cleanup.callback(engine.dispose)
+            migrate(engine)
+            assert rt.ledger is not None and rt.deployer is not None
+            keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
+            gateway = ChainGateway(rt.ledger, keyring, rt.deployer,
+                                   fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
+            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
+                           home=settings.home)
+            app.state.services = svc
+            app.state.runtime = rt
+            app.state.coordinator_key = load_or_create_coordinator_key(settings.home)
+            stop = threading.Event()
+            worker = threading.Thread(target=_outbox_loop, args=(svc, settings.outbox_interval, stop),
+                                      name="provex-outbox", daemon=True)
+            worker.start()
+            cleanup.callback(worker.join, timeout=10)
+            cleanup.callback(svc.outbox_wakeup.set)
+            cleanup.callback(stop.set)
             svc.outbox_wakeup.set()
-            worker.join(timeout=10)
-            engine.dispose()
-            if owned:
-                rt.stop()
+            security_log = attach_file_handler(settings.home)
+            cleanup.callback(logging.getLogger("provex.security").removeHandler, security_log)
+            anchorer = _start_anchoring(settings, engine, rt)
+            cleanup.callback(anchorer.stop)
+            app.state.anchorer = anchorer
+            yield
 
     app = FastAPI(title="Provex", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS,
                   lifespan=lifespan, responses=errors.ERROR_RESPONSES)

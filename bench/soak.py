@@ -113,7 +113,7 @@ class Soak:
                 self.buyers.append(acct)
             time.sleep(2)  # account chain setup
             for acct in self.buyers:
-                ex.mint(acct["id"], 10_000_000)
+                ex.mint(acct["id"], 1_000_000_000)
         self.licenses: dict[str, str] = {}
 
     def stop_stack(self) -> None:
