@@ -188,7 +188,7 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     if now >= _naive(lic.valid_until):
         raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
     product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
-    if not product_is_servable(product):
+    if not product_is_servable(session, product):
         raise UsageRefused("ProductNotServable", product=product.code, status=product.status)
     bad_kinds = sorted(set(kinds) - set(lic.query_kinds))
     if bad_kinds:

@@ -105,8 +105,8 @@ def get_negotiation(session: Session, actor: Actor, negotiation_id: str) -> Nego
     return row
 
 
-def _product_open(product: Product) -> None:
-    if not product_is_servable(product):
+def _product_open(session: Session, product: Product) -> None:
+    if not product_is_servable(session, product):
         raise Conflict(f"ProductNotTradable: product {product.code} is {product.status}")
 
 
@@ -120,7 +120,7 @@ def open_negotiation(session: Session, actor: Actor, data: NegotiationIn) -> Neg
     if not base.active or base.buyer_id is not None:
         raise InvalidInput("offer_id", "negotiate from an active public offer")
     product = get_product(session, base.product_id)
-    _product_open(product)
+    _product_open(session, product)
     if (data.kind == "subscription") != (data.term_days is not None):
         raise InvalidInput("term_days", "required for subscriptions and only for them")
     terms = data.terms or TermsIn(**base.terms)

@@ -58,7 +58,7 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
         raise InvalidInput("offer_id", f"unknown offer {data.offer_id}") from None
     product = get_product(session, offer.product_id)
     oid = hex32(chain_id_of(offer.id))
-    if not product_is_servable(product):
+    if not product_is_servable(session, product):
         raise RuleViolation("ProductNotTradable", productId=hex32(chain_id_of(product.id)), product=product.code,
                             status=product.status)
     if offer.buyer_id is not None and offer.buyer_id != actor.id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -199,10 +200,15 @@ def product_view(row: Product) -> ProductOut:
         created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at)
 
 
-def product_is_servable(product: Product) -> bool:
-    """The single gate for serving queries under a product's licenses: it must be listed.
+def product_is_servable(session: Session, product: Product, now: float | None = None) -> bool:
+    """The single gate for selling and serving a product: listed, and its authorization still in force.
 
-    Revocation and suspension change the status (on chain and here), so this is all a query service
-    needs to check.
+    Revocation and suspension change the status (on chain and here). An authorization that merely
+    expires changes nothing until someone calls `suspendUnauthorized`, so its window is checked here too,
+    the same rule as the contract's `isTradable`.
     """
-    return product.status == ProductStatus.LISTED
+    if product.status != ProductStatus.LISTED:
+        return False
+    authz = session.exec(select(Authorization).where(Authorization.id == product.authorization_id)).first()
+    at = time.time() if now is None else now
+    return authz is not None and not authz.revoked and authz.valid_from <= at < authz.valid_until
