@@ -142,7 +142,7 @@ class Anchorer:
     def _chain_checkpoints(self) -> dict[tuple[int, str], tuple[int, int]]:
         """(tree size, root hex) → (index, block) for every checkpoint event on chain."""
         event = self.ledger.checkpoints.events.CheckpointAnchored
-        logs = self.ledger.client._rpc(
+        logs = self.ledger.client.rpc(
             lambda: event.get_logs(from_block=self.ledger.deployment.deployment_block))
         return {(int(ev["args"]["treeSize"]), bytes(ev["args"]["root"]).hex()):
                 (int(ev["args"]["index"]), int(ev["blockNumber"])) for ev in logs}

@@ -48,7 +48,7 @@ class ChainClient:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = int(self._rpc(lambda: self.w3.eth.chain_id))
+            self._chain_id = int(self.rpc(lambda: self.w3.eth.chain_id))
         return self._chain_id
 
     def is_up(self) -> bool:
@@ -59,9 +59,10 @@ class ChainClient:
             return False
 
     def block_number(self) -> int:
-        return int(self._rpc(lambda: self.w3.eth.block_number))
+        return int(self.rpc(lambda: self.w3.eth.block_number))
 
-    def _rpc(self, fn: Any) -> Any:
+    def rpc(self, fn: Any) -> Any:
+        """Run `fn` (a web3 call); connection failures become ChainUnavailable."""
         try:
             return fn()
         except (requests.ConnectionError, requests.Timeout, ConnectionError) as exc:
@@ -70,7 +71,7 @@ class ChainClient:
     def call(self, fn: ContractFunction) -> Any:
         """Run a view function; reverts become ContractRevert."""
         try:
-            return self._rpc(fn.call)
+            return self.rpc(fn.call)
         except ContractLogicError as exc:
             raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
 
@@ -87,13 +88,13 @@ class ChainClient:
             tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
             try:
                 if fn is not None:
-                    built = self._rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
+                    built = self.rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
                 else:
                     built = {**tx, "to": to, "value": value, "gas": 21000,
-                             "gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
+                             "gasPrice": self.rpc(lambda: self.w3.eth.gas_price)}
                     built.pop("from")
                 signed = sender.sign_transaction(built)
-                tx_hash = self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+                tx_hash = self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
             except ContractLogicError as exc:
                 raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
             except Web3RPCError as exc:
@@ -112,7 +113,7 @@ class ChainClient:
     def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
         """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""
         try:
-            rcpt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
+            rcpt = self.rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
                 HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.01))
         except TimeExhausted as exc:
             raise ChainUnavailable(f"no receipt for {HexBytes(tx_hash).to_0x_hex()}: {exc}") from exc
@@ -133,7 +134,7 @@ class ChainClient:
         return self.transact(sender, to=to, value=wei)
 
     def balance(self, address: str) -> int:
-        return int(self._rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
+        return int(self.rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
 
     def forget_nonce(self, address: str) -> None:
         """Re-read the account's nonce from the chain before its next transaction (after a reorg)."""
@@ -145,7 +146,7 @@ class ChainClient:
 
     def _next_nonce(self, address: str) -> int:
         if address not in self._nonces:
-            self._nonces[address] = int(self._rpc(
+            self._nonces[address] = int(self.rpc(
                 lambda: self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), "pending")))
         return self._nonces[address]
 

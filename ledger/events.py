@@ -59,7 +59,7 @@ def read_events(
         topics.append(HexBytes(topic1))
     while start <= last:
         end = min(start + page - 1, last)
-        logs = client._rpc(lambda s=start, e=end: client.w3.eth.get_logs(
+        logs = client.rpc(lambda s=start, e=end: client.w3.eth.get_logs(
             {"address": contract.address, "fromBlock": s, "toBlock": e, "topics": topics}))
         for log in logs:
             ev = decoders[HexBytes(log["topics"][0])].process_log(log)

@@ -268,7 +268,7 @@ def chain_now(gateway: ChainGateway) -> int:
     block's, or the wall clock when no block was mined lately. 503 when the chain is down."""
     client = gateway.ledger.client
     try:
-        latest = int(client._rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
+        latest = int(client.rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
         return max(latest, int(time.time()))
     except ChainUnavailable as exc:
         raise ChainUnavailableError(f"refund windows are kept in chain time; the chain is unreachable: {exc}") from exc
