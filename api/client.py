@@ -159,6 +159,10 @@ class ProvexClient:
         """`POST /authorizations/{ref}/revoke` (authority); listed products on it are suspended."""
         return dict(self.post(f"/authorizations/{ref}/revoke", {"reason": reason}))
 
+    def sweep_expired_authorizations(self) -> Json:
+        """`POST /authorizations/sweep-expired` (exchange, authority): suspend products on expired ones."""
+        return dict(self.post("/authorizations/sweep-expired"))
+
     # -- products, review, catalog, certificates ------------------------------------------------
     def create_product(self, body: Json, idempotency_key: str | None = None) -> Json:
         """`POST /products` (operator): a draft."""
@@ -463,6 +467,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/authorizations"): "authorizations",
     ("GET", "/authorizations/{ref}"): "authorization",
     ("POST", "/authorizations/{ref}/revoke"): "revoke_authorization",
+    ("POST", "/authorizations/sweep-expired"): "sweep_expired_authorizations",
     ("POST", "/products"): "create_product",
     ("GET", "/products/{ref}"): "product",
     ("PATCH", "/products/{ref}"): "update_product",

@@ -142,3 +142,32 @@ def revoke_authorization(session: Session, gateway: ChainGateway, actor: Actor, 
     append_record(session, kind="authorization.revoked", actor=actor.id, subject=row.id, authorization=row.id,
                   data={"code": row.code, "reason": reason, "suspended_products": [p.id for p in suspended]})
     return row, suspended
+
+
+def suspend_expired(session: Session, gateway: ChainGateway, actor: Actor,
+                    now: float | None = None) -> list[tuple[Authorization, list[Product]]]:
+    """Suspend, on chain and here, every listed product whose (unrevoked) authorization has expired.
+
+    The same cascade as a revocation; one `authorization.expired` record per authorization swept.
+    Expiry is judged in chain time (the latest block), as the contract judges it: an authorization
+    expired by the wall clock but not yet on chain waits for the next sweep.
+    """
+    from registry.lifecycle import suspend_for_revocation
+
+    actor.require(Role.EXCHANGE, Role.AUTHORITY)
+    client = gateway.ledger.client
+    latest = int(client.rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
+    at = min(latest, int(time.time() if now is None else now))
+    expired = session.exec(
+        select(Authorization).where(~col(Authorization.revoked), col(Authorization.valid_until) <= at)
+        .where(col(Authorization.id).in_(select(Product.authorization_id).where(Product.status == "listed")))
+        .order_by(col(Authorization.pk))).all()
+    swept = []
+    for authz in expired:
+        suspended = suspend_for_revocation(session, gateway, actor, authz)
+        append_record(session, kind="authorization.expired", actor=actor.id, subject=authz.id,
+                      authorization=authz.id,
+                      data={"code": authz.code, "valid_until": authz.valid_until,
+                            "suspended_products": [p.id for p in suspended]})
+        swept.append((authz, suspended))
+    return swept

@@ -136,7 +136,7 @@ def delist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: s
 
 def suspend_for_revocation(session: Session, gateway: ChainGateway, actor: Actor,
                            authz: Authorization) -> list[Product]:
-    """Suspend every listed product built on a revoked authorization (anyone may do so on chain)."""
+    """Suspend every listed product built on a revoked or expired authorization (anyone may do so on chain)."""
     rows = session.exec(select(Product).where(Product.authorization_id == authz.id)
                         .where(Product.status == ProductStatus.LISTED)).all()
     for row in rows:

@@ -36,6 +36,14 @@ def get_authorization(ref: str, c: Ctx = Depends(ctx(*READERS))) -> Authorizatio
     return svc.view_authorization(c.actor, svc.get_authorization(c.session, ref))
 
 
+@router.post("/sweep-expired", summary="Suspend listed products whose authorization has expired (exchange, authority)")
+def sweep_expired(c: Ctx = Depends(ctx(R.EXCHANGE, R.AUTHORITY))) -> dict[str, Any]:
+    swept = svc.suspend_expired(c.session, c.gateway, c.actor)
+    c.commit()
+    return {"expired": [{"authorization": svc.view_authorization(c.actor, a).model_dump(mode="json"),
+                         "suspended_products": [p.id for p in products]} for a, products in swept]}
+
+
 @router.post("/{ref}/revoke", summary="Revoke (authority); listed products built on it are suspended")
 def revoke(ref: str, body: RevokeIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> dict[str, Any]:
     row, suspended = svc.revoke_authorization(c.session, c.gateway, c.actor, ref, body.reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from ledger.contracts import ProductStatus as ChainStatus
 from tests.api.builders import make_authorization, make_product, make_resource
 from tests.api.conftest import Server
 from tests.trading.helpers import buy, make_offer, new_account
@@ -26,3 +27,19 @@ def test_expired_authorization_stops_sales_and_queries(server: Server) -> None:
     with server.client(key=buyer["api_key"]) as c:
         r = buy(c, offer["id"])
     assert r.status_code == 409, r.text
+    with server.client("buyer") as c:
+        assert c.post("/authorizations/sweep-expired").status_code == 403
+    server.ledger.client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # time passes on chain
+    with server.client("exchange") as c:
+        r = c.post("/authorizations/sweep-expired")
+        assert r.status_code == 200, r.text
+        swept = {e["authorization"]["id"]: e["suspended_products"] for e in r.json()["expired"]}
+        assert swept[authz["id"]] == [product["id"]]
+        assert c.post("/authorizations/sweep-expired").json()["expired"] == []  # nothing left to sweep
+    deadline = time.monotonic() + 30
+    while server.ledger.product(product["id"]).status != ChainStatus.SUSPENDED:
+        assert time.monotonic() < deadline, "suspendUnauthorized not sent"
+        time.sleep(0.2)
+    with server.client("auditor") as c:
+        assert c.get(f"/products/{product['id']}").json()["status"] == "suspended"
+        assert c.get(f"/products/{product['id']}/chain").json()["agree"]
