@@ -42,11 +42,12 @@ from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE
+from ledger.errors import ChainUnavailable
 from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
 from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
-from registry.outbox import drain
+from registry.outbox import RollbackWatch, drain
 from registry.providers import load_or_create_coordinator_key
 
 log = logging.getLogger("provex.api")
@@ -70,13 +71,18 @@ TAGS = [
 
 
 def _outbox_loop(svc: Services, interval: float, stop: threading.Event) -> None:
+    watch = RollbackWatch()
     while not stop.is_set():
         svc.outbox_wakeup.wait(interval)
         svc.outbox_wakeup.clear()
         if stop.is_set():
             break
         try:
+            if watch.check(svc.engine, svc.gateway):
+                log.warning("the chain lost confirmed transactions; they are queued again")
             drain(svc.engine, svc.gateway)
+        except ChainUnavailable:
+            pass  # jobs stay pending; the next pass retries
         except Exception:  # keep the dispatcher alive; the job stays pending
             log.exception("outbox drain failed")
 

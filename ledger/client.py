@@ -136,6 +136,10 @@ class ChainClient:
     def balance(self, address: str) -> int:
         return int(self.rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
 
+    def forget_nonces(self) -> None:
+        """Re-read every account's nonce before its next transaction (the chain lost blocks)."""
+        self._nonces.clear()
+
     def forget_nonce(self, address: str) -> None:
         """Re-read the account's nonce from the chain before its next transaction (after a reorg)."""
         self._nonces.pop(address, None)

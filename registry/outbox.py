@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from web3.exceptions import TransactionNotFound
 
 from ledger.client import Receipt
 from ledger.contracts import Ledger
@@ -101,3 +102,57 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
     with Session(engine) as session:
         report.remaining = len(session.exec(select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING)).all())
     return report
+
+
+@dataclass
+class RollbackWatch:
+    """Notices the chain forgetting blocks it had (a node restarted from an older state, a reorg) and
+    re-queues confirmed jobs whose transactions the chain no longer has; `drain` then sends them again
+    (every action is keyed by its object's id, so a resend cannot duplicate anything)."""
+
+    lookback: int = 256
+    head: int = -1
+    head_hash: bytes = b""
+
+    def check(self, engine: Engine, gateway: ChainGateway) -> int:
+        """Re-queue lost jobs; returns how many. Raises ChainUnavailable when the chain is down.
+
+        Each pass checks the receipts of jobs confirmed since the last pass's head (so a transaction
+        mined just before a crash is covered too); when the chain no longer has the last pass's head
+        block, it rechecks the last `lookback` blocks' worth of jobs.
+        """
+        client = gateway.ledger.client
+        w3 = client.w3
+        latest = client.rpc(lambda: w3.eth.get_block("latest"))
+        number = int(latest["number"])
+        if self.head < 0:
+            since = number - self.lookback  # first pass: the chain may have restarted while we were down
+        elif number < self.head or bytes(client.rpc(lambda: w3.eth.get_block(self.head))["hash"]) != self.head_hash:
+            since = self.head - self.lookback
+        else:
+            since = self.head - 1
+        requeued = self._requeue_lost(engine, gateway, since)
+        if requeued:
+            client.forget_nonces()
+        self.head, self.head_hash = number, bytes(latest["hash"])
+        return requeued
+
+    def _requeue_lost(self, engine: Engine, gateway: ChainGateway, since_block: int) -> int:
+        w3 = gateway.ledger.client.w3
+        count = 0
+        with Session(engine) as session:
+            jobs = session.exec(select(ChainTx).where(ChainTx.state == ChainState.CONFIRMED)
+                                .where(col(ChainTx.block_number) >= since_block)).all()
+            for job in jobs:
+                try:
+                    w3.eth.get_transaction_receipt(job.tx_hash)  # type: ignore[arg-type]
+                    continue
+                except TransactionNotFound:
+                    pass
+                job.state, job.tx_hash, job.block_number, job.log_index = ChainState.PENDING, None, None, None
+                job.error = "re-queued: the chain no longer has this transaction"
+                session.add(job)
+                apply_result(session, job)
+                count += 1
+            session.commit()
+        return count

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
+from ledger.errors import ContractRevert
 from ledger.runtime import ChainConfig, ChainRuntime
 from tests.api.builders import resource_body
 from tests.api.conftest import Server, launch_api, start_server
@@ -88,6 +89,14 @@ def drive(stack: Stack, fault: threading.Thread) -> Load:
     return load
 
 
+def _on_chain(server: Server, resource_id: str) -> bool:
+    try:
+        server.ledger.resource(resource_id)
+        return True
+    except ContractRevert:
+        return False
+
+
 def settle_and_verify(stack: Stack, load: Load, timeout: float = 60) -> None:
     """Outbox drained, every accepted write present and on chain, all records anchored once, verify ok."""
     server = stack.server
@@ -99,7 +108,8 @@ def settle_and_verify(stack: Stack, load: Load, timeout: float = 60) -> None:
                 records = conn.execute(sa.text("SELECT count(*) FROM ledger_records")).scalar_one()
                 anchored = conn.execute(sa.text(
                     "SELECT coalesce(max(tree_size), 0) FROM ledger_checkpoints WHERE confirmed")).scalar_one()
-            if all(s == "confirmed" for s in states) and anchored == records:
+            if all(s == "confirmed" for s in states) and anchored == records and all(
+                    _on_chain(server, rid) for rid in load.accepted):
                 break
             assert time.monotonic() < deadline, f"not settled: {states.count('pending')} pending, {anchored}/{records}"
             time.sleep(0.5)
@@ -140,3 +150,22 @@ def test_api_killed_mid_load(stack: Stack) -> None:
     assert not load.bad, load.bad[:5]
     assert 0 in load.statuses, "some requests met the dead API"
     settle_and_verify(stack, load)
+
+
+def test_chain_losing_blocks_requeues_confirmed_writes(stack: Stack) -> None:
+    """A chain that forgets blocks (restart from an older state, reorg): confirmed writes are sent again."""
+    w3 = stack.server.ledger.client.w3
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    with stack.server.client("authority") as c:
+        r = c.post("/resources", json=resource_body())
+        assert r.status_code == 201 and r.json()["chain_state"] == "confirmed", r.text
+        rid = r.json()["id"]
+    assert _on_chain(stack.server, rid)
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    assert not _on_chain(stack.server, rid)
+    deadline = time.monotonic() + 60
+    while not _on_chain(stack.server, rid):
+        assert time.monotonic() < deadline, "the lost registration was not sent again"
+        time.sleep(0.3)
+    with stack.server.client("auditor") as c:
+        assert c.get(f"/resources/{rid}").json()["chain_state"] == "confirmed"
