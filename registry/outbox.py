@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -25,6 +27,9 @@ ALREADY_DONE: dict[str, tuple[str, str, str, str]] = {
                                     "authorization_id"),
     "ProductExists": ("DataRegistry", "ProductRegistered", "productId", "product_id"),
 }
+
+
+PURCHASE_GRACE_S = 5.0
 
 
 @dataclass
@@ -69,7 +74,11 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
     report = DrainReport()
     for _ in range(limit):
         with Session(engine, expire_on_commit=False) as session:
+            # A purchase is first sent by the request that placed it; the dispatcher takes it over only
+            # after a grace period, so the two never send the same purchase at once.
+            grace = datetime.now(UTC) - timedelta(seconds=PURCHASE_GRACE_S)
             job = session.exec(select(ChainTx).where(ChainTx.state == ChainState.PENDING)
+                               .where(~sa.and_(col(ChainTx.action) == "license.buy", col(ChainTx.created_at) > grace))
                                .order_by(col(ChainTx.pk)).limit(1)).first()
             if job is None:
                 return report
