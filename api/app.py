@@ -48,7 +48,7 @@ from ledger.runtime import ChainRuntime
 from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
 from registry.outbox import RollbackWatch, drain
-from registry.providers import load_or_create_coordinator_key
+from registry.queries.providers import load_or_create_coordinator_key
 
 log = logging.getLogger("provex.api")
 

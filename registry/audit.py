@@ -24,9 +24,9 @@ from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.consistency import compare_product
-from registry.destruction import open_destructions
 from registry.errors import NotFound
 from registry.models import Account, Authorization, ChainTx, Product, Resource
+from registry.trading.destruction import open_destructions
 
 # Lifecycle stage of each chain event / record kind, in the order an auditor reads a lineage.
 STAGES = {

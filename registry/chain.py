@@ -213,4 +213,4 @@ def latest_tx(session: Session, subject_id: str) -> ChainTx | None:
 
 __all__ = ["ACTIONS", "CHAIN_STATUS", "ChainGateway", "apply_result", "chain_id_of", "submit"]
 
-import registry.trading_chain  # noqa: E402,F401  (registers the trading jobs in ACTIONS/SUBJECTS)
+import registry.trading.chain_jobs  # noqa: E402,F401  (registers the trading jobs in ACTIONS/SUBJECTS)

@@ -230,5 +230,5 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-import registry.query_models  # noqa: E402  (provider nodes, query policies)
-import registry.trading_models  # noqa: E402,F401  (trading tables: same metadata and migrations)
+import registry.queries.models  # noqa: E402  (provider nodes, query policies)
+import registry.trading.models  # noqa: E402,F401  (trading tables: same metadata and migrations)

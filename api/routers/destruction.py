@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from api.deps import Ctx, ctx
-from registry.destruction import confirm_destruction
 from registry.models import Role
+from registry.trading.destruction import confirm_destruction
 
 router = APIRouter(tags=["licenses"])
 

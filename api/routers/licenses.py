@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import Ctx, ctx
-from registry import licenses as svc
 from registry.models import Role
-from registry.orders import refund_license, release_license
-from registry.trading_schemas import ChargeOut, LicenseOut
+from registry.trading import licenses as svc
+from registry.trading.orders import refund_license, release_license
+from registry.trading.schemas import ChargeOut, LicenseOut
 
 router = APIRouter(prefix="/licenses", tags=["trading"])
 R = Role

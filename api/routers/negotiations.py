@@ -7,10 +7,10 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends
 
 from api.deps import Ctx, ctx
-from registry import negotiations as svc
 from registry.models import Role
-from registry.trading_models import Negotiation
-from registry.trading_schemas import CounterIn, NegotiationIn, NegotiationOut, NoteIn
+from registry.trading import negotiations as svc
+from registry.trading.models import Negotiation
+from registry.trading.schemas import CounterIn, NegotiationIn, NegotiationOut, NoteIn
 
 router = APIRouter(prefix="/negotiations", tags=["trading"])
 R = Role

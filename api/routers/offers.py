@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import Ctx, ctx
-from registry import offers as svc
-from registry.licenses import set_budget_policy
 from registry.models import Role
-from registry.pricing import quote
 from registry.products import visible_product
-from registry.trading_schemas import BudgetPolicyIn, OfferIn, OfferOut, PriceCapIn, PriceCapOut, QuoteOut
-from registry.vouchers import check_voucher
+from registry.trading import offers as svc
+from registry.trading.licenses import set_budget_policy
+from registry.trading.pricing import quote
+from registry.trading.schemas import BudgetPolicyIn, OfferIn, OfferOut, PriceCapIn, PriceCapOut, QuoteOut
+from registry.trading.vouchers import check_voucher
 
 router = APIRouter(tags=["trading"])
 R = Role

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from api.deps import Ctx, ctx
-from registry import orders as svc
-from registry.licenses import license_view
 from registry.models import Role
-from registry.trading_models import OrderState
-from registry.trading_schemas import OrderIn, OrderOut
+from registry.trading import orders as svc
+from registry.trading.licenses import license_view
+from registry.trading.models import OrderState
+from registry.trading.schemas import OrderIn, OrderOut
 
 router = APIRouter(prefix="/orders", tags=["trading"])
 R = Role

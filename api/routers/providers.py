@@ -6,9 +6,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, Request
 
 from api.deps import Ctx, ctx
-from registry import providers as svc
 from registry.models import Role
-from registry.query_schemas import CoordinatorIdentity, NodeIn, NodeOut
+from registry.queries import providers as svc
+from registry.queries.schemas import CoordinatorIdentity, NodeIn, NodeOut
 
 router = APIRouter(tags=["providers"])
 R = Role

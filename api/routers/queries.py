@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends
 
 from api.deps import Ctx, ctx
 from api.routers.providers import coordinator_key
-from registry import query_policy
 from registry.models import Role
 from registry.products import visible_product
-from registry.queries import QueryContext, run_query
-from registry.query_schemas import QueryIn, QueryOut, QueryPolicyIn, QueryPolicyOut
+from registry.queries import policy as query_policy
+from registry.queries.run import QueryContext, run_query
+from registry.queries.schemas import QueryIn, QueryOut, QueryPolicyIn, QueryPolicyOut
 
 router = APIRouter(tags=["queries"])
 R = Role

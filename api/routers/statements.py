@@ -12,8 +12,8 @@ from ledger.errors import ChainUnavailable
 from registry.accounts import get_account
 from registry.errors import ChainUnavailableError, Forbidden
 from registry.models import Role
-from registry.statements import Period, statement
-from registry.trading_schemas import MintIn
+from registry.trading.schemas import MintIn
+from registry.trading.statements import Period, statement
 
 router = APIRouter(tags=["trading"])
 R = Role

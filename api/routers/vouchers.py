@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import Ctx, ctx
-from registry import vouchers as svc
 from registry.models import Role
-from registry.trading_schemas import VoucherIn, VoucherOut
+from registry.trading import vouchers as svc
+from registry.trading.schemas import VoucherIn, VoucherOut
 
 router = APIRouter(prefix="/vouchers", tags=["trading"])
 R = Role

@@ -16,7 +16,7 @@ import pytest
 from api.app import create_app
 from api.client import ROUTES, ApiError, ProvexClient
 from tests.api.conftest import Server
-from tests.trading.helpers import listed_product, make_offer, mint, new_account
+from tests.registry.trading.helpers import listed_product, make_offer, mint, new_account
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"

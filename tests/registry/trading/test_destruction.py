@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import Server
-from tests.trading.helpers import buy, listed_product, make_offer, new_account
+from tests.registry.trading.helpers import buy, listed_product, make_offer, new_account
 
 
 def test_destruction_is_confirmed_after_the_license_ends(server: Server) -> None:

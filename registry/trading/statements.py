@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from registry.actor import Actor
 from registry.models import Role
-from registry.trading_models import License, LicenseCharge, LicenseStatus, Order, OrderState, Voucher
-from registry.vouchers import voucher_view
+from registry.trading.models import License, LicenseCharge, LicenseStatus, Order, OrderState, Voucher
+from registry.trading.vouchers import voucher_view
 
 Period = Literal["day", "month", "year"]
 FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}

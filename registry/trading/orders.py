@@ -33,14 +33,14 @@ from registry.actor import Actor
 from registry.chain import ChainGateway, apply_result, record_receipt, submit
 from registry.errors import ChainRejected, ChainUnavailableError, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
-from registry.licenses import build_terms, create_license, visible_license
 from registry.models import Account, ChainState, ChainTx, Product, Role
-from registry.offers import get_offer, receipt_of
-from registry.pricing import check_quantity, price, require_on_chain, unit_price_of
 from registry.products import get_product, product_is_servable
-from registry.trading_models import License, LicenseStatus, Offer, Order, OrderState
-from registry.trading_schemas import OrderIn, OrderOut
-from registry.vouchers import add_redeemed, check_voucher
+from registry.trading.licenses import build_terms, create_license, visible_license
+from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
+from registry.trading.offers import get_offer, receipt_of
+from registry.trading.pricing import check_quantity, price, require_on_chain, unit_price_of
+from registry.trading.schemas import OrderIn, OrderOut
+from registry.trading.vouchers import add_redeemed, check_voucher
 
 log = logging.getLogger("provex.orders")
 
@@ -70,7 +70,7 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     if data.purpose is not None and data.purpose not in offer.terms["purposes"]:
         raise InvalidInput("purpose", f"not one of the offer's purposes: {offer.terms['purposes']}")
     if offer.negotiation_id:
-        from registry.negotiations import check_agreement
+        from registry.trading.negotiations import check_agreement
 
         check_agreement(session, offer, data.quantity)
     require_on_chain(offer)
@@ -231,7 +231,7 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
     if order.voucher_id and voucher_fen:
         add_redeemed(session, order.voucher_id, voucher_fen)
     if offer.negotiation_id:
-        from registry.negotiations import finalize_for_license
+        from registry.trading.negotiations import finalize_for_license
 
         finalize_for_license(session, offer.negotiation_id, order.buyer_id, lic.id)
     append_record(session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,

@@ -30,12 +30,12 @@ from privacy.errors import NotEnoughProviders
 from privacy.query import ColumnSpec, Plan, parse_query
 from registry.actor import Actor
 from registry.errors import InvalidInput
-from registry.licenses import LicenseGrant, authorize_and_spend, refund_spend, visible_license
 from registry.models import Product, Role
 from registry.products import get_product
-from registry.providers import product_endpoints
-from registry.query_policy import check_noise_off_allowed, effective_threshold, policy_of
-from registry.query_schemas import BudgetLeft, QueryIn, QueryOut
+from registry.queries.policy import check_noise_off_allowed, effective_threshold, policy_of
+from registry.queries.providers import product_endpoints
+from registry.queries.schemas import BudgetLeft, QueryIn, QueryOut
+from registry.trading.licenses import LicenseGrant, authorize_and_spend, refund_spend, visible_license
 
 log = logging.getLogger("provex.queries")
 PROVIDER_TIMEOUT = 10.0

@@ -19,9 +19,9 @@ from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from registry.models import Account, Product, Role
-from registry.offers import receipt_of
-from registry.trading_models import Voucher
-from registry.trading_schemas import VoucherIn, VoucherOut
+from registry.trading.models import Voucher
+from registry.trading.offers import receipt_of
+from registry.trading.schemas import VoucherIn, VoucherOut
 
 
 def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: VoucherIn) -> Voucher:

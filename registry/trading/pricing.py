@@ -15,8 +15,8 @@ from registry.actor import Actor
 from registry.chain import ChainGateway
 from registry.errors import ChainRejected, ChainUnavailableError, Conflict, InvalidInput, RuleViolation
 from registry.models import Product
-from registry.trading_models import Offer, OfferKind
-from registry.trading_schemas import QuoteOut, QuotePayee
+from registry.trading.models import Offer, OfferKind
+from registry.trading.schemas import QuoteOut, QuotePayee
 
 REMAINDER_RULE = ("each payee gets floor(amount x bps / 10000); the fen left over (fewer than the payees) go one "
                   "each to the payees with the largest fractional parts, ties to the earlier payee "

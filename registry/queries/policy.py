@@ -15,8 +15,8 @@ from registry.actor import Actor
 from registry.errors import InvalidInput, RuleViolation
 from registry.models import Product, Resource
 from registry.products import owned_product
-from registry.query_models import QueryPolicy
-from registry.query_schemas import QueryPolicyIn, QueryPolicyOut
+from registry.queries.models import QueryPolicy
+from registry.queries.schemas import QueryPolicyIn, QueryPolicyOut
 
 # Sensitivity tags that mean the product holds personal information (PIPL: personal and sensitive
 # personal information: health, minors, whereabouts, financial accounts).

@@ -19,12 +19,12 @@ from registry.actor import Actor
 from registry.chain import ChainGateway
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Product, Role
-from registry.offers import check_price_cap, check_terms, create_offer, visible_offer
 from registry.products import get_product, product_is_servable
-from registry.trading_errors import NegotiationClosed, NotYourTurn
-from registry.trading_models import Negotiation, NegotiationEvent, Offer
-from registry.trading_models import NegotiationState as S
-from registry.trading_schemas import (
+from registry.trading.errors import NegotiationClosed, NotYourTurn
+from registry.trading.models import Negotiation, NegotiationEvent, Offer
+from registry.trading.models import NegotiationState as S
+from registry.trading.offers import check_price_cap, check_terms, create_offer, visible_offer
+from registry.trading.schemas import (
     CounterIn,
     NegotiationEventOut,
     NegotiationIn,

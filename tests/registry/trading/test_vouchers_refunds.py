@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.api.conftest import Server
-from tests.trading.helpers import balances, buy, count, listed_product, make_offer, mint, new_account
+from tests.registry.trading.helpers import balances, buy, count, listed_product, make_offer, mint, new_account
 
 
 def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None) -> dict:

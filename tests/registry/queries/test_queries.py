@@ -14,7 +14,7 @@ import pytest
 from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash, verify_inclusion
 from tests.api.test_audit import wait_anchored
-from tests.queries.conftest import (
+from tests.registry.queries.conftest import (
     ALL_COLUMNS,
     QueryEnv,
     buy_license,

@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 from registry.accounts import actor_of
 from registry.actor import Actor
 from registry.errors import Forbidden, RegistryError
-from registry.licenses import authorize_and_spend, refund_spend
 from registry.models import Account
-from registry.trading_errors import UsageRefused
+from registry.trading.errors import UsageRefused
+from registry.trading.licenses import authorize_and_spend, refund_spend
 from tests.api.conftest import Server
-from tests.trading.helpers import TERMS, buy, listed_product, make_offer, new_account
+from tests.registry.trading.helpers import TERMS, buy, listed_product, make_offer, new_account
 
 
 def actor(server: Server, account_id: str) -> Actor:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ledger.runtime import ChainConfig, ChainRuntime
 from tests.api.conftest import Server, start_server
-from tests.trading.helpers import buy, count, listed_product, make_offer, new_account
+from tests.registry.trading.helpers import buy, count, listed_product, make_offer, new_account
 
 
 def wait_paid(server: Server, api_key: str, order_id: str, timeout: float = 30) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Trading's chain jobs, registered in `registry.chain`'s one action table (same outbox, same order).
 
 Subjects: offers, vouchers and orders carry their latest receipt like every other chain-backed row.
-The purchase job (`license.buy`) lives in `registry.orders` because it also creates the license.
+The purchase job (`license.buy`) lives in `registry.trading.orders` because it also creates the license.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from ledger.client import Receipt
 from registry.chain import ACTIONS, SUBJECTS, ChainGateway
 from registry.models import Account
-from registry.trading_models import License, Offer, Order, Voucher
+from registry.trading.models import License, Offer, Order, Voucher
 
 
 def address_of(session: Session, account_id: str) -> str:
@@ -42,7 +42,7 @@ def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Rec
 
 
 def _license_buy(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    from registry.orders import send_purchase
+    from registry.trading.orders import send_purchase
 
     return send_purchase(gw, session, p)
 

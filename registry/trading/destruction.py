@@ -16,7 +16,7 @@ from ledger.records import LedgerRecord, append_record
 from registry.actor import Actor
 from registry.errors import Conflict, Forbidden, NotFound
 from registry.models import Role
-from registry.trading_models import License, LicenseStatus
+from registry.trading.models import License, LicenseStatus
 
 KIND = "destruction.confirmed"
 

@@ -26,8 +26,8 @@ from privacy.secagg.crypto import public_key_hex
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Product, Role
-from registry.query_models import ProviderNode
-from registry.query_schemas import NodeIn, NodeOut
+from registry.queries.models import ProviderNode
+from registry.queries.schemas import NodeIn, NodeOut
 
 COORDINATOR_KEY_FILE = "coordinator.key"
 PROTOCOL = "provex-secagg-v1"

@@ -17,8 +17,8 @@ from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleVio
 from registry.models import Account, Authorization, Product, Review, Role
 from registry.products import owned_product, visible_product
 from registry.schemas import ChainReceiptOut
-from registry.trading_models import Offer, OfferKind, PriceCap
-from registry.trading_schemas import OfferIn, OfferOut, PayeeOut, PriceCapOut, SplitIn, TermsIn, Tier
+from registry.trading.models import Offer, OfferKind, PriceCap
+from registry.trading.schemas import OfferIn, OfferOut, PayeeOut, PriceCapOut, SplitIn, TermsIn, Tier
 
 TOTAL_BPS = 10_000
 MAX_PAYEES = 8

@@ -1,5 +1,5 @@
 """Trading tables: price caps, offers, vouchers, orders, licenses, metered charges, privacy budgets,
-negotiations. Money is integer fen; privacy budgets are integer units (see `registry.licenses`) so the
+negotiations. Money is integer fen; privacy budgets are integer units (see `registry.trading.licenses`) so the
 atomic conditional updates are exact on SQLite and PostgreSQL alike.
 """
 

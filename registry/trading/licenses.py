@@ -29,10 +29,9 @@ from ledger.records import append_record
 from registry.actor import Actor
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import Product, Role
-from registry.offers import receipt_of, require_operator_of
 from registry.products import get_product, product_is_servable
-from registry.trading_errors import UsageRefused
-from registry.trading_models import (
+from registry.trading.errors import UsageRefused
+from registry.trading.models import (
     BudgetPolicy,
     BuyerBudget,
     License,
@@ -41,7 +40,8 @@ from registry.trading_models import (
     Offer,
     OfferKind,
 )
-from registry.trading_schemas import ChargeOut, LicenseOut
+from registry.trading.offers import receipt_of, require_operator_of
+from registry.trading.schemas import ChargeOut, LicenseOut
 
 EPS_UNIT = 10**9
 DELTA_UNIT = 10**15

@@ -1,0 +1,1 @@
+"""Federated queries: runs, provider policies, provider nodes (orchestrates privacy/)."""

@@ -1,0 +1,1 @@
+"""Trading: offers, pricing, vouchers, orders, licenses, negotiations, statements, destruction."""
