@@ -45,8 +45,8 @@ from ledger.contracts import RECORDER_ROLE
 from ledger.errors import ChainUnavailable
 from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
-from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
+from registry.jobs import make_gateway
 from registry.outbox import RollbackWatch, drain
 from registry.queries.providers import load_or_create_coordinator_key
 
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
             migrate(engine)
             assert rt.ledger is not None and rt.deployer is not None
             keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
-            gateway = ChainGateway(rt.ledger, keyring, rt.deployer,
+            gateway = make_gateway(rt.ledger, keyring, rt.deployer,
                                    fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
             svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
                            home=settings.home)

@@ -26,6 +26,7 @@ from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoi
 from registry.consistency import compare_product
 from registry.errors import NotFound
 from registry.models import Account, Authorization, ChainTx, Product, Resource
+from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
 
 # Lifecycle stage of each chain event / record kind, in the order an auditor reads a lineage.
@@ -48,7 +49,6 @@ STAGES = {
 RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "authorization", "query": "query",
                  "negotiation": "negotiation", "license": "license", "order": "license",
                  "destruction": "destruction"}
-STATUS_NAMES = {1: "registered", 2: "listed", 3: "suspended", 4: "delisted"}
 
 
 @dataclass
@@ -130,8 +130,8 @@ def _event_detail(ev: ChainEvent) -> dict[str, Any]:
         else:
             out[k] = v
     if ev.name == "ProductStatusChanged":
-        out["from"] = STATUS_NAMES.get(int(ev.args["fromStatus"]))
-        out["to"] = STATUS_NAMES.get(int(ev.args["toStatus"]))
+        out["from"] = CHAIN_STATUS_NAMES.get(int(ev.args["fromStatus"]))
+        out["to"] = CHAIN_STATUS_NAMES.get(int(ev.args["toStatus"]))
     return out
 
 

@@ -9,16 +9,14 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
-from ledger.records import append_record
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
 from registry.errors import InvalidInput, NotFound, RuleViolation
-from registry.hashing import canonical_hash, text_hash
-from registry.models import Account, Authorization, AuthorizationStatus, ChainState, Product, Resource, Role
+from registry.hashing import canonical_hash
+from registry.models import Account, Authorization, AuthorizationStatus, ChainState, Resource, Role
 from registry.schemas import AuthorizationIn, AuthorizationOut
-
-LEVEL = {"general": 0, "important": 1, "core": 2}
+from registry.statuses import level
 
 
 def status_of(row: Authorization, now: float | None = None) -> AuthorizationStatus:
@@ -45,10 +43,10 @@ def check_resource_levels(resources: list[Resource], max_classification: str) ->
     for r in resources:
         if r.classification == "core":
             raise RuleViolation("CoreDataNotTradable", resourceId=hex32(chain_id_of(r.id)), resource=r.code)
-        if LEVEL[r.classification] > LEVEL[max_classification]:
+        if level(r.classification) > level(max_classification):
             raise RuleViolation("ClassificationExceeded", resourceId=hex32(chain_id_of(r.id)),
-                                classification=LEVEL[r.classification],
-                                maxClassification=LEVEL[max_classification], resource=r.code)
+                                classification=int(level(r.classification)),
+                                maxClassification=int(level(max_classification)), resource=r.code)
 
 
 def load_resources(session: Session, ids: list[str], field: str) -> list[Resource]:
@@ -122,52 +120,3 @@ def list_authorizations(session: Session, actor: Actor, *, operator_id: str | No
     elif operator_id:
         stmt = stmt.where(Authorization.operator_id == operator_id)
     return [view_authorization(actor, r) for r in session.exec(stmt).all()]
-
-
-def revoke_authorization(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
-                         reason: str) -> tuple[Authorization, list[Product]]:
-    """Revoke on chain, then suspend every listed product built on it (chain and database)."""
-    from registry.lifecycle import suspend_for_revocation
-
-    actor.require(Role.AUTHORITY)
-    row = get_authorization(session, ref)
-    if row.revoked:
-        raise RuleViolation("AuthorizationAlreadyRevoked", authorizationId=hex32(chain_id_of(row.id)),
-                            authorization=row.code)
-    row.revoked, row.revoked_reason, row.revoked_at = True, reason, datetime.now(UTC)
-    session.add(row)
-    submit(session, gateway, subject_type="authorization", subject_id=row.id, action="authorization.revoke",
-           payload={"authorization_id": row.id, "authority_id": actor.id, "reason_hash": text_hash(reason)})
-    suspended = suspend_for_revocation(session, gateway, actor, row)
-    append_record(session, kind="authorization.revoked", actor=actor.id, subject=row.id, authorization=row.id,
-                  data={"code": row.code, "reason": reason, "suspended_products": [p.id for p in suspended]})
-    return row, suspended
-
-
-def suspend_expired(session: Session, gateway: ChainGateway, actor: Actor,
-                    now: float | None = None) -> list[tuple[Authorization, list[Product]]]:
-    """Suspend, on chain and here, every listed product whose (unrevoked) authorization has expired.
-
-    The same cascade as a revocation; one `authorization.expired` record per authorization swept.
-    Expiry is judged in chain time (the latest block), as the contract judges it: an authorization
-    expired by the wall clock but not yet on chain waits for the next sweep.
-    """
-    from registry.lifecycle import suspend_for_revocation
-
-    actor.require(Role.EXCHANGE, Role.AUTHORITY)
-    client = gateway.ledger.client
-    latest = int(client.rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
-    at = min(latest, int(time.time() if now is None else now))
-    expired = session.exec(
-        select(Authorization).where(~col(Authorization.revoked), col(Authorization.valid_until) <= at)
-        .where(col(Authorization.id).in_(select(Product.authorization_id).where(Product.status == "listed")))
-        .order_by(col(Authorization.pk))).all()
-    swept = []
-    for authz in expired:
-        suspended = suspend_for_revocation(session, gateway, actor, authz)
-        append_record(session, kind="authorization.expired", actor=actor.id, subject=authz.id,
-                      authorization=authz.id,
-                      data={"code": authz.code, "valid_until": authz.valid_until,
-                            "suspended_products": [p.id for p in suspended]})
-        swept.append((authz, suspended))
-    return swept

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from ledger.contracts import Ledger
 from ledger.errors import ContractRevert
 from ledger.ids import chain_id_of
-from registry.chain import chain_status_of
 from registry.models import Product
+from registry.statuses import chain_status_of
 
 
 class ChainComparison(BaseModel):

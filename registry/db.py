@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
-import registry.models  # noqa: F401  (fills SQLModel.metadata, ledger tables included)
+import registry.tables  # noqa: F401  (fills SQLModel.metadata)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

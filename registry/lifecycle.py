@@ -16,28 +16,12 @@ from registry.actor import Actor
 from registry.authorizations import get_authorization, require_active
 from registry.certificates import issue_certificate
 from registry.chain import ChainGateway, submit
-from registry.errors import InvalidInput, RuleViolation
+from registry.errors import InvalidInput
 from registry.hashing import text_hash
-from registry.models import Authorization, Certificate, Product, ProductStatus, Review, Role
+from registry.models import Certificate, Product, ProductStatus, Review, Role
 from registry.products import get_product
 from registry.schemas import ReviewIn
-
-S = ProductStatus
-TRANSITIONS: dict[ProductStatus, set[ProductStatus]] = {
-    S.DRAFT: {S.SUBMITTED},
-    S.SUBMITTED: {S.UNDER_REVIEW},
-    S.UNDER_REVIEW: {S.LISTED, S.REJECTED},
-    S.LISTED: {S.SUSPENDED, S.DELISTED},
-    S.SUSPENDED: {S.LISTED, S.DELISTED},
-    S.REJECTED: set(),
-    S.DELISTED: set(),
-}
-
-
-def check_transition(row: Product, to: ProductStatus) -> None:
-    """IllegalStatusTransition (the contract's name) unless `row.status -> to` is in the table."""
-    if to not in TRANSITIONS[ProductStatus(row.status)]:
-        raise RuleViolation("IllegalStatusTransition", product=row.code, fromStatus=row.status, toStatus=to.value)
+from registry.statuses import check_transition
 
 
 def _set_status(session: Session, gateway: ChainGateway, actor: Actor, row: Product, to: ProductStatus,
@@ -132,20 +116,6 @@ def delist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: s
     check_transition(row, ProductStatus.DELISTED)
     _set_status(session, gateway, actor, row, ProductStatus.DELISTED, ChainStatus.DELISTED, reason)
     return row
-
-
-def suspend_for_revocation(session: Session, gateway: ChainGateway, actor: Actor,
-                           authz: Authorization) -> list[Product]:
-    """Suspend every listed product built on a revoked or expired authorization (anyone may do so on chain)."""
-    rows = session.exec(select(Product).where(Product.authorization_id == authz.id)
-                        .where(Product.status == ProductStatus.LISTED)).all()
-    for row in rows:
-        row.status = ProductStatus.SUSPENDED
-        row.updated_at = datetime.now(UTC)
-        session.add(row)
-        submit(session, gateway, subject_type="product", subject_id=row.id,
-               action="product.suspend_unauthorized", payload={"product_id": row.id, "signer_id": actor.id})
-    return list(rows)
 
 
 def list_reviews(session: Session, actor: Actor, ref: str) -> list[Review]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
-
-import ledger.records  # noqa: F401  (ledger tables live in the same metadata and migrations)
 
 
 def utcnow() -> datetime:
@@ -65,6 +63,7 @@ def json_obj_col() -> Any:
 class ChainFields(SQLModel):
     """The latest chain receipt of a row (its full history is in `chain_tx`)."""
 
+    chain_subject: ClassVar[str] = ""  # the ChainTx.subject_type whose receipts this table carries
     chain_state: str = Field(default=ChainState.NONE, max_length=16)
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = None
@@ -73,6 +72,7 @@ class ChainFields(SQLModel):
 
 class Account(ChainFields, table=True):
     __tablename__ = "accounts"
+    chain_subject: ClassVar[str] = "account"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     name: str = Field(max_length=200)
@@ -85,6 +85,7 @@ class Account(ChainFields, table=True):
 
 class Resource(ChainFields, table=True):
     __tablename__ = "resources"
+    chain_subject: ClassVar[str] = "resource"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     code: str = Field(unique=True, max_length=32)
@@ -105,6 +106,7 @@ class Resource(ChainFields, table=True):
 
 class Authorization(ChainFields, table=True):
     __tablename__ = "authorizations"
+    chain_subject: ClassVar[str] = "authorization"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     code: str = Field(unique=True, max_length=32)
@@ -124,6 +126,7 @@ class Authorization(ChainFields, table=True):
 
 class Product(ChainFields, table=True):
     __tablename__ = "products"
+    chain_subject: ClassVar[str] = "product"
     __table_args__ = (
         sa.Index("ix_products_status_pk", "status", "pk"),
         sa.Index("ix_products_sector_pk", "sector", "pk"),
@@ -228,7 +231,3 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int | None = None
     body: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
-
-
-import registry.queries.models  # noqa: E402  (provider nodes, query policies)
-import registry.trading.models  # noqa: E402,F401  (trading tables: same metadata and migrations)

@@ -16,7 +16,7 @@ from ledger.client import Receipt
 from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of
-from registry.chain import ACTIONS, ChainGateway, apply_result, record_receipt
+from registry.chain import ChainGateway, apply_result, record_receipt
 from registry.models import ChainState, ChainTx
 
 # Revert name -> (contract, event, indexed argument, payload key) proving the job already landed.
@@ -83,7 +83,7 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
             if job is None:
                 return report
             try:
-                receipt = ACTIONS[job.action](gateway, session, job.payload)
+                receipt = gateway.actions[job.action](gateway, session, job.payload)
             except IntegrityError:
                 session.rollback()  # a request thread completed this job concurrently; re-read it
                 continue

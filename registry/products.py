@@ -11,13 +11,14 @@ from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
 from registry.actor import Actor
-from registry.authorizations import LEVEL, check_resource_levels, get_authorization, load_resources, require_active
+from registry.authorizations import check_resource_levels, get_authorization, load_resources, require_active
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Product, ProductProvider, ProductStatus, Role
 from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
+from registry.statuses import check_transition, level
 
 EDITABLE = (ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.SUSPENDED)
 ALL_READERS = (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR)
@@ -76,7 +77,7 @@ def _check_basis(session: Session, actor: Actor, authz: Authorization, resource_
             raise RuleViolation("NotAuthorized", operator=actor.address, resourceId=hex32(chain_id_of(r.id)),
                                 resource=r.code)
     check_resource_levels(resources, authz.max_classification)
-    highest = max(resources, key=lambda r: LEVEL[r.classification]).classification
+    highest = max(resources, key=lambda r: level(r.classification)).classification
     if classification != highest:
         raise InvalidInput("classification", f"must be {highest}, the highest classification of its resources")
 
@@ -169,8 +170,6 @@ def update_product(session: Session, gateway: ChainGateway, actor: Actor, ref: s
 
 def submit_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str) -> Product:
     """draft -> submitted: the product is registered on chain under its authorization."""
-    from registry.lifecycle import check_transition
-
     row = owned_product(session, actor, ref)
     check_transition(row, ProductStatus.SUBMITTED)
     _check_basis(session, actor, get_authorization(session, row.authorization_id), row.resource_ids,

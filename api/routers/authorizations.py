@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import Ctx, ctx
 from registry import authorizations as svc
+from registry import revocation
 from registry.models import Role
 from registry.products import product_view
 from registry.schemas import AuthorizationIn, AuthorizationOut, RevokeIn
@@ -38,7 +39,7 @@ def get_authorization(ref: str, c: Ctx = Depends(ctx(*READERS))) -> Authorizatio
 
 @router.post("/sweep-expired", summary="Suspend listed products whose authorization has expired (exchange, authority)")
 def sweep_expired(c: Ctx = Depends(ctx(R.EXCHANGE, R.AUTHORITY))) -> dict[str, Any]:
-    swept = svc.suspend_expired(c.session, c.gateway, c.actor)
+    swept = revocation.suspend_expired(c.session, c.gateway, c.actor)
     c.commit()
     return {"expired": [{"authorization": svc.view_authorization(c.actor, a).model_dump(mode="json"),
                          "suspended_products": [p.id for p in products]} for a, products in swept]}
@@ -46,7 +47,7 @@ def sweep_expired(c: Ctx = Depends(ctx(R.EXCHANGE, R.AUTHORITY))) -> dict[str, A
 
 @router.post("/{ref}/revoke", summary="Revoke (authority); listed products built on it are suspended")
 def revoke(ref: str, body: RevokeIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> dict[str, Any]:
-    row, suspended = svc.revoke_authorization(c.session, c.gateway, c.actor, ref, body.reason)
+    row, suspended = revocation.revoke_authorization(c.session, c.gateway, c.actor, ref, body.reason)
     c.commit()
     return {"authorization": svc.view_authorization(c.actor, row).model_dump(mode="json"),
             "suspended_products": [product_view(p).model_dump(mode="json") for p in suspended]}

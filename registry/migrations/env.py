@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import registry.models  # noqa: F401
+import registry.tables  # noqa: F401  (every table in the metadata)
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -1,4 +1,4 @@
-"""Trading's chain jobs, registered in `registry.chain`'s one action table (same outbox, same order).
+"""Trading's chain jobs (`registry.jobs` tables them with the core ones: same outbox, same order).
 
 Subjects: offers, vouchers and orders carry their latest receipt like every other chain-backed row.
 The purchase job (`license.buy`) lives in `registry.trading.orders` because it also creates the license.
@@ -11,9 +11,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from ledger.client import Receipt
-from registry.chain import ACTIONS, SUBJECTS, ChainGateway
+from registry.chain import Action, ChainGateway
 from registry.models import Account
-from registry.trading.models import License, Offer, Order, Voucher
+from registry.trading.orders import send_purchase
 
 
 def address_of(session: Session, account_id: str) -> str:
@@ -42,8 +42,6 @@ def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Rec
 
 
 def _license_buy(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    from registry.trading.orders import send_purchase
-
     return send_purchase(gw, session, p)
 
 
@@ -55,7 +53,7 @@ def _license_release(gw: ChainGateway, session: Session, p: dict[str, Any]) -> R
     return gw.ledger.release(gw.signer(session, p["signer_id"]), p["license_id"])
 
 
-ACTIONS.update({
+TRADING_ACTIONS: dict[str, Action] = {
     "price_cap.set": _price_cap,
     "offer.publish": _offer_publish,
     "offer.withdraw": _offer_withdraw,
@@ -63,5 +61,4 @@ ACTIONS.update({
     "license.buy": _license_buy,
     "license.refund": _license_refund,
     "license.release": _license_release,
-})
-SUBJECTS.update({"offer": Offer, "voucher": Voucher, "order": Order, "license": License})
+}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -65,6 +65,7 @@ class PriceCap(ChainFields, table=True):
 
 class Offer(ChainFields, table=True):
     __tablename__ = "offers"
+    chain_subject: ClassVar[str] = "offer"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
@@ -84,6 +85,7 @@ class Offer(ChainFields, table=True):
 
 class Voucher(ChainFields, table=True):
     __tablename__ = "vouchers"
+    chain_subject: ClassVar[str] = "voucher"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     authority_id: str = Field(foreign_key="accounts.id", max_length=36)
@@ -99,6 +101,7 @@ class Order(ChainFields, table=True):
     """A purchase. Written (pending) before buyLicense is sent, with the license id fixed up front."""
 
     __tablename__ = "orders"
+    chain_subject: ClassVar[str] = "order"
     __table_args__ = (sa.UniqueConstraint("buyer_id", "idempotency_key", name="uq_orders_buyer_idem"),)
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
@@ -124,6 +127,7 @@ class License(ChainFields, table=True):
     """A usage license: terms, quotas and privacy budget counters (spent by conditional updates)."""
 
     __tablename__ = "licenses"
+    chain_subject: ClassVar[str] = "license"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     order_id: str = Field(foreign_key="orders.id", unique=True, max_length=36)

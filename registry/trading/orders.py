@@ -34,9 +34,11 @@ from registry.chain import ChainGateway, apply_result, record_receipt, submit
 from registry.errors import ChainRejected, ChainUnavailableError, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.models import Account, ChainState, ChainTx, Product, Role
+from registry.outbox import find_event
 from registry.products import get_product, product_is_servable
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
+from registry.trading.negotiations import check_agreement, finalize_for_license
 from registry.trading.offers import get_offer, receipt_of
 from registry.trading.pricing import check_quantity, price, require_on_chain, unit_price_of
 from registry.trading.schemas import OrderIn, OrderOut
@@ -70,8 +72,6 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     if data.purpose is not None and data.purpose not in offer.terms["purposes"]:
         raise InvalidInput("purpose", f"not one of the offer's purposes: {offer.terms['purposes']}")
     if offer.negotiation_id:
-        from registry.trading.negotiations import check_agreement
-
         check_agreement(session, offer, data.quantity)
     require_on_chain(offer)
     return offer, product
@@ -202,8 +202,6 @@ def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) ->
         chain_license = ledger.license(order.license_id)
         assert chain_license is not None
     if receipt is None:  # adopted: the payment was made by an earlier send
-        from registry.outbox import find_event
-
         receipt = find_event(ledger, "Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
         assert receipt is not None
     shares = ledger.split_of(chain_license.amount, [x["bps"] for x in offer.payees])
@@ -231,8 +229,6 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
     if order.voucher_id and voucher_fen:
         add_redeemed(session, order.voucher_id, voucher_fen)
     if offer.negotiation_id:
-        from registry.trading.negotiations import finalize_for_license
-
         finalize_for_license(session, offer.negotiation_id, order.buyer_id, lic.id)
     append_record(session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,
                   data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,

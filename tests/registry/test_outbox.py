@@ -19,6 +19,7 @@ from ledger.runtime import ChainRuntime
 from registry.accounts import actor_of, create_account
 from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
+from registry.jobs import make_gateway
 from registry.models import Account, ChainTx, Resource, Role
 from registry.outbox import drain
 from registry.resources import register_resource
@@ -53,9 +54,10 @@ def gateways(chain: ChainRuntime) -> tuple[ChainGateway, ChainGateway]:
     """The live gateway and one whose node does not answer (a closed port, same deployment)."""
     assert chain.ledger is not None and chain.build is not None and chain.deployer is not None
     keyring = Keyring("test", 1024)
-    live = ChainGateway(chain.ledger, keyring, chain.deployer)
+    live = make_gateway(chain.ledger, keyring, chain.deployer, fund_wei=10**18)
     dead_client = ChainClient(f"http://127.0.0.1:{free_port()}", chain.ledger.client.decoder, timeout=1)
-    dead = ChainGateway(Ledger(dead_client, chain.ledger.deployment, chain.build), keyring, chain.deployer)
+    dead = make_gateway(Ledger(dead_client, chain.ledger.deployment, chain.build), keyring, chain.deployer,
+                        fund_wei=10**18)
     return live, dead
 
 

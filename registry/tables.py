@@ -1,0 +1,6 @@
+"""Every table module, imported for SQLModel's metadata: the database and migration set-up import this."""
+
+import ledger.records  # noqa: F401  (ledger records and checkpoints)
+import registry.models
+import registry.queries.models
+import registry.trading.models  # noqa: F401  (offers, orders, licenses, vouchers, negotiations)
