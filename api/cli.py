@@ -15,6 +15,7 @@ from rich.table import Table
 from web3 import Web3
 
 from api import cli_tools
+from api.cli_keys import keys_app
 from api.settings import get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
@@ -23,6 +24,7 @@ from ledger.runtime import ChainRuntime
 app = typer.Typer(help="Provex: public-data exchange and authorized-operation ledger.", no_args_is_help=True)
 chain_app = typer.Typer(help="The EVM chain: start Anvil, deploy the contracts, inspect.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
