@@ -16,8 +16,8 @@ import pytest
 from api.app import create_app
 from api.client import DEV_ROUTES, ROUTES, ApiError, ProvexClient
 from api.settings import Settings
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import listed_product, make_offer, mint, new_account
+from tests.utils.server import Server
+from tests.utils.trading import listed_product, make_offer, mint, new_account
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
