@@ -6,8 +6,8 @@ import contextlib
 import logging
 import sys
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -20,24 +20,25 @@ from api.openapi_roles import install_role_extensions
 from api.portal import routes as portal
 from api.routers import (
     accounts,
+    audit,
     authorizations,
     catalog,
     certificates,
+    destruction,
+    dev,
     health,
     licenses,
     negotiations,
     offers,
     orders,
     products,
+    providers,
+    queries,
     resources,
     reviews,
     statements,
     vouchers,
 )
-from api.routers import audit as audit_router
-from api.routers import destruction as destruction_router
-from api.routers import providers as providers_router
-from api.routers import queries as queries_router
 from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from ledger.anchor import Anchorer, AnchorPolicy
@@ -103,10 +104,11 @@ def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> An
 SAFE_RECURSION_LIMIT = 4000
 
 
-def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = None) -> FastAPI:
-    """The app; its lifespan starts the chain runtime unless one is injected."""
-    sys.setrecursionlimit(min(sys.getrecursionlimit(), SAFE_RECURSION_LIMIT))
-    settings = settings or get_settings()
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
+    """Start-up and shut-down: chain runtime (unless injected), database, outbox dispatcher, anchoring."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,8 +126,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
             keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
             gateway = make_gateway(rt.ledger, keyring, rt.deployer,
                                    fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
-            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
-                           home=settings.home)
+            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
             app.state.services = svc
             app.state.runtime = rt
             app.state.coordinator_key = load_or_create_coordinator_key(settings.home)
@@ -144,19 +145,28 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
             app.state.anchorer = anchorer
             yield
 
+    return lifespan
+
+
+ROUTERS = (audit, destruction, health, accounts, resources, authorizations, products, reviews, catalog, certificates,
+           providers, queries,
+           offers, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
+DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
+
+
+def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = None) -> FastAPI:
+    """The app; its lifespan starts the chain runtime unless one is injected. Routers read `settings` from
+    `app.state.settings` (`api.deps.SettingsDep`); the dev-only routers are mounted in dev only."""
+    sys.setrecursionlimit(min(sys.getrecursionlimit(), SAFE_RECURSION_LIMIT))
+    settings = settings or get_settings()
     app = FastAPI(title="Provex", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS,
-                  lifespan=lifespan, responses=errors.ERROR_RESPONSES)
+                  lifespan=_lifespan(settings, runtime), responses=errors.ERROR_RESPONSES)
+    app.state.settings = settings
     errors.install(app)
     install_role_extensions(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
-    app.include_router(audit_router.router)
-    app.include_router(destruction_router.router)
-    for module in (health, accounts, resources, authorizations, products, reviews, catalog, certificates):
-        app.include_router(module.router)
-    app.include_router(providers_router.router)
-    app.include_router(queries_router.router)
-    for module in (offers, vouchers, orders, licenses, negotiations, statements):  # trading
+    for module in ROUTERS + (DEV_ROUTERS if settings.env == "dev" else ()):
         app.include_router(module.router)
     portal.install(app)  # the web portal at / and /portal (server-rendered, same API underneath)
     return app

@@ -1,17 +1,22 @@
-"""Request dependencies: the authenticated actor (with the route's roles), the session, the gateway."""
+"""Request dependencies: the settings, the authenticated actor (with the route's roles), the session, the gateway.
+
+Handlers take them through the `Annotated` aliases at the end (`SessionDep`, `BuyerCtx`, ...), so a route
+states who may call it in its signature and nowhere else.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.settings import Settings
 from registry.accounts import authenticate, hash_api_key
 from registry.actor import Actor
 from registry.chain import ChainGateway, has_pending
@@ -27,16 +32,27 @@ class Services:
     gateway: ChainGateway
     outbox_wakeup: threading.Event
     actors: dict[str, Actor]
-    home: Path = Path(".provex")
 
 
 # The dependencies are `async def` so that FastAPI runs them on the event loop: a sync dependency costs
 # a worker-thread round trip each (and a generator two), more than the work they do. Only the handler
 # itself, which runs the queries, goes to the thread pool.
 
+async def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (`create_app` puts them on `app.state.settings`)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+async def coordinator_key(request: Request) -> Ed25519PrivateKey:
+    """The exchange's coordinator signing key (loaded or created under PROVEX_HOME at start)."""
+    key: Ed25519PrivateKey = request.app.state.coordinator_key
+    return key
 
 
 async def session(svc: Services = Depends(services)) -> AsyncIterator[Session]:
@@ -115,3 +131,25 @@ def ctx(*roles: Role) -> Callable[..., Awaitable[Ctx]]:
         return Ctx(actor, s, svc)
 
     return dep
+
+
+# -- aliases: what handlers declare ----------------------------------------------------------------------------
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+ServicesDep = Annotated[Services, Depends(services)]
+SessionDep = Annotated[Session, Depends(session)]
+CoordinatorKey = Annotated[Ed25519PrivateKey, Depends(coordinator_key)]
+
+R = Role
+AnyCtx = Annotated[Ctx, Depends(ctx())]  # any signed-in participant
+AuthorityCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY))]
+OperatorCtx = Annotated[Ctx, Depends(ctx(R.OPERATOR))]
+ProviderCtx = Annotated[Ctx, Depends(ctx(R.PROVIDER))]
+ExchangeCtx = Annotated[Ctx, Depends(ctx(R.EXCHANGE))]
+BuyerCtx = Annotated[Ctx, Depends(ctx(R.BUYER))]
+AuditorCtx = Annotated[Ctx, Depends(ctx(R.AUDITOR))]
+OverseerCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.EXCHANGE, R.AUDITOR))]  # the overseeing roles
+ReaderCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR, R.EXCHANGE, R.AUDITOR))]  # overseers and operators
+ExchangeOrAuthorityCtx = Annotated[Ctx, Depends(ctx(R.EXCHANGE, R.AUTHORITY))]
+BuyerOrExchangeCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.EXCHANGE))]
+NegotiatorCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.OPERATOR))]  # either party to a negotiation
+PartyCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR, R.PROVIDER, R.EXCHANGE, R.BUYER))]  # all but auditor

@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from catalog import drive, start_api  # noqa: E402
 
-from tests.api.builders import make_product  # noqa: E402
+from tests.utils.builders import make_product  # noqa: E402
 
 
 class Api:
-    """Just what tests.api.builders needs: role clients and account ids."""
+    """Just what tests.utils.builders needs: role clients and account ids."""
 
     def __init__(self, url: str) -> None:
         self.url = url

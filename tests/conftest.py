@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +11,9 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.contracts import AUTHORITY_ROLE, EXCHANGE_ROLE, RECORDER_ROLE, Ledger
 from ledger.runtime import ChainConfig, ChainRuntime
+from tests.utils.common import uid
+
+__all__ = ["uid"]  # tests/ledger imports it from here; new code imports tests.utils.common
 
 
 @pytest.fixture(scope="session")
@@ -70,12 +72,3 @@ def new_account(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAcc
 @pytest.fixture(scope="session")
 def roles(ledger: Ledger, deployer: LocalAccount, new_account: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
     return grant_roles(ledger, deployer, new_account)
-
-
-def uid(prefix: str = "id") -> str:
-    """A unique readable id for objects created by a test."""
-    return f"{prefix}-{uuid.uuid4()}"
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[1]

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 
-from api.deps import ANY_ROLE, Services, require, services, session
+from api.deps import AnyCtx, AuditorCtx, OverseerCtx, SettingsDep
 from api.security import recent_events
 from ledger.verify import Divergence
-from registry.actor import Actor
 from registry.audit import account_actions, record_receipt, trace_product, verify_database
-from registry.models import Role
 
 router = APIRouter(tags=["audit"])
-AUDITORS = (Role.AUDITOR, Role.AUTHORITY, Role.EXCHANGE)
 
 
 class CheckpointOut(BaseModel):
@@ -67,28 +63,25 @@ class VerifyOut(BaseModel):
 
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
-def get_record(seq: int, _: Actor = Depends(require(*ANY_ROLE)), s: Session = Depends(session)) -> dict[str, Any]:
-    return record_receipt(s, seq)
+def get_record(seq: int, c: AnyCtx) -> dict[str, Any]:
+    return record_receipt(c.session, seq)
 
 
 @router.get("/audit/products/{ref}/trace", response_model=TraceOut, summary="A product's provenance, in order")
-def trace(ref: str, _: Actor = Depends(require(*AUDITORS)), s: Session = Depends(session),
-          svc: Services = Depends(services)) -> dict[str, Any]:
-    return trace_product(s, svc.gateway.ledger, ref).as_dict()
+def trace(ref: str, c: OverseerCtx) -> dict[str, Any]:
+    return trace_product(c.session, c.gateway.ledger, ref).as_dict()
 
 
 @router.get("/audit/accounts/{account_id}/actions", response_model=ActionsOut,
             summary="Everything an account did, and under which authorization")
-def actions(account_id: str, _: Actor = Depends(require(*AUDITORS)), s: Session = Depends(session),
-            svc: Services = Depends(services)) -> dict[str, Any]:
-    return account_actions(s, svc.gateway.ledger, account_id)
+def actions(account_id: str, c: OverseerCtx) -> dict[str, Any]:
+    return account_actions(c.session, c.gateway.ledger, account_id)
 
 
 @router.post("/audit/verify", response_model=VerifyOut,
              summary="Recompute from the database and compare with the chain; names the first divergence")
-def verify(_: Actor = Depends(require(Role.AUDITOR)), s: Session = Depends(session),
-           svc: Services = Depends(services)) -> dict[str, Any]:
-    return verify_database(s, svc.gateway.ledger).as_dict()
+def verify(c: AuditorCtx) -> dict[str, Any]:
+    return verify_database(c.session, c.gateway.ledger).as_dict()
 
 
 class SecurityEvent(BaseModel):
@@ -104,6 +97,6 @@ class SecurityEvent(BaseModel):
 
 @router.get("/audit/security-events", response_model=list[SecurityEvent],
             summary="Refused authentications and authorizations, newest last")
-def security_events(limit: int = Query(200, ge=1, le=5000), _: Actor = Depends(require(Role.AUDITOR)),
-                    svc: Services = Depends(services)) -> list[dict[str, Any]]:
-    return recent_events(svc.home, limit)
+def security_events(_: AuditorCtx, settings: SettingsDep,
+                    limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
+    return recent_events(settings.home, limit)

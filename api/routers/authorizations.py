@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.deps import Ctx, ctx
+from api.deps import AuthorityCtx, ExchangeOrAuthorityCtx, ReaderCtx
 from registry import authorizations as svc
 from registry import revocation
 from registry.models import Role
@@ -20,25 +20,25 @@ READERS = (R.AUTHORITY, R.OPERATOR, R.EXCHANGE, R.AUDITOR)
 
 @router.post("", status_code=201, response_model=AuthorizationOut,
              summary="Authorize an operator over resources (authority)")
-def grant(body: AuthorizationIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> AuthorizationOut:
+def grant(body: AuthorizationIn, c: AuthorityCtx) -> AuthorizationOut:
     row = svc.grant_authorization(c.session, c.gateway, c.actor, body)
     c.commit()
     return svc.view_authorization(c.actor, row)
 
 
 @router.get("", response_model=list[AuthorizationOut], summary="List authorizations (operators: own)")
-def list_authorizations(operator_id: str | None = None, limit: int = Query(100, ge=1, le=500),
-                        after: int = Query(0, ge=0), c: Ctx = Depends(ctx(*READERS))) -> list[AuthorizationOut]:
+def list_authorizations(c: ReaderCtx, operator_id: str | None = None, limit: int = Query(100, ge=1, le=500),
+                        after: int = Query(0, ge=0)) -> list[AuthorizationOut]:
     return svc.list_authorizations(c.session, c.actor, operator_id=operator_id, limit=limit, after=after)
 
 
 @router.get("/{ref}", response_model=AuthorizationOut, summary="One authorization by id or PXA- code")
-def get_authorization(ref: str, c: Ctx = Depends(ctx(*READERS))) -> AuthorizationOut:
+def get_authorization(ref: str, c: ReaderCtx) -> AuthorizationOut:
     return svc.view_authorization(c.actor, svc.get_authorization(c.session, ref))
 
 
 @router.post("/sweep-expired", summary="Suspend listed products whose authorization has expired (exchange, authority)")
-def sweep_expired(c: Ctx = Depends(ctx(R.EXCHANGE, R.AUTHORITY))) -> dict[str, Any]:
+def sweep_expired(c: ExchangeOrAuthorityCtx) -> dict[str, Any]:
     swept = revocation.suspend_expired(c.session, c.gateway, c.actor)
     c.commit()
     return {"expired": [{"authorization": svc.view_authorization(c.actor, a).model_dump(mode="json"),
@@ -46,7 +46,7 @@ def sweep_expired(c: Ctx = Depends(ctx(R.EXCHANGE, R.AUTHORITY))) -> dict[str, A
 
 
 @router.post("/{ref}/revoke", summary="Revoke (authority); listed products built on it are suspended")
-def revoke(ref: str, body: RevokeIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> dict[str, Any]:
+def revoke(ref: str, body: RevokeIn, c: AuthorityCtx) -> dict[str, Any]:
     row, suspended = revocation.revoke_authorization(c.session, c.gateway, c.actor, ref, body.reason)
     c.commit()
     return {"authorization": svc.view_authorization(c.actor, row).model_dump(mode="json"),

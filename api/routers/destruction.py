@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import Ctx, ctx
-from registry.models import Role
+from api.deps import BuyerCtx
 from registry.trading.destruction import confirm_destruction
 
 router = APIRouter(tags=["licenses"])
@@ -27,7 +26,7 @@ class DestructionOut(BaseModel):
 
 @router.post("/licenses/{license_id}/destruction", response_model=DestructionOut, status_code=201,
              summary="Confirm destruction of delivered copies after the license ended (buyer)")
-def confirm(license_id: str, body: DestructionIn, c: Ctx = Depends(ctx(Role.BUYER))) -> dict[str, Any]:
+def confirm(license_id: str, body: DestructionIn, c: BuyerCtx) -> dict[str, Any]:
     record = confirm_destruction(c.session, c.actor, license_id, body.statement)
     c.commit()
     return {"license_id": license_id, "record_seq": record.seq, "receipt": f"/ledger/records/{record.seq}"}

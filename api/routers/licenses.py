@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.deps import Ctx, ctx
-from registry.models import Role
+from api.deps import AnyCtx, BuyerOrExchangeCtx, PartyCtx
 from registry.trading import licenses as svc
 from registry.trading.orders import refund_license, release_license
 from registry.trading.schemas import ChargeOut, LicenseOut
 
 router = APIRouter(prefix="/licenses", tags=["trading"])
-R = Role
 
 
 @router.get("", response_model=list[LicenseOut], summary="My licenses (all for exchange, authority, auditor)")
-def list_licenses(c: Ctx = Depends(ctx())) -> list[LicenseOut]:
+def list_licenses(c: AnyCtx) -> list[LicenseOut]:
     return [svc.license_view(x) for x in svc.list_licenses(c.session, c.actor)]
 
 
 @router.get("/{license_id}", response_model=LicenseOut, summary="One license")
-def get(license_id: str, c: Ctx = Depends(ctx())) -> LicenseOut:
+def get(license_id: str, c: AnyCtx) -> LicenseOut:
     return svc.license_view(svc.visible_license(c.session, c.actor, license_id))
 
 
 @router.get("/{license_id}/charges", response_model=list[ChargeOut], summary="Each query charged to the license")
-def charges(license_id: str, c: Ctx = Depends(ctx())) -> list[ChargeOut]:
+def charges(license_id: str, c: AnyCtx) -> list[ChargeOut]:
     lic = svc.visible_license(c.session, c.actor, license_id)
     return [svc.charge_view(x) for x in svc.list_charges(c.session, lic)]
 
 
 @router.post("/{license_id}/refund", response_model=LicenseOut,
              summary="Refund an unused escrowed license inside its window (its buyer, or the exchange)")
-def refund(license_id: str, c: Ctx = Depends(ctx(R.BUYER, R.EXCHANGE))) -> LicenseOut:
+def refund(license_id: str, c: BuyerOrExchangeCtx) -> LicenseOut:
     row = refund_license(c.session, c.gateway, c.actor, license_id)
     c.commit()
     return svc.license_view(row)
@@ -40,8 +38,7 @@ def refund(license_id: str, c: Ctx = Depends(ctx(R.BUYER, R.EXCHANGE))) -> Licen
 
 @router.post("/{license_id}/release", response_model=LicenseOut,
              summary="Pay out an escrowed license after its refund window (any participant but the auditor)")
-def release(license_id: str,
-            c: Ctx = Depends(ctx(R.AUTHORITY, R.OPERATOR, R.PROVIDER, R.EXCHANGE, R.BUYER))) -> LicenseOut:
+def release(license_id: str, c: PartyCtx) -> LicenseOut:
     row = release_license(c.session, c.gateway, c.actor, license_id)
     c.commit()
     return svc.license_view(row)

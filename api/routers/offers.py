@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.deps import Ctx, ctx
-from registry.models import Role
+from api.deps import AnyCtx, AuthorityCtx, Ctx, OperatorCtx
+from registry.errors import InvalidInput
 from registry.products import visible_product
 from registry.trading import offers as svc
 from registry.trading.licenses import set_budget_policy
@@ -14,29 +14,28 @@ from registry.trading.schemas import BudgetPolicyIn, OfferIn, OfferOut, PriceCap
 from registry.trading.vouchers import check_voucher
 
 router = APIRouter(tags=["trading"])
-R = Role
 
 
 @router.post("/products/{ref}/offers", status_code=201, response_model=OfferOut,
              summary="Offer a product: one-off, subscription, metered or negotiable, with its split (operator, own)")
-def create(ref: str, body: OfferIn, c: Ctx = Depends(ctx(R.OPERATOR))) -> OfferOut:
+def create(ref: str, body: OfferIn, c: OperatorCtx) -> OfferOut:
     row = svc.create_offer(c.session, c.gateway, c.actor, ref, body)
     c.commit()
     return svc.offer_view(c.session, row)
 
 
 @router.get("/products/{ref}/offers", response_model=list[OfferOut], summary="A product's offers")
-def list_offers(ref: str, c: Ctx = Depends(ctx())) -> list[OfferOut]:
+def list_offers(ref: str, c: AnyCtx) -> list[OfferOut]:
     return [svc.offer_view(c.session, o) for o in svc.list_offers(c.session, c.actor, ref)]
 
 
 @router.get("/offers/{offer_id}", response_model=OfferOut, summary="One offer")
-def get(offer_id: str, c: Ctx = Depends(ctx())) -> OfferOut:
+def get(offer_id: str, c: AnyCtx) -> OfferOut:
     return svc.offer_view(c.session, svc.visible_offer(c.session, c.actor, offer_id))
 
 
 @router.post("/offers/{offer_id}/withdraw", response_model=OfferOut, summary="Withdraw an offer (operator, own)")
-def withdraw(offer_id: str, c: Ctx = Depends(ctx(R.OPERATOR))) -> OfferOut:
+def withdraw(offer_id: str, c: OperatorCtx) -> OfferOut:
     row = svc.withdraw_offer(c.session, c.gateway, c.actor, offer_id)
     c.commit()
     return svc.offer_view(c.session, row)
@@ -44,7 +43,7 @@ def withdraw(offer_id: str, c: Ctx = Depends(ctx(R.OPERATOR))) -> OfferOut:
 
 @router.put("/products/{ref}/price-cap", response_model=PriceCapOut,
             summary="Cap the unit price of a public-data product (authority)")
-def price_cap(ref: str, body: PriceCapIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> PriceCapOut:
+def price_cap(ref: str, body: PriceCapIn, c: AuthorityCtx) -> PriceCapOut:
     row = svc.set_price_cap(c.session, c.gateway, c.actor, ref, body.cap_fen)
     c.commit()
     return svc.price_cap_view(row)
@@ -52,7 +51,7 @@ def price_cap(ref: str, body: PriceCapIn, c: Ctx = Depends(ctx(R.AUTHORITY))) ->
 
 @router.put("/products/{ref}/budget-policy", response_model=BudgetPolicyIn,
             summary="Privacy budget one buyer may spend on the product across licenses (operator, own)")
-def budget_policy(ref: str, body: BudgetPolicyIn, c: Ctx = Depends(ctx(R.OPERATOR))) -> BudgetPolicyIn:
+def budget_policy(ref: str, body: BudgetPolicyIn, c: OperatorCtx) -> BudgetPolicyIn:
     set_budget_policy(c.session, c.actor, ref, body.epsilon, body.delta, body.rho)
     c.commit()
     return body
@@ -60,14 +59,17 @@ def budget_policy(ref: str, body: BudgetPolicyIn, c: Ctx = Depends(ctx(R.OPERATO
 
 @router.get("/products/{ref}/quote", response_model=QuoteOut,
             summary="Exact price of an offer and quantity, split among the payees, minus any voucher")
-def get_quote(ref: str, offer_id: str = Query(...), quantity: int = Query(1, ge=1, le=2**63),
-              voucher_id: str | None = Query(None), voucher_amount_fen: int | None = Query(None, ge=0, le=2**127),
-              c: Ctx = Depends(ctx())) -> QuoteOut:
+def get_quote(ref: str, c: AnyCtx, offer_id: str = Query(...), quantity: int = Query(1, ge=1, le=2**63),
+              voucher_id: str | None = Query(None),
+              voucher_amount_fen: int | None = Query(None, ge=0, le=2**127)) -> QuoteOut:
+    return _quote(c, ref, offer_id, quantity, voucher_id, voucher_amount_fen)
+
+
+def _quote(c: Ctx, ref: str, offer_id: str, quantity: int, voucher_id: str | None,
+           voucher_amount_fen: int | None) -> QuoteOut:
     product = visible_product(c.session, c.actor, ref)
     offer = svc.visible_offer(c.session, c.actor, offer_id)
     if offer.product_id != product.id:
-        from registry.errors import InvalidInput
-
         raise InvalidInput("offer_id", f"offer {offer_id} is not an offer of {product.code}")
     base = quote(c.gateway, c.actor, product, offer, quantity)
     if voucher_id is None:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from api.deps import Ctx, ctx
-from registry.models import Role
+from api.deps import AnyCtx, BuyerCtx, Ctx
 from registry.trading import orders as svc
 from registry.trading.licenses import license_view
 from registry.trading.models import OrderState
 from registry.trading.schemas import OrderIn, OrderOut
 
 router = APIRouter(prefix="/orders", tags=["trading"])
-R = Role
 
 
 def _body(c: Ctx, order_id: str) -> tuple[int, dict[str, Any]]:
@@ -28,8 +26,8 @@ def _body(c: Ctx, order_id: str) -> tuple[int, dict[str, Any]]:
 
 @router.post("", status_code=201, summary="Buy a license (buyer). Send an Idempotency-Key; 202 = pending, retried",
              responses={202: {"description": "the chain is unreachable: the order is pending and will be retried"}})
-def place(body: OrderIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
-          c: Ctx = Depends(ctx(R.BUYER))) -> JSONResponse:
+def place(body: OrderIn, c: BuyerCtx,
+          idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)) -> JSONResponse:
     row = svc.place_order(c.session, c.gateway, c.actor, body, idempotency_key)
     if row.state == OrderState.PENDING:
         c.svc.outbox_wakeup.set()
@@ -38,5 +36,5 @@ def place(body: OrderIn, idempotency_key: str | None = Header(None, alias="Idemp
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="One order (its buyer; exchange, authority, auditor)")
-def get(order_id: str, c: Ctx = Depends(ctx())) -> OrderOut:
+def get(order_id: str, c: AnyCtx) -> OrderOut:
     return svc.order_view(svc.get_order(c.session, c.actor, order_id))

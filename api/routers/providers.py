@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from api.deps import Ctx, ctx
-from registry.models import Role
+from api.deps import CoordinatorKey, ProviderCtx, ReaderCtx
 from registry.queries import providers as svc
 from registry.queries.schemas import CoordinatorIdentity, NodeIn, NodeOut
 
 router = APIRouter(tags=["providers"])
-R = Role
-
-
-def coordinator_key(request: Request) -> Ed25519PrivateKey:
-    """The exchange's coordinator signing key (loaded or created under PROVEX_HOME at start)."""
-    key: Ed25519PrivateKey = request.app.state.coordinator_key
-    return key
 
 
 @router.get("/coordinator/identity", response_model=CoordinatorIdentity,
             summary="The exchange's coordinator public key (public; provider nodes must trust it)")
-def identity(key: Ed25519PrivateKey = Depends(coordinator_key)) -> dict[str, str]:
+def identity(key: CoordinatorKey) -> dict[str, str]:
     return svc.coordinator_identity(key)
 
 
 @router.post("/providers/me/node", status_code=201, response_model=NodeOut,
              summary="Register or move the caller's node; its live GET /identity must match (provider)")
-def register(body: NodeIn, c: Ctx = Depends(ctx(R.PROVIDER)),
-             key: Ed25519PrivateKey = Depends(coordinator_key)) -> NodeOut:
+def register(body: NodeIn, c: ProviderCtx, key: CoordinatorKey) -> NodeOut:
     row = svc.register_node(c.session, c.actor, body, svc.coordinator_identity(key)["public_key"])
     c.commit()
     return svc.node_view(row)
 
 
 @router.get("/providers/me/node", response_model=NodeOut, summary="The caller's registered node (provider)")
-def mine(c: Ctx = Depends(ctx(R.PROVIDER))) -> NodeOut:
+def mine(c: ProviderCtx) -> NodeOut:
     return svc.node_view(svc.own_node(c.session, c.actor))
 
 
 @router.get("/providers/nodes", response_model=list[NodeOut],
             summary="Every registered provider node (exchange, operator, authority, auditor)")
-def nodes(c: Ctx = Depends(ctx(R.EXCHANGE, R.OPERATOR, R.AUTHORITY, R.AUDITOR))) -> list[NodeOut]:
+def nodes(c: ReaderCtx) -> list[NodeOut]:
     return [svc.node_view(n) for n in svc.list_nodes(c.session)]

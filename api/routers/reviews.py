@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.deps import Ctx, ctx
+from api.deps import ExchangeCtx, ReaderCtx
 from registry import lifecycle as svc
 from registry.certificates import certificate_view
-from registry.models import Role
 from registry.products import product_view
 from registry.schemas import ProductOut, ReviewIn, ReviewOut, StatusChangeIn
 
 router = APIRouter(prefix="/products/{ref}", tags=["review"])
-R = Role
 
 
 @router.post("/review/start", response_model=ProductOut, summary="submitted -> under_review (exchange)")
-def start(ref: str, c: Ctx = Depends(ctx(R.EXCHANGE))) -> ProductOut:
+def start(ref: str, c: ExchangeCtx) -> ProductOut:
     row = svc.start_review(c.session, c.actor, ref)
     c.commit()
     return product_view(row)
 
 
 @router.post("/review", summary="Record the compliance decision; approval lists and certifies (exchange)")
-def decide(ref: str, body: ReviewIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> dict[str, Any]:
+def decide(ref: str, body: ReviewIn, c: ExchangeCtx) -> dict[str, Any]:
     row, review, cert = svc.decide_review(c.session, c.gateway, c.actor, ref, body)
     c.commit()
     return {"product": product_view(row).model_dump(mode="json"),
@@ -35,26 +33,26 @@ def decide(ref: str, body: ReviewIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> dict[
 
 @router.get("/reviews", response_model=list[ReviewOut],
             summary="Review history (exchange, authority, auditor, the owning operator)")
-def reviews(ref: str, c: Ctx = Depends(ctx(R.EXCHANGE, R.AUTHORITY, R.AUDITOR, R.OPERATOR))) -> list[ReviewOut]:
+def reviews(ref: str, c: ReaderCtx) -> list[ReviewOut]:
     return [ReviewOut.model_validate(r, from_attributes=True) for r in svc.list_reviews(c.session, c.actor, ref)]
 
 
 @router.post("/suspend", response_model=ProductOut, summary="listed -> suspended (exchange)")
-def suspend(ref: str, body: StatusChangeIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> ProductOut:
+def suspend(ref: str, body: StatusChangeIn, c: ExchangeCtx) -> ProductOut:
     row = svc.suspend_product(c.session, c.gateway, c.actor, ref, body.reason)
     c.commit()
     return product_view(row)
 
 
 @router.post("/relist", response_model=ProductOut, summary="suspended -> listed (exchange)")
-def relist(ref: str, body: StatusChangeIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> ProductOut:
+def relist(ref: str, body: StatusChangeIn, c: ExchangeCtx) -> ProductOut:
     row = svc.relist_product(c.session, c.gateway, c.actor, ref, body.reason)
     c.commit()
     return product_view(row)
 
 
 @router.post("/delist", response_model=ProductOut, summary="listed|suspended -> delisted (exchange)")
-def delist(ref: str, body: StatusChangeIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> ProductOut:
+def delist(ref: str, body: StatusChangeIn, c: ExchangeCtx) -> ProductOut:
     row = svc.delist_product(c.session, c.gateway, c.actor, ref, body.reason)
     c.commit()
     return product_view(row)

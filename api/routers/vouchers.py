@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.deps import Ctx, ctx
-from registry.models import Role
+from api.deps import AnyCtx, AuthorityCtx
 from registry.trading import vouchers as svc
 from registry.trading.schemas import VoucherIn, VoucherOut
 
 router = APIRouter(prefix="/vouchers", tags=["trading"])
-R = Role
 
 
 @router.post("", status_code=201, response_model=VoucherOut, summary="Issue a voucher to a buyer (authority)")
-def issue(body: VoucherIn, c: Ctx = Depends(ctx(R.AUTHORITY))) -> VoucherOut:
+def issue(body: VoucherIn, c: AuthorityCtx) -> VoucherOut:
     row = svc.issue_voucher(c.session, c.gateway, c.actor, body)
     c.commit()
     return svc.voucher_view(row)
 
 
 @router.get("", response_model=list[VoucherOut], summary="My vouchers (all for authority, exchange, auditor)")
-def list_vouchers(c: Ctx = Depends(ctx())) -> list[VoucherOut]:
+def list_vouchers(c: AnyCtx) -> list[VoucherOut]:
     return [svc.voucher_view(v) for v in svc.list_vouchers(c.session, c.actor)]
 
 
 @router.get("/{voucher_id}", response_model=VoucherOut, summary="One voucher")
-def get(voucher_id: str, c: Ctx = Depends(ctx())) -> VoucherOut:
+def get(voucher_id: str, c: AnyCtx) -> VoucherOut:
     return svc.voucher_view(svc.visible_voucher(c.session, c.actor, voucher_id))

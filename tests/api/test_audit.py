@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import time
-from typing import Any
 
 import sqlalchemy as sa
 
-from tests.api.builders import authorized, make_product
-from tests.api.conftest import Server
+from tests.utils.builders import authorized, make_product
+from tests.utils.server import Server, wait_anchored
 
 
 def _mth(leaves: list[bytes]) -> bytes:
@@ -31,18 +29,6 @@ def _root_from_path(leaf_hash: bytes, index: int, size: int, path: list[bytes]) 
     if index < k:
         return hashlib.sha256(b"\x01" + _root_from_path(leaf_hash, index, k, path[:-1]) + path[-1]).digest()
     return hashlib.sha256(b"\x01" + path[-1] + _root_from_path(leaf_hash, index - k, size - k, path[:-1])).digest()
-
-
-def wait_anchored(server: Server, seq: int, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    with server.client("auditor") as c:
-        while True:
-            r = c.get(f"/ledger/records/{seq}")
-            assert r.status_code == 200, r.text
-            if r.json()["anchored"]:
-                return dict(r.json())
-            assert time.monotonic() < deadline, "record not anchored in time"
-            time.sleep(0.3)
 
 
 def last_seq(server: Server) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.api.builders import authorized, make_product, product_body
-from tests.api.conftest import Server
+from tests.utils.builders import authorized, make_product, product_body
+from tests.utils.server import Server
 
 
 def _all_pages(server: Server, role: str, params: dict[str, Any], between: Any = None) -> list[dict[str, Any]]:

@@ -14,17 +14,18 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.client import ROUTES, ApiError, ProvexClient
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import listed_product, make_offer, mint, new_account
+from api.client import DEV_ROUTES, ROUTES, ApiError, ProvexClient
+from api.settings import Settings
+from tests.utils.server import Server
+from tests.utils.trading import listed_product, make_offer, mint, new_account
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 
-def _operations() -> dict[tuple[str, str], list[str]]:
+def _operations(settings: Settings | None = None) -> dict[tuple[str, str], list[str]]:
     """(METHOD, path) -> x-roles, for every operation of the app, built in-process (no server)."""
-    spec = create_app().openapi()
+    spec = create_app(settings).openapi()
     return {(m.upper(), path): list(op.get("x-roles") or [])
             for path, ops in spec["paths"].items() for m, op in ops.items() if m in METHODS}
 
@@ -36,6 +37,12 @@ def test_routes_table_equals_the_openapi_operations() -> None:
     table, api = set(ROUTES), set(OPERATIONS)
     assert not api - table, f"API operations without a client method: {sorted(api - table)}"
     assert not table - api, f"client ROUTES entries the API does not have: {sorted(table - api)}"
+
+
+def test_dev_routes_are_mounted_in_dev_only() -> None:
+    assert DEV_ROUTES.issubset(ROUTES)
+    assert set(_operations(Settings(env="dev"))) == set(ROUTES)
+    assert set(_operations(Settings(env="prod"))) == set(ROUTES) - DEV_ROUTES
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.api.builders import resource_body
-from tests.api.conftest import Server
+from tests.utils.builders import resource_body
+from tests.utils.server import Server
 
 EDGE_TEXT = [
     "数据资源 · 锡林郭勒盟",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ledger.contracts import ProductStatus as ChainStatus
-from tests.api.builders import CHECKLIST, assert_agrees, authorized, make_product, product_body
-from tests.api.conftest import Server
+from tests.utils.builders import CHECKLIST, assert_agrees, authorized, make_product, product_body
+from tests.utils.server import Server
 
 
 def test_register_review_list_and_certificate(server: Server) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.builders import authorized, make_product
-from tests.api.conftest import Server
+from tests.utils.builders import authorized, make_product
+from tests.utils.server import Server
 
 ROLES = ["authority", "operator", "provider", "exchange", "buyer", "auditor"]
 ALL = set(ROLES)

@@ -17,7 +17,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger.runtime import ChainRuntime
-from tests.api.conftest import BACKENDS, Server, _drop, start_server
+from tests.utils.server import BACKENDS, Server, drop_database, start_server
 
 ROLES = ["none", "authority", "operator", "provider", "exchange", "buyer", "auditor"]
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -33,7 +33,7 @@ def fuzz_server(request: pytest.FixtureRequest, chain: ChainRuntime, deployer: L
     server.proc.terminate()
     server.proc.wait(10)
     if pg_name:
-        _drop(pg_name)
+        drop_database(pg_name)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.api.builders import authz_body, make_resource, product_body, resource_body
-from tests.api.conftest import Server
+from tests.utils.builders import authorized, authz_body, make_resource, product_body, resource_body
+from tests.utils.server import Server
 
 
 def count(server: Server, table: str) -> int:
@@ -149,8 +149,6 @@ _authz_cache: dict[str, dict[str, Any]] = {}
 
 def _authz_for(server: Server) -> dict[str, Any]:
     if server.backend not in _authz_cache:
-        from tests.api.builders import authorized
-
         _authz_cache[server.backend] = authorized(server)
     return _authz_cache[server.backend]
 

@@ -1,53 +1,28 @@
 """A real demo for the demo tests: `provex demo --no-wait --fresh` once, then `provex demo` (reusing its state)
-serving the portal for the browser tests. Screenshots go to artifacts/screenshots/ (CI keeps that folder)."""
+serving the portal for the browser tests (helpers in tests/utils/demo.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.anvil import free_port
-from tests.conftest import repo_root
-
-PROVEX = str(Path(sys.executable).parent / "provex")
-SCREENSHOTS = repo_root() / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("PROVEX_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@dataclass
-class DemoRun:
-    home: Path
-    env: dict[str, str]
-    output: str
-    returncode: int
-    seconds: float
-
-    @property
-    def state(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.home / "demo" / "state.json").read_text())
-        return data
-
-    def key(self, who: str) -> str:
-        return str(self.state["accounts"][who]["api_key"])
-
-
-def demo_env(home: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
-    env.update(PROVEX_HOME=str(home), PROVEX_API_PORT=str(port), COLUMNS="200", PROVEX_ANCHOR_MAX_AGE="1")
-    return env
+from tests.utils.common import repo_root
+from tests.utils.demo import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PROVEX,
+    SCREENSHOTS,
+    DemoRun,
+    LiveDemo,
+    demo_env,
+    start_demo,
+    stop_demo,
+)
 
 
 @pytest.fixture(scope="session")
@@ -59,63 +34,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     proc = subprocess.run([PROVEX, "demo", "--no-wait", "--fresh"], env=env, cwd=repo_root(), capture_output=True,
                           text=True, timeout=240, stdin=subprocess.DEVNULL)
     return DemoRun(home, env, proc.stdout + proc.stderr, proc.returncode, time.monotonic() - started)
-
-
-def start_demo(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`provex demo` serving; returns the process, the portal URL and the lines it printed."""
-    proc = subprocess.Popen([PROVEX, "demo"], env=env, cwd=repo_root(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    url = ""
-    for line in proc.stdout:
-        lines.append(line)
-        m = re.search(r"Portal: (http://\S+?)/\s", line)
-        if m:
-            url = m.group(1)
-        if "Serving" in line:
-            break
-        if time.monotonic() > deadline:
-            break
-    if not url or proc.poll() is not None:
-        proc.kill()
-        raise RuntimeError("provex demo did not come up:\n" + "".join(lines[-40:]))
-    return proc, url, lines
-
-
-def stop_demo(proc: subprocess.Popen[str], timeout: float = 60) -> str:
-    """Ctrl-C, as a person would; returns the rest of its output."""
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=timeout)
-    return out or ""
-
-
-@dataclass
-class LiveDemo:
-    url: str
-    run: DemoRun
-    startup: list[str]
-    proc: subprocess.Popen[str]
-
-    def key(self, who: str) -> str:
-        return self.run.key(who)
-
-
-def processes_of(home: Path) -> list[int]:
-    """Pids of every process whose command line or environment names `home` (API, nodes, Anvil)."""
-    needle = str(home).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in blob:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import repo_root
-from tests.demo.conftest import PROVEX, LiveDemo, processes_of
+from tests.utils.common import repo_root
+from tests.utils.demo import PROVEX, LiveDemo, processes_of
 
 
 def provex(live: LiveDemo, *args: str, who: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:

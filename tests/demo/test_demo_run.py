@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 
-from tests.demo.conftest import DemoRun, LiveDemo
+from tests.utils.demo import DemoRun, LiveDemo
 
 ROLES = ("authority", "exchange", "operator_xlg", "operator_hhht", "provider_xlg-east", "provider_xlg-west",
          "provider_xlg-south", "buyer", "auditor")

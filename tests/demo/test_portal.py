@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.demo.conftest import SCREENSHOTS, LiveDemo
+from tests.utils.demo import SCREENSHOTS, LiveDemo
 
 
 @pytest.fixture

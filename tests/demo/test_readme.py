@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.settings_doc import reference_table
-from tests.conftest import repo_root
+from tests.utils.common import repo_root
 
 
 def test_readme_configuration_table_matches_the_settings() -> None:

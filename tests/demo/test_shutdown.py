@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.demo.conftest import LiveDemo, processes_of, stop_demo
+from tests.utils.demo import LiveDemo, processes_of, stop_demo
 
 
 def test_ctrl_c_stops_every_process(live_demo: LiveDemo) -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil, free_port
 from ledger.runtime import ChainConfig, ChainRuntime
-from tests.api import conftest as api_conftest
-from tests.faults.test_drills import Load, Stack, settle_and_verify
+from tests.utils import server as api_server
+from tests.utils.drills import Load, Stack, settle_and_verify
 
 
 def _pg_bin() -> Path:
@@ -49,13 +49,13 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def test_postgres_restart_mid_load(cluster: tuple[str, Path], tmp_path: Path, build_cache: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     url, folder = cluster
-    monkeypatch.setattr(api_conftest, "PG_URL", url)
+    monkeypatch.setattr(api_server, "PG_URL", url)
     anvil = Anvil(state_file=tmp_path / "anvil-state.json").start()
     runtime = ChainRuntime(ChainConfig(home=tmp_path / "chain", rpc_url=anvil.url, deployer_key=DEV_DEPLOYER_KEY,
                                        build_cache=build_cache)).start()
     assert runtime.deployer is not None
     (tmp_path / "api").mkdir()
-    server, _ = api_conftest.start_server("postgres", runtime, runtime.deployer, tmp_path / "api")
+    server, _ = api_server.start_server("postgres", runtime, runtime.deployer, tmp_path / "api")
     stack = Stack(anvil, server, runtime)
     try:
         load = Load(server)

@@ -7,7 +7,7 @@ import stat
 
 import httpx
 
-from tests.registry.queries.conftest import QueryEnv, listed_product, start_nodes, write_data
+from tests.utils.queries import QueryEnv, listed_product, start_nodes, write_data
 
 
 def test_coordinator_key_is_persisted_published_and_trusted_by_the_nodes(qenv: QueryEnv) -> None:

@@ -13,8 +13,7 @@ import pytest
 
 from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash, verify_inclusion
-from tests.api.test_audit import wait_anchored
-from tests.registry.queries.conftest import (
+from tests.utils.queries import (
     ALL_COLUMNS,
     QueryEnv,
     buy_license,
@@ -26,6 +25,7 @@ from tests.registry.queries.conftest import (
     union_sql,
     write_data,
 )
+from tests.utils.server import wait_anchored
 
 NODES = ["node-0", "node-1", "node-2"]
 EXACT = [

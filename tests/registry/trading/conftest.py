@@ -1,7 +1,7 @@
-"""Trading tests run against the same real API servers (uvicorn + Anvil) as tests/api."""
+"""Trading tests run against the same kind of real API servers (uvicorn + Anvil) as tests/api."""
 
 from __future__ import annotations
 
-from tests.api.conftest import server, servers
+from tests.utils.server import server, servers
 
 __all__ = ["server", "servers"]

@@ -6,10 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from ledger.contracts import ProductStatus as ChainStatus
-from tests.api.builders import make_authorization, make_product, make_resource
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import buy, make_offer, new_account
-from tests.registry.trading.test_licenses import actor, bought, spend
+from tests.utils.builders import make_authorization, make_product, make_resource
+from tests.utils.server import Server
+from tests.utils.trading import actor, bought, buy, make_offer, new_account, spend
 
 
 def test_expired_authorization_stops_sales_and_queries(server: Server) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import buy, listed_product, make_offer, new_account
+from tests.utils.server import Server
+from tests.utils.trading import buy, listed_product, make_offer, new_account
 
 
 def test_destruction_is_confirmed_after_the_license_ends(server: Server) -> None:

@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from registry.accounts import actor_of
-from registry.actor import Actor
-from registry.errors import Forbidden, RegistryError
-from registry.models import Account
+from registry.errors import Forbidden
 from registry.trading.errors import UsageRefused
 from registry.trading.licenses import authorize_and_spend, refund_spend
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import TERMS, buy, listed_product, make_offer, new_account
-
-
-def actor(server: Server, account_id: str) -> Actor:
-    with Session(server.db()) as s:
-        return actor_of(s.exec(select(Account).where(Account.id == account_id)).one())
-
-
-def bought(server: Server, buyer: dict[str, Any], offer: dict[str, Any], qty: int = 1) -> dict[str, Any]:
-    with server.client(key=buyer["api_key"]) as c:
-        r = buy(c, offer["id"], qty)
-        assert r.status_code == 201, r.text
-        return dict(r.json()["license"])
-
-
-def spend(server: Server, who: Actor, license_id: str, eps: float = 0.1, kinds: set[str] | None = None,
-          columns: set[str] | None = None) -> str:
-    """One authorize_and_spend in its own session and transaction; returns "ok" or the refusal code."""
-    engine = server.db()
-    try:
-        with Session(engine) as s:
-            authorize_and_spend(s, who, license_id, kinds=kinds or {"count"}, columns=columns or {"county"},
-                                epsilon=eps, delta=0.0)
-            s.commit()
-            return "ok"
-    except RegistryError as exc:
-        return exc.code
-    finally:
-        engine.dispose()
+from tests.utils.server import Server
+from tests.utils.trading import TERMS, actor, bought, listed_product, make_offer, new_account, spend
 
 
 def test_checks_name_the_rule_and_what_is_left(server: Server) -> None:

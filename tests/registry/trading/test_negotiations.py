@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import balances, buy, count, listed_product, make_offer, new_account
+from tests.utils.server import Server
+from tests.utils.trading import balances, buy, count, listed_product, make_offer, new_account
 
 
 def step(c: httpx.Client, nid: str, action: str, status: int = 200, **body: Any) -> dict[str, Any]:

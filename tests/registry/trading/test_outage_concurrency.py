@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.runtime import ChainConfig, ChainRuntime
-from tests.api.conftest import Server, start_server
-from tests.registry.trading.helpers import buy, count, listed_product, make_offer, new_account
+from tests.utils.server import Server, start_server
+from tests.utils.trading import buy, count, listed_product, make_offer, new_account
 
 
 def wait_paid(server: Server, api_key: str, order_id: str, timeout: float = 30) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from privacy.query import KINDS
 from registry.trading.schemas import QueryKind
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import balances, buy, count, listed_product, make_offer, new_account, offer_body
+from tests.utils.server import Server
+from tests.utils.trading import balances, buy, count, listed_product, make_offer, new_account, offer_body
 
 
 def test_query_kinds_are_the_query_languages() -> None:

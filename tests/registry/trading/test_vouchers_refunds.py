@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from tests.api.conftest import Server
-from tests.registry.trading.helpers import balances, buy, count, listed_product, make_offer, mint, new_account
+from tests.utils.server import Server
+from tests.utils.trading import balances, buy, count, listed_product, make_offer, mint, new_account
 
 
 def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None) -> dict:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.api.conftest import Server
+from tests.utils.server import Server
 
 
 def resource_body(classification: str = "general", **over: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Build trading objects over HTTP: fresh buyers with test fen, listed products, offers, purchases."""
+"""Build trading objects over HTTP: fresh buyers with test fen, listed products, offers, purchases; and
+spend a license directly through the service the query side calls."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel import Session, select
 
-from tests.api.builders import make_product
-from tests.api.conftest import Server
+from registry.accounts import actor_of
+from registry.actor import Actor
+from registry.errors import RegistryError
+from registry.models import Account
+from registry.trading.licenses import authorize_and_spend
+from tests.utils.builders import make_product
+from tests.utils.server import Server
 
 TERMS = {"purposes": ["agricultural statistics"], "query_kinds": ["count", "sum", "avg"],
          "columns": ["county", "yield_t"], "max_queries": 100, "epsilon": 1.0, "delta": 1e-6,
@@ -83,3 +90,31 @@ def count(server: Server, table: str, where: str = "", **params: Any) -> int:
     with server.db().connect() as conn:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return int(conn.execute(sa.text(sql), params).scalar_one())
+
+
+def actor(server: Server, account_id: str) -> Actor:
+    with Session(server.db()) as s:
+        return actor_of(s.exec(select(Account).where(Account.id == account_id)).one())
+
+
+def bought(server: Server, buyer: dict[str, Any], offer: dict[str, Any], qty: int = 1) -> dict[str, Any]:
+    with server.client(key=buyer["api_key"]) as c:
+        r = buy(c, offer["id"], qty)
+        assert r.status_code == 201, r.text
+        return dict(r.json()["license"])
+
+
+def spend(server: Server, who: Actor, license_id: str, eps: float = 0.1, kinds: set[str] | None = None,
+          columns: set[str] | None = None) -> str:
+    """One authorize_and_spend in its own session and transaction; returns "ok" or the refusal code."""
+    engine = server.db()
+    try:
+        with Session(engine) as s:
+            authorize_and_spend(s, who, license_id, kinds=kinds or {"count"}, columns=columns or {"county"},
+                                epsilon=eps, delta=0.0)
+            s.commit()
+            return "ok"
+    except RegistryError as exc:
+        return exc.code
+    finally:
+        engine.dispose()

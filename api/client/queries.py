@@ -1,0 +1,65 @@
+"""Client calls for provider nodes, federated queries and audit."""
+
+from __future__ import annotations
+
+from api.client.base import BaseClient, Json
+
+
+class QueryAuditCalls(BaseClient):
+    """Provider nodes, query policies and queries, ledger records and audit."""
+
+    # -- providers and queries -------------------------------------------------------------------
+    def coordinator_identity(self) -> Json:
+        """`GET /coordinator/identity`: the key provider nodes must trust."""
+        return dict(self.get("/coordinator/identity"))
+
+    def register_node(self, node_id: str, url: str, public_key: str) -> Json:
+        """`POST /providers/me/node` (provider): register (or move) the node this provider runs."""
+        return dict(self.post("/providers/me/node", {"node_id": node_id, "url": url, "public_key": public_key}))
+
+    def my_node(self) -> Json:
+        """`GET /providers/me/node` (provider): the node this provider registered."""
+        return dict(self.get("/providers/me/node"))
+
+    def nodes(self) -> list[Json]:
+        """`GET /providers/nodes`: registered provider nodes."""
+        return list(self.get("/providers/nodes"))
+
+    def query_policy(self, ref: str) -> Json:
+        """`GET /products/{ref}/query-policy`: what queries on the product may do."""
+        return dict(self.get(f"/products/{ref}/query-policy"))
+
+    def set_query_policy(self, ref: str, body: Json) -> Json:
+        """`PUT /products/{ref}/query-policy` (operator): noise, threshold, group suppression, defaults."""
+        return dict(self.request("PUT", f"/products/{ref}/query-policy", json=body))
+
+    def query(self, license_id: str, sql: str, epsilon: float | None = None, delta: float | None = None) -> Json:
+        """`POST /queries` (buyer): a federated aggregate query under a license."""
+        body: Json = {"license_id": license_id, "sql": sql}
+        if epsilon is not None:
+            body["epsilon"] = epsilon
+        if delta is not None:
+            body["delta"] = delta
+        return dict(self.post("/queries", body))
+
+    # -- audit -----------------------------------------------------------------------------------
+    def record(self, seq: int) -> Json:
+        """`GET /ledger/records/{seq}`: a ledger record with its checkpoint and inclusion proof."""
+        return dict(self.get(f"/ledger/records/{seq}"))
+
+    def trace(self, ref: str) -> Json:
+        """`GET /audit/products/{ref}/trace`: a product's provenance, in order."""
+        return dict(self.get(f"/audit/products/{ref}/trace"))
+
+    def account_actions(self, account_id: str) -> Json:
+        """`GET /audit/accounts/{id}/actions` (auditor, authority, exchange): everything an account did, and
+        under which authorization."""
+        return dict(self.get(f"/audit/accounts/{account_id}/actions"))
+
+    def security_events(self, limit: int | None = None) -> list[Json]:
+        """`GET /audit/security-events` (auditor): refused authentications and authorizations, newest last."""
+        return list(self.get("/audit/security-events", limit=limit))
+
+    def verify(self) -> Json:
+        """`POST /audit/verify` (auditor): recompute from the database and compare with the chain."""
+        return dict(self.post("/audit/verify"))

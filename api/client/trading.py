@@ -1,0 +1,174 @@
+"""Client calls for trading: offers, quotes, price caps and budgets, vouchers, money, orders, licenses,
+negotiations."""
+
+from __future__ import annotations
+
+import uuid
+
+from api.client.base import BaseClient, Json
+
+
+class TradingCalls(BaseClient):
+    """Offers, quotes, vouchers, money, orders, licenses and negotiations."""
+
+    # -- offers, prices, vouchers, money, orders, licenses -----------------------------------------------
+    def create_offer(self, ref: str, body: Json) -> Json:
+        """`POST /products/{ref}/offers` (operator): how the product is sold, with its split and terms."""
+        return dict(self.post(f"/products/{ref}/offers", body))
+
+    def offers(self, ref: str) -> list[Json]:
+        """`GET /products/{ref}/offers`: a product's offers visible to the caller."""
+        return list(self.get(f"/products/{ref}/offers"))
+
+    def offer(self, offer_id: str) -> Json:
+        """`GET /offers/{id}`: one offer."""
+        return dict(self.get(f"/offers/{offer_id}"))
+
+    def withdraw_offer(self, offer_id: str) -> Json:
+        """`POST /offers/{id}/withdraw` (operator): stop selling under an offer."""
+        return dict(self.post(f"/offers/{offer_id}/withdraw"))
+
+    def quote(self, ref: str, offer_id: str, quantity: int = 1, voucher_id: str | None = None, *,
+              voucher_amount_fen: int | None = None) -> Json:
+        """`GET /products/{ref}/quote`: the exact price, its split among the payees, minus any voucher
+        (computed by the settlement contract)."""
+        return dict(self.get(f"/products/{ref}/quote", offer_id=offer_id, quantity=quantity, voucher_id=voucher_id,
+                             voucher_amount_fen=voucher_amount_fen))
+
+    def set_price_cap(self, ref: str, cap_fen: int) -> Json:
+        """`PUT /products/{ref}/price-cap` (authority)."""
+        return dict(self.request("PUT", f"/products/{ref}/price-cap", json={"cap_fen": cap_fen}))
+
+    def set_budget_policy(self, ref: str, epsilon: float, delta: float, rho: float | None = None) -> Json:
+        """`PUT /products/{ref}/budget-policy` (operator, own product): the privacy budget one buyer may spend on
+        the product across all its licenses."""
+        body: Json = {"epsilon": epsilon, "delta": delta}
+        if rho is not None:
+            body["rho"] = rho
+        return dict(self.request("PUT", f"/products/{ref}/budget-policy", json=body))
+
+    def issue_voucher(self, body: Json) -> Json:
+        """`POST /vouchers` (authority): a funded voucher for a buyer (算力券/数据券)."""
+        return dict(self.post("/vouchers", body))
+
+    def vouchers(self) -> list[Json]:
+        """`GET /vouchers`: the caller's vouchers (all for authority, exchange, auditor)."""
+        return list(self.get("/vouchers"))
+
+    def voucher(self, voucher_id: str) -> Json:
+        """`GET /vouchers/{id}`: one voucher with what is left of it."""
+        return dict(self.get(f"/vouchers/{voucher_id}"))
+
+    def mint(self, account_id: str, amount_fen: int) -> Json:
+        """`POST /dev/mint` (exchange, dev chains only): test fen for an account."""
+        return dict(self.post("/dev/mint", {"account_id": account_id, "amount_fen": amount_fen}))
+
+    def balance(self) -> Json:
+        """`GET /accounts/me/balance`: settlement-token balance on chain (fen)."""
+        return dict(self.get("/accounts/me/balance"))
+
+    def statement(self, period: str = "month") -> Json:
+        """`GET /accounts/me/statement`: income and spending by product and period, vouchers, receipts."""
+        return dict(self.get("/accounts/me/statement", period=period))
+
+    def order(self, offer_id: str, quantity: int = 1, voucher_id: str | None = None,
+              purpose: str | None = None, idempotency_key: str | None = None) -> Json:
+        """`POST /orders` (buyer): buy a license. Returns `{"order": ..., "license": ...}`."""
+        body: Json = {"offer_id": offer_id, "quantity": quantity}
+        if voucher_id:
+            body["voucher_id"] = voucher_id
+        if purpose:
+            body["purpose"] = purpose
+        return dict(self.post("/orders", body, idempotency_key or str(uuid.uuid4())))
+
+    def get_order(self, order_id: str) -> Json:
+        """`GET /orders/{id}`: one order (its buyer; exchange, authority, auditor). `order()` places one."""
+        return dict(self.get(f"/orders/{order_id}"))
+
+    def licenses(self) -> list[Json]:
+        """`GET /licenses`: the buyer's own (everyone's for exchange, authority, auditor)."""
+        return list(self.get("/licenses"))
+
+    def license(self, license_id: str) -> Json:
+        """`GET /licenses/{id}`: one license with its usage and budget left."""
+        return dict(self.get(f"/licenses/{license_id}"))
+
+    def charges(self, license_id: str) -> list[Json]:
+        """`GET /licenses/{id}/charges`: each query charged to the license."""
+        return list(self.get(f"/licenses/{license_id}/charges"))
+
+    def refund_license(self, license_id: str) -> Json:
+        """`POST /licenses/{id}/refund` (its buyer, or the exchange): refund an unused escrowed license inside its
+        refund window. Returns the license, now `refunded`."""
+        return dict(self.post(f"/licenses/{license_id}/refund"))
+
+    def release_license(self, license_id: str) -> Json:
+        """`POST /licenses/{id}/release` (any participant but the auditor): pay out an escrowed license to its
+        payees after the refund window. Returns the license, now `paid`."""
+        return dict(self.post(f"/licenses/{license_id}/release"))
+
+    def confirm_destruction(self, license_id: str, statement: str) -> Json:
+        """`POST /licenses/{id}/destruction` (buyer): confirm that delivered copies were destroyed after the
+        license ended. Returns `{"license_id", "record_seq", "receipt"}` (the ledger record)."""
+        return dict(self.post(f"/licenses/{license_id}/destruction", {"statement": statement}))
+
+    # -- negotiations ----------------------------------------------------------------------------
+    # requested -> offered -> accepted -> agreed -> finalized (by the order), or terminated; each answer is the
+    # negotiation with its `state`, whose `turn` it is, and its `events`.
+    def open_negotiation(self, offer_id: str, kind: str, quantity: int = 1, *, term_days: int | None = None,
+                         unit_price_fen: int | None = None, terms: Json | None = None, message: str = "") -> Json:
+        """`POST /negotiations` (buyer): request terms on an offer (`kind`: one_off, subscription or metered)."""
+        body: Json = {"offer_id": offer_id, "kind": kind, "quantity": quantity, "message": message}
+        if term_days is not None:
+            body["term_days"] = term_days
+        if unit_price_fen is not None:
+            body["unit_price_fen"] = unit_price_fen
+        if terms is not None:
+            body["terms"] = terms
+        return dict(self.post("/negotiations", body))
+
+    def negotiations(self) -> list[Json]:
+        """`GET /negotiations`: the negotiations the caller is a party to (all for exchange, authority, auditor)."""
+        return list(self.get("/negotiations"))
+
+    def negotiation(self, negotiation_id: str) -> Json:
+        """`GET /negotiations/{id}`: one negotiation with its transitions."""
+        return dict(self.get(f"/negotiations/{negotiation_id}"))
+
+    @staticmethod
+    def _counter(unit_price_fen: int, quantity: int | None, terms: Json | None, valid_for_seconds: int | None,
+                 message: str) -> Json:
+        body: Json = {"unit_price_fen": unit_price_fen, "message": message}
+        if quantity is not None:
+            body["quantity"] = quantity
+        if terms is not None:
+            body["terms"] = terms
+        if valid_for_seconds is not None:
+            body["valid_for_seconds"] = valid_for_seconds
+        return body
+
+    def offer_negotiation(self, negotiation_id: str, unit_price_fen: int, *, quantity: int | None = None,
+                          terms: Json | None = None, valid_for_seconds: int | None = None, message: str = "") -> Json:
+        """`POST /negotiations/{id}/offer` (operator): requested -> offered, with a deadline for the buyer."""
+        body = self._counter(unit_price_fen, quantity, terms, valid_for_seconds, message)
+        return dict(self.post(f"/negotiations/{negotiation_id}/offer", body))
+
+    def request_negotiation(self, negotiation_id: str, unit_price_fen: int, *, quantity: int | None = None,
+                            terms: Json | None = None, valid_for_seconds: int | None = None,
+                            message: str = "") -> Json:
+        """`POST /negotiations/{id}/request` (buyer): offered -> requested, a counter-proposal."""
+        body = self._counter(unit_price_fen, quantity, terms, valid_for_seconds, message)
+        return dict(self.post(f"/negotiations/{negotiation_id}/request", body))
+
+    def accept_negotiation(self, negotiation_id: str) -> Json:
+        """`POST /negotiations/{id}/accept` (buyer): offered -> accepted."""
+        return dict(self.post(f"/negotiations/{negotiation_id}/accept"))
+
+    def agree_negotiation(self, negotiation_id: str) -> Json:
+        """`POST /negotiations/{id}/agree` (operator): accepted -> agreed; publishes a private offer for the buyer
+        on chain (`agreed_offer_id`), which the buyer then orders."""
+        return dict(self.post(f"/negotiations/{negotiation_id}/agree"))
+
+    def terminate_negotiation(self, negotiation_id: str, message: str = "") -> Json:
+        """`POST /negotiations/{id}/terminate` (buyer or operator): either party ends it."""
+        return dict(self.post(f"/negotiations/{negotiation_id}/terminate", {"message": message}))

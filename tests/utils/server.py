@@ -1,0 +1,193 @@
+"""Real API servers (uvicorn subprocesses) on a given Anvil, one per database backend, and their fixtures.
+
+`servers`/`server` are fixtures: a test package's conftest imports them to run its tests against the servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger.anvil import free_port
+from ledger.client import ChainClient
+from ledger.contracts import Ledger
+from ledger.deploy import Deployment
+from ledger.runtime import ChainRuntime
+from tests.utils.common import repo_root
+
+PG_URL = os.environ.get("PROVEX_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Server:
+    backend: str
+    url: str
+    db_url: str
+    home: Path
+    ledger: Ledger
+    proc: subprocess.Popen[bytes]
+    keys: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def client(self, role: str | None = None, key: str | None = None) -> httpx.Client:
+        headers = {}
+        token = key or (self.keys[role] if role else None)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def db(self) -> sa.Engine:
+        return sa.create_engine(self.db_url)
+
+
+def _env(home: Path, db_url: str, rpc_url: str, key: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
+    env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_RPC_URL=rpc_url,
+               PROVEX_DEPLOYER_KEY=key, PROVEX_KEYSTORE_SCRYPT_N="1024", PROVEX_OUTBOX_INTERVAL="0.3",
+               PROVEX_ENV="dev")
+    return env
+
+
+def cli_account(env: dict[str, str], role: str, name: str) -> dict[str, Any]:
+    out = subprocess.run([str(VENV_BIN / "provex"), "accounts", "create", "--role", role, "--name", name,
+                          "--json"], env=env, capture_output=True, check=True, cwd=repo_root())
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def wait_confirmed(server: Server, role: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    with server.client(role) as c:
+        while True:
+            state = c.get("/accounts/me").json().get("chain_state")
+            if state == "confirmed":
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{role} account chain setup still {state}")
+            time.sleep(0.1)
+
+
+def wait_anchored(server: Server, seq: int, timeout: float = 30) -> dict[str, Any]:
+    """The receipt of ledger record `seq` once it is anchored."""
+    deadline = time.monotonic() + timeout
+    with server.client("auditor") as c:
+        while True:
+            r = c.get(f"/ledger/records/{seq}")
+            assert r.status_code == 200, r.text
+            if r.json()["anchored"]:
+                return dict(r.json())
+            assert time.monotonic() < deadline, "record not anchored in time"
+            time.sleep(0.3)
+
+
+def _database(backend: str, tmp: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'provex.db'}", None
+    assert PG_URL
+    name = f"provex_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_URL.rsplit("/", 1)[0] + "/" + name, name
+
+
+def drop_database(name: str) -> None:
+    assert PG_URL
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 90) -> subprocess.Popen[bytes]:
+    """Start uvicorn with `env` on `port` and wait until /health answers."""
+    log = open(tmp / "uvicorn.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([str(VENV_BIN / "uvicorn"), "--factory", "api.app:app_from_env", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root())
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"API did not start: {(tmp / 'uvicorn.log').read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp: Path) -> tuple[Server, str | None]:
+    """Own deployer key (funded by the session deployer), own contracts, own database."""
+    assert chain.ledger is not None and chain.build is not None
+    key: LocalAccount = Account.create()
+    chain.ledger.client.fund(deployer, key.address, 1000 * 10**18)
+    db_url, pg_name = _database(backend, tmp)
+    port = free_port()
+    env = _env(tmp, db_url, chain.rpc_url, key.key.to_0x_hex())
+    proc = launch_api(env, tmp, port)
+    url = f"http://127.0.0.1:{port}"
+    manifest = Deployment.load(tmp / "deployment.json")
+    assert manifest is not None
+    ledger = Ledger(ChainClient(chain.rpc_url, chain.ledger.client.decoder), manifest, chain.build)
+    server = Server(backend, url, db_url, tmp, ledger, proc, env=env)
+    for role in ("authority", "exchange"):
+        acct = cli_account(env, role, f"{backend} {role}")
+        server.keys[role], server.ids[role] = acct["api_key"], acct["id"]
+    for role in ("authority", "exchange"):
+        wait_confirmed(server, role)
+    with server.client("exchange") as c:
+        for role in ("operator", "provider", "buyer", "auditor"):
+            r = c.post("/accounts", json={"role": role, "name": f"{backend} {role}"})
+            assert r.status_code == 201, r.text
+            server.keys[role], server.ids[role] = r.json()["api_key"], r.json()["id"]
+        r = c.post("/accounts", json={"role": "operator", "name": f"{backend} operator two"})
+        server.keys["operator2"], server.ids["operator2"] = r.json()["api_key"], r.json()["id"]
+    return server, pg_name
+
+
+@pytest.fixture(scope="session")
+def servers(chain: ChainRuntime, deployer: LocalAccount,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    started: dict[str, Server] = {}
+    pg_names: list[str] = []
+    try:
+        for backend in BACKENDS:
+            server, pg_name = start_server(backend, chain, deployer, tmp_path_factory.mktemp(f"api-{backend}"))
+            started[backend] = server
+            if pg_name:
+                pg_names.append(pg_name)
+        yield started
+    finally:
+        for server in started.values():
+            server.proc.terminate()
+            try:
+                server.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+        for name in pg_names:
+            drop_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest, servers: dict[str, Server]) -> Server:
+    return servers[request.param]
