@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from ledger.keys import Keyring
 from ledger.records import append_record
+from registry.access import require_overseer
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.errors import Forbidden, NotFound, Unauthenticated
@@ -76,12 +77,12 @@ def get_account(session: Session, account_id: str) -> Account:
 
 def view_account(actor: Actor, account: Account) -> AccountOut:
     if actor.id != account.id:
-        actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+        require_overseer(actor)
     return AccountOut.model_validate(account, from_attributes=True)
 
 
 def list_accounts(session: Session, actor: Actor, role: Role | None = None) -> list[AccountOut]:
-    actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+    require_overseer(actor)
     stmt = select(Account).order_by(col(Account.pk))
     if role is not None:
         stmt = stmt.where(Account.role == role.value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.errors import ContractRevert
+from ledger.errors import ContractRevert, render_call
 
 
 class RegistryError(Exception):
@@ -46,11 +46,13 @@ class Conflict(RegistryError):
 
 
 class RuleViolation(RegistryError):
-    """A rule the chain also enforces, named exactly like the contract's custom error."""
+    """A refusal named by its rule: `code` is the rule's name, the detail `Name(key=value, ...)`.
+
+    Where the chain enforces the rule too, the name is exactly the contract's custom error's.
+    """
 
     def __init__(self, name: str, **args: Any) -> None:
-        rendered = ", ".join(f"{k}={_render(v)}" for k, v in args.items())
-        super().__init__(f"{name}({rendered})")
+        super().__init__(render_call(name, args))
         self.code = name
         self.args_by_name = args
 
@@ -67,9 +69,3 @@ class ChainUnavailableError(RegistryError):
     """The request needs the chain right now and it does not answer."""
 
     code = "chain_unavailable"
-
-
-def _render(value: Any) -> str:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return str(value)

@@ -6,6 +6,7 @@ import uuid
 
 from sqlmodel import Session, col, select
 
+from registry.access import OVERSEERS
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
@@ -14,7 +15,7 @@ from registry.hashing import canonical_hash
 from registry.models import Resource, Role
 from registry.schemas import ResourceIn, ResourceOut
 
-READERS = (Role.AUTHORITY, Role.OPERATOR, Role.EXCHANGE, Role.AUDITOR)
+READERS = (*OVERSEERS, Role.OPERATOR)
 
 
 def resource_metadata(row: Resource) -> dict[str, object]:

@@ -11,12 +11,12 @@ from sqlmodel import Session
 from api.deps import ANY_ROLE, Services, require, services, session
 from api.security import recent_events
 from ledger.verify import Divergence
+from registry.access import OVERSEERS
 from registry.actor import Actor
 from registry.audit import account_actions, record_receipt, trace_product, verify_database
 from registry.models import Role
 
 router = APIRouter(tags=["audit"])
-AUDITORS = (Role.AUDITOR, Role.AUTHORITY, Role.EXCHANGE)
 
 
 class CheckpointOut(BaseModel):
@@ -72,14 +72,14 @@ def get_record(seq: int, _: Actor = Depends(require(*ANY_ROLE)), s: Session = De
 
 
 @router.get("/audit/products/{ref}/trace", response_model=TraceOut, summary="A product's provenance, in order")
-def trace(ref: str, _: Actor = Depends(require(*AUDITORS)), s: Session = Depends(session),
+def trace(ref: str, _: Actor = Depends(require(*OVERSEERS)), s: Session = Depends(session),
           svc: Services = Depends(services)) -> dict[str, Any]:
     return trace_product(s, svc.gateway.ledger, ref).as_dict()
 
 
 @router.get("/audit/accounts/{account_id}/actions", response_model=ActionsOut,
             summary="Everything an account did, and under which authorization")
-def actions(account_id: str, _: Actor = Depends(require(*AUDITORS)), s: Session = Depends(session),
+def actions(account_id: str, _: Actor = Depends(require(*OVERSEERS)), s: Session = Depends(session),
             svc: Services = Depends(services)) -> dict[str, Any]:
     return account_actions(s, svc.gateway.ledger, account_id)
 

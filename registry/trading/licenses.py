@@ -26,10 +26,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from ledger.records import append_record
+from registry.access import own_rows, require_servable, sees
 from registry.actor import Actor
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import Product, Role
-from registry.products import get_product, product_is_servable
+from registry.products import get_product
 from registry.trading.errors import UsageRefused
 from registry.trading.models import (
     BudgetPolicy,
@@ -188,8 +189,7 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     if now >= _naive(lic.valid_until):
         raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
     product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
-    if not product_is_servable(session, product):
-        raise UsageRefused("ProductNotServable", product=product.code, status=product.status)
+    require_servable(session, product)
     bad_kinds = sorted(set(kinds) - set(lic.query_kinds))
     if bad_kinds:
         raise UsageRefused("QueryKindNotAllowed", kinds=",".join(bad_kinds), allowed=",".join(lic.query_kinds))
@@ -286,7 +286,7 @@ def visible_license(session: Session, actor: Actor, license_id: str) -> License:
     row = session.exec(select(License).where(License.id == license_id)).first()
     if row is None:
         raise NotFound(f"license {license_id} not found")
-    if actor.role in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR) or actor.id == row.buyer_id:
+    if sees(actor, row.buyer_id):
         return row
     if actor.role == Role.OPERATOR and get_product(session, row.product_id).operator_id == actor.id:
         return row
@@ -294,10 +294,7 @@ def visible_license(session: Session, actor: Actor, license_id: str) -> License:
 
 
 def list_licenses(session: Session, actor: Actor) -> list[License]:
-    stmt = select(License).order_by(col(License.pk))
-    if actor.role not in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR):
-        stmt = stmt.where(License.buyer_id == actor.id)
-    return list(session.exec(stmt).all())
+    return list(session.exec(own_rows(select(License).order_by(col(License.pk)), actor, License.buyer_id)).all())
 
 
 def list_charges(session: Session, lic: License) -> list[LicenseCharge]:

@@ -29,13 +29,14 @@ from ledger.contracts import LicenseStatus as ChainLicenseStatus
 from ledger.errors import ChainError, ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
+from registry.access import require_servable, sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, apply_result, record_receipt, submit
 from registry.errors import ChainRejected, ChainUnavailableError, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.models import Account, ChainState, ChainTx, Product, Role
 from registry.outbox import find_event
-from registry.products import get_product, product_is_servable
+from registry.products import get_product
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
 from registry.trading.negotiations import check_agreement, finalize_for_license
@@ -60,9 +61,7 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
         raise InvalidInput("offer_id", f"unknown offer {data.offer_id}") from None
     product = get_product(session, offer.product_id)
     oid = hex32(chain_id_of(offer.id))
-    if not product_is_servable(session, product):
-        raise RuleViolation("ProductNotTradable", productId=hex32(chain_id_of(product.id)), product=product.code,
-                            status=product.status)
+    require_servable(session, product)
     if offer.buyer_id is not None and offer.buyer_id != actor.id:
         buyer = session.exec(select(Account.address).where(Account.id == offer.buyer_id)).one()
         raise RuleViolation("NotOfferBuyer", offerId=oid, buyer=buyer, caller=actor.address)
@@ -240,7 +239,7 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
 
 def get_order(session: Session, actor: Actor, order_id: str) -> Order:
     row = session.exec(select(Order).where(Order.id == order_id)).first()
-    if row is None or (row.buyer_id != actor.id and actor.role not in (Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)):
+    if row is None or not sees(actor, row.buyer_id):
         raise NotFound(f"order {order_id} not found")
     return row
 
