@@ -87,8 +87,6 @@ def check_certificate(row: Certificate, ledger: Ledger) -> CertificateCheck:
 def _listing_in_tx(ledger: Ledger, row: Certificate) -> bool:
     if not row.tx_hash:
         return False
-    rcpt = ledger.client.w3.eth.get_transaction_receipt(row.tx_hash)  # type: ignore[arg-type]
-    events = ledger.registry.events.ProductStatusChanged().process_receipt(rcpt)
     pid = chain_id_of(row.product_id)
-    return any(bytes(e["args"]["productId"]) == pid and e["args"]["toStatus"] == ChainStatus.LISTED
-               for e in events)
+    return any(bytes(e["productId"]) == pid and e["toStatus"] == ChainStatus.LISTED
+               for e in ledger.tx_events("DataRegistry", "ProductStatusChanged", row.tx_hash))

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import Ctx, ctx
 from api.settings import get_settings
-from ledger.errors import ChainUnavailable
-from registry.accounts import get_account
-from registry.errors import ChainUnavailableError, Forbidden
+from registry.errors import Forbidden
 from registry.models import Role
 from registry.trading.schemas import MintIn
-from registry.trading.statements import Period, statement
+from registry.trading.statements import Period, chain_balance, mint_test_fen, statement
 
 router = APIRouter(tags=["trading"])
 R = Role
@@ -26,21 +24,11 @@ def my_statement(period: Period = Query("month"), c: Ctx = Depends(ctx())) -> di
 
 @router.get("/accounts/me/balance", summary="The caller's settlement-token balance on chain (fen)")
 def my_balance(c: Ctx = Depends(ctx())) -> dict[str, Any]:
-    try:
-        balance = c.gateway.ledger.balance_of(c.actor.address)
-    except ChainUnavailable as exc:
-        raise ChainUnavailableError(str(exc)) from exc
-    return {"account_id": c.actor.id, "address": c.actor.address, "balance_fen": balance}
+    return chain_balance(c.gateway, c.actor)
 
 
 @router.post("/dev/mint", summary="Mint test fen to an account (exchange; PROVEX_ENV=dev only)")
 def mint(body: MintIn, c: Ctx = Depends(ctx(R.EXCHANGE))) -> dict[str, Any]:
     if get_settings().env != "dev":
         raise Forbidden("minting test fen exists on dev chains only (PROVEX_ENV=dev)")
-    account = get_account(c.session, body.account_id)
-    try:
-        receipt = c.gateway.ledger.mint(c.gateway.deployer, account.address, body.amount_fen)
-        balance = c.gateway.ledger.balance_of(account.address)
-    except ChainUnavailable as exc:
-        raise ChainUnavailableError(str(exc)) from exc
-    return {"account_id": account.id, "balance_fen": balance, "tx_hash": receipt.tx_hash}
+    return mint_test_fen(c.session, c.gateway, c.actor, body.account_id, body.amount_fen)

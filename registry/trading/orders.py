@@ -15,7 +15,6 @@ A license row exists only when the chain has the payment.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -31,11 +30,10 @@ from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.access import require_servable, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, apply_result, record_receipt, submit
-from registry.errors import ChainRejected, ChainUnavailableError, InvalidInput, NotFound, RuleViolation
+from registry.chain import ChainGateway, apply_result, chain_time, record_receipt, submit
+from registry.errors import ChainRejected, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.models import Account, ChainState, ChainTx, Product, Role
-from registry.outbox import find_event
 from registry.products import get_product
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
@@ -201,8 +199,9 @@ def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) ->
         chain_license = ledger.license(order.license_id)
         assert chain_license is not None
     if receipt is None:  # adopted: the payment was made by an earlier send
-        receipt = find_event(ledger, "Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
-        assert receipt is not None
+        bought = ledger.find_events("Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
+        assert bought, f"license {order.license_id} is on chain without its LicensePurchased event"
+        receipt = bought[-1].receipt()
     shares = ledger.split_of(chain_license.amount, [x["bps"] for x in offer.payees])
     payouts = [{"account_id": x["account_id"], "role": x["role"], "amount_fen": s}
                for x, s in zip(offer.payees, shares, strict=True)]
@@ -255,18 +254,7 @@ def order_view(row: Order) -> OrderOut:
                     error=row.error, created_at=row.created_at, paid_at=row.paid_at, chain=receipt_of(row))
 
 
-
 # ------------------------------------------------------------ refund & release
-
-def chain_now(gateway: ChainGateway) -> int:
-    """The timestamp the next block will carry, about (refund windows are in chain time): the latest
-    block's, or the wall clock when no block was mined lately. 503 when the chain is down."""
-    client = gateway.ledger.client
-    try:
-        latest = int(client.rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
-        return max(latest, int(time.time()))
-    except ChainUnavailable as exc:
-        raise ChainUnavailableError(f"refund windows are kept in chain time; the chain is unreachable: {exc}") from exc
 
 
 def refund_license(session: Session, gateway: ChainGateway, actor: Actor, license_id: str) -> License:
@@ -278,7 +266,7 @@ def refund_license(session: Session, gateway: ChainGateway, actor: Actor, licens
         raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
     if lic.queries_used > 0:
         raise RuleViolation("LicenseUsed", licenseId=lid, queriesUsed=lic.queries_used)
-    if chain_now(gateway) >= lic.release_after:
+    if chain_time(gateway) >= lic.release_after:
         raise RuleViolation("RefundWindowClosed", licenseId=lid, releaseAfter=lic.release_after)
     L = License
     claimed = session.execute(sa.update(L).where(col(L.id) == lic.id).where(col(L.status) == LicenseStatus.ESCROWED)
@@ -307,7 +295,7 @@ def release_license(session: Session, gateway: ChainGateway, actor: Actor, licen
     lid = hex32(chain_id_of(lic.id))
     if lic.status != LicenseStatus.ESCROWED:
         raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
-    if chain_now(gateway) < lic.release_after:
+    if chain_time(gateway) < lic.release_after:
         raise RuleViolation("RefundWindowOpen", licenseId=lid, releaseAfter=lic.release_after)
     lic.status = LicenseStatus.PAID
     session.add(lic)
