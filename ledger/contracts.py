@@ -263,9 +263,15 @@ class Ledger:
         return int(v[2]) - int(v[3])
 
     def buy_license(self, sender: LocalAccount, license_id: str, offer_id: str, quantity: int,
-                    terms_hash: bytes, voucher_id: str = "", voucher_amount: int = 0) -> Receipt:
-        """Buy a license; approves the settlement contract first when the allowance is short."""
-        self._ensure_allowance(sender, self.price_of(offer_id, quantity) - voucher_amount)
+                    terms_hash: bytes, voucher_id: str = "", voucher_amount: int = 0,
+                    price: int | None = None) -> Receipt:
+        """Buy a license; approves the settlement contract first when the allowance is short.
+
+        `price` is `price_of(offer_id, quantity)` when the caller has it already (asked otherwise).
+        """
+        if price is None:
+            price = self.price_of(offer_id, quantity)
+        self._ensure_allowance(sender, price - voucher_amount)
         fn = self.settlement.functions.buyLicense(
             chain_id_of(license_id), chain_id_of(offer_id), quantity, terms_hash,
             chain_id_of(voucher_id), voucher_amount)

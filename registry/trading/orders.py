@@ -39,7 +39,7 @@ from registry.trading.licenses import build_terms, create_license, visible_licen
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
 from registry.trading.negotiations import check_agreement, finalize_for_license
 from registry.trading.offers import get_offer, receipt_of
-from registry.trading.pricing import check_quantity, price, require_on_chain, unit_price_of
+from registry.trading.pricing import check_quantity, require_on_chain, unit_price_of
 from registry.trading.schemas import OrderIn, OrderOut
 from registry.trading.vouchers import add_redeemed, check_voucher
 
@@ -75,21 +75,23 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
 
 
 def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: Offer, product: Product,
-                 data: OrderIn) -> None:
-    """Price, voucher and balance against the chain; skipped (the order is queued) when it is down."""
+                 data: OrderIn) -> int | None:
+    """Price, voucher and balance against the chain; returns the contract's price (`priceOf`), or None
+    when the chain is down (the checks are skipped and the order is queued)."""
     try:
-        amount = price(gateway.ledger, offer, data.quantity).amount_fen
+        amount = gateway.ledger.price_of(offer.id, data.quantity)
         voucher_fen = 0
         if data.voucher_id:
             _, voucher_fen = check_voucher(session, actor, data.voucher_id, product, amount, data.voucher_amount_fen)
         balance = gateway.ledger.balance_of(actor.address)
     except ChainUnavailable:
-        return
+        return None
     except ContractRevert as exc:
         raise ChainRejected(exc) from exc
     if balance < amount - voucher_fen:
         raise RuleViolation("ERC20InsufficientBalance", sender=actor.address, balance=balance,
                             needed=amount - voucher_fen)
+    return amount
 
 
 def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: OrderIn,
@@ -105,7 +107,7 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     offer, product = check_order(session, gateway, actor, data)
     if data.voucher_id:  # chain-free voucher rules first (amount rules need the price)
         check_voucher(session, actor, data.voucher_id, product, 2**127, data.voucher_amount_fen)
-    _check_funds(session, gateway, actor, offer, product, data)
+    amount = _check_funds(session, gateway, actor, offer, product, data)
     order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
     start = datetime.now(UTC)
     terms = build_terms(offer, license_id=license_id, buyer_id=actor.id, buyer_address=actor.address,
@@ -129,7 +131,7 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
                   data={"order_id": order.id, "license_id": license_id, "offer_id": offer.id,
                         "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash})
     session.commit()
-    _try_now(session, gateway, job)
+    _try_now(session, gateway, job, amount)
     return order
 
 
@@ -141,12 +143,13 @@ def _older_jobs_pending(session: Session, job: ChainTx) -> bool:
     return session.exec(stmt).first() is not None
 
 
-def _try_now(session: Session, gateway: ChainGateway, job: ChainTx) -> None:
-    """Send the purchase now; on an outage leave it to the outbox; on a revert fail the order (409)."""
+def _try_now(session: Session, gateway: ChainGateway, job: ChainTx, amount: int | None) -> None:
+    """Send the purchase now (at `amount`, the price already asked of the chain, if any); on an outage
+    leave it to the outbox; on a revert fail the order (409)."""
     if _older_jobs_pending(session, job):
         return
     try:
-        receipt = send_purchase(gateway, session, job.payload)
+        receipt = send_purchase(gateway, session, job.payload, amount)
     except (ChainUnavailable, IntegrityError):
         session.rollback()  # still pending; the dispatcher (or the concurrent sender) finishes it
         return
@@ -166,9 +169,12 @@ def _try_now(session: Session, gateway: ChainGateway, job: ChainTx) -> None:
     session.commit()
 
 
-def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
+def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any],
+                  amount: int | None = None) -> Receipt:
     """The `license.buy` job: adopt the chain's license if it exists, else buy it; then record it.
 
+    `amount` is the contract's price of the order when the caller asked for it already (the chain is
+    asked once per purchase: `priceOf` here or by the caller, `splitOf` once the payment is made).
     On a revert the order is marked failed (in the caller's session) and the revert re-raised.
     """
     order = session.exec(select(Order).where(Order.id == p["order_id"])).one()
@@ -181,14 +187,15 @@ def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) ->
     if chain_license is None:
         buyer = gateway.signer(session, order.buyer_id)
         try:
-            amount = ledger.price_of(offer.id, order.quantity)
+            if amount is None:
+                amount = ledger.price_of(offer.id, order.quantity)
             voucher_fen = 0
             if order.voucher_id:
                 remaining = ledger.voucher_remaining(order.voucher_id)
                 voucher_fen = min(remaining, amount) if order.voucher_requested_fen is None \
                     else order.voucher_requested_fen
             receipt = ledger.buy_license(buyer, order.license_id, offer.id, order.quantity, b32(order.terms_hash),
-                                         order.voucher_id or "", voucher_fen)
+                                         order.voucher_id or "", voucher_fen, price=amount)
         except ContractRevert as exc:
             if exc.name != "LicenseExists":
                 order.state, order.error = OrderState.FAILED, str(exc)
