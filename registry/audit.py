@@ -25,7 +25,7 @@ from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.consistency import compare_product
-from registry.errors import NotFound
+from registry.errors import found
 from registry.models import Account, Authorization, ChainTx, Product, Resource
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
@@ -83,9 +83,7 @@ def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
 
 def record_receipt(session: Session, seq: int) -> dict[str, Any]:
     """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof."""
-    row = session.get(LedgerRecord, seq)
-    if row is None:
-        raise NotFound(f"ledger record {seq} not found")
+    row = found(session.get(LedgerRecord, seq), f"ledger record {seq}")
     cp = covering_checkpoint(session, seq)
     receipt: dict[str, Any] = {"seq": seq, "record": json.loads(row.body), "leaf_hash": row.leaf_hash,
                                "anchored": cp is not None}
@@ -200,9 +198,8 @@ def _record_steps(session: Session, product: Product, names: _Names) -> list[Tra
 
 def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
     """Rebuild a product's lineage from chain events and ledger records, in time order."""
-    product = session.exec(select(Product).where((Product.id == product_ref) | (Product.code == product_ref))).first()
-    if product is None:
-        raise NotFound(f"product {product_ref} not found")
+    product = found(session.exec(select(Product).where((Product.id == product_ref) | (Product.code == product_ref)))
+                    .first(), f"product {product_ref}")
     names = _Names(session)
     steps = (_chain_steps(session, ledger.client, _product_events(ledger, product), names)
              + _record_steps(session, product, names))
@@ -220,9 +217,7 @@ def _iso(ts: datetime) -> str:
 
 def account_actions(session: Session, ledger: Ledger, account_id: str, limit: int = 500) -> dict[str, Any]:
     """Everything an account did: chain events it sent or is named in, and its ledger records."""
-    acct = session.exec(select(Account).where(Account.id == account_id)).first()
-    if acct is None:
-        raise NotFound(f"account {account_id} not found")
+    acct = found(session.exec(select(Account).where(Account.id == account_id)).first(), f"account {account_id}")
     records = session.exec(select(LedgerRecord).where(LedgerRecord.actor == acct.id)
                            .order_by(col(LedgerRecord.seq)).limit(limit)).all()
     actions: list[dict[str, Any]] = [

@@ -13,7 +13,7 @@ from registry.access import OVERSEERS, oversees, own_rows, sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
-from registry.errors import InvalidInput, NotFound, RuleViolation
+from registry.errors import InvalidInput, NotFound, RuleViolation, found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, AuthorizationStatus, ChainState, Resource, Role
 from registry.schemas import AuthorizationIn, AuthorizationOut
@@ -81,10 +81,7 @@ def grant_authorization(session: Session, gateway: ChainGateway, actor: Actor,
 
 def get_authorization(session: Session, ref: str) -> Authorization:
     column = Authorization.code if ref.startswith("PXA-") else Authorization.id
-    row = session.exec(select(Authorization).where(column == ref)).first()
-    if row is None:
-        raise NotFound(f"authorization {ref} not found")
-    return row
+    return found(session.exec(select(Authorization).where(column == ref)).first(), f"authorization {ref}")
 
 
 def view_authorization(actor: Actor, row: Authorization) -> AuthorizationOut:

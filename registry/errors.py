@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.errors import ContractRevert, render_call
 
@@ -19,6 +19,16 @@ class RegistryError(Exception):
 
 class NotFound(RegistryError):
     code = "not_found"
+
+
+T = TypeVar("T")
+
+
+def found(row: T | None, what: str) -> T:
+    """`row`, or NotFound naming `what` (e.g. `offer 1234`) when there is none."""
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
 
 
 class Unauthenticated(RegistryError):

@@ -14,7 +14,7 @@ from registry.actor import Actor
 from registry.authorizations import check_resource_levels, get_authorization, load_resources, require_active
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
-from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Product, ProductProvider, ProductStatus, Role
 from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
@@ -108,10 +108,7 @@ def create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
 
 def get_product(session: Session, ref: str) -> Product:
     column = Product.code if ref.startswith("PX-") else Product.id
-    row = session.exec(select(Product).where(column == ref)).first()
-    if row is None:
-        raise NotFound(f"product {ref} not found")
-    return row
+    return found(session.exec(select(Product).where(column == ref)).first(), f"product {ref}")
 
 
 def visible_product(session: Session, actor: Actor, ref: str) -> Product:

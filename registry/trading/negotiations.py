@@ -18,7 +18,7 @@ from ledger.records import append_record
 from registry.access import oversees, own_rows, require_servable
 from registry.actor import Actor
 from registry.chain import ChainGateway
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound, found
 from registry.models import Role
 from registry.products import get_product
 from registry.trading.errors import NegotiationClosed, NotYourTurn
@@ -98,9 +98,8 @@ def _guard(session: Session, actor: Actor, row: Negotiation, party: str, states:
 
 
 def get_negotiation(session: Session, actor: Actor, negotiation_id: str) -> Negotiation:
-    row = session.exec(select(Negotiation).where(Negotiation.id == negotiation_id)).first()
-    if row is None:
-        raise NotFound(f"negotiation {negotiation_id} not found")
+    row = found(session.exec(select(Negotiation).where(Negotiation.id == negotiation_id)).first(),
+                f"negotiation {negotiation_id}")
     if not oversees(actor):
         _party(actor, row)
     return row

@@ -14,7 +14,7 @@ from ledger.records import append_record
 from registry.access import sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
-from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, found
 from registry.models import Account, Authorization, Product, Review, Role
 from registry.products import owned_product, visible_product
 from registry.schemas import ChainReceiptOut
@@ -178,10 +178,7 @@ def refresh_catalog_prices(session: Session, product: Product) -> None:
 
 
 def get_offer(session: Session, offer_id: str) -> Offer:
-    row = session.exec(select(Offer).where(Offer.id == offer_id)).first()
-    if row is None:
-        raise NotFound(f"offer {offer_id} not found")
-    return row
+    return found(session.exec(select(Offer).where(Offer.id == offer_id)).first(), f"offer {offer_id}")
 
 
 def visible_offer(session: Session, actor: Actor, offer_id: str) -> Offer:

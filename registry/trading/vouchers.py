@@ -18,7 +18,7 @@ from ledger.records import append_record
 from registry.access import own_rows, sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
-from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation, found
 from registry.models import Account, Product, Role
 from registry.trading.models import Voucher
 from registry.trading.offers import receipt_of
@@ -48,10 +48,7 @@ def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: V
 
 
 def get_voucher(session: Session, voucher_id: str) -> Voucher:
-    row = session.exec(select(Voucher).where(Voucher.id == voucher_id)).first()
-    if row is None:
-        raise NotFound(f"voucher {voucher_id} not found")
-    return row
+    return found(session.exec(select(Voucher).where(Voucher.id == voucher_id)).first(), f"voucher {voucher_id}")
 
 
 def visible_voucher(session: Session, actor: Actor, voucher_id: str) -> Voucher:
