@@ -12,7 +12,6 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
-from web3 import Web3
 
 from api import cli_tools
 from api.cli_keys import keys_app
@@ -94,8 +93,7 @@ def chain_status(
         status["reachable"] = client.is_up()
         if status["reachable"]:
             status["block"] = client.block_number()
-            status["code_present"] = {
-                n: len(client.w3.eth.get_code(Web3.to_checksum_address(a))) > 0 for n, a in manifest.addresses.items()}
+            status["code_present"] = {n: client.has_code(a) for n, a in manifest.addresses.items()}
     if as_json:
         console.print_json(json.dumps(status))
     else:

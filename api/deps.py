@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.settings import Settings
+from registry.access import OVERSEERS
 from registry.accounts import authenticate, hash_api_key
 from registry.actor import Actor
 from registry.chain import ChainGateway, has_pending
@@ -147,7 +148,7 @@ ProviderCtx = Annotated[Ctx, Depends(ctx(R.PROVIDER))]
 ExchangeCtx = Annotated[Ctx, Depends(ctx(R.EXCHANGE))]
 BuyerCtx = Annotated[Ctx, Depends(ctx(R.BUYER))]
 AuditorCtx = Annotated[Ctx, Depends(ctx(R.AUDITOR))]
-OverseerCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.EXCHANGE, R.AUDITOR))]  # the overseeing roles
+OverseerCtx = Annotated[Ctx, Depends(ctx(*OVERSEERS))]  # the overseeing roles
 ReaderCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR, R.EXCHANGE, R.AUDITOR))]  # overseers and operators
 ExchangeOrAuthorityCtx = Annotated[Ctx, Depends(ctx(R.EXCHANGE, R.AUTHORITY))]
 BuyerOrExchangeCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.EXCHANGE))]

@@ -15,8 +15,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
@@ -26,11 +29,19 @@ from anchor_baseline import run as run_baseline
 
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE, Ledger
-from ledger.records import LedgerCheckpoint, append_records
+from ledger.records import LedgerCheckpoint, LedgerRecord, record_fields, reserve_seqs
 from ledger.runtime import ChainConfig, ChainRuntime
 from ledger.verify import chain_checkpoints, verify_log
 from registry.audit import stored_records
 from registry.db import make_engine
+
+
+def append_records(session: Session, items: list[dict[str, Any]]) -> None:
+    """Append many records at once: one sequence allocation, one bulk insert (items: `append_record`'s
+    keyword arguments)."""
+    first = reserve_seqs(session, len(items))
+    at = datetime.now(UTC)
+    session.execute(sa.insert(LedgerRecord), [record_fields(first + i, at, **item) for i, item in enumerate(items)])
 
 
 def append_bulk(engine: object, n: int, chunk: int = 1000) -> float:

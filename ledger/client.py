@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 
 from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
 
@@ -29,6 +30,15 @@ class Receipt:
 
     def as_dict(self) -> dict[str, Any]:
         return {"tx_hash": self.tx_hash, "block_number": self.block_number, "log_index": self.log_index}
+
+
+@dataclass(frozen=True)
+class BlockHead:
+    """The newest block: its number, hash and timestamp."""
+
+    number: int
+    hash: bytes
+    timestamp: int
 
 
 class ChainClient:
@@ -60,6 +70,51 @@ class ChainClient:
 
     def block_number(self) -> int:
         return int(self.rpc(lambda: self.w3.eth.block_number))
+
+    def head(self) -> BlockHead:
+        block = self.rpc(lambda: self.w3.eth.get_block("latest"))
+        return BlockHead(int(block["number"]), bytes(block["hash"]), int(block["timestamp"]))
+
+    def block_hash(self, number: int) -> bytes | None:
+        """The hash of block `number`, or None when the chain has no such block."""
+        try:
+            return bytes(self.rpc(lambda: self.w3.eth.get_block(number))["hash"])
+        except BlockNotFound:
+            return None
+
+    def block_time(self, number: int) -> int:
+        """The timestamp of block `number` (unix seconds)."""
+        return int(self.rpc(lambda: self.w3.eth.get_block(number))["timestamp"])
+
+    def chain_time(self) -> int:
+        """The time a contract will judge a transaction sent now by: `block.timestamp` of the block that
+        includes it. That block is not mined yet, so this is the later of the latest block's timestamp and
+        the wall clock: a node never stamps a block earlier than its parent, and it stamps a new block
+        with its own clock (Anvil mines on demand, so its latest block may be long past).
+
+        It is the one chain time of the registry, for rules judged both ways: "not before" (release after
+        the refund window, suspending a product whose authorization expired) and "only before" (refund
+        inside the window). The earlier of the two would judge a rule by a stale block: an expired
+        authorization would stay listed on an idle chain until some other transaction mined a block.
+        """
+        latest = int(self.rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
+        return max(latest, int(time.time()))
+
+    def sender_of(self, tx_hash: str) -> str:
+        """The address that signed transaction `tx_hash`."""
+        return str(self.rpc(lambda: self.w3.eth.get_transaction(HexBytes(tx_hash)))["from"])
+
+    def has_transaction(self, tx_hash: str) -> bool:
+        """Does the chain hold a receipt for `tx_hash` (False after a restart from older state or a reorg)?"""
+        try:
+            self.rpc(lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)))
+            return True
+        except TransactionNotFound:
+            return False
+
+    def has_code(self, address: str) -> bool:
+        """Is a contract deployed at `address`?"""
+        return len(self.rpc(lambda: self.w3.eth.get_code(Web3.to_checksum_address(address)))) > 0
 
     def rpc(self, fn: Any) -> Any:
         """Run `fn` (a web3 call); connection failures become ChainUnavailable."""

@@ -17,11 +17,11 @@ from web3.contract.contract import ContractFunction
 from ledger.client import ChainClient, Receipt
 from ledger.compiler import Build
 from ledger.deploy import Deployment
+from ledger.errors import ContractRevert
+from ledger.events import ChainEvent
 from ledger.ids import chain_id_of
 
 MAX_UINT256 = 2**256 - 1
-
-
 
 AUTHORITY_ROLE = keccak(text="AUTHORITY_ROLE")
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
@@ -116,6 +116,20 @@ class Ledger:
         idx = next((int(lg["logIndex"]) for lg in receipt.logs
                     if lg["address"] == address and bytes(lg["topics"][0]) == topic), None)
         return dataclasses.replace(receipt, log_index=idx)
+
+    def find_events(self, contract: str, event: str, **filters: Any) -> list[ChainEvent]:
+        """Every `event` of `contract` since deployment whose indexed arguments match `filters`, oldest first."""
+        decoder = getattr(self.contracts[contract].events, event)()
+        logs = self.client.rpc(lambda: decoder.get_logs(from_block=self.deployment.deployment_block,
+                                                        argument_filters=filters))
+        return [ChainEvent(contract, event, dict(lg["args"]), int(lg["blockNumber"]),
+                           lg["transactionHash"].to_0x_hex(), int(lg["logIndex"])) for lg in logs]
+
+    def tx_events(self, contract: str, event: str, tx_hash: str) -> list[dict[str, Any]]:
+        """The arguments of each `event` that `contract` emitted in transaction `tx_hash`."""
+        receipt = self.client.rpc(lambda: self.client.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
+        decoder = getattr(self.contracts[contract].events, event)()
+        return [dict(e["args"]) for e in decoder.process_receipt(receipt)]
 
     def grant_role(self, sender: LocalAccount, contract: str, role: bytes, account: str) -> Receipt:
         """Grant `role` on `contract` to `account` (sender must be the role's admin)."""
@@ -249,9 +263,15 @@ class Ledger:
         return int(v[2]) - int(v[3])
 
     def buy_license(self, sender: LocalAccount, license_id: str, offer_id: str, quantity: int,
-                    terms_hash: bytes, voucher_id: str = "", voucher_amount: int = 0) -> Receipt:
-        """Buy a license; approves the settlement contract first when the allowance is short."""
-        self._ensure_allowance(sender, self.price_of(offer_id, quantity) - voucher_amount)
+                    terms_hash: bytes, voucher_id: str = "", voucher_amount: int = 0,
+                    price: int | None = None) -> Receipt:
+        """Buy a license; approves the settlement contract first when the allowance is short.
+
+        `price` is `price_of(offer_id, quantity)` when the caller has it already (asked otherwise).
+        """
+        if price is None:
+            price = self.price_of(offer_id, quantity)
+        self._ensure_allowance(sender, price - voucher_amount)
         fn = self.settlement.functions.buyLicense(
             chain_id_of(license_id), chain_id_of(offer_id), quantity, terms_hash,
             chain_id_of(voucher_id), voucher_amount)
@@ -267,8 +287,6 @@ class Ledger:
 
     def license(self, license_id: str) -> ChainLicense | None:
         """The license on chain, or None when it was never bought."""
-        from ledger.errors import ContractRevert
-
         try:
             v = self.client.call(self.settlement.functions.license(chain_id_of(license_id)))
         except ContractRevert as exc:

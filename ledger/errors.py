@@ -28,14 +28,13 @@ class ContractRevert(ChainError):
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         self.name = name
         self.args_by_name = args
-        rendered = ", ".join(f"{k}={_render(v)}" for k, v in args.items())
-        super().__init__(f"{name}({rendered})")
+        super().__init__(render_call(name, args))
 
 
-def _render(value: Any) -> str:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return str(value)
+def render_call(name: str, args: dict[str, Any]) -> str:
+    """A rule and its values as the contract's custom error reads: `Name(key=value, ...)`, bytes as 0x-hex."""
+    rendered = ", ".join(f"{k}={'0x' + v.hex() if isinstance(v, bytes) else v}" for k, v in args.items())
+    return f"{name}({rendered})"
 
 
 def _abi_type(param: dict[str, Any]) -> str:

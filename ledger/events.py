@@ -10,7 +10,7 @@ from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3.contract import Contract
 
-from ledger.client import ChainClient
+from ledger.client import ChainClient, Receipt
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class ChainEvent:
     block_number: int
     tx_hash: str
     log_index: int
+
+    def receipt(self) -> Receipt:
+        """Where the event landed, as the receipt of the transaction that emitted it (gas not known)."""
+        return Receipt(self.tx_hash, self.block_number, self.log_index, 0)
 
 
 def safe_head(client: ChainClient, confirmations: int) -> int:

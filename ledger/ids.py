@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from eth_utils import keccak
 
 
 def chain_id_of(identifier: str) -> bytes:
     """bytes32 on chain for a database id: keccak256(utf8(id)); zero id stays zero."""
     return keccak(text=identifier) if identifier else b"\x00" * 32
-
-
-def sha256_bytes32(data: bytes) -> bytes:
-    """SHA-256 as a bytes32 value."""
-    return hashlib.sha256(data).digest()
 
 
 def hex32(value: bytes) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from ledger.canonical import canonical_json, decode_record
+from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash
 
 RECORD_VERSION = 1
@@ -77,50 +77,32 @@ def record_body(seq: int, kind: str, actor: str, subject: str, authorization: st
     })
 
 
-def append_record(session: Session, *, kind: str, actor: str, subject: str,
-                  authorization: str | None = None, data: dict[str, Any] | None = None) -> LedgerRecord:
-    """Append a record in the caller's transaction and return it (commit is the caller's)."""
-    ensure_head(session)
-    seq = session.execute(
-        sa.update(LedgerHead).where(col(LedgerHead.id) == 1)
-        .values(next_seq=col(LedgerHead.next_seq) + 1).returning(col(LedgerHead.next_seq))
-    ).scalar_one() - 1
-    at = datetime.now(UTC)
-    body = record_body(seq, kind, actor, subject, authorization, data or {}, at)
-    row = LedgerRecord(seq=seq, kind=kind, actor=actor, subject=subject, authorization=authorization,
-                       body=body.decode("utf-8"), leaf_hash=leaf_hash(body).hex(), created_at=at)
-    session.add(row)
-    return row
-
-
-def append_records(session: Session, items: list[dict[str, Any]]) -> int:
-    """Append many records at once (one sequence allocation, one bulk insert); returns the first seq.
-
-    Each item has the keyword arguments of `append_record`.
-    """
+def reserve_seqs(session: Session, count: int) -> int:
+    """Take the next `count` sequence numbers in the caller's transaction; returns the first."""
     ensure_head(session)
     end = session.execute(
         sa.update(LedgerHead).where(col(LedgerHead.id) == 1)
-        .values(next_seq=col(LedgerHead.next_seq) + len(items)).returning(col(LedgerHead.next_seq))
+        .values(next_seq=col(LedgerHead.next_seq) + count).returning(col(LedgerHead.next_seq))
     ).scalar_one()
-    first = end - len(items)
-    at = datetime.now(UTC)
-    rows = []
-    for offset, item in enumerate(items):
-        seq = first + offset
-        body = record_body(seq, item["kind"], item["actor"], item["subject"], item.get("authorization"),
-                           item.get("data") or {}, at)
-        rows.append({"seq": seq, "kind": item["kind"], "actor": item["actor"], "subject": item["subject"],
-                     "authorization": item.get("authorization"), "body": body.decode("utf-8"),
-                     "leaf_hash": leaf_hash(body).hex(), "created_at": at})
-    if rows:
-        session.execute(sa.insert(LedgerRecord), rows)
-    return first
+    return int(end) - count
 
 
-def parse_record(row: LedgerRecord) -> dict[str, Any]:
-    """Decode a stored record strictly (RecordFormatError when it is not canonical)."""
-    return decode_record(row.body.encode("utf-8"))
+def record_fields(seq: int, at: datetime, *, kind: str, actor: str, subject: str,
+                  authorization: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The columns of record `seq`: its canonical body, the body's leaf hash and the indexed fields."""
+    body = record_body(seq, kind, actor, subject, authorization, data or {}, at)
+    return {"seq": seq, "kind": kind, "actor": actor, "subject": subject, "authorization": authorization,
+            "body": body.decode("utf-8"), "leaf_hash": leaf_hash(body).hex(), "created_at": at}
+
+
+def append_record(session: Session, *, kind: str, actor: str, subject: str,
+                  authorization: str | None = None, data: dict[str, Any] | None = None) -> LedgerRecord:
+    """Append a record in the caller's transaction and return it (commit is the caller's)."""
+    seq = reserve_seqs(session, 1)
+    row = LedgerRecord(**record_fields(seq, datetime.now(UTC), kind=kind, actor=actor, subject=subject,
+                                       authorization=authorization, data=data))
+    session.add(row)
+    return row
 
 
 def record_count(session: Session) -> int:

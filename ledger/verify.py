@@ -16,6 +16,7 @@ from typing import Any
 from ledger.canonical import RecordFormatError, decode_record
 from ledger.client import ChainClient
 from ledger.contracts import Checkpoint, Ledger
+from ledger.events import read_events
 from ledger.merkle import CompactTree, leaf_hash
 
 INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
@@ -62,14 +63,37 @@ class VerifyReport:
 
 def chain_checkpoints(client: ChainClient, ledger: Ledger, page: int = 10_000) -> list[Checkpoint]:
     """Every checkpoint on chain, read from events in block pages."""
-    from ledger.events import read_events
-
     found = [
         Checkpoint(int(ev.args["index"]), int(ev.args["treeSize"]), 0, bytes(ev.args["root"]))
         for ev in read_events(client, "CheckpointLog", ledger.checkpoints, ledger.deployment.deployment_block,
                               page=page, names={"CheckpointAnchored"})
     ]
     return sorted(found, key=lambda c: c.index)
+
+
+def _record_leaf(rec: StoredRecord, expected: int) -> bytes | Divergence:
+    """The record's leaf hash, or how it diverges from a faithful log at position `expected`."""
+    if rec.seq != expected:
+        kind = "record_deleted" if rec.seq > expected else "record_inserted"
+        return Divergence(kind, "ledger_records", expected, "seq", None, f"expected record {expected}, found {rec.seq}")
+    raw = rec.body.encode("utf-8")
+    try:
+        body = decode_record(raw)
+    except RecordFormatError as exc:
+        return Divergence("record_edited", "ledger_records", rec.seq, "body", None, f"not a canonical record: {exc}")
+    if body.get("seq") != rec.seq:
+        return Divergence("record_reordered", "ledger_records", rec.seq, "seq", None,
+                          f"row {rec.seq} holds the body of record {body.get('seq')}")
+    if rec.columns is not None:
+        bad = next((f for f in INDEXED_FIELDS if rec.columns.get(f) != body.get(f)), None)
+        if bad is not None:
+            return Divergence("record_edited", "ledger_records", rec.seq, bad, None,
+                              f"column {bad}={rec.columns.get(bad)!r} but the record says {body.get(bad)!r}")
+    leaf = leaf_hash(raw)
+    if rec.leaf_hash is not None and rec.leaf_hash != leaf.hex():
+        return Divergence("record_edited", "ledger_records", rec.seq, "body", None,
+                          "body does not hash to the stored leaf hash")
+    return leaf
 
 
 def verify_log(
@@ -80,65 +104,35 @@ def verify_log(
     """Recompute every leaf in order and compare the tree heads with the anchored checkpoints."""
     started = time.perf_counter()
     tree = CompactTree()
-    expected = 0
     cps = iter(checkpoints)
     nxt = next(cps, None)
     divergence: Divergence | None = None
     last_anchored = 0
-
-    def fail(kind: str, row: int | None, fld: str | None, detail: str, cp: int | None = None) -> None:
-        nonlocal divergence
-        divergence = Divergence(kind, "ledger_records", row, fld, cp, detail)
-
     for rec in records:
-        if rec.seq != expected:
-            kind = "record_deleted" if rec.seq > expected else "record_inserted"
-            fail(kind, expected, "seq", f"expected record {expected}, found {rec.seq}")
-            break
-        try:
-            body = decode_record(rec.body.encode("utf-8"))
-        except RecordFormatError as exc:
-            fail("record_edited", rec.seq, "body", f"not a canonical record: {exc}")
-            break
-        if body.get("seq") != rec.seq:
-            fail("record_reordered", rec.seq, "seq", f"row {rec.seq} holds the body of record {body.get('seq')}")
-            break
-        if rec.columns is not None:
-            bad = next((f for f in INDEXED_FIELDS if rec.columns.get(f) != body.get(f)), None)
-            if bad is not None:
-                fail("record_edited", rec.seq, bad,
-                     f"column {bad}={rec.columns.get(bad)!r} but the record says {body.get(bad)!r}")
-                break
-        leaf = leaf_hash(rec.body.encode("utf-8"))
-        if rec.leaf_hash is not None and rec.leaf_hash != leaf.hex():
-            fail("record_edited", rec.seq, "body", "body does not hash to the stored leaf hash")
+        leaf = _record_leaf(rec, tree.size)
+        if isinstance(leaf, Divergence):
+            divergence = leaf
             break
         tree.append(leaf)
-        expected += 1
         while nxt is not None and nxt.tree_size == tree.size:
             if tree.root() != nxt.root:
-                fail("root_mismatch", None, None,
-                     f"records {last_anchored}..{tree.size - 1} do not hash to checkpoint #{nxt.index}'s root "
-                     f"(an edit, insertion or reordering in that range)", nxt.index)
+                divergence = Divergence(
+                    "root_mismatch", "ledger_records", None, None, nxt.index,
+                    f"records {last_anchored}..{tree.size - 1} do not hash to checkpoint #{nxt.index}'s root "
+                    f"(an edit, insertion or reordering in that range)")
                 break
             last_anchored = tree.size
             nxt = next(cps, None)
         if divergence is not None:
             break
-        if progress is not None and expected % 10_000 == 0:
-            progress(expected)
+        if progress is not None and tree.size % 10_000 == 0:
+            progress(tree.size)
     if divergence is None and nxt is not None:
         divergence = Divergence("record_deleted", "ledger_records", tree.size, None, nxt.index,
                                 f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {tree.size}")
-    return VerifyReport(
-        ok=divergence is None,
-        records=expected,
-        anchored=last_anchored,
-        checkpoints=len(checkpoints),
-        seconds=round(time.perf_counter() - started, 3),
-        divergence=divergence,
-        unanchored=expected - last_anchored,
-    )
+    return VerifyReport(ok=divergence is None, records=tree.size, anchored=last_anchored,
+                        checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
+                        divergence=divergence, unanchored=tree.size - last_anchored)
 
 
 # ------------------------------------------------------------------ export folder

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 
 from ledger.keys import Keyring
 from ledger.records import append_record
+from registry.access import require_overseer
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
-from registry.errors import Forbidden, NotFound, Unauthenticated
+from registry.errors import Forbidden, Unauthenticated, found
 from registry.models import Account, Role
 from registry.schemas import AccountOut
 
@@ -68,20 +69,17 @@ def rotate_api_key(session: Session, actor: Actor, account_id: str) -> tuple[Acc
 
 
 def get_account(session: Session, account_id: str) -> Account:
-    row = session.exec(select(Account).where(Account.id == account_id)).first()
-    if row is None:
-        raise NotFound(f"account {account_id} not found")
-    return row
+    return found(session.exec(select(Account).where(Account.id == account_id)).first(), f"account {account_id}")
 
 
 def view_account(actor: Actor, account: Account) -> AccountOut:
     if actor.id != account.id:
-        actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+        require_overseer(actor)
     return AccountOut.model_validate(account, from_attributes=True)
 
 
 def list_accounts(session: Session, actor: Actor, role: Role | None = None) -> list[AccountOut]:
-    actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+    require_overseer(actor)
     stmt = select(Account).order_by(col(Account.pk))
     if role is not None:
         stmt = stmt.where(Account.role == role.value)

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from ledger.client import ChainClient
 from ledger.contracts import Ledger
 from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
@@ -24,7 +25,7 @@ from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.consistency import compare_product
-from registry.errors import NotFound
+from registry.errors import found
 from registry.models import Account, Authorization, ChainTx, Product, Resource
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
@@ -82,9 +83,7 @@ def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
 
 def record_receipt(session: Session, seq: int) -> dict[str, Any]:
     """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof."""
-    row = session.get(LedgerRecord, seq)
-    if row is None:
-        raise NotFound(f"ledger record {seq} not found")
+    row = found(session.get(LedgerRecord, seq), f"ledger record {seq}")
     cp = covering_checkpoint(session, seq)
     receipt: dict[str, Any] = {"seq": seq, "record": json.loads(row.body), "leaf_hash": row.leaf_hash,
                                "anchored": cp is not None}
@@ -142,16 +141,11 @@ def _event_actor(ev: ChainEvent, tx_from: str) -> str:
     return tx_from
 
 
-def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
-    """Rebuild a product's lineage from chain events and ledger records, in time order."""
-    product = session.exec(select(Product).where((Product.id == product_ref) | (Product.code == product_ref))).first()
-    if product is None:
-        raise NotFound(f"product {product_ref} not found")
-    names = _Names(session)
-    client = ledger.client
-    start = ledger.deployment.deployment_block
-    events: list[ChainEvent] = []
+def _product_events(ledger: Ledger, product: Product) -> list[ChainEvent]:
+    """The chain events of a product's lineage: its resources, authorization, registration, listing and sales."""
+    client, start = ledger.client, ledger.deployment.deployment_block
     reg, settle = ledger.registry, ledger.settlement
+    events: list[ChainEvent] = []
     for rid in product.resource_ids:
         events += read_events(client, "DataRegistry", reg, start, names={"ResourceRegistered"}, topic1=chain_id_of(rid))
     events += read_events(client, "DataRegistry", reg, start, names={"AuthorizationGranted", "AuthorizationRevoked"},
@@ -168,38 +162,47 @@ def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
     for lic in (ev for ev in sales if ev.name == "LicensePurchased"):
         events += read_events(client, "Settlement", settle, start, names={"PaymentSplit", "LicenseRefunded"},
                               topic1=bytes(lic.args["licenseId"]))
-    blocks: dict[int, int] = {}
-    senders: dict[str, str] = {}
+    return events
 
-    def when(block: int) -> str:
-        if block not in blocks:
-            blocks[block] = int(client.w3.eth.get_block(block)["timestamp"])
-        return _iso(datetime.fromtimestamp(blocks[block], UTC))
 
-    def sender(tx: str) -> str:
-        if tx not in senders:
-            senders[tx] = str(client.w3.eth.get_transaction(tx)["from"])  # type: ignore[arg-type]
-        return senders[tx]
-
-    # The exchange's own transactions carry the time the fact was decided (microseconds), which
-    # orders them against ledger records; other senders' transactions fall back to block time.
+def _chain_steps(session: Session, client: ChainClient, events: list[ChainEvent], names: _Names) -> list[TraceStep]:
+    """One step per event. The exchange's own transactions carry the time the fact was decided
+    (microseconds), which orders them against ledger records; other senders' fall back to block time."""
+    block_times = {n: _iso(datetime.fromtimestamp(client.block_time(n), UTC))
+                   for n in {ev.block_number for ev in events}}
+    senders = {tx: client.sender_of(tx) for tx in {ev.tx_hash for ev in events}}
     decided = {tx: created for tx, created in session.exec(
-        select(ChainTx.tx_hash, ChainTx.created_at).where(col(ChainTx.tx_hash).in_({ev.tx_hash for ev in events})))}
-    steps = [TraceStep(at=_iso(decided[ev.tx_hash]) if ev.tx_hash in decided else when(ev.block_number),
-                       stage=STAGES.get(ev.name, "chain"), kind=ev.name,
-                       actor=names.of(_event_actor(ev, sender(ev.tx_hash))), detail=_event_detail(ev),
-                       link={"tx_hash": ev.tx_hash, "block_number": ev.block_number, "log_index": ev.log_index,
-                             "block_time": when(ev.block_number)})
-             for ev in events]
+        select(ChainTx.tx_hash, ChainTx.created_at).where(col(ChainTx.tx_hash).in_(set(senders))))}
+    return [TraceStep(at=_iso(decided[ev.tx_hash]) if ev.tx_hash in decided else block_times[ev.block_number],
+                      stage=STAGES.get(ev.name, "chain"), kind=ev.name,
+                      actor=names.of(_event_actor(ev, senders[ev.tx_hash])), detail=_event_detail(ev),
+                      link={"tx_hash": ev.tx_hash, "block_number": ev.block_number, "log_index": ev.log_index,
+                            "block_time": block_times[ev.block_number]})
+            for ev in events]
+
+
+def _record_steps(session: Session, product: Product, names: _Names) -> list[TraceStep]:
+    """One step per ledger record about the product, its authorization or its resources."""
     subjects = [product.id, product.authorization_id, *product.resource_ids]
     records = session.exec(select(LedgerRecord).where(col(LedgerRecord.subject).in_(subjects))
                            .order_by(col(LedgerRecord.seq))).all()
+    steps = []
     for rec in records:
         body = json.loads(rec.body)
         steps.append(TraceStep(at=body["at"], stage=RECORD_STAGES.get(rec.kind.split(".")[0], rec.kind), kind=rec.kind,
                                actor=names.of(rec.actor),
                                detail={**body.get("data", {}), "authorization": rec.authorization},
                                link={"record_seq": rec.seq, "receipt": f"/ledger/records/{rec.seq}"}))
+    return steps
+
+
+def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
+    """Rebuild a product's lineage from chain events and ledger records, in time order."""
+    product = found(session.exec(select(Product).where((Product.id == product_ref) | (Product.code == product_ref)))
+                    .first(), f"product {product_ref}")
+    names = _Names(session)
+    steps = (_chain_steps(session, ledger.client, _product_events(ledger, product), names)
+             + _record_steps(session, product, names))
     steps.sort(key=lambda s: (s.at, s.link.get("block_number", 0), s.link.get("log_index", 0),
                               s.link.get("record_seq", 0)))
     summary = {"id": product.id, "code": product.code, "title": product.title, "status": product.status,
@@ -214,9 +217,7 @@ def _iso(ts: datetime) -> str:
 
 def account_actions(session: Session, ledger: Ledger, account_id: str, limit: int = 500) -> dict[str, Any]:
     """Everything an account did: chain events it sent or is named in, and its ledger records."""
-    acct = session.exec(select(Account).where(Account.id == account_id)).first()
-    if acct is None:
-        raise NotFound(f"account {account_id} not found")
+    acct = found(session.exec(select(Account).where(Account.id == account_id)).first(), f"account {account_id}")
     records = session.exec(select(LedgerRecord).where(LedgerRecord.actor == acct.id)
                            .order_by(col(LedgerRecord.seq)).limit(limit)).all()
     actions: list[dict[str, Any]] = [

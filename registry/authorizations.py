@@ -9,30 +9,23 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
+from registry.access import OVERSEERS, oversees, own_rows, sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
-from registry.errors import InvalidInput, NotFound, RuleViolation
+from registry.errors import InvalidInput, NotFound, RuleViolation, found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, AuthorizationStatus, ChainState, Resource, Role
 from registry.schemas import AuthorizationIn, AuthorizationOut
-from registry.statuses import level
+from registry.statuses import authorization_status, level
 
-
-def status_of(row: Authorization, now: float | None = None) -> AuthorizationStatus:
-    """revoked, expired (outside the window) or active."""
-    if row.revoked:
-        return AuthorizationStatus.REVOKED
-    t = time.time() if now is None else now
-    if not row.valid_from <= t < row.valid_until:
-        return AuthorizationStatus.EXPIRED
-    return AuthorizationStatus.ACTIVE
+READERS = (*OVERSEERS, Role.OPERATOR)
 
 
 def require_active(row: Authorization) -> None:
     """The contract's AuthorizationInactive rule, checked early."""
     now = int(time.time())
-    if status_of(row, now) != AuthorizationStatus.ACTIVE:
+    if authorization_status(row, now) != AuthorizationStatus.ACTIVE:
         raise RuleViolation("AuthorizationInactive", authorizationId=hex32(chain_id_of(row.id)),
                             revoked=row.revoked, validFrom=row.valid_from, validUntil=row.valid_until,
                             nowTs=now)
@@ -88,23 +81,15 @@ def grant_authorization(session: Session, gateway: ChainGateway, actor: Actor,
 
 def get_authorization(session: Session, ref: str) -> Authorization:
     column = Authorization.code if ref.startswith("PXA-") else Authorization.id
-    row = session.exec(select(Authorization).where(column == ref)).first()
-    if row is None:
-        raise NotFound(f"authorization {ref} not found")
-    return row
-
-
-def can_view(actor: Actor, row: Authorization) -> bool:
-    if actor.role == Role.OPERATOR:
-        return row.operator_id == actor.id
-    return actor.role in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR)
+    return found(session.exec(select(Authorization).where(column == ref)).first(), f"authorization {ref}")
 
 
 def view_authorization(actor: Actor, row: Authorization) -> AuthorizationOut:
-    actor.require(Role.AUTHORITY, Role.OPERATOR, Role.EXCHANGE, Role.AUDITOR)
-    if not can_view(actor, row):
+    """Overseers see every authorization, an operator its own."""
+    actor.require(*READERS)
+    if not sees(actor, row.operator_id):
         raise NotFound(f"authorization {row.code} not found")
-    status = "pending" if row.chain_state == ChainState.PENDING and not row.revoked else status_of(row).value
+    status = "pending" if row.chain_state == ChainState.PENDING and not row.revoked else authorization_status(row).value
     data = row.model_dump()
     data.update(status=status, valid_from=datetime.fromtimestamp(row.valid_from, UTC),
                 valid_until=datetime.fromtimestamp(row.valid_until, UTC))
@@ -113,10 +98,9 @@ def view_authorization(actor: Actor, row: Authorization) -> AuthorizationOut:
 
 def list_authorizations(session: Session, actor: Actor, *, operator_id: str | None = None,
                         limit: int = 100, after: int = 0) -> list[AuthorizationOut]:
-    actor.require(Role.AUTHORITY, Role.OPERATOR, Role.EXCHANGE, Role.AUDITOR)
+    actor.require(*READERS)
     stmt = select(Authorization).where(col(Authorization.pk) > after).order_by(col(Authorization.pk)).limit(limit)
-    if actor.role == Role.OPERATOR:
-        stmt = stmt.where(Authorization.operator_id == actor.id)
-    elif operator_id:
+    stmt = own_rows(stmt, actor, Authorization.operator_id)
+    if oversees(actor) and operator_id:
         stmt = stmt.where(Authorization.operator_id == operator_id)
     return [view_authorization(actor, r) for r in session.exec(stmt).all()]

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlmodel import AutoString, Session, col, select
 
+from registry.access import sees_product, visible_products
 from registry.actor import Actor
 from registry.errors import InvalidInput, NotFound
-from registry.models import Product, ProductProvider, ProductStatus, Role
-from registry.products import ALL_READERS, may_view
+from registry.models import Product, ProductProvider, ProductStatus
 from registry.schemas import CatalogPage, ChainReceiptOut, ProductOut
 
 Sort = Literal["newest", "oldest", "title", "price"]
@@ -190,13 +190,9 @@ def _page_rows(session: Session, actor: Actor, query: CatalogQuery) -> tuple[lis
         pk = _FTS.c.rowid  # order and cursor on the FTS rowid, so that FTS5 consumes them
     else:
         stmt = stmt.select_from(_TABLE)
-    if actor.role in ALL_READERS:
-        pass
-    elif actor.role == Role.OPERATOR:
-        stmt = stmt.where(sa.or_(col(Product.status) == ProductStatus.LISTED,
-                                 col(Product.operator_id) == actor.id))
-    else:
-        stmt = stmt.where(col(Product.status) == ProductStatus.LISTED)
+    visible = visible_products(actor)
+    if visible is not None:
+        stmt = stmt.where(visible)
     for field in ("sector", "region_code", "classification", "status"):
         value = getattr(query, field)
         if value is not None:
@@ -262,6 +258,6 @@ def product_json(session: Session, actor: Actor, ref: str) -> bytes:
     """One product by id or PX- code as `ProductOut` JSON, if the actor may see it (else NotFound,
     as `registry.products.visible_product`)."""
     row = session.connection().execute(_BY_CODE if ref.startswith("PX-") else _BY_ID, {"ref": ref}).first()
-    if row is None or not may_view(actor, row[_STATUS], row[_OPERATOR]):
+    if row is None or not sees_product(actor, row[_STATUS], row[_OPERATOR]):
         raise NotFound(f"product {ref} not found")
     return _render(tuple(row), session.get_bind().dialect)

@@ -12,7 +12,7 @@ from ledger.contracts import ProductStatus as ChainStatus
 from ledger.errors import ContractRevert
 from ledger.ids import chain_id_of
 from registry.codes import readable_code
-from registry.errors import NotFound
+from registry.errors import found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Certificate, Product, Review
 from registry.schemas import CertificateCheck, CertificateOut, ChainReceiptOut
@@ -44,10 +44,7 @@ def issue_certificate(session: Session, product: Product, review: Review) -> Cer
 
 
 def get_certificate(session: Session, code: str) -> Certificate:
-    row = session.exec(select(Certificate).where(Certificate.code == code)).first()
-    if row is None:
-        raise NotFound(f"certificate {code} not found")
-    return row
+    return found(session.exec(select(Certificate).where(Certificate.code == code)).first(), f"certificate {code}")
 
 
 def certificates_of(session: Session, product: Product) -> list[Certificate]:
@@ -87,8 +84,6 @@ def check_certificate(row: Certificate, ledger: Ledger) -> CertificateCheck:
 def _listing_in_tx(ledger: Ledger, row: Certificate) -> bool:
     if not row.tx_hash:
         return False
-    rcpt = ledger.client.w3.eth.get_transaction_receipt(row.tx_hash)  # type: ignore[arg-type]
-    events = ledger.registry.events.ProductStatusChanged().process_receipt(rcpt)
     pid = chain_id_of(row.product_id)
-    return any(bytes(e["args"]["productId"]) == pid and e["args"]["toStatus"] == ChainStatus.LISTED
-               for e in events)
+    return any(bytes(e["productId"]) == pid and e["toStatus"] == ChainStatus.LISTED
+               for e in ledger.tx_events("DataRegistry", "ProductStatusChanged", row.tx_hash))

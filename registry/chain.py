@@ -21,7 +21,7 @@ from ledger.client import Receipt
 from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.keys import Keyring
-from registry.errors import ChainRejected, NotFound
+from registry.errors import ChainRejected, ChainUnavailableError, found
 from registry.models import Account, Certificate, ChainFields, ChainState, ChainTx
 
 Action = Callable[["ChainGateway", Session, dict[str, Any]], Receipt | None]
@@ -38,10 +38,17 @@ class ChainGateway:
     fund_wei: int = 10**18
 
     def signer(self, session: Session, account_id: str) -> LocalAccount:
-        account = session.exec(select(Account).where(Account.id == account_id)).first()
-        if account is None:
-            raise NotFound(f"account {account_id} not found")
-        return self.keyring.open(account.keyfile)
+        keyfile = session.exec(select(Account.keyfile).where(Account.id == account_id)).first()
+        return self.keyring.open(found(keyfile, f"account {account_id}"))
+
+
+def chain_time(gateway: ChainGateway) -> int:
+    """The time the contract will judge a transaction sent now by (`ChainClient.chain_time` gives the rule
+    and why); ChainUnavailableError (503) when the chain does not answer."""
+    try:
+        return gateway.ledger.client.chain_time()
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(f"this rule is judged in chain time and the chain is unreachable: {exc}") from exc
 
 
 def _subject_models(base: type[ChainFields] = ChainFields) -> Iterator[type[ChainFields]]:

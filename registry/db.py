@@ -17,10 +17,6 @@ import registry.tables  # noqa: F401  (fills SQLModel.metadata)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3)."""
     if url.startswith("sqlite"):

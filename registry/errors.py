@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from ledger.errors import ContractRevert
+from ledger.errors import ContractRevert, render_call
 
 
 class RegistryError(Exception):
@@ -19,6 +19,16 @@ class RegistryError(Exception):
 
 class NotFound(RegistryError):
     code = "not_found"
+
+
+T = TypeVar("T")
+
+
+def found(row: T | None, what: str) -> T:
+    """`row`, or NotFound naming `what` (e.g. `offer 1234`) when there is none."""
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
 
 
 class Unauthenticated(RegistryError):
@@ -46,11 +56,13 @@ class Conflict(RegistryError):
 
 
 class RuleViolation(RegistryError):
-    """A rule the chain also enforces, named exactly like the contract's custom error."""
+    """A refusal named by its rule: `code` is the rule's name, the detail `Name(key=value, ...)`.
+
+    Where the chain enforces the rule too, the name is exactly the contract's custom error's.
+    """
 
     def __init__(self, name: str, **args: Any) -> None:
-        rendered = ", ".join(f"{k}={_render(v)}" for k, v in args.items())
-        super().__init__(f"{name}({rendered})")
+        super().__init__(render_call(name, args))
         self.code = name
         self.args_by_name = args
 
@@ -67,9 +79,3 @@ class ChainUnavailableError(RegistryError):
     """The request needs the chain right now and it does not answer."""
 
     code = "chain_unavailable"
-
-
-def _render(value: Any) -> str:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return str(value)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from ledger.contracts import ProductStatus as ChainStatus
 from ledger.records import append_record
+from registry.access import require_overseer
 from registry.actor import Actor
 from registry.authorizations import get_authorization, require_active
 from registry.certificates import issue_certificate
@@ -21,12 +21,15 @@ from registry.hashing import text_hash
 from registry.models import Certificate, Product, ProductStatus, Review, Role
 from registry.products import get_product
 from registry.schemas import ReviewIn
-from registry.statuses import check_transition
+from registry.statuses import chain_status_of, check_transition
 
 
 def _set_status(session: Session, gateway: ChainGateway, actor: Actor, row: Product, to: ProductStatus,
-                chain_to: ChainStatus, reason: str, certificate: Certificate | None = None) -> None:
-    """Change status in the database and on chain (exchange key), with a ledger record of the reason."""
+                reason: str, certificate: Certificate | None = None) -> None:
+    """Change status in the database and on chain (exchange key, the status `to` stands for there), with a
+    ledger record of the reason."""
+    chain_to = chain_status_of(to)
+    assert chain_to is not None, f"{to} is not a status on chain"
     from_status = row.status
     row.status = to
     row.updated_at = datetime.now(UTC)
@@ -85,42 +88,42 @@ def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: st
     certificate = None
     if approve:
         certificate = issue_certificate(session, row, review)
-        _set_status(session, gateway, actor, row, ProductStatus.LISTED, ChainStatus.LISTED, data.reasons,
-                    certificate)
+        _set_status(session, gateway, actor, row, ProductStatus.LISTED, data.reasons, certificate)
     else:
-        _set_status(session, gateway, actor, row, ProductStatus.REJECTED, ChainStatus.DELISTED, data.reasons)
+        _set_status(session, gateway, actor, row, ProductStatus.REJECTED, data.reasons)
     return row, review, certificate
 
 
-def suspend_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
+def _move(session: Session, gateway: ChainGateway, actor: Actor, ref: str, to: ProductStatus,
+          reason: str) -> Product:
+    """The exchange moves a listed or suspended product (the transition table decides what is legal);
+    listing again needs an active authorization (AuthorizationInactive otherwise)."""
     actor.require(Role.EXCHANGE)
     row = get_product(session, ref)
-    check_transition(row, ProductStatus.SUSPENDED)
-    _set_status(session, gateway, actor, row, ProductStatus.SUSPENDED, ChainStatus.SUSPENDED, reason)
+    check_transition(row, to)
+    if to == ProductStatus.LISTED:
+        require_active(get_authorization(session, row.authorization_id))
+    _set_status(session, gateway, actor, row, to, reason)
     return row
+
+
+def suspend_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
+    """listed -> suspended."""
+    return _move(session, gateway, actor, ref, ProductStatus.SUSPENDED, reason)
 
 
 def relist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
-    """suspended -> listed; the authorization must be active (AuthorizationInactive otherwise)."""
-    actor.require(Role.EXCHANGE)
-    row = get_product(session, ref)
-    check_transition(row, ProductStatus.LISTED)
-    require_active(get_authorization(session, row.authorization_id))
-    _set_status(session, gateway, actor, row, ProductStatus.LISTED, ChainStatus.LISTED, reason)
-    return row
+    """suspended -> listed."""
+    return _move(session, gateway, actor, ref, ProductStatus.LISTED, reason)
 
 
 def delist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
-    actor.require(Role.EXCHANGE)
-    row = get_product(session, ref)
-    check_transition(row, ProductStatus.DELISTED)
-    _set_status(session, gateway, actor, row, ProductStatus.DELISTED, ChainStatus.DELISTED, reason)
-    return row
+    """listed or suspended -> delisted."""
+    return _move(session, gateway, actor, ref, ProductStatus.DELISTED, reason)
 
 
 def list_reviews(session: Session, actor: Actor, ref: str) -> list[Review]:
     row = get_product(session, ref)
-    if not (actor.role in (Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
-            or (actor.role == Role.OPERATOR and row.operator_id == actor.id)):
-        actor.require(Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)
+    if not (actor.role == Role.OPERATOR and row.operator_id == actor.id):
+        require_overseer(actor)
     return list(session.exec(select(Review).where(Review.product_id == row.id).order_by(Review.pk)).all())  # type: ignore[arg-type]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from web3.exceptions import TransactionNotFound
 
 from ledger.client import Receipt
-from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of
 from registry.chain import ChainGateway, apply_result, record_receipt
@@ -40,33 +37,19 @@ class DrainReport:
     remaining: int = 0
 
 
-def find_event(ledger: Ledger, contract: str, event: str, **filters: Any) -> Receipt | None:
-    """The receipt position of the last `event` matching the indexed `filters`."""
-    ev = getattr(ledger.contracts[contract].events, event)()
-    logs = ev.get_logs(from_block=ledger.deployment.deployment_block, argument_filters=filters)
-    if not logs:
-        return None
-    last = logs[-1]
-    return Receipt(tx_hash=last["transactionHash"].to_0x_hex(), block_number=int(last["blockNumber"]),
-                   log_index=int(last["logIndex"]), gas_used=0)
-
-
 def _reconcile(gateway: ChainGateway, job: ChainTx, exc: ContractRevert) -> Receipt | None:
     """The receipt of the earlier send when `exc` only says the job was already done, else None."""
     ledger = gateway.ledger
+    found = []
     if exc.name in ALREADY_DONE:
         contract, event, arg, key = ALREADY_DONE[exc.name]
-        return find_event(ledger, contract, event, **{arg: chain_id_of(job.payload[key])})
-    if job.action == "product.status" and exc.name == "IllegalStatusTransition" \
+        found = ledger.find_events(contract, event, **{arg: chain_id_of(job.payload[key])})
+    elif job.action == "product.status" and exc.name == "IllegalStatusTransition" \
             and exc.args_by_name.get("fromStatus") == job.payload["status"]:
-        logs = [lg for lg in ledger.registry.events.ProductStatusChanged().get_logs(
-            from_block=ledger.deployment.deployment_block,
-            argument_filters={"productId": chain_id_of(job.payload["product_id"])})
-            if lg["args"]["toStatus"] == job.payload["status"]]
-        if logs:
-            return Receipt(logs[-1]["transactionHash"].to_0x_hex(), int(logs[-1]["blockNumber"]),
-                           int(logs[-1]["logIndex"]), 0)
-    return None
+        found = [ev for ev in ledger.find_events("DataRegistry", "ProductStatusChanged",
+                                                 productId=chain_id_of(job.payload["product_id"]))
+                 if ev.args["toStatus"] == job.payload["status"]]
+    return found[-1].receipt() if found else None
 
 
 def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainReport:
@@ -131,33 +114,28 @@ class RollbackWatch:
         block, it rechecks the last `lookback` blocks' worth of jobs.
         """
         client = gateway.ledger.client
-        w3 = client.w3
-        latest = client.rpc(lambda: w3.eth.get_block("latest"))
-        number = int(latest["number"])
+        latest = client.head()
         if self.head < 0:
-            since = number - self.lookback  # first pass: the chain may have restarted while we were down
-        elif number < self.head or bytes(client.rpc(lambda: w3.eth.get_block(self.head))["hash"]) != self.head_hash:
+            since = latest.number - self.lookback  # first pass: the chain may have restarted while we were down
+        elif latest.number < self.head or client.block_hash(self.head) != self.head_hash:
             since = self.head - self.lookback
         else:
             since = self.head - 1
         requeued = self._requeue_lost(engine, gateway, since)
         if requeued:
             client.forget_nonces()
-        self.head, self.head_hash = number, bytes(latest["hash"])
+        self.head, self.head_hash = latest.number, latest.hash
         return requeued
 
     def _requeue_lost(self, engine: Engine, gateway: ChainGateway, since_block: int) -> int:
-        w3 = gateway.ledger.client.w3
+        client = gateway.ledger.client
         count = 0
         with Session(engine) as session:
             jobs = session.exec(select(ChainTx).where(ChainTx.state == ChainState.CONFIRMED)
                                 .where(col(ChainTx.block_number) >= since_block)).all()
             for job in jobs:
-                try:
-                    w3.eth.get_transaction_receipt(job.tx_hash)  # type: ignore[arg-type]
+                if job.tx_hash is None or client.has_transaction(job.tx_hash):
                     continue
-                except TransactionNotFound:
-                    pass
                 job.state, job.tx_hash, job.block_number, job.log_index = ChainState.PENDING, None, None, None
                 job.error = "re-queued: the chain no longer has this transaction"
                 session.add(job)

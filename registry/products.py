@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -10,18 +9,18 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
+from registry.access import sees_product
 from registry.actor import Actor
 from registry.authorizations import check_resource_levels, get_authorization, load_resources, require_active
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
-from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Product, ProductProvider, ProductStatus, Role
 from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
 from registry.statuses import check_transition, level
 
 EDITABLE = (ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.SUSPENDED)
-ALL_READERS = (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR)
 
 
 def product_metadata(row: Product) -> dict[str, Any]:
@@ -109,27 +108,13 @@ def create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
 
 def get_product(session: Session, ref: str) -> Product:
     column = Product.code if ref.startswith("PX-") else Product.id
-    row = session.exec(select(Product).where(column == ref)).first()
-    if row is None:
-        raise NotFound(f"product {ref} not found")
-    return row
-
-
-def can_view(actor: Actor, row: Product) -> bool:
-    """Buyers and providers see listed products; operators listed ones and their own; others all."""
-    return may_view(actor, row.status, row.operator_id)
-
-
-def may_view(actor: Actor, status: str, operator_id: str) -> bool:
-    """`can_view` on the two columns it reads (the catalog's read path has no ORM row)."""
-    if actor.role in ALL_READERS:
-        return True
-    return status == ProductStatus.LISTED or (actor.role == Role.OPERATOR and operator_id == actor.id)
+    return found(session.exec(select(Product).where(column == ref)).first(), f"product {ref}")
 
 
 def visible_product(session: Session, actor: Actor, ref: str) -> Product:
+    """The product if the actor may see it (`registry.access.sees_product`), else NotFound."""
     row = get_product(session, ref)
-    if not can_view(actor, row):
+    if not sees_product(actor, row.status, row.operator_id):
         raise NotFound(f"product {ref} not found")
     return row
 
@@ -197,17 +182,3 @@ def product_view(row: Product) -> ProductOut:
         chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash, block_number=row.block_number,
                               log_index=row.log_index),
         created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at)
-
-
-def product_is_servable(session: Session, product: Product, now: float | None = None) -> bool:
-    """The single gate for selling and serving a product: listed, and its authorization still in force.
-
-    Revocation and suspension change the status (on chain and here). An authorization that merely
-    expires changes nothing until someone calls `suspendUnauthorized`, so its window is checked here too,
-    the same rule as the contract's `isTradable`.
-    """
-    if product.status != ProductStatus.LISTED:
-        return False
-    authz = session.exec(select(Authorization).where(Authorization.id == product.authorization_id)).first()
-    at = time.time() if now is None else now
-    return authz is not None and not authz.revoked and authz.valid_from <= at < authz.valid_until

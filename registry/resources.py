@@ -6,15 +6,16 @@ import uuid
 
 from sqlmodel import Session, col, select
 
+from registry.access import OVERSEERS
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.codes import readable_code
-from registry.errors import NotFound
+from registry.errors import found
 from registry.hashing import canonical_hash
 from registry.models import Resource, Role
 from registry.schemas import ResourceIn, ResourceOut
 
-READERS = (Role.AUTHORITY, Role.OPERATOR, Role.EXCHANGE, Role.AUDITOR)
+READERS = (*OVERSEERS, Role.OPERATOR)
 
 
 def resource_metadata(row: Resource) -> dict[str, object]:
@@ -46,10 +47,7 @@ def register_resource(session: Session, gateway: ChainGateway, actor: Actor, dat
 
 def get_resource(session: Session, ref: str) -> Resource:
     column = Resource.code if ref.startswith("PXR-") else Resource.id
-    row = session.exec(select(Resource).where(column == ref)).first()
-    if row is None:
-        raise NotFound(f"resource {ref} not found")
-    return row
+    return found(session.exec(select(Resource).where(column == ref)).first(), f"resource {ref}")
 
 
 def view_resource(actor: Actor, row: Resource) -> ResourceOut:

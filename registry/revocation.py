@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
@@ -11,7 +10,7 @@ from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.actor import Actor
 from registry.authorizations import get_authorization
-from registry.chain import ChainGateway, submit
+from registry.chain import ChainGateway, chain_time, submit
 from registry.errors import RuleViolation
 from registry.hashing import text_hash
 from registry.models import Authorization, Product, ProductStatus, Role
@@ -49,18 +48,15 @@ def revoke_authorization(session: Session, gateway: ChainGateway, actor: Actor, 
     return row, suspended
 
 
-def suspend_expired(session: Session, gateway: ChainGateway, actor: Actor,
-                    now: float | None = None) -> list[tuple[Authorization, list[Product]]]:
+def suspend_expired(session: Session, gateway: ChainGateway,
+                    actor: Actor) -> list[tuple[Authorization, list[Product]]]:
     """Suspend, on chain and here, every listed product whose (unrevoked) authorization has expired.
 
     The same cascade as a revocation; one `authorization.expired` record per authorization swept.
-    Expiry is judged in chain time (the latest block), as the contract judges it: an authorization
-    expired by the wall clock but not yet on chain waits for the next sweep.
+    Expiry is judged in chain time, as the contract's `suspendUnauthorized` judges it (`chain_time`).
     """
     actor.require(Role.EXCHANGE, Role.AUTHORITY)
-    client = gateway.ledger.client
-    latest = int(client.rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
-    at = min(latest, int(time.time() if now is None else now))
+    at = chain_time(gateway)
     expired = session.exec(
         select(Authorization).where(~col(Authorization.revoked), col(Authorization.valid_until) <= at)
         .where(col(Authorization.id).in_(select(Product.authorization_id).where(Product.status == "listed")))

@@ -1,15 +1,18 @@
 """Status and classification rules between the database and the chain, each derived from one enum.
 
-The product state machine (`TRANSITIONS`), the chain status each database status stands for, and the
-order of data classifications (taken from the contract's `Classification` enum, which enforces it).
+The product state machine (`TRANSITIONS`), the chain status each database status stands for, the
+order of data classifications (taken from the contract's `Classification` enum, which enforces it),
+and an authorization's status.
 """
 
 from __future__ import annotations
 
+import time
+
 from ledger.contracts import Classification as ChainClassification
 from ledger.contracts import ProductStatus as ChainStatus
 from registry.errors import RuleViolation
-from registry.models import Classification, Product, ProductStatus
+from registry.models import Authorization, AuthorizationStatus, Classification, Product, ProductStatus
 
 S = ProductStatus
 TRANSITIONS: dict[ProductStatus, set[ProductStatus]] = {
@@ -46,3 +49,13 @@ def chain_status_of(db_status: str) -> ChainStatus | None:
 def level(classification: str) -> ChainClassification:
     """The classification's rank as the contract orders it (general < important < core)."""
     return ChainClassification[Classification(classification).name]
+
+
+def authorization_status(row: Authorization, now: float | None = None) -> AuthorizationStatus:
+    """revoked, expired (outside its validity window, by the wall clock) or active."""
+    if row.revoked:
+        return AuthorizationStatus.REVOKED
+    t = time.time() if now is None else now
+    if not row.valid_from <= t < row.valid_until:
+        return AuthorizationStatus.EXPIRED
+    return AuthorizationStatus.ACTIVE

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import subprocess
@@ -125,10 +124,3 @@ def demo_env(home: Path, port: int) -> dict[str, str]:
     env.update(PROVEX_HOME=str(home.resolve()), PROVEX_API_PORT=str(port), PROVEX_ENV="dev",
                PYTHONUNBUFFERED="1")
     return env
-
-
-def read_json(path: Path) -> dict[str, object] | None:
-    if not path.exists():
-        return None
-    data: dict[str, object] = json.loads(path.read_text())
-    return data

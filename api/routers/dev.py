@@ -7,15 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ExchangeCtx
-from registry.accounts import get_account
 from registry.trading.schemas import MintIn
+from registry.trading.statements import mint_test_fen
 
 router = APIRouter(tags=["trading"])
 
 
 @router.post("/dev/mint", summary="Mint test fen to an account (exchange; PROVEX_ENV=dev only)")
 def mint(body: MintIn, c: ExchangeCtx) -> dict[str, Any]:
-    account = get_account(c.session, body.account_id)
-    receipt = c.gateway.ledger.mint(c.gateway.deployer, account.address, body.amount_fen)
-    return {"account_id": account.id, "balance_fen": c.gateway.ledger.balance_of(account.address),
-            "tx_hash": receipt.tx_hash}
+    return mint_test_fen(c.session, c.gateway, c.actor, body.account_id, body.amount_fen)

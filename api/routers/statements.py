@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import AnyCtx
-from registry.trading.statements import Period, statement
+from registry.trading.statements import Period, chain_balance, statement
 
 router = APIRouter(tags=["trading"])
 
@@ -19,6 +19,4 @@ def my_statement(c: AnyCtx, period: Period = Query("month")) -> dict[str, Any]:
 
 @router.get("/accounts/me/balance", summary="The caller's settlement-token balance on chain (fen)")
 def my_balance(c: AnyCtx) -> dict[str, Any]:
-    # an unreachable chain raises ChainUnavailable, which api.errors answers with 503 + Retry-After
-    balance = c.gateway.ledger.balance_of(c.actor.address)
-    return {"account_id": c.actor.id, "address": c.actor.address, "balance_fen": balance}
+    return chain_balance(c.gateway, c.actor)

@@ -14,8 +14,9 @@ from sqlmodel import Session, col, select
 from ledger.ids import chain_id_of
 from ledger.records import LedgerRecord, append_record
 from registry.actor import Actor
-from registry.errors import Conflict, Forbidden, NotFound
+from registry.errors import Conflict
 from registry.models import Role
+from registry.trading.licenses import buyers_license
 from registry.trading.models import License, LicenseStatus
 
 KIND = "destruction.confirmed"
@@ -45,11 +46,7 @@ def open_destructions(session: Session, product_id: str) -> list[str]:
 def confirm_destruction(session: Session, actor: Actor, license_id: str, statement: str) -> LedgerRecord:
     """The license holder confirms destruction of every copy it received under an ended license."""
     actor.require(Role.BUYER)
-    lic = session.exec(select(License).where(License.id == license_id)).first()
-    if lic is None:
-        raise NotFound(f"license {license_id} not found")
-    if lic.buyer_id != actor.id:
-        raise Forbidden(f"license {license_id} belongs to another buyer")
+    lic = buyers_license(session, actor, license_id)
     if not license_ended(lic):
         raise Conflict(f"license {license_id} is still valid until {lic.valid_until.isoformat()}; "
                        "destruction is confirmed after it ends")

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from registry.errors import Conflict, Forbidden, _render
+from registry.errors import Conflict, Forbidden, RuleViolation
 
 
-class UsageRefused(Conflict):
+class UsageRefused(RuleViolation):
     """A query the license does not allow (expired, kind or column not licensed, quota or budget spent).
 
     `code` is the rule's name (e.g. `PrivacyBudgetExhausted`); the detail names the values, including
-    what is left.
+    what is left. No contract enforces these: the license's usage lives in the database.
     """
-
-    def __init__(self, name: str, **args: Any) -> None:
-        rendered = ", ".join(f"{k}={_render(v)}" for k, v in args.items())
-        super().__init__(f"{name}({rendered})")
-        self.code = name
-        self.args_by_name = args
 
 
 class NotYourTurn(Forbidden):

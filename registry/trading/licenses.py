@@ -26,10 +26,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from ledger.records import append_record
+from registry.access import own_rows, require_servable, sees
 from registry.actor import Actor
-from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.errors import Forbidden, InvalidInput, NotFound, found
 from registry.models import Product, Role
-from registry.products import get_product, product_is_servable
+from registry.products import get_product
 from registry.trading.errors import UsageRefused
 from registry.trading.models import (
     BudgetPolicy,
@@ -153,12 +154,15 @@ def _naive(dt: datetime) -> datetime:
     return dt.replace(tzinfo=None) if dt.tzinfo else dt
 
 
-def _license_for(session: Session, actor: Actor, license_ref: str) -> License:
-    row = session.exec(select(License).where(License.id == license_ref)).first()
-    if row is None:
-        raise NotFound(f"license {license_ref} not found")
+def get_license(session: Session, license_id: str) -> License:
+    return found(session.exec(select(License).where(License.id == license_id)).first(), f"license {license_id}")
+
+
+def buyers_license(session: Session, actor: Actor, license_id: str) -> License:
+    """The actor's own license (what only its buyer may do: query it, confirm destruction)."""
+    row = get_license(session, license_id)
     if row.buyer_id != actor.id:
-        raise Forbidden(f"license {license_ref} belongs to another buyer")
+        raise Forbidden(f"license {license_id} belongs to another buyer")
     return row
 
 
@@ -173,59 +177,12 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     Refusals raise `UsageRefused` (409) naming the rule and what is left; nothing stays written.
     The caller commits (before running the query) and calls `refund_spend` if the query fails.
     """
-    if not (math.isfinite(epsilon) and epsilon >= 0):  # 0: an exact query on a product without personal data
-        raise InvalidInput("epsilon", "must be a non-negative finite number")
-    if not (math.isfinite(delta) and 0 <= delta < 1):
-        raise InvalidInput("delta", "must be in [0, 1)")
-    if rho is not None and not (math.isfinite(rho) and rho >= 0):
-        raise InvalidInput("rho", "must be a finite number >= 0")
-    lic = _license_for(session, actor, license_ref)
-    if lic.status == LicenseStatus.REFUNDED:
-        raise UsageRefused("LicenseRefunded", license=lic.id)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    if now < _naive(lic.valid_from):
-        raise UsageRefused("LicenseNotYetValid", license=lic.id, validFrom=lic.valid_from.isoformat())
-    if now >= _naive(lic.valid_until):
-        raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
-    product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
-    if not product_is_servable(session, product):
-        raise UsageRefused("ProductNotServable", product=product.code, status=product.status)
-    bad_kinds = sorted(set(kinds) - set(lic.query_kinds))
-    if bad_kinds:
-        raise UsageRefused("QueryKindNotAllowed", kinds=",".join(bad_kinds), allowed=",".join(lic.query_kinds))
-    bad_cols = sorted(set(columns) - set(lic.columns))
-    if bad_cols:
-        raise UsageRefused("ColumnNotAllowed", columns=",".join(bad_cols), allowed=",".join(lic.columns))
+    _check_amounts(epsilon, delta, rho)
+    lic = buyers_license(session, actor, license_ref)
+    product = _check_usage(session, lic, kinds, columns)
     e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
-    L = License
-    spent = session.execute(
-        sa.update(L).where(col(L.id) == lic.id).where(col(L.status) != LicenseStatus.REFUNDED)
-        .where(col(L.queries_used) + 1 <= col(L.max_queries))
-        .where(col(L.eps_spent) + e <= col(L.eps_budget)).where(col(L.delta_spent) + d <= col(L.delta_budget))
-        .where(sa.or_(col(L.rho_budget).is_(None), col(L.rho_spent) + r <= col(L.rho_budget)))
-        .values(queries_used=col(L.queries_used) + 1, eps_spent=col(L.eps_spent) + e,
-                delta_spent=col(L.delta_spent) + d, rho_spent=col(L.rho_spent) + r)
-        .execution_options(synchronize_session=False))
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
-        session.expire(lic)
-        _explain_license_refusal(session, lic, e, d)
-    eps_cap, delta_cap, rho_cap = budget_caps(session, lic.product_id)
-    B = BuyerBudget
-    ensure_buyer_budget(session, lic.product_id, lic.buyer_id)
-    across = session.execute(
-        sa.update(B).where(col(B.product_id) == lic.product_id).where(col(B.buyer_id) == lic.buyer_id)
-        .where(col(B.eps_spent) + e <= eps_cap).where(col(B.delta_spent) + d <= delta_cap)
-        .where(sa.true() if rho_cap is None else col(B.rho_spent) + r <= rho_cap)
-        .values(eps_spent=col(B.eps_spent) + e, delta_spent=col(B.delta_spent) + d, rho_spent=col(B.rho_spent) + r)
-        .execution_options(synchronize_session=False))
-    if across.rowcount != 1:  # type: ignore[attr-defined]
-        _unspend_license(session, lic.id, e, d, r)
-        budget = session.get(B, (lic.product_id, lic.buyer_id))
-        assert budget is not None
-        session.refresh(budget)
-        raise UsageRefused("PrivacyBudgetExhausted", scope="product", product=product.code,
-                           epsilonRequested=epsilon, epsilonLeft=(eps_cap - budget.eps_spent) / EPS_UNIT,
-                           deltaRequested=delta, deltaLeft=(delta_cap - budget.delta_spent) / DELTA_UNIT)
+    _spend_license(session, lic, e, d, r)
+    _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
     session.refresh(lic)
     unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
     charge = LicenseCharge(id=str(uuid.uuid4()), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
@@ -240,6 +197,76 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
                         queries_left=lic.max_queries - lic.queries_used,
                         epsilon_left=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
                         delta_left=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT, terms_hash=lic.terms_hash)
+
+
+def _check_amounts(epsilon: float, delta: float, rho: float | None) -> None:
+    if not (math.isfinite(epsilon) and epsilon >= 0):  # 0: an exact query on a product without personal data
+        raise InvalidInput("epsilon", "must be a non-negative finite number")
+    if not (math.isfinite(delta) and 0 <= delta < 1):
+        raise InvalidInput("delta", "must be in [0, 1)")
+    if rho is not None and not (math.isfinite(rho) and rho >= 0):
+        raise InvalidInput("rho", "must be a finite number >= 0")
+
+
+def _check_usage(session: Session, lic: License, kinds: set[str], columns: set[str]) -> Product:
+    """Not refunded, inside its window, product servable, kinds and columns licensed; returns the product."""
+    if lic.status == LicenseStatus.REFUNDED:
+        raise UsageRefused("LicenseRefunded", license=lic.id)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if now < _naive(lic.valid_from):
+        raise UsageRefused("LicenseNotYetValid", license=lic.id, validFrom=lic.valid_from.isoformat())
+    if now >= _naive(lic.valid_until):
+        raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
+    product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
+    require_servable(session, product)
+    bad_kinds = sorted(set(kinds) - set(lic.query_kinds))
+    if bad_kinds:
+        raise UsageRefused("QueryKindNotAllowed", kinds=",".join(bad_kinds), allowed=",".join(lic.query_kinds))
+    bad_cols = sorted(set(columns) - set(lic.columns))
+    if bad_cols:
+        raise UsageRefused("ColumnNotAllowed", columns=",".join(bad_cols), allowed=",".join(lic.columns))
+    return product
+
+
+def _spend_license(session: Session, lic: License, e: int, d: int, r: int) -> None:
+    """One query and its budget off the license, if they fit (one conditional UPDATE); else the refusal."""
+    L = License
+    spent = session.execute(
+        sa.update(L).where(col(L.id) == lic.id).where(col(L.status) != LicenseStatus.REFUNDED)
+        .where(col(L.queries_used) + 1 <= col(L.max_queries))
+        .where(col(L.eps_spent) + e <= col(L.eps_budget)).where(col(L.delta_spent) + d <= col(L.delta_budget))
+        .where(sa.or_(col(L.rho_budget).is_(None), col(L.rho_spent) + r <= col(L.rho_budget)))
+        .values(queries_used=col(L.queries_used) + 1, eps_spent=col(L.eps_spent) + e,
+                delta_spent=col(L.delta_spent) + d, rho_spent=col(L.rho_spent) + r)
+        .execution_options(synchronize_session=False))
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(lic)
+        _explain_license_refusal(session, lic, e, d)
+
+
+def _spend_across_licenses(session: Session, lic: License, product: Product, units: tuple[int, int, int],
+                           requested: tuple[float, float]) -> None:
+    """The budget (`units`: epsilon, delta, rho) off the (product, buyer) cap across licenses, if it fits;
+    else the license's spend is given back and the refusal names what was `requested` and what is left."""
+    e, d, r = units
+    eps_cap, delta_cap, rho_cap = budget_caps(session, lic.product_id)
+    B = BuyerBudget
+    ensure_buyer_budget(session, lic.product_id, lic.buyer_id)
+    across = session.execute(
+        sa.update(B).where(col(B.product_id) == lic.product_id).where(col(B.buyer_id) == lic.buyer_id)
+        .where(col(B.eps_spent) + e <= eps_cap).where(col(B.delta_spent) + d <= delta_cap)
+        .where(sa.true() if rho_cap is None else col(B.rho_spent) + r <= rho_cap)
+        .values(eps_spent=col(B.eps_spent) + e, delta_spent=col(B.delta_spent) + d, rho_spent=col(B.rho_spent) + r)
+        .execution_options(synchronize_session=False))
+    if across.rowcount == 1:  # type: ignore[attr-defined]
+        return
+    _unspend_license(session, lic.id, e, d, r)
+    budget = session.get(B, (lic.product_id, lic.buyer_id))
+    assert budget is not None
+    session.refresh(budget)
+    raise UsageRefused("PrivacyBudgetExhausted", scope="product", product=product.code,
+                       epsilonRequested=requested[0], epsilonLeft=(eps_cap - budget.eps_spent) / EPS_UNIT,
+                       deltaRequested=requested[1], deltaLeft=(delta_cap - budget.delta_spent) / DELTA_UNIT)
 
 
 def _explain_license_refusal(session: Session, lic: License, e: int, d: int) -> None:
@@ -283,10 +310,9 @@ def refund_spend(session: Session, grant: LicenseGrant) -> bool:
 # --------------------------------------------------------------------- views
 
 def visible_license(session: Session, actor: Actor, license_id: str) -> License:
-    row = session.exec(select(License).where(License.id == license_id)).first()
-    if row is None:
-        raise NotFound(f"license {license_id} not found")
-    if actor.role in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR) or actor.id == row.buyer_id:
+    """Overseers, its buyer and the product's operator see a license."""
+    row = get_license(session, license_id)
+    if sees(actor, row.buyer_id):
         return row
     if actor.role == Role.OPERATOR and get_product(session, row.product_id).operator_id == actor.id:
         return row
@@ -294,10 +320,7 @@ def visible_license(session: Session, actor: Actor, license_id: str) -> License:
 
 
 def list_licenses(session: Session, actor: Actor) -> list[License]:
-    stmt = select(License).order_by(col(License.pk))
-    if actor.role not in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR):
-        stmt = stmt.where(License.buyer_id == actor.id)
-    return list(session.exec(stmt).all())
+    return list(session.exec(own_rows(select(License).order_by(col(License.pk)), actor, License.buyer_id)).all())
 
 
 def list_charges(session: Session, lic: License) -> list[LicenseCharge]:

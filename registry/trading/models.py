@@ -22,12 +22,6 @@ class OfferKind(StrEnum):
     NEGOTIABLE = "negotiable"      # no price: buyers open a negotiation; never on chain itself
 
 
-class PricingBasis(StrEnum):
-    COST = "cost"
-    REVENUE = "revenue"
-    NEGOTIATED = "negotiated"
-
-
 class OrderState(StrEnum):
     PENDING = "pending"  # written before buyLicense is sent; retried by the outbox until the chain answers
     PAID = "paid"        # the chain has the payment and the license row exists

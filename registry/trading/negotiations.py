@@ -15,11 +15,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ledger.records import append_record
+from registry.access import oversees, own_rows, require_servable
 from registry.actor import Actor
 from registry.chain import ChainGateway
-from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import Product, Role
-from registry.products import get_product, product_is_servable
+from registry.errors import Conflict, InvalidInput, NotFound, found
+from registry.models import Role
+from registry.products import get_product
 from registry.trading.errors import NegotiationClosed, NotYourTurn
 from registry.trading.models import Negotiation, NegotiationEvent, Offer
 from registry.trading.models import NegotiationState as S
@@ -97,17 +98,11 @@ def _guard(session: Session, actor: Actor, row: Negotiation, party: str, states:
 
 
 def get_negotiation(session: Session, actor: Actor, negotiation_id: str) -> Negotiation:
-    row = session.exec(select(Negotiation).where(Negotiation.id == negotiation_id)).first()
-    if row is None:
-        raise NotFound(f"negotiation {negotiation_id} not found")
-    if actor.role not in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR):
+    row = found(session.exec(select(Negotiation).where(Negotiation.id == negotiation_id)).first(),
+                f"negotiation {negotiation_id}")
+    if not oversees(actor):
         _party(actor, row)
     return row
-
-
-def _product_open(session: Session, product: Product) -> None:
-    if not product_is_servable(session, product):
-        raise Conflict(f"ProductNotTradable: product {product.code} is {product.status}")
 
 
 def open_negotiation(session: Session, actor: Actor, data: NegotiationIn) -> Negotiation:
@@ -120,7 +115,7 @@ def open_negotiation(session: Session, actor: Actor, data: NegotiationIn) -> Neg
     if not base.active or base.buyer_id is not None:
         raise InvalidInput("offer_id", "negotiate from an active public offer")
     product = get_product(session, base.product_id)
-    _product_open(session, product)
+    require_servable(session, product)
     if (data.kind == "subscription") != (data.term_days is not None):
         raise InvalidInput("term_days", "required for subscriptions and only for them")
     terms = data.terms or TermsIn(**base.terms)
@@ -236,9 +231,8 @@ def finalize_for_license(session: Session, negotiation_id: str, buyer_id: str, l
 
 
 def list_negotiations(session: Session, actor: Actor) -> list[Negotiation]:
-    stmt = select(Negotiation).order_by(col(Negotiation.pk))
-    if actor.role not in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR):
-        stmt = stmt.where((col(Negotiation.buyer_id) == actor.id) | (col(Negotiation.operator_id) == actor.id))
+    stmt = own_rows(select(Negotiation).order_by(col(Negotiation.pk)), actor, Negotiation.buyer_id,
+                    Negotiation.operator_id)
     return list(session.exec(stmt).all())
 
 

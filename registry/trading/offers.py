@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
+from registry.access import sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
-from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, found
 from registry.models import Account, Authorization, Product, Review, Role
 from registry.products import owned_product, visible_product
 from registry.schemas import ChainReceiptOut
@@ -177,18 +178,14 @@ def refresh_catalog_prices(session: Session, product: Product) -> None:
 
 
 def get_offer(session: Session, offer_id: str) -> Offer:
-    row = session.exec(select(Offer).where(Offer.id == offer_id)).first()
-    if row is None:
-        raise NotFound(f"offer {offer_id} not found")
-    return row
+    return found(session.exec(select(Offer).where(Offer.id == offer_id)).first(), f"offer {offer_id}")
 
 
 def visible_offer(session: Session, actor: Actor, offer_id: str) -> Offer:
     """A private (negotiated) offer is visible to its buyer, its operator and the overseers only."""
     row = get_offer(session, offer_id)
     visible_product(session, actor, row.product_id)
-    if row.buyer_id is not None and actor.id not in (row.buyer_id, row.operator_id) \
-            and actor.role not in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR):
+    if row.buyer_id is not None and not sees(actor, row.buyer_id, row.operator_id):
         raise NotFound(f"offer {offer_id} not found")
     return row
 
@@ -196,8 +193,7 @@ def visible_offer(session: Session, actor: Actor, offer_id: str) -> Offer:
 def list_offers(session: Session, actor: Actor, ref: str) -> list[Offer]:
     product = visible_product(session, actor, ref)
     rows = session.exec(select(Offer).where(Offer.product_id == product.id).order_by(col(Offer.pk))).all()
-    overseer = actor.role in (Role.EXCHANGE, Role.AUTHORITY, Role.AUDITOR) or actor.id == product.operator_id
-    return [o for o in rows if o.buyer_id is None or overseer or o.buyer_id == actor.id]
+    return [o for o in rows if o.buyer_id is None or sees(actor, o.buyer_id, product.operator_id)]
 
 
 def receipt_of(row: Any) -> ChainReceiptOut:

@@ -15,7 +15,6 @@ A license row exists only when the chain has the payment.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -29,18 +28,18 @@ from ledger.contracts import LicenseStatus as ChainLicenseStatus
 from ledger.errors import ChainError, ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
+from registry.access import require_servable, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, apply_result, record_receipt, submit
-from registry.errors import ChainRejected, ChainUnavailableError, InvalidInput, NotFound, RuleViolation
+from registry.chain import ChainGateway, apply_result, chain_time, record_receipt, submit
+from registry.errors import ChainRejected, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.models import Account, ChainState, ChainTx, Product, Role
-from registry.outbox import find_event
-from registry.products import get_product, product_is_servable
+from registry.products import get_product
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
 from registry.trading.negotiations import check_agreement, finalize_for_license
 from registry.trading.offers import get_offer, receipt_of
-from registry.trading.pricing import check_quantity, price, require_on_chain, unit_price_of
+from registry.trading.pricing import check_quantity, require_on_chain, unit_price_of
 from registry.trading.schemas import OrderIn, OrderOut
 from registry.trading.vouchers import add_redeemed, check_voucher
 
@@ -60,9 +59,7 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
         raise InvalidInput("offer_id", f"unknown offer {data.offer_id}") from None
     product = get_product(session, offer.product_id)
     oid = hex32(chain_id_of(offer.id))
-    if not product_is_servable(session, product):
-        raise RuleViolation("ProductNotTradable", productId=hex32(chain_id_of(product.id)), product=product.code,
-                            status=product.status)
+    require_servable(session, product)
     if offer.buyer_id is not None and offer.buyer_id != actor.id:
         buyer = session.exec(select(Account.address).where(Account.id == offer.buyer_id)).one()
         raise RuleViolation("NotOfferBuyer", offerId=oid, buyer=buyer, caller=actor.address)
@@ -78,21 +75,23 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
 
 
 def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: Offer, product: Product,
-                 data: OrderIn) -> None:
-    """Price, voucher and balance against the chain; skipped (the order is queued) when it is down."""
+                 data: OrderIn) -> int | None:
+    """Price, voucher and balance against the chain; returns the contract's price (`priceOf`), or None
+    when the chain is down (the checks are skipped and the order is queued)."""
     try:
-        amount = price(gateway.ledger, offer, data.quantity).amount_fen
+        amount = gateway.ledger.price_of(offer.id, data.quantity)
         voucher_fen = 0
         if data.voucher_id:
             _, voucher_fen = check_voucher(session, actor, data.voucher_id, product, amount, data.voucher_amount_fen)
         balance = gateway.ledger.balance_of(actor.address)
     except ChainUnavailable:
-        return
+        return None
     except ContractRevert as exc:
         raise ChainRejected(exc) from exc
     if balance < amount - voucher_fen:
         raise RuleViolation("ERC20InsufficientBalance", sender=actor.address, balance=balance,
                             needed=amount - voucher_fen)
+    return amount
 
 
 def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: OrderIn,
@@ -108,7 +107,7 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     offer, product = check_order(session, gateway, actor, data)
     if data.voucher_id:  # chain-free voucher rules first (amount rules need the price)
         check_voucher(session, actor, data.voucher_id, product, 2**127, data.voucher_amount_fen)
-    _check_funds(session, gateway, actor, offer, product, data)
+    amount = _check_funds(session, gateway, actor, offer, product, data)
     order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
     start = datetime.now(UTC)
     terms = build_terms(offer, license_id=license_id, buyer_id=actor.id, buyer_address=actor.address,
@@ -132,7 +131,7 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
                   data={"order_id": order.id, "license_id": license_id, "offer_id": offer.id,
                         "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash})
     session.commit()
-    _try_now(session, gateway, job)
+    _try_now(session, gateway, job, amount)
     return order
 
 
@@ -144,12 +143,13 @@ def _older_jobs_pending(session: Session, job: ChainTx) -> bool:
     return session.exec(stmt).first() is not None
 
 
-def _try_now(session: Session, gateway: ChainGateway, job: ChainTx) -> None:
-    """Send the purchase now; on an outage leave it to the outbox; on a revert fail the order (409)."""
+def _try_now(session: Session, gateway: ChainGateway, job: ChainTx, amount: int | None) -> None:
+    """Send the purchase now (at `amount`, the price already asked of the chain, if any); on an outage
+    leave it to the outbox; on a revert fail the order (409)."""
     if _older_jobs_pending(session, job):
         return
     try:
-        receipt = send_purchase(gateway, session, job.payload)
+        receipt = send_purchase(gateway, session, job.payload, amount)
     except (ChainUnavailable, IntegrityError):
         session.rollback()  # still pending; the dispatcher (or the concurrent sender) finishes it
         return
@@ -169,9 +169,12 @@ def _try_now(session: Session, gateway: ChainGateway, job: ChainTx) -> None:
     session.commit()
 
 
-def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
+def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any],
+                  amount: int | None = None) -> Receipt:
     """The `license.buy` job: adopt the chain's license if it exists, else buy it; then record it.
 
+    `amount` is the contract's price of the order when the caller asked for it already (the chain is
+    asked once per purchase: `priceOf` here or by the caller, `splitOf` once the payment is made).
     On a revert the order is marked failed (in the caller's session) and the revert re-raised.
     """
     order = session.exec(select(Order).where(Order.id == p["order_id"])).one()
@@ -184,14 +187,15 @@ def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) ->
     if chain_license is None:
         buyer = gateway.signer(session, order.buyer_id)
         try:
-            amount = ledger.price_of(offer.id, order.quantity)
+            if amount is None:
+                amount = ledger.price_of(offer.id, order.quantity)
             voucher_fen = 0
             if order.voucher_id:
                 remaining = ledger.voucher_remaining(order.voucher_id)
                 voucher_fen = min(remaining, amount) if order.voucher_requested_fen is None \
                     else order.voucher_requested_fen
             receipt = ledger.buy_license(buyer, order.license_id, offer.id, order.quantity, b32(order.terms_hash),
-                                         order.voucher_id or "", voucher_fen)
+                                         order.voucher_id or "", voucher_fen, price=amount)
         except ContractRevert as exc:
             if exc.name != "LicenseExists":
                 order.state, order.error = OrderState.FAILED, str(exc)
@@ -202,8 +206,9 @@ def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) ->
         chain_license = ledger.license(order.license_id)
         assert chain_license is not None
     if receipt is None:  # adopted: the payment was made by an earlier send
-        receipt = find_event(ledger, "Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
-        assert receipt is not None
+        bought = ledger.find_events("Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
+        assert bought, f"license {order.license_id} is on chain without its LicensePurchased event"
+        receipt = bought[-1].receipt()
     shares = ledger.split_of(chain_license.amount, [x["bps"] for x in offer.payees])
     payouts = [{"account_id": x["account_id"], "role": x["role"], "amount_fen": s}
                for x, s in zip(offer.payees, shares, strict=True)]
@@ -240,7 +245,7 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
 
 def get_order(session: Session, actor: Actor, order_id: str) -> Order:
     row = session.exec(select(Order).where(Order.id == order_id)).first()
-    if row is None or (row.buyer_id != actor.id and actor.role not in (Role.EXCHANGE, Role.AUDITOR, Role.AUTHORITY)):
+    if row is None or not sees(actor, row.buyer_id):
         raise NotFound(f"order {order_id} not found")
     return row
 
@@ -256,18 +261,7 @@ def order_view(row: Order) -> OrderOut:
                     error=row.error, created_at=row.created_at, paid_at=row.paid_at, chain=receipt_of(row))
 
 
-
 # ------------------------------------------------------------ refund & release
-
-def chain_now(gateway: ChainGateway) -> int:
-    """The timestamp the next block will carry, about (refund windows are in chain time): the latest
-    block's, or the wall clock when no block was mined lately. 503 when the chain is down."""
-    client = gateway.ledger.client
-    try:
-        latest = int(client.rpc(lambda: client.w3.eth.get_block("latest")["timestamp"]))
-        return max(latest, int(time.time()))
-    except ChainUnavailable as exc:
-        raise ChainUnavailableError(f"refund windows are kept in chain time; the chain is unreachable: {exc}") from exc
 
 
 def refund_license(session: Session, gateway: ChainGateway, actor: Actor, license_id: str) -> License:
@@ -279,7 +273,7 @@ def refund_license(session: Session, gateway: ChainGateway, actor: Actor, licens
         raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
     if lic.queries_used > 0:
         raise RuleViolation("LicenseUsed", licenseId=lid, queriesUsed=lic.queries_used)
-    if chain_now(gateway) >= lic.release_after:
+    if chain_time(gateway) >= lic.release_after:
         raise RuleViolation("RefundWindowClosed", licenseId=lid, releaseAfter=lic.release_after)
     L = License
     claimed = session.execute(sa.update(L).where(col(L.id) == lic.id).where(col(L.status) == LicenseStatus.ESCROWED)
@@ -308,7 +302,7 @@ def release_license(session: Session, gateway: ChainGateway, actor: Actor, licen
     lid = hex32(chain_id_of(lic.id))
     if lic.status != LicenseStatus.ESCROWED:
         raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
-    if chain_now(gateway) < lic.release_after:
+    if chain_time(gateway) < lic.release_after:
         raise RuleViolation("RefundWindowOpen", licenseId=lid, releaseAfter=lic.release_after)
     lic.status = LicenseStatus.PAID
     session.add(lic)

@@ -1,5 +1,5 @@
 """Account statements: spending and income by product and period, vouchers, metered charges and the
-on-chain receipts of every purchase.
+on-chain receipts of every purchase; the settlement-token balance on chain, and test fen on dev chains.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
+from ledger.errors import ChainUnavailable
+from registry.accounts import get_account
 from registry.actor import Actor
+from registry.chain import ChainGateway
+from registry.errors import ChainUnavailableError
 from registry.models import Role
 from registry.trading.models import License, LicenseCharge, LicenseStatus, Order, OrderState, Voucher
 from registry.trading.vouchers import voucher_view
@@ -77,3 +81,25 @@ def statement(session: Session, actor: Actor, period: Period = "month") -> dict[
                    "escrowed_fen": sum(r["escrowed_fen"] for r in income_rows),
                    "metered_drawn_fen": sum(c.unit_price_fen for c in charges if not c.refunded)},
     }
+
+
+def chain_balance(gateway: ChainGateway, actor: Actor) -> dict[str, Any]:
+    """The actor's settlement-token balance on chain (fen); 503 when the chain does not answer."""
+    try:
+        balance = gateway.ledger.balance_of(actor.address)
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(str(exc)) from exc
+    return {"account_id": actor.id, "address": actor.address, "balance_fen": balance}
+
+
+def mint_test_fen(session: Session, gateway: ChainGateway, actor: Actor, account_id: str,
+                  amount_fen: int) -> dict[str, Any]:
+    """The exchange mints test fen to an account with the deployer's key (dev chains: the caller checks)."""
+    actor.require(Role.EXCHANGE)
+    account = get_account(session, account_id)
+    try:
+        receipt = gateway.ledger.mint(gateway.deployer, account.address, amount_fen)
+        balance = gateway.ledger.balance_of(account.address)
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(str(exc)) from exc
+    return {"account_id": account.id, "balance_fen": balance, "tx_hash": receipt.tx_hash}

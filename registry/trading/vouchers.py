@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
+from registry.access import own_rows, sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, submit
-from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation, found
 from registry.models import Account, Product, Role
 from registry.trading.models import Voucher
 from registry.trading.offers import receipt_of
@@ -47,24 +48,18 @@ def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: V
 
 
 def get_voucher(session: Session, voucher_id: str) -> Voucher:
-    row = session.exec(select(Voucher).where(Voucher.id == voucher_id)).first()
-    if row is None:
-        raise NotFound(f"voucher {voucher_id} not found")
-    return row
+    return found(session.exec(select(Voucher).where(Voucher.id == voucher_id)).first(), f"voucher {voucher_id}")
 
 
 def visible_voucher(session: Session, actor: Actor, voucher_id: str) -> Voucher:
     row = get_voucher(session, voucher_id)
-    if actor.role not in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR) and actor.id != row.holder_id:
+    if not sees(actor, row.holder_id):
         raise NotFound(f"voucher {voucher_id} not found")
     return row
 
 
 def list_vouchers(session: Session, actor: Actor) -> list[Voucher]:
-    stmt = select(Voucher).order_by(col(Voucher.pk))
-    if actor.role not in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR):
-        stmt = stmt.where(Voucher.holder_id == actor.id)
-    return list(session.exec(stmt).all())
+    return list(session.exec(own_rows(select(Voucher).order_by(col(Voucher.pk)), actor, Voucher.holder_id)).all())
 
 
 def check_voucher(session: Session, actor: Actor, voucher_id: str, product: Product, amount_fen: int,

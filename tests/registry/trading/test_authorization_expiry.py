@@ -22,7 +22,7 @@ def test_expired_authorization_stops_sales_and_queries(server: Server) -> None:
     who = actor(server, buyer["id"])
     assert spend(server, who, lic["id"]) == "ok"
     time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 1)
-    assert spend(server, who, lic["id"]) == "ProductNotServable"
+    assert spend(server, who, lic["id"]) == "ProductNotTradable"
     with server.client(key=buyer["api_key"]) as c:
         r = buy(c, offer["id"])
     assert r.status_code == 409, r.text

@@ -53,7 +53,7 @@ def test_checks_name_the_rule_and_what_is_left(server: Server) -> None:
         assert statement["totals"]["metered_drawn_fen"] == 3
     with server.client("exchange") as ex:
         assert ex.post(f"/products/{product['id']}/suspend", json={"reason": "audit"}).status_code == 200
-    assert spend(server, me, lic["id"]) == "ProductNotServable"
+    assert spend(server, me, lic["id"]) == "ProductNotTradable"
     with server.client("exchange") as ex:
         assert ex.post(f"/products/{product['id']}/relist", json={"reason": "ok"}).status_code == 200
     assert [spend(server, me, lic["id"]) for _ in range(3)] == ["ok", "ok", "QueryQuotaExhausted"]
