@@ -41,6 +41,7 @@ from api.routers import (
 )
 from api.security import attach_file_handler
 from api.settings import Settings, get_settings
+from api.websecurity import SecurityHeadersMiddleware
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import RECORDER_ROLE
 from ledger.errors import ChainUnavailable
@@ -54,7 +55,8 @@ from registry.queries.providers import load_or_create_coordinator_key
 log = logging.getLogger("provex.api")
 
 DESCRIPTION = """Provex: the public-data exchange. Authenticate with `Authorization: Bearer <api key>`.
-POST requests accept `Idempotency-Key`. Errors are `{"error": code, "detail": text}`."""
+POST requests accept `Idempotency-Key` (per account; a response carrying an API key is never replayed).
+Errors are `{"error": code, "detail": text}`."""
 
 TAGS = [
     {"name": "accounts", "description": "participants, their roles and custodial chain addresses"},
@@ -164,8 +166,9 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app.state.settings = settings
     errors.install(app)
     install_role_extensions(app)
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware)  # innermost of the three: runs after the body checks
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, trust_forwarded_proto=settings.trust_forwarded_proto)  # outermost
     for module in ROUTERS + (DEV_ROUTERS if settings.env == "dev" else ()):
         app.include_router(module.router)
     portal.install(app)  # the web portal at / and /portal (server-rendered, same API underneath)

@@ -23,6 +23,7 @@ from registry.actor import Actor
 from registry.chain import ChainGateway, has_pending
 from registry.errors import Unauthenticated
 from registry.models import Role
+from registry.sessions import resolve_session
 
 
 @dataclass
@@ -72,9 +73,18 @@ def _authenticate(engine: Any, token: str) -> Actor:
         return authenticate(s, token)
 
 
+def _session_actor(engine: Any, session_id: str) -> Actor:
+    with Session(engine) as s:
+        return resolve_session(s, session_id).actor
+
+
 async def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
+    """The caller: `Bearer <api key>`, or `Session <portal session id>` (how the portal calls this API for
+    its signed-in browser; sessions are looked up every time, so sign-out and expiry take effect at once)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    if scheme.lower() == "session" and token.strip():
+        return await run_in_threadpool(_session_actor, svc.engine, token.strip())
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send `Authorization: Bearer <api key>`")
     key_hash = hash_api_key(token.strip())

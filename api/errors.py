@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.security import security_event
+from api.websecurity import CSP, HEADERS
 from ledger.errors import ChainUnavailable, ContractRevert
 from privacy.errors import PrivacyError, QueryError
 from registry.errors import (
@@ -110,7 +111,9 @@ async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def internal_error(_: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(error_body("internal", f"{type(exc).__name__}"), status_code=500)
+    # Sent from outside every middleware (Starlette's error handler), so it carries the security headers itself.
+    return JSONResponse(error_body("internal", f"{type(exc).__name__}"), status_code=500,
+                        headers={"content-security-policy": CSP, **dict(HEADERS)})
 
 
 def install(app: FastAPI) -> None:

@@ -1,4 +1,5 @@
-"""`Idempotency-Key` on POST: the first response is stored per API key and replayed on retries."""
+"""`Idempotency-Key` on POST: after authentication, the first response is stored per account and replayed on
+retries by the same account; a response carrying a secret is never stored (its retries get 409)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,22 @@ from typing import Any
 import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import current_actor
+from registry.errors import Unauthenticated
 from registry.models import IdempotencyKey
 
 MAX_KEY = 200
+PORTAL = "/portal/"
+NO_STORE = "no-store"  # `Cache-Control` of a response that carries a secret (an API key): never replayed
+SECRET_FIELDS = ("api_key",)  # a JSON body with one of these top-level fields carries a secret, whatever its headers
+SECRET_MARKER = {"error": "idempotency_key_secret_response",
+                 "detail": "the first response to this Idempotency-Key carried a secret (an API key), which is "
+                           "never stored, so it cannot be replayed; the request was done once. Send a new request "
+                           "with a new Idempotency-Key if you need it again",
+                 "field": "Idempotency-Key"}
 
 
 def _json(status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
@@ -23,14 +35,39 @@ def _json(status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | 
             {"type": "http.response.body", "body": raw}]
 
 
+async def principal(scope: Scope) -> str | None:
+    """`account:<id>` of the caller the route will see (API key, or the portal's session header), or None."""
+    request = Request(scope)
+    if "authorization" not in request.headers:
+        return None
+    try:
+        return "account:" + (await current_actor(request, scope["app"].state.services)).id
+    except Unauthenticated:
+        return None
+
+
+def carries_secret(headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+    """A response marked `Cache-Control: no-store`, or a JSON object with a secret field."""
+    for name, value in headers:
+        if name.lower() == b"cache-control" and NO_STORE.encode() in value.lower():
+            return True
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and any(f in data for f in SECRET_FIELDS)
+
+
 class IdempotencyMiddleware:
-    """Pure ASGI middleware; requests without the header pass straight through."""
+    """Pure ASGI middleware for the JSON API. Requests without the header or without a known caller pass
+    straight through (an unauthenticated one gets the route's own 401: nothing looked up, nothing replayed),
+    and so do the portal's HTML forms (`/portal/`, cookie sessions: a browser's form never sends the header)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].startswith(PORTAL):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -44,13 +81,16 @@ class IdempotencyMiddleware:
                                  "detail": f"Idempotency-Key: 1 to {MAX_KEY} characters"}):
                 await send(m)
             return
+        owner = await principal(scope)
+        if owner is None:
+            await self.app(scope, receive, send)
+            return
         body = b""
         more = True
         while more:
             msg = await receive()
             body += msg.get("body", b"")
             more = msg.get("more_body", False)
-        owner = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
         req_hash = hashlib.sha256(scope["path"].encode() + b"\n" + scope.get("query_string", b"") + b"\n"
                                   + body).hexdigest()
         engine = scope["app"].state.services.engine
@@ -83,12 +123,14 @@ class IdempotencyMiddleware:
             return await receive()
 
         status = 500
+        response_headers: list[tuple[bytes, bytes]] = []
         messages: list[Message] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_headers
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_headers = list(message.get("headers", []))
             messages.append(message)
 
         try:
@@ -97,8 +139,12 @@ class IdempotencyMiddleware:
             # store before answering, so a client retrying at once finds the stored result
             keep = status < 500 and status != 401
             body_out = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-            await anyio.to_thread.run_sync(_finish, engine, owner, key, status if keep else None,
-                                           body_out.decode("utf-8", "replace") if keep else None)
+            if keep and carries_secret(response_headers, body_out):
+                status_kept, text = 409, json.dumps(SECRET_MARKER)
+            else:
+                status_kept, text = status, body_out.decode("utf-8", "replace")
+            await anyio.to_thread.run_sync(_finish, engine, owner, key, status_kept if keep else None,
+                                           text if keep else None)
         for message in messages:
             await send(message)
 

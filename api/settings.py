@@ -40,6 +40,10 @@ class Settings(BaseSettings):
                                    "while the chain was down)")
     dev_fund_wei: int = Field(10**18, ge=0, description="gas ETH the deployer sends each new account (dev only)")
     db_pool_size: int = Field(10, ge=1, description="database connection pool size")
+    portal_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a portal sign-in lasts this "
+                                        "many hours (sign-out or a new API key ends it sooner)")
+    trust_forwarded_proto: bool = Field(False, description="take the scheme from X-Forwarded-Proto (set by the "
+                                        "TLS proxy in front): `Secure` cookies, HSTS, the origin forms must match")
 
     @property
     def db_url(self) -> str:

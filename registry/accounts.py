@@ -16,6 +16,7 @@ from registry.chain import ChainGateway, submit
 from registry.errors import Forbidden, Unauthenticated, found
 from registry.models import Account, Role
 from registry.schemas import AccountOut
+from registry.sessions import close_account_sessions
 
 
 def hash_api_key(api_key: str) -> str:
@@ -51,21 +52,41 @@ def authenticate(session: Session, api_key: str) -> Actor:
 
 
 def rotate_api_key(session: Session, actor: Actor, account_id: str) -> tuple[Account, str, str]:
-    """Replace an account's API key: the old one stops working at once (revocation).
+    """Issue a new API key to its holder: the old one, and every portal session, stop working at once.
 
-    An account rotates its own key; the exchange may rotate anyone's (e.g. a leaked key).
+    Only the holder, authenticated by its current key, receives a new key; nobody else (the exchange
+    included) ever does: the exchange may revoke a key (`revoke_api_key`), never replace it.
     Returns the account, the new key (shown once) and the old key's hash (to evict from caches).
     """
     if actor.id != account_id:
-        actor.require(Role.EXCHANGE)
+        raise Forbidden("a new API key is issued only to its holder, authenticated by its current key "
+                        "(POST /accounts/me/rotate-key); the exchange may revoke a key: "
+                        f"POST /accounts/{account_id}/revoke-key")
     row = get_account(session, account_id)
     old_hash = row.api_key_hash
     api_key = "pxk_" + secrets.token_urlsafe(32)
     row.api_key_hash = hash_api_key(api_key)
     session.add(row)
+    close_account_sessions(session, row.id)
     append_record(session, kind="account.key_rotated", actor=actor.id, subject=row.id,
                   data={"by": actor.role.value})
     return row, api_key, old_hash
+
+
+def revoke_api_key(session: Session, actor: Actor, account_id: str) -> tuple[Account, str]:
+    """Revoke an account's API key and end its portal sessions, issuing nothing (the holder itself, or the
+    exchange, e.g. for a leaked key). Returns the account and the old key's hash (to evict from caches)."""
+    if actor.id != account_id:
+        actor.require(Role.EXCHANGE)
+    row = get_account(session, account_id)
+    old_hash = row.api_key_hash
+    # A hash no key has: the stored value is the hash of a random string nobody keeps.
+    row.api_key_hash = hash_api_key("revoked:" + secrets.token_urlsafe(32))
+    session.add(row)
+    close_account_sessions(session, row.id)
+    append_record(session, kind="account.key_revoked", actor=actor.id, subject=row.id,
+                  data={"by": actor.role.value})
+    return row, old_hash
 
 
 def get_account(session: Session, account_id: str) -> Account:

@@ -41,9 +41,14 @@ class RegistryCalls(BaseClient):
         return out
 
     def rotate_key(self, account_id: str) -> Json:
-        """`POST /accounts/{id}/rotate-key` (exchange): revoke an account's API key and issue a new one
-        (in the answer's `api_key`, shown once)."""
+        """`POST /accounts/{id}/rotate-key`: the caller's own account only (like `rotate_own_key`, but this
+        client keeps its old key); a new key is never issued to anyone but its holder (403)."""
         return dict(self.post(f"/accounts/{account_id}/rotate-key"))
+
+    def revoke_key(self, account_id: str) -> Json:
+        """`POST /accounts/{id}/revoke-key` (exchange, or the holder): the account's API key and portal sessions
+        stop working at once; no new key is issued."""
+        return dict(self.post(f"/accounts/{account_id}/revoke-key"))
 
     # -- resources and authorizations -----------------------------------------------------------
     def register_resource(self, body: Json, idempotency_key: str | None = None) -> Json:

@@ -15,6 +15,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/accounts/{account_id}"): "account",
     ("POST", "/accounts/me/rotate-key"): "rotate_own_key",
     ("POST", "/accounts/{account_id}/rotate-key"): "rotate_key",
+    ("POST", "/accounts/{account_id}/revoke-key"): "revoke_key",
     ("GET", "/accounts/me/balance"): "balance",
     ("GET", "/accounts/me/statement"): "statement",
     ("POST", "/resources"): "register_resource",

@@ -2,12 +2,16 @@
 template; the API decides what the role may see and do, and its error messages are shown next to the fields.
 
 Handlers are plain `def`s (run in the thread pool), so calling back into this same server never blocks its
-event loop. The API key lives in an HttpOnly cookie; the language in `?lang=` or a cookie (Chinese default).
+event loop. Signing in with an API key opens a server-side session (`registry.sessions`): the browser holds
+only the random session id, in an HttpOnly cookie, and the portal calls the API with it (`Authorization:
+Session <id>`); the API key itself is never kept. Every state-changing request must come from this site
+(Origin, else Referer) and carry the session's CSRF token. The language is in `?lang=` or a cookie.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,21 +19,32 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.client import ApiError, Json, ProvexClient
 from api.portal import charts
 from api.portal.i18n import pick, translate
+from api.security import security_event
+from api.settings import Settings
+from api.websecurity import SESSION_COOKIE, cross_origin_problem, effective_scheme
+from registry.accounts import authenticate
+from registry.errors import Unauthenticated
+from registry.sessions import SessionInfo, close_session, open_session, resolve_session
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 static = StaticFiles(directory=str(HERE / "static"))
-router = APIRouter(prefix="/portal", include_in_schema=False)
 root = APIRouter(include_in_schema=False)
 
-KEY_COOKIE, LANG_COOKIE = "provex_key", "provex_lang"
+LANG_COOKIE = "provex_lang"
+SIGNIN_COOKIE = "provex_signin"  # the sign-in form's CSRF token (double submit: no session exists yet)
+LEGACY_KEY_COOKIE = "provex_key"  # older portals kept the raw API key here: removed at sign-in and sign-out
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGES = ("catalog", "buyer", "exchange", "authority", "auditor")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "buyer": ("catalog", "buyer"), "exchange": ("catalog", "exchange"), "authority": ("catalog", "authority"),
@@ -44,6 +59,67 @@ def lang_of(request: Request) -> str:
     return pick(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
 
 
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def is_https(request: Request) -> bool:
+    return effective_scheme(request.scope, settings_of(request).trust_forwarded_proto) == "https"
+
+
+def _resolve(engine: Any, session_id: str) -> SessionInfo | None:
+    with Session(engine) as s:
+        try:
+            return resolve_session(s, session_id)
+        except Unauthenticated:
+            return None
+
+
+def current_session(request: Request) -> SessionInfo | None:
+    """The live session named by the cookie (looked up once per request), or None."""
+    if not hasattr(request.state, "portal_session"):
+        session_id = request.cookies.get(SESSION_COOKIE)
+        request.state.portal_session = (_resolve(request.app.state.services.engine, session_id)
+                                        if session_id else None)
+    info: SessionInfo | None = request.state.portal_session
+    return info
+
+
+class Refused(Exception):
+    """A state-changing request that did not come from this site's own form (403)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+async def guard(request: Request) -> None:
+    """Every portal route: a state-changing request must come from this site (Origin, else Referer) and carry
+    the CSRF token of its session (of the sign-in form's cookie, for sign-in itself)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    problem = cross_origin_problem(request.scope, settings_of(request).trust_forwarded_proto)
+    if problem:
+        raise Refused("cross_origin_request", problem)
+    token = (await form_data(request)).get(CSRF_FIELD, "")
+    if request.url.path == "/portal/signin":
+        expected = request.cookies.get(SIGNIN_COOKIE, "")
+    else:
+        info = await run_in_threadpool(current_session, request)
+        if info is None:
+            raise NotSignedIn()
+        expected = info.csrf_token
+    if not token:
+        raise Refused("csrf_token_missing", "the form carries no CSRF token; reload the page and try again")
+    if not expected or not secrets.compare_digest(token.encode(), expected.encode()):
+        raise Refused("csrf_token_invalid", "the form's CSRF token is not this session's; reload the page and "
+                                            "try again")
+
+
+router = APIRouter(prefix="/portal", include_in_schema=False, dependencies=[Depends(guard)])
+
+
 def internal_url(request: Request) -> str:
     """This server's own address, for calling the API from a handler."""
     host, port = request.scope.get("server") or ("127.0.0.1", 80)
@@ -53,17 +129,17 @@ def internal_url(request: Request) -> str:
 
 
 class Page:
-    """What a handler needs: the client (as the signed-in key), the account, the language."""
+    """What a handler needs: the client (as the signed-in session), the account, its CSRF token, the language."""
 
-    def __init__(self, request: Request, client: ProvexClient, me: Json) -> None:
-        self.request, self.client, self.me = request, client, me
+    def __init__(self, request: Request, client: ProvexClient, me: Json, csrf_token: str) -> None:
+        self.request, self.client, self.me, self.csrf_token = request, client, me, csrf_token
         self.lang = lang_of(request)
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = self.lang
         ctx = {"t": lambda k: translate(str(k), lang), "lang": lang, "me": self.me,
                "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)), "path": self.request.url.path,
-               "money": money, "short": short, "json": pretty, **context}
+               "money": money, "short": short, "json": pretty, "csrf_token": self.csrf_token, **context}
         response = templates.TemplateResponse(self.request, template, ctx, status_code=status)
         if self.request.query_params.get("lang"):
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
@@ -83,18 +159,14 @@ def page(name: str) -> Callable[[Request], Any]:
     """Dependency: a `Page` for a signed-in account whose role may open `name`."""
 
     def dep(request: Request) -> Any:
-        key = request.cookies.get(KEY_COOKIE)
-        if not key:
+        info = current_session(request)
+        if info is None:
             raise NotSignedIn()
-        client = ProvexClient(internal_url(request), key)
-        try:
-            me = client.me()
-        except ApiError as e:
-            client.close()
-            if e.status == 401:
-                raise NotSignedIn() from None
-            raise
-        p = Page(request, client, me)
+        client = ProvexClient(internal_url(request))
+        client.http.headers["Authorization"] = f"Session {request.cookies[SESSION_COOKIE]}"
+        a = info.actor
+        me = {"id": a.id, "name": a.name, "role": a.role.value, "address": a.address}
+        p = Page(request, client, me, info.csrf_token)
         try:
             if name not in ROLE_PAGES.get(me["role"], ()):
                 raise WrongRole(p)
@@ -148,6 +220,17 @@ def install(app: Any) -> None:
             "t": lambda k: translate(k, lang), "lang": lang, "me": None, "pages": (), "path": request.url.path,
             "message": f"{exc.code}: {exc.detail}"}, status_code=exc.status)
 
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        security_event(request, exc.code, 403, exc.message)
+        if "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=403)
+        lang = lang_of(request)
+        return templates.TemplateResponse(request, "error.html", {
+            "t": lambda k: translate(k, lang), "lang": lang, "me": None, "pages": (), "path": request.url.path,
+            "message": f"{exc.code}: {exc.message}", "code": exc.code}, status_code=403)
+
     @app.exception_handler(WrongRole)
     async def _wrong(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WrongRole)
@@ -158,42 +241,77 @@ def install(app: Any) -> None:
 
 @root.get("/")
 def home(request: Request) -> Response:
-    target = "/portal/catalog" if request.cookies.get(KEY_COOKIE) else "/portal/signin"
+    target = "/portal/catalog" if request.cookies.get(SESSION_COOKIE) else "/portal/signin"
     lang = request.query_params.get("lang")
     return RedirectResponse(target + (f"?{urlencode({'lang': pick(lang)})}" if lang else ""), status_code=303)
 
 
 @router.get("/signin")
-def signin_form(request: Request, error: str | None = None) -> Response:
+def signin_form(request: Request) -> Response:
+    return signin_page(request)
+
+
+def signin_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    """The sign-in form, with its CSRF token (also in a cookie scoped to this path: a double submit)."""
     lang = lang_of(request)
+    token = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
     response = templates.TemplateResponse(request, "signin.html", {
         "t": lambda k: translate(k, lang), "lang": lang, "me": None, "pages": (), "path": request.url.path,
-        "error": error, "next": request.query_params.get("next", "")})
+        "error": error, "next": request.query_params.get("next", ""), "csrf_token": token}, status_code=status)
+    response.set_cookie(SIGNIN_COOKIE, token, httponly=True, samesite="strict", secure=is_https(request),
+                        path="/portal/signin", max_age=3600)
     if request.query_params.get("lang"):
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=is_https(request))
     return response
+
+
+def _sign_in(engine: Any, api_key: str, hours: float, previous: str | None) -> tuple[str, SessionInfo]:
+    with Session(engine) as s:
+        actor = authenticate(s, api_key)
+        if previous:
+            close_session(s, previous)  # a new sign-in always gets a new id
+        opened = open_session(s, actor, timedelta(hours=hours))
+        s.commit()
+        return opened
 
 
 @router.post("/signin")
 def signin(request: Request, form: dict[str, str] = Depends(form_data)) -> Response:
-    key = form.get("api_key", "").strip()
-    with ProvexClient(internal_url(request), key) as c:
-        try:
-            me = c.me()
-        except ApiError as e:
-            return signin_form(request, error=e.detail or e.code)
+    """Check the API key, open a session, give the browser its id; the key is not kept anywhere."""
+    settings = settings_of(request)
+    try:
+        session_id, info = _sign_in(request.app.state.services.engine, form.get("api_key", "").strip(),
+                                    settings.portal_session_hours, request.cookies.get(SESSION_COOKIE))
+    except Unauthenticated as e:
+        security_event(request, "unauthenticated", 401, f"portal sign-in: {e.detail}")
+        return signin_page(request, error=e.detail, status=401)
+    role = info.actor.role.value
     target = form.get("next") or ""
     if not target.startswith("/portal/") or target.startswith("/portal/signin"):
-        target = "/portal/" + ("buyer" if me["role"] == "buyer" else ROLE_PAGES.get(me["role"], ("catalog",))[-1])
+        target = "/portal/" + ("buyer" if role == "buyer" else ROLE_PAGES.get(role, ("catalog",))[-1])
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="lax", max_age=7 * 86400)
+    response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="lax", secure=is_https(request),
+                        path="/", max_age=int(settings.portal_session_hours * 3600))
+    response.delete_cookie(SIGNIN_COOKIE, path="/portal/signin")
+    response.delete_cookie(LEGACY_KEY_COOKIE)
     return response
 
 
-@router.get("/signout")
-def signout() -> Response:
+def _sign_out(engine: Any, session_id: str) -> None:
+    with Session(engine) as s:
+        close_session(s, session_id)
+        s.commit()
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    """End the session on the server (its id stops working at once) and forget the cookie."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        _sign_out(request.app.state.services.engine, session_id)
     response = RedirectResponse("/portal/signin", status_code=303)
-    response.delete_cookie(KEY_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(LEGACY_KEY_COOKIE)
     return response
 
 

@@ -1,10 +1,11 @@
-"""Accounts: the exchange onboards participants; everyone can see themselves."""
+"""Accounts: the exchange onboards participants and may revoke their keys; only a holder gets a new key."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import AnyCtx, Ctx, ExchangeCtx, OverseerCtx
+from api.idempotency import NO_STORE
 from registry import accounts as svc
 from registry.models import Role
 from registry.schemas import AccountCreated, AccountIn, AccountOut, RoleName
@@ -14,9 +15,10 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
 
 @router.post("", status_code=201, response_model=AccountCreated,
              summary="Onboard a participant (exchange); the API key is returned once")
-def create_account(body: AccountIn, c: ExchangeCtx) -> AccountCreated:
+def create_account(body: AccountIn, response: Response, c: ExchangeCtx) -> AccountCreated:
     row, api_key = svc.onboard_account(c.session, c.gateway, c.actor, role=Role(body.role), name=body.name)
     c.commit()
+    response.headers["Cache-Control"] = NO_STORE
     return AccountCreated(**AccountOut.model_validate(row, from_attributes=True).model_dump(), api_key=api_key)
 
 
@@ -26,21 +28,31 @@ def me(c: AnyCtx) -> AccountOut:
 
 
 @router.post("/me/rotate-key", response_model=AccountCreated,
-             summary="Replace the caller's own API key; the old key stops working at once")
-def rotate_own_key(c: AnyCtx) -> AccountCreated:
-    return _rotated(c, c.actor.id)
+             summary="Replace the caller's own API key; the old one and its portal sessions stop working at once")
+def rotate_own_key(response: Response, c: AnyCtx) -> AccountCreated:
+    return _rotated(response, c, c.actor.id)
 
 
 @router.post("/{account_id}/rotate-key", response_model=AccountCreated,
-             summary="Revoke an account's API key and issue a new one (exchange)")
-def rotate_key(account_id: str, c: ExchangeCtx) -> AccountCreated:
-    return _rotated(c, account_id)
+             summary="Replace an API key: only its holder (the id is the caller's own); anyone else gets 403")
+def rotate_key(account_id: str, response: Response, c: AnyCtx) -> AccountCreated:
+    return _rotated(response, c, account_id)
 
 
-def _rotated(c: Ctx, account_id: str) -> AccountCreated:
+@router.post("/{account_id}/revoke-key", response_model=AccountOut,
+             summary="Revoke an account's API key and portal sessions, issuing none (exchange, or the holder)")
+def revoke_key(account_id: str, c: AnyCtx) -> AccountOut:
+    row, old_hash = svc.revoke_api_key(c.session, c.actor, account_id)
+    c.commit()
+    c.svc.actors.pop(old_hash, None)
+    return AccountOut.model_validate(row, from_attributes=True)
+
+
+def _rotated(response: Response, c: Ctx, account_id: str) -> AccountCreated:
     row, api_key, old_hash = svc.rotate_api_key(c.session, c.actor, account_id)
     c.commit()
     c.svc.actors.pop(old_hash, None)
+    response.headers["Cache-Control"] = NO_STORE  # carries a secret: never cached, never replayed
     return AccountCreated(**AccountOut.model_validate(row, from_attributes=True).model_dump(), api_key=api_key)
 
 

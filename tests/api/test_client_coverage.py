@@ -213,17 +213,22 @@ def test_keys_node_and_security_events_through_the_client(server: Server) -> Non
             with pytest.raises(ApiError) as gone:
                 stale.me()
             assert gone.value.status == 401
+        again = c.rotate_key(acct["id"])  # its own account, by id
+        assert again["api_key"] not in (old, rotated["api_key"])
+        with _as(server, key=again["api_key"]) as holder:
+            with pytest.raises(ApiError) as not_auditor:
+                holder.security_events()
+            assert not_auditor.value.status == 403
         with _as(server, "exchange") as ex:
-            issued = ex.rotate_key(acct["id"])
-        assert issued["api_key"] not in (old, rotated["api_key"])
+            with pytest.raises(ApiError) as not_holder:
+                ex.rotate_key(acct["id"])  # a new key goes to its holder only
+            assert not_holder.value.status == 403 and not_holder.value.body.get("api_key") is None
+            revoked_view = ex.revoke_key(acct["id"])
+        assert revoked_view["id"] == acct["id"] and "api_key" not in revoked_view
+    with _as(server, key=again["api_key"]) as c:
         with pytest.raises(ApiError) as revoked:
             c.me()  # the exchange revoked the key this client holds
         assert revoked.value.status == 401
-    with _as(server, key=issued["api_key"]) as c:
-        assert c.me()["id"] == acct["id"]
-        with pytest.raises(ApiError) as not_auditor:
-            c.security_events()
-        assert not_auditor.value.status == 403
     provider = new_account(server, role="provider")
     with _as(server, key=provider["api_key"]) as p:
         with pytest.raises(ApiError) as none:

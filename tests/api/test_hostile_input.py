@@ -93,18 +93,19 @@ def test_revoked_key_is_refused_and_logged(server: Server) -> None:
         old = acct["api_key"]
         with server.client(key=old) as c:
             assert c.get("/accounts/me").status_code == 200  # cached as valid
-        with server.client(key=old) as other:
-            assert other.post(f"/accounts/{acct['id']}/rotate-key").status_code == 403  # not the exchange
-        r = ex.post(f"/accounts/{acct['id']}/rotate-key")
-        assert r.status_code == 200, r.text
-        new = r.json()["api_key"]
+        with server.client(key=old) as other:  # a buyer revokes no one else's key
+            assert other.post(f"/accounts/{server.ids['operator']}/revoke-key").status_code == 403
+            r = other.post(f"/accounts/{acct['id']}/rotate-key")  # its holder gets its new key
+            assert r.status_code == 200, r.text
+            new = r.json()["api_key"]
     assert new != old
     with server.client(key=old) as c:
         assert c.get("/accounts/me").status_code == 401
     with server.client(key=new) as c:
         assert c.get("/accounts/me").json()["id"] == acct["id"]
-        r = c.post("/accounts/me/rotate-key")
-        assert r.status_code == 200
+    with server.client("exchange") as ex:
+        r = ex.post(f"/accounts/{acct['id']}/revoke-key")  # the exchange revokes (cached key) and learns nothing
+        assert r.status_code == 200 and "api_key" not in r.json()
     with server.client(key=new) as c:
         assert c.get("/accounts/me").status_code == 401
     with server.client("auditor") as c:

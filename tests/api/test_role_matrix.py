@@ -53,7 +53,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/audit/verify"): ({U}, None),
     ("GET", "/audit/security-events"): ({U}, None),
     # keys
-    ("POST", "/accounts/{account_id}/rotate-key"): ({E}, NO_CALL),
+    ("POST", "/accounts/{account_id}/rotate-key"): (ALL, NO_CALL),  # the holder only: tests/api/test_keys.py
+    ("POST", "/accounts/{account_id}/revoke-key"): (ALL, NO_CALL),  # the holder or the exchange: test_keys.py
     ("POST", "/accounts/me/rotate-key"): (ALL, NO_CALL),
     # providers and queries
     ("GET", "/coordinator/identity"): (PUBLIC, None),

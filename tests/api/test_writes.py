@@ -33,11 +33,12 @@ def test_idempotent_retry_returns_first_result_and_writes_nothing(server: Server
         assert count(server, "resources") == before + 1
         too_long = c.post("/resources", json=body, headers={"Idempotency-Key": "k" * 201})
         assert too_long.status_code == 400 and too_long.json()["field"] == "Idempotency-Key"
-    with server.client("exchange") as ex:  # keys are scoped per API key
+    with server.client("exchange") as ex:  # keys are scoped per account; a response with an API key is not kept
         r = ex.post("/accounts", json={"role": "buyer", "name": "idem buyer"}, headers={"Idempotency-Key": key})
         assert r.status_code == 201
         again = ex.post("/accounts", json={"role": "buyer", "name": "idem buyer"}, headers={"Idempotency-Key": key})
-        assert again.json()["api_key"] == r.json()["api_key"]
+        assert again.status_code == 409 and again.json()["error"] == "idempotency_key_secret_response"
+        assert r.json()["api_key"] not in again.text
 
 
 def test_idempotent_error_is_replayed_too(server: Server) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -174,3 +176,66 @@ def test_exchange_reviews_with_the_checklist(as_role: Any, live_demo: LiveDemo) 
     form.locator("button[type=submit]").click()
     assert page.locator(f".review[data-code='{code}']").count() == 0
     assert page.locator(f"form[action='/portal/exchange/{code}/status']").count() == 1  # now listed
+
+
+def test_sign_out_ends_the_session_in_the_browser(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("buyer", lang="en")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "provex_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["value"].startswith("pxs_")
+    assert cookie["value"] != live_demo.key("buyer")
+    assert not any(c["name"] == "provex_key" for c in page.context.cookies())
+    page.click("header form.signout button")
+    page.wait_for_url("**/portal/signin")
+    assert not any(c["name"] == "provex_session" for c in page.context.cookies())
+    page.context.add_cookies([cookie])  # the old id, put back: the server no longer knows it
+    page.goto(f"{live_demo.url}/portal/buyer")
+    assert "/portal/signin" in page.url
+
+
+def test_pages_run_under_the_content_security_policy(as_role: Any, live_demo: LiveDemo) -> None:
+    page = as_role("buyer", lang="en")
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    code = live_demo.run.state["ids"]["code_livestock"]
+    for path in ("/portal/catalog", "/portal/buyer", f"/portal/products/{code}"):
+        r = page.goto(f"{live_demo.url}{path}")
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert page.locator("#certificate svg.track rect.t-fill").count() == 3  # quality meters, no inline style
+    shot(page, "product-meters")
+    assert violations == []
+
+
+class _Attacker(BaseHTTPRequestHandler):
+    page = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_a_page_on_another_port_cannot_post_through_a_signed_in_browser(as_role: Any, live_demo: LiveDemo) -> None:
+    """The attack that worked before: same host, another port (same site, so a Lax cookie goes along)."""
+    page = as_role("authority", lang="en")
+    row = page.locator("tr[data-code]:has(form)").first
+    code = row.get_attribute("data-code")
+    _Attacker.page = (f'<form method="post" action="{live_demo.url}/portal/authority/authorizations/{code}/revoke">'
+                      f'<input name="reason" value="forged"><button type="submit">win a prize</button></form>').encode()
+    attacker = ThreadingHTTPServer(("127.0.0.1", 0), _Attacker)  # binds a free port itself
+    thread = threading.Thread(target=attacker.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+        with page.expect_navigation():
+            page.click("button")
+        assert "cross_origin_request" in page.locator("main").inner_text()
+        assert f"127.0.0.1:{attacker.server_address[1]}" in page.locator("main").inner_text()
+    finally:
+        attacker.shutdown()
+        attacker.server_close()
+    page.goto(f"{live_demo.url}/portal/authority")
+    assert page.locator(f"tr[data-code='{code}'] form").count() == 1  # still active: nothing was revoked
