@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.api.builders import make_product, make_resource, resource_body
-from tests.api.conftest import Server
+from tests.utils.builders import make_product, make_resource, resource_body
+from tests.utils.server import Server
 
 
 def new_account(server: Server, role: str = "buyer") -> dict[str, Any]:

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.anvil import free_port
-from tests.api.builders import authorized
-from tests.api.conftest import Server
-from tests.conftest import repo_root
+from tests.utils.builders import authorized
+from tests.utils.common import repo_root
+from tests.utils.server import Server
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 HTML = {"Accept": "text/html,application/xhtml+xml"}
