@@ -65,6 +65,8 @@ def test_chain_rejection_maps_to_409_and_writes_nothing(server: Server) -> None:
     assert r.json()["detail"].startswith("ClassificationExceeded(resourceId=0x")
     assert "classification=1" in r.json()["detail"] and "maxClassification=0" in r.json()["detail"]
     assert count(server, "authorizations") == before and count(server, "chain_tx") == chain_before
+    with server.db().begin() as conn:  # undo the tamper: later tests verify this shared database
+        conn.execute(sa.text("UPDATE resources SET classification='important' WHERE id=:i"), {"i": res["id"]})
 
 
 def test_early_rules_name_the_contract_error(server: Server) -> None:
