@@ -41,7 +41,6 @@ from api.routers import queries as queries_router
 from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from ledger.anchor import Anchorer, AnchorPolicy
-from ledger.contracts import RECORDER_ROLE
 from ledger.errors import ChainUnavailable
 from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
@@ -88,12 +87,10 @@ def _outbox_loop(svc: Services, interval: float, stop: threading.Event) -> None:
 
 
 def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> Anchorer:
-    """The anchoring worker, signing as the deployer (granted the recorder role on first start)."""
-    assert rt.ledger is not None and rt.deployer is not None
-    if not rt.ledger.has_role("CheckpointLog", RECORDER_ROLE, rt.deployer.address):
-        rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
+    """The anchoring worker, signing with the recorder key (named at deployment; checked by the runtime)."""
+    assert rt.ledger is not None and rt.recorder is not None
     policy = AnchorPolicy(settings.anchor_batch_size, settings.anchor_max_age, settings.confirmations)
-    anchorer = Anchorer(engine, rt.ledger, rt.deployer, policy)
+    anchorer = Anchorer(engine, rt.ledger, rt.recorder, policy)
     anchorer.start()
     return anchorer
 
@@ -123,7 +120,8 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
             assert rt.ledger is not None and rt.deployer is not None
             keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
             gateway = make_gateway(rt.ledger, keyring, rt.deployer,
-                                   fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
+                                   fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
+                                   governance=rt.governance)
             svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
                            home=settings.home)
             app.state.services = svc

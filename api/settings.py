@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.keys import DEV_PASSPHRASE
 from ledger.runtime import ChainConfig
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
 
@@ -22,7 +23,17 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".provex"), description="where the app writes everything at run time")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/provex.db")
     rpc_url: str | None = Field(None, description="external EVM JSON-RPC endpoint; unset starts Anvil")
-    deployer_key: SecretStr | None = Field(None, description="funded key for an external chain")
+    deployer_key: SecretStr | None = Field(None, description="funded key for an external chain; it only pays "
+                                           "for deployment and holds no role afterwards")
+    governance_address: str | None = Field(None, description="sole admin of every contract (two-step, delayed "
+                                           "transfers); prod: a multisig or TimelockController; dev default: "
+                                           "a key generated under <home>/keys, adopted by the first authority")
+    admin_delay: int = Field(0, ge=0, lt=2**48, description="seconds a new governance waits before it may accept "
+                             "an admin transfer (0 in dev and tests; days in prod)")
+    recorder_key: SecretStr | None = Field(None, description="the key that anchors checkpoints (a key of its own); "
+                                           "dev default: generated under <home>/keys")
+    settlement_token: str | None = Field(None, description="address of the existing ERC-20 to settle in (prod); "
+                                         "unset deploys the dev SettlementToken, which governance can mint")
     anvil: str | None = Field(None, description="path of the anvil binary (default: PATH, then .toolchain)")
     solc: str | None = Field(None, description="path of a native solc (SOLC_BINARY is honoured too)")
     toolchain_dir: Path = Field(DEFAULT_TOOLCHAIN_DIR, description="npm toolchain folder")
@@ -30,7 +41,7 @@ class Settings(BaseSettings):
     persist_chain: bool = Field(True, description="embedded Anvil keeps its state in <home>/anvil-state.json")
     rpc_timeout: float = Field(10.0, description="seconds before a chain call counts as unavailable")
     confirmations: int = Field(0, ge=0, description="blocks on top before an event or anchor counts")
-    key_passphrase: SecretStr = Field(SecretStr("provex-dev-only"), description="encrypts participant keys at rest")
+    key_passphrase: SecretStr = Field(SecretStr(DEV_PASSPHRASE), description="encrypts participant keys at rest")
     keystore_scrypt_n: int = Field(2**14, description="scrypt work factor for keyfiles")
     api_host: str = Field("127.0.0.1", description="API bind address")
     api_port: int = Field(8700, description="API port")
@@ -56,6 +67,14 @@ class Settings(BaseSettings):
             contracts_dir=self.contracts_dir,
             persist_state=self.persist_chain,
             rpc_timeout=self.rpc_timeout,
+            governance_address=self.governance_address,
+            recorder_key=self.recorder_key.get_secret_value() if self.recorder_key else None,
+            settlement_token=self.settlement_token,
+            admin_delay=self.admin_delay,
+            dev_keys=self.env == "dev",
+            key_passphrase=self.key_passphrase.get_secret_value(),
+            scrypt_n=self.keystore_scrypt_n,
+            fund_wei=10 * self.dev_fund_wei if self.env == "dev" else 0,
         )
 
 
