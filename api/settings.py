@@ -6,12 +6,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.anvil import is_dev_address
+from ledger.client import account_from_key
 from ledger.keys import DEV_PASSPHRASE
 from ledger.runtime import ChainConfig
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
+
+
+class DevDefaultsRefused(RuntimeError):
+    """PROVEX_ENV=prod with a dev default in the settings; the message lists each one.
+
+    Not a ValueError on purpose: pydantic would wrap it with the raw input, secrets included.
+    """
 
 
 class Settings(BaseSettings):
@@ -19,7 +28,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROVEX_", extra="ignore")
 
-    env: Literal["dev", "prod"] = Field("dev", description="dev allows deterministic demo keys and test-token minting")
+    env: Literal["dev", "prod"] = Field("dev", description="dev allows deterministic demo keys and test-token "
+                                        "minting; prod refuses every dev default at start")
     home: Path = Field(Path(".provex"), description="where the app writes everything at run time")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/provex.db")
     rpc_url: str | None = Field(None, description="external EVM JSON-RPC endpoint; unset starts Anvil")
@@ -52,6 +62,46 @@ class Settings(BaseSettings):
     dev_fund_wei: int = Field(10**18, ge=0, description="gas ETH the deployer sends each new account (dev only)")
     db_pool_size: int = Field(10, ge=1, description="database connection pool size")
 
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_prod(self) -> Settings:
+        problems = self.dev_defaults() if self.env == "prod" else []
+        if problems:
+            raise DevDefaultsRefused("PROVEX_ENV=prod refuses dev defaults:\n" + "\n".join(f"- {p}" for p in problems))
+        return self
+
+    def dev_defaults(self) -> list[str]:
+        """What in these settings is a dev default (a public key, a default secret, minting, a deployer
+        that would govern): each is refused when PROVEX_ENV=prod."""
+        problems = []
+        if self.key_passphrase.get_secret_value() == DEV_PASSPHRASE:
+            problems.append("PROVEX_KEY_PASSPHRASE is the dev default; take it from a secret store")
+        if not self.rpc_url:
+            problems.append("PROVEX_RPC_URL is unset: the embedded Anvil runs on well-known dev keys")
+        deployer = _address_of(self.deployer_key)
+        if deployer is None:
+            problems.append("PROVEX_DEPLOYER_KEY is unset or not a private key: the dev deployer key is public")
+        elif is_dev_address(deployer):
+            problems.append(f"PROVEX_DEPLOYER_KEY is a well-known Anvil dev key ({deployer})")
+        recorder = _address_of(self.recorder_key)
+        if recorder is None:
+            problems.append("PROVEX_RECORDER_KEY is unset: the recorder is a key of its own, not generated")
+        elif is_dev_address(recorder):
+            problems.append(f"PROVEX_RECORDER_KEY is a well-known Anvil dev key ({recorder})")
+        elif recorder == deployer:
+            problems.append("PROVEX_RECORDER_KEY is the deployer key: the recorder is a key of its own")
+        gov = self.governance_address
+        if not gov:
+            problems.append("PROVEX_GOVERNANCE_ADDRESS is unset: name a multisig or TimelockController, not a "
+                            "key the app generates")
+        elif deployer is not None and gov.lower() == deployer.lower():
+            problems.append("PROVEX_GOVERNANCE_ADDRESS is the deployer: the deployer must not govern")
+        elif is_dev_address(gov):
+            problems.append(f"PROVEX_GOVERNANCE_ADDRESS is a well-known Anvil dev account ({gov})")
+        if not self.settlement_token:
+            problems.append("PROVEX_SETTLEMENT_TOKEN is unset: production settles in an existing ERC-20, the "
+                            "dev token can be minted")
+        return problems
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'provex.db'}"
@@ -78,10 +128,19 @@ class Settings(BaseSettings):
         )
 
 
+def _address_of(key: SecretStr | None) -> str | None:
+    if key is None:
+        return None
+    try:
+        return str(account_from_key(key.get_secret_value()).address)
+    except (ValueError, TypeError):
+        return None
+
+
 @lru_cache
 def get_settings() -> Settings:
     """Settings from the environment, read once per process."""
     return Settings()
 
 
-__all__ = ["REPO_ROOT", "Settings", "get_settings"]
+__all__ = ["REPO_ROOT", "DevDefaultsRefused", "Settings", "get_settings"]
