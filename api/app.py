@@ -43,7 +43,6 @@ from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from api.websecurity import SecurityHeadersMiddleware
 from ledger.anchor import Anchorer, AnchorPolicy
-from ledger.contracts import RECORDER_ROLE
 from ledger.errors import ChainUnavailable
 from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
@@ -91,12 +90,10 @@ def _outbox_loop(svc: Services, interval: float, stop: threading.Event) -> None:
 
 
 def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> Anchorer:
-    """The anchoring worker, signing as the deployer (granted the recorder role on first start)."""
-    assert rt.ledger is not None and rt.deployer is not None
-    if not rt.ledger.has_role("CheckpointLog", RECORDER_ROLE, rt.deployer.address):
-        rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
+    """The anchoring worker, signing with the recorder key (named at deployment; checked by the runtime)."""
+    assert rt.ledger is not None and rt.recorder is not None
     policy = AnchorPolicy(settings.anchor_batch_size, settings.anchor_max_age, settings.confirmations)
-    anchorer = Anchorer(engine, rt.ledger, rt.deployer, policy)
+    anchorer = Anchorer(engine, rt.ledger, rt.recorder, policy)
     anchorer.start()
     return anchorer
 
@@ -127,7 +124,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             assert rt.ledger is not None and rt.deployer is not None
             keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
             gateway = make_gateway(rt.ledger, keyring, rt.deployer,
-                                   fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0)
+                                   fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
+                                   governance=rt.governance)
             svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
             app.state.services = svc
             app.state.runtime = rt

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from api import cli_tools
 from api.cli_keys import keys_app
-from api.settings import get_settings
+from api.settings import DevDefaultsRefused, get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
 from ledger.runtime import ChainRuntime
@@ -25,6 +25,16 @@ chain_app = typer.Typer(help="The EVM chain: start Anvil, deploy the contracts, 
 app.add_typer(chain_app, name="chain")
 app.add_typer(keys_app, name="keys")
 console = Console()
+
+
+@app.callback()
+def _refuse_dev_defaults_in_prod() -> None:
+    # Every command starts by reading the settings: PROVEX_ENV=prod with a dev default stops here.
+    try:
+        get_settings()
+    except DevDefaultsRefused as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 def _print_manifest(manifest: Deployment, rpc_url: str, as_json: bool) -> None:

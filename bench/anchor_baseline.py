@@ -13,16 +13,14 @@ import time
 from pathlib import Path
 
 from ledger.canonical import canonical_json
-from ledger.contracts import RECORDER_ROLE
 from ledger.merkle import leaf_hash
 from ledger.runtime import ChainConfig, ChainRuntime
 
 
 def run(records: int) -> dict[str, float | int | str]:
     with tempfile.TemporaryDirectory() as home, ChainRuntime(ChainConfig(home=Path(home), persist_state=False)) as rt:
-        assert rt.ledger is not None and rt.deployer is not None
-        ledger, recorder = rt.ledger, rt.deployer
-        ledger.grant_role(recorder, "CheckpointLog", RECORDER_ROLE, recorder.address)
+        assert rt.ledger is not None and rt.recorder is not None
+        ledger, recorder = rt.ledger, rt.recorder
         gas = 0
         start = time.perf_counter()
         for seq in range(records):

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anchor_baseline import run as run_baseline
 
 from ledger.anchor import Anchorer, AnchorPolicy
-from ledger.contracts import RECORDER_ROLE, Ledger
+from ledger.contracts import Ledger
 from ledger.records import LedgerCheckpoint, LedgerRecord, record_fields, reserve_seqs
 from ledger.runtime import ChainConfig, ChainRuntime
 from ledger.verify import chain_checkpoints, verify_log
@@ -59,12 +59,11 @@ def append_bulk(engine: object, n: int, chunk: int = 1000) -> float:
 
 @contextmanager
 def stack(build_cache: Path) -> Iterator[tuple[ChainRuntime, Ledger, Engine]]:
-    """A fresh chain (deployer holds the recorder role) and an empty record database."""
+    """A fresh chain (its recorder key anchors) and an empty record database."""
     with tempfile.TemporaryDirectory() as home:
         cfg = ChainConfig(home=Path(home), persist_state=False, build_cache=build_cache)
         with ChainRuntime(cfg) as rt:
-            assert rt.ledger is not None and rt.deployer is not None
-            rt.ledger.grant_role(rt.deployer, "CheckpointLog", RECORDER_ROLE, rt.deployer.address)
+            assert rt.ledger is not None and rt.recorder is not None
             engine = make_engine(f"sqlite:///{home}/bench.db")
             SQLModel.metadata.create_all(engine)
             yield rt, rt.ledger, engine
@@ -72,9 +71,9 @@ def stack(build_cache: Path) -> Iterator[tuple[ChainRuntime, Ledger, Engine]]:
 
 def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | int]:
     with stack(build_cache) as (rt, ledger, engine):
-        assert rt.deployer is not None
+        assert rt.recorder is not None
         append_s = append_bulk(engine, records)
-        worker = Anchorer(engine, ledger, rt.deployer, AnchorPolicy(batch_size=batch))
+        worker = Anchorer(engine, ledger, rt.recorder, AnchorPolicy(batch_size=batch))
         start = time.perf_counter()
         worker.drain(timeout=600)
         anchor_s = time.perf_counter() - start
@@ -95,9 +94,9 @@ def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | i
 def verification(records: int, build_cache: Path) -> dict[str, float | int | bool]:
     """Time `verify_log` over `records` anchored records read from the database."""
     with stack(build_cache) as (rt, ledger, engine):
-        assert rt.deployer is not None
+        assert rt.recorder is not None
         append_bulk(engine, records, chunk=5000)
-        Anchorer(engine, ledger, rt.deployer, AnchorPolicy(batch_size=8192)).drain(timeout=600)
+        Anchorer(engine, ledger, rt.recorder, AnchorPolicy(batch_size=8192)).drain(timeout=600)
         start = time.perf_counter()
         with Session(engine) as s:
             report = verify_log(stored_records(s), chain_checkpoints(ledger.client, ledger))

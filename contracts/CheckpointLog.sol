@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ProvexRoles} from "./ProvexRoles.sol";
 
 /// @title Provex checkpoint log
 /// @notice Append-only checkpoints (tree size, RFC 6962 Merkle root) of the off-chain ledger.
-contract CheckpointLog is AccessControl {
+contract CheckpointLog is AccessControlDefaultAdminRules {
     struct Checkpoint {
         uint64 treeSize;
         uint64 timestamp;
@@ -20,10 +21,14 @@ contract CheckpointLog is AccessControl {
 
     event CheckpointAnchored(uint256 indexed index, uint64 treeSize, bytes32 root, address indexed recorder);
 
-    /// @notice Deploys the log; `admin` assigns the recorder role.
-    /// @param admin The account that administers role assignment.
-    constructor(address admin) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @notice Deploys the log administered by `governance`, with `recorder` (a key of its own) anchoring.
+    /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
+    /// @param governance The only admin: may replace the recorder; the deployer holds no role.
+    /// @param recorder The key that anchors checkpoints.
+    constructor(uint48 adminDelay, address governance, address recorder)
+        AccessControlDefaultAdminRules(adminDelay, governance)
+    {
+        _grantRole(ProvexRoles.RECORDER, recorder);
     }
 
     /// @notice Anchors a checkpoint; the tree size must grow.

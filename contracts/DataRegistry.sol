@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ProvexRoles} from "./ProvexRoles.sol";
 
 /// @title Provex data registry
@@ -9,7 +10,7 @@ import {ProvexRoles} from "./ProvexRoles.sol";
 /// @dev Classification levels: 0 = general, 1 = important, 2 = core. Core data may never be
 ///      authorized or registered for trading. Product status: 1 registered, 2 listed,
 ///      3 suspended, 4 delisted (terminal).
-contract DataRegistry is AccessControl {
+contract DataRegistry is AccessControlDefaultAdminRules {
     uint8 public constant GENERAL = 0;
     uint8 public constant IMPORTANT = 1;
     uint8 public constant CORE = 2;
@@ -79,10 +80,11 @@ contract DataRegistry is AccessControl {
     event ProductMetadataUpdated(bytes32 indexed productId, uint32 version, bytes32 metadataHash);
     event ProductStatusChanged(bytes32 indexed productId, uint8 fromStatus, uint8 toStatus, address indexed actor, bytes32 reasonHash);
 
-    /// @notice Deploys the registry; `admin` may assign the authority, exchange and recorder roles.
-    /// @param admin The account that administers role assignment.
-    constructor(address admin) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @notice Deploys the registry with `governance` as its only admin (it assigns the authority and
+    ///         exchange roles); the deployer holds no role. Admin transfers are two-step and wait `adminDelay`.
+    /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
+    /// @param governance The governance address (a multisig or TimelockController in production).
+    constructor(uint48 adminDelay, address governance) AccessControlDefaultAdminRules(adminDelay, governance) {
         _setRoleAdmin(ProvexRoles.OPERATOR, ProvexRoles.AUTHORITY);
     }
 

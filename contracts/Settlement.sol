@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
@@ -14,7 +15,7 @@ import {DataRegistry} from "./DataRegistry.sol";
 /// @dev Split rule: payee i gets floor(amount * bps_i / 10000); the remainder (fewer fen than
 ///      payees) goes one fen each to the payees with the largest fractional parts
 ///      (amount * bps_i mod 10000), ties to the lower index (largest-remainder method).
-contract Settlement is AccessControl, ReentrancyGuard {
+contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     uint16 public constant TOTAL_BPS = 10_000;
@@ -102,12 +103,14 @@ contract Settlement is AccessControl, ReentrancyGuard {
     event PaymentSplit(bytes32 indexed licenseId, address indexed payee, uint256 amount);
     event LicenseRefunded(bytes32 indexed licenseId, address indexed buyer, uint128 buyerAmount, uint128 voucherAmount);
 
-    /// @notice Deploys settlement over `token_` for products in `registry_`.
-    /// @param admin Administers role assignment.
-    /// @param token_ The ERC-20 settlement token (fen).
+    /// @notice Deploys settlement over `token_` for products in `registry_`, administered by `governance`.
+    /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
+    /// @param governance The only admin: assigns the authority and exchange roles; the deployer holds no role.
+    /// @param token_ The ERC-20 settlement token (fen): an existing token in production.
     /// @param registry_ The data registry.
-    constructor(address admin, IERC20 token_, DataRegistry registry_) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    constructor(uint48 adminDelay, address governance, IERC20 token_, DataRegistry registry_)
+        AccessControlDefaultAdminRules(adminDelay, governance)
+    {
         token = token_;
         registry = registry_;
     }

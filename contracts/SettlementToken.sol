@@ -2,18 +2,24 @@
 pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 
-/// @title Provex settlement token (embedded default)
-/// @notice ERC-20 in fen (2 decimals): 1 token unit = 0.01 CNY. Minting exists for dev chains only.
-contract SettlementToken is ERC20, AccessControl {
+/// @title Provex settlement token (dev chains only)
+/// @notice ERC-20 in fen (2 decimals): 1 token unit = 0.01 CNY. Deployed only in dev, where it can be
+///         minted; production settles in an existing ERC-20 given by address.
+contract SettlementToken is ERC20, AccessControlDefaultAdminRules {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
-    /// @notice Deploys the token; `admin` may grant the minter role.
-    /// @param admin The account that administers role assignment and may mint.
-    constructor(address admin) ERC20("Provex Settlement Fen", "PXF") {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(MINTER_ROLE, admin);
+    /// @notice Deploys the token administered by `governance`, with `minter` allowed to mint test funds.
+    /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
+    /// @param governance The only admin: may grant or revoke the minter role; the deployer holds no role.
+    /// @param minter The account that mints test funds.
+    constructor(uint48 adminDelay, address governance, address minter)
+        ERC20("Provex Settlement Fen", "PXF")
+        AccessControlDefaultAdminRules(adminDelay, governance)
+    {
+        _grantRole(MINTER_ROLE, minter);
     }
 
     /// @notice Amounts are integer fen.

@@ -23,10 +23,17 @@ from ledger.ids import chain_id_of
 
 MAX_UINT256 = 2**256 - 1
 
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
 AUTHORITY_ROLE = keccak(text="AUTHORITY_ROLE")
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 EXCHANGE_ROLE = keccak(text="EXCHANGE_ROLE")
 RECORDER_ROLE = keccak(text="RECORDER_ROLE")
+MINTER_ROLE = keccak(text="MINTER_ROLE")
+
+ROLE_NAMES: dict[bytes, str] = {
+    DEFAULT_ADMIN_ROLE: "DEFAULT_ADMIN_ROLE", AUTHORITY_ROLE: "AUTHORITY_ROLE", OPERATOR_ROLE: "OPERATOR_ROLE",
+    EXCHANGE_ROLE: "EXCHANGE_ROLE", RECORDER_ROLE: "RECORDER_ROLE", MINTER_ROLE: "MINTER_ROLE",
+}
 
 
 class Classification(IntEnum):
@@ -100,6 +107,9 @@ class Ledger:
         self.settlement = at("Settlement")
         self.contracts = {"SettlementToken": self.token, "DataRegistry": self.registry,
                           "CheckpointLog": self.checkpoints, "Settlement": self.settlement}
+        # Contracts whose roles governance administers (an existing ERC-20 in production is not ours).
+        self.governed: tuple[str, ...] = ("DataRegistry", "CheckpointLog", "Settlement") + (
+            ("SettlementToken",) if deployment.dev_token else ())
         self._topics: dict[tuple[str, str], bytes] = {}
         for cname, c in self.contracts.items():
             for entry in c.abi:
@@ -138,6 +148,41 @@ class Ledger:
 
     def has_role(self, contract: str, role: bytes, account: str) -> bool:
         return bool(self.client.call(self.contracts[contract].functions.hasRole(role, account)))
+
+    def revoke_role(self, sender: LocalAccount, contract: str, role: bytes, account: str) -> Receipt:
+        """Revoke `role` on `contract` from `account` (sender must be the role's admin)."""
+        fn = self.contracts[contract].functions.revokeRole(role, account)
+        return self._send(sender, fn, contract, "RoleRevoked")
+
+    def roles_held(self, account: str) -> dict[str, list[str]]:
+        """Every known role `account` holds, by governed contract (empty lists: none)."""
+        return {c: [name for role, name in ROLE_NAMES.items() if self.has_role(c, role, account)]
+                for c in self.governed}
+
+    # ------------------------------------------------------------- governance
+
+    def default_admin(self, contract: str) -> str:
+        """The contract's single default admin (governance)."""
+        return str(self.client.call(self.contracts[contract].functions.defaultAdmin()))
+
+    def pending_admin(self, contract: str) -> tuple[str, int]:
+        """(new admin, unix time after which it may accept); the zero address when none is pending."""
+        new, schedule = self.client.call(self.contracts[contract].functions.pendingDefaultAdmin())
+        return str(new), int(schedule)
+
+    def begin_admin_transfer(self, sender: LocalAccount, contract: str, new_admin: str) -> Receipt:
+        """Step one of handing governance on: the current admin names its successor.
+
+        The successor may accept once the contract's admin delay has passed (strictly after
+        `now + delay`: with a delay of 0, in any later block).
+        """
+        fn = self.contracts[contract].functions.beginDefaultAdminTransfer(new_admin)
+        return self._send(sender, fn, contract, "DefaultAdminTransferScheduled")
+
+    def accept_admin_transfer(self, sender: LocalAccount, contract: str) -> Receipt:
+        """Step two: the named successor takes the admin role; the previous admin loses it."""
+        fn = self.contracts[contract].functions.acceptDefaultAdminTransfer()
+        return self._send(sender, fn, contract, "RoleGranted")
 
     # -------------------------------------------------------------- resources
 

@@ -1,12 +1,21 @@
-"""Deploy all contracts in one step and keep a deployment manifest."""
+"""Deploy all contracts in one step and keep a deployment manifest.
+
+The deployer only pays for deployment: every contract is born with governance as its sole admin
+(`AccessControlDefaultAdminRules`), the recorder and the dev minter are named in the constructors,
+and the deployer never holds a role, so there is nothing for it to renounce and no window in which
+it could use one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 
@@ -14,6 +23,25 @@ from ledger.client import ChainClient
 from ledger.compiler import Build
 
 DEPLOY_ORDER = ("SettlementToken", "DataRegistry", "CheckpointLog", "Settlement")
+
+
+class DeploymentError(RuntimeError):
+    """The deployment plan is unsafe or refers to something the chain does not have."""
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """Who holds what once deployed; the deployer itself holds nothing.
+
+    `token` is an existing ERC-20 to settle in (production); None deploys the dev SettlementToken,
+    whose minter is `minter` (default: governance).
+    """
+
+    governance: str
+    recorder: str
+    admin_delay: int = 0
+    token: str | None = None
+    minter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +54,10 @@ class Deployment:
     compiler_version: str
     sources_hash: str
     deployer: str
+    governance: str
+    recorder: str
+    admin_delay: int
+    dev_token: bool
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,27 +67,57 @@ class Deployment:
 
     @classmethod
     def load(cls, path: Path) -> Deployment | None:
+        """The manifest at `path`; None when absent or written by an older layout (then redeploy)."""
         if not path.is_file():
             return None
-        return cls(**json.loads(path.read_text()))
+        data: dict[str, Any] = json.loads(path.read_text())
+        if set(data) != {f.name for f in dataclasses.fields(cls)}:
+            return None
+        return cls(**data)
 
 
-def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount) -> Deployment:
-    """Deploy token, registry, checkpoint log and settlement; return the manifest."""
+def _checksum(address: str) -> ChecksumAddress:
+    return Web3.to_checksum_address(address)
+
+
+def check_plan(plan: DeployPlan, deployer: str) -> None:
+    """Refuse a plan that would leave the deployer with authority."""
+    deployer = _checksum(deployer)
+    for what, address in (("governance", plan.governance), ("recorder", plan.recorder),
+                          ("minter", plan.minter)):
+        if address is not None and _checksum(address) == deployer:
+            raise DeploymentError(f"the deployer {deployer} cannot be the {what}: it only pays for "
+                                  f"deployment and holds no role afterwards")
+    if plan.admin_delay < 0 or plan.admin_delay >= 2**48:
+        raise DeploymentError(f"admin delay {plan.admin_delay} is out of range (uint48 seconds)")
+
+
+def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount, plan: DeployPlan) -> Deployment:
+    """Deploy (dev token,) registry, checkpoint log and settlement under `plan`; return the manifest."""
+    check_plan(plan, deployer.address)
     w3 = client.w3
+    governance, delay = _checksum(plan.governance), plan.admin_delay
     addresses: dict[str, str] = {}
+    if plan.token is not None:
+        token = _checksum(plan.token)
+        if len(client.rpc(lambda: w3.eth.get_code(token))) == 0:
+            raise DeploymentError(f"no contract at the settlement token address {token}")
+        addresses["SettlementToken"] = token
+    args: dict[str, tuple[Any, ...]] = {
+        "SettlementToken": (delay, governance, _checksum(plan.minter or governance)),
+        "DataRegistry": (delay, governance),
+        "CheckpointLog": (delay, governance, _checksum(plan.recorder)),
+    }
     first_block: int | None = None
     for name in DEPLOY_ORDER:
+        if name in addresses:
+            continue
         art = build.artifacts[name]
         factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        if name == "Settlement":
-            ctor = factory.constructor(deployer.address, addresses["SettlementToken"],
-                                       addresses["DataRegistry"])
-        else:
-            ctor = factory.constructor(deployer.address)
-        receipt = client.transact(deployer, ctor)
+        ctor_args = args.get(name) or (delay, governance, addresses["SettlementToken"], addresses["DataRegistry"])
+        receipt = client.transact(deployer, factory.constructor(*ctor_args))
         rcpt = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
-        addresses[name] = Web3.to_checksum_address(str(rcpt["contractAddress"]))
+        addresses[name] = _checksum(str(rcpt["contractAddress"]))
         first_block = receipt.block_number if first_block is None else first_block
     assert first_block is not None
     return Deployment(
@@ -65,29 +127,41 @@ def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount) -> Dep
         compiler_version=build.compiler_version,
         sources_hash=build.sources_hash,
         deployer=deployer.address,
+        governance=governance,
+        recorder=_checksum(plan.recorder),
+        admin_delay=delay,
+        dev_token=plan.token is None,
     )
 
 
-def reusable(client: ChainClient, manifest: Deployment | None, build: Build) -> bool:
-    """True when the manifest matches this chain and build and the chain still has the code."""
+def reusable(client: ChainClient, manifest: Deployment | None, build: Build, plan: DeployPlan) -> bool:
+    """True when the manifest matches this chain, build and token choice and the chain still has the code.
+
+    Governance and recorder are not compared: they may have changed on chain since (two-step admin
+    transfer, a new recorder); the runtime checks them against the settings after start.
+    """
     if manifest is None or manifest.chain_id != client.chain_id:
         return False
     if manifest.sources_hash != build.sources_hash:
         return False
+    if manifest.dev_token != (plan.token is None):
+        return False
+    if plan.token is not None and manifest.addresses.get("SettlementToken") != _checksum(plan.token):
+        return False
     return all(
-        len(client.w3.eth.get_code(Web3.to_checksum_address(manifest.addresses.get(n, "0x" + "0" * 40)))) > 0
+        len(client.w3.eth.get_code(_checksum(manifest.addresses.get(n, "0x" + "0" * 40)))) > 0
         for n in DEPLOY_ORDER
     )
 
 
 def ensure_deployed(
-    client: ChainClient, build: Build, deployer: LocalAccount, manifest_path: Path
+    client: ChainClient, build: Build, deployer: LocalAccount, manifest_path: Path, plan: DeployPlan
 ) -> tuple[Deployment, bool]:
     """Reuse the manifest's deployment when the chain has it; deploy otherwise. Returns (manifest, fresh)."""
     manifest = Deployment.load(manifest_path)
-    if reusable(client, manifest, build):
+    if reusable(client, manifest, build, plan):
         assert manifest is not None
         return manifest, False
-    manifest = deploy_all(client, build, deployer)
+    manifest = deploy_all(client, build, deployer, plan)
     manifest.save(manifest_path)
     return manifest, True

@@ -7,12 +7,17 @@ memory for the life of the process, since scrypt is deliberately slow.
 from __future__ import annotations
 
 import json
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
+
+# The embedded default passphrase: dev only (PROVEX_ENV=prod refuses it).
+DEV_PASSPHRASE = "provex-dev-only"
 
 
 class KeyfileError(ValueError):
@@ -59,3 +64,27 @@ class Keyring:
         with self._lock:
             self._cache[acct.address] = acct
         return acct
+
+
+def load_or_create_key(path: Path, keyring: Keyring) -> LocalAccount:
+    """The account in the keyfile at `path`, created there (0600) when absent.
+
+    Used for the dev chain's own keys (governance, recorder) under the app's home. The file appears
+    complete or not at all (written aside, then hard-linked into place), so a second process racing
+    to create it reads the winner's key instead of writing its own.
+    """
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        acct, keyfile = keyring.create()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(keyfile)
+        try:
+            os.link(tmp, path)
+            return acct
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return keyring.open(path.read_text())

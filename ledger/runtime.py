@@ -1,4 +1,10 @@
-"""Bring up the chain side: embedded Anvil (or an external RPC), compiled and deployed contracts."""
+"""Bring up the chain side: embedded Anvil (or an external RPC), compiled and deployed contracts.
+
+Three keys of the exchange's take part, none holding another's power: the deployer only pays for
+deployment (and, in dev, for other accounts' gas); governance administers every contract's roles;
+the recorder anchors checkpoints. In dev, governance and recorder keys are generated under
+`<home>/keys/` (encrypted with the key passphrase) unless settings name them.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.client import ChainClient, account_from_key
 from ledger.compiler import Build, compile_contracts
-from ledger.contracts import Ledger
-from ledger.deploy import Deployment, ensure_deployed
+from ledger.contracts import RECORDER_ROLE, Ledger
+from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
+from ledger.keys import DEV_PASSPHRASE, Keyring, load_or_create_key
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
 
 
 class ChainConfigError(ValueError):
     """The chain settings are inconsistent (e.g. an external RPC without a funded key)."""
+
+
+def dev_key_path(home: Path, name: str) -> Path:
+    """Where the dev chain keeps its generated `name` key ("governance" or "recorder")."""
+    return home / "keys" / f"{name}.json"
 
 
 @dataclass
@@ -34,6 +47,14 @@ class ChainConfig:
     persist_state: bool = True
     rpc_timeout: float = 10.0
     build_cache: Path | None = None
+    governance_address: str | None = None
+    recorder_key: str | None = None
+    settlement_token: str | None = None
+    admin_delay: int = 0
+    dev_keys: bool = True
+    key_passphrase: str = DEV_PASSPHRASE
+    scrypt_n: int = 2**14
+    fund_wei: int = 10 * 10**18
 
     @property
     def manifest_path(self) -> Path:
@@ -45,7 +66,11 @@ class ChainConfig:
 
 
 class ChainRuntime:
-    """Owns the Anvil process (embedded mode), the client, the build and the deployed contracts."""
+    """Owns the Anvil process (embedded mode), the client, the build and the deployed contracts.
+
+    `governance` is the governance key when this process holds it (dev); `governance_address` is
+    set either way. `recorder` signs checkpoints.
+    """
 
     def __init__(self, config: ChainConfig) -> None:
         self.config = config
@@ -53,11 +78,15 @@ class ChainRuntime:
         self.build: Build | None = None
         self.ledger: Ledger | None = None
         self.deployer: LocalAccount | None = None
+        self.governance: LocalAccount | None = None
+        self.governance_address: str | None = None
+        self.recorder: LocalAccount | None = None
         self.fresh_deployment = False
 
     def start(self) -> ChainRuntime:
         """Compile (cached), start or attach to the chain, deploy or reuse the deployment."""
         cfg = self.config
+        self._resolve_keys()
         self.build = compile_contracts(cfg.contracts_dir, cfg.build_dir, cfg.solc, cfg.toolchain_dir)
         if cfg.rpc_url:
             if not cfg.deployer_key:
@@ -72,9 +101,58 @@ class ChainRuntime:
         decoder = ErrorDecoder([a.abi for a in self.build.artifacts.values()])
         client = ChainClient(url, decoder, timeout=cfg.rpc_timeout)
         self.deployer = account_from_key(key)
-        manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer, cfg.manifest_path)
-        self.ledger = Ledger(client, manifest, self.build)
+        assert self.governance_address is not None and self.recorder is not None
+        plan = DeployPlan(self.governance_address, self.recorder.address, cfg.admin_delay, cfg.settlement_token)
+        try:
+            manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer,
+                                                              cfg.manifest_path, plan)
+            self.ledger = Ledger(client, manifest, self.build)
+            self._check_roles()
+            self._fund()
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _resolve_keys(self) -> None:
+        cfg = self.config
+        keyring = Keyring(cfg.key_passphrase, cfg.scrypt_n)
+        if cfg.governance_address:
+            self.governance_address = Web3.to_checksum_address(cfg.governance_address)
+        elif cfg.dev_keys:
+            self.governance = load_or_create_key(dev_key_path(cfg.home, "governance"), keyring)
+            self.governance_address = self.governance.address
+        else:
+            raise ChainConfigError("no governance address: set PROVEX_GOVERNANCE_ADDRESS (a multisig or "
+                                   "TimelockController)")
+        if cfg.recorder_key:
+            self.recorder = account_from_key(cfg.recorder_key)
+        elif cfg.dev_keys:
+            self.recorder = load_or_create_key(dev_key_path(cfg.home, "recorder"), keyring)
+        else:
+            raise ChainConfigError("no recorder key: set PROVEX_RECORDER_KEY (a key of its own)")
+
+    def _check_roles(self) -> None:
+        """The deployment answers to the configured governance and recorder (they may have moved on chain)."""
+        assert self.ledger is not None and self.recorder is not None
+        for name in self.ledger.governed:
+            admin = self.ledger.default_admin(name)
+            if admin != self.governance_address:
+                raise ChainConfigError(
+                    f"{name} at {self.ledger.contracts[name].address} is administered by {admin}, not by the "
+                    f"configured governance {self.governance_address}: set PROVEX_GOVERNANCE_ADDRESS to the "
+                    f"chain's, or complete the two-step admin transfer")
+        if not self.ledger.has_role("CheckpointLog", RECORDER_ROLE, self.recorder.address):
+            raise ChainConfigError(f"the recorder {self.recorder.address} lacks RECORDER_ROLE on CheckpointLog: "
+                                   "governance must grant it (or set PROVEX_RECORDER_KEY to the chain's recorder)")
+
+    def _fund(self) -> None:
+        """Gas for the keys this process signs with (the deployer pays; it grants nothing)."""
+        assert self.ledger is not None and self.deployer is not None
+        want = self.config.fund_wei
+        for acct in (self.governance, self.recorder):
+            if want and acct is not None and self.ledger.client.balance(acct.address) < want // 2:
+                self.ledger.client.fund(self.deployer, acct.address, want)
 
     @property
     def rpc_url(self) -> str:

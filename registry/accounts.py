@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 
+from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, col, select
 
 from ledger.keys import Keyring
@@ -25,10 +26,13 @@ def hash_api_key(api_key: str) -> str:
 
 
 def create_account(session: Session, keyring: Keyring, gateway: ChainGateway | None, *, role: Role,
-                   name: str) -> tuple[Account, str]:
-    """A new account with a fresh custodial key, funded and given its chain role (queued when
+                   name: str, key: LocalAccount | None = None) -> tuple[Account, str]:
+    """A new account with a fresh custodial key (or `key`), funded and given its chain role (queued when
     `gateway` is None); returns it and the API key, shown once and stored only as a hash."""
-    acct, keyfile = keyring.create()
+    if key is not None:
+        acct, keyfile = key, keyring.encrypt("0x" + key.key.hex().removeprefix("0x"))
+    else:
+        acct, keyfile = keyring.create()
     api_key = "pxk_" + secrets.token_urlsafe(32)
     row = Account(id=str(uuid.uuid4()), name=name, role=role.value, address=acct.address,
                   keyfile=keyfile, api_key_hash=hash_api_key(api_key))

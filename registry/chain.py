@@ -29,13 +29,19 @@ Action = Callable[["ChainGateway", Session, dict[str, Any]], Receipt | None]
 
 @dataclass
 class ChainGateway:
-    """The Ledger facade, the table of chain actions, the custodial keyring and the deployer (funds dev accounts)."""
+    """The Ledger facade, the table of chain actions, the custodial keyring, the deployer (pays dev accounts'
+    gas; it holds no role) and governance when this process holds its key (dev: the first authority's).
+
+    Governance grants the authority and exchange roles and, in dev, mints test fen; without it (production,
+    where governance is a multisig or TimelockController) those grants are made by governance itself.
+    """
 
     ledger: Ledger
     keyring: Keyring
     deployer: LocalAccount
     actions: Mapping[str, Action]
     fund_wei: int = 10**18
+    governance: LocalAccount | None = None
 
     def signer(self, session: Session, account_id: str) -> LocalAccount:
         keyfile = session.exec(select(Account.keyfile).where(Account.id == account_id)).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlmodel import Session, select
@@ -14,8 +15,15 @@ from registry.hashing import b32
 from registry.models import Account, Role
 from registry.statuses import level
 
+log = logging.getLogger("provex.chain")
+
 
 def _account_setup(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt | None:
+    """Gas from the deployer (dev); the authority or exchange role from governance.
+
+    When this process does not hold governance's key (production), the grant is governance's own act:
+    the account's chain acts are refused by the contracts until governance has made it.
+    """
     acct = session.exec(select(Account).where(Account.id == p["account_id"])).one()
     last: Receipt | None = None
     if gw.fund_wei and gw.ledger.client.balance(acct.address) < gw.fund_wei // 2:
@@ -23,9 +31,15 @@ def _account_setup(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Rec
     grants = {Role.AUTHORITY: AUTHORITY_ROLE, Role.EXCHANGE: EXCHANGE_ROLE}
     role = grants.get(Role(acct.role))
     if role is not None:
-        for contract in ("DataRegistry", "Settlement"):
-            if not gw.ledger.has_role(contract, role, acct.address):
-                last = gw.ledger.grant_role(gw.deployer, contract, role, acct.address)
+        missing = [c for c in ("DataRegistry", "Settlement") if not gw.ledger.has_role(c, role, acct.address)]
+        governance = gw.governance
+        if missing and governance is None:
+            log.warning("account %s (%s) needs the %s role on %s: governance must grant it", acct.id,
+                        acct.address, acct.role, ", ".join(missing))
+            return last
+        for contract in missing:
+            assert governance is not None
+            last = gw.ledger.grant_role(governance, contract, role, acct.address)
     return last
 
 

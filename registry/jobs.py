@@ -15,6 +15,7 @@ from registry.trading.chain_jobs import TRADING_ACTIONS
 ACTIONS: Mapping[str, Action] = {**CORE_ACTIONS, **TRADING_ACTIONS}
 
 
-def make_gateway(ledger: Ledger, keyring: Keyring, deployer: LocalAccount, *, fund_wei: int = 0) -> ChainGateway:
-    """A gateway that can send every chain job the exchange queues."""
-    return ChainGateway(ledger, keyring, deployer, ACTIONS, fund_wei=fund_wei)
+def make_gateway(ledger: Ledger, keyring: Keyring, deployer: LocalAccount, *, fund_wei: int = 0,
+                 governance: LocalAccount | None = None) -> ChainGateway:
+    """A gateway that can send every chain job the exchange queues (role grants need `governance`)."""
+    return ChainGateway(ledger, keyring, deployer, ACTIONS, fund_wei=fund_wei, governance=governance)

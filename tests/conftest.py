@@ -39,8 +39,16 @@ def ledger(chain: ChainRuntime) -> Ledger:
 
 @pytest.fixture(scope="session")
 def deployer(chain: ChainRuntime) -> LocalAccount:
+    """Pays for deployment and gas; holds no role on any contract."""
     assert chain.deployer is not None
     return chain.deployer
+
+
+@pytest.fixture(scope="session")
+def governance(chain: ChainRuntime) -> LocalAccount:
+    """The contracts' admin (a dev key the test chain generated); grants roles and mints test fen."""
+    assert chain.governance is not None
+    return chain.governance
 
 
 def account_factory(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAccount]:
@@ -54,13 +62,13 @@ def account_factory(ledger: Ledger, deployer: LocalAccount) -> Callable[[], Loca
     return make
 
 
-def grant_roles(ledger: Ledger, deployer: LocalAccount, make: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
-    """Authority, exchange and recorder accounts with their roles granted on every contract."""
+def grant_roles(ledger: Ledger, governance: LocalAccount, make: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
+    """Authority, exchange and recorder accounts with their roles granted by governance on every contract."""
     accts = {"authority": make(), "exchange": make(), "recorder": make()}
     for contract in ("DataRegistry", "Settlement"):
-        ledger.grant_role(deployer, contract, AUTHORITY_ROLE, accts["authority"].address)
-        ledger.grant_role(deployer, contract, EXCHANGE_ROLE, accts["exchange"].address)
-    ledger.grant_role(deployer, "CheckpointLog", RECORDER_ROLE, accts["recorder"].address)
+        ledger.grant_role(governance, contract, AUTHORITY_ROLE, accts["authority"].address)
+        ledger.grant_role(governance, contract, EXCHANGE_ROLE, accts["exchange"].address)
+    ledger.grant_role(governance, "CheckpointLog", RECORDER_ROLE, accts["recorder"].address)
     return accts
 
 
@@ -70,5 +78,5 @@ def new_account(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAcc
 
 
 @pytest.fixture(scope="session")
-def roles(ledger: Ledger, deployer: LocalAccount, new_account: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
-    return grant_roles(ledger, deployer, new_account)
+def roles(ledger: Ledger, governance: LocalAccount, new_account: Callable[[], LocalAccount]) -> dict[str, LocalAccount]:
+    return grant_roles(ledger, governance, new_account)

@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from ledger.contracts import RECORDER_ROLE, Ledger
+from ledger.contracts import Ledger
 from ledger.records import append_record
 from ledger.runtime import ChainConfig, ChainRuntime
 from tests.conftest import account_factory, grant_roles
@@ -21,8 +21,7 @@ from tests.conftest import account_factory, grant_roles
 def rt(tmp_path: Path, build_cache: Path) -> Iterator[ChainRuntime]:
     """A chain of its own (checkpoint sizes are global to a CheckpointLog)."""
     runtime = ChainRuntime(ChainConfig(home=tmp_path / "home", persist_state=True, build_cache=build_cache)).start()
-    assert runtime.ledger is not None and runtime.deployer is not None
-    runtime.ledger.grant_role(runtime.deployer, "CheckpointLog", RECORDER_ROLE, runtime.deployer.address)
+    assert runtime.ledger is not None and runtime.recorder is not None
     yield runtime
     runtime.stop()
 
@@ -47,6 +46,7 @@ class Isolated:
 
     ledger: Ledger
     deployer: LocalAccount
+    governance: LocalAccount
     roles: dict[str, LocalAccount]
     new_account: Callable[[], LocalAccount]
 
@@ -55,7 +55,8 @@ class Isolated:
 def isolated(tmp_path: Path, build_cache: Path) -> Iterator[Isolated]:
     runtime = ChainRuntime(ChainConfig(home=tmp_path / "isolated", persist_state=False,
                                        build_cache=build_cache)).start()
-    assert runtime.ledger is not None and runtime.deployer is not None
+    assert runtime.ledger is not None and runtime.deployer is not None and runtime.governance is not None
     make = account_factory(runtime.ledger, runtime.deployer)
-    yield Isolated(runtime.ledger, runtime.deployer, grant_roles(runtime.ledger, runtime.deployer, make), make)
+    yield Isolated(runtime.ledger, runtime.deployer, runtime.governance,
+                   grant_roles(runtime.ledger, runtime.governance, make), make)
     runtime.stop()

@@ -32,8 +32,8 @@ def assert_all_anchored_once(engine: Engine, ledger: Ledger) -> None:
 
 
 def test_batches_by_size_and_age(rt: ChainRuntime, engine: Engine) -> None:
-    assert rt.ledger and rt.deployer
-    worker = Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=64, max_age=3600))
+    assert rt.ledger and rt.recorder
+    worker = Anchorer(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=64, max_age=3600))
     append(engine, 150)
     assert worker.run_once() == 64 and worker.run_once() == 64
     assert worker.run_once() == 0, "22 young records wait for a full batch"
@@ -61,18 +61,18 @@ class CrashBeforeSend(Anchorer):
 
 @pytest.mark.parametrize("crasher", [CrashAfterSend, CrashBeforeSend])
 def test_crash_between_append_and_anchor(rt: ChainRuntime, engine: Engine, crasher: type[Anchorer]) -> None:
-    assert rt.ledger and rt.deployer
+    assert rt.ledger and rt.recorder
     append(engine, 10)
     with pytest.raises(KeyboardInterrupt):
-        crasher(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=8)).run_once()
+        crasher(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=8)).run_once()
     append(engine, 5)
-    Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=8)).drain(timeout=30)
+    Anchorer(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=8)).drain(timeout=30)
     assert_all_anchored_once(engine, rt.ledger)
 
 
 def test_chain_outage_then_everything_anchored(rt: ChainRuntime, engine: Engine) -> None:
-    assert rt.ledger and rt.deployer and rt.anvil
-    worker = Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=16, max_age=0.01))
+    assert rt.ledger and rt.recorder and rt.anvil
+    worker = Anchorer(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=16, max_age=0.01))
     append(engine, 20)
     worker.drain(timeout=30)
     rt.anvil.stop()
@@ -85,9 +85,9 @@ def test_chain_outage_then_everything_anchored(rt: ChainRuntime, engine: Engine)
 
 
 def test_reorg_reanchors_dropped_checkpoint(rt: ChainRuntime, engine: Engine) -> None:
-    assert rt.ledger and rt.deployer
+    assert rt.ledger and rt.recorder
     w3 = rt.ledger.client.w3
-    worker = Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=10))
+    worker = Anchorer(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=10))
     append(engine, 10)
     worker.drain()
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]

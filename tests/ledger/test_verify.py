@@ -33,9 +33,9 @@ def verify(rt: ChainRuntime, engine: Engine):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def anchored(rt: ChainRuntime, engine: Engine) -> Engine:
-    assert rt.ledger and rt.deployer
+    assert rt.ledger and rt.recorder
     append(engine, 40)
-    Anchorer(engine, rt.ledger, rt.deployer, AnchorPolicy(batch_size=16)).drain()
+    Anchorer(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=16)).drain()
     append(engine, 3)  # an unanchored tail is reported, not a divergence
     return engine
 

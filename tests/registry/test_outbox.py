@@ -54,10 +54,10 @@ def gateways(chain: ChainRuntime) -> tuple[ChainGateway, ChainGateway]:
     """The live gateway and one whose node does not answer (a closed port, same deployment)."""
     assert chain.ledger is not None and chain.build is not None and chain.deployer is not None
     keyring = Keyring("test", 1024)
-    live = make_gateway(chain.ledger, keyring, chain.deployer, fund_wei=10**18)
+    live = make_gateway(chain.ledger, keyring, chain.deployer, fund_wei=10**18, governance=chain.governance)
     dead_client = ChainClient(f"http://127.0.0.1:{free_port()}", chain.ledger.client.decoder, timeout=1)
     dead = make_gateway(Ledger(dead_client, chain.ledger.deployment, chain.build), keyring, chain.deployer,
-                        fund_wei=10**18)
+                        fund_wei=10**18, governance=chain.governance)
     return live, dead
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -142,6 +143,9 @@ def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp:
     key: LocalAccount = Account.create()
     chain.ledger.client.fund(deployer, key.address, 1000 * 10**18)
     db_url, pg_name = _database(backend, tmp)
+    (tmp / "build").mkdir(parents=True, exist_ok=True)
+    for cached in chain.config.build_dir.glob("*.json"):  # the same sources: spare the server a compile
+        shutil.copy(cached, tmp / "build" / cached.name)
     port = free_port()
     env = _env(tmp, db_url, chain.rpc_url, key.key.to_0x_hex())
     proc = launch_api(env, tmp, port)
