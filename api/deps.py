@@ -7,6 +7,7 @@ states who may call it in its signature and nowhere else.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -33,7 +34,7 @@ class Services:
     engine: Any
     gateway: ChainGateway
     outbox_wakeup: threading.Event
-    actors: dict[str, Actor]
+    actors: dict[str, tuple[Actor, float]]  # api key hash -> (actor, monotonic expiry)
 
 
 # The dependencies are `async def` so that FastAPI runs them on the event loop: a sync dependency costs
@@ -78,6 +79,9 @@ def _session_actor(engine: Any, session_id: str) -> Actor:
         return resolve_session(s, session_id).actor
 
 
+ACTOR_TTL_S = 5.0  # how long an authenticated key is trusted without a database look-up
+
+
 async def current_actor(request: Request, svc: Services = Depends(services)) -> Actor:
     """The caller: `Bearer <api key>`, or `Session <portal session id>` (how the portal calls this API for
     its signed-in browser; sessions are looked up every time, so sign-out and expiry take effect at once)."""
@@ -88,10 +92,14 @@ async def current_actor(request: Request, svc: Services = Depends(services)) -> 
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send `Authorization: Bearer <api key>`")
     key_hash = hash_api_key(token.strip())
-    actor = svc.actors.get(key_hash)
-    if actor is None:  # first use of this key in this process: one query, off the event loop
-        actor = await run_in_threadpool(_authenticate, svc.engine, token.strip())
-        svc.actors[key_hash] = actor
+    cached = svc.actors.get(key_hash)
+    now = time.monotonic()
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    # first use of this key in this process, or its entry has aged out (a key revoked through another API
+    # process stops working here within ACTOR_TTL_S): one query, off the event loop
+    actor = await run_in_threadpool(_authenticate, svc.engine, token.strip())
+    svc.actors[key_hash] = (actor, now + ACTOR_TTL_S)
     return actor
 
 
