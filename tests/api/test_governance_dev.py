@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger.contracts import AUTHORITY_ROLE, EXCHANGE_ROLE
-from tests.api.conftest import Server, wait_confirmed
+from tests.utils.server import Server, wait_confirmed
 
 
 def test_first_authority_is_governance_and_the_deployer_holds_nothing(server: Server) -> None:

@@ -11,8 +11,8 @@ from eth_account import Account
 from api.app import app_from_env
 from api.settings import DevDefaultsRefused, Settings, get_settings
 from ledger.anvil import DEV_DEPLOYER_KEY, is_dev_address
-from tests.api.conftest import VENV_BIN
-from tests.conftest import repo_root
+from tests.utils.common import repo_root
+from tests.utils.server import VENV_BIN
 
 ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 
