@@ -1,0 +1,197 @@
+"""Portal plumbing: sessions and the same-origin + CSRF guard, the page context each handler gets, form and
+display helpers. Pages live in `api.portal.routes` (sign-in, catalog, products) and `api.portal.pages` (the
+role pages); see `api.portal.routes` for how the portal calls the API.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.client import ApiError, Json, ProvexClient
+from api.portal.i18n import pick, translate
+from api.settings import Settings
+from api.websecurity import SESSION_COOKIE, cross_origin_problem, effective_scheme
+from registry.errors import Unauthenticated
+from registry.sessions import SessionInfo, resolve_session
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+static = StaticFiles(directory=str(HERE / "static"))
+root = APIRouter(include_in_schema=False)
+
+LANG_COOKIE = "provex_lang"
+SIGNIN_COOKIE = "provex_signin"  # the sign-in form's CSRF token (double submit: no session exists yet)
+LEGACY_KEY_COOKIE = "provex_key"  # older portals kept the raw API key here: removed at sign-in and sign-out
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PAGES = ("catalog", "buyer", "exchange", "authority", "auditor")
+ROLE_PAGES: dict[str, tuple[str, ...]] = {
+    "buyer": ("catalog", "buyer"), "exchange": ("catalog", "exchange"), "authority": ("catalog", "authority"),
+    "auditor": ("catalog", "auditor"), "operator": ("catalog",), "provider": ("catalog",)}
+CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
+          "sample_synthetic")
+
+
+# ------------------------------------------------------------------------------------ plumbing
+
+def lang_of(request: Request) -> str:
+    return pick(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def is_https(request: Request) -> bool:
+    return effective_scheme(request.scope, settings_of(request).trust_forwarded_proto) == "https"
+
+
+def _resolve(engine: Any, session_id: str) -> SessionInfo | None:
+    with Session(engine) as s:
+        try:
+            return resolve_session(s, session_id)
+        except Unauthenticated:
+            return None
+
+
+def current_session(request: Request) -> SessionInfo | None:
+    """The live session named by the cookie (looked up once per request), or None."""
+    if not hasattr(request.state, "portal_session"):
+        session_id = request.cookies.get(SESSION_COOKIE)
+        request.state.portal_session = (_resolve(request.app.state.services.engine, session_id)
+                                        if session_id else None)
+    info: SessionInfo | None = request.state.portal_session
+    return info
+
+
+class Refused(Exception):
+    """A state-changing request that did not come from this site's own form (403)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+async def guard(request: Request) -> None:
+    """Every portal route: a state-changing request must come from this site (Origin, else Referer) and carry
+    the CSRF token of its session (of the sign-in form's cookie, for sign-in itself)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    problem = cross_origin_problem(request.scope, settings_of(request).trust_forwarded_proto)
+    if problem:
+        raise Refused("cross_origin_request", problem)
+    token = (await form_data(request)).get(CSRF_FIELD, "")
+    if request.url.path == "/portal/signin":
+        expected = request.cookies.get(SIGNIN_COOKIE, "")
+    else:
+        info = await run_in_threadpool(current_session, request)
+        if info is None:
+            raise NotSignedIn()
+        expected = info.csrf_token
+    if not token:
+        raise Refused("csrf_token_missing", "the form carries no CSRF token; reload the page and try again")
+    if not expected or not secrets.compare_digest(token.encode(), expected.encode()):
+        raise Refused("csrf_token_invalid", "the form's CSRF token is not this session's; reload the page and "
+                                            "try again")
+
+
+def portal_router() -> APIRouter:
+    """A router for portal pages: under /portal, out of the OpenAPI, every request through `guard`."""
+    return APIRouter(prefix="/portal", include_in_schema=False, dependencies=[Depends(guard)])
+
+
+def internal_url(request: Request) -> str:
+    """This server's own address, for calling the API from a handler."""
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    if host in ("0.0.0.0", "::", "", None):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+class Page:
+    """What a handler needs: the client (as the signed-in session), the account, its CSRF token, the language."""
+
+    def __init__(self, request: Request, client: ProvexClient, me: Json, csrf_token: str) -> None:
+        self.request, self.client, self.me, self.csrf_token = request, client, me, csrf_token
+        self.lang = lang_of(request)
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = self.lang
+        ctx = {"t": lambda k: translate(str(k), lang), "lang": lang, "me": self.me,
+               "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)), "path": self.request.url.path,
+               "money": money, "short": short, "json": pretty, "csrf_token": self.csrf_token, **context}
+        response = templates.TemplateResponse(self.request, template, ctx, status_code=status)
+        if self.request.query_params.get("lang"):
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+        return response
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+class WrongRole(Exception):
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+
+def page(name: str) -> Callable[[Request], Any]:
+    """Dependency: a `Page` for a signed-in account whose role may open `name`."""
+
+    def dep(request: Request) -> Any:
+        info = current_session(request)
+        if info is None:
+            raise NotSignedIn()
+        client = ProvexClient(internal_url(request))
+        client.http.headers["Authorization"] = f"Session {request.cookies[SESSION_COOKIE]}"
+        a = info.actor
+        me = {"id": a.id, "name": a.name, "role": a.role.value, "address": a.address}
+        p = Page(request, client, me, info.csrf_token)
+        try:
+            if name not in ROLE_PAGES.get(me["role"], ()):
+                raise WrongRole(p)
+            yield p
+        finally:
+            client.close()
+
+    return dep
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """An urlencoded form as a flat dict (the last value of each field; checkboxes present or absent)."""
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def money(fen: int | None) -> str:
+    return "—" if fen is None else f"¥{fen / 100:,.2f}"
+
+
+def short(value: Any, n: int = 10) -> str:
+    s = str(value or "")
+    return s if len(s) <= n + 2 else s[:n] + "…"
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+def field_errors(e: ApiError) -> dict[str, str]:
+    """API error → {form field: message}; errors without a field go under "_"."""
+    out = {f.split(".")[-1].split("[")[0]: m for f, m in e.fields.items()}
+    return out or {"_": f"{e.code}: {e.detail}"}
+
+
