@@ -1,7 +1,7 @@
 """Typed wrappers over the Provex contracts. Reverts surface as ContractRevert.
 
 Every chain act exists twice: `ledger.acts.<act>(...)` builds it as an `Act` (target and calldata,
-nothing sent) for a participant to sign and a relayer to forward, and
+nothing sent) for a participant to sign and a relayer to forward (`ledger.forwarder`), and
 `ledger.<act>(sender, ...)` sends the same act as the sender's own transaction.
 """
 
@@ -233,12 +233,14 @@ class Ledger:
             return w3.eth.contract(address=Web3.to_checksum_address(deployment.addresses[name]),
                                    abi=build.artifacts[name].abi)
 
+        self.forwarder = at("ProvexForwarder")
         self.token = at("SettlementToken")
         self.registry = at("DataRegistry")
         self.checkpoints = at("CheckpointLog")
         self.settlement = at("Settlement")
         self.contracts = {"SettlementToken": self.token, "DataRegistry": self.registry,
-                          "CheckpointLog": self.checkpoints, "Settlement": self.settlement}
+                          "CheckpointLog": self.checkpoints, "Settlement": self.settlement,
+                          "ProvexForwarder": self.forwarder}
         self.acts = Acts(self.contracts)
         # Contracts whose roles governance administers (an existing ERC-20 in production is not ours).
         self.governed: tuple[str, ...] = ("DataRegistry", "CheckpointLog", "Settlement") + (
