@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 import {ProvexRoles} from "./ProvexRoles.sol";
 
 /// @title Provex data registry
@@ -10,7 +12,7 @@ import {ProvexRoles} from "./ProvexRoles.sol";
 /// @dev Classification levels: 0 = general, 1 = important, 2 = core. Core data may never be
 ///      authorized or registered for trading. Product status: 1 registered, 2 listed,
 ///      3 suspended, 4 delisted (terminal).
-contract DataRegistry is AccessControlDefaultAdminRules {
+contract DataRegistry is AccessControlDefaultAdminRules, ERC2771Context {
     uint8 public constant GENERAL = 0;
     uint8 public constant IMPORTANT = 1;
     uint8 public constant CORE = 2;
@@ -84,7 +86,11 @@ contract DataRegistry is AccessControlDefaultAdminRules {
     ///         exchange roles); the deployer holds no role. Admin transfers are two-step and wait `adminDelay`.
     /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
     /// @param governance The governance address (a multisig or TimelockController in production).
-    constructor(uint48 adminDelay, address governance) AccessControlDefaultAdminRules(adminDelay, governance) {
+    /// @param forwarder The trusted ERC-2771 forwarder relaying participants' signed acts.
+    constructor(uint48 adminDelay, address governance, address forwarder)
+        AccessControlDefaultAdminRules(adminDelay, governance)
+        ERC2771Context(forwarder)
+    {
         _setRoleAdmin(ProvexRoles.OPERATOR, ProvexRoles.AUTHORITY);
     }
 
@@ -201,21 +207,22 @@ contract DataRegistry is AccessControlDefaultAdminRules {
         bytes32 metadataHash,
         bytes32 sector
     ) external onlyRole(ProvexRoles.OPERATOR) {
+        address caller = _msgSender();
         if (_products[productId].operator != address(0)) revert ProductExists(productId);
         if (resourceIds.length == 0) revert EmptyResourceSet();
         Authorization storage a = _requireAuthorization(authorizationId);
-        if (a.operator != msg.sender) revert NotAuthorizationHolder(authorizationId, a.operator, msg.sender);
+        if (a.operator != caller) revert NotAuthorizationHolder(authorizationId, a.operator, caller);
         _requireActive(authorizationId, a);
         for (uint256 i = 0; i < resourceIds.length; i++) {
             Resource storage r = _requireResource(resourceIds[i]);
             if (r.classification == CORE) revert CoreDataNotTradable(resourceIds[i]);
-            if (!_authCovers[authorizationId][resourceIds[i]]) revert NotAuthorized(msg.sender, resourceIds[i]);
+            if (!_authCovers[authorizationId][resourceIds[i]]) revert NotAuthorized(caller, resourceIds[i]);
             if (r.classification > a.maxClassification) {
                 revert ClassificationExceeded(resourceIds[i], r.classification, a.maxClassification);
             }
         }
-        _products[productId] = Product(msg.sender, REGISTERED, 1, authorizationId, metadataHash, sector, resourceIds);
-        emit ProductRegistered(productId, msg.sender, authorizationId, resourceIds, metadataHash, sector);
+        _products[productId] = Product(caller, REGISTERED, 1, authorizationId, metadataHash, sector, resourceIds);
+        emit ProductRegistered(productId, caller, authorizationId, resourceIds, metadataHash, sector);
     }
 
     /// @notice Replaces a product's metadata hash and bumps its version.
@@ -223,7 +230,7 @@ contract DataRegistry is AccessControlDefaultAdminRules {
     /// @param metadataHash The new metadata hash.
     function updateProductMetadata(bytes32 productId, bytes32 metadataHash) external {
         Product storage p = _requireProduct(productId);
-        if (p.operator != msg.sender) revert NotProductOperator(productId, p.operator, msg.sender);
+        if (p.operator != _msgSender()) revert NotProductOperator(productId, p.operator, _msgSender());
         if (p.status == DELISTED) revert IllegalStatusTransition(productId, DELISTED, DELISTED);
         p.version += 1;
         p.metadataHash = metadataHash;
@@ -247,7 +254,7 @@ contract DataRegistry is AccessControlDefaultAdminRules {
         if (!legal) revert IllegalStatusTransition(productId, from, toStatus);
         if (toStatus == LISTED) _requireActive(p.authorizationId, _authorizations[p.authorizationId]);
         p.status = toStatus;
-        emit ProductStatusChanged(productId, from, toStatus, msg.sender, reasonHash);
+        emit ProductStatusChanged(productId, from, toStatus, _msgSender(), reasonHash);
     }
 
     /// @notice Suspends a listed product whose authorization is revoked or expired. Anyone may call.
@@ -257,7 +264,7 @@ contract DataRegistry is AccessControlDefaultAdminRules {
         if (isAuthorizationActive(p.authorizationId)) revert AuthorizationStillValid(p.authorizationId);
         if (p.status != LISTED) revert IllegalStatusTransition(productId, p.status, SUSPENDED);
         p.status = SUSPENDED;
-        emit ProductStatusChanged(productId, LISTED, SUSPENDED, msg.sender, bytes32(0));
+        emit ProductStatusChanged(productId, LISTED, SUSPENDED, _msgSender(), bytes32(0));
     }
 
     /// @notice Returns a product.
@@ -271,6 +278,23 @@ contract DataRegistry is AccessControlDefaultAdminRules {
     function isTradable(bytes32 productId) external view returns (bool) {
         Product storage p = _products[productId];
         return p.status == LISTED && isAuthorizationActive(p.authorizationId);
+    }
+
+    // ------------------------------------------------------- ERC-2771 context
+
+    /// @dev The signer of a request relayed by the trusted forwarder, else the caller.
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        return ERC2771Context._msgSender();
+    }
+
+    /// @dev Calldata without the signer suffix the trusted forwarder appends.
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    /// @dev 20 bytes (the signer's address) after calls from the trusted forwarder.
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
     }
 
     // ------------------------------------------------------------------ internals

@@ -6,6 +6,8 @@ import {AccessControlDefaultAdminRules} from
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 import {ProvexRoles} from "./ProvexRoles.sol";
 import {DataRegistry} from "./DataRegistry.sol";
 
@@ -15,7 +17,7 @@ import {DataRegistry} from "./DataRegistry.sol";
 /// @dev Split rule: payee i gets floor(amount * bps_i / 10000); the remainder (fewer fen than
 ///      payees) goes one fen each to the payees with the largest fractional parts
 ///      (amount * bps_i mod 10000), ties to the lower index (largest-remainder method).
-contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
+contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     uint16 public constant TOTAL_BPS = 10_000;
@@ -106,10 +108,12 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
     /// @notice Deploys settlement over `token_` for products in `registry_`, administered by `governance`.
     /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
     /// @param governance The only admin: assigns the authority and exchange roles; the deployer holds no role.
+    /// @param forwarder The trusted ERC-2771 forwarder relaying participants' signed acts.
     /// @param token_ The ERC-20 settlement token (fen): an existing token in production.
     /// @param registry_ The data registry.
-    constructor(uint48 adminDelay, address governance, IERC20 token_, DataRegistry registry_)
+    constructor(uint48 adminDelay, address governance, address forwarder, IERC20 token_, DataRegistry registry_)
         AccessControlDefaultAdminRules(adminDelay, governance)
+        ERC2771Context(forwarder)
     {
         token = token_;
         registry = registry_;
@@ -145,7 +149,7 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
         uint64 refundWindow
     ) external {
         address op = registry.product(productId).operator;
-        if (op != msg.sender) revert NotProductOperator(productId, op, msg.sender);
+        if (op != _msgSender()) revert NotProductOperator(productId, op, _msgSender());
         if (_offers[offerId].productId != bytes32(0)) revert OfferExists(offerId);
         _checkTiers(productId, tierMinQuantity, tierUnitPrice);
         _checkSplit(payees, bps);
@@ -159,7 +163,7 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
     function withdrawOffer(bytes32 offerId) external {
         Offer storage o = _requireOffer(offerId);
         address op = registry.product(o.productId).operator;
-        if (op != msg.sender) revert NotProductOperator(o.productId, op, msg.sender);
+        if (op != _msgSender()) revert NotProductOperator(o.productId, op, _msgSender());
         o.active = false;
         emit OfferWithdrawn(offerId);
     }
@@ -226,7 +230,7 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
     {
         if (_vouchers[voucherId].holder != address(0)) revert VoucherExists(voucherId);
         _vouchers[voucherId] = Voucher(holder, expiry, amount, 0, sectors);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        token.safeTransferFrom(_msgSender(), address(this), amount);
         emit VoucherIssued(voucherId, holder, amount, expiry, sectors);
     }
 
@@ -237,7 +241,7 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
         if (block.timestamp < v.expiry) revert VoucherNotExpired(voucherId, v.expiry);
         uint128 left = v.amount - v.redeemed;
         v.redeemed = v.amount;
-        token.safeTransfer(msg.sender, left);
+        token.safeTransfer(_msgSender(), left);
         emit VoucherReclaimed(voucherId, left);
     }
 
@@ -264,10 +268,11 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
         bytes32 voucherId,
         uint128 voucherAmount
     ) external nonReentrant {
+        address buyer = _msgSender();
         if (_licenses[licenseId].buyer != address(0)) revert LicenseExists(licenseId);
         Offer storage o = _requireOffer(offerId);
         if (!o.active) revert OfferInactive(offerId);
-        if (o.buyer != address(0) && o.buyer != msg.sender) revert NotOfferBuyer(offerId, o.buyer, msg.sender);
+        if (o.buyer != address(0) && o.buyer != buyer) revert NotOfferBuyer(offerId, o.buyer, buyer);
         if (!registry.isTradable(o.productId)) revert ProductNotTradable(o.productId);
         uint128 amount = priceOf(offerId, quantity);
         if (voucherAmount > amount) revert VoucherAboveAmount(voucherAmount, amount);
@@ -276,7 +281,7 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
 
         uint8 status = o.refundWindow == 0 ? PAID : ESCROWED;
         _licenses[licenseId] = License(
-            msg.sender,
+            buyer,
             status,
             uint64(block.timestamp),
             uint64(block.timestamp) + o.refundWindow,
@@ -288,8 +293,8 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
             amount,
             voucherAmount
         );
-        token.safeTransferFrom(msg.sender, address(this), amount - voucherAmount);
-        emit LicensePurchased(licenseId, o.productId, msg.sender, offerId, quantity, amount, voucherAmount, termsHash, status);
+        token.safeTransferFrom(buyer, address(this), amount - voucherAmount);
+        emit LicensePurchased(licenseId, o.productId, buyer, offerId, quantity, amount, voucherAmount, termsHash, status);
         if (status == PAID) _pay(licenseId, o, amount);
     }
 
@@ -322,11 +327,28 @@ contract Settlement is AccessControlDefaultAdminRules, ReentrancyGuard {
         return _requireLicense(licenseId);
     }
 
+    // ------------------------------------------------------- ERC-2771 context
+
+    /// @dev The signer of a request relayed by the trusted forwarder, else the caller.
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        return ERC2771Context._msgSender();
+    }
+
+    /// @dev Calldata without the signer suffix the trusted forwarder appends.
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    /// @dev 20 bytes (the signer's address) after calls from the trusted forwarder.
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
+    }
+
     // -------------------------------------------------------------- internals
 
     function _redeem(bytes32 voucherId, bytes32 licenseId, bytes32 productId, uint128 amount) private {
         Voucher storage v = _requireVoucher(voucherId);
-        if (v.holder != msg.sender) revert NotVoucherHolder(voucherId, v.holder, msg.sender);
+        if (v.holder != _msgSender()) revert NotVoucherHolder(voucherId, v.holder, _msgSender());
         if (block.timestamp >= v.expiry) revert VoucherExpired(voucherId, v.expiry, uint64(block.timestamp));
         if (v.sectors.length > 0) {
             bytes32 sector = registry.product(productId).sector;

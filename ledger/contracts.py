@@ -1,19 +1,38 @@
-"""Typed wrappers over the Provex contracts. Reverts surface as ContractRevert."""
+"""Typed wrappers over the Provex contracts. Reverts surface as ContractRevert.
+
+Every chain act exists twice: `ledger.acts.<act>(...)` builds it as an `Act` (target and calldata,
+nothing sent) for a participant to sign and a relayer to forward (`ledger.forwarder`), and
+`ledger.<act>(sender, ...)` sends the same act as the sender's own transaction.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 
+from ledger.acts import Act, Acts
+from ledger.chain_types import (
+    AUTHORITY_ROLE,
+    DEFAULT_ADMIN_ROLE,
+    EXCHANGE_ROLE,
+    MAX_UINT256,
+    MINTER_ROLE,
+    OPERATOR_ROLE,
+    RECORDER_ROLE,
+    ROLE_NAMES,
+    ChainLicense,
+    ChainProduct,
+    Checkpoint,
+    Classification,
+    LicenseStatus,
+    ProductStatus,
+)
 from ledger.client import ChainClient, Receipt
 from ledger.compiler import Build
 from ledger.deploy import Deployment
@@ -21,72 +40,25 @@ from ledger.errors import ContractRevert
 from ledger.events import ChainEvent
 from ledger.ids import chain_id_of
 
-MAX_UINT256 = 2**256 - 1
-
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
-AUTHORITY_ROLE = keccak(text="AUTHORITY_ROLE")
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-EXCHANGE_ROLE = keccak(text="EXCHANGE_ROLE")
-RECORDER_ROLE = keccak(text="RECORDER_ROLE")
-MINTER_ROLE = keccak(text="MINTER_ROLE")
-
-ROLE_NAMES: dict[bytes, str] = {
-    DEFAULT_ADMIN_ROLE: "DEFAULT_ADMIN_ROLE", AUTHORITY_ROLE: "AUTHORITY_ROLE", OPERATOR_ROLE: "OPERATOR_ROLE",
-    EXCHANGE_ROLE: "EXCHANGE_ROLE", RECORDER_ROLE: "RECORDER_ROLE", MINTER_ROLE: "MINTER_ROLE",
-}
-
-
-class Classification(IntEnum):
-    GENERAL = 0
-    IMPORTANT = 1
-    CORE = 2
-
-
-class ProductStatus(IntEnum):
-    REGISTERED = 1
-    LISTED = 2
-    SUSPENDED = 3
-    DELISTED = 4
-
-
-class LicenseStatus(IntEnum):
-    PAID = 1
-    ESCROWED = 2
-    REFUNDED = 3
-
-
-@dataclass(frozen=True)
-class ChainProduct:
-    operator: str
-    status: ProductStatus
-    version: int
-    authorization_id: bytes
-    metadata_hash: bytes
-    sector: bytes
-    resource_ids: list[bytes]
-
-
-@dataclass(frozen=True)
-class ChainLicense:
-    buyer: str
-    status: LicenseStatus
-    purchased_at: int
-    release_after: int
-    offer_id: bytes
-    product_id: bytes
-    voucher_id: bytes
-    terms_hash: bytes
-    quantity: int
-    amount: int
-    voucher_paid: int
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    index: int
-    tree_size: int
-    timestamp: int
-    root: bytes
+__all__ = [  # the contract types are re-exported: callers import them from here
+    "AUTHORITY_ROLE",
+    "DEFAULT_ADMIN_ROLE",
+    "EXCHANGE_ROLE",
+    "MAX_UINT256",
+    "MINTER_ROLE",
+    "OPERATOR_ROLE",
+    "RECORDER_ROLE",
+    "ROLE_NAMES",
+    "Act",
+    "Acts",
+    "ChainLicense",
+    "ChainProduct",
+    "Checkpoint",
+    "Classification",
+    "Ledger",
+    "LicenseStatus",
+    "ProductStatus",
+]
 
 
 class Ledger:
@@ -101,12 +73,15 @@ class Ledger:
             return w3.eth.contract(address=Web3.to_checksum_address(deployment.addresses[name]),
                                    abi=build.artifacts[name].abi)
 
+        self.forwarder = at("ProvexForwarder")
         self.token = at("SettlementToken")
         self.registry = at("DataRegistry")
         self.checkpoints = at("CheckpointLog")
         self.settlement = at("Settlement")
         self.contracts = {"SettlementToken": self.token, "DataRegistry": self.registry,
-                          "CheckpointLog": self.checkpoints, "Settlement": self.settlement}
+                          "CheckpointLog": self.checkpoints, "Settlement": self.settlement,
+                          "ProvexForwarder": self.forwarder}
+        self.acts = Acts(self.contracts)
         # Contracts whose roles governance administers (an existing ERC-20 in production is not ours).
         self.governed: tuple[str, ...] = ("DataRegistry", "CheckpointLog", "Settlement") + (
             ("SettlementToken",) if deployment.dev_token else ())
@@ -119,12 +94,15 @@ class Ledger:
 
     # ----------------------------------------------------------------- plumbing
 
-    def _send(self, sender: LocalAccount, fn: ContractFunction, contract: str, event: str) -> Receipt:
-        receipt = self.client.transact(sender, fn)
-        topic = self._topics[(contract, event)]
-        address = self.contracts[contract].address
+    def send(self, sender: LocalAccount, act: Act) -> Receipt:
+        """Send `act` as `sender`'s own transaction; the receipt points at the act's event."""
+        return self.with_event_index(self.client.transact(sender, act.fn), act)
+
+    def with_event_index(self, receipt: Receipt, act: Act) -> Receipt:
+        """`receipt` with `log_index` set to the first log of the act's event from its contract."""
+        topic = self._topics[(act.contract, act.event)]
         idx = next((int(lg["logIndex"]) for lg in receipt.logs
-                    if lg["address"] == address and bytes(lg["topics"][0]) == topic), None)
+                    if lg["address"] == act.to and bytes(lg["topics"][0]) == topic), None)
         return dataclasses.replace(receipt, log_index=idx)
 
     def find_events(self, contract: str, event: str, **filters: Any) -> list[ChainEvent]:
@@ -143,16 +121,14 @@ class Ledger:
 
     def grant_role(self, sender: LocalAccount, contract: str, role: bytes, account: str) -> Receipt:
         """Grant `role` on `contract` to `account` (sender must be the role's admin)."""
-        fn = self.contracts[contract].functions.grantRole(role, account)
-        return self._send(sender, fn, contract, "RoleGranted")
+        return self.send(sender, self.acts.grant_role(contract, role, account))
 
     def has_role(self, contract: str, role: bytes, account: str) -> bool:
         return bool(self.client.call(self.contracts[contract].functions.hasRole(role, account)))
 
     def revoke_role(self, sender: LocalAccount, contract: str, role: bytes, account: str) -> Receipt:
         """Revoke `role` on `contract` from `account` (sender must be the role's admin)."""
-        fn = self.contracts[contract].functions.revokeRole(role, account)
-        return self._send(sender, fn, contract, "RoleRevoked")
+        return self.send(sender, self.acts.revoke_role(contract, role, account))
 
     def roles_held(self, account: str) -> dict[str, list[str]]:
         """Every known role `account` holds, by governed contract (empty lists: none)."""
@@ -176,21 +152,18 @@ class Ledger:
         The successor may accept once the contract's admin delay has passed (strictly after
         `now + delay`: with a delay of 0, in any later block).
         """
-        fn = self.contracts[contract].functions.beginDefaultAdminTransfer(new_admin)
-        return self._send(sender, fn, contract, "DefaultAdminTransferScheduled")
+        return self.send(sender, self.acts.begin_admin_transfer(contract, new_admin))
 
     def accept_admin_transfer(self, sender: LocalAccount, contract: str) -> Receipt:
         """Step two: the named successor takes the admin role; the previous admin loses it."""
-        fn = self.contracts[contract].functions.acceptDefaultAdminTransfer()
-        return self._send(sender, fn, contract, "RoleGranted")
+        return self.send(sender, self.acts.accept_admin_transfer(contract))
 
     # -------------------------------------------------------------- resources
 
     def register_resource(self, sender: LocalAccount, resource_id: str, classification: Classification,
                           content_hash: bytes, metadata_hash: bytes) -> Receipt:
-        fn = self.registry.functions.registerResource(
-            chain_id_of(resource_id), int(classification), content_hash, metadata_hash)
-        return self._send(sender, fn, "DataRegistry", "ResourceRegistered")
+        return self.send(sender, self.acts.register_resource(resource_id, classification, content_hash,
+                                                             metadata_hash))
 
     def resource(self, resource_id: str) -> tuple[Classification, bytes, bytes]:
         r = self.client.call(self.registry.functions.resource(chain_id_of(resource_id)))
@@ -201,14 +174,11 @@ class Ledger:
     def grant_authorization(self, sender: LocalAccount, authorization_id: str, operator: str,
                             resource_ids: Sequence[str], purpose_hash: bytes, valid_from: int,
                             valid_until: int, max_classification: Classification) -> Receipt:
-        fn = self.registry.functions.grantAuthorization(
-            chain_id_of(authorization_id), operator, [chain_id_of(r) for r in resource_ids],
-            purpose_hash, valid_from, valid_until, int(max_classification))
-        return self._send(sender, fn, "DataRegistry", "AuthorizationGranted")
+        return self.send(sender, self.acts.grant_authorization(
+            authorization_id, operator, resource_ids, purpose_hash, valid_from, valid_until, max_classification))
 
     def revoke_authorization(self, sender: LocalAccount, authorization_id: str, reason_hash: bytes) -> Receipt:
-        fn = self.registry.functions.revokeAuthorization(chain_id_of(authorization_id), reason_hash)
-        return self._send(sender, fn, "DataRegistry", "AuthorizationRevoked")
+        return self.send(sender, self.acts.revoke_authorization(authorization_id, reason_hash))
 
     def is_authorized(self, operator: str, resource_id: str) -> bool:
         return bool(self.client.call(self.registry.functions.isAuthorized(operator, chain_id_of(resource_id))))
@@ -221,23 +191,18 @@ class Ledger:
 
     def register_product(self, sender: LocalAccount, product_id: str, authorization_id: str,
                          resource_ids: Sequence[str], metadata_hash: bytes, sector: str) -> Receipt:
-        fn = self.registry.functions.registerProduct(
-            chain_id_of(product_id), chain_id_of(authorization_id),
-            [chain_id_of(r) for r in resource_ids], metadata_hash, chain_id_of(sector))
-        return self._send(sender, fn, "DataRegistry", "ProductRegistered")
+        return self.send(sender, self.acts.register_product(product_id, authorization_id, resource_ids,
+                                                            metadata_hash, sector))
 
     def update_product_metadata(self, sender: LocalAccount, product_id: str, metadata_hash: bytes) -> Receipt:
-        fn = self.registry.functions.updateProductMetadata(chain_id_of(product_id), metadata_hash)
-        return self._send(sender, fn, "DataRegistry", "ProductMetadataUpdated")
+        return self.send(sender, self.acts.update_product_metadata(product_id, metadata_hash))
 
     def set_product_status(self, sender: LocalAccount, product_id: str, status: ProductStatus,
                            reason_hash: bytes = b"\x00" * 32) -> Receipt:
-        fn = self.registry.functions.setProductStatus(chain_id_of(product_id), int(status), reason_hash)
-        return self._send(sender, fn, "DataRegistry", "ProductStatusChanged")
+        return self.send(sender, self.acts.set_product_status(product_id, status, reason_hash))
 
     def suspend_unauthorized(self, sender: LocalAccount, product_id: str) -> Receipt:
-        fn = self.registry.functions.suspendUnauthorized(chain_id_of(product_id))
-        return self._send(sender, fn, "DataRegistry", "ProductStatusChanged")
+        return self.send(sender, self.acts.suspend_unauthorized(product_id))
 
     def product(self, product_id: str) -> ChainProduct:
         p = self.client.call(self.registry.functions.product(chain_id_of(product_id)))
@@ -250,23 +215,23 @@ class Ledger:
     # ----------------------------------------------------------- token/money
 
     def mint(self, sender: LocalAccount, to: str, amount: int) -> Receipt:
-        return self._send(sender, self.token.functions.mint(to, amount), "SettlementToken", "Transfer")
+        return self.send(sender, self.acts.mint(to, amount))
 
     def balance_of(self, address: str) -> int:
         return int(self.client.call(self.token.functions.balanceOf(address)))
 
+    def allowance(self, owner: str) -> int:
+        """How much Settlement may pull from `owner`."""
+        return int(self.client.call(self.token.functions.allowance(owner, self.settlement.address)))
+
     def _ensure_allowance(self, sender: LocalAccount, amount: int) -> None:
-        allowance = int(self.client.call(
-            self.token.functions.allowance(sender.address, self.settlement.address)))
-        if allowance < amount:
-            fn = self.token.functions.approve(self.settlement.address, MAX_UINT256)
-            self._send(sender, fn, "SettlementToken", "Approval")
+        if self.allowance(sender.address) < amount:
+            self.send(sender, self.acts.approve_settlement())
 
     # ------------------------------------------------------------ settlement
 
     def set_price_cap(self, sender: LocalAccount, product_id: str, cap: int) -> Receipt:
-        fn = self.settlement.functions.setPriceCap(chain_id_of(product_id), cap)
-        return self._send(sender, fn, "Settlement", "PriceCapSet")
+        return self.send(sender, self.acts.set_price_cap(product_id, cap))
 
     def price_cap(self, product_id: str) -> int:
         return int(self.client.call(self.settlement.functions.priceCap(chain_id_of(product_id))))
@@ -275,15 +240,10 @@ class Ledger:
                       tiers: Sequence[tuple[int, int]], payees: Sequence[tuple[str, int]],
                       refund_window: int = 0, buyer: str | None = None) -> Receipt:
         """Publish an offer: `tiers` are (min quantity, unit price fen), `payees` (address, bps)."""
-        fn = self.settlement.functions.publishOffer(
-            chain_id_of(offer_id), chain_id_of(product_id), buyer or "0x" + "0" * 40,
-            [t[0] for t in tiers], [t[1] for t in tiers],
-            [p[0] for p in payees], [p[1] for p in payees], refund_window)
-        return self._send(sender, fn, "Settlement", "OfferPublished")
+        return self.send(sender, self.acts.publish_offer(offer_id, product_id, tiers, payees, refund_window, buyer))
 
     def withdraw_offer(self, sender: LocalAccount, offer_id: str) -> Receipt:
-        fn = self.settlement.functions.withdrawOffer(chain_id_of(offer_id))
-        return self._send(sender, fn, "Settlement", "OfferWithdrawn")
+        return self.send(sender, self.acts.withdraw_offer(offer_id))
 
     def price_of(self, offer_id: str, quantity: int) -> int:
         return int(self.client.call(self.settlement.functions.priceOf(chain_id_of(offer_id), quantity)))
@@ -295,13 +255,10 @@ class Ledger:
     def issue_voucher(self, sender: LocalAccount, voucher_id: str, holder: str, amount: int,
                       expiry: int, sectors: Sequence[str] = ()) -> Receipt:
         self._ensure_allowance(sender, amount)
-        fn = self.settlement.functions.issueVoucher(
-            chain_id_of(voucher_id), holder, amount, expiry, [chain_id_of(s) for s in sectors])
-        return self._send(sender, fn, "Settlement", "VoucherIssued")
+        return self.send(sender, self.acts.issue_voucher(voucher_id, holder, amount, expiry, sectors))
 
     def reclaim_voucher(self, sender: LocalAccount, voucher_id: str) -> Receipt:
-        fn = self.settlement.functions.reclaimVoucher(chain_id_of(voucher_id))
-        return self._send(sender, fn, "Settlement", "VoucherReclaimed")
+        return self.send(sender, self.acts.reclaim_voucher(voucher_id))
 
     def voucher_remaining(self, voucher_id: str) -> int:
         v = self.client.call(self.settlement.functions.voucher(chain_id_of(voucher_id)))
@@ -317,18 +274,14 @@ class Ledger:
         if price is None:
             price = self.price_of(offer_id, quantity)
         self._ensure_allowance(sender, price - voucher_amount)
-        fn = self.settlement.functions.buyLicense(
-            chain_id_of(license_id), chain_id_of(offer_id), quantity, terms_hash,
-            chain_id_of(voucher_id), voucher_amount)
-        return self._send(sender, fn, "Settlement", "LicensePurchased")
+        return self.send(sender, self.acts.buy_license(license_id, offer_id, quantity, terms_hash, voucher_id,
+                                                       voucher_amount))
 
     def release(self, sender: LocalAccount, license_id: str) -> Receipt:
-        fn = self.settlement.functions.release(chain_id_of(license_id))
-        return self._send(sender, fn, "Settlement", "PaymentSplit")
+        return self.send(sender, self.acts.release(license_id))
 
     def refund(self, sender: LocalAccount, license_id: str) -> Receipt:
-        fn = self.settlement.functions.refund(chain_id_of(license_id))
-        return self._send(sender, fn, "Settlement", "LicenseRefunded")
+        return self.send(sender, self.acts.refund(license_id))
 
     def license(self, license_id: str) -> ChainLicense | None:
         """The license on chain, or None when it was never bought."""
@@ -344,8 +297,7 @@ class Ledger:
     # ------------------------------------------------------------ checkpoints
 
     def anchor(self, sender: LocalAccount, tree_size: int, root: bytes) -> Receipt:
-        fn = self.checkpoints.functions.anchor(tree_size, root)
-        return self._send(sender, fn, "CheckpointLog", "CheckpointAnchored")
+        return self.send(sender, self.acts.anchor(tree_size, root))
 
     def checkpoint_count(self) -> int:
         return int(self.client.call(self.checkpoints.functions.count()))

@@ -4,6 +4,10 @@ The deployer only pays for deployment: every contract is born with governance as
 (`AccessControlDefaultAdminRules`), the recorder and the dev minter are named in the constructors,
 and the deployer never holds a role, so there is nothing for it to renounce and no window in which
 it could use one.
+
+`ProvexForwarder` (OpenZeppelin's ERC2771Forwarder) is deployed first; DataRegistry, Settlement and
+the dev token trust it, so an act a participant signed and the exchange relayed counts as the
+participant's own (`_msgSender()` is the signer).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from web3 import Web3
 from ledger.client import ChainClient
 from ledger.compiler import Build
 
-DEPLOY_ORDER = ("SettlementToken", "DataRegistry", "CheckpointLog", "Settlement")
+# The forwarder first: the contracts that take participants' signed acts trust it from birth (ERC-2771).
+DEPLOY_ORDER = ("ProvexForwarder", "SettlementToken", "DataRegistry", "CheckpointLog", "Settlement")
 
 
 class DeploymentError(RuntimeError):
@@ -103,19 +108,26 @@ def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount, plan: 
         if len(client.rpc(lambda: w3.eth.get_code(token))) == 0:
             raise DeploymentError(f"no contract at the settlement token address {token}")
         addresses["SettlementToken"] = token
-    args: dict[str, tuple[Any, ...]] = {
-        "SettlementToken": (delay, governance, _checksum(plan.minter or governance)),
-        "DataRegistry": (delay, governance),
-        "CheckpointLog": (delay, governance, _checksum(plan.recorder)),
-    }
+    def ctor_args(name: str) -> tuple[Any, ...]:
+        """Constructor arguments; each contract's dependencies are deployed before it."""
+        if name == "ProvexForwarder":
+            return ()
+        forwarder = addresses["ProvexForwarder"]
+        if name == "SettlementToken":
+            return delay, governance, _checksum(plan.minter or governance), forwarder
+        if name == "DataRegistry":
+            return delay, governance, forwarder
+        if name == "CheckpointLog":
+            return delay, governance, _checksum(plan.recorder)
+        return delay, governance, forwarder, addresses["SettlementToken"], addresses["DataRegistry"]
+
     first_block: int | None = None
     for name in DEPLOY_ORDER:
         if name in addresses:
             continue
         art = build.artifacts[name]
         factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        ctor_args = args.get(name) or (delay, governance, addresses["SettlementToken"], addresses["DataRegistry"])
-        receipt = client.transact(deployer, factory.constructor(*ctor_args))
+        receipt = client.transact(deployer, factory.constructor(*ctor_args(name)))
         rcpt = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
         addresses[name] = _checksum(str(rcpt["contractAddress"]))
         first_block = receipt.block_number if first_block is None else first_block
