@@ -35,16 +35,18 @@ def own_chain(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> It
     """A chain of its own (so stopping it harms no other test) and an API server on it."""
     home = tmp_path_factory.mktemp("outage-chain")
     rt = ChainRuntime(ChainConfig(home=home, persist_state=True, build_cache=build_cache)).start()
-    assert rt.deployer is not None
-    server, _ = start_server("sqlite", rt, rt.deployer, tmp_path_factory.mktemp("outage-api"))
-    try:
-        yield rt, server
-    finally:
-        server.proc.terminate()
+    try:  # the chain stops even when the server fails to start
+        assert rt.deployer is not None
+        server, _ = start_server("sqlite", rt, rt.deployer, tmp_path_factory.mktemp("outage-api"))
         try:
-            server.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
+            yield rt, server
+        finally:
+            server.proc.terminate()
+            try:
+                server.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+    finally:
         rt.stop()
 
 
