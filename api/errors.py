@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.security import security_event
 from api.websecurity import CSP, HEADERS
+from ledger.canonical import RecordFormatError
 from ledger.errors import ChainUnavailable, ContractRevert
 from privacy.errors import PrivacyError, QueryError
 from registry.errors import (
@@ -96,6 +97,11 @@ async def too_deep(_: Request, exc: Exception) -> JSONResponse:
                         status_code=400)
 
 
+async def record_format(_: Request, exc: Exception) -> JSONResponse:
+    """A value the ledger cannot record canonically (too deep, too large): a limit of the input, not a fault."""
+    return JSONResponse(error_body("invalid_input", f"cannot be recorded: {exc}", field="body"), status_code=422)
+
+
 async def privacy_error(_: Request, exc: Exception) -> JSONResponse:
     """Privacy errors carry their own status and code (e.g. `invalid_query` 400 naming the token,
     `not_enough_providers` 503, `privacy_budget_exceeded` 403)."""
@@ -124,6 +130,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ContractRevert, contract_revert)
     app.add_exception_handler(PrivacyError, privacy_error)
     app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(RecordFormatError, record_format)
     app.add_exception_handler(sa_exc.OperationalError, database_unavailable)
     app.add_exception_handler(sa_exc.InterfaceError, database_unavailable)
     app.add_exception_handler(Exception, internal_error)
