@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.security import security_event
 from api.websecurity import CSP, HEADERS
 from ledger.canonical import RecordFormatError
-from ledger.errors import ChainUnavailable, ContractRevert
+from ledger.errors import ChainError, ChainUnavailable, ContractRevert
 from privacy.errors import PrivacyError, QueryError
 from registry.errors import (
     ChainUnavailableError,
@@ -86,6 +86,12 @@ async def chain_unavailable(_: Request, exc: Exception) -> JSONResponse:
                         headers={"Retry-After": RETRY_AFTER})
 
 
+async def chain_error(_: Request, exc: Exception) -> JSONResponse:
+    """Any other chain refusal (not a contract rule): the write did not happen; retry shortly."""
+    return JSONResponse(error_body("chain_unavailable", f"the chain refused the transaction: {exc}"),
+                        status_code=503, headers={"Retry-After": RETRY_AFTER})
+
+
 async def contract_revert(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContractRevert)
     return JSONResponse(error_body(exc.name, str(exc)), status_code=409)
@@ -128,6 +134,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ChainUnavailable, chain_unavailable)
     app.add_exception_handler(ContractRevert, contract_revert)
+    app.add_exception_handler(ChainError, chain_error)
     app.add_exception_handler(PrivacyError, privacy_error)
     app.add_exception_handler(RecursionError, too_deep)
     app.add_exception_handler(RecordFormatError, record_format)

@@ -30,7 +30,7 @@ from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.access import require_servable, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, apply_result, chain_time, record_receipt, submit
+from registry.chain import ChainGateway, apply_result, catch_up, chain_time, record_receipt, submit
 from registry.errors import ChainRejected, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.limits import MAX_FEN
@@ -305,6 +305,7 @@ def release_license(session: Session, gateway: ChainGateway, actor: Actor, licen
         raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
     if chain_time(gateway) < lic.release_after:
         raise RuleViolation("RefundWindowOpen", licenseId=lid, releaseAfter=lic.release_after)
+    catch_up(gateway, lic.release_after)
     lic.status = LicenseStatus.PAID
     session.add(lic)
     submit(session, gateway, subject_type="license", subject_id=lic.id, action="license.release",
