@@ -94,6 +94,7 @@ class SecurityEvent(BaseModel):
     client: str | None
     key_fingerprint: str | None = Field(description="SHA-256 prefix of the presented credential")
     detail: str
+    count: int | None = Field(None, description="`rate_limited` and `suppressed` events: how many refusals")
 
 
 @router.get("/audit/security-events", response_model=list[SecurityEvent],
