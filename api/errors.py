@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.authfirst import refusal_first
 from api.security import security_event
 from api.websecurity import CSP, HEADERS
 from ledger.canonical import RecordFormatError
@@ -61,8 +62,11 @@ async def registry_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=status, headers=headers)
 
 
-async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    refusal = await refusal_first(request)
+    if refusal is not None:
+        return await registry_error(request, refusal)
     errors = exc.errors()
     fields = [{"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
@@ -72,6 +76,10 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body that is not JSON: authentication first
+        refusal = await refusal_first(request)
+        if refusal is not None:
+            return await registry_error(request, refusal)
     code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
             403: "forbidden"}.get(
         exc.status_code, "http_error")
@@ -97,8 +105,11 @@ async def contract_revert(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.name, str(exc)), status_code=409)
 
 
-async def too_deep(_: Request, exc: Exception) -> JSONResponse:
+async def too_deep(request: Request, exc: Exception) -> JSONResponse:
     """JSON nested beyond the parser's recursion limit is bad input, not a server fault."""
+    refusal = await refusal_first(request)
+    if refusal is not None:
+        return await registry_error(request, refusal)
     return JSONResponse(error_body("invalid_input", "request body is nested too deeply", field="body"),
                         status_code=400)
 
@@ -144,6 +155,9 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body is not JSON, or nested too deeply to parse (after authentication)",
+          "content": {"application/json": {"example": error_body(
+              "invalid_input", "request body is nested too deeply", field="body")}}},
     401: {"description": "missing or unknown API key",
           "content": {"application/json": {"example": error_body("unauthenticated", "unknown API key")}}},
     403: {"description": "the caller lacks the role named in `detail`",
@@ -157,4 +171,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "invalid input; `field` names the offending field",
           "content": {"application/json": {"example": error_body(
               "invalid_input", "title: String should have at least 1 character", field="title")}}},
+    413: {"description": "the request body is over the size limit (1 MiB)",
+          "content": {"application/json": {"example": error_body(
+              "payload_too_large", "request body exceeds 1048576 bytes")}}},
+    503: {"description": "the chain or the database is unavailable, or the chain has not caught up yet: retry "
+                         "after `Retry-After` seconds",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+          "content": {"application/json": {"example": error_body(
+              "chain_unavailable", "the chain is unreachable; retry shortly")}}},
 }
