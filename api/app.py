@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors
+from api import errors, idempotency
 from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
                   lifespan=_lifespan(settings, runtime), responses=errors.ERROR_RESPONSES)
     app.state.settings = settings
     errors.install(app)
-    install_role_extensions(app)
+    install_role_extensions(app, idempotency.document)
     app.add_middleware(IdempotencyMiddleware)  # innermost of the three: runs after the body checks
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, trust_forwarded_proto=settings.trust_forwarded_proto)  # outermost

@@ -10,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.authfirst import refusal_first
 from api.security import security_event
 from api.websecurity import CSP, HEADERS
-from ledger.errors import ChainUnavailable, ContractRevert
+from ledger.canonical import RecordFormatError
+from ledger.errors import ChainError, ChainUnavailable, ContractRevert
 from privacy.errors import PrivacyError, QueryError
 from registry.errors import (
     ChainUnavailableError,
@@ -60,8 +62,11 @@ async def registry_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=status, headers=headers)
 
 
-async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    refusal = await refusal_first(request)
+    if refusal is not None:
+        return await registry_error(request, refusal)
     errors = exc.errors()
     fields = [{"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
@@ -71,6 +76,10 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body that is not JSON: authentication first
+        refusal = await refusal_first(request)
+        if refusal is not None:
+            return await registry_error(request, refusal)
     code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
             403: "forbidden"}.get(
         exc.status_code, "http_error")
@@ -85,15 +94,29 @@ async def chain_unavailable(_: Request, exc: Exception) -> JSONResponse:
                         headers={"Retry-After": RETRY_AFTER})
 
 
+async def chain_error(_: Request, exc: Exception) -> JSONResponse:
+    """Any other chain refusal (not a contract rule): the write did not happen; retry shortly."""
+    return JSONResponse(error_body("chain_unavailable", f"the chain refused the transaction: {exc}"),
+                        status_code=503, headers={"Retry-After": RETRY_AFTER})
+
+
 async def contract_revert(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContractRevert)
     return JSONResponse(error_body(exc.name, str(exc)), status_code=409)
 
 
-async def too_deep(_: Request, exc: Exception) -> JSONResponse:
+async def too_deep(request: Request, exc: Exception) -> JSONResponse:
     """JSON nested beyond the parser's recursion limit is bad input, not a server fault."""
+    refusal = await refusal_first(request)
+    if refusal is not None:
+        return await registry_error(request, refusal)
     return JSONResponse(error_body("invalid_input", "request body is nested too deeply", field="body"),
                         status_code=400)
+
+
+async def record_format(_: Request, exc: Exception) -> JSONResponse:
+    """A value the ledger cannot record canonically (too deep, too large): a limit of the input, not a fault."""
+    return JSONResponse(error_body("invalid_input", f"cannot be recorded: {exc}", field="body"), status_code=422)
 
 
 async def privacy_error(_: Request, exc: Exception) -> JSONResponse:
@@ -122,14 +145,19 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ChainUnavailable, chain_unavailable)
     app.add_exception_handler(ContractRevert, contract_revert)
+    app.add_exception_handler(ChainError, chain_error)
     app.add_exception_handler(PrivacyError, privacy_error)
     app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(RecordFormatError, record_format)
     app.add_exception_handler(sa_exc.OperationalError, database_unavailable)
     app.add_exception_handler(sa_exc.InterfaceError, database_unavailable)
     app.add_exception_handler(Exception, internal_error)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body is not JSON, or nested too deeply to parse (after authentication)",
+          "content": {"application/json": {"example": error_body(
+              "invalid_input", "request body is nested too deeply", field="body")}}},
     401: {"description": "missing or unknown API key",
           "content": {"application/json": {"example": error_body("unauthenticated", "unknown API key")}}},
     403: {"description": "the caller lacks the role named in `detail`",
@@ -143,4 +171,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "invalid input; `field` names the offending field",
           "content": {"application/json": {"example": error_body(
               "invalid_input", "title: String should have at least 1 character", field="title")}}},
+    413: {"description": "the request body is over the size limit (1 MiB)",
+          "content": {"application/json": {"example": error_body(
+              "payload_too_large", "request body exceeds 1048576 bytes")}}},
+    503: {"description": "the chain or the database is unavailable, or the chain has not caught up yet: retry "
+                         "after `Retry-After` seconds",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+          "content": {"application/json": {"example": error_body(
+              "chain_unavailable", "the chain is unreachable; retry shortly")}}},
 }

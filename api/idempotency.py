@@ -75,15 +75,15 @@ class IdempotencyMiddleware:
         if raw_key is None:
             await self.app(scope, receive, send)
             return
+        owner = await principal(scope)
+        if owner is None:  # authentication first: the route's own 401, whatever the key
+            await self.app(scope, receive, send)
+            return
         key = raw_key.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY:
-            for m in _json(400, {"error": "invalid_input", "field": "Idempotency-Key",
+            for m in _json(422, {"error": "invalid_input", "field": "Idempotency-Key",
                                  "detail": f"Idempotency-Key: 1 to {MAX_KEY} characters"}):
                 await send(m)
-            return
-        owner = await principal(scope)
-        if owner is None:
-            await self.app(scope, receive, send)
             return
         body = b""
         more = True
@@ -180,3 +180,17 @@ def _finish(engine: Any, owner: str, key: str, status: int | None, body: str | N
             row.status_code, row.body = status, body
             s.add(row)
         s.commit()
+
+
+def document(schema: dict[str, Any]) -> None:
+    """Declare the optional `Idempotency-Key` header on every POST operation of the OpenAPI document."""
+    param = {"name": "Idempotency-Key", "in": "header", "required": False,
+             "description": "makes a retry safe: the first answer is stored per account and replayed (`422` when "
+                            f"longer than {MAX_KEY} characters or reused for a different request, `409` while "
+                            "the first request is still running)",
+             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY}}
+    for path, ops in schema.get("paths", {}).items():
+        op = ops.get("post")
+        if op is not None and not path.startswith(PORTAL):
+            params = [p for p in op.get("parameters", []) if p.get("name") != "Idempotency-Key"]
+            op["parameters"] = [*params, param]

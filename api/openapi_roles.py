@@ -6,6 +6,7 @@ from what the server enforces. Routes without one are `["public"]`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -41,8 +42,8 @@ def route_roles(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
     return out
 
 
-def install_role_extensions(app: FastAPI) -> None:
-    """Replace `app.openapi` with one that adds `x-roles` to every operation."""
+def install_role_extensions(app: FastAPI, *extras: Callable[[dict[str, Any]], None]) -> None:
+    """Replace `app.openapi` with one that adds `x-roles` to every operation (then applies `extras`)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -53,6 +54,8 @@ def install_role_extensions(app: FastAPI) -> None:
             op = schema.get("paths", {}).get(path, {}).get(method.lower())
             if op is not None:
                 op["x-roles"] = list(roles)
+        for extra in extras:
+            extra(schema)
         app.openapi_schema = schema
         return schema
 

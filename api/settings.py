@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="database connection pool size")
     portal_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a portal sign-in lasts this "
                                         "many hours (sign-out or a new API key ends it sooner)")
+    provider_allow: list[str] = Field([], description="networks (CIDR) and host names "
+                                      "provider nodes may be registered at, as a JSON list; loopback is "
+                                      "allowed in dev only, link-local never")
     trust_forwarded_proto: bool = Field(False, description="take the scheme from X-Forwarded-Proto (set by the "
                                         "TLS proxy in front): `Secure` cookies, HSTS, the origin forms must match")
 

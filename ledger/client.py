@@ -17,6 +17,14 @@ from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, Tr
 
 from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
 
+NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction underpriced",
+                "invalid nonce", "nonce has already been used")
+"""How nodes (Anvil, geth, Erigon) word a refused nonce."""
+
+
+class NonceDrift(ChainError):
+    """The node refused the nonce this client chose for a sender."""
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -100,6 +108,25 @@ class ChainClient:
         latest = int(self.rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
         return max(latest, int(time.time()))
 
+    def catch_up(self, timestamp: int) -> bool:
+        """Make the latest block's time reach `timestamp` (a time already past by the clock), so that gas
+        estimation (run against the latest block) judges a transaction as the next block will.
+
+        True when it does: it already did, or the node mines on demand (Anvil, `evm_mine` stamps a new block
+        with the current time). False on a real chain, whose next block comes anyway: retry shortly.
+        """
+        if int(self.rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"]) >= timestamp:
+            return True
+        if not self.mines_on_demand():
+            return False
+        self.rpc(lambda: self.w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+        return int(self.rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"]) >= timestamp
+
+    def mines_on_demand(self) -> bool:
+        """Is the node a development chain that mines when asked (Anvil, Hardhat)?"""
+        version = str(self.rpc(lambda: self.w3.client_version)).lower()
+        return version.startswith(("anvil", "hardhat"))
+
     def sender_of(self, tx_hash: str) -> str:
         """The address that signed transaction `tx_hash`."""
         return str(self.rpc(lambda: self.w3.eth.get_transaction(HexBytes(tx_hash)))["from"])
@@ -135,35 +162,55 @@ class ChainClient:
                  ) -> Receipt:
         """Sign and send `fn` (or a plain value transfer) from `sender`; wait for the receipt.
 
-        Gas is estimated first, so a revert is raised as ContractRevert before anything is sent.
+        Gas is estimated first, so a revert is raised as ContractRevert before anything is sent. When the
+        node refuses the nonce (the same key sent a transaction outside this client), the pending nonce
+        is re-read and the transaction sent once more; if that fails too, ChainUnavailable (retry later).
         """
-        lock = self._lock_for(sender.address)
-        with lock:
-            nonce = self._next_nonce(sender.address)
-            tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
+        with self._lock_for(sender.address):
             try:
-                if fn is not None:
-                    built = self.rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
-                else:
-                    built = {**tx, "to": to, "value": value, "gas": 21000,
-                             "gasPrice": self.rpc(lambda: self.w3.eth.gas_price)}
-                    built.pop("from")
-                signed = sender.sign_transaction(built)
-                tx_hash = self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
-            except ContractLogicError as exc:
-                raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
-            except Web3RPCError as exc:
+                tx_hash = self._sign_and_send(sender, fn, to, value)
+            except NonceDrift:
+                # A transaction from this key was sent outside this client: re-read the pending nonce once.
                 self._nonces.pop(sender.address, None)
-                raise ChainError(str(exc)) from exc
-            except ChainUnavailable:
-                self._nonces.pop(sender.address, None)
-                raise
-            self._nonces[sender.address] = nonce + 1
+                try:
+                    tx_hash = self._sign_and_send(sender, fn, to, value)
+                except NonceDrift as exc:
+                    self._nonces.pop(sender.address, None)
+                    raise ChainUnavailable(f"nonce of {sender.address} still out of step after re-reading it: "
+                                           f"{exc}") from exc
         try:
             return self.wait(tx_hash, event_address or getattr(fn, "address", None))
         except ChainUnavailable:
             self.forget_nonce(sender.address)
             raise
+
+    def _sign_and_send(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None,
+                       to: str | None, value: int) -> HexBytes:
+        """Build, sign and send at the next nonce (the caller holds the sender's lock); NonceDrift when the
+        node refuses the nonce, ChainError for any other refusal."""
+        nonce = self._next_nonce(sender.address)
+        tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
+        try:
+            if fn is not None:
+                built = self.rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
+            else:
+                built = {**tx, "to": to, "value": value, "gas": 21000,
+                         "gasPrice": self.rpc(lambda: self.w3.eth.gas_price)}
+                built.pop("from")
+            signed = sender.sign_transaction(built)
+            tx_hash: HexBytes = self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        except ContractLogicError as exc:
+            raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+        except Web3RPCError as exc:
+            self._nonces.pop(sender.address, None)
+            if any(sign in str(exc).lower() for sign in NONCE_ERRORS):
+                raise NonceDrift(str(exc)) from exc
+            raise ChainError(str(exc)) from exc
+        except ChainUnavailable:
+            self._nonces.pop(sender.address, None)
+            raise
+        self._nonces[sender.address] = nonce + 1
+        return tx_hash
 
     def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
         """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""

@@ -15,6 +15,7 @@ from sqlmodel import AutoString, Session, col, select
 from registry.access import sees_product, visible_products
 from registry.actor import Actor
 from registry.errors import InvalidInput, NotFound
+from registry.limits import MAX_FEN
 from registry.models import Product, ProductProvider, ProductStatus
 from registry.schemas import CatalogPage, ChainReceiptOut, ProductOut
 
@@ -31,8 +32,8 @@ class CatalogQuery(BaseModel):
     classification: Literal["general", "important"] | None = None
     provider: str | None = Field(None, description="provider account id serving the product")
     operator: str | None = Field(None, description="operator account id (publisher)")
-    price_min: Annotated[int | None, Field(ge=0, description="fen")] = None
-    price_max: Annotated[int | None, Field(ge=0, description="fen")] = None
+    price_min: Annotated[int | None, Field(ge=0, le=MAX_FEN, description="fen")] = None
+    price_max: Annotated[int | None, Field(ge=0, le=MAX_FEN, description="fen")] = None
     status: Literal["draft", "submitted", "under_review", "listed", "rejected", "suspended", "delisted"] | None = None
     sort: Sort = "newest"
     cursor: str | None = None

@@ -57,6 +57,19 @@ def chain_time(gateway: ChainGateway) -> int:
         raise ChainUnavailableError(f"this rule is judged in chain time and the chain is unreachable: {exc}") from exc
 
 
+def catch_up(gateway: ChainGateway, timestamp: int) -> None:
+    """Before a "not before `timestamp`" act whose time has come by the clock: make the chain's latest block
+    reach it, so the act is judged as the next block will judge it (no spurious revert). A dev chain mines
+    a block; on a real chain, where the next block comes anyway, ChainUnavailableError (503, Retry-After)."""
+    try:
+        caught_up = gateway.ledger.client.catch_up(timestamp)
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(f"the chain is unreachable: {exc}") from exc
+    if not caught_up:
+        raise ChainUnavailableError(f"the time {timestamp} has passed but the chain's latest block is older; "
+                                    "the next block will carry it: retry shortly")
+
+
 def _subject_models(base: type[ChainFields] = ChainFields) -> Iterator[type[ChainFields]]:
     for cls in base.__subclasses__():
         if getattr(cls, "chain_subject", None):

@@ -157,7 +157,7 @@ class Product(ChainFields, table=True):
     sample: list[dict[str, Any]] = json_col()
     quality: dict[str, Any] = json_obj_col()
     offers: list[dict[str, Any]] = json_col()
-    price_from_fen: int | None = Field(default=None, index=True)
+    price_from_fen: int | None = Field(default=None, index=True, sa_type=sa.BigInteger)
     status: str = Field(default=ProductStatus.DRAFT, max_length=16)
     version: int = 1
     metadata_hash: str = Field(max_length=64)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from registry.limits import Sample
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
 RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 division code",
@@ -65,7 +67,7 @@ class ResourceIn(Strict):
     content_hash: Hex64
     column_schema: Annotated[list[ColumnSpec], Field(min_length=1, max_length=200)]
     update_frequency: Frequency
-    volume: Annotated[int, Field(ge=0, le=10**15, description="rows")]
+    volume: Annotated[int, Field(strict=True, ge=0, le=10**15, description="rows")]
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "name": "Hohhot crop yield by county", "department": "Hohhot Agriculture Bureau",
@@ -154,8 +156,8 @@ class AuthorizationOut(BaseModel):
 class QueryColumn(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
     type: Literal["integer", "number", "string", "date", "boolean"]
-    min: float | None = Field(None, description="lower bound (numeric columns)")
-    max: float | None = Field(None, description="upper bound (numeric columns)")
+    min: Annotated[float | None, Field(strict=True, description="lower bound (numeric columns)")] = None
+    max: Annotated[float | None, Field(strict=True, description="upper bound (numeric columns)")] = None
     group_by: bool = False
     domain: Annotated[list[str], Field(max_length=1000)] = Field(
         default_factory=list, description="public value domain of a group-by column")
@@ -173,9 +175,9 @@ class QueryColumn(Strict):
 
 
 class Quality(Strict):
-    completeness: Annotated[float, Field(ge=0, le=1)]
-    timeliness: Annotated[float, Field(ge=0, le=1)]
-    accuracy: Annotated[float, Field(ge=0, le=1)]
+    completeness: Annotated[float, Field(strict=True, ge=0, le=1)]
+    timeliness: Annotated[float, Field(strict=True, ge=0, le=1)]
+    accuracy: Annotated[float, Field(strict=True, ge=0, le=1)]
 
 
 class ProductFields(Strict):
@@ -194,7 +196,7 @@ class ProductFields(Strict):
     classification: Literal["general", "important"]
     scale: Name
     columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200)]
-    sample: Annotated[list[dict[str, Any]], Field(max_length=20)] = []
+    sample: Sample = []
     quality: Quality
 
     @field_validator("temporal_end")
@@ -240,7 +242,7 @@ class ProductPatch(Strict):
     license: Name | None = None
     source_statement: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
     scale: Name | None = None
-    sample: Annotated[list[dict[str, Any]], Field(max_length=20)] | None = None
+    sample: Sample | None = None
     quality: Quality | None = None
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "New title"}]})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import AnyCtx, AuditorCtx, OverseerCtx, SettingsDep
 from api.security import recent_events
 from ledger.verify import Divergence
 from registry.audit import account_actions, record_receipt, trace_product, verify_database
+from registry.limits import MAX_CURSOR
 
 router = APIRouter(tags=["audit"])
 
@@ -63,7 +64,7 @@ class VerifyOut(BaseModel):
 
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
-def get_record(seq: int, c: AnyCtx) -> dict[str, Any]:
+def get_record(c: AnyCtx, seq: int = Path(ge=0, le=MAX_CURSOR)) -> dict[str, Any]:
     return record_receipt(c.session, seq)
 
 
@@ -93,6 +94,7 @@ class SecurityEvent(BaseModel):
     client: str | None
     key_fingerprint: str | None = Field(description="SHA-256 prefix of the presented credential")
     detail: str
+    count: int | None = Field(None, description="`rate_limited` and `suppressed` events: how many refusals")
 
 
 @router.get("/audit/security-events", response_model=list[SecurityEvent],

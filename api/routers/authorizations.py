@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import AuthorityCtx, ExchangeOrAuthorityCtx, ReaderCtx
 from registry import authorizations as svc
 from registry import revocation
+from registry.limits import MAX_CURSOR
 from registry.models import Role
 from registry.products import product_view
 from registry.schemas import AuthorizationIn, AuthorizationOut, RevokeIn
@@ -28,7 +29,7 @@ def grant(body: AuthorizationIn, c: AuthorityCtx) -> AuthorizationOut:
 
 @router.get("", response_model=list[AuthorizationOut], summary="List authorizations (operators: own)")
 def list_authorizations(c: ReaderCtx, operator_id: str | None = None, limit: int = Query(100, ge=1, le=500),
-                        after: int = Query(0, ge=0)) -> list[AuthorizationOut]:
+                        after: int = Query(0, ge=0, le=MAX_CURSOR)) -> list[AuthorizationOut]:
     return svc.list_authorizations(c.session, c.actor, operator_id=operator_id, limit=limit, after=after)
 
 

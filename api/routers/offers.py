@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import AnyCtx, AuthorityCtx, Ctx, OperatorCtx
 from registry.errors import InvalidInput
+from registry.limits import MAX_FEN, MAX_QUANTITY
 from registry.products import visible_product
 from registry.trading import offers as svc
 from registry.trading.licenses import set_budget_policy
@@ -59,9 +60,9 @@ def budget_policy(ref: str, body: BudgetPolicyIn, c: OperatorCtx) -> BudgetPolic
 
 @router.get("/products/{ref}/quote", response_model=QuoteOut,
             summary="Exact price of an offer and quantity, split among the payees, minus any voucher")
-def get_quote(ref: str, c: AnyCtx, offer_id: str = Query(...), quantity: int = Query(1, ge=1, le=2**63),
+def get_quote(ref: str, c: AnyCtx, offer_id: str = Query(...), quantity: int = Query(1, ge=1, le=MAX_QUANTITY),
               voucher_id: str | None = Query(None),
-              voucher_amount_fen: int | None = Query(None, ge=0, le=2**127)) -> QuoteOut:
+              voucher_amount_fen: int | None = Query(None, ge=0, le=MAX_FEN)) -> QuoteOut:
     return _quote(c, ref, offer_id, quantity, voucher_id, voucher_amount_fen)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CoordinatorKey, ProviderCtx, ReaderCtx
+from api.deps import CoordinatorKey, ProviderCtx, ReaderCtx, SettingsDep
 from registry.queries import providers as svc
+from registry.queries.egress import NodeAddressPolicy
 from registry.queries.schemas import CoordinatorIdentity, NodeIn, NodeOut
 
 router = APIRouter(tags=["providers"])
@@ -19,8 +20,9 @@ def identity(key: CoordinatorKey) -> dict[str, str]:
 
 @router.post("/providers/me/node", status_code=201, response_model=NodeOut,
              summary="Register or move the caller's node; its live GET /identity must match (provider)")
-def register(body: NodeIn, c: ProviderCtx, key: CoordinatorKey) -> NodeOut:
-    row = svc.register_node(c.session, c.actor, body, svc.coordinator_identity(key)["public_key"])
+def register(body: NodeIn, c: ProviderCtx, key: CoordinatorKey, settings: SettingsDep) -> NodeOut:
+    policy = NodeAddressPolicy.from_settings(settings.provider_allow, dev=settings.env == "dev")
+    row = svc.register_node(c.session, c.actor, body, svc.coordinator_identity(key)["public_key"], policy)
     c.commit()
     return svc.node_view(row)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import AuthorityCtx, ReaderCtx
 from registry import resources as svc
+from registry.limits import MAX_CURSOR
 from registry.models import Role
 from registry.schemas import ClassificationName, ResourceIn, ResourceOut
 
@@ -23,7 +24,8 @@ def register(body: ResourceIn, c: AuthorityCtx) -> ResourceOut:
 
 @router.get("", response_model=list[ResourceOut], summary="List resources")
 def list_resources(c: ReaderCtx, sector: str | None = None, classification: ClassificationName | None = None,
-                   limit: int = Query(100, ge=1, le=500), after: int = Query(0, ge=0)) -> list[ResourceOut]:
+                   limit: int = Query(100, ge=1, le=500),
+                   after: int = Query(0, ge=0, le=MAX_CURSOR)) -> list[ResourceOut]:
     return svc.list_resources(c.session, c.actor, sector=sector, classification=classification,
                               limit=limit, after=after)
 

@@ -1,21 +1,20 @@
 """Provider nodes known to the exchange, and the exchange's own coordinator key.
 
 A provider account registers the node it runs (URL and Ed25519 identity key). The exchange
-fetches the node's `GET /identity` and accepts the registration only when the node answers with
-the submitted key and id, and already trusts the exchange's coordinator key (otherwise every
-protocol round would be refused later). Products reference provider accounts; their registered
-nodes are the endpoints the coordinator talks to.
+fetches the node's `GET /identity` (only at an allowed address: `registry.queries.egress`) and accepts
+the registration only when the node answers with the submitted key and id, and already trusts the
+exchange's coordinator key (otherwise every protocol round would be refused later). Every failure is
+the same generic error, so registration is no probe of the exchange's network. Products reference
+provider accounts; their registered nodes are the endpoints the coordinator talks to.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
@@ -26,14 +25,16 @@ from privacy.secagg.crypto import public_key_hex
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Product, Role
+from registry.queries.egress import NodeAddressPolicy, NodeUnverified, fetch_identity
 from registry.queries.models import ProviderNode
 from registry.queries.schemas import NodeIn, NodeOut
 
 COORDINATOR_KEY_FILE = "coordinator.key"
 PROTOCOL = "provex-secagg-v1"
-IDENTITY_TIMEOUT = 5.0
-# (node url) -> the node's GET /identity JSON; raises httpx.HTTPError when it does not answer.
-IdentityFetcher = Callable[[str], dict[str, Any]]
+UNVERIFIED = ("the node could not be verified: it must run at an address the exchange allows "
+              "(PROVEX_PROVIDER_ALLOW), answer GET /identity directly (no redirect) with protocol "
+              f"{PROTOCOL}, the submitted node_id and public_key, and trust this exchange's coordinator "
+              "key (start it with `provex provider serve --exchange <api url>`)")
 
 
 # ------------------------------------------------------------------ coordinator key
@@ -64,38 +65,21 @@ def coordinator_identity(key: Ed25519PrivateKey) -> dict[str, str]:
 
 # ---------------------------------------------------------------------- node registry
 
-def fetch_identity(url: str) -> dict[str, Any]:
-    """GET <url>/identity of a provider node."""
-    r = httpx.get(url.rstrip("/") + "/identity", timeout=IDENTITY_TIMEOUT)
-    r.raise_for_status()
-    body: dict[str, Any] = r.json()
-    return body
-
-
 def _check_identity(data: NodeIn, ident: dict[str, Any], coordinator_pubkey: str) -> None:
     """The node must answer with the submitted key and id, and trust this exchange's coordinator."""
-    if ident.get("protocol") != PROTOCOL:
-        raise InvalidInput("url", f"the node speaks {ident.get('protocol')!r}, not {PROTOCOL}")
-    if str(ident.get("public_key", "")).lower() != data.public_key:
-        raise InvalidInput("public_key", f"the node at {data.url} has public key {ident.get('public_key')}, "
-                                         "not the one submitted")
-    if ident.get("node") != data.node_id:
-        raise InvalidInput("node_id", f"the node at {data.url} calls itself {ident.get('node')!r}")
-    if ident.get("coordinator_key") != coordinator_pubkey:
-        raise InvalidInput("url", "the node does not trust this exchange's coordinator key "
-                                  f"({coordinator_pubkey}); start it with `provex provider serve "
-                                  "--exchange <api url>` or `--coordinator-key <hex>`")
+    if (ident.get("protocol") != PROTOCOL or str(ident.get("public_key", "")).lower() != data.public_key
+            or ident.get("node") != data.node_id or ident.get("coordinator_key") != coordinator_pubkey):
+        raise NodeUnverified
 
 
 def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubkey: str,
-                  fetch: IdentityFetcher = fetch_identity) -> ProviderNode:
+                  policy: NodeAddressPolicy) -> ProviderNode:
     """Register (or move) the caller's node after checking its live identity; records `provider.node`."""
     actor.require(Role.PROVIDER)
     try:
-        ident = fetch(data.url)
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as e:
-        raise InvalidInput("url", f"the node did not answer GET /identity: {type(e).__name__}: {e}") from None
-    _check_identity(data, ident, coordinator_pubkey)
+        _check_identity(data, fetch_identity(data.url, policy), coordinator_pubkey)
+    except NodeUnverified:
+        raise InvalidInput("url", UNVERIFIED) from None
     taken = session.exec(select(ProviderNode).where(ProviderNode.node_id == data.node_id,
                                                     ProviderNode.account_id != actor.id)).first()
     if taken is not None:

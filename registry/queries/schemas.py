@@ -41,12 +41,13 @@ class QueryPolicyIn(Strict):
     """How a product answers queries. `noise: false` only for products without personal information."""
 
     noise: bool = True
-    threshold: Annotated[int | None, Field(ge=1, le=50, description="providers needed; a majority; "
+    threshold: Annotated[int | None, Field(strict=True, ge=1, le=50, description="providers needed; a majority; "
                                            "default floor(n/2)+1")] = None
-    min_group_size: Annotated[int, Field(ge=0, le=10_000, description="groups with a smaller (noised) "
+    min_group_size: Annotated[int, Field(strict=True, ge=0, le=10_000, description="groups with a smaller (noised) "
                                          "count are suppressed")] = 10
-    default_epsilon: Annotated[float, Field(gt=0, le=100, description="per query when the buyer names none")] = 0.1
-    default_delta: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-6
+    default_epsilon: Annotated[float, Field(
+        strict=True, gt=0, le=100, description="per query when the buyer names none")] = 0.1
+    default_delta: Annotated[float, Field(strict=True, gt=0, lt=1e-3)] = 1e-6
 
 
 class QueryPolicyOut(BaseModel):
@@ -62,9 +63,9 @@ class QueryPolicyOut(BaseModel):
 class QueryIn(Strict):
     license_id: Uuid
     sql: Annotated[str, Field(min_length=1, max_length=20_000)]
-    epsilon: Annotated[float | None, Field(gt=0, le=100, description="privacy cost of this query "
+    epsilon: Annotated[float | None, Field(strict=True, gt=0, le=100, description="privacy cost of this query "
                                            "(default: the product's); not allowed when it answers exactly")] = None
-    delta: Annotated[float | None, Field(gt=0, lt=1e-3)] = None
+    delta: Annotated[float | None, Field(strict=True, gt=0, lt=1e-3)] = None
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "license_id": "00000000-0000-4000-8000-000000000001",

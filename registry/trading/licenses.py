@@ -310,9 +310,10 @@ def refund_spend(session: Session, grant: LicenseGrant) -> bool:
 # --------------------------------------------------------------------- views
 
 def visible_license(session: Session, actor: Actor, license_id: str) -> License:
-    """Overseers, its buyer and the product's operator see a license."""
+    """Overseers, its buyer, its payees (a provider or authority paid by it) and the product's operator
+    see a license."""
     row = get_license(session, license_id)
-    if sees(actor, row.buyer_id):
+    if sees(actor, row.buyer_id) or any(p.get("account_id") == actor.id for p in row.payouts or []):
         return row
     if actor.role == Role.OPERATOR and get_product(session, row.product_id).operator_id == actor.id:
         return row

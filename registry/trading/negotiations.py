@@ -19,6 +19,7 @@ from registry.access import oversees, own_rows, require_servable
 from registry.actor import Actor
 from registry.chain import ChainGateway
 from registry.errors import Conflict, InvalidInput, NotFound, found
+from registry.limits import MAX_FEN
 from registry.models import Role
 from registry.products import get_product
 from registry.trading.errors import NegotiationClosed, NotYourTurn
@@ -120,6 +121,7 @@ def open_negotiation(session: Session, actor: Actor, data: NegotiationIn) -> Neg
         raise InvalidInput("term_days", "required for subscriptions and only for them")
     terms = data.terms or TermsIn(**base.terms)
     check_terms(product, terms)
+    _check_amount(data.quantity, data.unit_price_fen)
     row = Negotiation(id=str(uuid.uuid4()), product_id=product.id, base_offer_id=base.id, buyer_id=actor.id,
                       operator_id=product.operator_id, state=S.REQUESTED, turn="operator", kind=data.kind,
                       quantity=data.quantity, term_days=data.term_days, unit_price_fen=data.unit_price_fen,
@@ -135,9 +137,17 @@ def open_negotiation(session: Session, actor: Actor, data: NegotiationIn) -> Neg
     return row
 
 
+def _check_amount(quantity: int, unit_price_fen: int | None) -> None:
+    """The agreed amount (quantity x unit price) must stay within the bound of every amount."""
+    if unit_price_fen is not None and quantity * unit_price_fen > MAX_FEN:
+        raise InvalidInput("quantity", f"quantity x unit_price_fen = {quantity * unit_price_fen} fen, over the "
+                           f"bound of {MAX_FEN} fen for any amount")
+
+
 def _apply_counter(session: Session, row: Negotiation, data: CounterIn) -> None:
     product = get_product(session, row.product_id)
     check_price_cap(session, product, [data.unit_price_fen])
+    _check_amount(row.quantity if data.quantity is None else data.quantity, data.unit_price_fen)
     if data.terms is not None:
         check_terms(product, data.terms)
         row.terms = data.terms.model_dump(mode="json")

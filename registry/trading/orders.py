@@ -30,16 +30,17 @@ from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.access import require_servable, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, apply_result, chain_time, record_receipt, submit
+from registry.chain import ChainGateway, apply_result, catch_up, chain_time, record_receipt, submit
 from registry.errors import ChainRejected, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
+from registry.limits import MAX_FEN
 from registry.models import Account, ChainState, ChainTx, Product, Role
 from registry.products import get_product
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
 from registry.trading.negotiations import check_agreement, finalize_for_license
 from registry.trading.offers import get_offer, receipt_of
-from registry.trading.pricing import check_quantity, require_on_chain, unit_price_of
+from registry.trading.pricing import check_quantity, price_of, require_on_chain, unit_price_of
 from registry.trading.schemas import OrderIn, OrderOut
 from registry.trading.vouchers import add_redeemed, check_voucher
 
@@ -79,7 +80,7 @@ def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: O
     """Price, voucher and balance against the chain; returns the contract's price (`priceOf`), or None
     when the chain is down (the checks are skipped and the order is queued)."""
     try:
-        amount = gateway.ledger.price_of(offer.id, data.quantity)
+        amount = price_of(gateway.ledger, offer, data.quantity)
         voucher_fen = 0
         if data.voucher_id:
             _, voucher_fen = check_voucher(session, actor, data.voucher_id, product, amount, data.voucher_amount_fen)
@@ -106,7 +107,7 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
             return existing
     offer, product = check_order(session, gateway, actor, data)
     if data.voucher_id:  # chain-free voucher rules first (amount rules need the price)
-        check_voucher(session, actor, data.voucher_id, product, 2**127, data.voucher_amount_fen)
+        check_voucher(session, actor, data.voucher_id, product, MAX_FEN, data.voucher_amount_fen)
     amount = _check_funds(session, gateway, actor, offer, product, data)
     order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
     start = datetime.now(UTC)
@@ -304,6 +305,7 @@ def release_license(session: Session, gateway: ChainGateway, actor: Actor, licen
         raise RuleViolation("NotEscrowed", licenseId=lid, status=lic.status)
     if chain_time(gateway) < lic.release_after:
         raise RuleViolation("RefundWindowOpen", licenseId=lid, releaseAfter=lic.release_after)
+    catch_up(gateway, lic.release_after)
     lic.status = LicenseStatus.PAID
     session.add(lic)
     submit(session, gateway, subject_type="license", subject_id=lic.id, action="license.release",

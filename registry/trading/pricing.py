@@ -14,6 +14,7 @@ from ledger.ids import chain_id_of, hex32
 from registry.actor import Actor
 from registry.chain import ChainGateway
 from registry.errors import ChainRejected, ChainUnavailableError, Conflict, InvalidInput, RuleViolation
+from registry.limits import MAX_FEN
 from registry.models import Product
 from registry.trading.models import Offer, OfferKind
 from registry.trading.schemas import QuoteOut, QuotePayee
@@ -53,9 +54,18 @@ def unit_price_of(offer: Offer, quantity: int) -> int:
     return unit
 
 
+def price_of(ledger: Ledger, offer: Offer, quantity: int) -> int:
+    """The contract's price (`priceOf`), held to the bound of every amount (422 naming the quantity)."""
+    amount = ledger.price_of(offer.id, quantity)
+    if amount > MAX_FEN:
+        raise InvalidInput("quantity", f"the price of quantity {quantity} is {amount} fen, over the bound of "
+                           f"{MAX_FEN} fen for any amount")
+    return amount
+
+
 def price(ledger: Ledger, offer: Offer, quantity: int) -> Price:
     """The contract's price and split (raises ChainUnavailable or ContractRevert)."""
-    amount = ledger.price_of(offer.id, quantity)
+    amount = price_of(ledger, offer, quantity)
     shares = ledger.split_of(amount, [p["bps"] for p in offer.payees])
     return Price(unit_price_of(offer, quantity), amount, shares)
 

@@ -7,22 +7,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from registry.limits import MAX_QUANTITY
+from registry.limits import Fen as Fen
+from registry.limits import PositiveFen as PositiveFen
+from registry.limits import Quantity as Quantity
 from registry.schemas import ChainReceiptOut, Strict, Uuid
 
-Fen = Annotated[int, Field(ge=0, le=2**127, description="integer fen (0.01 CNY)")]
-PositiveFen = Annotated[int, Field(ge=1, le=2**127, description="integer fen (0.01 CNY)")]
-Quantity = Annotated[int, Field(ge=1, le=2**63, description="units: 1 (one-off), periods or queries")]
 # The query kinds of the privacy query language (`privacy.query.KINDS`; a test keeps them equal).
 QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Purpose = Annotated[str, Field(min_length=1, max_length=200)]
 OfferKindName = Literal["one_off", "subscription", "metered", "negotiable"]
 BasisName = Literal["cost", "revenue", "negotiated"]
-Bps = Annotated[int, Field(ge=0, le=10_000)]
+Bps = Annotated[int, Field(strict=True, ge=0, le=10_000)]
 
 
 class Tier(Strict):
-    min_quantity: Annotated[int, Field(ge=1, le=2**63)]
+    min_quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
     unit_price_fen: Fen
 
 
@@ -46,12 +47,15 @@ class TermsIn(Strict):
     purposes: Annotated[list[Purpose], Field(min_length=1, max_length=20)]
     query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=6)]
     columns: Annotated[list[ColumnName], Field(min_length=1, max_length=200)]
-    max_queries: Annotated[int, Field(ge=1, le=10**9, description="per license (per period for subscriptions); "
+    max_queries: Annotated[int, Field(
+        strict=True, ge=1, le=10**9, description="per license (per period for subscriptions); "
                                       "metered licenses get the quantity bought")] = 1000
-    epsilon: Annotated[float, Field(gt=0, le=1000, description="privacy budget per license (per period)")] = 1.0
-    delta: Annotated[float, Field(ge=0, lt=1, description="per license (per period)")] = 1e-6
-    rho: Annotated[float | None, Field(gt=0, le=1000, description="zCDP budget, when the product uses it")] = None
-    validity_days: Annotated[int, Field(ge=1, le=3650, description="one-off and metered licenses")] = 365
+    epsilon: Annotated[float, Field(
+        strict=True, gt=0, le=1000, description="privacy budget per license (per period)")] = 1.0
+    delta: Annotated[float, Field(strict=True, ge=0, lt=1, description="per license (per period)")] = 1e-6
+    rho: Annotated[float | None, Field(
+        strict=True, gt=0, le=1000, description="zCDP budget, when the product uses it")] = None
+    validity_days: Annotated[int, Field(strict=True, ge=1, le=3650, description="one-off and metered licenses")] = 365
     no_resale: Literal[True] = True
 
 
@@ -59,8 +63,8 @@ class OfferIn(Strict):
     kind: OfferKindName
     basis: BasisName
     tiers: list[Tier] = Field(default_factory=list, max_length=8)
-    term_days: Annotated[int | None, Field(ge=1, le=3650, description="subscription period")] = None
-    refund_window_seconds: Annotated[int, Field(ge=0, le=90 * 86400)] = 0
+    term_days: Annotated[int | None, Field(strict=True, ge=1, le=3650, description="subscription period")] = None
+    refund_window_seconds: Annotated[int, Field(strict=True, ge=0, le=90 * 86400)] = 0
     split: SplitIn
     terms: TermsIn
 
@@ -103,7 +107,7 @@ class OfferOut(BaseModel):
 
 
 class PriceCapIn(Strict):
-    cap_fen: Annotated[int, Field(ge=0, le=2**127, description="highest unit price in fen; 0 removes the cap")]
+    cap_fen: Annotated[Fen, Field(description="highest unit price in fen; 0 removes the cap")]
 
 
 class PriceCapOut(BaseModel):
@@ -220,16 +224,16 @@ class ChargeOut(BaseModel):
 
 
 class BudgetPolicyIn(Strict):
-    epsilon: Annotated[float, Field(gt=0, le=10_000)]
-    delta: Annotated[float, Field(ge=0, lt=1)]
-    rho: Annotated[float | None, Field(gt=0, le=10_000)] = None
+    epsilon: Annotated[float, Field(strict=True, gt=0, le=10_000)]
+    delta: Annotated[float, Field(strict=True, ge=0, lt=1)]
+    rho: Annotated[float | None, Field(strict=True, gt=0, le=10_000)] = None
 
 
 class NegotiationIn(Strict):
     offer_id: Uuid = Field(description="the offer negotiated from (usually a negotiable one)")
     kind: Literal["one_off", "subscription", "metered"]
     quantity: Quantity = 1
-    term_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+    term_days: Annotated[int | None, Field(strict=True, ge=1, le=3650)] = None
     unit_price_fen: Fen | None = Field(None, description="the buyer's proposed unit price")
     terms: TermsIn | None = Field(None, description="proposed usage terms (default: the offer's)")
     message: Annotated[str, Field(max_length=2000)] = ""
@@ -241,7 +245,8 @@ class CounterIn(Strict):
     unit_price_fen: Fen
     quantity: Quantity | None = None
     terms: TermsIn | None = None
-    valid_for_seconds: Annotated[int, Field(ge=1, le=90 * 86400, description="deadline to answer")] = 7 * 86400
+    valid_for_seconds: Annotated[int, Field(
+        strict=True, ge=1, le=90 * 86400, description="deadline to answer")] = 7 * 86400
     message: Annotated[str, Field(max_length=2000)] = ""
 
 

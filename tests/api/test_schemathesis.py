@@ -1,8 +1,10 @@
 """Schemathesis against the live OpenAPI schema, every operation, as every role and with no key.
 
-Bounded for CI: a few examples per operation. Checks: no server error, responses match the schema,
-and no 2xx (and the right 401/403) for a role outside the operation's `x-roles`. Fuzzing writes, so it
-runs against servers of its own; key rotation and revocation are left out (they would revoke the key the run uses).
+Bounded for CI: a few examples per operation, then the stateful phase (operations chained through the
+links Schemathesis infers from response schemas and path parameters), for every role. Checks: no server
+error, responses match the schema, and no 2xx (and the right 401/403) for a role outside the operation's
+`x-roles`. Fuzzing writes, so it runs against servers of its own; key rotation and revocation are left
+out (they would revoke the key the run uses).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def test_fuzz_every_operation(fuzz_server: Server, role: str, tmp_path: Path) ->
     # One worker: on CPython 3.11, ast.parse in concurrent threads (Hypothesis describing lambdas) can
     # fail with "AST constructor recursion depth mismatch".
     cmd = [str(SCHEMATHESIS), "run", f"{server.url}/openapi.json", "--checks", CHECKS,
-           "--max-examples", "4", "--phases", "examples,coverage,fuzzing", "--seed", "7",
+           "--max-examples", "4", "--phases", "examples,coverage,fuzzing,stateful", "--seed", "7",
            "--generation-deterministic", "--no-color", "--workers", "1",
            "--request-timeout", "20", "--exclude-path", "/dev/mint",
            "--exclude-path-regex", "(rotate|revoke)-key",

@@ -117,7 +117,7 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
-def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 90) -> subprocess.Popen[bytes]:
+def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 240) -> subprocess.Popen[bytes]:
     """Start uvicorn with `env` on `port` and wait until /health answers."""
     log = open(tmp / "uvicorn.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([str(VENV_BIN / "uvicorn"), "--factory", "api.app:app_from_env", "--host",

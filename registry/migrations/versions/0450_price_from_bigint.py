@@ -1,0 +1,28 @@
+"""Product `price_from_fen` as BIGINT: every amount column holds `registry.limits.MAX_FEN` (10^15 fen),
+beyond PostgreSQL's INTEGER.
+
+Revision ID: 0450
+Revises: 0410
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0450"
+down_revision = "0410"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("products") as batch:
+        batch.alter_column("price_from_fen", type_=sa.BigInteger(), existing_type=sa.Integer(),
+                           existing_nullable=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("products") as batch:
+        batch.alter_column("price_from_fen", type_=sa.Integer(), existing_type=sa.BigInteger(),
+                           existing_nullable=True)
