@@ -3,10 +3,13 @@ pragma solidity ^0.8.24;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {MerkleConsistency} from "./MerkleConsistency.sol";
 import {ProvexRoles} from "./ProvexRoles.sol";
 
 /// @title Provex checkpoint log
-/// @notice Append-only checkpoints (tree size, RFC 6962 Merkle root) of the off-chain ledger.
+/// @notice Append-only checkpoints (tree size, RFC 6962 Merkle root) of the off-chain ledger. Append-only is
+///         enforced here: each checkpoint after the first carries an RFC 9162 consistency proof from the
+///         previous one, verified on chain, so no rewritten history can be anchored at any size.
 contract CheckpointLog is AccessControlDefaultAdminRules {
     struct Checkpoint {
         uint64 treeSize;
@@ -17,6 +20,7 @@ contract CheckpointLog is AccessControlDefaultAdminRules {
     Checkpoint[] private _checkpoints;
 
     error TreeSizeNotIncreasing(uint64 previousSize, uint64 treeSize);
+    error InconsistentCheckpoint(uint64 previousSize, uint64 treeSize);
     error UnknownCheckpoint(uint256 index, uint256 count);
 
     event CheckpointAnchored(uint256 indexed index, uint64 treeSize, bytes32 root, address indexed recorder);
@@ -31,13 +35,31 @@ contract CheckpointLog is AccessControlDefaultAdminRules {
         _grantRole(ProvexRoles.RECORDER, recorder);
     }
 
-    /// @notice Anchors a checkpoint; the tree size must grow.
+    /// @notice Anchors a checkpoint that extends the latest one: the tree size must grow and `proof` must show
+    ///         the latest checkpoint's tree is a prefix of this one (RFC 9162 section 2.1.4.2, SHA-256 precompile).
+    /// @dev The first checkpoint extends the empty tree and takes an empty proof. A smaller size reverts with
+    ///      `TreeSizeNotIncreasing`; a root that does not extend the latest checkpoint (a rewritten record, a
+    ///      wrong, short or long proof, or another root at the same size) with `InconsistentCheckpoint`; the
+    ///      latest checkpoint sent again with `TreeSizeNotIncreasing`.
     /// @param treeSize Number of records covered.
     /// @param root RFC 6962 Merkle tree head over the first `treeSize` records.
-    function anchor(uint64 treeSize, bytes32 root) external onlyRole(ProvexRoles.RECORDER) {
+    /// @param proof Consistency proof from the latest checkpoint to (`treeSize`, `root`); empty for the first.
+    function anchor(uint64 treeSize, bytes32 root, bytes32[] calldata proof)
+        external
+        onlyRole(ProvexRoles.RECORDER)
+    {
         uint256 n = _checkpoints.length;
-        uint64 previous = n == 0 ? 0 : _checkpoints[n - 1].treeSize;
-        if (treeSize <= previous) revert TreeSizeNotIncreasing(previous, treeSize);
+        uint64 previous;
+        bytes32 previousRoot = MerkleConsistency.EMPTY_ROOT;
+        if (n != 0) {
+            Checkpoint storage last = _checkpoints[n - 1];
+            (previous, previousRoot) = (last.treeSize, last.root);
+        }
+        if (treeSize < previous) revert TreeSizeNotIncreasing(previous, treeSize);
+        if (!MerkleConsistency.verify(previous, treeSize, previousRoot, root, proof)) {
+            revert InconsistentCheckpoint(previous, treeSize);
+        }
+        if (treeSize == previous) revert TreeSizeNotIncreasing(previous, treeSize);
         _checkpoints.push(Checkpoint(treeSize, uint64(block.timestamp), root));
         emit CheckpointAnchored(n, treeSize, root, msg.sender);
     }

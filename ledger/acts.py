@@ -139,5 +139,7 @@ class Acts:
 
     # --------------------------------------------------------------- checkpoints
 
-    def anchor(self, tree_size: int, root: bytes) -> Act:
-        return self._act("CheckpointLog", "anchor", (tree_size, root), "CheckpointAnchored")
+    def anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> Act:
+        """Checkpoint (`tree_size`, `root`) with the consistency proof from the latest one (empty for the first)."""
+        return self._act("CheckpointLog", "anchor", (tree_size, root, [bytes(p) for p in proof]),
+                         "CheckpointAnchored")

@@ -1,5 +1,9 @@
 """The anchoring worker: puts (tree size, Merkle root) checkpoints of the record log on chain.
 
+Each checkpoint carries the RFC 9162 consistency proof from the previous one, which the contract
+verifies; the proof comes from the previous checkpoint's stored frontier and the batch's own leaves
+(O(batch + log n) hashes, no rebuild of the tree).
+
 Crash safety: a checkpoint row is committed *before* its transaction is sent, with the compact
 tree frontier it produces. On every pass the worker first reconciles its rows with the chain:
 a checkpoint found on chain is adopted (never sent twice); one whose transaction vanished (chain
@@ -160,28 +164,41 @@ class Anchorer:
         oldest_age = (datetime.now(UTC) - _aware(waiting[0][2])).total_seconds()
         if not force and len(waiting) < self.policy.batch_size and oldest_age < self.policy.max_age:
             return 0
+        leaves: list[bytes] = []
         for seq, leaf, _ in waiting:
-            if seq != tree.size:
+            if seq != tree.size + len(leaves):
                 break  # a gap: stop at the contiguous prefix
-            tree.append(bytes.fromhex(leaf))
-        covered = tree.size - (last.tree_size if last else 0)
-        if covered == 0:
+            leaves.append(bytes.fromhex(leaf))
+        if not leaves:
             return 0
+        proof = tree.consistency_proof(leaves)  # from the previous checkpoint, confirmed on chain
+        tree.extend(leaves)
         row = LedgerCheckpoint(tree_size=tree.size, root=tree.root().hex(),
                                frontier=json.dumps(tree.to_state()), created_at=datetime.now(UTC))
         session.add(row)
         session.commit()  # intent first: a crash from here on is reconciled, never duplicated
-        self._send(session, row)
+        self._send(session, row, proof)
         session.commit()
-        return covered
+        return len(leaves)
 
-    def _send(self, session: Session, row: LedgerCheckpoint) -> None:
+    def _proof_for(self, session: Session, row: LedgerCheckpoint) -> list[bytes]:
+        """Consistency proof to `row` from the checkpoint row before it (the chain's latest when sent in order)."""
+        prev = session.exec(select(LedgerCheckpoint).where(LedgerCheckpoint.tree_size < row.tree_size)
+                            .order_by(col(LedgerCheckpoint.tree_size).desc()).limit(1)).first()
+        tree = CompactTree.from_state(*json.loads(prev.frontier)) if prev else CompactTree()
+        leaves = session.exec(select(LedgerRecord.leaf_hash).where(LedgerRecord.seq >= tree.size)
+                              .where(LedgerRecord.seq < row.tree_size).order_by(col(LedgerRecord.seq))).all()
+        return tree.consistency_proof([bytes.fromhex(h) for h in leaves])
+
+    def _send(self, session: Session, row: LedgerCheckpoint, proof: list[bytes] | None = None) -> None:
+        if proof is None:
+            proof = self._proof_for(session, row)
         try:
-            receipt = self.ledger.anchor(self.recorder, row.tree_size, bytes.fromhex(row.root))
+            receipt = self.ledger.anchor(self.recorder, row.tree_size, bytes.fromhex(row.root), proof)
         except ChainUnavailable:
             log.info("chain unavailable; checkpoint %s stays pending", row.tree_size)
             return
-        except ChainError as exc:  # e.g. TreeSizeNotIncreasing after a partial reorg
+        except ChainError as exc:  # e.g. TreeSizeNotIncreasing or InconsistentCheckpoint after a partial reorg
             log.error("checkpoint %s refused: %s", row.tree_size, exc)
             return
         row.tx_hash, row.block_number = receipt.tx_hash, receipt.block_number

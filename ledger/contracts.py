@@ -296,8 +296,10 @@ class Ledger:
 
     # ------------------------------------------------------------ checkpoints
 
-    def anchor(self, sender: LocalAccount, tree_size: int, root: bytes) -> Receipt:
-        return self.send(sender, self.acts.anchor(tree_size, root))
+    def anchor(self, sender: LocalAccount, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> Receipt:
+        """Anchor (`tree_size`, `root`); `proof` is the RFC 9162 consistency proof from the latest checkpoint,
+        which the contract verifies (`InconsistentCheckpoint` when it fails; empty for the first checkpoint)."""
+        return self.send(sender, self.acts.anchor(tree_size, root, proof))
 
     def checkpoint_count(self) -> int:
         return int(self.client.call(self.checkpoints.functions.count()))

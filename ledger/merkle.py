@@ -9,7 +9,8 @@ largest power of two smaller than ``n``; the empty tree's root is
 * ``MerkleLevels``: every level of a tree computed once, then the root and any
   proof, for the full size or any smaller size, in O(log n).
 * ``CompactTree``: the right frontier of a growing tree, O(log n) state, with
-  ``append`` and ``root``; serialisable so a worker can persist and resume it.
+  ``append``, ``root`` and the consistency proof to the tree it grows into;
+  serialisable so a worker can persist and resume it.
 * ``verify_inclusion`` / ``verify_consistency``: RFC 9162 sections 2.1.3.2 and
   2.1.4.2. They return ``False`` for anything malformed and never raise.
 
@@ -321,6 +322,30 @@ class CompactTree:
         """Append many leaf hashes in order."""
         for h in leaf_hashes:
             self.append(h)
+
+    def consistency_proof(self, new_leaves: Sequence[bytes]) -> list[bytes]:
+        """Consistency proof from this tree to it with ``new_leaves`` appended (RFC 9162 section 2.1.4.1).
+
+        Needs no other leaf: the proof's hashes left of the old size are this frontier, the rest lie
+        among the new leaves. O(len(new_leaves) + log n) hashes; this tree is not changed.
+        """
+        m, leaves = self._size, _leaf_list(new_leaves)
+        if m == 0 or not leaves:
+            return []
+        old = iter(self._nodes)  # the frontier, largest subtree first: in the order the descent meets it
+        siblings: list[bytes] = []
+        lo, hi, whole = 0, m + len(leaves), True
+        while m != hi:  # as MerkleLevels.consistency_proof
+            mid = lo + _split(hi - lo)
+            if m <= mid:
+                siblings.append(root(leaves[mid - m:hi - m]))
+                hi = mid
+            else:
+                siblings.append(next(old))
+                lo, whole = mid, False
+        proof = [] if whole else [next(old)]
+        proof.extend(reversed(siblings))
+        return proof
 
     def root(self) -> bytes:
         """Root of the tree of all leaves appended so far."""

@@ -1,6 +1,8 @@
-"""Anchoring worker against a real Anvil: batching, crash recovery, chain outage, reorg."""
+"""Anchoring worker against a real Anvil: batching, crash recovery, chain outage, reorg, rewritten history."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -8,7 +10,7 @@ from sqlmodel import Session, select
 
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import Ledger
-from ledger.merkle import inclusion_proof, root, verify_inclusion
+from ledger.merkle import CompactTree, inclusion_proof, leaf_hash, root, verify_inclusion
 from ledger.records import LedgerCheckpoint, LedgerRecord
 from ledger.runtime import ChainRuntime
 from tests.ledger.conftest import append
@@ -49,13 +51,14 @@ def test_batches_by_size_and_age(rt: ChainRuntime, engine: Engine) -> None:
 class CrashAfterSend(Anchorer):
     """Sends the anchoring transaction, then dies before recording it."""
 
-    def _send(self, session: Session, row: LedgerCheckpoint) -> None:
-        self.ledger.anchor(self.recorder, row.tree_size, bytes.fromhex(row.root))
+    def _send(self, session: Session, row: LedgerCheckpoint, proof: list[bytes] | None = None) -> None:
+        self.ledger.anchor(self.recorder, row.tree_size, bytes.fromhex(row.root),
+                           self._proof_for(session, row) if proof is None else proof)
         raise KeyboardInterrupt("killed")
 
 
 class CrashBeforeSend(Anchorer):
-    def _send(self, session: Session, row: LedgerCheckpoint) -> None:
+    def _send(self, session: Session, row: LedgerCheckpoint, proof: list[bytes] | None = None) -> None:
         raise KeyboardInterrupt("killed")
 
 
@@ -99,3 +102,30 @@ def test_reorg_reanchors_dropped_checkpoint(rt: ChainRuntime, engine: Engine) ->
     worker.drain(timeout=30)  # the node forgot the reverted transactions; nonces re-sync on the way
     assert chain_sizes(rt.ledger) == [10, 20]
     assert_all_anchored_once(engine, rt.ledger)
+
+
+def test_rewritten_history_is_never_anchored(rt: ChainRuntime, engine: Engine, caplog: pytest.LogCaptureFixture,
+                                             ) -> None:
+    """An insider rewrites an anchored record and the checkpoint rows to match: the contract refuses it."""
+    assert rt.ledger and rt.recorder
+    worker = Anchorer(engine, rt.ledger, rt.recorder, AnchorPolicy(batch_size=10))
+    append(engine, 10)
+    worker.drain()
+    honest = rt.ledger.checkpoint(0).root
+    with Session(engine) as s:
+        rec = s.exec(select(LedgerRecord).where(LedgerRecord.seq == 3)).one()
+        rec.leaf_hash = leaf_hash(b"rewritten").hex()
+        s.add(rec)
+        s.commit()
+        leaves = [bytes.fromhex(r.leaf_hash) for r in s.exec(select(LedgerRecord).order_by(LedgerRecord.seq))]
+        row = s.exec(select(LedgerCheckpoint)).one()
+        tree = CompactTree()
+        tree.extend(leaves)
+        row.root, row.frontier = tree.root().hex(), json.dumps(tree.to_state())
+        s.add(row)
+        s.commit()
+    append(engine, 5)
+    for _ in range(3):
+        worker.run_once(force=True)
+    assert chain_sizes(rt.ledger) == [10] and rt.ledger.checkpoint(0).root == honest
+    assert "InconsistentCheckpoint" in caplog.text

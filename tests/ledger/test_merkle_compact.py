@@ -49,6 +49,26 @@ def test_compact_tree_matches_root_at_every_size_and_survives_serialisation() ->
         tree = CompactTree.from_state(*tree.to_state())
 
 
+def test_compact_tree_consistency_proof_from_its_frontier_alone() -> None:
+    """The Anchorer's proof: old frontier + the new leaves give the RFC 6962 proof, for every 0 <= m <= n."""
+    for n in range(MAX_N + 1):
+        for m in range(n + 1):
+            tree = CompactTree.from_state(*_grown(m).to_state())  # only the frontier survives
+            proof = tree.consistency_proof(LEAVES[m:n])
+            assert proof == (ref_proof(m, LEAVES[:n]) if 0 < m < n else []), (m, n)
+            assert tree.size == m and tree.root() == ROOTS[m], "the tree itself is not changed"
+            if 0 < m < n:
+                assert verify_consistency(m, n, ROOTS[m], ROOTS[n], proof)
+    with pytest.raises(MerkleError):
+        _grown(3).consistency_proof([b"short"])
+
+
+def _grown(m: int) -> CompactTree:
+    tree = CompactTree()
+    tree.extend(LEAVES[:m])
+    return tree
+
+
 def test_compact_tree_rejects_bad_state_and_bad_leaves() -> None:
     tree = CompactTree()
     tree.extend(LEAVES[:6])
