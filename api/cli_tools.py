@@ -200,6 +200,9 @@ def audit_verify(
     from api.settings import get_settings
 
     settings = get_settings()
+    if trust and not source:
+        console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
+        raise typer.Exit(2)
     if (key or os.environ.get("PROVEX_API_KEY")) and not source:
         with client(api, key) as c, console.status("verifying (POST /audit/verify)"):
             try:

@@ -169,7 +169,8 @@ def check_trust(trust: TrustFile, client: ChainClient, build: Build,
             problems.append(TrustProblem("signature", f"signed by {signer}, not by the authority {trust.authority}"))
     except TrustFileError as exc:
         problems.append(TrustProblem("signature", str(exc)))
-    if authority is not None and Web3.to_checksum_address(authority) != trust.authority:
+    if authority is not None and (not Web3.is_address(authority)
+                                  or Web3.to_checksum_address(authority) != trust.authority):
         problems.append(TrustProblem("authority", f"the file's authority is {trust.authority}, you expect {authority}"))
     if client.chain_id != trust.chain_id:
         return [*problems, TrustProblem("chain_id", f"the chain's id is {client.chain_id}, not {trust.chain_id}")]
