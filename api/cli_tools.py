@@ -2,8 +2,9 @@
 
 Every command takes `--api` (default `PROVEX_API_URL` or http://127.0.0.1:8700) and `--key` (default
 `PROVEX_API_KEY`), prints tables (rich), and `--json` for scripts. `audit verify` and `audit export` read the
-database and the chain directly (settings); `audit verify --from DIR --rpc URL` needs neither the database nor
-the API: an exported record log and a chain endpoint are enough.
+database and the chain directly (settings); `audit verify --from DIR --rpc URL --trust FILE` needs neither the
+database nor the API: an exported record log, the authority's trust file and a chain endpoint are enough
+(`audit trust make|check` in api/cli_trust.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_trust import AUTHORITY, trust_app, verify_trusted, verify_untrusted
 from api.client import ApiError, ProvexClient
 
 console = Console()
@@ -28,6 +30,7 @@ JSON_OUT = typer.Option(False, "--json", help="print JSON")
 products_app = typer.Typer(help="Find and inspect data products.", no_args_is_help=True)
 audit_app = typer.Typer(help="Trace provenance, verify the database against the chain, export the record log.",
                         no_args_is_help=True)
+audit_app.add_typer(trust_app, name="trust")
 
 
 def client(api: str | None, key: str | None) -> ProvexClient:
@@ -156,6 +159,10 @@ def audit_trace(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_O
 
 
 def _report(report: dict[str, Any], as_json: bool) -> None:
+    if not as_json:
+        for note in report.get("notes", []):
+            style = "yellow" if note.startswith("UNAUTHENTICATED") else "dim"
+            console.print(f"[{style}]{note}[/{style}]")
     if as_json:
         dump(report)
     elif report["ok"]:
@@ -165,6 +172,9 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
         d = report["divergence"]
         console.print(f"[red]DIVERGENCE[/red] {d['kind']} in {d['table']} row {d['row']} "
                       f"{d.get('field') or ''}: {d['detail']}")
+        for more in report.get("also", []):
+            console.print(f"[red]also[/red] {more['kind']} in {more['table']} {more.get('field') or ''}: "
+                          f"{more['detail']}")
     if not report["ok"]:
         raise typer.Exit(1)
 
@@ -173,18 +183,26 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
 def audit_verify(
     source: Path = typer.Option(None, "--from", help="an export folder (from `provex audit export`)"),
     rpc: str = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL)"),
+    trust: Path = typer.Option(None, "--trust", help="the authority's signed trust file: contract addresses "
+                               "come only from it (with --from)"),
+    authority: str = AUTHORITY,
     api: str = API, key: str = KEY, as_json: bool = JSON_OUT,
 ) -> None:
     """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
 
     With `--key` (an auditor's) it asks the API (`POST /audit/verify`), which also compares the chain-enforced
     rows. Otherwise it reads the database (PROVEX_ settings) and the chain at `--rpc`. With `--from DIR --rpc
-    URL` it needs only an export and the chain. Examples: `provex audit verify --key $AUDITOR`,
-    `provex audit verify --from ./audit-2025-06 --rpc http://127.0.0.1:8545`.
+    URL --trust FILE` it needs only an export, the chain and the authority's trust file, which alone names
+    the contracts (without `--trust` the export's own deployment.json does, unauthenticated). Examples:
+    `provex audit verify --key $AUDITOR`,
+    `provex audit verify --from ./audit-2025-06 --rpc http://127.0.0.1:8545 --trust ./trust.json`.
     """
     from api.settings import get_settings
 
     settings = get_settings()
+    if trust and not source:
+        console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
+        raise typer.Exit(2)
     if (key or os.environ.get("PROVEX_API_KEY")) and not source:
         with client(api, key) as c, console.status("verifying (POST /audit/verify)"):
             try:
@@ -204,15 +222,19 @@ def audit_verify(
         def tick(what: str, n: int) -> None:
             progress.update(task, description=f"verifying {what}", completed=n)
 
-        report = _verify_export(source, url, tick) if source else _verify_database(url, tick)
+        if source and trust:
+            report = verify_trusted(source, url, trust, authority, tick)
+        elif source:
+            report = verify_untrusted(source, url, tick)
+        else:
+            report = _verify_database(url, tick)
     _report(report, as_json)
 
 
 def _ledger(rpc: str, manifest_path: Path) -> Any:
     """Contract wrappers at `rpc` for the deployment in `manifest_path` (no key needed: reads only)."""
-    from api.settings import get_settings
+    from api.cli_trust import build
     from ledger.client import ChainClient
-    from ledger.compiler import compile_contracts
     from ledger.contracts import Ledger
     from ledger.deploy import Deployment
 
@@ -220,9 +242,7 @@ def _ledger(rpc: str, manifest_path: Path) -> Any:
     if manifest is None:
         console.print(f"[red]{manifest_path} not found[/red]")
         raise typer.Exit(2)
-    settings = get_settings()
-    build = compile_contracts(settings.contracts_dir, settings.home / "build", settings.solc, settings.toolchain_dir)
-    return Ledger(ChainClient(rpc), manifest, build)
+    return Ledger(ChainClient(rpc), manifest, build())
 
 
 def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
@@ -240,15 +260,6 @@ def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
             return verify_database(s, ledger, progress=tick).as_dict()
     finally:
         engine.dispose()
-
-
-def _verify_export(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
-    from ledger.verify import MANIFEST_FILE, chain_checkpoints, read_export, verify_log
-
-    ledger = _ledger(rpc, folder / MANIFEST_FILE)
-    report = verify_log(read_export(folder), chain_checkpoints(ledger.client, ledger),
-                        progress=lambda n: tick("records", n))
-    return report.as_dict()
 
 
 @audit_app.command("export")

@@ -56,6 +56,7 @@ class VerifyReport:
     divergence: Divergence | None = None
     unanchored: int = 0
     notes: list[str] = field(default_factory=list)
+    also: list[Divergence] = field(default_factory=list)  # further divergences found after the first
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
