@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from api.deps import AnyCtx, AuthorityCtx, Ctx, OperatorCtx
-from registry.errors import InvalidInput
+from api.deps import AnyCtx, AuthorityCtx, OperatorCtx
 from registry.limits import MAX_FEN, MAX_QUANTITY
-from registry.products import visible_product
 from registry.trading import offers as svc
 from registry.trading.licenses import set_budget_policy
-from registry.trading.pricing import quote
+from registry.trading.pricing import quote_offer
 from registry.trading.schemas import BudgetPolicyIn, OfferIn, OfferOut, PriceCapIn, PriceCapOut, QuoteOut
-from registry.trading.vouchers import check_voucher
 
 router = APIRouter(tags=["trading"])
 
@@ -63,18 +60,4 @@ def budget_policy(ref: str, body: BudgetPolicyIn, c: OperatorCtx) -> BudgetPolic
 def get_quote(ref: str, c: AnyCtx, offer_id: str = Query(...), quantity: int = Query(1, ge=1, le=MAX_QUANTITY),
               voucher_id: str | None = Query(None),
               voucher_amount_fen: int | None = Query(None, ge=0, le=MAX_FEN)) -> QuoteOut:
-    return _quote(c, ref, offer_id, quantity, voucher_id, voucher_amount_fen)
-
-
-def _quote(c: Ctx, ref: str, offer_id: str, quantity: int, voucher_id: str | None,
-           voucher_amount_fen: int | None) -> QuoteOut:
-    product = visible_product(c.session, c.actor, ref)
-    offer = svc.visible_offer(c.session, c.actor, offer_id)
-    if offer.product_id != product.id:
-        raise InvalidInput("offer_id", f"offer {offer_id} is not an offer of {product.code}")
-    base = quote(c.gateway, c.actor, product, offer, quantity)
-    if voucher_id is None:
-        return base
-    _, use = check_voucher(c.session, c.actor, voucher_id, product, base.amount_fen, voucher_amount_fen)
-    return base.model_copy(update={"voucher_id": voucher_id, "voucher_fen": use,
-                                   "payable_fen": base.amount_fen - use})
+    return quote_offer(c.session, c.gateway, c.actor, ref, offer_id, quantity, voucher_id, voucher_amount_fen)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
@@ -16,8 +18,11 @@ from registry.chain import ChainGateway
 from registry.errors import ChainRejected, ChainUnavailableError, Conflict, InvalidInput, RuleViolation
 from registry.limits import MAX_FEN
 from registry.models import Product
+from registry.products import visible_product
 from registry.trading.models import Offer, OfferKind
+from registry.trading.offers import visible_offer
 from registry.trading.schemas import QuoteOut, QuotePayee
+from registry.trading.vouchers import check_voucher
 
 REMAINDER_RULE = ("each payee gets floor(amount x bps / 10000); the fen left over (fewer than the payees) go one "
                   "each to the payees with the largest fractional parts, ties to the earlier payee "
@@ -92,3 +97,18 @@ def quote(gateway: ChainGateway, actor: Actor, product: Product, offer: Offer, q
                     voucher_fen=voucher_fen, payable_fen=p.amount_fen - voucher_fen, payees=payees,
                     bps_total=sum(x.bps for x in payees), remainder_fen=p.amount_fen - floors,
                     remainder_rule=REMAINDER_RULE, source="Settlement.priceOf + Settlement.splitOf (eth_call)")
+
+
+def quote_offer(session: Session, gateway: ChainGateway, actor: Actor, ref: str, offer_id: str, quantity: int,
+                voucher_id: str | None, voucher_amount_fen: int | None) -> QuoteOut:
+    """The quote of an offer of product `ref` the actor can see, less the voucher's part when one is named."""
+    product = visible_product(session, actor, ref)
+    offer = visible_offer(session, actor, offer_id)
+    if offer.product_id != product.id:
+        raise InvalidInput("offer_id", f"offer {offer_id} is not an offer of {product.code}")
+    base = quote(gateway, actor, product, offer, quantity)
+    if voucher_id is None:
+        return base
+    _, use = check_voucher(session, actor, voucher_id, product, base.amount_fen, voucher_amount_fen)
+    return base.model_copy(update={"voucher_id": voucher_id, "voucher_fen": use,
+                                   "payable_fen": base.amount_fen - use})
