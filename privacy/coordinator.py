@@ -25,6 +25,8 @@ from privacy.result import DEFAULT_MIN_GROUP_SIZE, AggregateResult, decode_group
 from privacy.secagg.coordinator import CoordinatorSecAgg, RoundHook, Transport
 from privacy.secagg.ring import Ring
 
+KEEPALIVE_EXPIRY_S = 1.0
+
 
 @dataclass(frozen=True)
 class ProviderEndpoint:
@@ -71,7 +73,11 @@ class Coordinator:
     # -- HTTP transport ----------------------------------------------------------------
     async def _post(self, node: str, route: str, envelope: dict[str, Any]) -> tuple[int, Any]:
         if self._client is None:
-            limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+            # Idle connections are dropped well before a node's keep-alive (uvicorn: 5 s) ends, so a
+            # request never goes out on a connection the node is closing (a round waiting for its
+            # slowest node leaves the others' connections idle for that long).
+            limits = httpx.Limits(max_connections=256, max_keepalive_connections=256,
+                                  keepalive_expiry=KEEPALIVE_EXPIRY_S)
             self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
         resp = await self._client.post(self.providers[node].url.rstrip("/") + route, json=envelope)
         return resp.status_code, resp.json() if resp.status_code == 200 else resp.text
