@@ -185,7 +185,7 @@ def provider_serve(
         except (httpx.HTTPError, KeyError, ValueError) as e:
             console.print(f"[red]could not fetch the coordinator key from {exchange}: {e}[/red]")
             raise typer.Exit(1) from None
-    serve(data, node_id, port, host, key_dir, coordinator_key, require_noise, False)
+    serve(data, node_id, port, host, key_dir, coordinator_key, require_noise)
 
 
 @app.command("up")

@@ -5,9 +5,12 @@
 In-process: the real Coordinator and ProviderSecAgg code (signatures, X25519, Shamir, AES-GCM,
 AES-CTR masks) with a function-call transport; "setup" is the per-session key rounds,
 "query" the two per-query rounds (masked input + unmask), and plain is summing the same
-integer vectors. HTTP: real provider processes; plain is the one-round ``/bench/plain`` fan-out
-(nodes started with ``--bench-plain``). Secure-over-HTTP times amortise key setup over the
-session's pool of slots (see privacy/README.md for why that is safe). Last line: JSON.
+integer vectors. HTTP: real provider processes (``bench/plain_node.py``: the production node
+plus a bench-only ``POST /bench/plain``); plain is one signed fan-out round over the same
+coordinator transport in which each node returns its unmasked local vector (the same DuckDB
+computation the protocol masks) and the vectors are summed here. Secure-over-HTTP times amortise
+key setup over the session's pool of slots (see privacy/README.md for why that is safe). Last
+line: JSON.
 """
 
 from __future__ import annotations
@@ -28,13 +31,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from plain_node import PLAIN_REQ, PLAIN_ROUTE, unpack  # noqa: E402
+
+from privacy.calibrate import no_noise  # noqa: E402
 from privacy.coordinator import Coordinator, ProviderEndpoint  # noqa: E402
 from privacy.errors import PrivacyError  # noqa: E402
-from privacy.query import ColumnSpec, Plan, parse_query  # noqa: E402
+from privacy.plan import ColumnSpec, Plan  # noqa: E402
 from privacy.secagg.crypto import public_key_hex  # noqa: E402
-from privacy.secagg.protocol import ProviderSecAgg  # noqa: E402
+from privacy.secagg.provider import ProviderSecAgg  # noqa: E402
+from privacy.sql import parse_query  # noqa: E402
 from tests.privacy.cluster import start_cluster  # noqa: E402
+
+PLAIN_NODE = (str(ROOT / "bench" / "plain_node.py"),)
 
 
 def vector_plan(d: int) -> Plan:
@@ -43,6 +53,19 @@ def vector_plan(d: int) -> Plan:
         return parse_query("SELECT COUNT(*) FROM t", [ColumnSpec("g", "int", 0, 0)])
     cols = [ColumnSpec("g", "int", 0, d - 1, domain=list(range(d)))]
     return parse_query("SELECT COUNT(*), g FROM t GROUP BY g", cols)
+
+
+async def run_plain(coord: Coordinator, plan: Plan) -> list[int]:
+    """The baseline: one signed round in which every node returns its unmasked local vector
+    (``plain_node.py``), verified like a protocol reply and summed here."""
+    fields = {"plan": plan.to_dict(), "plan_hash": plan.hash(), "noise": no_noise(plan).to_dict()}
+    replies, failed = await coord.secagg.fanout(coord.order, PLAIN_ROUTE, PLAIN_REQ, lambda n: fields)
+    if failed:
+        raise RuntimeError(f"plain mode failed: {failed}")
+    total = [0] * plan.vector_length()
+    for reply in replies.values():
+        total = [a + b for a, b in zip(total, unpack(str(reply["vector"])), strict=True)]
+    return total
 
 
 def in_process(n: int, d: int, reps: int) -> dict[str, float]:
@@ -56,16 +79,14 @@ def in_process(n: int, d: int, reps: int) -> dict[str, float]:
         vec = vectors[i]
         nodes[f"p{i}"] = ProviderSecAgg(f"p{i}", ident, key.public_key(), lambda p, u, v=vec: v)
         eps.append(ProviderEndpoint(f"p{i}", "inproc", public_key_hex(ident)))
-    routes = {"/secagg/advertise": "advertise", "/secagg/share": "share_keys",
-              "/secagg/input": "masked_input", "/secagg/unmask": "unmask"}
-
     async def transport(node: str, path: str, env: dict[str, Any]) -> tuple[int, Any]:
         try:
-            return 200, getattr(nodes[node], routes[path])(env)
+            return 200, nodes[node].rounds()[path](env)
         except PrivacyError as e:
             return 409, e.to_dict()
 
     plan = vector_plan(d)
+    exact = no_noise(plan)
     t = n // 2 + 1
     out: dict[str, float] = {}
 
@@ -75,17 +96,17 @@ def in_process(n: int, d: int, reps: int) -> dict[str, float]:
             coord = Coordinator(key, eps, threshold=t, pool=1, transport=transport,
                                 max_rows_per_provider=1 << 20)
             t0 = time.perf_counter()
-            res = await coord.run(plan, None, min_group_size=0)
+            res = await coord.run(plan, exact, min_group_size=0)
             times_full.append(time.perf_counter() - t0)
             expect = [sum(col) for col in zip(*vectors, strict=True)]
             got = [g.values["count(*)"] for g in res.groups]
             assert got == expect, "secure sum mismatch"
         coord = Coordinator(key, eps, threshold=t, pool=reps + 1, transport=transport,
                             max_rows_per_provider=1 << 20)
-        await coord.run(plan, None, min_group_size=0)
+        await coord.run(plan, exact, min_group_size=0)
         for _ in range(reps):
             t0 = time.perf_counter()
-            await coord.run(plan, None, min_group_size=0)
+            await coord.run(plan, exact, min_group_size=0)
             times_query.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         for _ in range(reps):
@@ -112,7 +133,7 @@ def write_http_data(path: Path, rows: int, dmax: int) -> Path:
 def http_bench(n: int, ds: list[int], reps: int, work: Path) -> dict[str, dict[str, float]]:
     key = Ed25519PrivateKey.generate()
     files = [write_http_data(work / f"h{n}-{i}.parquet", 2000, max(ds)) for i in range(n)]
-    cluster = start_cluster(files, work / f"hc{n}", public_key_hex(key), ["--bench-plain"])
+    cluster = start_cluster(files, work / f"hc{n}", public_key_hex(key), program=PLAIN_NODE)
     results: dict[str, dict[str, float]] = {}
     try:
         coord = Coordinator(key, cluster.endpoints(), threshold=n // 2 + 1, pool=64,
@@ -121,16 +142,17 @@ def http_bench(n: int, ds: list[int], reps: int, work: Path) -> dict[str, dict[s
         async def go() -> None:
             for d in ds:
                 plan = vector_plan(d)
-                first = await coord.run(plan, None, min_group_size=0)  # warm (may set up)
-                plain_total = await coord.run_plain(plan)
+                exact = no_noise(plan)
+                first = await coord.run(plan, exact, min_group_size=0)  # warm (may set up)
+                plain_total = await run_plain(coord, plan)
                 assert [g.values["count(*)"] for g in first.groups] == plain_total
                 ts, tp = [], []
                 for _ in range(reps):
                     t0 = time.perf_counter()
-                    await coord.run_plain(plan)
+                    await run_plain(coord, plan)
                     tp.append(time.perf_counter() - t0)
                     t0 = time.perf_counter()
-                    await coord.run(plan, None, min_group_size=0)
+                    await coord.run(plan, exact, min_group_size=0)
                     ts.append(time.perf_counter() - t0)
                 s, p = statistics.median(ts), statistics.median(tp)
                 results[f"d={d}"] = {"secure_s": s, "plain_s": p, "ratio": s / p}
@@ -163,10 +185,10 @@ def e2e(rows: int, work: Path) -> dict[str, float]:
 
         async def go() -> tuple[float, float]:
             t0 = time.perf_counter()
-            await coord.run(plan, None)
+            await coord.run(plan, no_noise(plan))
             cold = time.perf_counter() - t0
             t0 = time.perf_counter()
-            await coord.run(plan, None)
+            await coord.run(plan, no_noise(plan))
             warm = time.perf_counter() - t0
             await coord.aclose()
             return cold, warm

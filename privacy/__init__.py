@@ -1,1 +1,1 @@
-"""Provex privacy package."""
+"""Federated aggregate queries: SQL to plan, secure aggregation over provider nodes, DP noise."""

@@ -15,7 +15,6 @@ i.e. rho-zCDP. Lane families with independent noise compose by adding their rho.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 from privacy.errors import BudgetExceeded, DPConfigError
 
@@ -59,11 +58,6 @@ def skellam_variance_for(l1: float, l2: float, rho: float) -> float:
     while skellam_rho(l1, l2, variance) > rho:
         variance *= 1.001
     return variance
-
-
-def query_cost(families: Iterable[tuple[float, float, float]]) -> float:
-    """Total rho of a query from (l1, l2, variance) per independently-noised lane family."""
-    return sum(skellam_rho(l1, l2, var) for l1, l2, var in families)
 
 
 def remaining_epsilon(budget_rho: float, spent_rho: float, delta: float) -> float:

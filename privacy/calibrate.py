@@ -17,7 +17,7 @@ from typing import Any
 from privacy.accountant import epsilon_from_rho, rho_from_epsilon, skellam_rho
 from privacy.accountant import skellam_variance_for as _variance_for
 from privacy.errors import DPConfigError
-from privacy.query import Component, Plan
+from privacy.plan import Component, Plan
 
 MAX_SENSITIVITY_UNITS = 1 << 16
 
@@ -92,7 +92,4 @@ def calibrate(plan: Plan, dp: DPParams | None) -> NoisePlan:
 
 def lane_variances(plan: Plan, noise: NoisePlan) -> list[float]:
     """Expand per-component variances to the full vector layout (groups x lanes)."""
-    per_group: list[float] = []
-    for comp, var in zip(plan.components(), noise.variances, strict=True):
-        per_group.extend([var] * comp.lanes)
-    return per_group * len(plan.groups())
+    return plan.layout().expand(noise.variances)

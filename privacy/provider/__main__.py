@@ -17,11 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--key-dir", type=Path, default=None)
     ap.add_argument("--coordinator-key", default=None, help="coordinator Ed25519 key (hex)")
     ap.add_argument("--require-noise", action="store_true", help="refuse un-noised queries")
-    ap.add_argument("--bench-plain", action="store_true",
-                    help="BENCHMARK ONLY: enable the unmasked one-round plain mode")
     a = ap.parse_args(argv)
-    serve(a.data, a.node_id, a.port, a.host, a.key_dir, a.coordinator_key,
-          a.require_noise, a.bench_plain)
+    serve(a.data, a.node_id, a.port, a.host, a.key_dir, a.coordinator_key, a.require_noise)
 
 
 if __name__ == "__main__":

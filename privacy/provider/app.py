@@ -1,15 +1,13 @@
 """FastAPI app of a provider node: identity plus the four protocol rounds, nothing else.
 
-There is deliberately no route that returns rows or unmasked aggregates. The only exception
-is ``POST /bench/plain`` (one-round unmasked aggregate for the benchmark baseline), which
-exists only when the node is started with ``bench_plain=True`` (``--bench-plain``).
+There is deliberately no route that returns rows or unmasked aggregates.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +18,9 @@ from fastapi.responses import JSONResponse
 
 from privacy.errors import PrivacyError, ProtocolError, ProviderAuthError
 from privacy.provider.local import LocalData
-from privacy.query import Plan
+from privacy.secagg.constants import PROTOCOL
 from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
-from privacy.secagg.protocol import ProviderSecAgg
-
-PROTOCOL = "provex-secagg-v1"
+from privacy.secagg.provider import Handler, ProviderSecAgg
 
 
 def _status(err: PrivacyError) -> int:
@@ -61,13 +57,33 @@ def resolve_coordinator_key(key_dir: Path, explicit: str | None) -> str | None:
     return os.environ.get("PROVEX_COORDINATOR_PUBKEY") or None
 
 
+def protocol_endpoint(key_dir: Path, fn: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """A POST route running one round's handler off the event loop, refusals as JSON 4xx."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            envelope = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"error": "bad_request", "detail": "body is not JSON"}, 400)
+        try:
+            return JSONResponse(await run_in_threadpool(fn, envelope))
+        except PrivacyError as e:
+            if isinstance(e, ProviderAuthError):
+                security_event(key_dir, request, e)
+            return JSONResponse(e.to_dict(), _status(e))
+        except (KeyError, TypeError, ValueError) as e:
+            detail = f"malformed message: {type(e).__name__}: {e}"[:300]
+            return JSONResponse({"error": "bad_request", "detail": detail}, 400)
+
+    return endpoint
+
+
 def create_app(
     data: Path,
     node_id: str,
     key_dir: Path | None = None,
     coordinator_pubkey: str | None = None,
     require_noise: bool = False,
-    bench_plain: bool = False,
 ) -> FastAPI:
     """Build the node: load data into DuckDB, load/create the identity key, mount rounds."""
     key_dir = key_dir or default_key_dir(node_id)
@@ -94,51 +110,8 @@ def create_app(
             "coordinator_key": coord_hex,
         }
 
-    async def handle(request: Request, fn: Callable[[Any], dict[str, Any]]) -> JSONResponse:
-        try:
-            envelope = json.loads(await request.body())
-        except ValueError:
-            return JSONResponse({"error": "bad_request", "detail": "body is not JSON"}, 400)
-        try:
-            return JSONResponse(await run_in_threadpool(fn, envelope))
-        except PrivacyError as e:
-            if isinstance(e, ProviderAuthError):
-                security_event(key_dir, request, e)
-            return JSONResponse(e.to_dict(), _status(e))
-        except (KeyError, TypeError, ValueError) as e:
-            detail = f"malformed message: {type(e).__name__}: {e}"[:300]
-            return JSONResponse({"error": "bad_request", "detail": detail}, 400)
-
-    @app.post("/secagg/advertise")
-    async def advertise(request: Request) -> JSONResponse:
-        return await handle(request, proto.advertise)
-
-    @app.post("/secagg/share")
-    async def share(request: Request) -> JSONResponse:
-        return await handle(request, proto.share_keys)
-
-    @app.post("/secagg/input")
-    async def masked_input(request: Request) -> JSONResponse:
-        return await handle(request, proto.masked_input)
-
-    @app.post("/secagg/unmask")
-    async def unmask(request: Request) -> JSONResponse:
-        return await handle(request, proto.unmask)
-
-    if bench_plain:
-
-        def plain(envelope: Any) -> dict[str, Any]:
-            req = proto.open_request(envelope, "plain_req")
-            plan = Plan.from_dict(req["plan"])
-            if plan.hash() != req.get("plan_hash"):
-                raise ProtocolError("plan hash mismatch")
-            units = [int(u) for u in req["noise"]["units"]]
-            return proto.reply(req, {"type": "plain", "vector": local.compute(plan, units)})
-
-        @app.post("/bench/plain")
-        async def bench_plain_route(request: Request) -> JSONResponse:
-            return await handle(request, plain)
-
+    for route, handler in proto.rounds().items():
+        app.add_api_route(route, protocol_endpoint(key_dir, handler), methods=["POST"])
     return app
 
 
@@ -150,12 +123,11 @@ def serve(
     key_dir: Path | None = None,
     coordinator_pubkey: str | None = None,
     require_noise: bool = False,
-    bench_plain: bool = False,
 ) -> None:
     """Run a provider node (blocking). Prints one JSON line with id, URL and public key."""
     import uvicorn
 
-    app = create_app(data, node_id, key_dir, coordinator_pubkey, require_noise, bench_plain)
+    app = create_app(data, node_id, key_dir, coordinator_pubkey, require_noise)
     key_dir = key_dir or default_key_dir(node_id)
     pub = (key_dir / "identity.pub").read_text().strip()
     print(json.dumps({"node": node_id, "url": f"http://{host}:{port}", "public_key": pub}),

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from privacy.query import Component, Cond, Plan
+from privacy.plan import Component, Cond, Plan
 
 TABLE = "data"
 
@@ -38,14 +38,9 @@ class LocalData:
     def compute(self, plan: Plan, units: list[int]) -> list[int]:
         """The plan's vector (groups x component lanes) over local rows, clipped and encoded."""
         self.check_plan(plan)
-        comps = plan.components()
-        groups = plan.groups()
-        offsets, lanes = [], 0
-        for comp in comps:
-            offsets.append(lanes)
-            lanes += comp.lanes
-        vec = [0] * (len(groups) * lanes)
-        gindex = {g: i for i, g in enumerate(groups)}
+        layout = plan.layout()
+        comps = layout.components
+        gindex = {g: i for i, g in enumerate(layout.groups)}
         where, params = self._where(plan)
         gcols = [_q(g) for g in plan.group_by]
         scalar = [(i, c) for i, c in enumerate(comps) if c.stat != "hist"]
@@ -61,20 +56,21 @@ class LocalData:
                 if c.stat == "hist"
             ]
         ng = len(gcols)
+        cells: list[tuple[int, int, int, int]] = []
         for row in rows:
             gi = self._group(gindex, row[:ng])
             if gi is None:
                 continue
             for (ci, _), value in zip(scalar, row[ng:], strict=True):
-                vec[gi * lanes + offsets[ci]] = int(value or 0)
+                cells.append((gi, ci, 0, int(value or 0)))
         for ci, comp, hrows in hist_rows:
             for row in hrows:
                 gi = self._group(gindex, row[:ng])
                 b = row[ng]
                 if gi is None or b is None or comp.bins is None or not 0 <= int(b) < comp.bins:
                     continue
-                vec[gi * lanes + offsets[ci] + int(b)] = int(row[ng + 1])
-        return vec
+                cells.append((gi, ci, int(b), int(row[ng + 1])))
+        return layout.encode(cells)
 
     @staticmethod
     def _group(gindex: dict[tuple[Any, ...], int], key: tuple[Any, ...]) -> int | None:

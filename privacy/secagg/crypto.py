@@ -1,4 +1,8 @@
-"""Signed envelopes (Ed25519), X25519 agreement, AES-GCM for provider-to-provider shares."""
+"""Signed envelopes (Ed25519), X25519 agreement, AES-GCM for provider-to-provider shares.
+
+Message bodies are signed and hashed in the one strict canonical JSON of ``ledger.canonical``;
+a body it refuses (NaN, non-string keys, too deep) is refused as a malformed envelope.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from privacy.canonical import canonical_json
+from ledger.canonical import RecordFormatError, canonical_json, sha256_hex
 from privacy.errors import ProviderAuthError
+from privacy.secagg.constants import SIG_DOMAIN
 
-SIG_DOMAIN = b"provex-secagg-v1\x00"
 MAX_CLOCK_SKEW = 300.0
 
 
@@ -74,23 +78,38 @@ def load_or_create_identity(key_dir: Path) -> Ed25519PrivateKey:
 
 def sign(body: dict[str, Any], signer: str, key: Ed25519PrivateKey) -> dict[str, Any]:
     """Wrap ``body`` in an envelope signed over its canonical JSON."""
-    msg = SIG_DOMAIN + canonical_json(body).encode("utf-8")
-    return {"body": body, "signer": signer, "sig": key.sign(msg).hex()}
+    return sign_with_digest(body, signer, key)[0]
+
+
+def sign_with_digest(body: dict[str, Any], signer: str, key: Ed25519PrivateKey) -> tuple[dict[str, Any], str]:
+    """:func:`sign`, plus the SHA-256 (hex) of the body's canonical JSON that a reply binds to
+    (``req``); the body is encoded once for both."""
+    data = canonical_json(body)
+    return {"body": body, "signer": signer, "sig": key.sign(SIG_DOMAIN + data).hex()}, sha256_hex(data)
 
 
 def verify(envelope: Any, expected_signer: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
     """Check an envelope's shape, signer and signature; return its body."""
+    return verify_with_digest(envelope, expected_signer, public_key)[0]
+
+
+def verify_with_digest(envelope: Any, expected_signer: str, public_key: Ed25519PublicKey) -> tuple[dict[str, Any], str]:
+    """:func:`verify`, plus the SHA-256 (hex) of the body's canonical JSON (encoded once)."""
     if not isinstance(envelope, dict) or set(envelope) != {"body", "signer", "sig"}:
         raise ProviderAuthError("malformed envelope")
     body = envelope["body"]
     if not isinstance(body, dict) or envelope["signer"] != expected_signer:
         raise ProviderAuthError(f"message not signed by {expected_signer}")
     try:
+        data = canonical_json(body)
+    except RecordFormatError as e:
+        raise ProviderAuthError(f"malformed envelope: {e}") from None
+    try:
         sig = bytes.fromhex(str(envelope["sig"]))
-        public_key.verify(sig, SIG_DOMAIN + canonical_json(body).encode("utf-8"))
+        public_key.verify(sig, SIG_DOMAIN + data)
     except (ValueError, InvalidSignature):
         raise ProviderAuthError(f"bad signature from {expected_signer!r}") from None
-    return body
+    return body, sha256_hex(data)
 
 
 def check_fresh(ts: Any, now: float | None = None) -> None:

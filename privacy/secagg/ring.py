@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 GUARD_BYTES = 2
-MAX_UNREDUCED_ADDS = 1 << (8 * GUARD_BYTES - 1)
 _ZERO_NONCE = bytes(16)
 
 

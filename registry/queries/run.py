@@ -4,7 +4,8 @@
    against the product's declared columns (bounds, public domains) and the license's allowances.
 2. The product's query policy decides noise: exact answers only for products without personal
    information (`query_policy.check_noise_off_allowed`), otherwise (epsilon, delta) calibrated to the
-   plan; the cost charged is what the calibration actually uses (rho, and its epsilon at delta).
+   plan; the cost charged is what the calibration actually uses (rho, and its epsilon at delta), and
+   that same noise plan is what the coordinator has the providers add.
 3. `licenses.authorize_and_spend` checks and spends atomically; the spend is committed before any
    provider is asked, so concurrent queries can never overspend.
 4. The coordinator runs secure aggregation over the product's registered provider nodes. If it fails
@@ -24,10 +25,11 @@ from sqlmodel import Session
 
 from ledger.records import append_record
 from privacy.calibrate import DPParams, calibrate
-from privacy.canonical import sha256_hex
-from privacy.coordinator import AggregateResult, Coordinator
+from privacy.coordinator import Coordinator
 from privacy.errors import NotEnoughProviders
-from privacy.query import ColumnSpec, Plan, parse_query
+from privacy.plan import ColumnSpec, Plan
+from privacy.result import AggregateResult
+from privacy.sql import parse_query
 from registry.actor import Actor
 from registry.errors import InvalidInput
 from registry.models import Product, Role
@@ -107,7 +109,7 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
                                 epsilon=noise.epsilon, delta=noise.delta, rho=noise.rho or None)
     session.commit()
     try:
-        result = coordinator.run_sync(plan, dp, query_id=grant.charge_id)
+        result = coordinator.run_sync(plan, noise, query_id=grant.charge_id)
     except BaseException:
         log.warning("query %s on %s failed; refunding its charge", grant.charge_id, product.code)
         session.rollback()
@@ -120,7 +122,7 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
 def _record(session: Session, actor: Actor, product: Product, grant: LicenseGrant, plan: Plan,
             result: AggregateResult) -> QueryOut:
     body = result.to_dict()
-    result_hash = sha256_hex(body)
+    result_hash = result.hash()
     rec = append_record(session, kind="query.run", actor=actor.id, subject=product.id, authorization=grant.license_id,
                         data={"query_id": result.query_id, "license_id": grant.license_id,
                               "charge_id": grant.charge_id, "plan_hash": plan.hash(), "result_hash": result_hash,

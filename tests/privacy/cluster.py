@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,8 +66,11 @@ def start_cluster(
     coordinator_pubkey: str,
     extra_args: list[str] | None = None,
     timeout: float = 60.0,
+    program: Sequence[str] = ("-m", "privacy.provider"),
 ) -> Cluster:
-    """Start one node per data file, wait until each answers GET /identity."""
+    """Start one node per data file, wait until each answers GET /identity.
+
+    ``program`` is what the interpreter runs: the provider node, or a script taking its arguments."""
     cluster = Cluster()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for i, data in enumerate(files):
@@ -74,7 +78,7 @@ def start_cluster(
         port = free_port()
         key_dir = workdir / f"keys-{node_id}"
         cmd = [
-            sys.executable, "-m", "privacy.provider", "--data", str(data), "--id", node_id,
+            sys.executable, *program, "--data", str(data), "--id", node_id,
             "--port", str(port), "--key-dir", str(key_dir),
             "--coordinator-key", coordinator_pubkey, *(extra_args or []),
         ]

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from privacy.query import ColumnSpec
+from privacy.plan import ColumnSpec
 from privacy.secagg.crypto import public_key_hex
 from tests.privacy.cluster import Cluster, start_cluster
 

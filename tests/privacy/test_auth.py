@@ -9,11 +9,12 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator, ProviderEndpoint
 from privacy.provider.app import create_app
-from privacy.query import parse_query
+from privacy.secagg.coordinator import request
 from privacy.secagg.crypto import public_key_hex, sign
-from privacy.secagg.protocol import request
+from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster
 from tests.privacy.conftest import COLUMNS
 
@@ -83,8 +84,8 @@ def test_provider_with_wrong_registered_key_is_excluded(
     impostor = public_key_hex(Ed25519PrivateKey.generate())
     eps[3] = ProviderEndpoint(eps[3].id, eps[3].url, impostor)
     coord = Coordinator(coord_key, eps, threshold=3, timeout=10)
-    result = coord.run_sync(parse_query("SELECT COUNT(*) FROM t", COLUMNS), None,
-                            min_group_size=0)
+    plan = parse_query("SELECT COUNT(*) FROM t", COLUMNS)
+    result = coord.run_sync(plan, no_noise(plan), min_group_size=0)
     assert result.participants == ["p0", "p1", "p2"] and result.dropped == ["p3"]
     assert "bad signature from 'p3'" in result.failures["p3"]
 
@@ -97,8 +98,8 @@ def test_unmask_with_different_survivors_refused(
     plan = parse_query("SELECT COUNT(*) FROM t", COLUMNS)
 
     async def go() -> tuple[int, str]:
-        await coord.run(plan, None, min_group_size=0)
-        session = coord._session
+        await coord.run(plan, no_noise(plan), min_group_size=0)
+        session = coord.secagg.session
         assert session is not None
         node = cluster.nodes[0]
         env, _ = request(coord_key, node.id, "unmask_req", session=session.sid, slot=0,

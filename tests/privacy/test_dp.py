@@ -16,7 +16,7 @@ from privacy.calibrate import DPParams, calibrate, lane_variances
 from privacy.coordinator import Coordinator
 from privacy.errors import BudgetExceeded, DPConfigError
 from privacy.noise import CryptoUniform, poisson, skellam_shares
-from privacy.query import parse_query
+from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster
 from tests.privacy.conftest import COLUMNS, union_sql
 
@@ -118,7 +118,7 @@ def test_noised_query_end_to_end(
     plan = parse_query("SELECT COUNT(*) AS n, SUM(age) AS s, region FROM t GROUP BY region",
                        COLUMNS)
     dp = DPParams(epsilon=0.5, delta=1e-6)
-    result = coord.run_sync(plan, dp, min_group_size=10)
+    result = coord.run_sync(plan, calibrate(plan, dp), min_group_size=10)
     assert result.noised and result.epsilon == pytest.approx(0.5, rel=0.01)
     assert result.epsilon <= 0.5 + 1e-9 and result.rho <= dp.rho * (1 + 1e-9)
     noise = calibrate(plan, dp)

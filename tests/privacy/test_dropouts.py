@@ -10,9 +10,10 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator
 from privacy.errors import NotEnoughProviders
-from privacy.query import parse_query
+from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster
 from tests.privacy.conftest import COLUMNS, union_sql
 
@@ -40,7 +41,8 @@ def run_with_kills(
     if at == "before":
         hook("before")
     coord = Coordinator(key, cluster.endpoints(), threshold=2, timeout=5, on_round=hook)
-    return coord.run_sync(parse_query(SQL, COLUMNS), None, min_group_size=0)
+    plan = parse_query(SQL, COLUMNS)
+    return coord.run_sync(plan, no_noise(plan), min_group_size=0)
 
 
 @pytest.mark.parametrize("at", ROUNDS)
@@ -78,10 +80,10 @@ def test_dropout_between_queries_of_one_session(
     plan = parse_query(SQL, COLUMNS)
 
     async def go() -> list[Any]:
-        first = await coord.run(plan, None, min_group_size=0)
+        first = await coord.run(plan, no_noise(plan), min_group_size=0)
         small_cluster.nodes[2].kill()
-        second = await coord.run(plan, None, min_group_size=0)
-        third = await coord.run(plan, None, min_group_size=0)  # fresh session, 2 nodes
+        second = await coord.run(plan, no_noise(plan), min_group_size=0)
+        third = await coord.run(plan, no_noise(plan), min_group_size=0)  # fresh session, 2 nodes
         await coord.aclose()
         return [first, second, third]
 

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator
-from privacy.query import parse_query
+from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster
 from tests.privacy.conftest import COLUMNS, union_sql
 
@@ -88,7 +89,7 @@ def test_exact_equals_duckdb_union(
 
 async def _run(coordinator: Coordinator, plan: Any) -> Any:
     try:
-        return await coordinator.run(plan, None, min_group_size=0)
+        return await coordinator.run(plan, no_noise(plan), min_group_size=0)
     finally:
         await coordinator.aclose()
 
@@ -115,6 +116,6 @@ def test_small_groups_are_suppressed_and_marked(
 
 async def _run_min(coordinator: Coordinator, plan: Any, mg: int) -> Any:
     try:
-        return await coordinator.run(plan, None, min_group_size=mg)
+        return await coordinator.run(plan, no_noise(plan), min_group_size=mg)
     finally:
         await coordinator.aclose()

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from privacy.secagg.protocol import request
+from privacy.secagg.coordinator import request
 from tests.privacy.cluster import Cluster
 
 ROUTES = {"/secagg/advertise": "advertise_req", "/secagg/share": "share_req",

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from privacy.errors import PrivacyError, QueryError
-from privacy.query import ColumnSpec, Plan, parse_query
+from privacy.plan import ColumnSpec, Plan
+from privacy.sql import parse_query
 from tests.privacy.conftest import COLUMNS
 
 

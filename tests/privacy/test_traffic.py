@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from privacy.calibrate import DPParams, calibrate
 from privacy.coordinator import Coordinator
-from privacy.query import parse_query
 from privacy.secagg.ring import GUARD_BYTES
+from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster, free_port
 from tests.privacy.conftest import COLUMNS
 
@@ -115,7 +115,7 @@ def test_recorded_provider_traffic_is_protocol_only(
     async def go() -> None:
         for sql, dp in queries:
             plan = parse_query(sql, COLUMNS)
-            result = await coord.run(plan, dp, min_group_size=0)
+            result = await coord.run(plan, calibrate(plan, dp), min_group_size=0)
             assert result.participants == ["p0", "p1", "p2", "p3"]
             bits = coord.ring_bits(plan, calibrate(plan, dp))
             expected_sizes.add(plan.vector_length() * (bits // 8 + GUARD_BYTES))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from privacy.query import KINDS
+from privacy.plan import KINDS
 from registry.trading.schemas import QueryKind
 from tests.utils.server import Server
 from tests.utils.trading import balances, buy, count, listed_product, make_offer, new_account, offer_body

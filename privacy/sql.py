@@ -1,4 +1,4 @@
-"""Aggregate-only SQL: parse with sqlglot into a canonical, hashable :class:`Plan`.
+"""Aggregate-only SQL: parse with sqlglot into a canonical, hashable :class:`~privacy.plan.Plan`.
 
 Accepted: ``SELECT agg, ... [, groupcol] FROM table [WHERE cond] [GROUP BY col, ...]`` with
 ``COUNT(*)``, ``COUNT(col)``, ``SUM``, ``AVG``, ``VAR``/``VARIANCE``/``VAR_SAMP``,
@@ -10,22 +10,16 @@ Everything else raises :class:`QueryError` naming the token and the reason.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
 
 import sqlglot
 from sqlglot import exp
 
-from privacy.canonical import canonical_json
 from privacy.errors import QueryError
+from privacy.plan import Aggregate, ColumnSpec, Cond, Plan, Scalar
 
-Scalar = int | float | str
-KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram"})
 MAX_BINS = 1000
 MAX_LANES = 1_000_000
 _CMP_OPS: dict[type[exp.Expression], str] = {
@@ -74,221 +68,6 @@ _SELECT_ARG_TOKENS = {
     "operation_modifiers": "modifier",
 }
 
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A column a product exposes: type, clipping bounds, public group-by domain."""
-
-    name: str
-    type: Literal["int", "float", "category"]
-    lo: float | int | None = None
-    hi: float | int | None = None
-    domain: Sequence[str | int] | None = None
-    decimals: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.type not in ("int", "float", "category"):
-            raise ValueError(f"column {self.name}: unknown type {self.type!r}")
-        if self.domain is not None:
-            object.__setattr__(self, "domain", tuple(self.domain))
-        for bound in (self.lo, self.hi):
-            if bound is not None and (
-                isinstance(bound, bool) or not isinstance(bound, int | float)
-                or not math.isfinite(bound)
-            ):
-                raise ValueError(f"column {self.name}: bounds must be finite numbers")
-        if self.type != "category":
-            if self.lo is None or self.hi is None or not self.lo <= self.hi:
-                raise ValueError(f"numeric column {self.name} needs bounds lo <= hi")
-            if self.type == "int":
-                object.__setattr__(self, "lo", int(self.lo))
-                object.__setattr__(self, "hi", int(self.hi))
-        if self.decimals is None:
-            object.__setattr__(self, "decimals", 2 if self.type == "float" else 0)
-
-    @property
-    def numeric(self) -> bool:
-        return self.type != "category"
-
-    @property
-    def scale(self) -> int:
-        """Fixed-point scale: a value v is encoded as round(v * scale)."""
-        return 10 ** int(self.decimals or 0) if self.type == "float" else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "lo": self.lo,
-            "hi": self.hi,
-            "domain": list(self.domain) if self.domain is not None else None,
-            "decimals": self.decimals,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
-        return cls(
-            name=d["name"],
-            type=d["type"],
-            lo=d.get("lo"),
-            hi=d.get("hi"),
-            domain=tuple(d["domain"]) if d.get("domain") is not None else None,
-            decimals=d.get("decimals"),
-        )
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """One output aggregate. ``column`` is None only for COUNT(*)."""
-
-    kind: str
-    column: str | None
-    alias: str
-    lo: float | None = None
-    hi: float | None = None
-    bins: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"kind": self.kind, "column": self.column, "alias": self.alias}
-        if self.kind == "histogram":
-            d.update(lo=self.lo, hi=self.hi, bins=self.bins)
-        return d
-
-
-@dataclass(frozen=True)
-class Cond:
-    """A WHERE node: op in cmp (with cmp), in, between, and, or."""
-
-    op: str
-    column: str | None = None
-    cmp: str | None = None
-    values: tuple[Scalar, ...] = ()
-    args: tuple[Cond, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.op in ("and", "or"):
-            return {"op": self.op, "args": [a.to_dict() for a in self.args]}
-        d: dict[str, Any] = {"op": self.op, "column": self.column, "values": list(self.values)}
-        if self.op == "cmp":
-            d["cmp"] = self.cmp
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Cond:
-        if d["op"] in ("and", "or"):
-            return cls(op=d["op"], args=tuple(cls.from_dict(a) for a in d["args"]))
-        return cls(op=d["op"], column=d["column"], cmp=d.get("cmp"), values=tuple(d["values"]))
-
-    def columns(self) -> set[str]:
-        if self.op in ("and", "or"):
-            return set().union(*(a.columns() for a in self.args))
-        return {self.column} if self.column else set()
-
-
-@dataclass(frozen=True)
-class Component:
-    """A lane family of the provider's local vector: count_star, count, sum, sumsq, hist."""
-
-    stat: str
-    column: str | None = None
-    lo: float | None = None
-    hi: float | None = None
-    bins: int | None = None
-
-    @property
-    def lanes(self) -> int:
-        return int(self.bins) if self.stat == "hist" and self.bins else 1
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Canonical query plan; what the ledger records and what providers execute."""
-
-    aggregates: tuple[Aggregate, ...]
-    group_by: tuple[str, ...]
-    where: Cond | None
-    columns: tuple[ColumnSpec, ...]
-    version: int = 1
-
-    @property
-    def kinds(self) -> set[str]:
-        return {a.kind for a in self.aggregates}
-
-    def column(self, name: str) -> ColumnSpec:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "aggregates": [a.to_dict() for a in self.aggregates],
-            "group_by": list(self.group_by),
-            "where": self.where.to_dict() if self.where else None,
-            "columns": [c.to_dict() for c in self.columns],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Plan:
-        return cls(
-            aggregates=tuple(
-                Aggregate(
-                    kind=a["kind"],
-                    column=a["column"],
-                    alias=a["alias"],
-                    lo=a.get("lo"),
-                    hi=a.get("hi"),
-                    bins=a.get("bins"),
-                )
-                for a in d["aggregates"]
-            ),
-            group_by=tuple(d["group_by"]),
-            where=Cond.from_dict(d["where"]) if d.get("where") else None,
-            columns=tuple(ColumnSpec.from_dict(c) for c in d["columns"]),
-            version=int(d.get("version", 1)),
-        )
-
-    def canonical(self) -> str:
-        return canonical_json(self.to_dict())
-
-    def hash(self) -> str:
-        return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
-
-    def groups(self) -> list[tuple[str | int, ...]]:
-        """All groups, in vector order: the cartesian product of the public domains."""
-        domains = [self.column(g).domain or () for g in self.group_by]
-        return list(itertools.product(*domains))
-
-    def components(self) -> list[Component]:
-        """Lane families per group (deduplicated); count_star always first (suppression)."""
-        out: list[Component] = [Component("count_star")]
-        for a in self.aggregates:
-            wanted: list[Component] = []
-            if a.kind == "count" and a.column is not None:
-                wanted = [Component("count", a.column)]
-            elif a.kind == "sum":
-                wanted = [Component("sum", a.column)]
-            elif a.kind == "avg":
-                wanted = [Component("sum", a.column), Component("count", a.column)]
-            elif a.kind in ("var", "stddev"):
-                wanted = [
-                    Component("sum", a.column),
-                    Component("sumsq", a.column),
-                    Component("count", a.column),
-                ]
-            elif a.kind == "histogram":
-                wanted = [Component("hist", a.column, a.lo, a.hi, a.bins)]
-            for c in wanted:
-                if c not in out:
-                    out.append(c)
-        return out
-
-    def lanes_per_group(self) -> int:
-        return sum(c.lanes for c in self.components())
-
-    def vector_length(self) -> int:
-        return len(self.groups()) * self.lanes_per_group()
 
 
 def _sql_snippet(node: exp.Expression) -> str:
@@ -518,6 +297,24 @@ def _parse_select(root: exp.Select, p: _Parser) -> Plan:
             continue
         if value:
             raise QueryError(_SELECT_ARG_TOKENS.get(key, key.upper()), "not allowed in a query")
+    _check_source(root, p)
+    group_by = _group_by(root, p)
+    aggregates = _aggregates(root, p, group_by)
+    where = root.args.get("where")
+    cond = p.condition(where.this) if where is not None else None
+    plan = Plan(
+        aggregates=tuple(aggregates),
+        group_by=tuple(group_by),
+        where=cond,
+        columns=tuple(sorted((p.columns[n.lower()] for n in p.used), key=lambda c: c.name)),
+    )
+    if plan.vector_length() > MAX_LANES:
+        raise QueryError("GROUP BY", f"result would have more than {MAX_LANES} values")
+    return plan
+
+
+def _check_source(root: exp.Select, p: _Parser) -> None:
+    """FROM must name the one product table, unqualified and unmodified."""
     from_ = root.args.get("from_") or root.args.get("from")
     if from_ is None:
         raise QueryError("SELECT", "a FROM clause naming the product table is required")
@@ -535,20 +332,28 @@ def _parse_select(root: exp.Select, p: _Parser) -> Plan:
     if from_.args.get("expressions"):
         raise QueryError(",", "joins are not allowed")
 
+
+def _group_by(root: exp.Select, p: _Parser) -> list[str]:
+    """GROUP BY columns, each with a public domain, none repeated."""
     group_by: list[str] = []
     group = root.args.get("group")
-    if group is not None:
-        for key, value in group.args.items():
-            if key != "expressions" and value:
-                raise QueryError("GROUP BY", f"{key.upper()} is not allowed")
-        for g in group.expressions:
-            spec = p.column(g)
-            if not spec.domain:
-                raise QueryError(spec.name, "GROUP BY needs a column with a public domain")
-            if spec.name in group_by:
-                raise QueryError(spec.name, "repeated GROUP BY column")
-            group_by.append(spec.name)
+    if group is None:
+        return group_by
+    for key, value in group.args.items():
+        if key != "expressions" and value:
+            raise QueryError("GROUP BY", f"{key.upper()} is not allowed")
+    for g in group.expressions:
+        spec = p.column(g)
+        if not spec.domain:
+            raise QueryError(spec.name, "GROUP BY needs a column with a public domain")
+        if spec.name in group_by:
+            raise QueryError(spec.name, "repeated GROUP BY column")
+        group_by.append(spec.name)
+    return group_by
 
+
+def _aggregates(root: exp.Select, p: _Parser, group_by: list[str]) -> list[Aggregate]:
+    """The selected aggregates (grouped columns may be selected too; nothing else)."""
     aggregates: list[Aggregate] = []
     for item in root.expressions:
         alias: str | None = None
@@ -573,15 +378,4 @@ def _parse_select(root: exp.Select, p: _Parser) -> Plan:
     aliases = [a.alias for a in aggregates]
     if len(set(aliases)) != len(aliases):
         raise QueryError(aliases[0], "duplicate output names; use AS")
-
-    where = root.args.get("where")
-    cond = p.condition(where.this) if where is not None else None
-    plan = Plan(
-        aggregates=tuple(aggregates),
-        group_by=tuple(group_by),
-        where=cond,
-        columns=tuple(sorted((p.columns[n.lower()] for n in p.used), key=lambda c: c.name)),
-    )
-    if plan.vector_length() > MAX_LANES:
-        raise QueryError("GROUP BY", f"result would have more than {MAX_LANES} values")
-    return plan
+    return aggregates

@@ -1,15 +1,6 @@
-"""Bonawitz et al. 2017 secure aggregation with a batched key-setup ("session").
+"""Provider half of secure aggregation: checks the coordinator's requests, answers the four rounds.
 
-A session runs rounds 0-1 of the protocol once for a pool of ``K`` slots: each provider
-advertises an X25519 encryption key ``c`` and K masking keys ``s^k``, then Shamir-shares (t of
-n) its K mask keys and K fresh self-mask seeds ``b^k``, encrypting each peer's shares with
-AES-GCM under ``HKDF(X25519(c_u, c_v))``. Every query then consumes one unused slot ``k``
-and needs two rounds: masked input ``y_u = x_u + noise_u + PRG(b_u^k) + sum_{v>u} PRG(s_uv^k)
-- sum_{v<u} PRG(s_uv^k)`` and unmasking, where each surviving provider reveals, for slot k
-only, shares of ``b_v^k`` for providers that sent input and of ``s_v^k`` for those that did
-not -- never both for the same (v, k). Since slots share no masking secrets, slot k is an
-independent Bonawitz instance whose first two rounds were sent early; this is the security
-argument for amortising key setup. Slots are single use on the provider side.
+See :mod:`privacy.secagg` for the protocol and :mod:`privacy.secagg.coordinator` for the other half.
 """
 
 from __future__ import annotations
@@ -24,11 +15,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from privacy.canonical import sha256_hex
 from privacy.errors import ProtocolError, ProviderAuthError
 from privacy.noise import skellam_shares
-from privacy.query import Plan
+from privacy.plan import Plan
 from privacy.secagg import shamir
+from privacy.secagg.constants import ADVERTISE, COORDINATOR, INPUT, SHARE, UNMASK
 from privacy.secagg.crypto import (
     agree,
     b64d,
@@ -41,23 +32,23 @@ from privacy.secagg.crypto import (
     seal,
     sign,
     verify,
+    verify_with_digest,
 )
-from privacy.secagg.ring import Ring, derive_key
+from privacy.secagg.masks import pair_key, self_mask_key
+from privacy.secagg.ring import Ring
 
 MAX_POOL = 256
 MAX_SESSIONS = 64
-COORDINATOR = "coordinator"
 
 # (plan, units) -> local integer vector; supplied by the provider's data layer.
 ComputeFn = Callable[[Plan, list[int]], list[int]]
+# a round's handler: signed request envelope -> signed reply envelope
+Handler = Callable[[Any], dict[str, Any]]
 
 
-def pair_key(private: X25519PrivateKey, peer_public: bytes, session: str, slot: int) -> bytes:
-    return agree(private, peer_public, f"provex-pair|{session}|{slot}".encode())
-
-
-def self_mask_key(seed: bytes, session: str, slot: int) -> bytes:
-    return derive_key(seed, "provex-self", session, str(slot))
+def share_key(private: X25519PrivateKey, peer_public: bytes, session: str) -> bytes:
+    """AES-GCM key for the share bundles two providers send each other in a session."""
+    return agree(private, peer_public, f"provex-enc|{session}".encode())
 
 
 def share_aad(session: str, sender: str, recipient: str) -> bytes:
@@ -118,12 +109,22 @@ class ProviderSecAgg:
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def rounds(self) -> dict[str, Handler]:
+        """Route -> handler of each round: what a provider node mounts."""
+        return {
+            ADVERTISE.route: self.advertise,
+            SHARE.route: self.share_keys,
+            INPUT.route: self.masked_input,
+            UNMASK.route: self.unmask,
+        }
+
     # -- envelope handling -------------------------------------------------------------
-    def open_request(self, envelope: Any, expected_type: str) -> dict[str, Any]:
-        """Verify coordinator signature, freshness, type and single use of the nonce."""
+    def open_request(self, envelope: Any, expected_type: str) -> tuple[dict[str, Any], str]:
+        """Verify coordinator signature, freshness, type and single use of the nonce; return the
+        request body and its digest (what :meth:`reply` binds the answer to)."""
         if self.coordinator_key is None:
             raise ProviderAuthError("this node has no coordinator public key configured")
-        body = verify(envelope, COORDINATOR, self.coordinator_key)
+        body, req_digest = verify_with_digest(envelope, COORDINATOR, self.coordinator_key)
         if body.get("type") != expected_type:
             raise ProviderAuthError(f"expected a {expected_type} message")
         if body.get("to") != self.node_id:
@@ -139,10 +140,11 @@ class ProviderSecAgg:
             if len(self._seen) > 100_000:
                 self._seen = {n: t for n, t in self._seen.items() if now - t < 600}
             self._seen[nonce] = now
-        return body
+        return body, req_digest
 
-    def reply(self, request: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        body = {**body, "node": self.node_id, "req": sha256_hex(request)}
+    def reply(self, req_digest: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Sign ``body`` as this node, bound (``req``) to the digest of the request it answers."""
+        body = {**body, "node": self.node_id, "req": req_digest}
         return sign(body, self.node_id, self.identity)
 
     def _session(self, sid: Any) -> _Session:
@@ -153,7 +155,7 @@ class ProviderSecAgg:
 
     # -- round 0: advertise keys ---------------------------------------------------------
     def advertise(self, envelope: Any) -> dict[str, Any]:
-        req = self.open_request(envelope, "advertise_req")
+        req, req_digest = self.open_request(envelope, ADVERTISE.request)
         participants = req.get("participants")
         identities = req.get("identities")
         t, pool = req.get("threshold"), req.get("pool")
@@ -186,9 +188,9 @@ class ProviderSecAgg:
             )
             self.sessions[sid] = session
         return self.reply(
-            req,
+            req_digest,
             {
-                "type": "advertise",
+                "type": ADVERTISE.reply,
                 "session": sid,
                 "c_pk": b64e(raw_public(session.c_key)),
                 "s_pks": [b64e(raw_public(k)) for k in session.s_keys],
@@ -197,7 +199,7 @@ class ProviderSecAgg:
 
     # -- round 1: share keys -------------------------------------------------------------
     def share_keys(self, envelope: Any) -> dict[str, Any]:
-        req = self.open_request(envelope, "share_req")
+        req, req_digest = self.open_request(envelope, SHARE.request)
         s = self._session(req.get("session"))
         adverts = req.get("adverts")
         if not isinstance(adverts, dict):
@@ -211,7 +213,7 @@ class ProviderSecAgg:
             if node not in s.identities or node not in s.participants:
                 raise ProtocolError(f"advert from non-participant {node!r}")
             body = verify(env, node, s.identities[node])
-            if body.get("type") != "advertise" or body.get("session") != s.sid:
+            if body.get("type") != ADVERTISE.reply or body.get("session") != s.sid:
                 raise ProviderAuthError(f"advert of {node!r} is for another session")
             s_pks = body.get("s_pks")
             if not isinstance(s_pks, list) or len(s_pks) != s.pool:
@@ -225,23 +227,42 @@ class ProviderSecAgg:
         table = shamir.split(secrets_, len(s.participants), s.threshold)
         cts: dict[str, str] = {}
         for v in u1:
-            key = agree(s.c_key, s.peer_c[v], f"provex-enc|{s.sid}".encode())
+            key = share_key(s.c_key, s.peer_c[v], s.sid)
             blob = pack_shares(table[s.index(v) - 1])
             cts[v] = b64e(seal(key, blob, share_aad(s.sid, self.node_id, v)))
-        return self.reply(req, {"type": "share", "session": s.sid, "ciphertexts": cts})
+        return self.reply(req_digest, {"type": SHARE.reply, "session": s.sid, "ciphertexts": cts})
 
     # -- round 2: masked input -----------------------------------------------------------
     def masked_input(self, envelope: Any) -> dict[str, Any]:
-        req = self.open_request(envelope, "input_req")
+        req, req_digest = self.open_request(envelope, INPUT.request)
         s = self._session(req.get("session"))
-        slot = req.get("slot")
+        slot, u2 = req.get("slot"), req.get("u2")
         if not isinstance(slot, int) or not 0 <= slot < s.pool:
             raise ProtocolError("slot out of range")
-        u2 = req.get("u2")
         if not isinstance(u2, list) or self.node_id not in u2 or len(u2) < s.threshold:
             raise ProtocolError("u2 must include this node and at least threshold providers")
         if any(v not in s.peer_s for v in u2):
             raise ProtocolError("u2 contains a provider without advertised keys")
+        plan, units, variances = self._query(req)
+        layout = plan.layout()
+        ring = Ring(int(req["ring_bits"]), layout.length)
+        self._take_slot(s, slot, u2, req.get("shares") or {})
+        values = self.compute(plan, units)
+        lane_vars = layout.expand(variances)
+        if any(v > 0 for v in lane_vars):
+            noise_vec = skellam_shares(lane_vars, s.threshold)
+            values = [a + b for a, b in zip(values, noise_vec, strict=True)]
+        body = {
+            "type": INPUT.reply,
+            "session": s.sid,
+            "slot": slot,
+            "query_id": req.get("query_id"),
+            "vector": b64e(ring.to_wire(self._mask(s, slot, ring, values))),
+        }
+        return self.reply(req_digest, body)
+
+    def _query(self, req: dict[str, Any]) -> tuple[Plan, list[int], list[float]]:
+        """The plan and its noise parameters (per-component units and variances), checked."""
         plan = Plan.from_dict(req["plan"])
         if plan.hash() != req.get("plan_hash"):
             raise ProtocolError("plan hash mismatch")
@@ -253,7 +274,10 @@ class ProviderSecAgg:
             raise ProtocolError("noise parameters do not match the plan")
         if self.require_noise and not all(v > 0 for v in variances):
             raise ProtocolError("this node only answers differentially private queries")
-        ring = Ring(int(req["ring_bits"]), plan.vector_length())
+        return plan, units, variances
+
+    def _take_slot(self, s: _Session, slot: int, u2: list[Any], cts: dict[str, Any]) -> None:
+        """Fix u2 for the session, use ``slot`` once, open the peers' share bundles sent along."""
         with self._lock:
             if s.u2 is None:
                 s.u2 = [str(v) for v in u2]
@@ -262,22 +286,17 @@ class ProviderSecAgg:
             if slot in s.used_slots:
                 raise ProtocolError(f"slot {slot} already used")
             s.used_slots.add(slot)
-            cts = req.get("shares") or {}
             for sender, ct in cts.items():
                 if sender in s.u2 and sender not in s.shares:
-                    key = agree(s.c_key, s.peer_c[sender], f"provex-enc|{s.sid}".encode())
+                    key = share_key(s.c_key, s.peer_c[sender], s.sid)
                     blob = open_sealed(key, b64d(ct), share_aad(s.sid, sender, self.node_id))
                     s.shares[sender] = unpack_shares(blob, 2 * s.pool)
             if any(v not in s.shares for v in s.u2):
                 raise ProtocolError("missing key shares from some providers in u2")
-        values = self.compute(plan, units)
-        per_group: list[float] = []
-        for comp, var in zip(comps, variances, strict=True):
-            per_group.extend([var] * comp.lanes)
-        lane_vars = per_group * len(plan.groups())
-        if any(v > 0 for v in lane_vars):
-            noise_vec = skellam_shares(lane_vars, s.threshold)
-            values = [a + b for a, b in zip(values, noise_vec, strict=True)]
+
+    def _mask(self, s: _Session, slot: int, ring: Ring, values: list[int]) -> int:
+        """``values`` plus this node's self mask and its pairwise masks with the rest of u2."""
+        assert s.u2 is not None
         limit = ring.modulus // (2 * len(s.u2))
         if any(abs(v) >= limit for v in values):
             raise ProtocolError("local aggregate too large for the ring; raise ring_bits")
@@ -291,20 +310,11 @@ class ProviderSecAgg:
             y += mask if me < s.index(v) else ring.neg(mask)
             if i % 4096 == 4095:
                 y = ring.reduce(y)
-        return self.reply(
-            req,
-            {
-                "type": "masked_input",
-                "session": s.sid,
-                "slot": slot,
-                "query_id": req.get("query_id"),
-                "vector": b64e(ring.to_wire(y)),
-            },
-        )
+        return y
 
     # -- round 3: unmasking --------------------------------------------------------------
     def unmask(self, envelope: Any) -> dict[str, Any]:
-        req = self.open_request(envelope, "unmask_req")
+        req, req_digest = self.open_request(envelope, UNMASK.request)
         s = self._session(req.get("session"))
         slot, u3 = req.get("slot"), req.get("u3")
         if s.u2 is None or not isinstance(slot, int) or slot not in s.used_slots:
@@ -322,62 +332,13 @@ class ProviderSecAgg:
         b_shares = {v: hex(s.shares[v][k + slot]) for v in u3}
         s_shares = {v: hex(s.shares[v][slot]) for v in s.u2 if v not in u3}
         return self.reply(
-            req,
+            req_digest,
             {
-                "type": "unmask",
+                "type": UNMASK.reply,
                 "session": s.sid,
                 "slot": slot,
                 "b_shares": b_shares,
                 "s_shares": s_shares,
             },
         )
-
-
-def request(
-    key: Ed25519PrivateKey, to: str, kind: str, **fields: Any
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A coordinator request envelope and its body (for binding replies via ``req``)."""
-    body = {"type": kind, "to": to, "nonce": secrets.token_hex(16), "ts": time.time(), **fields}
-    return sign(body, COORDINATOR, key), body
-
-
-def unmask_sum(
-    ring: Ring,
-    total: int,
-    session: str,
-    slot: int,
-    participants: list[str],
-    u2: list[str],
-    u3: list[str],
-    s_pks: dict[str, list[bytes]],
-    replies: dict[str, dict[str, Any]],
-    threshold: int,
-) -> list[int]:
-    """Remove self masks of u3 and pairwise masks involving u2 minus u3; decode the sum."""
-    responders = [r for r in replies if r in participants][:threshold]
-    if len(responders) < threshold:
-        raise ProtocolError("not enough unmasking replies")
-    xs = [participants.index(r) + 1 for r in responders]
-    coeffs = shamir.lagrange_at_zero(xs)
-
-    def reconstruct(node: str, field_name: str) -> bytes:
-        try:
-            ys = [int(str(replies[r][field_name][node]), 16) for r in responders]
-        except (KeyError, ValueError):
-            raise ProtocolError(f"missing {field_name} for {node}") from None
-        return shamir.combine(xs, ys, coeffs)
-
-    acc = total
-    for v in u3:
-        acc += ring.neg(ring.prg(self_mask_key(reconstruct(v, "b_shares"), session, slot)))
-    dropped = [u for u in u2 if u not in u3]
-    for u in dropped:
-        sk = X25519PrivateKey.from_private_bytes(reconstruct(u, "s_shares"))
-        iu = participants.index(u)
-        for v in u3:
-            mask = ring.prg(pair_key(sk, s_pks[v][slot], session, slot))
-            # y_v holds +mask if v precedes u in the order, else -mask: cancel it.
-            acc += ring.neg(mask) if participants.index(v) < iu else mask
-        acc = ring.reduce(acc)
-    return ring.decode(acc)
 
