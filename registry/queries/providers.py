@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from ledger.records import append_record
 from privacy.coordinator import ProviderEndpoint
+from privacy.secagg.constants import PROTOCOL
 from privacy.secagg.crypto import public_key_hex
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -30,7 +31,6 @@ from registry.queries.models import ProviderNode
 from registry.queries.schemas import NodeIn, NodeOut
 
 COORDINATOR_KEY_FILE = "coordinator.key"
-PROTOCOL = "provex-secagg-v1"
 UNVERIFIED = ("the node could not be verified: it must run at an address the exchange allows "
               "(PROVEX_PROVIDER_ALLOW), answer GET /identity directly (no redirect) with protocol "
               f"{PROTOCOL}, the submitted node_id and public_key, and trust this exchange's coordinator "

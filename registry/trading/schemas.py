@@ -13,7 +13,7 @@ from registry.limits import PositiveFen as PositiveFen
 from registry.limits import Quantity as Quantity
 from registry.schemas import ChainReceiptOut, Strict, Uuid
 
-# The query kinds of the privacy query language (`privacy.query.KINDS`; a test keeps them equal).
+# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal).
 QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Purpose = Annotated[str, Field(min_length=1, max_length=200)]
