@@ -28,8 +28,10 @@ SECRET_MARKER = {"error": "idempotency_key_secret_response",
                  "field": "Idempotency-Key"}
 
 
-def _json(status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
-    raw = json.dumps(body).encode()
+def _json(status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None,
+          raw: bytes | None = None) -> list[Message]:
+    """The messages of a JSON response (`raw`: the exact bytes to send, e.g. a stored answer)."""
+    raw = json.dumps(body).encode() if raw is None else raw
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
     return [{"type": "http.response.start", "status": status, "headers": headers + (extra or [])},
             {"type": "http.response.body", "body": raw}]
@@ -67,12 +69,8 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].startswith(PORTAL):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        raw_key = headers.get(b"idempotency-key")
-        if raw_key is None:
+        raw_key = dict(scope["headers"]).get(b"idempotency-key") if scope["type"] == "http" else None
+        if raw_key is None or scope["method"] != "POST" or scope["path"].startswith(PORTAL):
             await self.app(scope, receive, send)
             return
         owner = await principal(scope)
@@ -81,38 +79,29 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY:
-            for m in _json(422, {"error": "invalid_input", "field": "Idempotency-Key",
-                                 "detail": f"Idempotency-Key: 1 to {MAX_KEY} characters"}):
-                await send(m)
+            await _send_all(send, _json(422, {"error": "invalid_input", "field": "Idempotency-Key",
+                                              "detail": f"Idempotency-Key: 1 to {MAX_KEY} characters"}))
             return
-        body = b""
-        more = True
-        while more:
-            msg = await receive()
-            body += msg.get("body", b"")
-            more = msg.get("more_body", False)
+        body = await _read_body(receive)
         req_hash = hashlib.sha256(scope["path"].encode() + b"\n" + scope.get("query_string", b"") + b"\n"
                                   + body).hexdigest()
         engine = scope["app"].state.services.engine
         verdict, stored = await anyio.to_thread.run_sync(_reserve, engine, owner, key, req_hash)
-        if verdict == "replay":
+        if verdict == "new":
+            messages = await self._run_and_store(scope, receive, body, engine, owner, key)
+        elif verdict == "replay":
             assert stored is not None
-            status, payload = stored
-            raw = payload.encode()
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(raw)).encode()),
-                                    (b"idempotent-replayed", b"true")]})
-            await send({"type": "http.response.body", "body": raw})
-            return
-        if verdict in ("mismatch", "busy"):
+            messages = _json(stored[0], {}, [(b"idempotent-replayed", b"true")], raw=stored[1].encode())
+        else:
             detail = ("Idempotency-Key was used with a different request" if verdict == "mismatch"
                       else "a request with this Idempotency-Key is still running")
-            for m in _json(422 if verdict == "mismatch" else 409,
-                           {"error": f"idempotency_key_{verdict}", "detail": detail, "field": "Idempotency-Key"}):
-                await send(m)
-            return
+            messages = _json(422 if verdict == "mismatch" else 409,
+                             {"error": f"idempotency_key_{verdict}", "detail": detail, "field": "Idempotency-Key"})
+        await _send_all(send, messages)
 
+    async def _run_and_store(self, scope: Scope, receive: Receive, body: bytes, engine: Any, owner: str,
+                             key: str) -> list[Message]:
+        """Run the request once, store its answer (never a secret; nothing on 401 or 5xx), return its messages."""
         sent = False
 
         async def replay_receive() -> Message:
@@ -122,31 +111,40 @@ class IdempotencyMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        status = 500
-        response_headers: list[tuple[bytes, bytes]] = []
         messages: list[Message] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, response_headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_headers = list(message.get("headers", []))
             messages.append(message)
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
             # store before answering, so a client retrying at once finds the stored result
+            start = next((m for m in messages if m["type"] == "http.response.start"), None)
+            status = start["status"] if start else 500
             keep = status < 500 and status != 401
             body_out = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-            if keep and carries_secret(response_headers, body_out):
+            if keep and carries_secret(list(start.get("headers", [])) if start else [], body_out):
                 status_kept, text = 409, json.dumps(SECRET_MARKER)
             else:
                 status_kept, text = status, body_out.decode("utf-8", "replace")
             await anyio.to_thread.run_sync(_finish, engine, owner, key, status_kept if keep else None,
                                            text if keep else None)
-        for message in messages:
-            await send(message)
+        return messages
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body, more = b"", True
+    while more:
+        msg = await receive()
+        body += msg.get("body", b"")
+        more = msg.get("more_body", False)
+    return body
+
+
+async def _send_all(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
 
 
 def _reserve(engine: Any, owner: str, key: str, req_hash: str) -> tuple[str, tuple[int, str] | None]:
