@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.routing import Match
-from starlette.types import Scope
 
 from api.deps import current_actor
 from api.openapi_roles import _roles
@@ -15,21 +13,10 @@ from registry.errors import Forbidden, RegistryError, Unauthenticated
 from registry.models import Role
 
 
-def _route_of(scope: Scope) -> APIRoute | None:
-    """The route a request goes to: set once routed, else found by matching (in a middleware)."""
-    route = scope.get("route")
-    if isinstance(route, APIRoute):
-        return route
-    for candidate in scope["app"].router.routes:
-        if isinstance(candidate, APIRoute) and candidate.matches(scope)[0] == Match.FULL:
-            return candidate
-    return None
-
-
 async def refusal_first(request: Request) -> RegistryError | None:
     """The 401/403 the route's own dependency would give this caller, or None (public route, or allowed)."""
-    route = _route_of(request.scope)
-    if route is None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
         return None
     roles = _roles(route.dependant)
     if roles is None:

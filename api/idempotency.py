@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.authfirst import refusal_first
 from api.deps import current_actor
 from registry.errors import Unauthenticated
 from registry.models import IdempotencyKey
@@ -81,13 +80,10 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
-        if (not key or len(key) > MAX_KEY) and await refusal_first(Request(scope)) is None:  # roles first
+        if not key or len(key) > MAX_KEY:
             for m in _json(422, {"error": "invalid_input", "field": "Idempotency-Key",
                                  "detail": f"Idempotency-Key: 1 to {MAX_KEY} characters"}):
                 await send(m)
-            return
-        if not key or len(key) > MAX_KEY:  # a caller outside the route's roles: the route's own 403
-            await self.app(scope, receive, send)
             return
         body = b""
         more = True

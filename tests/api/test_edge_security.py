@@ -44,8 +44,6 @@ def test_over_long_idempotency_key(server: Server) -> None:
     headers = {"Idempotency-Key": "k" * 201}
     with server.client() as anonymous:
         assert anonymous.post("/resources", json=resource_body(), headers=headers).status_code == 401
-    with server.client("buyer") as c:  # the route's roles come first too
-        assert c.post("/resources", json=resource_body(), headers=headers).status_code == 403
     with server.client("authority") as c:
         r = c.post("/resources", json=resource_body(), headers=headers)
     assert r.status_code == 422 and r.json()["field"] == "Idempotency-Key", r.text
