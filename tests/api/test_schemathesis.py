@@ -38,6 +38,7 @@ def fuzz_server(request: pytest.FixtureRequest, chain: ChainRuntime, deployer: L
         drop_database(pg_name)
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("role", ROLES)
 def test_fuzz_every_operation(fuzz_server: Server, role: str, tmp_path: Path) -> None:
     server = fuzz_server
