@@ -44,7 +44,6 @@ from api.settings import Settings, get_settings
 from api.websecurity import SecurityHeadersMiddleware
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.errors import ChainUnavailable
-from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
 from registry.db import make_engine, migrate
 from registry.jobs import make_gateway
@@ -122,10 +121,9 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             cleanup.callback(engine.dispose)
             migrate(engine)
             assert rt.ledger is not None and rt.deployer is not None
-            keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
-            gateway = make_gateway(rt.ledger, keyring, rt.deployer,
+            gateway = make_gateway(rt.ledger, rt.deployer, house=rt.house,
                                    fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
-                                   governance=rt.governance)
+                                   governance=rt.governance, minter=rt.minter)
             svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
             app.state.services = svc
             app.state.runtime = rt

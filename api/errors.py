@@ -26,9 +26,10 @@ from registry.errors import (
     RuleViolation,
     Unauthenticated,
 )
+from registry.signing import SignatureRequired
 
 STATUS: list[tuple[type[RegistryError], int]] = [
-    (NotFound, 404), (Unauthenticated, 401), (Forbidden, 403), (InvalidInput, 422),
+    (NotFound, 404), (SignatureRequired, 428), (Unauthenticated, 401), (Forbidden, 403), (InvalidInput, 422),
     (Conflict, 409), (RuleViolation, 409), (ChainUnavailableError, 503),
 ]
 RETRY_AFTER = "5"
@@ -55,6 +56,8 @@ async def registry_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, InvalidInput):
         extra["field"] = exc.field
+    if isinstance(exc, SignatureRequired):
+        extra["requests"] = exc.requests
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, ChainUnavailableError):

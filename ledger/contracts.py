@@ -96,6 +96,7 @@ class Ledger:
 
     def send(self, sender: LocalAccount, act: Act) -> Receipt:
         """Send `act` as `sender`'s own transaction; the receipt points at the act's event."""
+        assert act.fn is not None, "an act rebuilt from storage is relayed, not sent"
         return self.with_event_index(self.client.transact(sender, act.fn), act)
 
     def with_event_index(self, receipt: Receipt, act: Act) -> Receipt:

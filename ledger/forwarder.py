@@ -61,6 +61,11 @@ DEFAULT_TTL = 300  # seconds a signed request stays valid
 FALLBACK_GAS = 1_000_000  # inner gas for a request that cannot be simulated before earlier ones land
 
 
+# Refusals by the forwarder itself (the request never reaches its target; its nonce stays unused).
+FORWARDER_REFUSALS = frozenset({"ForwardRequestNonceUsed", "ForwardRequestNonceAhead", "ERC2771ForwarderInvalidSigner",
+                                "ERC2771ForwarderExpiredRequest", "ERC2771UntrustfulTarget"})
+
+
 class ForwardRequestRefused(ContractRevert):
     """Refused before sending (nonce replayed or ahead) or found not executed afterwards.
 
@@ -167,13 +172,13 @@ class Relayer:
         nonce = self.nonce(signer) + pending
         if gas is None:
             try:
-                gas = int(self._inner_gas(signer, act.to, act.data) * self.gas_margin)
+                gas = int(self.inner_gas(signer, act.to, act.data) * self.gas_margin)
             except ContractRevert:
                 if pending == 0:
                     raise
                 gas = FALLBACK_GAS
         if deadline is None:
-            deadline = self._now() + self.ttl
+            deadline = self.now() + self.ttl
         return build_request(signer, act, nonce=nonce, gas=gas, deadline=deadline)
 
     def sign(self, account: LocalAccount, request: ForwardRequest) -> SignedRequest:
@@ -197,14 +202,22 @@ class Relayer:
             self._simulate_inner(r)  # names the contract's own rule
             raise
 
-    def relay(self, signed: SignedRequest, act: Act | None = None) -> Receipt:
+    def relay(self, signed: SignedRequest, act: Act | None = None, *, burn_on_refusal: bool = False) -> Receipt:
         """Check, then send `signed` as a one-request non-atomic batch (a failed act still uses its nonce).
 
-        The receipt's `log_index` points at `act`'s event when given, else at the forwarder's.
+        The receipt's `log_index` points at `act`'s event when given, else at the forwarder's. With
+        `burn_on_refusal`, a request the target contract refuses is sent anyway, so its nonce is used and
+        the signer's later requests are not stuck behind it (the outbox's way: every signed request is sent
+        once, in nonce order); the refusal is raised after.
         """
-        self.check(signed)
-        batch = self.forwarder.functions.executeBatch([signed.as_struct()], self.account.address)
-        receipt = self.client.transact(self.account, batch)
+        try:
+            self.check(signed)
+        except ContractRevert as exc:
+            if not burn_on_refusal or exc.name in FORWARDER_REFUSALS:
+                raise
+            self._send(signed)
+            raise
+        receipt = self._send(signed)
         executed = self._executed(receipt, signed.request)
         if executed is None:
             raise ForwardRequestRefused("ForwardRequestNotExecuted", {
@@ -215,16 +228,28 @@ class Relayer:
                 "signer": signed.request.sender, "nonce": signed.request.nonce, "tx": receipt.tx_hash})
         return self.ledger.with_event_index(receipt, act) if act is not None else receipt
 
+    def executed(self, signer: str, nonce: int) -> tuple[Receipt, bool] | None:
+        """The receipt of the transaction that executed (`signer`, `nonce`) and whether its call succeeded."""
+        for ev in self.ledger.find_events("ProvexForwarder", "ExecutedForwardRequest", signer=signer):
+            if int(ev.args["nonce"]) == nonce:
+                return ev.receipt(), bool(ev.args["success"])
+        return None
+
     # ----------------------------------------------------------------- internals
 
-    def _now(self) -> int:
+    def _send(self, signed: SignedRequest) -> Receipt:
+        batch = self.forwarder.functions.executeBatch([signed.as_struct()], self.account.address)
+        return self.client.transact(self.account, batch)
+
+    def now(self) -> int:
+        """The latest block's timestamp."""
         return int(self.client.rpc(lambda: self.client.w3.eth.get_block("latest"))["timestamp"])
 
     def _forwarded_tx(self, signer: str, to: str, data: bytes) -> dict[str, Any]:
         return {"from": self.forwarder.address, "to": Web3.to_checksum_address(to),
                 "data": HexBytes(data + bytes.fromhex(signer[2:]))}
 
-    def _inner_gas(self, signer: str, to: str, data: bytes) -> int:
+    def inner_gas(self, signer: str, to: str, data: bytes) -> int:
         tx = self._forwarded_tx(signer, to, data)
         try:
             return int(self.client.rpc(lambda: self.client.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import AnyCtx, Ctx, ExchangeCtx, OverseerCtx
 from api.idempotency import NO_STORE
+from ledger.statements import statement_domain
 from registry import accounts as svc
 from registry.models import Role
 from registry.schemas import AccountCreated, AccountIn, AccountOut, RoleName
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
 @router.post("", status_code=201, response_model=AccountCreated,
              summary="Onboard a participant (exchange); the API key is returned once")
 def create_account(body: AccountIn, response: Response, c: ExchangeCtx) -> AccountCreated:
-    row, api_key = svc.onboard_account(c.session, c.gateway, c.actor, role=Role(body.role), name=body.name)
+    row, api_key = svc.onboard_account(c.session, c.gateway, c.actor, role=Role(body.role), name=body.name,
+                                       binding=body.binding(statement_domain(c.gateway.ledger.deployment)))
     c.commit()
     response.headers["Cache-Control"] = NO_STORE
     return AccountCreated(**AccountOut.model_validate(row, from_attributes=True).model_dump(), api_key=api_key)

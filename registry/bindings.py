@@ -1,0 +1,36 @@
+"""Binding an address to an account: the holder's `ProvexBinding` signature, checked here and kept in the
+account's first ledger record so an auditor can check it too (`ledger.statements`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import Web3
+
+from ledger.statements import Binding, StatementDomain, StatementError, check_fresh, check_hex32, verify
+from registry.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class SignedBinding:
+    binding: Binding
+    signature: str
+    domain: StatementDomain
+
+    def check(self) -> str:
+        """The bound address (checksummed); InvalidInput naming what is wrong."""
+        try:
+            check_hex32(self.binding.nonce, "nonce")
+            check_fresh(self.binding.deadline, int(time.time()))
+            verify(self.domain, self.binding, self.signature, self.binding.account)
+        except StatementError as exc:
+            raise InvalidInput("signature", f"the address binding is not valid: {exc}") from None
+        return Web3.to_checksum_address(self.binding.account)
+
+    def as_record(self) -> dict[str, Any]:
+        b = self.binding
+        return {"address": Web3.to_checksum_address(b.account), "role": b.role, "name": b.name, "nonce": b.nonce,
+                "deadline": b.deadline, "signature": self.signature, "chain_id": self.domain.chain_id,
+                "verifying_contract": self.domain.verifying_contract}
