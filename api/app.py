@@ -26,6 +26,7 @@ from api.routers import (
     certificates,
     destruction,
     dev,
+    governance,
     health,
     licenses,
     negotiations,
@@ -146,7 +147,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
     return lifespan
 
 
-ROUTERS = (audit, destruction, health, accounts, resources, authorizations, products, reviews, catalog, certificates,
+ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
+           certificates,
            providers, queries,
            offers, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev

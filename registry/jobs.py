@@ -10,10 +10,11 @@ from ledger.contracts import Ledger
 from ledger.forwarder import Relayer
 from registry.chain import Action, ChainGateway, Planner
 from registry.chain_jobs import CORE_ACTIONS, CORE_PLANS
+from registry.governance import plan_grants
 from registry.trading.chain_jobs import TRADING_PLANS, TRADING_RUNNERS
 
 ACTIONS: Mapping[str, Action] = CORE_ACTIONS
-PLANS: Mapping[str, Planner] = {**CORE_PLANS, **TRADING_PLANS}
+PLANS: Mapping[str, Planner] = {**CORE_PLANS, **TRADING_PLANS, "roles.grant": plan_grants}
 
 
 def make_gateway(ledger: Ledger, deployer: LocalAccount, *, house: LocalAccount | None = None, fund_wei: int = 0,

@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/vouchers"): "vouchers",
     ("GET", "/vouchers/{voucher_id}"): "voucher",
     ("POST", "/dev/mint"): "mint",
+    ("POST", "/governance/roles"): "grant_chain_roles",
+    ("GET", "/signing"): "signing",
     ("POST", "/orders"): "order",
     ("GET", "/orders/{order_id}"): "get_order",
     ("GET", "/licenses"): "licenses",

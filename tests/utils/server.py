@@ -48,6 +48,7 @@ class Server:
     ids: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, LocalAccount] = field(default_factory=dict)  # each participant's own key (the test's)
+    signers: dict[str, LocalAccount] = field(default_factory=dict)  # api key -> its holder's own key
 
     def client(self, role: str | None = None, key: str | None = None,
                signer: LocalAccount | None = None) -> httpx.Client:
@@ -56,7 +57,7 @@ class Server:
         token = key or (self.keys[role] if role else None)
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        signer = signer or (self.accounts.get(role) if role and not key else None)
+        signer = signer or (self.accounts.get(role) if role and not key else self.signers.get(token or ""))
         transport = SigningTransport(signer) if signer is not None else None
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, transport=transport)
 
@@ -70,7 +71,8 @@ class Server:
         with self.client("exchange") as c:
             r = c.post("/accounts", json={"role": role, "name": name, **self.binding(account, role, name)})
             assert r.status_code == 201, r.text
-            return {**r.json(), "account": account}
+        self.signers[r.json()["api_key"]] = account
+        return {**r.json(), "account": account}
 
     def db(self) -> sa.Engine:
         return sa.create_engine(self.db_url)
@@ -195,6 +197,7 @@ def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp:
         name = f"{backend} {role}"
         acct = cli_account(env, role, name, server.binding(people[role], role, name))
         server.keys[role], server.ids[role] = acct["api_key"], acct["id"]
+        server.signers[acct["api_key"]] = people[role]
     govern(server)
     for role in ("authority", "exchange"):
         wait_confirmed(server, role)
