@@ -23,6 +23,7 @@ from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
+from ledger.statements import statement_domain
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.consistency import compare_product
 from registry.errors import found
@@ -260,7 +261,8 @@ def verify_database(session: Session, ledger: Ledger,
     against contract state. Stops at the first divergence."""
     cps = chain_checkpoints(ledger.client, ledger)
     report = verify_log(stored_records(session), cps,
-                        progress=(lambda n: progress("records", n)) if progress else None)
+                        progress=(lambda n: progress("records", n)) if progress else None,
+                        domain=statement_domain(ledger.deployment))
     if not report.ok:
         return report
     by_size = {c.tree_size: c for c in cps}
