@@ -36,7 +36,7 @@ from web3 import Web3  # noqa: E402
 from web3.middleware import Web3Middleware  # noqa: E402
 
 from ledger.client import Receipt  # noqa: E402
-from ledger.contracts import Act, Ledger  # noqa: E402
+from ledger.contracts import MINTER_ROLE, Act, Ledger  # noqa: E402
 from ledger.forwarder import Relayer  # noqa: E402
 from ledger.runtime import ChainConfig, ChainRuntime  # noqa: E402
 from tests.conftest import account_factory, grant_roles  # noqa: E402
@@ -56,7 +56,7 @@ class Market:
     """A chain with one published 3-way-split metered offer, and the exchange's relayer."""
 
     ledger: Ledger
-    governance: LocalAccount
+    minter: LocalAccount  # holds the dev token's MINTER_ROLE
     make: Callable[[], LocalAccount]  # a fresh account funded with ether
     relayer: Relayer
     offer: str
@@ -87,7 +87,8 @@ def open_market(rt: ChainRuntime) -> Market:
     payees = [(listed.operator.address, 3333), (provider, 3333), (roles["exchange"].address, 3334)]
     offer = uid("offer")
     ledger.publish_offer(listed.operator, offer, listed.product, [(1, 7), (1000, 5)], payees)
-    return Market(ledger, governance, make, Relayer(ledger, make()), offer, rpc_counter(ledger.client.w3))
+    minter = next(a for a in (governance, rt.deployer) if ledger.has_role("SettlementToken", MINTER_ROLE, a.address))
+    return Market(ledger, minter, make, Relayer(ledger, make()), offer, rpc_counter(ledger.client.w3))
 
 
 def relay(m: Market, signer: LocalAccount, act: Act) -> Receipt:
@@ -99,7 +100,7 @@ def relay(m: Market, signer: LocalAccount, act: Act) -> Receipt:
 def new_buyer(m: Market, path: str) -> tuple[LocalAccount, int]:
     """A buyer holding test fen that has approved Settlement once; the approval's gas."""
     buyer: LocalAccount = m.make() if path == "direct" else Account.create()  # a relayed buyer needs no ether
-    m.ledger.mint(m.governance, buyer.address, FEN)
+    m.ledger.mint(m.minter, buyer.address, FEN)
     approve = m.ledger.acts.approve_settlement()
     receipt = m.ledger.send(buyer, approve) if path == "direct" else relay(m, buyer, approve)
     return buyer, receipt.gas_used
