@@ -2,14 +2,15 @@
 
 Measured, for each path: purchases per second (sequential `buyLicense`, each sent and its receipt awaited,
 client work included: building the act, and for the relayed path preparing, signing, checking and relaying
-it) and mean gas per purchase (relayed: the relayer's whole `executeBatch` transaction); then relayed/direct.
+it), mean gas per purchase (relayed: the relayer's whole `executeBatch` transaction), and JSON-RPC requests
+per purchase; then relayed/direct for rate and gas.
 How: a fresh Anvil with the contracts deployed as the tests do, roles granted by governance, a listed
 product with a metered offer whose payment splits three ways (operator, provider, exchange). Each round
 takes fresh buyers for each path, minted test fen by the dev token's minter, each approving Settlement
 once (direct: its own transaction; relayed: a signed act, the buyer holding no ether at all); the buyers
 then buy in turn, the two paths alternating purchase by purchase so machine load hits both alike. A
 warm-up purchase per path runs first (the payees' first credit costs more gas). Rates: median over
-rounds; gas: mean over all purchases.
+rounds (the ratio is that of the medians); gas: mean over all purchases.
 Usage: `python bench/purchase_paths.py [--quick] [--rounds R] [--buyers N] [--per-buyer P]`; the last line
 is one JSON object. bench/trading.py runs it as its chain-level phase.
 """
