@@ -36,7 +36,7 @@ BENCH_OUT := artifacts/bench
 # Each benchmark prints one JSON line last; `make bench` keeps those lines in artifacts/bench/.
 bench: setup
 	mkdir -p $(BENCH_OUT)
-	for b in anchor_baseline anchoring catalog trading forwarder_gas secagg; do \
+	for b in anchor_baseline anchoring catalog trading secagg; do \
 		$(BIN)/python bench/$$b.py --quick | tail -n 1 | tee $(BENCH_OUT)/$$b.json || exit 1; \
 	done
 

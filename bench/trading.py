@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from catalog import drive, start_api  # noqa: E402
+from purchase_paths import measure as purchase_paths  # noqa: E402
 
 from tests.utils.builders import make_product  # noqa: E402
 
@@ -159,10 +160,11 @@ def main() -> None:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    chain = purchase_paths(args.quick)  # chain level, no API: relayed vs direct purchases
     print(json.dumps({"bench": "trading", "seconds_per_phase": seconds, "buyers": args.buyers,
                       "purchases_per_s": buys["per_s"], "purchase_p50_ms": buys["p50_ms"],
                       "purchase_errors": buys["errors"], "quotes_per_s": quotes["rps"],
-                      "quote_p50_ms": quotes["p50_ms"], "quote_errors": quotes["errors"]}))
+                      "quote_p50_ms": quotes["p50_ms"], "quote_errors": quotes["errors"], **chain}))
 
 
 if __name__ == "__main__":
