@@ -14,7 +14,7 @@ def create_bootstrap_account(settings: Settings, role: str, name: str, binding: 
     """Create an account for the holder who signed `binding` ({address, nonce, deadline, signature}); returns
     id, role, name, address and the API key (shown once, only its hash is kept)."""
     from ledger.deploy import Deployment
-    from ledger.statements import Binding, statement_domain
+    from ledger.statements import statement_domain
     from registry.accounts import create_account
     from registry.bindings import SignedBinding
     from registry.db import make_engine, migrate, session_scope
@@ -23,8 +23,7 @@ def create_bootstrap_account(settings: Settings, role: str, name: str, binding: 
     manifest = Deployment.load(settings.home / "deployment.json")
     if manifest is None:
         raise RuntimeError(f"no deployment under {settings.home}: start the exchange once first (`provex up`)")
-    signed = SignedBinding(Binding(str(binding["address"]), role, name, str(binding["nonce"]).lower(),
-                                   int(binding["deadline"])), str(binding["signature"]), statement_domain(manifest))
+    signed = SignedBinding.of(binding, role, name, statement_domain(manifest))
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         migrate(engine)

@@ -57,6 +57,7 @@ EIP712_DOMAIN_FIELDS: list[dict[str, str]] = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
+FORWARDER_NAME = "ProvexForwarder"  # contracts/ProvexForwarder.sol's EIP-712 name
 DEFAULT_TTL = 300  # seconds a signed request stays valid
 FALLBACK_GAS = 1_000_000  # inner gas for a request that cannot be simulated before earlier ones land
 
@@ -154,11 +155,18 @@ class Relayer:
 
     @property
     def domain(self) -> ForwarderDomain:
-        """Read once from the forwarder (ERC-5267 `eip712Domain`)."""
+        """The forwarder's EIP-712 domain, known from the deployment (no chain call: the outbox signs and
+        checks requests while the chain is down). `check_domain` compares it with the contract's own."""
         if self._domain is None:
-            _, name, version, chain_id, contract, _, _ = self.client.call(self.forwarder.functions.eip712Domain())
-            self._domain = ForwarderDomain(str(name), str(version), int(chain_id), str(contract))
+            self._domain = ForwarderDomain(FORWARDER_NAME, "1", self.ledger.deployment.chain_id, self.forwarder.address)
         return self._domain
+
+    def check_domain(self) -> None:
+        """Raise unless the forwarder's own ERC-5267 `eip712Domain` is the one this relayer signs for."""
+        _, name, version, chain_id, contract, _, _ = self.client.call(self.forwarder.functions.eip712Domain())
+        actual = ForwarderDomain(str(name), str(version), int(chain_id), str(contract))
+        if actual != self.domain:
+            raise ValueError(f"the forwarder's EIP-712 domain is {actual}, not {self.domain}")
 
     def nonce(self, signer: str) -> int:
         """The nonce the forwarder expects next from `signer`."""
@@ -228,14 +236,20 @@ class Relayer:
                 "signer": signed.request.sender, "nonce": signed.request.nonce, "tx": receipt.tx_hash})
         return self.ledger.with_event_index(receipt, act) if act is not None else receipt
 
-    def executed(self, signer: str, nonce: int) -> tuple[Receipt, bool] | None:
-        """The receipt of the transaction that executed (`signer`, `nonce`) and whether its call succeeded."""
+    def executed(self, signer: str, nonce: int, act: Act | None = None) -> tuple[Receipt, bool] | None:
+        """The receipt of the transaction that executed (`signer`, `nonce`) (pointing at `act`'s event when
+        given) and whether its call succeeded; None when no transaction did."""
         for ev in self.ledger.find_events("ProvexForwarder", "ExecutedForwardRequest", signer=signer):
             if int(ev.args["nonce"]) == nonce:
-                return ev.receipt(), bool(ev.args["success"])
+                receipt = ev.receipt() if act is None else self.ledger.with_event_index(self._full(ev.tx_hash), act)
+                return receipt, bool(ev.args["success"])
         return None
 
     # ----------------------------------------------------------------- internals
+
+    def _full(self, tx_hash: str) -> Receipt:
+        full = self.client.rpc(lambda: self.client.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
+        return Receipt(tx_hash, int(full["blockNumber"]), None, int(full["gasUsed"]), [dict(lg) for lg in full["logs"]])
 
     def _send(self, signed: SignedRequest) -> Receipt:
         batch = self.forwarder.functions.executeBatch([signed.as_struct()], self.account.address)

@@ -19,6 +19,15 @@ class SignedBinding:
     signature: str
     domain: StatementDomain
 
+    @classmethod
+    def of(cls, fields: dict[str, Any], role: str, name: str, domain: StatementDomain) -> SignedBinding:
+        """From the wire fields {address, nonce, deadline, signature} of a binding to a `role` account `name`."""
+        try:
+            binding = Binding(str(fields["address"]), role, name, str(fields["nonce"]).lower(), int(fields["deadline"]))
+            return cls(binding, str(fields["signature"]), domain)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput("binding", f"needs address, nonce, deadline and signature: {exc}") from None
+
     def check(self) -> str:
         """The bound address (checksummed); InvalidInput naming what is wrong."""
         try:

@@ -237,10 +237,10 @@ def relay_entries(gateway: ChainGateway, job: ChainTx, *, burn: bool) -> Receipt
         except ContractRevert as exc:
             if exc.name != "ForwardRequestNonceUsed":
                 raise
-            earlier = gateway.relayer.executed(signed.request.sender, signed.request.nonce)
+            earlier = gateway.relayer.executed(signed.request.sender, signed.request.nonce, act)
             if earlier is None or not earlier[1]:
                 raise
-            last = earlier[0]
+            last, entry["adopted"] = earlier[0], True
         entry["done"] = True
         job.payload = {**job.payload, "forward": entries}
     if last is None and job.tx_hash:

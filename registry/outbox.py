@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from ledger.client import Receipt
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of
-from registry.chain import ChainGateway, apply_result, record_receipt
+from registry.chain import ChainGateway, apply_result, record_receipt, run_job
 from registry.models import ChainState, ChainTx
 
 # Revert name -> (contract, event, indexed argument, payload key) proving the job already landed.
@@ -66,7 +66,7 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
             if job is None:
                 return report
             try:
-                receipt = gateway.actions[job.action](gateway, session, job.payload)
+                receipt = run_job(gateway, session, job, burn=True)
             except IntegrityError:
                 session.rollback()  # a request thread completed this job concurrently; re-read it
                 continue
@@ -87,7 +87,11 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
                     report.reconciled += 1
             else:
                 record_receipt(job, receipt)
-                report.sent += 1
+                if any(e.get("adopted") for e in job.payload.get("forward") or ()):
+                    job.error = "reconciled: the forwarder had executed it"
+                    report.reconciled += 1
+                else:
+                    report.sent += 1
             session.add(job)
             apply_result(session, job)
             session.commit()

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ledger.statements import Binding, StatementDomain
+from ledger.statements import StatementDomain
 from registry.bindings import SignedBinding
 from registry.limits import Sample
 
@@ -46,8 +46,7 @@ class AccountIn(Strict):
                       "signature": "0x" + "33" * 65}]})
 
     def binding(self, domain: StatementDomain) -> SignedBinding:
-        return SignedBinding(Binding(self.address, self.role, self.name, self.nonce.lower(), self.deadline),
-                             self.signature, domain)
+        return SignedBinding.of(self.model_dump(), self.role, self.name, domain)
 
 
 class AccountOut(BaseModel):

@@ -7,17 +7,20 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from eth_account import Account
 
 from tests.utils.builders import make_product, make_resource, resource_body
 from tests.utils.server import Server
 
 
 def new_account(server: Server, role: str = "buyer") -> dict[str, Any]:
+    holder, name = Account.create(), f"keys {role} {uuid.uuid4().hex[:6]}"
     with server.client("exchange") as ex:
-        r = ex.post("/accounts", json={"role": role, "name": f"keys {role} {uuid.uuid4().hex[:6]}"})
+        r = ex.post("/accounts", json={"role": role, "name": name, **server.binding(holder, role, name)})
         assert r.status_code == 201, r.text
         assert r.headers["cache-control"] == "no-store"
-        return dict(r.json())
+    server.signers[r.json()["api_key"]] = holder
+    return dict(r.json())
 
 
 def stored_idempotency_bodies(server: Server) -> list[str]:
@@ -96,7 +99,8 @@ def test_a_revoked_key_replaying_its_own_rotation_gets_nothing(server: Server) -
 
 def test_onboarding_with_an_idempotency_key_stores_no_key(server: Server) -> None:
     idem = {"Idempotency-Key": str(uuid.uuid4())}
-    body = {"role": "buyer", "name": f"idem buyer {uuid.uuid4().hex[:6]}"}
+    name = f"idem buyer {uuid.uuid4().hex[:6]}"
+    body = {"role": "buyer", "name": name, **server.binding(Account.create(), "buyer", name)}
     with server.client("exchange") as ex:
         first = ex.post("/accounts", json=body, headers=idem)
         assert first.status_code == 201 and first.json()["api_key"].startswith("pxk_")
