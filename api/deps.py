@@ -18,7 +18,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.settings import Settings
-from api.signed import UNSAFE_METHODS, open_signed_request
+from api.signed import UNSAFE_METHODS, chain_key_holder, open_signed_request
 from registry.access import OVERSEERS
 from registry.accounts import authenticate, hash_api_key
 from registry.actor import Actor
@@ -157,6 +157,11 @@ def ctx(*roles: Role) -> Callable[..., Awaitable[Ctx]]:
     return dep
 
 
+async def key_holder_ctx(request: Request, s: Session = Depends(session), svc: Services = Depends(services)) -> Ctx:
+    """A request authenticated by the account's chain-key signature alone (no API key)."""
+    return Ctx(await chain_key_holder(request, s, svc.engine, svc.gateway.ledger), s, svc)
+
+
 # -- aliases: what handlers declare ----------------------------------------------------------------------------
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 ServicesDep = Annotated[Services, Depends(services)]
@@ -165,6 +170,7 @@ CoordinatorKey = Annotated[Ed25519PrivateKey, Depends(coordinator_key)]
 
 R = Role
 AnyCtx = Annotated[Ctx, Depends(ctx())]  # any signed-in participant
+KeyHolderCtx = Annotated[Ctx, Depends(key_holder_ctx)]  # signed by the account's chain key; no API key
 AuthorityCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY))]
 OperatorCtx = Annotated[Ctx, Depends(ctx(R.OPERATOR))]
 ProviderCtx = Annotated[Ctx, Depends(ctx(R.PROVIDER))]

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,9 +22,10 @@ from ledger.statements import (
     statement_domain,
     verify,
 )
+from registry.accounts import actor_of
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, Unauthenticated
-from registry.models import RequestNonce
+from registry.models import Account, RequestNonce
 from registry.signing import ForwardSig, SigningScope, open_scope
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -107,3 +109,21 @@ async def open_signed_request(request: Request, actor: Actor, session: Session, 
     open_scope(session, SigningScope(actor.id, actor.address, record, forward))
     session.info[SIGNED_STATEMENT] = (actor.id, record)
     session.add(RequestNonce(signer=actor.address, nonce=nonce, deadline=deadline))
+
+
+def _holder(engine: Any, address: str) -> Actor:
+    with Session(engine) as s:
+        row = s.exec(select(Account).where(sa.func.lower(Account.address) == address.lower())).first()
+        if row is None:
+            raise SignatureInvalid(f"no account is bound to {address}")
+        return actor_of(row)
+
+
+async def chain_key_holder(request: Request, session: Session, engine: Any, ledger: Any) -> Actor:
+    """The account whose bound address signed this request (no API key: e.g. recovering a revoked one)."""
+    signer = request.headers.get("Provex-Signer", "").strip()
+    if not signer:
+        raise StatementMissing("sign the request with the account's chain key (Provex-* headers, docs/signing.md)")
+    actor = await run_in_threadpool(_holder, engine, signer)
+    await open_signed_request(request, actor, session, engine, ledger)
+    return actor

@@ -26,6 +26,11 @@ class RegistryCalls(BaseClient):
         nonce, deadline, signature); the answer carries its API key once."""
         return dict(self.post("/accounts", {"role": role, "name": name, **binding}))
 
+    def recover_key(self) -> Json:
+        """`POST /accounts/me/recover-key`: a new API key, authenticated by the client's signer (its chain key)
+        alone; the client needs no API key for it."""
+        return dict(self.post("/accounts/me/recover-key"))
+
     def signing(self) -> Json:
         """`GET /signing`: the EIP-712 domains and types participants sign with (no key needed)."""
         return dict(self.get("/signing"))

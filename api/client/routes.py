@@ -54,6 +54,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/dev/mint"): "mint",
     ("POST", "/governance/roles"): "grant_chain_roles",
     ("GET", "/signing"): "signing",
+    ("POST", "/accounts/me/recover-key"): "recover_key",
     ("POST", "/orders"): "order",
     ("GET", "/orders/{order_id}"): "get_order",
     ("GET", "/licenses"): "licenses",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import AnyCtx, Ctx, ExchangeCtx, OverseerCtx
+from api.deps import AnyCtx, Ctx, ExchangeCtx, KeyHolderCtx, OverseerCtx
 from api.idempotency import NO_STORE
 from ledger.statements import statement_domain
 from registry import accounts as svc
@@ -32,6 +32,13 @@ def me(c: AnyCtx) -> AccountOut:
 @router.post("/me/rotate-key", response_model=AccountCreated,
              summary="Replace the caller's own API key; the old one and its portal sessions stop working at once")
 def rotate_own_key(response: Response, c: AnyCtx) -> AccountCreated:
+    return _rotated(response, c, c.actor.id)
+
+
+@router.post("/me/recover-key", response_model=AccountCreated,
+             summary="A new API key for the holder of the account's chain key, signed by that key alone (no API "
+                     "key: e.g. after a revocation)")
+def recover_key(response: Response, c: KeyHolderCtx) -> AccountCreated:
     return _rotated(response, c, c.actor.id)
 
 
