@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     persist_chain: bool = Field(True, description="embedded Anvil keeps its state in <home>/anvil-state.json")
     rpc_timeout: float = Field(10.0, description="seconds before a chain call counts as unavailable")
     confirmations: int = Field(0, ge=0, description="blocks on top before an event or anchor counts")
-    key_passphrase: SecretStr = Field(SecretStr(DEV_PASSPHRASE), description="encrypts the exchange's own generated dev keys (governance, recorder, house, minter) at rest")
+    key_passphrase: SecretStr = Field(SecretStr(DEV_PASSPHRASE), description="encrypts the exchange's own generated "
+                                      "dev keys (governance, recorder, house, minter) at rest")
     keystore_scrypt_n: int = Field(2**14, description="scrypt work factor for keyfiles")
     api_host: str = Field("127.0.0.1", description="API bind address")
     api_port: int = Field(8700, description="API port")

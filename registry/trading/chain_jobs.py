@@ -36,8 +36,12 @@ def _offer_withdraw(gw: ChainGateway, session: Session, p: dict[str, Any]) -> li
 
 
 def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
-    return [gw.ledger.acts.issue_voucher(p["voucher_id"], address_of(session, p["holder_id"]), int(p["amount_fen"]),
-                                         int(p["expires_at"]), p["sectors"])]
+    """The voucher is funded from the authority's fen: approve Settlement first when its allowance is short."""
+    authority = address_of(session, p["authority_id"])
+    short = gw.ledger.allowance(authority) < int(p["amount_fen"])
+    acts = [gw.ledger.acts.approve_settlement()] if short else []
+    return [*acts, gw.ledger.acts.issue_voucher(p["voucher_id"], address_of(session, p["holder_id"]),
+                                                int(p["amount_fen"]), int(p["expires_at"]), p["sectors"])]
 
 
 def _license_refund(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
