@@ -1,0 +1,193 @@
+"""Participants act through the portal with their own keys, in headless Chromium against a real API server: the
+keystore is opened in the key page, each form is signed in the browser and sent through the portal's proxy, and
+the API (and the chain) record the participant's own address."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.keys import DEV_PASSPHRASE
+from tests.utils.builders import authorized, make_product
+from tests.utils.demo import SCREENSHOTS
+from tests.utils.server import Server
+
+OpenPortal = Callable[..., Any]
+SHIM_SPEC = {"statement": {"domain": {"name": "Provex", "version": "1", "chainId": 31337,
+                                      "verifyingContract": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
+                           "types": {"ProvexRequest": [
+                               {"name": "signer", "type": "address"}, {"name": "method", "type": "string"},
+                               {"name": "path", "type": "string"}, {"name": "bodyHash", "type": "bytes32"},
+                               {"name": "nonce", "type": "bytes32"}, {"name": "deadline", "type": "uint256"}]}}}
+
+
+@pytest.fixture
+def sqlite_server(servers: dict[str, Server]) -> Server:
+    """The portal does not depend on the database: one backend is enough here."""
+    return servers["sqlite"]
+
+
+def keystore_of(server: Server, role: str, folder: Path) -> tuple[Path, str, str]:
+    """A keyfile v3 for the role's account, its passphrase and address (shim: the exchange's custodial keyfile)."""
+    with server.db().connect() as conn:
+        keyfile, address = conn.execute(sa.text("SELECT keyfile, address FROM accounts WHERE id = :i"),
+                                        {"i": server.ids[role]}).one()
+    path = folder / f"{role}.json"
+    path.write_text(keyfile)
+    return path, DEV_PASSPHRASE, str(address)
+
+
+def open_key(page: Any, url: str, keystore: Path, passphrase: str) -> None:
+    page.goto(f"{url}/portal/key")
+    page.set_input_files("#key-import input[name=keyfile]", str(keystore))
+    page.fill("#key-import input[name=passphrase]", passphrase)
+    page.click("#key-import button[type=submit]")
+    page.wait_for_selector("[data-testid=key-address]:not(:empty), [data-testid=key-status].err", timeout=60_000)
+
+
+@pytest.fixture
+def portal(browser: Any, sqlite_server: Server, tmp_path: Path) -> Iterator[OpenPortal]:
+    """`portal("authority")` → a page signed in as the role with its key open in the tab (English)."""
+    contexts = []
+
+    def open_as(role: str, with_key: bool = True) -> Any:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(ctx)
+        ctx.route("**/signing", lambda r: r.fulfill(json=SHIM_SPEC))  # shim until GET /signing exists
+        page = ctx.new_page()
+        page.csp_violations = []
+        page.on("console", lambda m: page.csp_violations.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        page.goto(f"{sqlite_server.url}/portal/signin?lang=en")
+        page.fill("input[name=api_key]", sqlite_server.keys[role])
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        if with_key:
+            path, passphrase, address = keystore_of(sqlite_server, role, tmp_path)
+            open_key(page, sqlite_server.url, path, passphrase)
+            assert page.locator("[data-testid=key-address]").inner_text() == address
+            assert page.locator("[data-testid=key-mismatch]").is_hidden()
+        return page
+
+    yield open_as
+    for ctx in contexts:
+        ctx.close()
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def api_get(server: Server, role: str, path: str) -> Any:
+    with server.client(role) as c:
+        r = c.get(path)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def submit_and_reload(page: Any, form: Any) -> None:
+    """Submit a signed form and wait for the page it goes to; an error shown instead fails with its text."""
+    page.evaluate("window.beforeSubmit = true")
+    form.locator("button[type=submit]").click()
+    page.wait_for_function("() => !window.beforeSubmit || document.querySelector('.err[data-signer]')",
+                           timeout=60_000)
+    page.wait_for_load_state()
+    errors = page.locator(".err[data-signer]")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: OpenPortal,
+                                                                     sqlite_server: Server) -> None:
+    server = sqlite_server
+    authz = authorized(server)
+    page = portal("authority")
+    page.goto(f"{server.url}/portal/authority")
+    row = page.locator(f"tr[data-code='{authz['code']}']")
+    row.locator("input[name=reason]").fill("withdrawn by the bureau")
+    row.locator("button").click()
+    page.wait_for_selector(f"tr[data-code='{authz['code']}'] .b-revoked")
+    revoked = api_get(server, "authority", f"/authorizations/{authz['id']}")
+    assert revoked["status"] == "revoked" and revoked["revoked_reason"] == "withdrawn by the bureau"
+
+    with server.client("exchange") as ex:  # the authority funds vouchers from its own balance
+        assert ex.post("/dev/mint", json={"account_id": server.ids["authority"], "amount_fen": 5000}).is_success
+    form = page.locator("#voucher-form")
+    form.locator("select[name=holder_id]").select_option(server.ids["buyer"])
+    form.locator("input[name=amount_yuan]").fill("oops")
+    form.locator("button[type=submit]").click()
+    assert form.locator(".err[data-field=amount_fen]").inner_text() == "not a number"
+    form.locator("input[name=amount_yuan]").fill("12.34")
+    form.locator("input[name=sectors]").fill("agriculture, energy")
+    submit_and_reload(page, form)
+    voucher = next(v for v in api_get(server, "authority", "/vouchers")
+                   if v["holder_id"] == server.ids["buyer"] and v["amount_fen"] == 1234)
+    assert voucher["sectors"] == ["agriculture", "energy"]
+    shot(page, "portal-signed-authority")
+    assert page.csp_violations == []
+
+
+def test_an_exchange_reviews_a_product_with_its_own_key(portal: OpenPortal, sqlite_server: Server) -> None:
+    server = sqlite_server
+    product = make_product(server, stage="submitted")
+    page = portal("exchange")
+    page.goto(f"{server.url}/portal/exchange")
+    item = page.locator(f".review[data-code='{product['code']}']")
+    item.locator("button").click()  # start the review
+    form = page.locator(f".review[data-code='{product['code']}'] form.checklist")
+    form.wait_for()
+    assert form.locator("input[type=checkbox]").count() == 5
+    form.locator("button[type=submit]").click()  # no reasons
+    assert "at least 1 character" in form.locator(".err[data-field=reasons]").inner_text()
+    form.locator("input[name=sample_synthetic]").uncheck()
+    form.locator("textarea[name=reasons]").fill("All five checks passed.")
+    form.locator("button[type=submit]").click()  # approving with a check open
+    assert "every checklist item" in form.locator(".err[data-field=sample_synthetic]").inner_text()
+    assert api_get(server, "exchange", f"/products/{product['id']}")["status"] == "under_review"
+    form.locator("input[name=sample_synthetic]").check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(f"form[data-api-path='/products/{product['code']}/{{action}}']")
+    listed = api_get(server, "exchange", f"/products/{product['id']}")
+    assert listed["status"] == "listed"
+    reviews = api_get(server, "exchange", f"/products/{product['id']}/reviews")
+    assert reviews[-1]["decision"] == "approve" and all(reviews[-1]["checklist"].values())
+    shot(page, "portal-signed-exchange")
+    assert page.csp_violations == []
+
+
+def test_without_a_key_a_form_says_so_and_sends_nothing(portal: OpenPortal, sqlite_server: Server) -> None:
+    server = sqlite_server
+    authz = authorized(server)
+    page = portal("authority", with_key=False)
+    page.goto(f"{server.url}/portal/authority")
+    assert page.locator("#key-link").get_attribute("data-key-state") == "none"
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/portal/api/" in r.url else None)
+    row = page.locator(f"tr[data-code='{authz['code']}']")
+    row.locator("button").click()
+    note = row.locator(".err[data-signer]")
+    assert "Signing key page" in note.inner_text() and note.locator("a").get_attribute("href") == "/portal/key"
+    assert sent == [] and api_get(server, "authority", f"/authorizations/{authz['id']}")["status"] == "active"
+
+
+def test_a_key_of_another_address_is_flagged_and_forgotten(portal: OpenPortal, sqlite_server: Server,
+                                                           tmp_path: Path) -> None:
+    server = sqlite_server
+    page = portal("authority", with_key=False)
+    other, passphrase, address = keystore_of(server, "buyer", tmp_path)
+    open_key(page, server.url, other, "not the passphrase")
+    assert "Signing failed" in page.locator("[data-testid=key-status]").inner_text()
+    assert page.locator("[data-testid=key-address]").is_hidden()
+    open_key(page, server.url, other, passphrase)
+    assert page.locator("[data-testid=key-address]").inner_text() == address
+    assert page.locator("[data-testid=key-mismatch]").is_visible()
+    stored = json.loads(page.evaluate("sessionStorage.getItem('provex.key')"))
+    assert stored["address"] == address
+    page.click("#key-forget")
+    assert page.evaluate("sessionStorage.length") == 0
+    assert page.locator("[data-testid=key-address]").is_hidden()
