@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -16,7 +17,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from api.client.signer import sign_forward
 from ledger.anvil import free_port
+from ledger.statements import RequestStatement, body_hash, new_nonce, sign, statement_domain
 from tests.utils.builders import authorized
 from tests.utils.common import repo_root
 from tests.utils.server import Server
@@ -80,9 +83,22 @@ class Browser:
         return self.http.post(PROXY + path, content=text.encode(), headers={**extra, **(headers or {})})
 
 
-def signed_act(b: Browser, role: str, path: str, body: Any, **kw: Any) -> httpx.Response:
-    """An act through the proxy as signer.js sends it, signed with the role's key."""
-    return b.api(path, body, **kw)
+def signed_act(b: Browser, role: str, path: str, body: Any, headers: dict[str, str] | None = None,
+               **kw: Any) -> httpx.Response:
+    """An act through the proxy as signer.js sends it: its statement signed with the role's own key, and a
+    `428 signature_required` answered with the chain acts signed."""
+    account = b.server.accounts[role]
+    text = json.dumps(body, separators=(",", ":")).encode()
+    statement = RequestStatement(account.address, "POST", path, body_hash(text), new_nonce(), int(time.time()) + 600)
+    signed = {"Provex-Signer": account.address, "Provex-Nonce": statement.nonce,
+              "Provex-Deadline": str(statement.deadline),
+              "Provex-Signature": sign(account, statement_domain(b.server.ledger.deployment), statement),
+              **(headers or {})}
+    r = b.api(path, body, headers=signed, **kw)
+    if r.status_code == 428:
+        r = b.api(path, body, headers={**signed, "Provex-Forward": sign_forward(account, r.json()["requests"])},
+                  **kw)
+    return r
 
 
 def other_origin(server: Server) -> str:
@@ -132,8 +148,7 @@ def test_sign_out_revokes_the_session_on_the_server(server: Server) -> None:
 
 
 def test_an_expired_session_or_a_revoked_key_ends_the_session(server: Server) -> None:
-    with server.client("exchange") as ex:
-        acct = ex.post("/accounts", json={"role": "buyer", "name": f"portal {uuid.uuid4().hex[:6]}"}).json()
+    acct = server.onboard("buyer", f"portal {uuid.uuid4().hex[:6]}")
     with Browser(server) as b, Browser(server) as c:
         b.sign_in(server.keys["auditor"])
         with server.db().begin() as conn:

@@ -5,25 +5,21 @@ the API (and the chain) record the participant's own address."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from ledger.keys import DEV_PASSPHRASE
+from ledger.contracts import ProductStatus
+from ledger.ids import chain_id_of
+from tests.utils.browser import PASSPHRASE, write_keystore
 from tests.utils.builders import authorized, make_product
 from tests.utils.demo import SCREENSHOTS
 from tests.utils.server import Server
 
 OpenPortal = Callable[..., Any]
-SHIM_SPEC = {"statement": {"domain": {"name": "Provex", "version": "1", "chainId": 31337,
-                                      "verifyingContract": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
-                           "types": {"ProvexRequest": [
-                               {"name": "signer", "type": "address"}, {"name": "method", "type": "string"},
-                               {"name": "path", "type": "string"}, {"name": "bodyHash", "type": "bytes32"},
-                               {"name": "nonce", "type": "bytes32"}, {"name": "deadline", "type": "uint256"}]}}}
 
 
 @pytest.fixture
@@ -32,14 +28,10 @@ def sqlite_server(servers: dict[str, Server]) -> Server:
     return servers["sqlite"]
 
 
-def keystore_of(server: Server, role: str, folder: Path) -> tuple[Path, str, str]:
-    """A keyfile v3 for the role's account, its passphrase and address (shim: the exchange's custodial keyfile)."""
-    with server.db().connect() as conn:
-        keyfile, address = conn.execute(sa.text("SELECT keyfile, address FROM accounts WHERE id = :i"),
-                                        {"i": server.ids[role]}).one()
-    path = folder / f"{role}.json"
-    path.write_text(keyfile)
-    return path, DEV_PASSPHRASE, str(address)
+def keystore_of(server: Server, role: str, folder: Path) -> tuple[Path, str]:
+    """The role's own key as a keyfile v3 (as `provex keys new` writes it), and its address."""
+    account = server.accounts[role]
+    return write_keystore(folder, account), account.address
 
 
 def open_key(page: Any, url: str, keystore: Path, passphrase: str) -> None:
@@ -58,7 +50,6 @@ def portal(browser: Any, sqlite_server: Server, tmp_path: Path) -> Iterator[Open
     def open_as(role: str, with_key: bool = True) -> Any:
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(ctx)
-        ctx.route("**/signing", lambda r: r.fulfill(json=SHIM_SPEC))  # shim until GET /signing exists
         page = ctx.new_page()
         page.csp_violations = []
         page.on("console", lambda m: page.csp_violations.append(m.text)
@@ -68,8 +59,8 @@ def portal(browser: Any, sqlite_server: Server, tmp_path: Path) -> Iterator[Open
         page.click("button[type=submit]")
         page.wait_for_load_state()
         if with_key:
-            path, passphrase, address = keystore_of(sqlite_server, role, tmp_path)
-            open_key(page, sqlite_server.url, path, passphrase)
+            path, address = keystore_of(sqlite_server, role, tmp_path)
+            open_key(page, sqlite_server.url, path, PASSPHRASE)
             assert page.locator("[data-testid=key-address]").inner_text() == address
             assert page.locator("[data-testid=key-mismatch]").is_hidden()
         return page
@@ -89,6 +80,22 @@ def api_get(server: Server, role: str, path: str) -> Any:
         r = c.get(path)
         assert r.status_code == 200, r.text
         return r.json()
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+    return value
+
+
+def forwarded_for(server: Server, event: str, **filters: Any) -> str:
+    """Whose signed request the forwarder executed in the transaction that emitted DataRegistry's `event`."""
+    found = wait_for(lambda: server.ledger.find_events("DataRegistry", event, **filters))
+    executed = server.ledger.tx_events("ProvexForwarder", "ExecutedForwardRequest", found[-1].tx_hash)
+    assert [e["success"] for e in executed] == [True]
+    return str(executed[0]["signer"])
 
 
 def submit_and_reload(page: Any, form: Any) -> None:
@@ -114,9 +121,13 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     page.wait_for_selector(f"tr[data-code='{authz['code']}'] .b-revoked")
     revoked = api_get(server, "authority", f"/authorizations/{authz['id']}")
     assert revoked["status"] == "revoked" and revoked["revoked_reason"] == "withdrawn by the bureau"
+    assert forwarded_for(server, "AuthorizationRevoked", authorizationId=chain_id_of(authz["id"])) == \
+        server.accounts["authority"].address
 
     with server.client("exchange") as ex:  # the authority funds vouchers from its own balance
         assert ex.post("/dev/mint", json={"account_id": server.ids["authority"], "amount_fen": 5000}).is_success
+    # and lets Settlement draw on it (its own transaction: the voucher act asks for no approval of its own)
+    server.ledger.send(server.accounts["authority"], server.ledger.acts.approve_settlement())
     form = page.locator("#voucher-form")
     form.locator("select[name=holder_id]").select_option(server.ids["buyer"])
     form.locator("input[name=amount_yuan]").fill("oops")
@@ -156,6 +167,10 @@ def test_an_exchange_reviews_a_product_with_its_own_key(portal: OpenPortal, sqli
     assert listed["status"] == "listed"
     reviews = api_get(server, "exchange", f"/products/{product['id']}/reviews")
     assert reviews[-1]["decision"] == "approve" and all(reviews[-1]["checklist"].values())
+    listing = wait_for(lambda: [e for e in server.ledger.find_events(
+        "DataRegistry", "ProductStatusChanged", productId=chain_id_of(product["id"]))
+        if e.args["toStatus"] == ProductStatus.LISTED])
+    assert listing[0].args["actor"] == server.accounts["exchange"].address  # the chain names the exchange itself
     shot(page, "portal-signed-exchange")
     assert page.csp_violations == []
 
@@ -179,11 +194,11 @@ def test_a_key_of_another_address_is_flagged_and_forgotten(portal: OpenPortal, s
                                                            tmp_path: Path) -> None:
     server = sqlite_server
     page = portal("authority", with_key=False)
-    other, passphrase, address = keystore_of(server, "buyer", tmp_path)
+    other, address = keystore_of(server, "buyer", tmp_path)
     open_key(page, server.url, other, "not the passphrase")
-    assert "Signing failed" in page.locator("[data-testid=key-status]").inner_text()
+    assert "incorrect password" in page.locator("[data-testid=key-status]").inner_text()
     assert page.locator("[data-testid=key-address]").is_hidden()
-    open_key(page, server.url, other, passphrase)
+    open_key(page, server.url, other, PASSPHRASE)
     assert page.locator("[data-testid=key-address]").inner_text() == address
     assert page.locator("[data-testid=key-mismatch]").is_visible()
     stored = json.loads(page.evaluate("sessionStorage.getItem('provex.key')"))

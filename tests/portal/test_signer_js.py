@@ -1,34 +1,33 @@
-"""The portal's signer (api/portal/static/signer.js) in Chromium, no server: what it signs recovers in Python
-(eth_account) to the wallet's address, and forms become the API's JSON bodies."""
+"""The portal's signer (api/portal/static/signer.js) in Chromium, no server: what it signs holds under the
+exchange's own checks (ledger.statements, ledger.forwarder: eth_account recovers the wallet's address), and
+forms become the API's JSON bodies."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
+from ledger.forwarder import ForwarderDomain, ForwardRequest, SignedRequest, recover_signer, sign_request
+from ledger.statements import (
+    TYPES,
+    RequestStatement,
+    StatementDomain,
+    StatementError,
+    body_hash,
+    check_fresh,
+    verify,
+)
 from tests.utils.browser import ETHERS_JS, SIGNER_JS
 
 ORIGIN = "http://provex.test"
-DOMAIN_TYPE = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-               {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
-STATEMENT_TYPES = {
-    "EIP712Domain": DOMAIN_TYPE,
-    "ProvexBinding": [{"name": "account", "type": "address"}, {"name": "role", "type": "string"},
-                      {"name": "name", "type": "string"}, {"name": "nonce", "type": "bytes32"},
-                      {"name": "deadline", "type": "uint256"}],
-    "ProvexRequest": [{"name": "signer", "type": "address"}, {"name": "method", "type": "string"},
-                      {"name": "path", "type": "string"}, {"name": "bodyHash", "type": "bytes32"},
-                      {"name": "nonce", "type": "bytes32"}, {"name": "deadline", "type": "uint256"}],
-}
-STATEMENT_DOMAIN = {"name": "Provex", "version": "1", "chainId": 31337,
-                    "verifyingContract": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}
+DOMAIN = StatementDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 FORM = """<!doctype html><html><head><meta name="provex-csrf" content="t">
 <script src="/ethers.js"></script><script src="/signer.js"></script></head><body><main>
 <form id="f" data-api-path="/vouchers"><input type="hidden" name="csrf_token" value="x" data-json="skip">
@@ -65,50 +64,45 @@ def page(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
-def recover(typed: dict[str, Any], signature: str) -> str:
-    return str(Account.recover_message(encode_typed_data(full_message=typed), signature=signature))
-
-
-def test_a_statement_signed_in_the_browser_recovers_to_the_wallet(page: Any) -> None:
+def test_a_statement_signed_in_the_browser_holds_for_the_exchange(page: Any) -> None:
+    """Signed in Chromium (types and domain as `GET /signing` gives them), checked by the exchange's own code."""
     acct: LocalAccount = Account.create()
     body = json.dumps({"reason": "撤销: ünïcode"}, ensure_ascii=False, separators=(",", ":"))
     path = "/authorizations/PXA-2025-0001/revoke"
     headers = page.evaluate("""async ([key, domain, types, path, body]) => {
         const w = new ethers.Wallet(key);
         return await ProvexSigner.signStatement(w, domain, types, "post", path, body);
-    }""", [acct.key.to_0x_hex(), STATEMENT_DOMAIN, STATEMENT_TYPES, path, body])
+    }""", [acct.key.to_0x_hex(), DOMAIN.as_dict(), TYPES, path, body])
     assert headers["Provex-Signer"] == acct.address
     assert len(headers["Provex-Nonce"]) == 66 and len(headers["Provex-Signature"]) == 132
-    message = {"signer": acct.address, "method": "POST", "path": path, "bodyHash": keccak(body.encode()),
-               "nonce": bytes.fromhex(headers["Provex-Nonce"][2:]), "deadline": int(headers["Provex-Deadline"])}
-    typed = {"types": {k: STATEMENT_TYPES[k] for k in ("EIP712Domain", "ProvexRequest")},
-             "primaryType": "ProvexRequest", "domain": STATEMENT_DOMAIN,
-             "message": message}
-    assert recover(typed, headers["Provex-Signature"]) == acct.address
-    other = {**typed, "message": {**message, "path": "/authorizations/PXA-2025-0002/revoke"}}
-    assert recover(other, headers["Provex-Signature"]) != acct.address  # the path is part of what is signed
+    statement = RequestStatement(acct.address, "POST", path, body_hash(body.encode()), headers["Provex-Nonce"],
+                                 int(headers["Provex-Deadline"]))
+    verify(DOMAIN, statement, headers["Provex-Signature"], acct.address)
+    check_fresh(statement.deadline, int(time.time()))
+    for changed in (replace(statement, path="/authorizations/PXA-2025-0002/revoke"),
+                    replace(statement, body_hash=body_hash(b"{}")), replace(statement, method="PUT")):
+        with pytest.raises(StatementError):  # path, body and method are all part of what is signed
+            verify(DOMAIN, changed, headers["Provex-Signature"], acct.address)
 
 
 def test_a_forward_request_signed_in_the_browser_recovers_to_the_wallet(page: Any) -> None:
     acct: LocalAccount = Account.create()
-    typed = {"types": {"EIP712Domain": DOMAIN_TYPE, "ForwardRequest": [
-        {"name": "from", "type": "address"}, {"name": "to", "type": "address"}, {"name": "value", "type": "uint256"},
-        {"name": "gas", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint48"}, {"name": "data", "type": "bytes"}]},
-        "primaryType": "ForwardRequest",
-        "domain": {"name": "ProvexForwarder", "version": "1", "chainId": 31337,
-                   "verifyingContract": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"},
-        "message": {"from": acct.address, "to": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", "value": 0,
-                    "gas": 123456, "nonce": 3, "deadline": 1796000000, "data": "0xdeadbeef"}}
-    entry = page.evaluate("async ([key, typed]) => ProvexSigner.signForward(new ethers.Wallet(key), typed)",
-                          [acct.key.to_0x_hex(), typed])
+    forwarder = ForwarderDomain("ProvexForwarder", "1", 31337, "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512")
+    request = ForwardRequest(acct.address, "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", 0, 123456, 3, 1796000000,
+                             bytes.fromhex("deadbeef"))
+    typed = json.loads(json.dumps(request.typed_data(forwarder), default=lambda b: "0x" + b.hex()))
+    sign_js = """async ([key, typed, domain]) => {
+        try { return await ProvexSigner.signForward(new ethers.Wallet(key), typed, domain); }
+        catch (e) { return e.message; } }"""
+    entry = page.evaluate(sign_js, [acct.key.to_0x_hex(), typed, forwarder.as_dict()])
     assert {k: entry[k] for k in ("nonce", "deadline", "gas")} == {"nonce": 3, "deadline": 1796000000, "gas": 123456}
-    assert recover(typed, entry["signature"]) == acct.address
+    signed = SignedRequest(request, bytes.fromhex(entry["signature"][2:]))
+    assert recover_signer(signed, forwarder) == acct.address  # the relayer's own check
+    assert entry["signature"] == "0x" + sign_request(acct, request, forwarder).signature.hex()  # deterministic
     someone_else = {**typed, "message": {**typed["message"], "from": Account.create().address}}
-    refused = page.evaluate("""async ([key, typed]) => {
-        try { await ProvexSigner.signForward(new ethers.Wallet(key), typed); return null; }
-        catch (e) { return e.message; } }""", [acct.key.to_0x_hex(), someone_else])
-    assert refused and "another address" in refused
+    assert "another address" in page.evaluate(sign_js, [acct.key.to_0x_hex(), someone_else, forwarder.as_dict()])
+    elsewhere = {**forwarder.as_dict(), "verifyingContract": "0x" + "11" * 20}
+    assert "another forwarder" in page.evaluate(sign_js, [acct.key.to_0x_hex(), typed, elsewhere])
 
 
 def test_forms_become_the_api_bodies(page: Any) -> None:

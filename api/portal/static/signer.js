@@ -3,9 +3,10 @@
  * The key page opens a keystore v3 file with its passphrase (ethers `Wallet.fromEncryptedJson`) and keeps the
  * decrypted key in `sessionStorage` (this tab only) until "Forget the key" or sign-out. A form carrying
  * `data-api-path` is an act: its fields become the API's JSON body, the request is signed as a `ProvexRequest`
- * (domain and types from `GET /signing`) and sent through the portal's proxy (`/portal/api/<path>`, with the
- * session's CSRF token); a `428 signature_required` answer is met by signing each forward request in order and
- * sending the same request again with `Provex-Forward`.
+ * (`statement_domain` and `statement_types` from `GET /signing`) and sent through the portal's proxy
+ * (`/portal/api/<path>`, with the session's CSRF token); a `428 signature_required` answer is met by signing each
+ * forward request in order and sending the same request again with `Provex-Forward` (and a `409 act_changed`
+ * by preparing again).
  *
  * Form attributes: data-api-path (may name `{field}`: the clicked button's or a field's value), data-api-method
  * (default POST), data-next (where to go after success; default: reload), data-render (a portal URL that draws
@@ -20,6 +21,7 @@
   const STORE = "provex.key";
   const PROXY = "/portal/api";
   const DEADLINE_SECONDS = 600;
+  const MAX_ROUNDS = 3;  // prepare, commit, and one more prepare-commit when the acts changed in between
 
   class FieldError extends Error {
     constructor(field, message) { super(message); this.field = field; }
@@ -105,10 +107,14 @@
             "Provex-Deadline": String(message.deadline), "Provex-Signature": signature};
   }
 
-  /** One `Provex-Forward` entry: the participant's signature of a forward request the exchange prepared. */
-  async function signForward(wallet, typed) {
+  /** One `Provex-Forward` entry: the participant's signature of a forward request the exchange prepared (only
+   *  for this key, and only for the forwarder `GET /signing` names). */
+  async function signForward(wallet, typed, forwarderDomain) {
     if (!sameAddress(typed.message.from, wallet.address)) {
       throw new Error("the exchange asked this key to sign for another address: " + typed.message.from);
+    }
+    if (forwarderDomain && !sameDomain(typed.domain, forwarderDomain)) {
+      throw new Error("the exchange asked this key to sign for another forwarder: " + JSON.stringify(typed.domain));
     }
     const types = typesFor(typed.types, typed.primaryType || "ForwardRequest");
     const signature = await wallet.signTypedData(typed.domain, types, typed.message);
@@ -116,31 +122,45 @@
             signature: signature};
   }
 
+  function sameDomain(a, b) {
+    return a.name === b.name && a.version === b.version && String(a.chainId) === String(b.chainId)
+      && sameAddress(a.verifyingContract, b.verifyingContract);
+  }
+
   async function send(method, path, bodyText, headers) {
     const r = await fetch(PROXY + path, {
       method: method, body: bodyText, credentials: "same-origin",
       headers: Object.assign({"Content-Type": "application/json", "X-CSRF-Token": csrfToken()}, headers),
     });
-    let json;
+    let json = null;
     try {
       json = await r.json();
     } catch (e) {
-      json = {error: "http_error", detail: r.status + " " + r.statusText};
+      json = null;
     }
+    if (!json || typeof json !== "object") json = {error: "http_error", detail: r.status + " " + r.statusText};
     return {status: r.status, ok: r.ok, json: json};
   }
 
-  /** Sign and send one API request; on `428 signature_required` sign its chain acts and send it again. */
+  /** Sign and send one API request; on `428 signature_required` sign its chain acts and send it again (the
+   *  same statement); on `409 act_changed` (another request took the nonce in between) prepare again. */
   async function callApi(wallet, method, path, body) {
     const spec = await signingSpec();
-    const statement = spec.statement;
     const text = JSON.stringify(body);
-    const headers = await signStatement(wallet, statement.domain, statement.types, method, path, text);
+    const headers = await signStatement(wallet, spec.statement_domain, spec.statement_types, method, path, text);
     let answer = await send(method, path, text, headers);
-    if (answer.status === 428 && answer.json && Array.isArray(answer.json.requests)) {
-      const forward = [];
-      for (const request of answer.json.requests) forward.push(await signForward(wallet, request.typed_data));
-      headers["Provex-Forward"] = JSON.stringify(forward);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (answer.status === 428 && Array.isArray(answer.json.requests)) {
+        const forward = [];
+        for (const request of answer.json.requests) {
+          forward.push(await signForward(wallet, request.typed_data, spec.forwarder_domain));
+        }
+        headers["Provex-Forward"] = JSON.stringify(forward);
+      } else if (answer.status === 409 && answer.json.error === "act_changed" && headers["Provex-Forward"]) {
+        delete headers["Provex-Forward"];
+      } else {
+        break;
+      }
       answer = await send(method, path, text, headers);
     }
     return answer;
