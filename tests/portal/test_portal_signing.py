@@ -206,3 +206,14 @@ def test_a_key_of_another_address_is_flagged_and_forgotten(portal: OpenPortal, s
     page.click("#key-forget")
     assert page.evaluate("sessionStorage.length") == 0
     assert page.locator("[data-testid=key-address]").is_hidden()
+
+
+def test_an_auditor_verifies_and_the_portal_draws_the_report(portal: OpenPortal, sqlite_server: Server) -> None:
+    """An act whose answer is drawn: signer.js posts the API's report to /portal/auditor/report."""
+    page = portal("auditor")
+    page.goto(f"{sqlite_server.url}/portal/auditor")
+    page.click("#verification button")
+    verdict = page.locator("[data-testid=verdict]")
+    verdict.wait_for(timeout=60_000)
+    assert "records" in verdict.inner_text() and "verdict ok" in verdict.evaluate("e => e.className")
+    assert page.url.endswith("/portal/auditor") and page.csp_violations == []
