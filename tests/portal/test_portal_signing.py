@@ -17,6 +17,15 @@ from ledger.ids import chain_id_of
 from tests.utils.browser import PASSPHRASE, write_keystore
 from tests.utils.builders import authorized, make_product
 from tests.utils.demo import SCREENSHOTS
+from tests.utils.queries import (
+    QueryEnv,
+    buy_license,
+    license_state,
+    listed_product,
+    register_nodes,
+    start_nodes,
+    write_data,
+)
 from tests.utils.server import Server
 
 OpenPortal = Callable[..., Any]
@@ -217,3 +226,33 @@ def test_an_auditor_verifies_and_the_portal_draws_the_report(portal: OpenPortal,
     verdict.wait_for(timeout=60_000)
     assert "records" in verdict.inner_text() and "verdict ok" in verdict.evaluate("e => e.className")
     assert page.url.endswith("/portal/auditor") and page.csp_violations == []
+
+
+def test_a_buyer_queries_and_the_portal_draws_the_result(portal: OpenPortal, sqlite_server: Server,
+                                                         tmp_path: Path) -> None:
+    """A signed query (one real provider node): the answer is drawn, the budget falls; a refusal shows at the SQL."""
+    env = QueryEnv(sqlite_server)
+    nodes = start_nodes(sqlite_server, {"portal-node": write_data(tmp_path / "p.csv", 120, seed=7)}, tmp_path)
+    try:
+        register_nodes(env, nodes)
+        with sqlite_server.client("exchange") as ex:
+            assert ex.post("/dev/mint", json={"account_id": sqlite_server.ids["buyer"], "amount_fen": 10**6}).is_success
+        lic = buy_license(env, listed_product(env, ["portal-node"]), epsilon=2.0)
+        page = portal("buyer")
+        page.goto(f"{sqlite_server.url}/portal/buyer?license={lic['id']}")
+        page.fill("textarea[name=sql]", "SELECT COUNT(*), AVG(income) FROM data GROUP BY region")
+        page.fill("input[name=epsilon]", "0.25")
+        page.click("#query-form button[type=submit]")
+        page.locator("#result").wait_for(timeout=60_000)
+        assert page.locator("svg.chart rect.c-bar").count() == 4 and page.locator("table.result tbody tr").count() == 4
+        assert float(page.locator("[data-testid=budget-left]").text_content()) == pytest.approx(1.75, abs=0.01)
+        assert license_state(env, lic["id"])["epsilon_left"] == pytest.approx(1.75, abs=0.01)
+        page.fill("textarea[name=sql]", "SELECT MAX(income) FROM data")
+        page.click("#query-form button[type=submit]")
+        assert "MAX" in page.locator("#query-form .err[data-field=sql]").inner_text()
+        assert license_state(env, lic["id"])["epsilon_left"] == pytest.approx(1.75, abs=0.01)  # refused: free
+        shot(page, "portal-signed-query")
+        assert page.csp_violations == []
+    finally:
+        for node in nodes.values():
+            node.kill()
