@@ -99,12 +99,11 @@ def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
     return value
 
 
-def forwarded_for(server: Server, event: str, **filters: Any) -> str:
-    """Whose signed request the forwarder executed in the transaction that emitted DataRegistry's `event`."""
+def forwarded_for(server: Server, event: str, **filters: Any) -> list[str]:
+    """Whose signed requests the forwarder executed in the transaction that emitted DataRegistry's `event`."""
     found = wait_for(lambda: server.ledger.find_events("DataRegistry", event, **filters))
-    executed = server.ledger.tx_events("ProvexForwarder", "ExecutedForwardRequest", found[-1].tx_hash)
-    assert [e["success"] for e in executed] == [True]
-    return str(executed[0]["signer"])
+    executed = server.ledger.find_events("ProvexForwarder", "ExecutedForwardRequest")
+    return [str(e.args["signer"]) for e in executed if e.tx_hash == found[-1].tx_hash and e.args["success"]]
 
 
 def submit_and_reload(page: Any, form: Any) -> None:
@@ -130,8 +129,8 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     page.wait_for_selector(f"tr[data-code='{authz['code']}'] .b-revoked")
     revoked = api_get(server, "authority", f"/authorizations/{authz['id']}")
     assert revoked["status"] == "revoked" and revoked["revoked_reason"] == "withdrawn by the bureau"
-    assert forwarded_for(server, "AuthorizationRevoked", authorizationId=chain_id_of(authz["id"])) == \
-        server.accounts["authority"].address
+    assert forwarded_for(server, "AuthorizationRevoked", authorizationId=chain_id_of(authz["id"])) == [
+        server.accounts["authority"].address]  # relayed, but the chain names the authority as the signer
 
     with server.client("exchange") as ex:  # the authority funds vouchers from its own balance
         assert ex.post("/dev/mint", json={"account_id": server.ids["authority"], "amount_fen": 5000}).is_success
