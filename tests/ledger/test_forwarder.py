@@ -62,12 +62,12 @@ def test_pure_sign_and_recover(relayer: Relayer) -> None:
 
 
 def test_relayed_acts_are_the_signers(ledger: Ledger, roles: Roles, new_account: NewAccount, relayer: Relayer,
-                                      governance: LocalAccount) -> None:
+                                      minter: LocalAccount) -> None:
     """Authority, operator, exchange and buyer each sign; the relayer sends and pays; the chain names the signer."""
     auth, exchange = roles["authority"], roles["exchange"]
     operator = Account.create()  # never funded: it pays no gas at all
     buyer = Account.create()
-    ledger.mint(governance, buyer.address, 1_000_000)
+    ledger.mint(minter, buyer.address, 1_000_000)
 
     def relay(account: LocalAccount, act: Act) -> Receipt:
         return relayer.relay(relayer.sign(account, relayer.prepare(account.address, act)), act)
