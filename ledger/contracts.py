@@ -114,6 +114,16 @@ class Ledger:
         return [ChainEvent(contract, event, dict(lg["args"]), int(lg["blockNumber"]),
                            lg["transactionHash"].to_0x_hex(), int(lg["logIndex"])) for lg in logs]
 
+    def actor_of(self, tx_hash: str) -> str:
+        """Who acted in transaction `tx_hash`: the signer of the forward request it relayed (ERC-2771), else its
+        sender. A relayer is never an actor."""
+        tx = self.client.rpc(lambda: self.client.w3.eth.get_transaction(tx_hash))  # type: ignore[arg-type]
+        if str(tx.get("to") or "").lower() == self.forwarder.address.lower():
+            executed = [e for e in self.tx_events("ProvexForwarder", "ExecutedForwardRequest", tx_hash) if e["success"]]
+            if executed:
+                return str(executed[0]["signer"])
+        return str(tx["from"])
+
     def tx_events(self, contract: str, event: str, tx_hash: str) -> list[dict[str, Any]]:
         """The arguments of each `event` that `contract` emitted in transaction `tx_hash`."""
         receipt = self.client.rpc(lambda: self.client.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]

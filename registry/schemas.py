@@ -37,7 +37,7 @@ class AccountIn(Strict):
     name: Name
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     nonce: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
-    deadline: int = Field(ge=0, lt=2**63)
+    deadline: int = Field(ge=0, lt=2**48)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={

@@ -251,10 +251,9 @@ def refund_license(session: Session, gateway: ChainGateway, actor: Actor, licens
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise RuleViolation("LicenseUsed", licenseId=lid, detail="used or refunded concurrently")
     session.refresh(lic)
-    exchange_id = actor.id if actor.role == Role.EXCHANGE else session.exec(
-        select(Account.id).where(Account.role == Role.EXCHANGE).order_by(col(Account.pk))).first()
+    # The refund is the exchange's act: an exchange account signs its own; one a buyer asks for, the house key.
     submit(session, gateway, subject_type="license", subject_id=lic.id, action="license.refund",
-           payload={"license_id": lic.id, "exchange_id": exchange_id})
+           payload={"license_id": lic.id, "requested_by": actor.id}, by_house=actor.role != Role.EXCHANGE)
     order = session.exec(select(Order).where(Order.id == lic.order_id)).one()
     if order.voucher_id and lic.voucher_fen:
         add_redeemed(session, order.voucher_id, -lic.voucher_fen)
