@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -100,6 +101,11 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
     return report
 
 
+def unsent(entry: dict[str, Any]) -> dict[str, Any]:
+    """A signed request as it was before it was sent."""
+    return {k: v for k, v in entry.items() if k not in ("done", "adopted")}
+
+
 @dataclass
 class RollbackWatch:
     """Notices the chain forgetting blocks it had (a node restarted from an older state, a reorg) and
@@ -142,6 +148,8 @@ class RollbackWatch:
                     continue
                 job.state, job.tx_hash, job.block_number, job.log_index = ChainState.PENDING, None, None, None
                 job.error = "re-queued: the chain no longer has this transaction"
+                if job.payload.get("forward"):  # the forwarder forgot their nonces too: the signatures hold again
+                    job.payload = {**job.payload, "forward": [unsent(e) for e in job.payload["forward"]]}
                 session.add(job)
                 apply_result(session, job)
                 count += 1

@@ -25,7 +25,7 @@ from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
 from registry.jobs import make_gateway
 from registry.models import Account, ChainTx, Resource, Role
-from registry.outbox import drain
+from registry.outbox import drain, unsent
 from registry.resources import register_resource
 from registry.schemas import ResourceIn
 from tests.utils.signing import as_signer
@@ -100,8 +100,7 @@ def test_chain_down_then_drain_then_reconcile(engine: sa.Engine, chain: ChainRun
         # a crash after sending but before commit: the job is pending again; the chain says ResourceExists
         job = s.exec(select(ChainTx).where(ChainTx.subject_id == res.id)).one()
         job.state = "pending"
-        job.payload = {**job.payload, "forward": [{k: v for k, v in e.items() if k != "done"}
-                                                  for e in job.payload["forward"]]}
+        job.payload = {**job.payload, "forward": [unsent(e) for e in job.payload["forward"]]}
         s.add(job)
         s.commit()
     assert chain.ledger.has_role("DataRegistry", AUTHORITY_ROLE, authority.address)  # type: ignore[union-attr]
