@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import typer
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
@@ -39,6 +40,15 @@ def passphrase(confirm: bool) -> str:
     if env:
         return env
     return str(typer.prompt("keystore passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+def open_key(name: str) -> LocalAccount:
+    """Your key `name`, decrypted with your passphrase (for signing); exits with the reason when it cannot."""
+    try:
+        return keystore().open(name, passphrase(confirm=False))
+    except (KeystoreError, KeyfileError) as exc:
+        _fail(exc)
+        raise
 
 
 def _fail(exc: Exception) -> None:
@@ -114,9 +124,9 @@ def keys_bind(
 ) -> None:
     """Sign a binding of this key's address to an account (role, name) at that exchange; prints its JSON, which
     the exchange passes to `POST /accounts` or `provex accounts create --binding`."""
+    account = open_key(name)
     try:
-        account = keystore().open(name, passphrase(confirm=False))
         info = httpx.get(api.rstrip("/") + "/signing", timeout=30).json()
-    except (KeystoreError, KeyfileError, httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         _fail(exc)
     typer.echo(json.dumps(make_binding(account, domain_from(info), role, account_name)))
