@@ -18,13 +18,9 @@ from eth_utils import keccak
 from web3 import Web3
 
 from ledger.deploy import Deployment
+from ledger.forwarder import EIP712_DOMAIN_FIELDS
 
-DOMAIN_FIELDS: list[dict[str, str]] = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
+DOMAIN_FIELDS = EIP712_DOMAIN_FIELDS  # the same EIP-712 domain shape as the forwarder's
 REQUEST_FIELDS: list[dict[str, str]] = [
     {"name": "signer", "type": "address"},
     {"name": "method", "type": "string"},

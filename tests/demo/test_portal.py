@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from api.demo.keys import DEMO_PASSPHRASE
 from tests.utils.demo import SCREENSHOTS, LiveDemo
@@ -112,8 +113,8 @@ def test_query_error_is_shown_next_to_the_field(as_role: Any, live_demo: LiveDem
     before = page.locator("[data-testid=budget-left]").text_content()
     page.fill("textarea[name=sql]", "SELECT MAX(weight_kg) FROM data")
     page.click("#query-form button[type=submit]")
-    err = page.locator(".err[data-field=sql]")
-    assert err.is_visible()
+    err = page.locator(".err[data-field=sql]")  # the signer shows the API's answer when it comes (no page load)
+    expect(err).to_be_visible(timeout=30_000)
     assert "MAX" in err.inner_text()
     assert page.locator("[data-testid=budget-left]").text_content() == before  # a refused query costs nothing
 
@@ -175,7 +176,7 @@ def test_exchange_form_errors_show_next_to_the_field(as_role: Any, live_demo: Li
     row = page.locator(f"form[data-api-path='/products/{code}/{{action}}']")
     row.locator("button[value=suspend]").click()  # no reason given
     err = row.locator(".err[data-field=reason]")
-    assert err.is_visible()
+    expect(err).to_be_visible(timeout=30_000)
     assert "Listing" in page.locator("main").inner_text()
 
 
@@ -184,15 +185,16 @@ def test_exchange_reviews_with_the_checklist(as_role: Any, live_demo: LiveDemo) 
     code = live_demo.run.state["ids"]["code_datacenters"]
     page.goto(f"{live_demo.url}/portal/exchange")
     item = page.locator(f".review[data-code='{code}']")
-    item.locator("button").click()  # start review
+    item.locator("button").click()  # start review: signed, then the page loads again
     form = page.locator(f"form[data-api-path='/products/{code}/review']")
+    form.wait_for(timeout=60_000)
     assert form.locator("input[type=checkbox]").count() == 5
     shot(page, "exchange-review")
     form.locator("button[type=submit]").click()  # no reasons
-    assert form.locator(".err[data-field=reasons]").is_visible()
+    expect(form.locator(".err[data-field=reasons]")).to_be_visible(timeout=30_000)
     form.locator("textarea[name=reasons]").fill("All five checks passed.")
     form.locator("button[type=submit]").click()
-    page.locator(f"form[data-api-path='/products/{code}/{{action}}']").wait_for()  # now listed
+    page.locator(f"form[data-api-path='/products/{code}/{{action}}']").wait_for(timeout=60_000)  # now listed
     assert page.locator(f".review[data-code='{code}']").count() == 0
 
 
