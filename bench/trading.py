@@ -182,7 +182,8 @@ def main() -> None:
     chain = purchase_paths(args.quick)  # chain level, no API: relayed vs direct purchases
     print(json.dumps({"bench": "trading", "seconds_per_phase": seconds, "buyers": args.buyers,
                       "purchases_per_s": buys["per_s"], "purchase_p50_ms": buys["p50_ms"],
-                      "purchase_errors": buys["errors"], "quotes_per_s": quotes["rps"],
+                      "purchase_errors": buys["errors"], "purchase_first_error": buys["first_error"],
+                      "quotes_per_s": quotes["rps"],
                       "quote_p50_ms": quotes["p50_ms"], "quote_errors": quotes["errors"], **chain}))
 
 

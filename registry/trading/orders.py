@@ -110,7 +110,9 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
         check_voucher(session, actor, data.voucher_id, product, MAX_FEN, data.voucher_amount_fen)
     amount, voucher_fen = _check_funds(session, gateway, actor, offer, product, data)
     order_id, license_id = new_id(session), new_id(session)
-    start = datetime.now(UTC)
+    # To the minute: the buyer's signed request runs twice (to learn its acts, then with their signatures), and
+    # the terms' hash is in the signed calldata; a minute boundary in between is an `act_changed`, prepared again.
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     terms = build_terms(offer, license_id=license_id, buyer_id=actor.id, buyer_address=actor.address,
                         quantity=data.quantity, purpose=data.purpose or offer.terms["purposes"][0], start=start)
     order = Order(id=order_id, buyer_id=actor.id, product_id=product.id, offer_id=offer.id, quantity=data.quantity,
