@@ -26,6 +26,7 @@ from api.routers import (
     certificates,
     destruction,
     dev,
+    governance,
     health,
     licenses,
     negotiations,
@@ -44,7 +45,6 @@ from api.settings import Settings, get_settings
 from api.websecurity import SecurityHeadersMiddleware
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.errors import ChainUnavailable
-from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
 from registry.db import make_engine, migrate
 from registry.jobs import make_gateway
@@ -122,10 +122,9 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             cleanup.callback(engine.dispose)
             migrate(engine)
             assert rt.ledger is not None and rt.deployer is not None
-            keyring = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n)
-            gateway = make_gateway(rt.ledger, keyring, rt.deployer,
+            gateway = make_gateway(rt.ledger, rt.deployer, house=rt.house,
                                    fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
-                                   governance=rt.governance)
+                                   governance=rt.governance, minter=rt.minter)
             svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
             app.state.services = svc
             app.state.runtime = rt
@@ -148,7 +147,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
     return lifespan
 
 
-ROUTERS = (audit, destruction, health, accounts, resources, authorizations, products, reviews, catalog, certificates,
+ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
+           certificates,
            providers, queries,
            offers, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from api.settings import DevDefaultsRefused, get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
 from ledger.runtime import ChainRuntime
+from registry.errors import RegistryError
 
 app = typer.Typer(help="Provex: public-data exchange and authorized-operation ledger.", no_args_is_help=True)
 chain_app = typer.Typer(help="The EVM chain: start Anvil, deploy the contracts, inspect.", no_args_is_help=True)
@@ -121,12 +123,15 @@ app.add_typer(accounts_app, name="accounts")
 def accounts_create(
     role: str = typer.Option(..., "--role", help="authority, operator, provider, exchange, buyer or auditor"),
     name: str = typer.Option(..., "--name", help="display name"),
+    binding: str = typer.Option(..., "--binding", help="the holder's binding JSON (`provex keys bind`): a file, "
+                                                       "or - for standard input"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Create an account and print its API key once (only its hash is stored).
+    """Create an account bound to its holder's address and print its API key once (only its hash is stored).
 
-    Its chain setup (gas, chain role) is queued and sent by the running server (`provex up`).
-    Example: `provex accounts create --role authority --name "Hohhot Data Bureau"`.
+    The holder signs the binding with its own key on its own machine (`provex keys bind`); the exchange never
+    sees the key. Chain setup is queued and sent by the running server (`provex up`).
+    Example: `provex accounts create --role authority --name "Hohhot Data Bureau" --binding authority.json`.
     """
     from api.bootstrap import create_bootstrap_account
     from registry.models import Role
@@ -134,7 +139,12 @@ def accounts_create(
     if role not in {r.value for r in Role}:
         console.print(f"[red]--role must be one of {', '.join(r.value for r in Role)}[/red]")
         raise typer.Exit(2)
-    out = create_bootstrap_account(get_settings(), role, name)
+    text = sys.stdin.read() if binding == "-" else Path(binding).read_text()
+    try:
+        out = create_bootstrap_account(get_settings(), role, name, json.loads(text))
+    except (ValueError, KeyError, RegistryError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     if as_json:
         console.print_json(json.dumps(out))
         return

@@ -1,4 +1,4 @@
-"""`provex keys`: the participant's own keystore (new, import, show, export-address).
+"""`provex keys`: the participant's own keystore (new, import, show, export-address, bind).
 
 Keys live on the participant's machine (`PROVEX_KEYSTORE`, default `~/.provex/keystore`); the
 passphrase comes from `PROVEX_KEYSTORE_PASSPHRASE` or a prompt, and a private key to import from
@@ -7,14 +7,18 @@ standard input, never from the command line.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
+import httpx
 import typer
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
+from api.client.signer import domain_from, make_binding
 from ledger.keys import KeyfileError
 from ledger.keystore import KeyEntry, Keystore, KeystoreError
 
@@ -36,6 +40,15 @@ def passphrase(confirm: bool) -> str:
     if env:
         return env
     return str(typer.prompt("keystore passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+def open_key(name: str) -> LocalAccount:
+    """Your key `name`, decrypted with your passphrase (for signing); exits with the reason when it cannot."""
+    try:
+        return keystore().open(name, passphrase(confirm=False))
+    except (KeystoreError, KeyfileError) as exc:
+        _fail(exc)
+        raise
 
 
 def _fail(exc: Exception) -> None:
@@ -100,3 +113,20 @@ def keys_export_address(
     except (KeystoreError, KeyfileError) as exc:
         _fail(exc)
     typer.echo(address)
+
+
+@keys_app.command("bind")
+def keys_bind(
+    name: str = typer.Argument(..., help="the key's name in your keystore"),
+    role: str = typer.Option(..., "--role"),
+    account_name: str = typer.Option(..., "--name", help="the account's display name"),
+    api: str = typer.Option(..., "--api", help="the exchange's API URL (its `GET /signing` names the domain)"),
+) -> None:
+    """Sign a binding of this key's address to an account (role, name) at that exchange; prints its JSON, which
+    the exchange passes to `POST /accounts` or `provex accounts create --binding`."""
+    account = open_key(name)
+    try:
+        info = httpx.get(api.rstrip("/") + "/signing", timeout=30).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        _fail(exc)
+    typer.echo(json.dumps(make_binding(account, domain_from(info), role, account_name)))

@@ -1,7 +1,9 @@
 """`provex products`, `provex query` and `provex audit`: the API client from the command line.
 
 Every command takes `--api` (default `PROVEX_API_URL` or http://127.0.0.1:8700) and `--key` (default
-`PROVEX_API_KEY`), prints tables (rich), and `--json` for scripts. `audit verify` and `audit export` read the
+`PROVEX_API_KEY`), prints tables (rich), and `--json` for scripts. Commands that act (`query`, `audit verify`
+through the API) sign with your own key: `--signer NAME` (default `PROVEX_SIGNER`), a key of your keystore
+(`provex keys`; passphrase from `PROVEX_KEYSTORE_PASSPHRASE` or a prompt). `audit verify` and `audit export` read the
 database and the chain directly (settings); `audit verify --from DIR --rpc URL --trust FILE` needs neither the
 database nor the API: an exported record log, the authority's trust file and a chain endpoint are enough
 (`audit trust make|check` in api/cli_trust.py).
@@ -19,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_keys import open_key
 from api.cli_trust import AUTHORITY, trust_app, verify_trusted, verify_untrusted
 from api.client import ApiError, ProvexClient
 
@@ -26,6 +29,7 @@ console = Console()
 API = typer.Option(None, "--api", help="API URL (default PROVEX_API_URL or http://127.0.0.1:8700)")
 KEY = typer.Option(None, "--key", help="API key (default PROVEX_API_KEY)")
 JSON_OUT = typer.Option(False, "--json", help="print JSON")
+SIGNER = typer.Option(None, "--signer", help="your key's name in your keystore, which signs (default PROVEX_SIGNER)")
 
 products_app = typer.Typer(help="Find and inspect data products.", no_args_is_help=True)
 audit_app = typer.Typer(help="Trace provenance, verify the database against the chain, export the record log.",
@@ -33,9 +37,11 @@ audit_app = typer.Typer(help="Trace provenance, verify the database against the 
 audit_app.add_typer(trust_app, name="trust")
 
 
-def client(api: str | None, key: str | None) -> ProvexClient:
+def client(api: str | None, key: str | None, signer: str | None = None) -> ProvexClient:
+    """The API client; with a signer name (or PROVEX_SIGNER), its requests are signed with that key of yours."""
     url = api or os.environ.get("PROVEX_API_URL") or "http://127.0.0.1:8700"
-    return ProvexClient(url, key or os.environ.get("PROVEX_API_KEY"))
+    name = signer or os.environ.get("PROVEX_SIGNER")
+    return ProvexClient(url, key or os.environ.get("PROVEX_API_KEY"), signer=open_key(name) if name else None)
 
 
 def fail(e: ApiError) -> typer.Exit:
@@ -97,12 +103,12 @@ def products_show(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON
 def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHERE ...] [GROUP BY ...]"),
           license_id: str = typer.Option(None, "--license", help="license id (default: your first license)"),
           epsilon: float = typer.Option(None, "--epsilon", help="privacy cost of this query"),
-          api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+          api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
     """Run a federated aggregate query under a license and print the result.
 
     Example: `provex query "SELECT COUNT(*), AVG(weight_kg) FROM data GROUP BY species" --epsilon 0.1 --key $BUYER`.
     """
-    with client(api, key) as c:
+    with client(api, key, signer) as c:
         try:
             lic = license_id or next((x["id"] for x in c.licenses()), None)
             if lic is None:
@@ -186,7 +192,7 @@ def audit_verify(
     trust: Path = typer.Option(None, "--trust", help="the authority's signed trust file: contract addresses "
                                "come only from it (with --from)"),
     authority: str = AUTHORITY,
-    api: str = API, key: str = KEY, as_json: bool = JSON_OUT,
+    api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT,
 ) -> None:
     """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
 
@@ -204,7 +210,7 @@ def audit_verify(
         console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
         raise typer.Exit(2)
     if (key or os.environ.get("PROVEX_API_KEY")) and not source:
-        with client(api, key) as c, console.status("verifying (POST /audit/verify)"):
+        with client(api, key, signer) as c, console.status("verifying (POST /audit/verify)"):
             try:
                 report = c.verify()
             except ApiError as e:

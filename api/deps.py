@@ -18,6 +18,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.settings import Settings
+from api.signed import UNSAFE_METHODS, chain_key_holder, open_signed_request
 from registry.access import OVERSEERS
 from registry.accounts import authenticate, hash_api_key
 from registry.actor import Actor
@@ -25,6 +26,7 @@ from registry.chain import ChainGateway, has_pending
 from registry.errors import Unauthenticated
 from registry.models import Role
 from registry.sessions import resolve_session
+from registry.signing import finish
 
 
 @dataclass
@@ -135,6 +137,7 @@ class Ctx:
 
     def commit(self) -> None:
         """Commit, then wake the outbox dispatcher if chain jobs are waiting."""
+        finish(self.session)
         pending = has_pending(self.session)
         self.session.commit()
         if pending:
@@ -145,11 +148,18 @@ def ctx(*roles: Role) -> Callable[..., Awaitable[Ctx]]:
     """Dependency factory: `Depends(ctx(Role.EXCHANGE))`."""
     needed = roles or ANY_ROLE
 
-    async def dep(actor: Actor = Depends(require(*needed)), s: Session = Depends(session),
+    async def dep(request: Request, actor: Actor = Depends(require(*needed)), s: Session = Depends(session),
                   svc: Services = Depends(services)) -> Ctx:
+        if request.method in UNSAFE_METHODS:
+            await open_signed_request(request, actor, s, svc.engine, svc.gateway.ledger)
         return Ctx(actor, s, svc)
 
     return dep
+
+
+async def key_holder_ctx(request: Request, s: Session = Depends(session), svc: Services = Depends(services)) -> Ctx:
+    """A request authenticated by the account's chain-key signature alone (no API key)."""
+    return Ctx(await chain_key_holder(request, s, svc.engine, svc.gateway.ledger), s, svc)
 
 
 # -- aliases: what handlers declare ----------------------------------------------------------------------------
@@ -160,6 +170,7 @@ CoordinatorKey = Annotated[Ed25519PrivateKey, Depends(coordinator_key)]
 
 R = Role
 AnyCtx = Annotated[Ctx, Depends(ctx())]  # any signed-in participant
+KeyHolderCtx = Annotated[Ctx, Depends(key_holder_ctx)]  # signed by the account's chain key; no API key
 AuthorityCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY))]
 OperatorCtx = Annotated[Ctx, Depends(ctx(R.OPERATOR))]
 ProviderCtx = Annotated[Ctx, Depends(ctx(R.PROVIDER))]

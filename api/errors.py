@@ -26,9 +26,10 @@ from registry.errors import (
     RuleViolation,
     Unauthenticated,
 )
+from registry.signing import SignatureRequired
 
 STATUS: list[tuple[type[RegistryError], int]] = [
-    (NotFound, 404), (Unauthenticated, 401), (Forbidden, 403), (InvalidInput, 422),
+    (NotFound, 404), (SignatureRequired, 428), (Unauthenticated, 401), (Forbidden, 403), (InvalidInput, 422),
     (Conflict, 409), (RuleViolation, 409), (ChainUnavailableError, 503),
 ]
 RETRY_AFTER = "5"
@@ -55,6 +56,8 @@ async def registry_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, InvalidInput):
         extra["field"] = exc.field
+    if isinstance(exc, SignatureRequired):
+        extra["requests"] = exc.requests
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, ChainUnavailableError):
@@ -133,6 +136,14 @@ async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
                         status_code=503, headers={"Retry-After": RETRY_AFTER})
 
 
+async def integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    """A unique constraint met a concurrent request doing the same (e.g. one signed request sent twice at
+    once): nothing was written by this one."""
+    return JSONResponse(error_body("conflict", "a concurrent request wrote the same thing; nothing was written by "
+                                               "this one (a signed request is accepted once: sign a new one)"),
+                        status_code=409)
+
+
 async def internal_error(_: Request, exc: Exception) -> JSONResponse:
     # Sent from outside every middleware (Starlette's error handler), so it carries the security headers itself.
     return JSONResponse(error_body("internal", f"{type(exc).__name__}"), status_code=500,
@@ -145,6 +156,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ChainUnavailable, chain_unavailable)
     app.add_exception_handler(ContractRevert, contract_revert)
+    app.add_exception_handler(sa_exc.IntegrityError, integrity_error)
     app.add_exception_handler(ChainError, chain_error)
     app.add_exception_handler(PrivacyError, privacy_error)
     app.add_exception_handler(RecursionError, too_deep)

@@ -48,6 +48,18 @@ async def principal(scope: Scope) -> str | None:
         return None
 
 
+def asks_to_sign_again(status: int, body: bytes) -> bool:
+    """A 428 (sign these acts) or 409 `act_changed` (prepare again): the retry is the request's next step."""
+    if status == 428:
+        return True
+    if status != 409:
+        return False
+    try:
+        return bool(json.loads(body).get("error") == "act_changed")
+    except (ValueError, AttributeError):
+        return False
+
+
 def carries_secret(headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
     """A response marked `Cache-Control: no-store`, or a JSON object with a secret field."""
     for name, value in headers:
@@ -122,8 +134,8 @@ class IdempotencyMiddleware:
             # store before answering, so a client retrying at once finds the stored result
             start = next((m for m in messages if m["type"] == "http.response.start"), None)
             status = start["status"] if start else 500
-            keep = status < 500 and status != 401
             body_out = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+            keep = status < 500 and status != 401 and not asks_to_sign_again(status, body_out)
             if keep and carries_secret(list(start.get("headers", [])) if start else [], body_out):
                 status_kept, text = 409, json.dumps(SECRET_MARKER)
             else:

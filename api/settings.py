@@ -40,6 +40,8 @@ class Settings(BaseSettings):
                                            "a key generated under <home>/keys, adopted by the first authority")
     admin_delay: int = Field(0, ge=0, lt=2**48, description="seconds a new governance waits before it may accept "
                              "an admin transfer (0 in dev and tests; days in prod)")
+    house_key: SecretStr | None = Field(None, description="the exchange's own key for acts on its own account (a "
+                                        "refund a buyer asked for); governance grants it EXCHANGE_ROLE on Settlement")
     recorder_key: SecretStr | None = Field(None, description="the key that anchors checkpoints (a key of its own); "
                                            "dev default: generated under <home>/keys")
     settlement_token: str | None = Field(None, description="address of the existing ERC-20 to settle in (prod); "
@@ -51,7 +53,8 @@ class Settings(BaseSettings):
     persist_chain: bool = Field(True, description="embedded Anvil keeps its state in <home>/anvil-state.json")
     rpc_timeout: float = Field(10.0, description="seconds before a chain call counts as unavailable")
     confirmations: int = Field(0, ge=0, description="blocks on top before an event or anchor counts")
-    key_passphrase: SecretStr = Field(SecretStr(DEV_PASSPHRASE), description="encrypts participant keys at rest")
+    key_passphrase: SecretStr = Field(SecretStr(DEV_PASSPHRASE), description="encrypts the exchange's own generated "
+                                      "dev keys (governance, recorder, house, minter) at rest")
     keystore_scrypt_n: int = Field(2**14, description="scrypt work factor for keyfiles")
     api_host: str = Field("127.0.0.1", description="API bind address")
     api_port: int = Field(8700, description="API port")
@@ -126,6 +129,7 @@ class Settings(BaseSettings):
             rpc_timeout=self.rpc_timeout,
             governance_address=self.governance_address,
             recorder_key=self.recorder_key.get_secret_value() if self.recorder_key else None,
+            house_key=self.house_key.get_secret_value() if self.house_key else None,
             settlement_token=self.settlement_token,
             admin_delay=self.admin_delay,
             dev_keys=self.env == "dev",

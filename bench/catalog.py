@@ -28,13 +28,17 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import sqlalchemy as sa
+from eth_account import Account as EthAccount
+from eth_account.signers.local import LocalAccount
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.client.signer import make_binding  # noqa: E402
 from ledger.anvil import free_port  # noqa: E402
-from ledger.keys import Keyring  # noqa: E402
+from ledger.statements import StatementDomain  # noqa: E402
 from registry.accounts import create_account  # noqa: E402
+from registry.bindings import SignedBinding  # noqa: E402
 from registry.db import make_engine, migrate, session_scope  # noqa: E402
 from registry.models import Authorization, Product, Resource, Role  # noqa: E402
 
@@ -44,14 +48,20 @@ SECTORS = ["agriculture", "ecology", "transport", "energy", "tourism", "health"]
 REGIONS = ["150100", "150200", "152500", "110000", "150600"]
 
 
+def binding_of(key: LocalAccount, domain: StatementDomain, role: str, name: str) -> SignedBinding:
+    return SignedBinding.of(make_binding(key, domain, role, name), role, name, domain)
+
+
 def load(db_url: str, n: int) -> tuple[str, list[str]]:
     """Accounts, one resource and authorization, then `n` listed products; returns buyer key and ids."""
     engine = make_engine(db_url)
     migrate(engine)
-    keyring = Keyring("bench", 1024)
+    domain = StatementDomain(31337, "0x" + "00" * 20)  # no chain here: accounts bound at a stand-in deployment
     with session_scope(engine) as s:
-        operator, _ = create_account(s, keyring, None, role=Role.OPERATOR, name="bench operator")
-        _, buyer_key = create_account(s, keyring, None, role=Role.BUYER, name="bench buyer")
+        operator, _ = create_account(s, None, role=Role.OPERATOR, name="bench operator",
+                                     binding=binding_of(EthAccount.create(), domain, "operator", "bench operator"))
+        _, buyer_key = create_account(s, None, role=Role.BUYER, name="bench buyer",
+                                      binding=binding_of(EthAccount.create(), domain, "buyer", "bench buyer"))
         res = Resource(id=str(uuid.uuid4()), code="PXR-BENCH-1", name="r", department="d", sector="agriculture",
                        region_code="150100", classification="general", content_hash="0" * 64,
                        column_schema=[], update_frequency="daily", volume=1, metadata_hash="0" * 64,

@@ -27,10 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account as EthAccount
 from rich.console import Console
 from rich.progress import Progress
 
 from api.client import ApiError, ProvexClient
+from api.client.signer import domain_from, make_binding
+from api.demo.keys import participant_keys
 from api.demo.run import Demo
 from api.demo.story import CHECKLIST_OK, QUERIES
 from api.settings import Settings
@@ -106,10 +109,15 @@ class Soak:
             self.state, _ = self.demo.start(progress)
         self.url = self.demo.url
         self.keys = {who: a["api_key"] for who, a in self.state.accounts.items()}
-        with ProvexClient(self.url, self.keys["exchange"]) as ex:
+        people = participant_keys(self.home, list(self.state.accounts))
+        self.signers = {self.keys[who]: key for who, key in people.items()}  # each participant's own key
+        with ProvexClient(self.url, self.keys["exchange"], signer=people["exchange"]) as ex:
+            domain = domain_from(ex.signing())
             self.buyers = []
             for i in range(3):
-                acct = ex.create_account("buyer", f"soak buyer {i}")
+                key, name = EthAccount.create(), f"soak buyer {i}"
+                acct = ex.create_account("buyer", name, make_binding(key, domain, "buyer", name))
+                self.signers[acct["api_key"]] = key
                 self.buyers.append(acct)
             time.sleep(2)  # account chain setup
             for acct in self.buyers:
@@ -123,7 +131,7 @@ class Soak:
     # --------------------------------------------------------------- workload
 
     def client(self, key: str) -> ProvexClient:
-        return ProvexClient(self.url, key, timeout=30)
+        return ProvexClient(self.url, key, timeout=30, signer=self.signers.get(key))
 
     def reader(self, rng: random.Random) -> None:
         with self.client(self.keys["buyer"]) as c:

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_account import Account as EthAccount
+from eth_account.signers.local import LocalAccount
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from catalog import drive, start_api  # noqa: E402
 from purchase_paths import measure as purchase_paths  # noqa: E402
 
+from api.client.signer import SigningTransport, domain_from, make_binding  # noqa: E402
 from tests.utils.builders import make_product  # noqa: E402
 
 
@@ -41,18 +44,35 @@ class Api:
         self.url = url
         self.keys: dict[str, str] = {}
         self.ids: dict[str, str] = {}
+        self.signers: dict[str, LocalAccount] = {}  # api key -> its holder's own key, which signs its requests
+        self.domain = domain_from(httpx.get(url + "/signing", timeout=60).json())
 
     def client(self, role: str | None = None, key: str | None = None) -> httpx.Client:
         token = key or (self.keys[role] if role else None)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+        signer = self.signers.get(token or "")
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60,
+                            transport=SigningTransport(signer) if signer else None)
+
+    def onboard(self, role: str, name: str) -> dict[str, Any]:
+        key = EthAccount.create()
+        with self.client("exchange") as ex:
+            r = ex.post("/accounts", json={"role": role, "name": name, **make_binding(key, self.domain, role, name)})
+            assert r.status_code == 201, r.text
+        self.signers[r.json()["api_key"]] = key
+        return dict(r.json())
 
 
-def cli_account(env: dict[str, str], role: str) -> dict[str, Any]:
+def cli_account(api: Api, env: dict[str, str], role: str) -> dict[str, Any]:
+    """`provex accounts create` with the holder's binding (the holder's key stays here, in `api.signers`)."""
+    key, name = EthAccount.create(), f"bench {role}"
     provex = Path(sys.executable).with_name("provex")
-    out = subprocess.run([str(provex), "accounts", "create", "--role", role, "--name", f"bench {role}", "--json"],
-                         env=env, capture_output=True, check=True, cwd=ROOT)
-    return dict(json.loads(out.stdout))
+    out = subprocess.run([str(provex), "accounts", "create", "--role", role, "--name", name, "--binding", "-",
+                          "--json"], env=env, capture_output=True, check=True, cwd=ROOT,
+                         input=json.dumps(make_binding(key, api.domain, role, name)).encode())
+    acct = dict(json.loads(out.stdout))
+    api.signers[acct["api_key"]] = key
+    return acct
 
 
 def wait_confirmed(api: Api, key: str) -> None:
@@ -66,17 +86,16 @@ def wait_confirmed(api: Api, key: str) -> None:
 
 def setup(api: Api, env: dict[str, str], buyers: int) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     for role in ("authority", "exchange"):
-        acct = cli_account(env, role)
+        acct = cli_account(api, env, role)
         api.keys[role], api.ids[role] = acct["api_key"], acct["id"]
     for role in ("authority", "exchange"):
         wait_confirmed(api, api.keys[role])
     keys: list[str] = []
+    for role in ("operator", "provider"):
+        r = api.onboard(role, f"bench {role}")
+        api.keys[role], api.ids[role] = r["api_key"], r["id"]
+    made = [api.onboard("buyer", f"bench buyer {i}") for i in range(buyers)]
     with api.client("exchange") as ex:
-        for role in ("operator", "provider"):
-            r = ex.post("/accounts", json={"role": role, "name": f"bench {role}"}).json()
-            api.keys[role], api.ids[role] = r["api_key"], r["id"]
-        made = [ex.post("/accounts", json={"role": "buyer", "name": f"bench buyer {i}"}).json()
-                for i in range(buyers)]
         for r in made:
             keys.append(r["api_key"])
             wait_confirmed(api, r["api_key"])
@@ -163,7 +182,8 @@ def main() -> None:
     chain = purchase_paths(args.quick)  # chain level, no API: relayed vs direct purchases
     print(json.dumps({"bench": "trading", "seconds_per_phase": seconds, "buyers": args.buyers,
                       "purchases_per_s": buys["per_s"], "purchase_p50_ms": buys["p50_ms"],
-                      "purchase_errors": buys["errors"], "quotes_per_s": quotes["rps"],
+                      "purchase_errors": buys["errors"], "purchase_first_error": buys["first_error"],
+                      "quotes_per_s": quotes["rps"],
                       "quote_p50_ms": quotes["p50_ms"], "quote_errors": quotes["errors"], **chain}))
 
 

@@ -22,7 +22,7 @@ class Act:
     to: str  # the contract's address
     data: bytes  # the calldata
     event: str  # the event whose log index a receipt of this act carries
-    fn: ContractFunction = field(repr=False, compare=False)
+    fn: ContractFunction | None = field(default=None, repr=False, compare=False)  # None: rebuilt from storage
 
 
 class Acts:

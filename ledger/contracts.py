@@ -96,6 +96,7 @@ class Ledger:
 
     def send(self, sender: LocalAccount, act: Act) -> Receipt:
         """Send `act` as `sender`'s own transaction; the receipt points at the act's event."""
+        assert act.fn is not None, "an act rebuilt from storage is relayed, not sent"
         return self.with_event_index(self.client.transact(sender, act.fn), act)
 
     def with_event_index(self, receipt: Receipt, act: Act) -> Receipt:
@@ -112,6 +113,16 @@ class Ledger:
                                                         argument_filters=filters))
         return [ChainEvent(contract, event, dict(lg["args"]), int(lg["blockNumber"]),
                            lg["transactionHash"].to_0x_hex(), int(lg["logIndex"])) for lg in logs]
+
+    def actor_of(self, tx_hash: str) -> str:
+        """Who acted in transaction `tx_hash`: the signer of the forward request it relayed (ERC-2771), else its
+        sender. A relayer is never an actor."""
+        tx = self.client.rpc(lambda: self.client.w3.eth.get_transaction(tx_hash))  # type: ignore[arg-type]
+        if str(tx.get("to") or "").lower() == self.forwarder.address.lower():
+            executed = [e for e in self.tx_events("ProvexForwarder", "ExecutedForwardRequest", tx_hash) if e["success"]]
+            if executed:
+                return str(executed[0]["signer"])
+        return str(tx["from"])
 
     def tx_events(self, contract: str, event: str, tx_hash: str) -> list[dict[str, Any]]:
         """The arguments of each `event` that `contract` emitted in transaction `tx_hash`."""

@@ -57,8 +57,14 @@ EIP712_DOMAIN_FIELDS: list[dict[str, str]] = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
+FORWARDER_NAME = "ProvexForwarder"  # contracts/ProvexForwarder.sol's EIP-712 name
 DEFAULT_TTL = 300  # seconds a signed request stays valid
 FALLBACK_GAS = 1_000_000  # inner gas for a request that cannot be simulated before earlier ones land
+
+
+# Refusals by the forwarder itself (the request never reaches its target; its nonce stays unused).
+FORWARDER_REFUSALS = frozenset({"ForwardRequestNonceUsed", "ForwardRequestNonceAhead", "ERC2771ForwarderInvalidSigner",
+                                "ERC2771ForwarderExpiredRequest", "ERC2771UntrustfulTarget"})
 
 
 class ForwardRequestRefused(ContractRevert):
@@ -149,11 +155,18 @@ class Relayer:
 
     @property
     def domain(self) -> ForwarderDomain:
-        """Read once from the forwarder (ERC-5267 `eip712Domain`)."""
+        """The forwarder's EIP-712 domain, known from the deployment (no chain call: the outbox signs and
+        checks requests while the chain is down). `check_domain` compares it with the contract's own."""
         if self._domain is None:
-            _, name, version, chain_id, contract, _, _ = self.client.call(self.forwarder.functions.eip712Domain())
-            self._domain = ForwarderDomain(str(name), str(version), int(chain_id), str(contract))
+            self._domain = ForwarderDomain(FORWARDER_NAME, "1", self.ledger.deployment.chain_id, self.forwarder.address)
         return self._domain
+
+    def check_domain(self) -> None:
+        """Raise unless the forwarder's own ERC-5267 `eip712Domain` is the one this relayer signs for."""
+        _, name, version, chain_id, contract, _, _ = self.client.call(self.forwarder.functions.eip712Domain())
+        actual = ForwarderDomain(str(name), str(version), int(chain_id), str(contract))
+        if actual != self.domain:
+            raise ValueError(f"the forwarder's EIP-712 domain is {actual}, not {self.domain}")
 
     def nonce(self, signer: str) -> int:
         """The nonce the forwarder expects next from `signer`."""
@@ -167,13 +180,13 @@ class Relayer:
         nonce = self.nonce(signer) + pending
         if gas is None:
             try:
-                gas = int(self._inner_gas(signer, act.to, act.data) * self.gas_margin)
+                gas = int(self.inner_gas(signer, act.to, act.data) * self.gas_margin)
             except ContractRevert:
                 if pending == 0:
                     raise
                 gas = FALLBACK_GAS
         if deadline is None:
-            deadline = self._now() + self.ttl
+            deadline = self.now() + self.ttl
         return build_request(signer, act, nonce=nonce, gas=gas, deadline=deadline)
 
     def sign(self, account: LocalAccount, request: ForwardRequest) -> SignedRequest:
@@ -197,14 +210,22 @@ class Relayer:
             self._simulate_inner(r)  # names the contract's own rule
             raise
 
-    def relay(self, signed: SignedRequest, act: Act | None = None) -> Receipt:
+    def relay(self, signed: SignedRequest, act: Act | None = None, *, burn_on_refusal: bool = False) -> Receipt:
         """Check, then send `signed` as a one-request non-atomic batch (a failed act still uses its nonce).
 
-        The receipt's `log_index` points at `act`'s event when given, else at the forwarder's.
+        The receipt's `log_index` points at `act`'s event when given, else at the forwarder's. With
+        `burn_on_refusal`, a request the target contract refuses is sent anyway, so its nonce is used and
+        the signer's later requests are not stuck behind it (the outbox's way: every signed request is sent
+        once, in nonce order); the refusal is raised after.
         """
-        self.check(signed)
-        batch = self.forwarder.functions.executeBatch([signed.as_struct()], self.account.address)
-        receipt = self.client.transact(self.account, batch)
+        try:
+            self.check(signed)
+        except ContractRevert as exc:
+            if not burn_on_refusal or exc.name in FORWARDER_REFUSALS:
+                raise
+            self._send(signed)
+            raise
+        receipt = self._send(signed)
         executed = self._executed(receipt, signed.request)
         if executed is None:
             raise ForwardRequestRefused("ForwardRequestNotExecuted", {
@@ -215,16 +236,34 @@ class Relayer:
                 "signer": signed.request.sender, "nonce": signed.request.nonce, "tx": receipt.tx_hash})
         return self.ledger.with_event_index(receipt, act) if act is not None else receipt
 
+    def executed(self, signer: str, nonce: int, act: Act | None = None) -> tuple[Receipt, bool] | None:
+        """The receipt of the transaction that executed (`signer`, `nonce`) (pointing at `act`'s event when
+        given) and whether its call succeeded; None when no transaction did."""
+        for ev in self.ledger.find_events("ProvexForwarder", "ExecutedForwardRequest", signer=signer):
+            if int(ev.args["nonce"]) == nonce:
+                receipt = ev.receipt() if act is None else self.ledger.with_event_index(self._full(ev.tx_hash), act)
+                return receipt, bool(ev.args["success"])
+        return None
+
     # ----------------------------------------------------------------- internals
 
-    def _now(self) -> int:
+    def _full(self, tx_hash: str) -> Receipt:
+        full = self.client.rpc(lambda: self.client.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
+        return Receipt(tx_hash, int(full["blockNumber"]), None, int(full["gasUsed"]), [dict(lg) for lg in full["logs"]])
+
+    def _send(self, signed: SignedRequest) -> Receipt:
+        batch = self.forwarder.functions.executeBatch([signed.as_struct()], self.account.address)
+        return self.client.transact(self.account, batch)
+
+    def now(self) -> int:
+        """The latest block's timestamp."""
         return int(self.client.rpc(lambda: self.client.w3.eth.get_block("latest"))["timestamp"])
 
     def _forwarded_tx(self, signer: str, to: str, data: bytes) -> dict[str, Any]:
         return {"from": self.forwarder.address, "to": Web3.to_checksum_address(to),
                 "data": HexBytes(data + bytes.fromhex(signer[2:]))}
 
-    def _inner_gas(self, signer: str, to: str, data: bytes) -> int:
+    def inner_gas(self, signer: str, to: str, data: bytes) -> int:
         tx = self._forwarded_tx(signer, to, data)
         try:
             return int(self.client.rpc(lambda: self.client.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]

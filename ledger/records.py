@@ -95,9 +95,19 @@ def record_fields(seq: int, at: datetime, *, kind: str, actor: str, subject: str
             "body": body.decode("utf-8"), "leaf_hash": leaf_hash(body).hex(), "created_at": at}
 
 
+SIGNED_STATEMENT = "signed_statement"
+
+
 def append_record(session: Session, *, kind: str, actor: str, subject: str,
                   authorization: str | None = None, data: dict[str, Any] | None = None) -> LedgerRecord:
-    """Append a record in the caller's transaction and return it (commit is the caller's)."""
+    """Append a record in the caller's transaction and return it (commit is the caller's).
+
+    Within a participant's signed request (`SIGNED_STATEMENT` in `session.info`: account id, statement),
+    a record whose actor is that participant carries the statement and its signature in `data.signed`.
+    """
+    signed = session.info.get(SIGNED_STATEMENT)
+    if signed is not None and signed[0] == actor:
+        data = {**(data or {}), "signed": signed[1]}
     seq = reserve_seqs(session, 1)
     row = LedgerRecord(**record_fields(seq, datetime.now(UTC), kind=kind, actor=actor, subject=subject,
                                        authorization=authorization, data=data))

@@ -17,7 +17,7 @@ from web3 import Web3
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.client import ChainClient, account_from_key
 from ledger.compiler import Build, compile_contracts
-from ledger.contracts import RECORDER_ROLE, Ledger
+from ledger.contracts import EXCHANGE_ROLE, RECORDER_ROLE, Ledger
 from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
 from ledger.keys import DEV_PASSPHRASE, Keyring, load_or_create_key
@@ -49,6 +49,7 @@ class ChainConfig:
     build_cache: Path | None = None
     governance_address: str | None = None
     recorder_key: str | None = None
+    house_key: str | None = None
     settlement_token: str | None = None
     admin_delay: int = 0
     dev_keys: bool = True
@@ -79,6 +80,8 @@ class ChainRuntime:
         self.ledger: Ledger | None = None
         self.deployer: LocalAccount | None = None
         self.governance: LocalAccount | None = None
+        self.house: LocalAccount | None = None
+        self.minter: LocalAccount | None = None  # mints dev test fen (a dev key; never in production)
         self.governance_address: str | None = None
         self.recorder: LocalAccount | None = None
         self.fresh_deployment = False
@@ -102,13 +105,15 @@ class ChainRuntime:
         client = ChainClient(url, decoder, timeout=cfg.rpc_timeout)
         self.deployer = account_from_key(key)
         assert self.governance_address is not None and self.recorder is not None
-        plan = DeployPlan(self.governance_address, self.recorder.address, cfg.admin_delay, cfg.settlement_token)
+        plan = DeployPlan(self.governance_address, self.recorder.address, cfg.admin_delay, cfg.settlement_token,
+                          minter=self.minter.address if self.minter is not None else None)
         try:
             manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer,
                                                               cfg.manifest_path, plan)
             self.ledger = Ledger(client, manifest, self.build)
             self._check_roles()
             self._fund()
+            self._house_role()
         except BaseException:
             self.stop()
             raise
@@ -125,6 +130,12 @@ class ChainRuntime:
         else:
             raise ChainConfigError("no governance address: set PROVEX_GOVERNANCE_ADDRESS (a multisig or "
                                    "TimelockController)")
+        if cfg.house_key:
+            self.house = account_from_key(cfg.house_key)
+        elif cfg.dev_keys:
+            self.house = load_or_create_key(dev_key_path(cfg.home, "house"), keyring)
+        if cfg.dev_keys and not cfg.settlement_token:
+            self.minter = load_or_create_key(dev_key_path(cfg.home, "minter"), keyring)
         if cfg.recorder_key:
             self.recorder = account_from_key(cfg.recorder_key)
         elif cfg.dev_keys:
@@ -150,9 +161,18 @@ class ChainRuntime:
         """Gas for the keys this process signs with (the deployer pays; it grants nothing)."""
         assert self.ledger is not None and self.deployer is not None
         want = self.config.fund_wei
-        for acct in (self.governance, self.recorder):
+        for acct in (self.governance, self.recorder, self.minter):
             if want and acct is not None and self.ledger.client.balance(acct.address) < want // 2:
                 self.ledger.client.fund(self.deployer, acct.address, want)
+
+    def _house_role(self) -> None:
+        """The exchange's house key acts on the exchange's own account (e.g. a refund a buyer asked for): it
+        needs EXCHANGE_ROLE on Settlement, which governance grants (here when this process is governance)."""
+        assert self.ledger is not None
+        if self.house is None or self.ledger.has_role("Settlement", EXCHANGE_ROLE, self.house.address):
+            return
+        if self.governance is not None:
+            self.ledger.grant_role(self.governance, "Settlement", EXCHANGE_ROLE, self.house.address)
 
     @property
     def rpc_url(self) -> str:

@@ -18,6 +18,8 @@ from ledger.client import ChainClient
 from ledger.contracts import Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree, leaf_hash
+from ledger.record_signatures import RecordSignatures
+from ledger.statements import StatementDomain
 
 INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
 
@@ -72,7 +74,7 @@ def chain_checkpoints(client: ChainClient, ledger: Ledger, page: int = 10_000) -
     return sorted(found, key=lambda c: c.index)
 
 
-def _record_leaf(rec: StoredRecord, expected: int) -> bytes | Divergence:
+def _record_leaf(rec: StoredRecord, expected: int, signatures: RecordSignatures | None = None) -> bytes | Divergence:
     """The record's leaf hash, or how it diverges from a faithful log at position `expected`."""
     if rec.seq != expected:
         kind = "record_deleted" if rec.seq > expected else "record_inserted"
@@ -90,6 +92,9 @@ def _record_leaf(rec: StoredRecord, expected: int) -> bytes | Divergence:
         if bad is not None:
             return Divergence("record_edited", "ledger_records", rec.seq, bad, None,
                               f"column {bad}={rec.columns.get(bad)!r} but the record says {body.get(bad)!r}")
+    problem = signatures.check(body) if signatures is not None else None
+    if problem is not None:
+        return Divergence("signature_invalid", "ledger_records", rec.seq, "data.signed", None, problem)
     leaf = leaf_hash(raw)
     if rec.leaf_hash is not None and rec.leaf_hash != leaf.hex():
         return Divergence("record_edited", "ledger_records", rec.seq, "body", None,
@@ -101,8 +106,11 @@ def verify_log(
     records: Iterable[StoredRecord],
     checkpoints: list[Checkpoint],
     progress: Callable[[int], None] | None = None,
+    domain: StatementDomain | None = None,
 ) -> VerifyReport:
-    """Recompute every leaf in order and compare the tree heads with the anchored checkpoints."""
+    """Recompute every leaf in order and compare the tree heads with the anchored checkpoints; check that every
+    participant act is signed by its participant's bound address (`domain`: the trusted deployment's)."""
+    signatures = RecordSignatures(domain)
     started = time.perf_counter()
     tree = CompactTree()
     cps = iter(checkpoints)
@@ -110,7 +118,7 @@ def verify_log(
     divergence: Divergence | None = None
     last_anchored = 0
     for rec in records:
-        leaf = _record_leaf(rec, tree.size)
+        leaf = _record_leaf(rec, tree.size, signatures)
         if isinstance(leaf, Divergence):
             divergence = leaf
             break

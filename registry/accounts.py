@@ -1,4 +1,4 @@
-"""Accounts: a role, a custodial Ethereum key, and an API key stored only as a hash."""
+"""Accounts: a role, the address its holder proved it holds, and an API key stored only as a hash."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import hashlib
 import secrets
 import uuid
 
-from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, col, select
 
-from ledger.keys import Keyring
 from ledger.records import append_record
 from registry.access import require_overseer
 from registry.actor import Actor
+from registry.bindings import SignedBinding
 from registry.chain import ChainGateway, submit
-from registry.errors import Forbidden, Unauthenticated, found
+from registry.errors import Conflict, Forbidden, InvalidInput, Unauthenticated, found
 from registry.models import Account, Role
 from registry.schemas import AccountOut
 from registry.sessions import close_account_sessions
@@ -25,19 +24,23 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
-def create_account(session: Session, keyring: Keyring, gateway: ChainGateway | None, *, role: Role,
-                   name: str, key: LocalAccount | None = None) -> tuple[Account, str]:
-    """A new account with a fresh custodial key (or `key`), funded and given its chain role (queued when
-    `gateway` is None); returns it and the API key, shown once and stored only as a hash."""
-    if key is not None:
-        acct, keyfile = key, keyring.encrypt("0x" + key.key.hex().removeprefix("0x"))
-    else:
-        acct, keyfile = keyring.create()
+def create_account(session: Session, gateway: ChainGateway | None, *, role: Role, name: str,
+                   binding: SignedBinding) -> tuple[Account, str]:
+    """A new account bound to the address that signed `binding` (its holder keeps the key; the exchange never
+    sees it), given gas and its chain role (queued when `gateway` is None); returns it and the API key, shown
+    once and stored only as a hash. The binding itself becomes the account's first ledger record."""
+    if binding.binding.role != role.value or binding.binding.name != name:
+        raise InvalidInput("binding", f"the binding is for a {binding.binding.role} named {binding.binding.name!r}, "
+                                      f"not a {role.value} named {name!r}")
+    address = binding.check()
+    if session.exec(select(Account.pk).where(Account.address == address)).first() is not None:
+        raise Conflict(f"address {address} is bound to an account already")
     api_key = "pxk_" + secrets.token_urlsafe(32)
-    row = Account(id=str(uuid.uuid4()), name=name, role=role.value, address=acct.address,
-                  keyfile=keyfile, api_key_hash=hash_api_key(api_key))
+    row = Account(id=str(uuid.uuid4()), name=name, role=role.value, address=address,
+                  api_key_hash=hash_api_key(api_key))
     session.add(row)
     session.flush()
+    append_record(session, kind="account.bound", actor=row.id, subject=row.id, data=binding.as_record())
     submit(session, gateway, subject_type="account", subject_id=row.id, action="account.setup",
            payload={"account_id": row.id})
     return row, api_key
@@ -111,11 +114,11 @@ def list_accounts(session: Session, actor: Actor, role: Role | None = None) -> l
     return [AccountOut.model_validate(a, from_attributes=True) for a in session.exec(stmt).all()]
 
 
-def onboard_account(session: Session, gateway: ChainGateway, actor: Actor, *, role: Role,
-                    name: str) -> tuple[Account, str]:
+def onboard_account(session: Session, gateway: ChainGateway, actor: Actor, *, role: Role, name: str,
+                    binding: SignedBinding) -> tuple[Account, str]:
     """The exchange onboards participants; authority and exchange accounts come from the CLI only."""
     actor.require(Role.EXCHANGE)
     if role in (Role.AUTHORITY, Role.EXCHANGE):
         raise Forbidden(f"{role.value} accounts hold admin chain roles; create them with "
                         f"`provex accounts create --role {role.value}`")
-    return create_account(session, gateway.keyring, gateway, role=role, name=name)
+    return create_account(session, gateway, role=role, name=name, binding=binding)

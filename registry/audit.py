@@ -17,12 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from ledger.client import ChainClient
 from ledger.contracts import Ledger
 from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
+from ledger.statements import statement_domain
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.consistency import compare_product
 from registry.errors import found
@@ -165,12 +165,12 @@ def _product_events(ledger: Ledger, product: Product) -> list[ChainEvent]:
     return events
 
 
-def _chain_steps(session: Session, client: ChainClient, events: list[ChainEvent], names: _Names) -> list[TraceStep]:
+def _chain_steps(session: Session, ledger: Ledger, events: list[ChainEvent], names: _Names) -> list[TraceStep]:
     """One step per event. The exchange's own transactions carry the time the fact was decided
     (microseconds), which orders them against ledger records; other senders' fall back to block time."""
-    block_times = {n: _iso(datetime.fromtimestamp(client.block_time(n), UTC))
+    block_times = {n: _iso(datetime.fromtimestamp(ledger.client.block_time(n), UTC))
                    for n in {ev.block_number for ev in events}}
-    senders = {tx: client.sender_of(tx) for tx in {ev.tx_hash for ev in events}}
+    senders = {tx: ledger.actor_of(tx) for tx in {ev.tx_hash for ev in events}}
     decided = {tx: created for tx, created in session.exec(
         select(ChainTx.tx_hash, ChainTx.created_at).where(col(ChainTx.tx_hash).in_(set(senders))))}
     return [TraceStep(at=_iso(decided[ev.tx_hash]) if ev.tx_hash in decided else block_times[ev.block_number],
@@ -201,7 +201,7 @@ def trace_product(session: Session, ledger: Ledger, product_ref: str) -> Trace:
     product = found(session.exec(select(Product).where((Product.id == product_ref) | (Product.code == product_ref)))
                     .first(), f"product {product_ref}")
     names = _Names(session)
-    steps = (_chain_steps(session, ledger.client, _product_events(ledger, product), names)
+    steps = (_chain_steps(session, ledger, _product_events(ledger, product), names)
              + _record_steps(session, product, names))
     steps.sort(key=lambda s: (s.at, s.link.get("block_number", 0), s.link.get("log_index", 0),
                               s.link.get("record_seq", 0)))
@@ -260,7 +260,8 @@ def verify_database(session: Session, ledger: Ledger,
     against contract state. Stops at the first divergence."""
     cps = chain_checkpoints(ledger.client, ledger)
     report = verify_log(stored_records(session), cps,
-                        progress=(lambda n: progress("records", n)) if progress else None)
+                        progress=(lambda n: progress("records", n)) if progress else None,
+                        domain=statement_domain(ledger.deployment))
     if not report.ok:
         return report
     by_size = {c.tree_size: c for c in cps}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
@@ -17,6 +16,7 @@ from registry.errors import InvalidInput, NotFound, RuleViolation, found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, AuthorizationStatus, ChainState, Resource, Role
 from registry.schemas import AuthorizationIn, AuthorizationOut
+from registry.signing import new_id
 from registry.statuses import authorization_status, level
 
 READERS = (*OVERSEERS, Role.OPERATOR)
@@ -61,7 +61,7 @@ def grant_authorization(session: Session, gateway: ChainGateway, actor: Actor,
         raise InvalidInput("operator_id", f"{data.operator_id} is not an operator account")
     resources = load_resources(session, data.resource_ids, "resource_ids")
     check_resource_levels(resources, data.max_classification)
-    aid = str(uuid.uuid4())
+    aid = new_id(session)
     row = Authorization(id=aid, code=f"tmp-{aid[:28]}", authority_id=actor.id, operator_id=operator.id,
                         resource_ids=list(data.resource_ids), purposes=list(data.purposes),
                         purpose_hash=canonical_hash(sorted(data.purposes)),

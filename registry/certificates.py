@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
@@ -16,13 +15,14 @@ from registry.errors import found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Certificate, Product, Review
 from registry.schemas import CertificateCheck, CertificateOut, ChainReceiptOut
+from registry.signing import new_id
 
 
 def issue_certificate(session: Session, product: Product, review: Review) -> Certificate:
     """The certificate body is canonical JSON; its hash is `cert_hash`. Chain receipt follows the listing."""
     holder = session.exec(select(Account).where(Account.id == product.operator_id)).one()
     authz = session.exec(select(Authorization).where(Authorization.id == product.authorization_id)).one()
-    cid = str(uuid.uuid4())
+    cid = new_id(session)
     row = Certificate(id=cid, code=f"tmp-{cid[:28]}", product_id=product.id, holder_id=holder.id, cert_hash="")
     session.add(row)
     session.flush()

@@ -1,4 +1,4 @@
-"""Sending chain-enforced facts: custodial signing, receipts beside the rows.
+"""Sending chain-enforced facts: participants' signed acts relayed, receipts beside the rows.
 
 Each chain write is a `ChainTx` row with an action name and a JSON payload. When the chain answers,
 the transaction is sent at once and its receipt stored on the row and the subject; when it does
@@ -9,6 +9,7 @@ names its subject type in `chain_subject`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,35 +18,43 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, select
 
+from ledger.acts import Act
 from ledger.client import Receipt
 from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable, ContractRevert
-from ledger.keys import Keyring
-from registry.errors import ChainRejected, ChainUnavailableError, found
-from registry.models import Account, Certificate, ChainFields, ChainState, ChainTx
+from ledger.forwarder import FALLBACK_GAS, ForwardRequest, Relayer, build_request
+from registry.errors import ChainRejected, ChainUnavailableError, Forbidden, Unauthenticated
+from registry.models import Certificate, ChainFields, ChainState, ChainTx
+from registry.signing import OUTBOX_TTL_S, check_signed, entry_of, scope_of, signed_of, stored_next_nonce
 
-Action = Callable[["ChainGateway", Session, dict[str, Any]], Receipt | None]
+Action = Callable[["ChainGateway", Session, dict[str, Any]], Receipt | None]  # the exchange's own job
+Planner = Callable[["ChainGateway", Session, dict[str, Any]], list[Act]]  # a participant's acts, to sign
+Runner = Callable[["ChainGateway", Session, ChainTx], Receipt | None]  # sends a job whose acts are signed
 
 
 @dataclass
 class ChainGateway:
-    """The Ledger facade, the table of chain actions, the custodial keyring, the deployer (pays dev accounts'
-    gas; it holds no role) and governance when this process holds its key (dev: the first authority's).
+    """The Ledger facade and the exchange's own chain keys; no participant's key.
 
-    Governance grants the authority and exchange roles and, in dev, mints test fen; without it (production,
-    where governance is a multisig or TimelockController) those grants are made by governance itself.
+    - `relayer` relays participants' signed acts through the forwarder and pays their gas;
+    - `house` is the exchange's own key for the acts it makes on its own account (a refund a buyer
+      asked for); None when the deployment gives it none;
+    - `deployer` pays dev accounts' gas; `governance` is held only in dev when no outside governance is
+      set (it grants the authority and exchange roles); `minter` mints dev test fen.
+    `plans` build each action's acts, `actions` are the exchange's own jobs, `runners` send signed jobs
+    whose sending needs more than relaying (a purchase also records the license).
     """
 
     ledger: Ledger
-    keyring: Keyring
+    relayer: Relayer
     deployer: LocalAccount
+    plans: Mapping[str, Planner]
     actions: Mapping[str, Action]
+    runners: Mapping[str, Runner]
+    house: LocalAccount | None = None
     fund_wei: int = 10**18
     governance: LocalAccount | None = None
-
-    def signer(self, session: Session, account_id: str) -> LocalAccount:
-        keyfile = session.exec(select(Account.keyfile).where(Account.id == account_id)).first()
-        return self.keyring.open(found(keyfile, f"account {account_id}"))
+    minter: LocalAccount | None = None
 
 
 def chain_time(gateway: ChainGateway) -> int:
@@ -116,16 +125,23 @@ def record_receipt(tx: ChainTx, receipt: Receipt | None) -> None:
 
 
 def submit(session: Session, gateway: ChainGateway | None, *, subject_type: str, subject_id: str,
-           action: str, payload: dict[str, Any]) -> ChainTx:
+           action: str, payload: dict[str, Any], by_house: bool = False) -> ChainTx:
     """Send now (receipt stored) or queue (`pending`); a revert raises ChainRejected, nothing queued.
 
-    A job is queued when `gateway` is None (e.g. the CLI), when the chain does not answer, or when
-    older jobs are still pending (chain order follows database order).
+    A participant's act is signed by the request's signer (`registry.signing`; by the exchange's house key
+    with `by_house`); while the signatures are not there yet the job is only collected. A job is queued
+    when `gateway` is None (e.g. the CLI), when the chain does not answer, or when older jobs are still
+    pending (chain order follows database order).
     """
     tx = ChainTx(subject_type=subject_type, subject_id=subject_id, action=action, payload=payload)
+    if gateway is not None and action in gateway.plans:
+        entries = sign_acts(session, gateway, gateway.plans[action](gateway, session, payload), by_house=by_house)
+        if entries is None:
+            return tx  # collected for signing; the session will not commit (SignatureRequired)
+        tx.payload = {**payload, "forward": entries}
     if gateway is not None and not has_pending(session):
         try:
-            receipt = gateway.actions[action](gateway, session, payload)
+            receipt = run_job(gateway, session, tx, burn=False)
         except ContractRevert as exc:
             raise ChainRejected(exc) from exc
         except ChainUnavailable:
@@ -136,3 +152,97 @@ def submit(session: Session, gateway: ChainGateway | None, *, subject_type: str,
     session.flush()
     apply_result(session, tx)
     return tx
+
+
+def sign_acts(session: Session, gateway: ChainGateway, acts: list[Act], *,
+              by_house: bool = False) -> list[dict[str, Any]] | None:
+    """The acts as signed forward requests to store, or None while they wait for the signer (prepare)."""
+    relayer = gateway.relayer
+    if by_house:
+        house = gateway.house
+        if house is None:
+            raise Forbidden("this act is the exchange's own and this deployment gives the exchange no key for it: "
+                            "an exchange account must make it")
+        base = next_nonce(session, gateway, house.address)
+        return [entry_of(relayer.sign(house, prepare_request(gateway, house.address, act, base + i, i)), act)
+                for i, act in enumerate(acts)]
+    scope = scope_of(session)
+    if scope is None:
+        raise Unauthenticated("a chain act needs its actor's signature: send the request signed (docs/signing.md)")
+    base = next_nonce(session, gateway, scope.address)
+    if scope.preparing:
+        for act in acts:
+            offset = len(scope.to_sign)
+            request = prepare_request(gateway, scope.address, act, base + offset, offset)
+            scope.to_sign.append({"contract": act.contract, "event": act.event,
+                                  "typed_data": jsonable(request.typed_data(relayer.domain))})
+        return None
+    # earlier acts of this request are on chain or stored by now, so `base` counts them already
+    return [entry_of(check_signed(scope, relayer.domain, act, base + i), act) for i, act in enumerate(acts)]
+
+
+def next_nonce(session: Session, gateway: ChainGateway, signer: str) -> int:
+    """The forward nonce a new request of `signer` takes: after the forwarder's and after every one the exchange
+    holds (queued requests come first). With the chain down, the exchange's own count."""
+    try:
+        on_chain = gateway.relayer.nonce(signer)
+    except ChainUnavailable:
+        on_chain = 0
+    return max(on_chain, stored_next_nonce(session, signer))
+
+
+def prepare_request(gateway: ChainGateway, signer: str, act: Act, nonce: int, earlier: int) -> ForwardRequest:
+    """The request for `signer` to sign. Its gas comes from simulating it, which also names a rule the act
+    breaks now (raised); after `earlier` acts of the same request, or with the chain down, a fixed budget."""
+    relayer = gateway.relayer
+    gas = FALLBACK_GAS
+    try:
+        deadline = relayer.now() + OUTBOX_TTL_S
+        if earlier == 0:
+            gas = int(relayer.inner_gas(signer, act.to, act.data) * relayer.gas_margin)
+    except ChainUnavailable:
+        deadline = int(time.time()) + OUTBOX_TTL_S
+    return build_request(signer, act, nonce=nonce, gas=gas, deadline=deadline)
+
+
+def jsonable(typed: dict[str, Any]) -> dict[str, Any]:
+    """Typed data with its bytes as 0x-hex (what JSON and wallets carry)."""
+    message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed["message"].items()}
+    return {**typed, "message": message}
+
+
+def run_job(gateway: ChainGateway, session: Session, job: ChainTx, *, burn: bool) -> Receipt | None:
+    """Send one job: the exchange's own action, a runner, or relay its signed requests in order."""
+    if job.action in gateway.actions:
+        return gateway.actions[job.action](gateway, session, job.payload)
+    if job.action in gateway.runners:
+        return gateway.runners[job.action](gateway, session, job)
+    return relay_entries(gateway, job, burn=burn)
+
+
+def relay_entries(gateway: ChainGateway, job: ChainTx, *, burn: bool) -> Receipt | None:
+    """Relay the job's signed requests not yet sent, oldest nonce first; the last one's receipt.
+
+    Progress is kept on the job (`done`), so a retry after an outage sends only what is left. A request
+    the forwarder says was already used (sent before a crash) is found by its event instead.
+    """
+    entries = [dict(e) for e in job.payload.get("forward") or ()]
+    last: Receipt | None = None
+    for entry in entries:
+        if entry.get("done"):
+            continue
+        signed, act = signed_of(entry)
+        try:
+            last = gateway.relayer.relay(signed, act, burn_on_refusal=burn)
+        except ContractRevert as exc:
+            if exc.name != "ForwardRequestNonceUsed":
+                raise
+            earlier = gateway.relayer.executed(signed.request.sender, signed.request.nonce, act)
+            if earlier is None or not earlier[1]:
+                raise
+            last, entry["adopted"] = earlier[0], True
+        entry["done"] = True
+        job.payload = {**job.payload, "forward": entries}
+    if last is None and job.tx_hash:
+        return Receipt(job.tx_hash, job.block_number or 0, job.log_index, 0)
+    return last

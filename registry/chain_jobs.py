@@ -1,4 +1,5 @@
-"""The core domain's chain jobs: accounts, resources, authorizations, products (`registry.jobs` tables them)."""
+"""The core domain's chain jobs: the exchange's account set-up, and the acts participants sign for resources,
+authorizations and products (`registry.jobs` tables them)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ledger.acts import Act
 from ledger.client import Receipt
 from ledger.contracts import AUTHORITY_ROLE, EXCHANGE_ROLE, OPERATOR_ROLE
 from ledger.contracts import ProductStatus as ChainStatus
-from registry.chain import Action, ChainGateway
+from registry.chain import Action, ChainGateway, Planner
 from registry.hashing import b32
 from registry.models import Account, Role
 from registry.statuses import level
@@ -43,49 +45,44 @@ def _account_setup(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Rec
     return last
 
 
-def _resource_register(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.register_resource(
-        gw.signer(session, p["authority_id"]), p["resource_id"], level(p["classification"]),
-        b32(p["content_hash"]), b32(p["metadata_hash"]))
+def _resource_register(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.register_resource(p["resource_id"], level(p["classification"]), b32(p["content_hash"]),
+                                             b32(p["metadata_hash"]))]
 
 
-def _authorization_grant(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    authority = gw.signer(session, p["authority_id"])
+def _authorization_grant(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    """The grant, after the operator role when the operator lacks it (both the authority's acts)."""
     operator = session.exec(select(Account).where(Account.id == p["operator_id"])).one()
-    if not gw.ledger.has_role("DataRegistry", OPERATOR_ROLE, operator.address):
-        gw.ledger.grant_role(authority, "DataRegistry", OPERATOR_ROLE, operator.address)
-    return gw.ledger.grant_authorization(
-        authority, p["authorization_id"], operator.address, p["resource_ids"], b32(p["purpose_hash"]),
-        p["valid_from"], p["valid_until"], level(p["max_classification"]))
+    acts = [] if gw.ledger.has_role("DataRegistry", OPERATOR_ROLE, operator.address) else [
+        gw.ledger.acts.grant_role("DataRegistry", OPERATOR_ROLE, operator.address)]
+    return [*acts, gw.ledger.acts.grant_authorization(
+        p["authorization_id"], operator.address, p["resource_ids"], b32(p["purpose_hash"]), p["valid_from"],
+        p["valid_until"], level(p["max_classification"]))]
 
 
-def _authorization_revoke(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.revoke_authorization(gw.signer(session, p["authority_id"]), p["authorization_id"],
-                                          b32(p["reason_hash"]))
+def _authorization_revoke(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.revoke_authorization(p["authorization_id"], b32(p["reason_hash"]))]
 
 
-def _product_register(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.register_product(
-        gw.signer(session, p["operator_id"]), p["product_id"], p["authorization_id"], p["resource_ids"],
-        b32(p["metadata_hash"]), p["sector"])
+def _product_register(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.register_product(p["product_id"], p["authorization_id"], p["resource_ids"],
+                                            b32(p["metadata_hash"]), p["sector"])]
 
 
-def _product_metadata(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.update_product_metadata(gw.signer(session, p["operator_id"]), p["product_id"],
-                                             b32(p["metadata_hash"]))
+def _product_metadata(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.update_product_metadata(p["product_id"], b32(p["metadata_hash"]))]
 
 
-def _product_status(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.set_product_status(gw.signer(session, p["exchange_id"]), p["product_id"],
-                                        ChainStatus(p["status"]), b32(p["reason_hash"]))
+def _product_status(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.set_product_status(p["product_id"], ChainStatus(p["status"]), b32(p["reason_hash"]))]
 
 
-def _product_suspend_unauthorized(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.suspend_unauthorized(gw.signer(session, p["signer_id"]), p["product_id"])
+def _product_suspend_unauthorized(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.suspend_unauthorized(p["product_id"])]
 
 
-CORE_ACTIONS: dict[str, Action] = {
-    "account.setup": _account_setup,
+CORE_ACTIONS: dict[str, Action] = {"account.setup": _account_setup}
+CORE_PLANS: dict[str, Planner] = {
     "resource.register": _resource_register,
     "authorization.grant": _authorization_grant,
     "authorization.revoke": _authorization_revoke,

@@ -5,7 +5,6 @@ draft -> submitted -> under_review -> listed | rejected; listed -> suspended -> 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
@@ -21,6 +20,7 @@ from registry.hashing import text_hash
 from registry.models import Certificate, Product, ProductStatus, Review, Role
 from registry.products import get_product
 from registry.schemas import ReviewIn
+from registry.signing import new_id
 from registry.statuses import chain_status_of, check_transition
 
 
@@ -72,7 +72,7 @@ def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: st
         if failed:
             raise InvalidInput(f"checklist.{failed[0]}", "every checklist item must hold to approve")
         require_active(get_authorization(session, row.authorization_id))
-    review = Review(id=str(uuid.uuid4()), product_id=row.id, reviewer_id=actor.id, checklist=checklist,
+    review = Review(id=new_id(session), product_id=row.id, reviewer_id=actor.id, checklist=checklist,
                     decision=data.decision, reasons=data.reasons, product_version=row.version,
                     metadata_hash=row.metadata_hash)
     session.add(review)

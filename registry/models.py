@@ -78,7 +78,6 @@ class Account(ChainFields, table=True):
     name: str = Field(max_length=200)
     role: str = Field(index=True, max_length=16)
     address: str = Field(unique=True, max_length=42)
-    keyfile: str = Field(sa_column=Column(sa.Text, nullable=False))
     api_key_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -219,6 +218,17 @@ class ChainTx(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class RequestNonce(SQLModel, table=True):
+    """A participant's signed request statement, by its nonce: each is accepted once."""
+
+    __tablename__ = "request_nonces"
+    __table_args__ = (sa.UniqueConstraint("signer", "nonce", name="uq_request_nonces_signer_nonce"),)
+    pk: int | None = Field(default=None, primary_key=True)
+    signer: str = Field(max_length=42)
+    nonce: str = Field(max_length=66)
+    deadline: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
 
 
 class IdempotencyKey(SQLModel, table=True):

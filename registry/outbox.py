@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 from ledger.client import Receipt
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of
-from registry.chain import ChainGateway, apply_result, record_receipt
+from registry.chain import ChainGateway, apply_result, record_receipt, run_job
 from registry.models import ChainState, ChainTx
 
 # Revert name -> (contract, event, indexed argument, payload key) proving the job already landed.
@@ -66,7 +67,7 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
             if job is None:
                 return report
             try:
-                receipt = gateway.actions[job.action](gateway, session, job.payload)
+                receipt = run_job(gateway, session, job, burn=True)
             except IntegrityError:
                 session.rollback()  # a request thread completed this job concurrently; re-read it
                 continue
@@ -87,13 +88,22 @@ def drain(engine: Engine, gateway: ChainGateway, limit: int = 500) -> DrainRepor
                     report.reconciled += 1
             else:
                 record_receipt(job, receipt)
-                report.sent += 1
+                if any(e.get("adopted") for e in job.payload.get("forward") or ()):
+                    job.error = "reconciled: the forwarder had executed it"
+                    report.reconciled += 1
+                else:
+                    report.sent += 1
             session.add(job)
             apply_result(session, job)
             session.commit()
     with Session(engine) as session:
         report.remaining = len(session.exec(select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING)).all())
     return report
+
+
+def unsent(entry: dict[str, Any]) -> dict[str, Any]:
+    """A signed request as it was before it was sent."""
+    return {k: v for k, v in entry.items() if k not in ("done", "adopted")}
 
 
 @dataclass
@@ -138,6 +148,8 @@ class RollbackWatch:
                     continue
                 job.state, job.tx_hash, job.block_number, job.log_index = ChainState.PENDING, None, None, None
                 job.error = "re-queued: the chain no longer has this transaction"
+                if job.payload.get("forward"):  # the forwarder forgot their nonces too: the signatures hold again
+                    job.payload = {**job.payload, "forward": [unsent(e) for e in job.payload["forward"]]}
                 session.add(job)
                 apply_result(session, job)
                 count += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleVio
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Product, ProductProvider, ProductStatus, Role
 from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
+from registry.signing import new_id
 from registry.statuses import check_transition, level
 
 EDITABLE = (ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.SUSPENDED)
@@ -92,7 +92,7 @@ def create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
     _check_providers(session, list(data.provider_ids))
     fields = data.model_dump(mode="json", exclude={"authorization_id", "resource_ids", "provider_ids"})
     _check_sample(fields["columns"], fields["sample"])
-    pid = str(uuid.uuid4())
+    pid = new_id(session)
     row = Product(id=pid, code=f"tmp-{pid[:28]}", operator_id=actor.id, authorization_id=authz.id,
                   resource_ids=list(data.resource_ids), provider_ids=list(data.provider_ids),
                   publisher=actor.name, authorization_basis=authz.code, metadata_hash="", **fields)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlmodel import Session, col, select
 
 from registry.access import OVERSEERS
@@ -14,6 +12,7 @@ from registry.errors import found
 from registry.hashing import canonical_hash
 from registry.models import Resource, Role
 from registry.schemas import ResourceIn, ResourceOut
+from registry.signing import new_id
 
 READERS = (*OVERSEERS, Role.OPERATOR)
 
@@ -30,7 +29,7 @@ def resource_metadata(row: Resource) -> dict[str, object]:
 def register_resource(session: Session, gateway: ChainGateway, actor: Actor, data: ResourceIn) -> Resource:
     """Register a resource (core ones too: they are recorded but can never be authorized for trading)."""
     actor.require(Role.AUTHORITY)
-    rid = str(uuid.uuid4())
+    rid = new_id(session)
     row = Resource(id=rid, code=f"tmp-{rid[:28]}", registered_by=actor.id, metadata_hash="",
                    **data.model_dump(exclude={"column_schema"}),
                    column_schema=[c.model_dump() for c in data.column_schema])

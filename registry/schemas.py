@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ledger.statements import StatementDomain
+from registry.bindings import SignedBinding
 from registry.limits import Sample
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -29,11 +31,22 @@ class Strict(BaseModel):
 # ------------------------------------------------------------------ accounts
 
 class AccountIn(Strict):
+    """An account for the holder of `address`, who signed the `ProvexBinding` (docs/signing.md)."""
+
     role: RoleName
     name: Name
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    nonce: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    deadline: int = Field(ge=0, lt=2**48)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"role": "operator", "name": "Hohhot Data Operations Co."}]})
+        "examples": [{"role": "operator", "name": "Hohhot Data Operations Co.",
+                      "address": "0x" + "11" * 20, "nonce": "0x" + "22" * 32, "deadline": 1796000000,
+                      "signature": "0x" + "33" * 65}]})
+
+    def binding(self, domain: StatementDomain) -> SignedBinding:
+        return SignedBinding.of(self.model_dump(), self.role, self.name, domain)
 
 
 class AccountOut(BaseModel):

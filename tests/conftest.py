@@ -51,6 +51,13 @@ def governance(chain: ChainRuntime) -> LocalAccount:
     return chain.governance
 
 
+@pytest.fixture(scope="session")
+def minter(chain: ChainRuntime) -> LocalAccount:
+    """Mints dev test fen (a dev key of its own: never governance, never the deployer)."""
+    assert chain.minter is not None
+    return chain.minter
+
+
 def account_factory(ledger: Ledger, deployer: LocalAccount) -> Callable[[], LocalAccount]:
     """Make fresh accounts funded with 10 ETH for gas."""
 

@@ -7,6 +7,9 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from eth_account.signers.local import LocalAccount
+
+from api.client.signer import SigningTransport
 
 Json = dict[str, Any]
 
@@ -40,8 +43,11 @@ class BaseClient:
     """One API key against one exchange. Thread-compatible like `httpx.Client` (one per thread is safest)."""
 
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 60.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, signer: LocalAccount | None = None) -> None:
+        """`signer`: the participant's own key, which signs every state-changing request locally."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        if signer is not None:
+            transport = SigningTransport(signer, transport)
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
 

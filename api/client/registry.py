@@ -21,9 +21,23 @@ class RegistryCalls(BaseClient):
         """`GET /accounts/me`: the caller's account (role, address, chain state)."""
         return dict(self.get("/accounts/me"))
 
-    def create_account(self, role: str, name: str) -> Json:
-        """`POST /accounts` (exchange): onboard a participant; the answer carries its API key once."""
-        return dict(self.post("/accounts", {"role": role, "name": name}))
+    def create_account(self, role: str, name: str, binding: Json) -> Json:
+        """`POST /accounts` (exchange): onboard the participant who signed `binding` (`make_binding`: address,
+        nonce, deadline, signature); the answer carries its API key once."""
+        return dict(self.post("/accounts", {"role": role, "name": name, **binding}))
+
+    def recover_key(self) -> Json:
+        """`POST /accounts/me/recover-key`: a new API key, authenticated by the client's signer (its chain key)
+        alone; the client needs no API key for it."""
+        return dict(self.post("/accounts/me/recover-key"))
+
+    def signing(self) -> Json:
+        """`GET /signing`: the EIP-712 domains and types participants sign with (no key needed)."""
+        return dict(self.get("/signing"))
+
+    def grant_chain_roles(self, account_ids: list[str], house: bool = False) -> Json:
+        """`POST /governance/roles` (authority as governance): the admin accounts' (and house key's) chain roles."""
+        return dict(self.post("/governance/roles", {"account_ids": account_ids, "house": house}))
 
     def accounts(self, role: str | None = None) -> list[Json]:
         """`GET /accounts` (authority, exchange, auditor)."""

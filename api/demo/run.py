@@ -22,7 +22,9 @@ from rich.table import Table
 
 from api.bootstrap import create_bootstrap_account
 from api.client import ProvexClient
+from api.client.signer import domain_from, make_binding
 from api.demo.datasets import Dataset, generate
+from api.demo.keys import participant_keys
 from api.demo.processes import Supervisor, demo_env, port_or_free, provider_public_key
 from api.demo.story import BOOTSTRAP, PEOPLE, Step, Story, StoryState
 from api.settings import Settings
@@ -89,19 +91,24 @@ class Demo:
         data = generate(self.home / "demo-data")
         state = load_state(self.home) or StoryState()
         port = port_or_free(self.settings.api_port, self.settings.api_host)
-        self.supervisor = sup = Supervisor(self.home / "demo" / "logs", demo_env(self.home, port))
+        keys = participant_keys(self.home, list(PEOPLE))
+        env = {**demo_env(self.home, port), "PROVEX_GOVERNANCE_ADDRESS": keys["authority"].address}
+        self.supervisor = sup = Supervisor(self.home / "demo" / "logs", env)
         progress.update(task, description=f"starting the API and Anvil on port {port}")
         api = sup.start_api(self.settings.api_host, port)
         self.url = api.url
         sup.wait_http(api, "/health", timeout=180, tick=self.check_stop)
+        with ProvexClient(self.url) as anon:
+            domain = domain_from(anon.signing())
         for who in BOOTSTRAP:
             if who not in state.accounts:
                 role, name = PEOPLE[who]
-                state.accounts[who] = create_bootstrap_account(self.settings, role, name)
+                binding = make_binding(keys[who], domain, role, name)
+                state.accounts[who] = create_bootstrap_account(self.settings, role, name, binding)
         _save(self.home / "demo" / STATE_FILE, state)
         progress.update(task, description="starting 3 provider nodes")
         nodes = self.start_nodes(sup, data)
-        story = Story(self.url, state, data, nodes,
+        story = Story(self.url, state, data, nodes, keys, domain,
                       log=lambda s: progress.update(task, description=f"{s.actor}: {s.action}"))
         try:
             if state.played_at:

@@ -14,8 +14,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
+
 from api.client import ApiError, Json, ProvexClient
+from api.client.signer import make_binding
 from api.demo.datasets import LIVESTOCK_NODES, Dataset
+from ledger.statements import StatementDomain
 
 # Participants: key -> (role, name). Authority and exchange are bootstrapped outside the API.
 PEOPLE: dict[str, tuple[str, str]] = {
@@ -74,8 +78,12 @@ class Story:
     """Plays the story against `base_url`; `log(step)` is called after every step."""
 
     def __init__(self, base_url: str, state: StoryState, data: dict[str, Dataset],
-                 nodes: dict[str, tuple[str, str]], log: Callable[[Step], None] = lambda _s: None) -> None:
+                 nodes: dict[str, tuple[str, str]], keys: dict[str, LocalAccount], domain: StatementDomain,
+                 log: Callable[[Step], None] = lambda _s: None) -> None:
+        """`keys`: each participant's own key (the story signs as each of them, on their side)."""
         self.base_url = base_url
+        self.keys = keys
+        self.domain = domain
         self.nodes = nodes  # node id -> (url, public key)
         self.state = state
         self.data = data
@@ -85,7 +93,8 @@ class Story:
     # -- helpers -------------------------------------------------------------------------------
     def as_(self, who: str) -> ProvexClient:
         if who not in self._clients:
-            self._clients[who] = ProvexClient(self.base_url, self.state.accounts[who]["api_key"])
+            self._clients[who] = ProvexClient(self.base_url, self.state.accounts[who]["api_key"],
+                                              signer=self.keys[who])
         return self._clients[who]
 
     def close(self) -> None:
@@ -112,6 +121,7 @@ class Story:
     def play(self) -> StoryState:
         for who in BOOTSTRAP:
             self.wait_confirmed(who)
+        self.govern()
         self.onboard()
         self.register_nodes()
         self.authorize()
@@ -123,15 +133,21 @@ class Story:
         self.state.played_at = datetime.now(UTC).isoformat(timespec="seconds")
         return self.state
 
+    def govern(self) -> None:
+        """Governance (the authority, in the embedded setup) grants the admin roles by its own signed acts."""
+        out = self.as_("authority").grant_chain_roles([self.id_of(w) for w in BOOTSTRAP], house=True)
+        self.step("authority", "as governance, grants the authority and exchange their chain roles",
+                  f"{len(out['granted'])} role grants signed by the authority")
+
     def onboard(self) -> None:
         ex = self.as_("exchange")
         for who, (role, name) in PEOPLE.items():
             if who in self.state.accounts:
                 continue
-            acct = ex.create_account(role, name)
+            acct = ex.create_account(role, name, make_binding(self.keys[who], self.domain, role, name))
             self.state.accounts[who] = {k: acct[k] for k in ("id", "role", "name", "address", "api_key")}
         self.step("exchange", "onboards 2 operators, 3 providers, a buyer and an auditor",
-                  f"{len(PEOPLE)} accounts, each with a custodial chain address")
+                  f"{len(PEOPLE)} accounts, each bound to its holder's own key by the holder's signature")
 
     def register_nodes(self, nodes: dict[str, tuple[str, str]] | None = None) -> None:
         """Each provider registers its node (id -> (url, public key)); also used on reruns."""

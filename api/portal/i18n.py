@@ -177,6 +177,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     "paid": {"zh": "已支付", "en": "paid"},
     "escrowed": {"zh": "托管中", "en": "escrowed"},
     "refunded": {"zh": "已退款", "en": "refunded"},
+    "key": {"zh": "签名密钥", "en": "Signing key"},
+    "key_title": {"zh": "本标签页的签名密钥", "en": "The signing key in this tab"},
+    "key_in_tab": {"zh": "当前密钥", "en": "Current key"},
+    "no_key": {"zh": "本标签页尚未打开密钥:提交任何操作前请先导入您的密钥文件。",
+               "en": "No key is open in this tab: import your keystore file before you act."},
+    "key_address": {"zh": "密钥地址", "en": "Key address"},
+    "account_address": {"zh": "账户绑定地址", "en": "Address bound to this account"},
+    "key_mismatch": {"zh": "此密钥的地址与当前账户绑定的地址不同,交易所会拒绝它的签名。",
+                     "en": "This key's address differs from the account's bound address: the exchange will refuse "
+                           "its signatures."},
+    "forget_key": {"zh": "忘记密钥", "en": "Forget the key"},
+    "open_key": {"zh": "导入密钥文件", "en": "Open a keystore file"},
+    "key_help": {"zh": "选择 `provex keys new` 生成的密钥文件(keyfile v3)并输入口令。密钥只在本浏览器中解密,"
+                       "保存在本标签页(关闭即清除),从不发送给服务器。",
+                 "en": "Choose the keystore file made by `provex keys new` (keyfile v3) and enter its passphrase. "
+                       "The key is decrypted in this browser and kept in this tab only (closing it forgets it); "
+                       "it is never sent to the server."},
+    "keystore_file": {"zh": "密钥文件", "en": "Keystore file"},
+    "passphrase": {"zh": "口令", "en": "Passphrase"},
+    "need_key": {"zh": "请先在“签名密钥”页导入您的密钥。", "en": "Open your key on the Signing key page first."},
+    "wrong_key": {"zh": "本标签页的密钥不是当前账户绑定的地址。",
+                  "en": "The key in this tab is not the account's bound address."},
+    "signing": {"zh": "正在签名并提交…", "en": "Signing and sending…"},
+    "sign_failed": {"zh": "签名失败", "en": "Signing failed"},
+    "signer_missing": {"zh": "签名组件 ethers 未安装(运行 `make setup`),本页无法签名提交。",
+                       "en": "The signing library (ethers) is not installed (run `make setup`): this page "
+                             "cannot sign."},
 }
 
 

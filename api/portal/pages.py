@@ -3,24 +3,26 @@ vouchers, the auditor's provenance and verification."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Depends
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
+from pydantic import BaseModel
 
-from api.client import ApiError, Json
+from api.client import Json
 from api.portal import charts
-from api.portal.web import (
-    CHECKS,
-    Page,
-    field_errors,
-    form_data,
-    page,
-    portal_router,
-)
+from api.portal.web import CHECKS, Page, page, portal_router
+from api.routers.audit import VerifyOut
+from registry.queries.schemas import QueryOut
 
 router = portal_router()
+
+
+class Shown(BaseModel):
+    """What `signer.js` posts to draw an act's answer: the form's fields and the API's JSON answer."""
+
+    form: dict[str, str]
+    response: dict[str, Any]
 
 
 # ------------------------------------------------------------------------------------ buyer
@@ -44,8 +46,8 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
         default_sql = f"SELECT COUNT(*){f', AVG({num})' if num else ''} FROM data" + (
             f" GROUP BY {group}" if group else "")
     values = {"sql": default_sql, "epsilon": "0.1", **extra.pop("values", {})}
-    return p.render("buyer.html", status=extra.pop("status", 200), licenses=licenses, products=products,
-                    chosen=chosen, columns=columns, gauge=meter, chart=chart, values=values, **extra)
+    return p.render("buyer.html", licenses=licenses, products=products, chosen=chosen, columns=columns,
+                    gauge=meter, chart=chart, values=values, **extra)
 
 
 @router.get("/buyer")
@@ -53,114 +55,33 @@ def buyer(license: str | None = None, p: Page = Depends(page("buyer"))) -> Respo
     return _buyer_view(p, license)
 
 
-@router.post("/buyer/query")
-def run_query(form: dict[str, str] = Depends(form_data), p: Page = Depends(page("buyer"))) -> Response:
-    license_id = form.get("license_id", "")
-    try:
-        epsilon = float(form["epsilon"]) if form.get("epsilon") else None
-    except ValueError:
-        return _buyer_view(p, license_id, values=form, errors={"epsilon": "not a number"}, status=422)
-    try:
-        result = p.client.query(license_id, form.get("sql", ""), epsilon=epsilon)
-    except ApiError as e:
-        errors = field_errors(e)
-        if "_" in errors:
-            errors = {"sql": errors.pop("_")}
-        return _buyer_view(p, license_id, values=form, errors=errors, status=e.status)
-    return _buyer_view(p, license_id, values=form, result=result)
+@router.post("/buyer/result")
+def buyer_result(shown: Shown, p: Page = Depends(page("buyer"))) -> Response:
+    """The buyer page showing a query's result: `signer.js` ran the signed query through the API and posts its
+    answer here to be drawn (the portal holds no key, so it cannot run the query itself)."""
+    result = QueryOut.model_validate(shown.response).model_dump(mode="json")
+    return _buyer_view(p, result["license_id"], values=shown.form, result=result)
 
 
 # ------------------------------------------------------------------------------------ exchange
 
-def _exchange_view(p: Page, **extra: Any) -> Response:
+@router.get("/exchange")
+def exchange(p: Page = Depends(page("exchange"))) -> Response:
     def items(status: str) -> list[Json]:
         return list(p.client.catalog_all(status=status))
 
-    queue = items("submitted") + items("under_review")
-    live = items("listed") + items("suspended")
-    rejected = items("rejected")
-    return p.render("exchange.html", status=extra.pop("status", 200), queue=queue, live=live, rejected=rejected,
-                    checks=CHECKS, **extra)
-
-
-@router.get("/exchange")
-def exchange(p: Page = Depends(page("exchange"))) -> Response:
-    return _exchange_view(p, errors={}, ref=None)
-
-
-@router.post("/exchange/{ref}/start")
-def exchange_start(ref: str, p: Page = Depends(page("exchange"))) -> Response:
-    try:
-        p.client.start_review(ref)
-    except ApiError as e:
-        return _exchange_view(p, errors=field_errors(e), ref=ref, status=e.status)
-    return RedirectResponse("/portal/exchange", status_code=303)
-
-
-@router.post("/exchange/{ref}/review")
-def exchange_review(ref: str, form: dict[str, str] = Depends(form_data),
-                    p: Page = Depends(page("exchange"))) -> Response:
-    checklist = {c: c in form for c in CHECKS}
-    try:
-        p.client.review(ref, form.get("decision", ""), checklist, form.get("reasons", ""))
-    except ApiError as e:
-        return _exchange_view(p, errors=field_errors(e), ref=ref, values=form, status=e.status)
-    return RedirectResponse("/portal/exchange", status_code=303)
-
-
-@router.post("/exchange/{ref}/status")
-def exchange_status(ref: str, form: dict[str, str] = Depends(form_data),
-                    p: Page = Depends(page("exchange"))) -> Response:
-    action = form.get("action", "")
-    try:
-        if action not in ("suspend", "relist", "delist"):
-            raise ApiError(422, "invalid_input", "choose suspend, relist or delist", {"field": "action"})
-        p.client.set_status(ref, action, form.get("reason", ""))
-    except ApiError as e:
-        return _exchange_view(p, errors=field_errors(e), ref=ref, values=form, status=e.status)
-    return RedirectResponse("/portal/exchange", status_code=303)
+    return p.render("exchange.html", queue=items("submitted") + items("under_review"),
+                    live=items("listed") + items("suspended"), rejected=items("rejected"), checks=CHECKS)
 
 
 # ------------------------------------------------------------------------------------ authority
 
-def _authority_view(p: Page, **extra: Any) -> Response:
-    accounts = {a["id"]: a for a in p.client.accounts()}
-    return p.render("authority.html", status=extra.pop("status", 200), resources=p.client.resources(),
-                    authorizations=p.client.authorizations(), vouchers=p.client.vouchers(), accounts=accounts,
-                    buyers=[a for a in accounts.values() if a["role"] == "buyer"],
-                    errors=extra.pop("errors", {}), **extra)
-
-
 @router.get("/authority")
 def authority(p: Page = Depends(page("authority"))) -> Response:
-    return _authority_view(p, ref=None, values={})
-
-
-@router.post("/authority/authorizations/{ref}/revoke")
-def authority_revoke(ref: str, form: dict[str, str] = Depends(form_data),
-                     p: Page = Depends(page("authority"))) -> Response:
-    try:
-        p.client.revoke_authorization(ref, form.get("reason", ""))
-    except ApiError as e:
-        return _authority_view(p, errors=field_errors(e), ref=ref, values=form, status=e.status)
-    return RedirectResponse("/portal/authority", status_code=303)
-
-
-@router.post("/authority/vouchers")
-def authority_voucher(form: dict[str, str] = Depends(form_data), p: Page = Depends(page("authority"))) -> Response:
-    try:
-        amount = round(float(form.get("amount_yuan") or "0") * 100)
-        days = int(form.get("days") or "0")
-    except ValueError:
-        return _authority_view(p, errors={"amount_fen": "not a number"}, ref="voucher", values=form, status=422)
-    body = {"holder_id": form.get("holder_id", ""), "amount_fen": amount,
-            "expires_at": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
-            "sectors": [s.strip() for s in form.get("sectors", "").split(",") if s.strip()]}
-    try:
-        p.client.issue_voucher(body)
-    except ApiError as e:
-        return _authority_view(p, errors=field_errors(e), ref="voucher", values=form, status=e.status)
-    return RedirectResponse("/portal/authority", status_code=303)
+    accounts = {a["id"]: a for a in p.client.accounts()}
+    return p.render("authority.html", resources=p.client.resources(), authorizations=p.client.authorizations(),
+                    vouchers=p.client.vouchers(), accounts=accounts,
+                    buyers=[a for a in accounts.values() if a["role"] == "buyer"])
 
 
 # ------------------------------------------------------------------------------------ auditor
@@ -177,9 +98,11 @@ def auditor(product: str | None = None, p: Page = Depends(page("auditor"))) -> R
     return _auditor_view(p, product)
 
 
-@router.post("/auditor/verify")
-def auditor_verify(form: dict[str, str] = Depends(form_data), p: Page = Depends(page("auditor"))) -> Response:
-    return _auditor_view(p, form.get("product") or None, report=p.client.verify())
+@router.post("/auditor/report")
+def auditor_report(shown: Shown, p: Page = Depends(page("auditor"))) -> Response:
+    """The auditor page showing a verification report `signer.js` obtained from the API by a signed request."""
+    report = VerifyOut.model_validate(shown.response).model_dump(mode="json")
+    return _auditor_view(p, shown.form.get("product") or None, report=report)
 
 
 @router.get("/auditor/records/{seq}")

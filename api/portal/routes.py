@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError
-from api.portal import pages
+from api.portal import pages, signing, vendor
 from api.portal.i18n import pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -55,10 +55,15 @@ def install(app: Any) -> None:
     app.include_router(root)
     app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(signing.router)
+    app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")
 
     @app.exception_handler(NotSignedIn)
     async def _signin(request: Request, _: Exception) -> Response:
+        if request.url.path.startswith(signing.PROXY_PREFIX + "/"):  # the signer's fetch: no page to go to
+            return JSONResponse({"error": "not_signed_in", "detail": "the portal session has ended; sign in "
+                                 "again"}, status_code=401)
         return RedirectResponse(f"/portal/signin?{urlencode({'next': request.url.path})}", status_code=303)
 
     @app.exception_handler(ApiError)

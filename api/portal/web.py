@@ -19,8 +19,9 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.client import ApiError, Json, ProvexClient
+from api.client import Json, ProvexClient
 from api.portal.i18n import pick, translate
+from api.portal.vendor import ETHERS_URL, ethers_path
 from api.settings import Settings
 from api.websecurity import SESSION_COOKIE, cross_origin_problem, effective_scheme
 from registry.errors import Unauthenticated
@@ -35,11 +36,14 @@ LANG_COOKIE = "provex_lang"
 SIGNIN_COOKIE = "provex_signin"  # the sign-in form's CSRF token (double submit: no session exists yet)
 LEGACY_KEY_COOKIE = "provex_key"  # older portals kept the raw API key here: removed at sign-in and sign-out
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"  # the signer's fetch calls carry the token here (their bodies are JSON)
+FORM_TYPE = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGES = ("catalog", "buyer", "exchange", "authority", "auditor")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "buyer": ("catalog", "buyer"), "exchange": ("catalog", "exchange"), "authority": ("catalog", "authority"),
     "auditor": ("catalog", "auditor"), "operator": ("catalog",), "provider": ("catalog",)}
+SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html"})
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 
@@ -85,6 +89,14 @@ class Refused(Exception):
         self.code, self.message = code, message
 
 
+async def csrf_token_of(request: Request) -> str:
+    """The CSRF token a request carries: the `X-CSRF-Token` header, else a posted form's `csrf_token` field."""
+    token = request.headers.get(CSRF_HEADER, "")
+    if not token and request.headers.get("content-type", "").startswith(FORM_TYPE):
+        token = (await form_data(request)).get(CSRF_FIELD, "")
+    return token
+
+
 async def guard(request: Request) -> None:
     """Every portal route: a state-changing request must come from this site (Origin, else Referer) and carry
     the CSRF token of its session (of the sign-in form's cookie, for sign-in itself)."""
@@ -93,7 +105,7 @@ async def guard(request: Request) -> None:
     problem = cross_origin_problem(request.scope, settings_of(request).trust_forwarded_proto)
     if problem:
         raise Refused("cross_origin_request", problem)
-    token = (await form_data(request)).get(CSRF_FIELD, "")
+    token = await csrf_token_of(request)
     if request.url.path == "/portal/signin":
         expected = request.cookies.get(SIGNIN_COOKIE, "")
     else:
@@ -132,7 +144,9 @@ class Page:
         lang = self.lang
         ctx = {"t": lambda k: translate(str(k), lang), "lang": lang, "me": self.me,
                "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)), "path": self.request.url.path,
-               "money": money, "short": short, "json": pretty, "csrf_token": self.csrf_token, **context}
+               "money": money, "short": short, "json": pretty, "csrf_token": self.csrf_token,
+               "ethers_url": ETHERS_URL if ethers_path(self.request) else None,
+               "signs": template in SIGNING_TEMPLATES, **context}
         response = templates.TemplateResponse(self.request, template, ctx, status_code=status)
         if self.request.query_params.get("lang"):
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
@@ -187,11 +201,3 @@ def short(value: Any, n: int = 10) -> str:
 
 def pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
-
-
-def field_errors(e: ApiError) -> dict[str, str]:
-    """API error → {form field: message}; errors without a field go under "_"."""
-    out = {f.split(".")[-1].split("[")[0]: m for f, m in e.fields.items()}
-    return out or {"_": f"{e.code}: {e.detail}"}
-
-

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import AnyCtx, Ctx, ExchangeCtx, OverseerCtx
+from api.deps import AnyCtx, Ctx, ExchangeCtx, KeyHolderCtx, OverseerCtx
 from api.idempotency import NO_STORE
+from ledger.statements import statement_domain
 from registry import accounts as svc
 from registry.models import Role
 from registry.schemas import AccountCreated, AccountIn, AccountOut, RoleName
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
 @router.post("", status_code=201, response_model=AccountCreated,
              summary="Onboard a participant (exchange); the API key is returned once")
 def create_account(body: AccountIn, response: Response, c: ExchangeCtx) -> AccountCreated:
-    row, api_key = svc.onboard_account(c.session, c.gateway, c.actor, role=Role(body.role), name=body.name)
+    row, api_key = svc.onboard_account(c.session, c.gateway, c.actor, role=Role(body.role), name=body.name,
+                                       binding=body.binding(statement_domain(c.gateway.ledger.deployment)))
     c.commit()
     response.headers["Cache-Control"] = NO_STORE
     return AccountCreated(**AccountOut.model_validate(row, from_attributes=True).model_dump(), api_key=api_key)
@@ -30,6 +32,13 @@ def me(c: AnyCtx) -> AccountOut:
 @router.post("/me/rotate-key", response_model=AccountCreated,
              summary="Replace the caller's own API key; the old one and its portal sessions stop working at once")
 def rotate_own_key(response: Response, c: AnyCtx) -> AccountCreated:
+    return _rotated(response, c, c.actor.id)
+
+
+@router.post("/me/recover-key", response_model=AccountCreated,
+             summary="A new API key for the holder of the account's chain key, signed by that key alone (no API "
+                     "key: e.g. after a revocation)")
+def recover_key(response: Response, c: KeyHolderCtx) -> AccountCreated:
     return _rotated(response, c, c.actor.id)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ServicesDep
+from ledger.statements import MAX_AHEAD_S, TYPES, statement_domain
 
 router = APIRouter(tags=["health"])
 
@@ -16,3 +17,13 @@ def health(svc: ServicesDep) -> dict[str, Any]:
     client = svc.gateway.ledger.client
     return {"status": "ok", "chain": "up" if client.is_up() else "down",
             "registry": svc.gateway.ledger.registry.address}
+
+
+@router.get("/signing", summary="What participants sign: the statement and forwarder EIP-712 domains and types")
+def signing(svc: ServicesDep) -> dict[str, Any]:
+    """docs/signing.md. No key needed: a client reads this once to sign requests and chain acts."""
+    gw = svc.gateway
+    return {"statement_domain": statement_domain(gw.ledger.deployment).as_dict(),
+            "statement_types": TYPES, "forwarder_domain": gw.relayer.domain.as_dict(),
+            "relayer": gw.relayer.account.address, "house": gw.house.address if gw.house else None,
+            "max_ahead_s": MAX_AHEAD_S}

@@ -29,6 +29,7 @@ def _body(c: Ctx, order_id: str) -> tuple[int, dict[str, Any]]:
 def place(body: OrderIn, c: BuyerCtx,
           idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)) -> JSONResponse:
     row = svc.place_order(c.session, c.gateway, c.actor, body, idempotency_key)
+    c.commit()
     if row.state == OrderState.PENDING:
         c.svc.outbox_wakeup.set()
     status, out = _body(c, row.id)

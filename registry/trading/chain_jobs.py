@@ -1,7 +1,8 @@
 """Trading's chain jobs (`registry.jobs` tables them with the core ones: same outbox, same order).
 
 Subjects: offers, vouchers and orders carry their latest receipt like every other chain-backed row.
-The purchase job (`license.buy`) lives in `registry.trading.orders` because it also creates the license.
+The purchase (`license.buy`: plan and runner) lives in `registry.trading.orders` because it also creates the
+license.
 """
 
 from __future__ import annotations
@@ -10,55 +11,54 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from ledger.client import Receipt
-from registry.chain import Action, ChainGateway
+from ledger.acts import Act
+from registry.chain import ChainGateway, Planner, Runner
 from registry.models import Account
-from registry.trading.orders import send_purchase
+from registry.trading.orders import plan_purchase, send_purchase
 
 
 def address_of(session: Session, account_id: str) -> str:
     return session.exec(select(Account.address).where(Account.id == account_id)).one()
 
 
-def _price_cap(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.set_price_cap(gw.signer(session, p["authority_id"]), p["product_id"], int(p["cap_fen"]))
+def _price_cap(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.set_price_cap(p["product_id"], int(p["cap_fen"]))]
 
 
-def _offer_publish(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.publish_offer(
-        gw.signer(session, p["operator_id"]), p["offer_id"], p["product_id"],
-        [(int(q), int(u)) for q, u in p["tiers"]], [(a, int(b)) for a, b in p["payees"]],
-        refund_window=int(p["refund_window"]), buyer=p.get("buyer"))
+def _offer_publish(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.publish_offer(
+        p["offer_id"], p["product_id"], [(int(q), int(u)) for q, u in p["tiers"]],
+        [(a, int(b)) for a, b in p["payees"]], refund_window=int(p["refund_window"]), buyer=p.get("buyer"))]
 
 
-def _offer_withdraw(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.withdraw_offer(gw.signer(session, p["operator_id"]), p["offer_id"])
+def _offer_withdraw(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.withdraw_offer(p["offer_id"])]
 
 
-def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.issue_voucher(gw.signer(session, p["authority_id"]), p["voucher_id"],
-                                   address_of(session, p["holder_id"]), int(p["amount_fen"]),
-                                   int(p["expires_at"]), p["sectors"])
+def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    """The voucher is funded from the authority's fen: approve Settlement first when its allowance is short."""
+    authority = address_of(session, p["authority_id"])
+    short = gw.ledger.allowance(authority) < int(p["amount_fen"])
+    acts = [gw.ledger.acts.approve_settlement()] if short else []
+    return [*acts, gw.ledger.acts.issue_voucher(p["voucher_id"], address_of(session, p["holder_id"]),
+                                                int(p["amount_fen"]), int(p["expires_at"]), p["sectors"])]
 
 
-def _license_buy(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return send_purchase(gw, session, p)
+def _license_refund(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.refund(p["license_id"])]
 
 
-def _license_refund(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.refund(gw.signer(session, p["exchange_id"]), p["license_id"])
+def _license_release(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.release(p["license_id"])]
 
 
-def _license_release(gw: ChainGateway, session: Session, p: dict[str, Any]) -> Receipt:
-    return gw.ledger.release(gw.signer(session, p["signer_id"]), p["license_id"])
-
-
-TRADING_ACTIONS: dict[str, Action] = {
+TRADING_PLANS: dict[str, Planner] = {
     "price_cap.set": _price_cap,
     "offer.publish": _offer_publish,
     "offer.withdraw": _offer_withdraw,
     "voucher.issue": _voucher_issue,
-    "license.buy": _license_buy,
+    "license.buy": plan_purchase,
     "license.refund": _license_refund,
     "license.release": _license_release,
 }
+TRADING_RUNNERS: dict[str, Runner] = {"license.buy": send_purchase}

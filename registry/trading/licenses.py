@@ -15,7 +15,6 @@ the conditional updates below are exact on every database. The query service cal
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from registry.actor import Actor
 from registry.errors import Forbidden, InvalidInput, NotFound, found
 from registry.models import Product, Role
 from registry.products import get_product
+from registry.signing import new_id
 from registry.trading.errors import UsageRefused
 from registry.trading.models import (
     BudgetPolicy,
@@ -185,7 +185,7 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
     session.refresh(lic)
     unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
-    charge = LicenseCharge(id=str(uuid.uuid4()), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
+    charge = LicenseCharge(id=new_id(session), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
                            unit_price_fen=unit, eps=e, delta=d, rho=r, kinds=sorted(kinds))
     session.add(charge)
     append_record(session, kind="query.charge", actor=actor.id, subject=lic.product_id,

@@ -7,7 +7,6 @@ turn it is may act, and every transition is an event row and a ledger record.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from registry.errors import Conflict, InvalidInput, NotFound, found
 from registry.limits import MAX_FEN
 from registry.models import Role
 from registry.products import get_product
+from registry.signing import new_id
 from registry.trading.errors import NegotiationClosed, NotYourTurn
 from registry.trading.models import Negotiation, NegotiationEvent, Offer
 from registry.trading.models import NegotiationState as S
@@ -122,7 +122,7 @@ def open_negotiation(session: Session, actor: Actor, data: NegotiationIn) -> Neg
     terms = data.terms or TermsIn(**base.terms)
     check_terms(product, terms)
     _check_amount(data.quantity, data.unit_price_fen)
-    row = Negotiation(id=str(uuid.uuid4()), product_id=product.id, base_offer_id=base.id, buyer_id=actor.id,
+    row = Negotiation(id=new_id(session), product_id=product.id, base_offer_id=base.id, buyer_id=actor.id,
                       operator_id=product.operator_id, state=S.REQUESTED, turn="operator", kind=data.kind,
                       quantity=data.quantity, term_days=data.term_days, unit_price_fen=data.unit_price_fen,
                       terms=terms.model_dump(mode="json"), deadline=_now() + REQUEST_TTL)

@@ -4,7 +4,6 @@ its usage terms; and the authority's price cap. Offers with a price are publishe
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -18,6 +17,7 @@ from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleVio
 from registry.models import Account, Authorization, Product, Review, Role
 from registry.products import owned_product, visible_product
 from registry.schemas import ChainReceiptOut
+from registry.signing import new_id
 from registry.trading.models import Offer, OfferKind, PriceCap
 from registry.trading.schemas import OfferIn, OfferOut, PayeeOut, PriceCapOut, SplitIn, TermsIn, Tier
 
@@ -127,7 +127,7 @@ def create_offer(session: Session, gateway: ChainGateway, actor: Actor, ref: str
     check_terms(product, data.terms)
     check_price_cap(session, product, [t.unit_price_fen for t in data.tiers])
     payees = resolve_payees(session, product, data.split)
-    offer = Offer(id=str(uuid.uuid4()), product_id=product.id, operator_id=actor.id, kind=data.kind,
+    offer = Offer(id=new_id(session), product_id=product.id, operator_id=actor.id, kind=data.kind,
                   basis=data.basis, tiers=[[t.min_quantity, t.unit_price_fen] for t in data.tiers],
                   term_days=data.term_days, refund_window=data.refund_window_seconds, payees=payees,
                   terms=data.terms.model_dump(mode="json"), buyer_id=buyer_id, negotiation_id=negotiation_id)

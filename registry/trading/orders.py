@@ -1,11 +1,12 @@
-"""Purchases: an order is written before anything is paid; the chain payment makes it a license.
+"""Purchases: the buyer signs its payment; the chain payment makes the order a license.
 
 1. `place_order` checks every rule early (product tradable, offer active and for this buyer, quantity,
-   voucher, funds) so a refusal writes nothing; then commits the `order` (pending, license id fixed up
-   front, Idempotency-Key unique per buyer) together with its `license.buy` outbox job.
-2. It sends `buyLicense` at once (unless older chain jobs are queued). On the receipt the order is
-   `paid` and the license row is created in the same transaction. If the chain is down the order stays
-   `pending` and the outbox dispatcher retries it.
+   voucher, funds) so a refusal writes nothing; then writes the `order` (license id fixed up front,
+   Idempotency-Key unique per buyer) with its `license.buy` job, whose acts (approve when short,
+   `buyLicense`) the buyer signs (`registry.signing`).
+2. The signed acts are relayed at once (unless older chain jobs are queued): on the receipt the order is
+   `paid` and the license row is created in the same transaction; a revert writes nothing (409). If the
+   chain is down the order stays `pending` and the outbox dispatcher relays it later.
 3. Every send first asks the chain for the license id: if the chain already has it (sent before a
    crash or outage), the payment is adopted, never repeated. `LicenseExists` on chain is the last guard.
 
@@ -15,7 +16,6 @@ A license row exists only when the chain has the payment.
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,19 +23,21 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ledger.acts import Act
 from ledger.client import Receipt
 from ledger.contracts import LicenseStatus as ChainLicenseStatus
-from ledger.errors import ChainError, ChainUnavailable, ContractRevert
+from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.access import require_servable, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, apply_result, catch_up, chain_time, record_receipt, submit
+from registry.chain import ChainGateway, catch_up, chain_time, relay_entries, submit
 from registry.errors import ChainRejected, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.limits import MAX_FEN
 from registry.models import Account, ChainState, ChainTx, Product, Role
 from registry.products import get_product
+from registry.signing import new_id
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
 from registry.trading.negotiations import check_agreement, finalize_for_license
@@ -76,9 +78,9 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
 
 
 def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: Offer, product: Product,
-                 data: OrderIn) -> int | None:
-    """Price, voucher and balance against the chain; returns the contract's price (`priceOf`), or None
-    when the chain is down (the checks are skipped and the order is queued)."""
+                 data: OrderIn) -> tuple[int | None, int]:
+    """Price, voucher and balance against the chain; returns the contract's price (`priceOf`) and the voucher
+    fen to use, or (None, the fen asked for) when the chain is down (the checks are skipped, the order queued)."""
     try:
         amount = price_of(gateway.ledger, offer, data.quantity)
         voucher_fen = 0
@@ -86,21 +88,19 @@ def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: O
             _, voucher_fen = check_voucher(session, actor, data.voucher_id, product, amount, data.voucher_amount_fen)
         balance = gateway.ledger.balance_of(actor.address)
     except ChainUnavailable:
-        return None
+        return None, data.voucher_amount_fen or 0
     except ContractRevert as exc:
         raise ChainRejected(exc) from exc
     if balance < amount - voucher_fen:
         raise RuleViolation("ERC20InsufficientBalance", sender=actor.address, balance=balance,
                             needed=amount - voucher_fen)
-    return amount
+    return amount, voucher_fen
 
 
 def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: OrderIn,
                 idempotency_key: str | None = None) -> Order:
-    """Check, commit the pending order and its outbox job, then try to pay at once (see module doc).
-
-    Commits the session itself (twice): the order must be durable before the payment is sent.
-    """
+    """Check every rule, then write the order with its `license.buy` job: the buyer's signed acts are relayed
+    at once (the license recorded in the same transaction) or, when the chain is down, queued."""
     if idempotency_key:
         existing = _find_order_by_key(session, actor.id, idempotency_key)
         if existing is not None:
@@ -108,9 +108,11 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     offer, product = check_order(session, gateway, actor, data)
     if data.voucher_id:  # chain-free voucher rules first (amount rules need the price)
         check_voucher(session, actor, data.voucher_id, product, MAX_FEN, data.voucher_amount_fen)
-    amount = _check_funds(session, gateway, actor, offer, product, data)
-    order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
-    start = datetime.now(UTC)
+    amount, voucher_fen = _check_funds(session, gateway, actor, offer, product, data)
+    order_id, license_id = new_id(session), new_id(session)
+    # To the minute: the buyer's signed request runs twice (to learn its acts, then with their signatures), and
+    # the terms' hash is in the signed calldata; a minute boundary in between is an `act_changed`, prepared again.
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     terms = build_terms(offer, license_id=license_id, buyer_id=actor.id, buyer_address=actor.address,
                         quantity=data.quantity, purpose=data.purpose or offer.terms["purposes"][0], start=start)
     order = Order(id=order_id, buyer_id=actor.id, product_id=product.id, offer_id=offer.id, quantity=data.quantity,
@@ -126,59 +128,36 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
         if again is None:
             raise
         return again
-    job = ChainTx(subject_type="order", subject_id=order.id, action="license.buy", payload={"order_id": order.id})
-    session.add(job)
     append_record(session, kind="order.placed", actor=actor.id, subject=product.id,
                   data={"order_id": order.id, "license_id": license_id, "offer_id": offer.id,
                         "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash})
-    session.commit()
-    _try_now(session, gateway, job, amount)
+    submit(session, gateway, subject_type="order", subject_id=order.id, action="license.buy",
+           payload={"order_id": order.id, "amount": amount, "voucher_fen": voucher_fen})
     return order
 
 
-def _older_jobs_pending(session: Session, job: ChainTx) -> bool:
-    """Older queued jobs (an offer, a voucher, an account's gas) go first; other purchases are independent
-    of this one (each has its own license id), so purchases in flight do not hold each other back."""
-    stmt = (select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING).where(col(ChainTx.pk) < job.pk)
-            .where(ChainTx.action != "license.buy").limit(1))
-    return session.exec(stmt).first() is not None
-
-
-def _try_now(session: Session, gateway: ChainGateway, job: ChainTx, amount: int | None) -> None:
-    """Send the purchase now (at `amount`, the price already asked of the chain, if any); on an outage
-    leave it to the outbox; on a revert fail the order (409)."""
-    if _older_jobs_pending(session, job):
-        return
-    try:
-        receipt = send_purchase(gateway, session, job.payload, amount)
-    except (ChainUnavailable, IntegrityError):
-        session.rollback()  # still pending; the dispatcher (or the concurrent sender) finishes it
-        return
-    except ContractRevert as exc:
-        job.state, job.error, job.attempts = ChainState.FAILED, str(exc), job.attempts + 1
-        session.add(job)
-        apply_result(session, job)
-        session.commit()
-        raise ChainRejected(exc) from exc
-    except ChainError as exc:
-        log.warning("purchase %s left pending: %s", job.subject_id, exc)
-        session.rollback()
-        return
-    record_receipt(job, receipt)
-    session.add(job)
-    apply_result(session, job)
-    session.commit()
-
-
-def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any],
-                  amount: int | None = None) -> Receipt:
-    """The `license.buy` job: adopt the chain's license if it exists, else buy it; then record it.
-
-    `amount` is the contract's price of the order when the caller asked for it already (the chain is
-    asked once per purchase: `priceOf` here or by the caller, `splitOf` once the payment is made).
-    On a revert the order is marked failed (in the caller's session) and the revert re-raised.
-    """
+def plan_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    """The buyer's acts: approve Settlement when its allowance is short (dev token), then `buyLicense`.
+    None when the chain has the license already (a payment made before a crash is adopted, not repeated)."""
     order = session.exec(select(Order).where(Order.id == p["order_id"])).one()
+    ledger = gateway.ledger
+    buyer = session.exec(select(Account.address).where(Account.id == order.buyer_id)).one()
+    try:
+        if ledger.license(order.license_id) is not None:
+            return []
+        short = p["amount"] is None or ledger.allowance(buyer) < int(p["amount"]) - int(p["voucher_fen"])
+    except ChainUnavailable:
+        short = True  # queued for later: approve first, to be safe
+    acts = [ledger.acts.approve_settlement()] if short else []
+    return [*acts, ledger.acts.buy_license(order.license_id, order.offer_id, order.quantity, b32(order.terms_hash),
+                                           order.voucher_id or "", int(p["voucher_fen"]))]
+
+
+def send_purchase(gateway: ChainGateway, session: Session, job: ChainTx) -> Receipt:
+    """The `license.buy` runner: relay the buyer's signed acts (unless the chain has the license already),
+    then record the license from the chain's own figures. On a revert the order is marked failed (in the
+    caller's session) and the revert re-raised."""
+    order = session.exec(select(Order).where(Order.id == job.payload["order_id"])).one()
     if order.state == OrderState.PAID and order.tx_hash:
         return Receipt(order.tx_hash, order.block_number or 0, order.log_index, 0)
     ledger = gateway.ledger
@@ -186,27 +165,17 @@ def send_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any],
     chain_license = ledger.license(order.license_id)
     receipt: Receipt | None = None
     if chain_license is None:
-        buyer = gateway.signer(session, order.buyer_id)
         try:
-            if amount is None:
-                amount = ledger.price_of(offer.id, order.quantity)
-            voucher_fen = 0
-            if order.voucher_id:
-                remaining = ledger.voucher_remaining(order.voucher_id)
-                voucher_fen = min(remaining, amount) if order.voucher_requested_fen is None \
-                    else order.voucher_requested_fen
-            receipt = ledger.buy_license(buyer, order.license_id, offer.id, order.quantity, b32(order.terms_hash),
-                                         order.voucher_id or "", voucher_fen, price=amount)
+            receipt = relay_entries(gateway, job, burn=job.pk is not None)
         except ContractRevert as exc:
-            if exc.name != "LicenseExists":
-                order.state, order.error = OrderState.FAILED, str(exc)
-                session.add(order)
-                append_record(session, kind="order.failed", actor=order.buyer_id, subject=order.product_id,
-                              data={"order_id": order.id, "error": exc.name})
-                raise
+            order.state, order.error = OrderState.FAILED, str(exc)
+            session.add(order)
+            append_record(session, kind="order.failed", actor=order.buyer_id, subject=order.product_id,
+                          data={"order_id": order.id, "error": exc.name})
+            raise
         chain_license = ledger.license(order.license_id)
         assert chain_license is not None
-    if receipt is None:  # adopted: the payment was made by an earlier send
+    if receipt is None or receipt.log_index is None:  # adopted: the payment was made by an earlier send
         bought = ledger.find_events("Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
         assert bought, f"license {order.license_id} is on chain without its LicensePurchased event"
         receipt = bought[-1].receipt()
@@ -284,10 +253,9 @@ def refund_license(session: Session, gateway: ChainGateway, actor: Actor, licens
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise RuleViolation("LicenseUsed", licenseId=lid, detail="used or refunded concurrently")
     session.refresh(lic)
-    exchange_id = actor.id if actor.role == Role.EXCHANGE else session.exec(
-        select(Account.id).where(Account.role == Role.EXCHANGE).order_by(col(Account.pk))).first()
+    # The refund is the exchange's act: an exchange account signs its own; one a buyer asks for, the house key.
     submit(session, gateway, subject_type="license", subject_id=lic.id, action="license.refund",
-           payload={"license_id": lic.id, "exchange_id": exchange_id})
+           payload={"license_id": lic.id, "requested_by": actor.id}, by_house=actor.role != Role.EXCHANGE)
     order = session.exec(select(Order).where(Order.id == lic.order_id)).one()
     if order.voucher_id and lic.voucher_fen:
         add_redeemed(session, order.voucher_id, -lic.voucher_fen)

@@ -94,10 +94,10 @@ def chain_balance(gateway: ChainGateway, actor: Actor) -> dict[str, Any]:
 
 def mint_test_fen(session: Session, gateway: ChainGateway, actor: Actor, account_id: str,
                   amount_fen: int) -> dict[str, Any]:
-    """The exchange has test fen minted to an account by the dev token's minter, governance (dev chains only:
-    the route exists in dev only; the deployer holds no role)."""
+    """The exchange has test fen minted to an account by the dev token's minter, the dev deployer (dev chains
+    only: the route exists in dev only)."""
     actor.require(Role.EXCHANGE)
-    minter = gateway.governance
+    minter = gateway.minter
     if minter is None or not gateway.ledger.deployment.dev_token:
         raise Forbidden("this deployment settles in an existing ERC-20: nothing here can mint")
     account = get_account(session, account_id)

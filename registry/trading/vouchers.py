@@ -7,7 +7,6 @@ under the contract's error names, so a refused purchase writes nothing.
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from registry.actor import Actor
 from registry.chain import ChainGateway, submit
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation, found
 from registry.models import Account, Product, Role
+from registry.signing import new_id
 from registry.trading.models import Voucher
 from registry.trading.offers import receipt_of
 from registry.trading.schemas import VoucherIn, VoucherOut
@@ -34,7 +34,7 @@ def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: V
     expires = int(data.expires_at.timestamp())
     if expires <= time.time():
         raise InvalidInput("expires_at", "must be in the future")
-    row = Voucher(id=str(uuid.uuid4()), authority_id=actor.id, holder_id=holder.id, amount_fen=data.amount_fen,
+    row = Voucher(id=new_id(session), authority_id=actor.id, holder_id=holder.id, amount_fen=data.amount_fen,
                   expires_at=expires, sectors=list(data.sectors))
     session.add(row)
     session.flush()

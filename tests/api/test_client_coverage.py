@@ -128,7 +128,8 @@ def test_each_method_sends_its_operation(server: Server) -> None:
 
 # -- the new methods behave ------------------------------------------------------------------------------------
 def _as(server: Server, role: str | None = None, key: str | None = None) -> ProvexClient:
-    return ProvexClient(server.url, key or server.keys[role or ""], timeout=30)
+    signer = server.accounts.get(role or "") if key is None else server.signer_of(key)
+    return ProvexClient(server.url, key or server.keys[role or ""], timeout=30, signer=signer)
 
 
 def test_negotiation_through_the_client(server: Server) -> None:

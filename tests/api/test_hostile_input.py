@@ -87,9 +87,7 @@ def test_refusals_are_logged_as_security_events(server: Server) -> None:
 
 def test_revoked_key_is_refused_and_logged(server: Server) -> None:
     with server.client("exchange") as ex:
-        r = ex.post("/accounts", json={"role": "buyer", "name": "key rotation buyer"})
-        assert r.status_code == 201, r.text
-        acct = r.json()
+        acct = server.onboard("buyer", "key rotation buyer")
         old = acct["api_key"]
         with server.client(key=old) as c:
             assert c.get("/accounts/me").status_code == 200  # cached as valid

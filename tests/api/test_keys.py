@@ -7,17 +7,20 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from eth_account import Account
 
 from tests.utils.builders import make_product, make_resource, resource_body
 from tests.utils.server import Server
 
 
 def new_account(server: Server, role: str = "buyer") -> dict[str, Any]:
+    holder, name = Account.create(), f"keys {role} {uuid.uuid4().hex[:6]}"
     with server.client("exchange") as ex:
-        r = ex.post("/accounts", json={"role": role, "name": f"keys {role} {uuid.uuid4().hex[:6]}"})
+        r = ex.post("/accounts", json={"role": role, "name": name, **server.binding(holder, role, name)})
         assert r.status_code == 201, r.text
         assert r.headers["cache-control"] == "no-store"
-        return dict(r.json())
+    server.signers[r.json()["id"]] = holder
+    return dict(r.json())
 
 
 def stored_idempotency_bodies(server: Server) -> list[str]:
@@ -96,7 +99,8 @@ def test_a_revoked_key_replaying_its_own_rotation_gets_nothing(server: Server) -
 
 def test_onboarding_with_an_idempotency_key_stores_no_key(server: Server) -> None:
     idem = {"Idempotency-Key": str(uuid.uuid4())}
-    body = {"role": "buyer", "name": f"idem buyer {uuid.uuid4().hex[:6]}"}
+    name = f"idem buyer {uuid.uuid4().hex[:6]}"
+    body = {"role": "buyer", "name": name, **server.binding(Account.create(), "buyer", name)}
     with server.client("exchange") as ex:
         first = ex.post("/accounts", json=body, headers=idem)
         assert first.status_code == 201 and first.json()["api_key"].startswith("pxk_")
@@ -132,3 +136,20 @@ def test_idempotency_is_scoped_per_principal(server: Server) -> None:
         scopes = set(conn.execute(sa.text("SELECT scope FROM idempotency_keys WHERE key IN (:a, :b)"),
                                   {"a": key, "b": sweep}).scalars())
     assert scopes == {f"account:{server.ids['authority']}", f"account:{server.ids['exchange']}"}
+
+
+def test_a_revoked_holder_recovers_a_key_with_its_chain_key_alone(server: Server) -> None:
+    acct = new_account(server)
+    holder = server.signers[acct["id"]]
+    with server.client("exchange") as ex:
+        assert ex.post(f"/accounts/{acct['id']}/revoke-key").status_code == 200
+    with server.client(signer=Account.create()) as stranger:  # a key bound to no account
+        r = stranger.post("/accounts/me/recover-key")
+        assert r.status_code == 401 and r.json()["error"] == "signature_invalid"
+    with server.client(signer=holder) as c:  # no API key: the chain key's signature alone
+        r = c.post("/accounts/me/recover-key")
+        assert r.status_code == 200, r.text
+        assert r.json()["id"] == acct["id"] and r.headers["cache-control"] == "no-store"
+        new = r.json()["api_key"]
+    with server.client(key=new) as c:
+        assert c.get("/accounts/me").json()["id"] == acct["id"]

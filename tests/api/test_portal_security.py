@@ -1,10 +1,13 @@
 """Portal sessions over real HTTP: a server-side session id (not the API key) that sign-out and key changes end,
-same-origin and CSRF checks on every form post, cookie flags, and security headers on every response."""
+same-origin and CSRF checks on every form post and on the signing proxy, cookie flags, and security headers on
+every response."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import time
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -14,12 +17,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from api.client.signer import sign_forward
 from ledger.anvil import free_port
+from ledger.statements import RequestStatement, body_hash, new_nonce, sign, statement_domain
 from tests.utils.builders import authorized
 from tests.utils.common import repo_root
 from tests.utils.server import Server
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+PROXY = "/portal/api"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
@@ -64,6 +70,35 @@ class Browser:
         if origin is not None:
             extra["Origin"] = self.server.url if origin == "self" else origin
         return self.http.post(path, data=body, headers=extra)
+
+    def api(self, path: str, body: Any = None, *, origin: str | None = "self", csrf: str | None = "self",
+            headers: dict[str, str] | None = None) -> httpx.Response:
+        """An act as signer.js sends it: JSON through the portal's proxy, the CSRF token in a header."""
+        extra = {"Content-Type": "application/json", "Accept": "*/*"}
+        if csrf is not None:
+            extra["X-CSRF-Token"] = self.csrf if csrf == "self" else csrf
+        if origin is not None:
+            extra["Origin"] = self.server.url if origin == "self" else origin
+        text = json.dumps(body if body is not None else {}, separators=(",", ":"))
+        return self.http.post(PROXY + path, content=text.encode(), headers={**extra, **(headers or {})})
+
+
+def signed_act(b: Browser, role: str, path: str, body: Any, headers: dict[str, str] | None = None,
+               **kw: Any) -> httpx.Response:
+    """An act through the proxy as signer.js sends it: its statement signed with the role's own key, and a
+    `428 signature_required` answered with the chain acts signed."""
+    account = b.server.accounts[role]
+    text = json.dumps(body, separators=(",", ":")).encode()
+    statement = RequestStatement(account.address, "POST", path, body_hash(text), new_nonce(), int(time.time()) + 600)
+    signed = {"Provex-Signer": account.address, "Provex-Nonce": statement.nonce,
+              "Provex-Deadline": str(statement.deadline),
+              "Provex-Signature": sign(account, statement_domain(b.server.ledger.deployment), statement),
+              **(headers or {})}
+    r = b.api(path, body, headers=signed, **kw)
+    if r.status_code == 428:
+        r = b.api(path, body, headers={**signed, "Provex-Forward": sign_forward(account, r.json()["requests"])},
+                  **kw)
+    return r
 
 
 def other_origin(server: Server) -> str:
@@ -113,8 +148,7 @@ def test_sign_out_revokes_the_session_on_the_server(server: Server) -> None:
 
 
 def test_an_expired_session_or_a_revoked_key_ends_the_session(server: Server) -> None:
-    with server.client("exchange") as ex:
-        acct = ex.post("/accounts", json={"role": "buyer", "name": f"portal {uuid.uuid4().hex[:6]}"}).json()
+    acct = server.onboard("buyer", f"portal {uuid.uuid4().hex[:6]}")
     with Browser(server) as b, Browser(server) as c:
         b.sign_in(server.keys["auditor"])
         with server.db().begin() as conn:
@@ -130,27 +164,28 @@ def test_an_expired_session_or_a_revoked_key_ends_the_session(server: Server) ->
         assert r.status_code == 303 and "/portal/signin" in r.headers["location"]
 
 
-def test_a_cross_origin_form_post_is_refused(server: Server) -> None:
+def test_a_cross_origin_act_is_refused(server: Server) -> None:
     authz = authorized(server)
     attacker = other_origin(server)
-    path = f"/portal/authority/authorizations/{authz['code']}/revoke"
+    path = f"/authorizations/{authz['code']}/revoke"
     with Browser(server) as b:
         b.sign_in(server.keys["authority"])
-        r = b.post(path, {"reason": "forged"}, origin=attacker)  # even with a valid token
+        r = b.post(PROXY + path, {"reason": "forged"}, origin=attacker)  # an attacker's form, even with the token
         assert r.status_code == 403
         assert 'data-error="cross_origin_request"' in r.text and attacker in r.text
-        r = b.post(path, {"reason": "forged"}, origin=attacker, headers={"Accept": "application/json"})
+        r = b.api(path, {"reason": "forged"}, origin=attacker)  # as a script would send it
         assert r.status_code == 403 and r.json()["error"] == "cross_origin_request"
         assert attacker in r.json()["detail"] and server.url in r.json()["detail"]
-        r = b.post(path, {"reason": "forged"}, origin=None, headers={"Referer": attacker + "/evil.html"})
-        assert r.status_code == 403 and "Referer" in r.text
-        r = b.post(path, {"reason": "forged"}, origin=None)  # neither Origin nor Referer
-        assert r.status_code == 403 and "no Origin or Referer" in r.text
-        r = b.post(path, {"reason": "forged"}, origin="null")
+        r = b.api(path, {"reason": "forged"}, origin=None, headers={"Referer": attacker + "/evil.html"})
+        assert r.status_code == 403 and "Referer" in r.json()["detail"]
+        r = b.api(path, {"reason": "forged"}, origin=None)  # neither Origin nor Referer
+        assert r.status_code == 403 and "no Origin or Referer" in r.json()["detail"]
+        r = b.api(path, {"reason": "forged"}, origin="null")
         assert r.status_code == 403
         assert authorization_status(server, authz["id"]) == "active"
-        r = b.post(path, {"reason": "genuine"}, origin=None, headers={"Referer": server.url + "/portal/authority"})
-        assert r.status_code == 303, r.text  # the site's own page, named by Referer only
+        r = signed_act(b, "authority", path, {"reason": "genuine"}, origin=None,
+                       headers={"Referer": server.url + "/portal/authority"})
+        assert r.status_code == 200, r.text  # the site's own page, named by Referer only
     assert authorization_status(server, authz["id"]) == "revoked"
     with Browser(server) as b:  # signing in from another site is refused too (login CSRF)
         token = TOKEN.search(b.http.get("/portal/signin").text)
@@ -160,23 +195,23 @@ def test_a_cross_origin_form_post_is_refused(server: Server) -> None:
         assert r.status_code == 403 and "provex_session" not in r.headers.get("set-cookie", "")
 
 
-def test_a_form_without_this_sessions_csrf_token_is_refused(server: Server) -> None:
+def test_an_act_without_this_sessions_csrf_token_is_refused(server: Server) -> None:
     authz = authorized(server)
-    path = f"/portal/authority/authorizations/{authz['code']}/revoke"
+    path = f"/authorizations/{authz['code']}/revoke"
     with Browser(server) as b, Browser(server) as other:
         b.sign_in(server.keys["authority"])
         other.sign_in(server.keys["authority"])
         assert other.csrf != b.csrf
-        r = b.post(path, {"reason": "no token"}, csrf=None)
-        assert r.status_code == 403 and 'data-error="csrf_token_missing"' in r.text
-        r = b.post(path, {"reason": "wrong token"}, csrf="not-the-token")
-        assert r.status_code == 403 and 'data-error="csrf_token_invalid"' in r.text
-        r = b.post(path, {"reason": "another session's token"}, csrf=other.csrf)
-        assert r.status_code == 403 and 'data-error="csrf_token_invalid"' in r.text
+        r = b.api(path, {"reason": "no token"}, csrf=None)
+        assert r.status_code == 403 and r.json()["error"] == "csrf_token_missing"
+        r = b.api(path, {"reason": "wrong token"}, csrf="not-the-token")
+        assert r.status_code == 403 and r.json()["error"] == "csrf_token_invalid"
+        r = b.api(path, {"reason": "another session's token"}, csrf=other.csrf)
+        assert r.status_code == 403 and r.json()["error"] == "csrf_token_invalid"
         r = b.post("/portal/signout", csrf=None)  # sign-out is a form too
         assert r.status_code == 403
         assert authorization_status(server, authz["id"]) == "active"
-        assert b.post(path, {"reason": "with the token"}).status_code == 303
+        assert signed_act(b, "authority", path, {"reason": "with the token"}).status_code == 200
     assert authorization_status(server, authz["id"]) == "revoked"
     with Browser(server) as b:  # the sign-in form's token must match its cookie
         b.http.get("/portal/signin")
@@ -185,17 +220,42 @@ def test_a_form_without_this_sessions_csrf_token_is_refused(server: Server) -> N
         assert r.status_code == 403 and 'data-error="csrf_token_invalid"' in r.text
 
 
+def test_the_proxy_answers_as_the_api_does_and_only_as_the_session(server: Server) -> None:
+    bad = {"holder_id": "", "amount_fen": -1}
+    with Browser(server) as b:
+        b.sign_in(server.keys["authority"])
+        via_portal = b.api("/vouchers", bad, headers={"Provex-Signature": "0x00"})
+        with server.client() as api:
+            direct = api.post("/vouchers", content=json.dumps(bad, separators=(",", ":")).encode(),
+                              headers={"Authorization": f"Session {b.session_id}", "Provex-Signature": "0x00",
+                                       "Content-Type": "application/json"})
+        assert via_portal.status_code == direct.status_code >= 400
+        assert via_portal.json() == direct.json()
+        assert via_portal.headers["content-type"] == direct.headers["content-type"]
+        r = b.api("/accounts", {"role": "buyer", "name": "smuggled"},  # a header cannot change who calls
+                  headers={"Authorization": f"Bearer {server.keys['exchange']}"})
+        assert r.status_code in (401, 403), r.text
+        for path in ("/portal/signout", "/", "/%2e%2e/portal/signout"):
+            r = b.api(path)
+            assert r.status_code == 404 and r.json()["error"] == "not_found", path
+        assert b.http.get(PROXY + "/health").status_code == 405
+    with httpx.Client(base_url=server.url) as anonymous:
+        r = anonymous.post(PROXY + "/vouchers", json={}, headers={"Origin": server.url, "X-CSRF-Token": "x"})
+        assert r.status_code == 401 and r.json()["error"] == "not_signed_in"
+
+
 def test_cookie_requests_never_share_an_idempotency_scope(server: Server) -> None:
-    """Portal forms take no part in Idempotency-Key; API calls carrying only a cookie are not authenticated."""
+    """The portal takes no part in Idempotency-Key (its proxy does not pass it on); API calls carrying only a
+    cookie are not authenticated."""
     key = {"Idempotency-Key": str(uuid.uuid4())}
     with Browser(server) as auditor, Browser(server) as buyer:
         auditor.sign_in(server.keys["auditor"])
         buyer.sign_in(server.keys["buyer"])
-        first = auditor.post("/portal/auditor/verify", headers=key)
-        assert first.status_code == 200 and 'data-testid="verdict"' in first.text
-        other = buyer.post("/portal/auditor/verify", headers=key)  # same key, another signed-in account
-        assert other.status_code == 403 and "idempotent-replayed" not in other.headers
-        assert 'data-testid="verdict"' not in other.text
+        for _ in range(2):
+            r = signed_act(auditor, "auditor", "/audit/verify", {}, headers=key)
+            assert r.status_code == 200 and "ok" in r.json() and "idempotent-replayed" not in r.headers
+        other = buyer.api("/audit/verify", {}, headers=key)  # same key, another signed-in account
+        assert other.status_code in (401, 403) and "idempotent-replayed" not in other.headers
         for browser in (auditor, buyer):  # the cookie alone is no API credential: 401, never a replay
             r = browser.http.post("/authorizations/sweep-expired", headers={**key, "Accept": "application/json"})
             assert r.status_code == 401 and "idempotent-replayed" not in r.headers
@@ -224,6 +284,7 @@ def test_https_cookies_are_secure_and_https_gets_hsts(server: Server) -> None:
 
 
 @pytest.mark.parametrize("path", ["/health", "/portal/signin", "/portal/static/portal.css", "/no-such-route",
+                                  "/portal/static/signer.js", "/portal/static/vendor/ethers.umd.min.js",
                                   "/openapi.json", "/portal/catalog", "/certificates/none"])
 def test_security_headers_on_every_response(server: Server, path: str) -> None:
     with server.client() as c:
@@ -249,12 +310,19 @@ def test_the_api_docs_allow_only_their_own_inline_script(server: Server) -> None
 
 
 def test_portal_templates_have_no_inline_script_or_style() -> None:
-    """The CSP forbids them; keep the templates free of <script> bodies, on* handlers and style attributes."""
+    """The CSP forbids them; keep the templates free of <script> bodies, on* handlers and style attributes. A form
+    either reads (GET), posts to the portal with the CSRF token (sign-in, sign-out), or is an act that signer.js
+    signs (`data-api-path`, no method or action of its own)."""
     folder: Path = repo_root() / "api" / "portal" / "templates"
     for template in folder.glob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template.name
         assert not re.search(r"\son[a-z]+\s*=", text), template.name
         assert not re.search(r"\sstyle\s*=", text), template.name
-        for form in re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", text, re.DOTALL):
-            assert 'name="csrf_token"' in form, (template.name, form[:80])
+        for form in re.findall(r"<form[^>]*>.*?</form>", text, re.DOTALL):
+            tag = form[:form.index(">") + 1]
+            if 'method="post"' in tag:
+                assert 'name="csrf_token"' in form and "data-api-path" not in tag, (template.name, tag)
+                assert re.search(r'action="/portal/(signin|signout)"', tag), (template.name, tag)
+            elif "data-api-path" in tag:
+                assert "action=" not in tag and "method=" not in tag, (template.name, tag)

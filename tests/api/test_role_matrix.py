@@ -19,6 +19,8 @@ NO_CALL = "no-call"  # the role rule is checked from the OpenAPI x-roles and by 
 # (method, path) -> roles allowed (or PUBLIC), and the JSON body sent (None = no body)
 MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/health"): (PUBLIC, None),
+    ("GET", "/signing"): (PUBLIC, None),
+    ("POST", "/governance/roles"): ({A}, {}),
     ("POST", "/accounts"): ({E}, {}),
     ("GET", "/accounts/me"): (ALL, None),
     ("GET", "/accounts"): ({A, E, U}, None),
@@ -56,6 +58,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/accounts/{account_id}/rotate-key"): (ALL, NO_CALL),  # the holder only: tests/api/test_keys.py
     ("POST", "/accounts/{account_id}/revoke-key"): (ALL, NO_CALL),  # the holder or the exchange: test_keys.py
     ("POST", "/accounts/me/rotate-key"): (ALL, NO_CALL),
+    ("POST", "/accounts/me/recover-key"): (PUBLIC, NO_CALL),  # no API key: the chain key's signature (test_keys.py)
     # providers and queries
     ("GET", "/coordinator/identity"): (PUBLIC, None),
     ("GET", "/providers/me/node"): ({P}, NO_CALL),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from eth_account import Account
 
 from tests.utils.builders import authorized, authz_body, make_resource, product_body, resource_body
 from tests.utils.server import Server
@@ -34,9 +35,10 @@ def test_idempotent_retry_returns_first_result_and_writes_nothing(server: Server
         too_long = c.post("/resources", json=body, headers={"Idempotency-Key": "k" * 201})
         assert too_long.status_code == 422 and too_long.json()["field"] == "Idempotency-Key"
     with server.client("exchange") as ex:  # keys are scoped per account; a response with an API key is not kept
-        r = ex.post("/accounts", json={"role": "buyer", "name": "idem buyer"}, headers={"Idempotency-Key": key})
+        account = {"role": "buyer", "name": "idem buyer", **server.binding(Account.create(), "buyer", "idem buyer")}
+        r = ex.post("/accounts", json=account, headers={"Idempotency-Key": key})
         assert r.status_code == 201
-        again = ex.post("/accounts", json={"role": "buyer", "name": "idem buyer"}, headers={"Idempotency-Key": key})
+        again = ex.post("/accounts", json=account, headers={"Idempotency-Key": key})
         assert again.status_code == 409 and again.json()["error"] == "idempotency_key_secret_response"
         assert r.json()["api_key"] not in again.text
 

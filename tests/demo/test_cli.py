@@ -9,14 +9,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from api.demo.keys import DEMO_PASSPHRASE
 from tests.utils.common import repo_root
 from tests.utils.demo import PROVEX, LiveDemo, processes_of
 
 
 def provex(live: LiveDemo, *args: str, who: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = dict(live.run.env, PROVEX_API_URL=live.url)
-    if who:
-        env["PROVEX_API_KEY"] = live.key(who)
+    if who:  # the participant's API key and its own key, from the demo's keystore of that participant
+        env.update(PROVEX_API_KEY=live.key(who), PROVEX_SIGNER=who, PROVEX_KEYSTORE_PASSPHRASE=DEMO_PASSPHRASE,
+                   PROVEX_KEYSTORE=str(live.run.home / "demo" / "keystore"))
     out = subprocess.run([PROVEX, *args], env=env, cwd=repo_root(), capture_output=True, text=True, timeout=120)
     if check:
         assert out.returncode == 0, out.stdout + out.stderr

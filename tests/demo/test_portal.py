@@ -1,4 +1,6 @@
-"""The web portal in headless Chromium (Debian's, driven by Playwright) against the live demo."""
+"""The web portal in headless Chromium (Debian's, driven by Playwright) against the live demo. Participants act
+with their own keys: each opens its demo keystore in the key page, and the browser signs (api/portal/static/
+signer.js)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
+from api.demo.keys import DEMO_PASSPHRASE
 from tests.utils.demo import SCREENSHOTS, LiveDemo
 
 
 @pytest.fixture
 def as_role(browser: Any, live_demo: LiveDemo) -> Iterator[Any]:
-    """`as_role("buyer")` → a signed-in page (own browser context, 1280x900)."""
+    """`as_role("buyer")` → a signed-in page (own browser context, 1280x900) with the participant's own key open
+    in the tab (`key=False`: without it)."""
     contexts = []
 
-    def sign_in(who: str, lang: str = "zh") -> Any:
+    def sign_in(who: str, lang: str = "zh", key: bool = True) -> Any:
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(ctx)
         page = ctx.new_page()
@@ -25,6 +30,10 @@ def as_role(browser: Any, live_demo: LiveDemo) -> Iterator[Any]:
         page.fill("input[name=api_key]", live_demo.key(who))
         page.click("button[type=submit]")
         page.wait_for_load_state()
+        if key:
+            back = page.url
+            open_key(page, live_demo, who)
+            page.goto(back)
         return page
 
     yield sign_in
@@ -32,12 +41,23 @@ def as_role(browser: Any, live_demo: LiveDemo) -> Iterator[Any]:
         ctx.close()
 
 
+def open_key(page: Any, live_demo: LiveDemo, who: str) -> None:
+    """Open the participant's demo keystore (`<home>/demo/keystore/<who>.json`) in the key page."""
+    page.goto(f"{live_demo.url}/portal/key")
+    keystore = live_demo.run.home / "demo" / "keystore" / f"{who}.json"
+    page.set_input_files("#key-import input[name=keyfile]", str(keystore))
+    page.fill("#key-import input[name=passphrase]", DEMO_PASSPHRASE)
+    page.click("#key-import button[type=submit]")
+    page.wait_for_selector("[data-testid=key-address]:not(:empty)", timeout=60_000)
+    assert page.locator("[data-testid=key-mismatch]").is_hidden()
+
+
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_catalog_search_and_filters(as_role: Any, live_demo: LiveDemo) -> None:
-    page = as_role("buyer")
+    page = as_role("buyer", key=False)
     page.goto(f"{live_demo.url}/portal/catalog")
     cards = page.locator("article.product")
     codes = cards.evaluate_all("els => els.map(e => e.dataset.code)")
@@ -57,7 +77,7 @@ def test_catalog_search_and_filters(as_role: Any, live_demo: LiveDemo) -> None:
 
 
 def test_product_page(as_role: Any, live_demo: LiveDemo) -> None:
-    page = as_role("buyer")
+    page = as_role("buyer", key=False)
     code = live_demo.run.state["ids"]["code_livestock"]
     page.goto(f"{live_demo.url}/portal/catalog")
     page.click(f"article[data-code='{code}'] h2 a")
@@ -93,8 +113,8 @@ def test_query_error_is_shown_next_to_the_field(as_role: Any, live_demo: LiveDem
     before = page.locator("[data-testid=budget-left]").text_content()
     page.fill("textarea[name=sql]", "SELECT MAX(weight_kg) FROM data")
     page.click("#query-form button[type=submit]")
-    err = page.locator(".err[data-field=sql]")
-    assert err.is_visible()
+    err = page.locator(".err[data-field=sql]")  # the signer shows the API's answer when it comes (no page load)
+    expect(err).to_be_visible(timeout=30_000)
     assert "MAX" in err.inner_text()
     assert page.locator("[data-testid=budget-left]").text_content() == before  # a refused query costs nothing
 
@@ -124,7 +144,7 @@ def test_each_role_sees_only_its_pages(as_role: Any, live_demo: LiveDemo) -> Non
                 "exchange": ["catalog", "exchange"], "authority": ["catalog", "authority"],
                 "operator_xlg": ["catalog"]}
     for who, pages in expected.items():
-        page = as_role(who)
+        page = as_role(who, key=False)
         nav = page.locator("header nav a").evaluate_all("els => els.map(e => e.dataset.page)")
         assert nav == pages, who
         for other in {"buyer", "exchange", "authority", "auditor"} - set(pages):
@@ -153,10 +173,10 @@ def test_exchange_form_errors_show_next_to_the_field(as_role: Any, live_demo: Li
     page = as_role("exchange", lang="en")
     page.goto(f"{live_demo.url}/portal/exchange")
     code = live_demo.run.state["ids"]["code_electricity"]
-    row = page.locator(f"form[action='/portal/exchange/{code}/status']")
+    row = page.locator(f"form[data-api-path='/products/{code}/{{action}}']")
     row.locator("button[value=suspend]").click()  # no reason given
-    err = page.locator(f"form[action='/portal/exchange/{code}/status'] .err[data-field=reason]")
-    assert err.is_visible()
+    err = row.locator(".err[data-field=reason]")
+    expect(err).to_be_visible(timeout=30_000)
     assert "Listing" in page.locator("main").inner_text()
 
 
@@ -165,17 +185,17 @@ def test_exchange_reviews_with_the_checklist(as_role: Any, live_demo: LiveDemo) 
     code = live_demo.run.state["ids"]["code_datacenters"]
     page.goto(f"{live_demo.url}/portal/exchange")
     item = page.locator(f".review[data-code='{code}']")
-    item.locator("button").click()  # start review
-    form = page.locator(f"form[action='/portal/exchange/{code}/review']")
+    item.locator("button").click()  # start review: signed, then the page loads again
+    form = page.locator(f"form[data-api-path='/products/{code}/review']")
+    form.wait_for(timeout=60_000)
     assert form.locator("input[type=checkbox]").count() == 5
     shot(page, "exchange-review")
     form.locator("button[type=submit]").click()  # no reasons
-    assert page.locator(f"form[action='/portal/exchange/{code}/review'] .err[data-field=reasons]").is_visible()
-    form = page.locator(f"form[action='/portal/exchange/{code}/review']")
+    expect(form.locator(".err[data-field=reasons]")).to_be_visible(timeout=30_000)
     form.locator("textarea[name=reasons]").fill("All five checks passed.")
     form.locator("button[type=submit]").click()
+    page.locator(f"form[data-api-path='/products/{code}/{{action}}']").wait_for(timeout=60_000)  # now listed
     assert page.locator(f".review[data-code='{code}']").count() == 0
-    assert page.locator(f"form[action='/portal/exchange/{code}/status']").count() == 1  # now listed
 
 
 def test_sign_out_ends_the_session_in_the_browser(as_role: Any, live_demo: LiveDemo) -> None:
@@ -184,8 +204,10 @@ def test_sign_out_ends_the_session_in_the_browser(as_role: Any, live_demo: LiveD
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["value"].startswith("pxs_")
     assert cookie["value"] != live_demo.key("buyer")
     assert not any(c["name"] == "provex_key" for c in page.context.cookies())
+    assert page.evaluate("sessionStorage.length") == 1  # the key, in this tab
     page.click("header form.signout button")
     page.wait_for_url("**/portal/signin")
+    assert page.evaluate("sessionStorage.length") == 0  # signing out forgets it
     assert not any(c["name"] == "provex_session" for c in page.context.cookies())
     page.context.add_cookies([cookie])  # the old id, put back: the server no longer knows it
     page.goto(f"{live_demo.url}/portal/buyer")
@@ -197,7 +219,7 @@ def test_pages_run_under_the_content_security_policy(as_role: Any, live_demo: Li
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     code = live_demo.run.state["ids"]["code_livestock"]
-    for path in ("/portal/catalog", "/portal/buyer", f"/portal/products/{code}"):
+    for path in ("/portal/key", "/portal/catalog", "/portal/buyer", f"/portal/products/{code}"):
         r = page.goto(f"{live_demo.url}{path}")
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert page.locator("#certificate svg.track rect.t-fill").count() == 3  # quality meters, no inline style
@@ -220,10 +242,10 @@ class _Attacker(BaseHTTPRequestHandler):
 
 def test_a_page_on_another_port_cannot_post_through_a_signed_in_browser(as_role: Any, live_demo: LiveDemo) -> None:
     """The attack that worked before: same host, another port (same site, so a Lax cookie goes along)."""
-    page = as_role("authority", lang="en")
+    page = as_role("authority", lang="en", key=False)
     row = page.locator("tr[data-code]:has(form)").first
     code = row.get_attribute("data-code")
-    _Attacker.page = (f'<form method="post" action="{live_demo.url}/portal/authority/authorizations/{code}/revoke">'
+    _Attacker.page = (f'<form method="post" action="{live_demo.url}/portal/api/authorizations/{code}/revoke">'
                       f'<input name="reason" value="forged"><button type="submit">win a prize</button></form>').encode()
     attacker = ThreadingHTTPServer(("127.0.0.1", 0), _Attacker)  # binds a free port itself
     thread = threading.Thread(target=attacker.serve_forever, daemon=True)

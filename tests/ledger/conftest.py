@@ -47,6 +47,7 @@ class Isolated:
     ledger: Ledger
     deployer: LocalAccount
     governance: LocalAccount
+    minter: LocalAccount
     roles: dict[str, LocalAccount]
     new_account: Callable[[], LocalAccount]
 
@@ -56,7 +57,8 @@ def isolated(tmp_path: Path, build_cache: Path) -> Iterator[Isolated]:
     runtime = ChainRuntime(ChainConfig(home=tmp_path / "isolated", persist_state=False,
                                        build_cache=build_cache)).start()
     assert runtime.ledger is not None and runtime.deployer is not None and runtime.governance is not None
+    assert runtime.minter is not None
     make = account_factory(runtime.ledger, runtime.deployer)
-    yield Isolated(runtime.ledger, runtime.deployer, runtime.governance,
+    yield Isolated(runtime.ledger, runtime.deployer, runtime.governance, runtime.minter,
                    grant_roles(runtime.ledger, runtime.governance, make), make)
     runtime.stop()

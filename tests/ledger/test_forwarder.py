@@ -56,17 +56,18 @@ def test_pure_sign_and_recover(relayer: Relayer) -> None:
     signed = sign_request(signer, request, relayer.domain)
     assert recover_signer(signed, relayer.domain) == signer.address
     assert relayer.domain.name == "ProvexForwarder" and relayer.domain.version == "1"
+    relayer.check_domain()  # the domain known from the deployment is the contract's own
     assert request.typed_data(relayer.domain)["message"]["data"] == act.data
     assert recover_signer(replace(signed, request=replace(request, nonce=8)), relayer.domain) != signer.address
 
 
 def test_relayed_acts_are_the_signers(ledger: Ledger, roles: Roles, new_account: NewAccount, relayer: Relayer,
-                                      governance: LocalAccount) -> None:
+                                      minter: LocalAccount) -> None:
     """Authority, operator, exchange and buyer each sign; the relayer sends and pays; the chain names the signer."""
     auth, exchange = roles["authority"], roles["exchange"]
     operator = Account.create()  # never funded: it pays no gas at all
     buyer = Account.create()
-    ledger.mint(governance, buyer.address, 1_000_000)
+    ledger.mint(minter, buyer.address, 1_000_000)
 
     def relay(account: LocalAccount, act: Act) -> Receipt:
         return relayer.relay(relayer.sign(account, relayer.prepare(account.address, act)), act)

@@ -41,7 +41,9 @@ def test_after_deployment_the_deployer_holds_no_role(chain: ChainRuntime, ledger
         assert ledger.default_admin(contract) == governance.address
         assert ledger.pending_admin(contract)[0] == "0x" + "0" * 40
     assert ledger.roles_held(chain.recorder.address)["CheckpointLog"] == ["RECORDER_ROLE"]
-    assert ledger.roles_held(governance.address)["SettlementToken"] == ["DEFAULT_ADMIN_ROLE", "MINTER_ROLE"]
+    assert ledger.roles_held(governance.address)["SettlementToken"] == ["DEFAULT_ADMIN_ROLE"]
+    assert chain.minter is not None and chain.minter.address not in (deployer.address, governance.address)
+    assert ledger.roles_held(chain.minter.address)["SettlementToken"] == ["MINTER_ROLE"]  # dev token only
     assert ledger.deployment.governance == governance.address and ledger.deployment.dev_token
 
 

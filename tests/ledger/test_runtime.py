@@ -63,8 +63,8 @@ def test_restart_with_state_file_keeps_code_and_balances(tmp_path: Path) -> None
     cfg = ChainConfig(home=tmp_path, persist_state=True)
     holder = Account.create().address
     with ChainRuntime(cfg) as rt:
-        assert rt.fresh_deployment and rt.ledger is not None and rt.governance is not None
-        rt.ledger.mint(rt.governance, holder, 4242)
+        assert rt.fresh_deployment and rt.ledger is not None and rt.minter is not None
+        rt.ledger.mint(rt.minter, holder, 4242)
         first = rt.deployment
     assert (tmp_path / "anvil-state.json").is_file()
     with ChainRuntime(cfg) as rt:

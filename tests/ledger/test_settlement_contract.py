@@ -22,9 +22,9 @@ def reverts(name: str) -> pytest.RaisesContext[ContractRevert]:
 
 
 @pytest.fixture
-def funded_buyer(ledger: Ledger, governance: LocalAccount, new_account: NewAccount) -> LocalAccount:
+def funded_buyer(ledger: Ledger, minter: LocalAccount, new_account: NewAccount) -> LocalAccount:
     buyer = new_account()
-    ledger.mint(governance, buyer.address, 1_000_000)
+    ledger.mint(minter, buyer.address, 1_000_000)
     return buyer
 
 
@@ -92,13 +92,13 @@ def test_buying_requires_listed_product_and_funds(ledger: Ledger, roles: Roles, 
 
 
 def test_negotiated_offer_is_for_one_buyer(ledger: Ledger, roles: Roles, new_account: NewAccount,
-                                           funded_buyer: LocalAccount, governance: LocalAccount) -> None:
+                                           funded_buyer: LocalAccount, minter: LocalAccount) -> None:
     listed = listed_product(ledger, roles, new_account)
     offer = uid("o")
     ledger.publish_offer(listed.operator, offer, listed.product, [(1, 10)], [(new_account().address, 10_000)],
                          buyer=funded_buyer.address)
     other = new_account()
-    ledger.mint(governance, other.address, 100)
+    ledger.mint(minter, other.address, 100)
     with reverts("NotOfferBuyer"):
         ledger.buy_license(other, uid("lic"), offer, 1, H1)
     lic = uid("lic")
@@ -108,11 +108,11 @@ def test_negotiated_offer_is_for_one_buyer(ledger: Ledger, roles: Roles, new_acc
 
 
 def test_voucher_partial_payment_expiry_and_limits(isolated: Isolated) -> None:
-    ledger, roles, new_account, governance = isolated.ledger, isolated.roles, isolated.new_account, isolated.governance
+    ledger, roles, new_account = isolated.ledger, isolated.roles, isolated.new_account
     funded_buyer = new_account()
-    ledger.mint(governance, funded_buyer.address, 1_000_000)
+    ledger.mint(isolated.minter, funded_buyer.address, 1_000_000)
     auth = roles["authority"]
-    ledger.mint(governance, auth.address, 10_000)
+    ledger.mint(isolated.minter, auth.address, 10_000)
     listed = listed_product(ledger, roles, new_account, sector="energy")
     payee = new_account().address
     offer = uid("o")
@@ -148,7 +148,7 @@ def test_voucher_partial_payment_expiry_and_limits(isolated: Isolated) -> None:
 def test_escrow_refund_and_release(isolated: Isolated) -> None:
     ledger, roles, new_account = isolated.ledger, isolated.roles, isolated.new_account
     funded_buyer = new_account()
-    ledger.mint(isolated.governance, funded_buyer.address, 1_000_000)
+    ledger.mint(isolated.minter, funded_buyer.address, 1_000_000)
     listed = listed_product(ledger, roles, new_account)
     payee = new_account().address
     offer = uid("o")

@@ -9,21 +9,26 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from eth_account import Account as EthAccount
+from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, select
 
+from api.client.signer import make_binding
 from ledger.anvil import free_port
 from ledger.client import ChainClient
 from ledger.contracts import AUTHORITY_ROLE, Ledger
-from ledger.keys import Keyring
 from ledger.runtime import ChainRuntime
+from ledger.statements import statement_domain
 from registry.accounts import actor_of, create_account
+from registry.bindings import SignedBinding
 from registry.chain import ChainGateway
 from registry.db import make_engine, migrate
 from registry.jobs import make_gateway
 from registry.models import Account, ChainTx, Resource, Role
-from registry.outbox import drain
+from registry.outbox import drain, unsent
 from registry.resources import register_resource
 from registry.schemas import ResourceIn
+from tests.utils.signing import as_signer
 
 PG_URL = os.environ.get("PROVEX_TEST_POSTGRES_URL")
 
@@ -53,10 +58,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
 def gateways(chain: ChainRuntime) -> tuple[ChainGateway, ChainGateway]:
     """The live gateway and one whose node does not answer (a closed port, same deployment)."""
     assert chain.ledger is not None and chain.build is not None and chain.deployer is not None
-    keyring = Keyring("test", 1024)
-    live = make_gateway(chain.ledger, keyring, chain.deployer, fund_wei=10**18, governance=chain.governance)
+    live = make_gateway(chain.ledger, chain.deployer, fund_wei=10**18, governance=chain.governance)
     dead_client = ChainClient(f"http://127.0.0.1:{free_port()}", chain.ledger.client.decoder, timeout=1)
-    dead = make_gateway(Ledger(dead_client, chain.ledger.deployment, chain.build), keyring, chain.deployer,
+    dead = make_gateway(Ledger(dead_client, chain.ledger.deployment, chain.build), chain.deployer,
                         fund_wei=10**18, governance=chain.governance)
     return live, dead
 
@@ -70,13 +74,16 @@ def resource_in() -> ResourceIn:
 
 def test_chain_down_then_drain_then_reconcile(engine: sa.Engine, chain: ChainRuntime) -> None:
     live, dead = gateways(chain)
+    key: LocalAccount = EthAccount.create()
+    domain = statement_domain(chain.ledger.deployment)  # type: ignore[union-attr]
+    binding = SignedBinding.of(make_binding(key, domain, "authority", "auth"), "authority", "auth", domain)
     with Session(engine, expire_on_commit=False) as s:
-        authority, _ = create_account(s, live.keyring, dead, role=Role.AUTHORITY, name="auth")
+        authority, _ = create_account(s, dead, role=Role.AUTHORITY, name="auth", binding=binding)
         s.commit()
         assert authority.chain_state == "pending"
-        res = register_resource(s, dead, actor_of(authority), resource_in())
-        s.commit()
-        assert res.chain_state == "pending" and res.tx_hash is None
+    res = as_signer(engine, actor_of(authority), key,
+                    lambda s: register_resource(s, dead, actor_of(authority), resource_in()))
+    assert res.chain_state == "pending" and res.tx_hash is None
     assert not chain.ledger.has_role("DataRegistry", AUTHORITY_ROLE, authority.address)  # type: ignore[union-attr]
 
     report = drain(engine, dead)
@@ -93,6 +100,7 @@ def test_chain_down_then_drain_then_reconcile(engine: sa.Engine, chain: ChainRun
         # a crash after sending but before commit: the job is pending again; the chain says ResourceExists
         job = s.exec(select(ChainTx).where(ChainTx.subject_id == res.id)).one()
         job.state = "pending"
+        job.payload = {**job.payload, "forward": [unsent(e) for e in job.payload["forward"]]}
         s.add(job)
         s.commit()
     assert chain.ledger.has_role("DataRegistry", AUTHORITY_ROLE, authority.address)  # type: ignore[union-attr]

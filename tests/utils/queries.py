@@ -104,11 +104,9 @@ def start_nodes(server: Server, files: dict[str, Path], workdir: Path,
 
 def register_nodes(env: QueryEnv, nodes: dict[str, Node]) -> None:
     """One provider account per node (onboarded by the exchange), each registering its node."""
-    with env.server.client("exchange") as ex:
-        for node in nodes.values():
-            r = ex.post("/accounts", json={"role": "provider", "name": f"provider {node.node_id}"})
-            assert r.status_code == 201, r.text
-            env.provider_keys[node.node_id], env.provider_ids[node.node_id] = r.json()["api_key"], r.json()["id"]
+    for node in nodes.values():
+        out = env.server.onboard("provider", f"provider {node.node_id}")
+        env.provider_keys[node.node_id], env.provider_ids[node.node_id] = out["api_key"], out["id"]
     for node in nodes.values():
         with env.server.client(key=env.provider_keys[node.node_id]) as c:
             r = c.post("/providers/me/node", json={"node_id": node.node_id, "url": node.url,

@@ -22,11 +22,13 @@ import sqlalchemy as sa
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from api.client.signer import SigningTransport, make_binding
 from ledger.anvil import free_port
 from ledger.client import ChainClient
-from ledger.contracts import Ledger
+from ledger.contracts import AUTHORITY_ROLE, EXCHANGE_ROLE, Ledger
 from ledger.deploy import Deployment
 from ledger.runtime import ChainRuntime
+from ledger.statements import statement_domain
 from tests.utils.common import repo_root
 
 PG_URL = os.environ.get("PROVEX_TEST_POSTGRES_URL")
@@ -45,29 +47,70 @@ class Server:
     keys: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, LocalAccount] = field(default_factory=dict)  # each participant's own key (the test's)
+    signers: dict[str, LocalAccount] = field(default_factory=dict)  # account id -> its holder's own key
 
-    def client(self, role: str | None = None, key: str | None = None) -> httpx.Client:
+    def client(self, role: str | None = None, key: str | None = None,
+               signer: LocalAccount | None = None) -> httpx.Client:
+        """A participant's client: its API key, and its own key signing its requests (`role`'s, or `signer`)."""
         headers = {}
         token = key or (self.keys[role] if role else None)
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        signer = signer or (self.accounts.get(role) if role and not key else self.signer_of(token))
+        transport = SigningTransport(signer) if signer is not None else None
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, transport=transport)
+
+    def signer_of(self, api_key: str | None) -> LocalAccount | None:
+        """The own key of the account `api_key` belongs to (asked of the API: keys rotate), if the test holds it."""
+        if not api_key:
+            return None
+        r = httpx.get(self.url + "/accounts/me", headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+        return self.signers.get(r.json().get("id", "")) if r.status_code == 200 else None
+
+    def binding(self, account: LocalAccount, role: str, name: str) -> dict[str, Any]:
+        """`account`'s signed binding to a `role` account named `name` here."""
+        return make_binding(account, statement_domain(self.ledger.deployment), role, name)
+
+    def onboard(self, role: str, name: str, account: LocalAccount | None = None) -> dict[str, Any]:
+        """A new participant account (the exchange onboards it; the participant's key signs the binding)."""
+        account = account or Account.create()
+        with self.client("exchange") as c:
+            r = c.post("/accounts", json={"role": role, "name": name, **self.binding(account, role, name)})
+            assert r.status_code == 201, r.text
+        self.signers[r.json()["id"]] = account
+        return {**r.json(), "account": account}
 
     def db(self) -> sa.Engine:
         return sa.create_engine(self.db_url)
 
 
-def _env(home: Path, db_url: str, rpc_url: str, key: str) -> dict[str, str]:
+def _env(home: Path, db_url: str, rpc_url: str, key: str, governance: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
     env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_RPC_URL=rpc_url,
                PROVEX_DEPLOYER_KEY=key, PROVEX_KEYSTORE_SCRYPT_N="1024", PROVEX_OUTBOX_INTERVAL="0.3",
-               PROVEX_ENV="dev")
+               PROVEX_ENV="dev", PROVEX_GOVERNANCE_ADDRESS=governance)
     return env
 
 
-def cli_account(env: dict[str, str], role: str, name: str) -> dict[str, Any]:
+def govern(server: Server) -> None:
+    """Governance (the authority's own key, as in the embedded setup) grants the authority and exchange roles
+    and the exchange's house key its role, each by its own transaction."""
+    ledger, gov = server.ledger, server.accounts["authority"]
+    house = httpx.get(server.url + "/signing", timeout=30).json()["house"]
+    grants = [(c, AUTHORITY_ROLE, gov.address) for c in ("DataRegistry", "Settlement")] + [
+        (c, EXCHANGE_ROLE, server.accounts["exchange"].address) for c in ("DataRegistry", "Settlement")] + [
+        ("Settlement", EXCHANGE_ROLE, house)]
+    for contract, role, address in grants:
+        if not ledger.has_role(contract, role, address):
+            ledger.grant_role(gov, contract, role, address)
+
+
+def cli_account(env: dict[str, str], role: str, name: str, binding: dict[str, Any]) -> dict[str, Any]:
+    """`provex accounts create` on the exchange's host, with the holder's binding on standard input."""
     out = subprocess.run([str(VENV_BIN / "provex"), "accounts", "create", "--role", role, "--name", name,
-                          "--json"], env=env, capture_output=True, check=True, cwd=repo_root())
+                          "--binding", "-", "--json"], env=env, capture_output=True, check=True, cwd=repo_root(),
+                         input=json.dumps(binding).encode())
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
@@ -142,30 +185,32 @@ def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp:
     assert chain.ledger is not None and chain.build is not None
     key: LocalAccount = Account.create()
     chain.ledger.client.fund(deployer, key.address, 1000 * 10**18)
+    people = {role: Account.create() for role in ("authority", "exchange", "operator", "provider", "buyer",
+                                                  "auditor", "operator2")}
+    chain.ledger.client.fund(deployer, people["authority"].address, 10 * 10**18)  # governance's own gas
     db_url, pg_name = _database(backend, tmp)
     (tmp / "build").mkdir(parents=True, exist_ok=True)
     for cached in chain.config.build_dir.glob("*.json"):  # the same sources: spare the server a compile
         shutil.copy(cached, tmp / "build" / cached.name)
     port = free_port()
-    env = _env(tmp, db_url, chain.rpc_url, key.key.to_0x_hex())
+    env = _env(tmp, db_url, chain.rpc_url, key.key.to_0x_hex(), people["authority"].address)
     proc = launch_api(env, tmp, port)
     url = f"http://127.0.0.1:{port}"
     manifest = Deployment.load(tmp / "deployment.json")
     assert manifest is not None
     ledger = Ledger(ChainClient(chain.rpc_url, chain.ledger.client.decoder), manifest, chain.build)
-    server = Server(backend, url, db_url, tmp, ledger, proc, env=env)
+    server = Server(backend, url, db_url, tmp, ledger, proc, env=env, accounts=people)
     for role in ("authority", "exchange"):
-        acct = cli_account(env, role, f"{backend} {role}")
+        name = f"{backend} {role}"
+        acct = cli_account(env, role, name, server.binding(people[role], role, name))
         server.keys[role], server.ids[role] = acct["api_key"], acct["id"]
+        server.signers[acct["id"]] = people[role]
+    govern(server)
     for role in ("authority", "exchange"):
         wait_confirmed(server, role)
-    with server.client("exchange") as c:
-        for role in ("operator", "provider", "buyer", "auditor"):
-            r = c.post("/accounts", json={"role": role, "name": f"{backend} {role}"})
-            assert r.status_code == 201, r.text
-            server.keys[role], server.ids[role] = r.json()["api_key"], r.json()["id"]
-        r = c.post("/accounts", json={"role": "operator", "name": f"{backend} operator two"})
-        server.keys["operator2"], server.ids["operator2"] = r.json()["api_key"], r.json()["id"]
+    for role in ("operator", "provider", "buyer", "auditor", "operator2"):
+        out = server.onboard(role.rstrip("2"), f"{backend} {role}", people[role])
+        server.keys[role], server.ids[role] = out["api_key"], out["id"]
     return server, pg_name
 
 

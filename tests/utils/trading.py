@@ -32,10 +32,7 @@ def mint(server: Server, account_id: str, amount: int) -> None:
 
 def new_account(server: Server, role: str = "buyer", fen: int = 0) -> dict[str, Any]:
     """A confirmed account (gas funded) holding `fen` test fen; has `api_key`, `id`, `address`."""
-    with server.client("exchange") as c:
-        r = c.post("/accounts", json={"role": role, "name": f"{role} {uuid.uuid4().hex[:6]}"})
-        assert r.status_code == 201, r.text
-        acct = dict(r.json())
+    acct = server.onboard(role, f"{role} {uuid.uuid4().hex[:6]}")
     deadline = time.monotonic() + 30
     with server.client(key=acct["api_key"]) as c:
         while c.get("/accounts/me").json()["chain_state"] != "confirmed":

@@ -1,0 +1,374 @@
+/* Provex portal signer (docs/signing.md, "The portal"): the participant's key never leaves this browser tab.
+ *
+ * The key page opens a keystore v3 file with its passphrase (ethers `Wallet.fromEncryptedJson`) and keeps the
+ * decrypted key in `sessionStorage` (this tab only) until "Forget the key" or sign-out. A form carrying
+ * `data-api-path` is an act: its fields become the API's JSON body, the request is signed as a `ProvexRequest`
+ * (`statement_domain` and `statement_types` from `GET /signing`) and sent through the portal's proxy
+ * (`/portal/api/<path>`, with the session's CSRF token); a `428 signature_required` answer is met by signing each
+ * forward request in order and sending the same request again with `Provex-Forward` (and a `409 act_changed`
+ * by preparing again).
+ *
+ * Form attributes: data-api-path (may name `{field}`: the clicked button's or a field's value), data-api-method
+ * (default POST), data-next (where to go after success; default: reload), data-render (a portal URL that draws
+ * the API's answer; its <main> replaces this page's), data-error-field (where an error naming no field goes).
+ * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
+ * now) | list (comma separated) | skip; data-key renames the JSON key; data-optional drops an empty value;
+ * data-group="x" collects checkboxes into an object x of booleans.
+ */
+(function () {
+  "use strict";
+
+  const STORE = "provex.key";
+  const PROXY = "/portal/api";
+  const DEADLINE_SECONDS = 600;
+  const MAX_ROUNDS = 3;  // prepare, commit, and one more prepare-commit when the acts changed in between
+
+  class FieldError extends Error {
+    constructor(field, message) { super(message); this.field = field; }
+  }
+
+  // ------------------------------------------------------------------------------ the key in this tab
+
+  function currentWallet() {
+    const raw = sessionStorage.getItem(STORE);
+    if (!window.ethers || !raw) return null;
+    try {
+      return new window.ethers.Wallet(JSON.parse(raw).key);
+    } catch (e) {
+      sessionStorage.removeItem(STORE);
+      return null;
+    }
+  }
+
+  function keepWallet(wallet) {
+    sessionStorage.setItem(STORE, JSON.stringify({address: wallet.address, key: wallet.privateKey}));
+  }
+
+  function forgetWallet() { sessionStorage.removeItem(STORE); }
+
+  function accountAddress() {
+    const link = document.getElementById("key-link");
+    return link ? link.dataset.accountAddress || "" : "";
+  }
+
+  function sameAddress(a, b) { return String(a).toLowerCase() === String(b).toLowerCase(); }
+
+  function msg(name) {
+    const box = document.getElementById("signer-messages");
+    return (box && box.dataset[name]) || name;
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector("meta[name=provex-csrf]");
+    return meta ? meta.content : "";
+  }
+
+  // ------------------------------------------------------------------------------ signing
+
+  let specRequest = null;
+
+  /** `GET /signing`: the statement domain and types (fetched once per page). */
+  async function signingSpec() {
+    specRequest = specRequest || fetch("/signing", {headers: {Accept: "application/json"}}).then((r) => {
+      if (!r.ok) throw new Error("GET /signing answered " + r.status);
+      return r.json();
+    });
+    try {
+      return await specRequest;
+    } catch (e) {
+      specRequest = null;
+      throw e;
+    }
+  }
+
+  /** The types `primary` uses, without EIP712Domain (ethers wants exactly these). */
+  function typesFor(all, primary) {
+    const out = {};
+    const todo = [primary];
+    while (todo.length) {
+      const name = todo.pop();
+      if (out[name] || !all[name] || name === "EIP712Domain") continue;
+      out[name] = all[name];
+      for (const field of all[name]) todo.push(field.type.replace(/(\[\d*\])+$/, ""));
+    }
+    return out;
+  }
+
+  /** The four `Provex-*` headers of one request: its `ProvexRequest` statement, signed. */
+  async function signStatement(wallet, domain, types, method, path, bodyText) {
+    const E = window.ethers;
+    const message = {
+      signer: wallet.address, method: method.toUpperCase(), path: path,
+      bodyHash: E.keccak256(E.toUtf8Bytes(bodyText)), nonce: E.hexlify(E.randomBytes(32)),
+      deadline: Math.floor(Date.now() / 1000) + DEADLINE_SECONDS,
+    };
+    const signature = await wallet.signTypedData(domain, typesFor(types, "ProvexRequest"), message);
+    return {"Provex-Signer": wallet.address, "Provex-Nonce": message.nonce,
+            "Provex-Deadline": String(message.deadline), "Provex-Signature": signature};
+  }
+
+  /** One `Provex-Forward` entry: the participant's signature of a forward request the exchange prepared (only
+   *  for this key, and only for the forwarder `GET /signing` names). */
+  async function signForward(wallet, typed, forwarderDomain) {
+    if (!sameAddress(typed.message.from, wallet.address)) {
+      throw new Error("the exchange asked this key to sign for another address: " + typed.message.from);
+    }
+    if (forwarderDomain && !sameDomain(typed.domain, forwarderDomain)) {
+      throw new Error("the exchange asked this key to sign for another forwarder: " + JSON.stringify(typed.domain));
+    }
+    const types = typesFor(typed.types, typed.primaryType || "ForwardRequest");
+    const signature = await wallet.signTypedData(typed.domain, types, typed.message);
+    return {nonce: typed.message.nonce, deadline: typed.message.deadline, gas: typed.message.gas,
+            signature: signature};
+  }
+
+  function sameDomain(a, b) {
+    return a.name === b.name && a.version === b.version && String(a.chainId) === String(b.chainId)
+      && sameAddress(a.verifyingContract, b.verifyingContract);
+  }
+
+  async function send(method, path, bodyText, headers) {
+    const r = await fetch(PROXY + path, {
+      method: method, body: bodyText, credentials: "same-origin",
+      headers: Object.assign({"Content-Type": "application/json", "X-CSRF-Token": csrfToken()}, headers),
+    });
+    let json = null;
+    try {
+      json = await r.json();
+    } catch (e) {
+      json = null;
+    }
+    if (!json || typeof json !== "object") json = {error: "http_error", detail: r.status + " " + r.statusText};
+    return {status: r.status, ok: r.ok, json: json};
+  }
+
+  /** Sign and send one API request; on `428 signature_required` sign its chain acts and send it again (the
+   *  same statement); on `409 act_changed` (another request took the nonce in between) prepare again. */
+  async function callApi(wallet, method, path, body) {
+    const spec = await signingSpec();
+    const text = JSON.stringify(body);
+    const headers = await signStatement(wallet, spec.statement_domain, spec.statement_types, method, path, text);
+    let answer = await send(method, path, text, headers);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (answer.status === 428 && Array.isArray(answer.json.requests)) {
+        const forward = [];
+        for (const request of answer.json.requests) {
+          forward.push(await signForward(wallet, request.typed_data, spec.forwarder_domain));
+        }
+        headers["Provex-Forward"] = JSON.stringify(forward);
+      } else if (answer.status === 409 && answer.json.error === "act_changed" && headers["Provex-Forward"]) {
+        delete headers["Provex-Forward"];
+      } else {
+        break;
+      }
+      answer = await send(method, path, text, headers);
+    }
+    return answer;
+  }
+
+  // ------------------------------------------------------------------------------ forms
+
+  const CONVERT = {
+    number: (v) => {
+      const n = Number(v);
+      if (v.trim() === "" || !Number.isFinite(n)) throw new Error("not a number");
+      return n;
+    },
+    fen: (v) => Math.round(CONVERT.number(v) * 100),
+    days: (v) => new Date(Date.now() + CONVERT.number(v) * 86400000).toISOString(),
+    list: (v) => v.split(",").map((s) => s.trim()).filter(Boolean),
+  };
+
+  function isValueField(el) {
+    return el.name && !el.disabled && el.tagName !== "BUTTON" && !["submit", "button", "file"].includes(el.type);
+  }
+
+  /** The API's JSON body, built from the form's fields (see the attributes above). */
+  function formBody(form) {
+    const body = {};
+    for (const el of form.elements) {
+      if (!isValueField(el) || el.dataset.json === "skip" || (el.type === "radio" && !el.checked)) continue;
+      const key = el.dataset.key || el.name;
+      if (el.dataset.group) {
+        (body[el.dataset.group] = body[el.dataset.group] || {})[key] = el.checked;
+      } else if (el.type === "checkbox") {
+        body[key] = el.checked;
+      } else if (!(el.value === "" && el.hasAttribute("data-optional"))) {
+        const convert = CONVERT[el.dataset.json];
+        try {
+          body[key] = convert ? convert(el.value) : el.value;
+        } catch (e) {
+          throw new FieldError(key, e.message);
+        }
+      }
+    }
+    return body;
+  }
+
+  function formFields(form) {
+    const out = {};
+    for (const el of form.elements) if (isValueField(el)) out[el.name] = el.value;
+    return out;
+  }
+
+  function apiPath(form, submitter) {
+    return form.dataset.apiPath.replace(/\{(\w+)\}/g, (_, name) => {
+      const field = submitter && submitter.name === name ? submitter : form.elements.namedItem(name);
+      return encodeURIComponent((field && field.value) || "");
+    });
+  }
+
+  function fieldAnchor(form, field) {
+    if (field === "_") return null;
+    const el = form.querySelector(`[data-key="${CSS.escape(field)}"], [name="${CSS.escape(field)}"]`)
+      || form.querySelector(`[data-group="${CSS.escape(field)}"]`);
+    return el && (el.closest("label, fieldset") || el);
+  }
+
+  /** A message next to the form field it is about (`data-field` names it; "_" when it names none). */
+  function showNote(form, field, text, className, link) {
+    const span = document.createElement("span");
+    span.className = className;
+    span.dataset.signer = "";
+    span.dataset.field = field;
+    span.textContent = text;
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link;
+      a.textContent = " →";
+      span.append(a);
+    }
+    const anchor = fieldAnchor(form, field);
+    if (anchor && anchor.tagName === "LABEL") anchor.append(span);
+    else if (anchor) anchor.after(span);
+    else form.append(span);
+    return span;
+  }
+
+  function showApiError(form, json) {
+    const fields = Array.isArray(json.fields) && json.fields.length ? json.fields
+      : (json.field ? [{field: json.field, message: json.detail}] : []);
+    if (!fields.length) {
+      showNote(form, form.dataset.errorField || "_", json.detail || json.error || "error", "err");
+      return;
+    }
+    for (const f of fields) {
+      const name = String(f.field).split(".").pop().split("[")[0];
+      showNote(form, name, String(f.message || json.detail), "err");
+    }
+  }
+
+  /** Why this tab cannot sign now (no library, no key, another address than the account's), or null. */
+  function notReady() {
+    if (!window.ethers) return ["noLibrary", null];
+    const wallet = currentWallet();
+    if (!wallet) return ["needKey", "/portal/key"];
+    const bound = accountAddress();
+    if (bound && !sameAddress(bound, wallet.address)) return ["wrongKey", "/portal/key"];
+    return null;
+  }
+
+  async function render(form, json) {
+    const r = await fetch(form.dataset.render, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify({form: formFields(form), response: json}),
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken(), Accept: "text/html"},
+    });
+    if (r.redirected) {
+      location.assign(r.url);
+      return;
+    }
+    const main = new DOMParser().parseFromString(await r.text(), "text/html").querySelector("main");
+    if (!r.ok || !main) throw new Error(form.dataset.render + " answered " + r.status);
+    document.querySelector("main").replaceWith(document.adoptNode(main));
+  }
+
+  async function act(form, submitter) {
+    const body = formBody(form);
+    const method = (form.dataset.apiMethod || "POST").toUpperCase();
+    const answer = await callApi(currentWallet(), method, apiPath(form, submitter), body);
+    if (!answer.ok) {
+      showApiError(form, answer.json);
+    } else if (form.dataset.render) {
+      await render(form, answer.json);
+    } else if (form.dataset.next) {
+      location.assign(form.dataset.next);
+    } else {
+      location.reload();
+    }
+  }
+
+  async function onSubmit(event) {
+    const form = event.target;
+    if (form.matches("form.signout")) forgetWallet();
+    if (!form.dataset.apiPath) return;
+    event.preventDefault();
+    if (form.dataset.busy) return;
+    form.querySelectorAll("[data-signer]").forEach((el) => el.remove());
+    const problem = notReady();
+    if (problem) {
+      showNote(form, "_", msg(problem[0]), "err", problem[1]);
+      return;
+    }
+    form.dataset.busy = "1";
+    const status = showNote(form, "_", msg("signing"), "small muted");
+    try {
+      await act(form, event.submitter);
+    } catch (e) {
+      if (e instanceof FieldError) showNote(form, e.field, e.message, "err");
+      else showNote(form, "_", msg("failed") + ": " + (e.shortMessage || e.message), "err");
+    } finally {
+      status.remove();
+      delete form.dataset.busy;
+    }
+  }
+
+  // ------------------------------------------------------------------------------ the key page
+
+  function showKey() {
+    const wallet = currentWallet();
+    const link = document.getElementById("key-link");
+    if (link) link.dataset.keyState = wallet ? "open" : "none";
+    const present = document.getElementById("key-present");
+    if (!present) return;
+    present.hidden = !wallet;
+    document.getElementById("key-none").hidden = Boolean(wallet);
+    document.getElementById("key-address").textContent = wallet ? wallet.address : "";
+    const bound = accountAddress();
+    document.getElementById("key-mismatch").hidden = !wallet || !bound || sameAddress(bound, wallet.address);
+  }
+
+  async function openKey(event) {
+    event.preventDefault();
+    const form = event.target;
+    const status = document.getElementById("key-status");
+    status.className = "small";
+    try {
+      if (!window.ethers) throw new Error(msg("noLibrary"));
+      const text = await form.elements.keyfile.files[0].text();
+      const wallet = await window.ethers.Wallet.fromEncryptedJson(text, form.elements.passphrase.value,
+        (progress) => { status.textContent = Math.round(progress * 100) + "%"; });
+      keepWallet(wallet);
+      form.reset();
+      status.textContent = "";
+      showKey();
+    } catch (e) {
+      status.className = "err";
+      status.textContent = msg("failed") + ": " + (e.shortMessage || e.message);
+    }
+  }
+
+  function keyPage() {
+    const form = document.getElementById("key-import");
+    if (!form) return;
+    form.addEventListener("submit", openKey);
+    document.getElementById("key-forget").addEventListener("click", () => {
+      forgetWallet();
+      showKey();
+    });
+  }
+
+  document.addEventListener("submit", onSubmit);
+  keyPage();
+  showKey();
+  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet};
+})();
