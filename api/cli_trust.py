@@ -1,8 +1,8 @@
 """`provex audit trust make|check`: the authority's signed trust file, and verification that trusts only it.
 
 `make` reads the deployment manifest and the chain, signs with the authority's key (a key of your keystore,
-`--signer NAME`, see `provex keys`; in dev by default the embedded governance key under `<home>/keys`, which
-the first authority holds) and writes the file. `check` holds a trust file against the chain. The format is
+`--signer NAME`, see `provex keys`; in a bare dev start without an outside governance, the dev governance
+key under `<home>/keys`) and writes the file. `check` holds a trust file against the chain. The format is
 in docs/trust-file.md.
 """
 

@@ -7,7 +7,9 @@ Merkle roots over the records on chain.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # v2: no floats in `data` (decimal strings, `exact`); v1 records, with floats, still verify
 
 
 class LedgerHead(SQLModel, table=True):
@@ -62,9 +64,24 @@ def ensure_head(session: Session) -> None:
         session.flush()
 
 
+def exact(value: Any) -> Any:
+    """`value` with every float written as a plain decimal string (0.25 -> "0.25", 1e-05 -> "0.00001"), so a
+    record's bytes never depend on a language's float formatting (docs/ledger-format.md)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return value  # canonical_json refuses it, by name
+        text = format(Decimal(repr(value)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, dict):
+        return {k: exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [exact(v) for v in value]
+    return value
+
+
 def record_body(seq: int, kind: str, actor: str, subject: str, authorization: str | None,
                 data: dict[str, Any], at: datetime) -> bytes:
-    """The canonical bytes of a record; the leaf of the Merkle tree at position `seq`."""
+    """The canonical bytes of a record (floats in `data` as decimal strings); the leaf at position `seq`."""
     return canonical_json({
         "v": RECORD_VERSION,
         "seq": seq,
@@ -73,7 +90,7 @@ def record_body(seq: int, kind: str, actor: str, subject: str, authorization: st
         "subject": subject,
         "authorization": authorization,
         "at": at.isoformat(timespec="microseconds"),
-        "data": data,
+        "data": exact(data),
     })
 
 

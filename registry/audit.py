@@ -24,9 +24,11 @@ from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.statements import statement_domain
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
+from registry.access import sees
+from registry.actor import Actor
 from registry.consistency import compare_product
-from registry.errors import found
-from registry.models import Account, Authorization, ChainTx, Product, Resource
+from registry.errors import NotFound, found
+from registry.models import Account, Authorization, ChainTx, Product, Resource, Role
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
 
@@ -81,9 +83,13 @@ def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
     return MerkleLevels(list(leaves))
 
 
-def record_receipt(session: Session, seq: int) -> dict[str, Any]:
-    """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof."""
-    row = found(session.get(LedgerRecord, seq), f"ledger record {seq}")
+def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
+    """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof. Overseers see
+    every record; anyone else only its own acts and, for an operator, records about its products (404
+    otherwise: another buyer's purchase or query does not exist for them)."""
+    row = session.get(LedgerRecord, seq)
+    if row is None or not _sees_record(session, actor, row):
+        raise NotFound(f"ledger record {seq} not found")
     cp = covering_checkpoint(session, seq)
     receipt: dict[str, Any] = {"seq": seq, "record": json.loads(row.body), "leaf_hash": row.leaf_hash,
                                "anchored": cp is not None}
@@ -98,6 +104,15 @@ def record_receipt(session: Session, seq: int) -> dict[str, Any]:
                              "tx_hash": cp.tx_hash, "block_number": cp.block_number}
     receipt["inclusion_proof"] = [p.hex() for p in proof]
     return receipt
+
+
+def _sees_record(session: Session, actor: Actor, row: LedgerRecord) -> bool:
+    if sees(actor, row.actor):
+        return True
+    if actor.role != Role.OPERATOR:
+        return False
+    operator = session.exec(select(Product.operator_id).where(Product.id == row.subject)).first()
+    return operator == actor.id
 
 
 # ------------------------------------------------------------------------------ trace
@@ -216,17 +231,20 @@ def _iso(ts: datetime) -> str:
 
 
 def account_actions(session: Session, ledger: Ledger, account_id: str, limit: int = 500) -> dict[str, Any]:
-    """Everything an account did: chain events it sent or is named in, and its ledger records."""
+    """Everything an account did: chain events of the acts it signed (relayed through the forwarder) or is named
+    in, and its ledger records."""
     acct = found(session.exec(select(Account).where(Account.id == account_id)).first(), f"account {account_id}")
     records = session.exec(select(LedgerRecord).where(LedgerRecord.actor == acct.id)
                            .order_by(col(LedgerRecord.seq)).limit(limit)).all()
     actions: list[dict[str, Any]] = [
         {"kind": r.kind, "subject": r.subject, "authorization": r.authorization, "at": json.loads(r.body)["at"],
          "link": {"record_seq": r.seq, "receipt": f"/ledger/records/{r.seq}"}} for r in records]
+    signed = {ev.tx_hash for ev in ledger.find_events("ProvexForwarder", "ExecutedForwardRequest",
+                                                      signer=acct.address) if ev.args["success"]}
     for name, contract in (("DataRegistry", ledger.registry), ("Settlement", ledger.settlement)):
         for ev in read_events(ledger.client, name, contract, ledger.deployment.deployment_block):
             involved = {str(v).lower() for v in ev.args.values() if isinstance(v, str)}
-            if acct.address.lower() in involved:
+            if ev.tx_hash in signed or acct.address.lower() in involved:
                 actions.append({"kind": ev.name, "subject": None,
                                 "authorization": "0x" + bytes(ev.args["authorizationId"]).hex()
                                 if "authorizationId" in ev.args else None,

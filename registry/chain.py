@@ -125,13 +125,13 @@ def record_receipt(tx: ChainTx, receipt: Receipt | None) -> None:
 
 
 def submit(session: Session, gateway: ChainGateway | None, *, subject_type: str, subject_id: str,
-           action: str, payload: dict[str, Any], by_house: bool = False) -> ChainTx:
+           action: str, payload: dict[str, Any], by_house: bool = False, defer: bool = False) -> ChainTx:
     """Send now (receipt stored) or queue (`pending`); a revert raises ChainRejected, nothing queued.
 
     A participant's act is signed by the request's signer (`registry.signing`; by the exchange's house key
     with `by_house`); while the signatures are not there yet the job is only collected. A job is queued
-    when `gateway` is None (e.g. the CLI), when the chain does not answer, or when older jobs are still
-    pending (chain order follows database order).
+    when `gateway` is None (e.g. the CLI), when the chain does not answer, when older jobs are still
+    pending (chain order follows database order), or with `defer` (the caller sends it after its commit).
     """
     tx = ChainTx(subject_type=subject_type, subject_id=subject_id, action=action, payload=payload)
     if gateway is not None and action in gateway.plans:
@@ -139,7 +139,7 @@ def submit(session: Session, gateway: ChainGateway | None, *, subject_type: str,
         if entries is None:
             return tx  # collected for signing; the session will not commit (SignatureRequired)
         tx.payload = {**payload, "forward": entries}
-    if gateway is not None and not has_pending(session):
+    if gateway is not None and not defer and not has_pending(session):
         try:
             receipt = run_job(gateway, session, tx, burn=False)
         except ContractRevert as exc:

@@ -65,7 +65,7 @@ class VerifyOut(BaseModel):
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
 def get_record(c: AnyCtx, seq: int = Path(ge=0, le=MAX_CURSOR)) -> dict[str, Any]:
-    return record_receipt(c.session, seq)
+    return record_receipt(c.session, c.actor, seq)
 
 
 @router.get("/audit/products/{ref}/trace", response_model=TraceOut, summary="A product's provenance, in order")

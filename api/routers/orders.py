@@ -30,6 +30,7 @@ def place(body: OrderIn, c: BuyerCtx,
           idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)) -> JSONResponse:
     row = svc.place_order(c.session, c.gateway, c.actor, body, idempotency_key)
     c.commit()
+    svc.pay_now(c.session, c.gateway, row)
     if row.state == OrderState.PENDING:
         c.svc.outbox_wakeup.set()
     status, out = _body(c, row.id)

@@ -26,12 +26,12 @@ from sqlmodel import Session, col, select
 from ledger.acts import Act
 from ledger.client import Receipt
 from ledger.contracts import LicenseStatus as ChainLicenseStatus
-from ledger.errors import ChainUnavailable, ContractRevert
+from ledger.errors import ChainError, ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.access import require_servable, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, catch_up, chain_time, relay_entries, submit
+from registry.chain import ChainGateway, apply_result, catch_up, chain_time, record_receipt, relay_entries, submit
 from registry.errors import ChainRejected, InvalidInput, NotFound, RuleViolation
 from registry.hashing import b32, canonical_hash
 from registry.limits import MAX_FEN
@@ -132,8 +132,45 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
                   data={"order_id": order.id, "license_id": license_id, "offer_id": offer.id,
                         "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash})
     submit(session, gateway, subject_type="order", subject_id=order.id, action="license.buy",
-           payload={"order_id": order.id, "amount": amount, "voucher_fen": voucher_fen})
+           payload={"order_id": order.id, "amount": amount, "voucher_fen": voucher_fen}, defer=True)
     return order
+
+
+def _older_jobs_pending(session: Session, job: ChainTx) -> bool:
+    """Older queued jobs (an offer, a voucher, an account's gas) go first; other purchases are independent
+    of this one (each has its own license id), so purchases in flight do not hold each other back."""
+    stmt = (select(ChainTx.pk).where(ChainTx.state == ChainState.PENDING).where(col(ChainTx.pk) < job.pk)
+            .where(ChainTx.action != "license.buy").limit(1))
+    return session.exec(stmt).first() is not None
+
+
+def pay_now(session: Session, gateway: ChainGateway, order: Order) -> None:
+    """Once the order and its signed job are committed, send the payment at once, in a transaction of its own
+    (the database is not held while the chain works, so concurrent purchases do not wait on each other).
+    On an outage the outbox sends it later; on a revert the order fails (409)."""
+    job = session.exec(select(ChainTx).where(ChainTx.subject_type == "order")
+                       .where(ChainTx.subject_id == order.id)).first()
+    if job is None or job.state != ChainState.PENDING or _older_jobs_pending(session, job):
+        return
+    try:
+        receipt = send_purchase(gateway, session, job)
+    except (ChainUnavailable, IntegrityError):
+        session.rollback()  # still pending; the dispatcher (or the concurrent sender) finishes it
+        return
+    except ContractRevert as exc:
+        job.state, job.error, job.attempts = ChainState.FAILED, str(exc), job.attempts + 1
+        session.add(job)
+        apply_result(session, job)
+        session.commit()
+        raise ChainRejected(exc) from exc
+    except ChainError as exc:
+        log.warning("purchase %s left pending: %s", job.subject_id, exc)
+        session.rollback()
+        return
+    record_receipt(job, receipt)
+    session.add(job)
+    apply_result(session, job)
+    session.commit()
 
 
 def plan_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from tests.utils.builders import authorized, make_product
 from tests.utils.server import Server, wait_anchored
+from tests.utils.trading import buy, listed_product, make_offer, new_account
 
 
 def _mth(leaves: list[bytes]) -> bytes:
@@ -107,3 +108,38 @@ def test_verify_passes_then_names_a_tampered_record(server: Server) -> None:
         assert c.post("/audit/verify").json()["ok"]
     with server.client("exchange") as c:
         assert c.post("/audit/verify").status_code == 403
+
+
+def test_records_are_visible_to_their_parties_and_overseers_only(server: Server) -> None:
+    product = listed_product(server)
+    offer = make_offer(server, product, tiers=[(1, 100)])
+    buyer, other = new_account(server, fen=1_000), new_account(server)
+    with server.client(key=buyer["api_key"]) as c:
+        r = buy(c, offer["id"])
+        assert r.status_code == 201, r.text
+    with server.db().connect() as conn:
+        seq = conn.execute(sa.text("SELECT seq FROM ledger_records WHERE kind = 'order.placed' AND actor = :a"),
+                           {"a": buyer["id"]}).scalar_one()
+    with server.client(key=buyer["api_key"]) as c:  # its own purchase, with the signature it made
+        record = c.get(f"/ledger/records/{seq}").json()["record"]
+        assert record["actor"] == buyer["id"] and record["data"]["signed"]["signer"] == c.get(
+            "/accounts/me").json()["address"]
+    with server.client(key=other["api_key"]) as c:  # another buyer: no such record
+        assert c.get(f"/ledger/records/{seq}").status_code == 404
+    with server.client("operator") as c:  # the operator whose product was bought
+        assert c.get(f"/ledger/records/{seq}").status_code == 200
+    with server.client("operator2") as c:
+        assert c.get(f"/ledger/records/{seq}").status_code == 404
+    for role in ("auditor", "exchange", "authority"):
+        with server.client(role) as c:
+            assert c.get(f"/ledger/records/{seq}").status_code == 200
+
+
+def test_an_accounts_actions_include_the_acts_it_signed(server: Server) -> None:
+    authz = authorized(server)
+    with server.client("auditor") as c:
+        actions = c.get(f"/audit/accounts/{server.ids['authority']}/actions").json()["actions"]
+    granted = [a for a in actions if a["kind"] == "AuthorizationGranted"]
+    assert granted, "the authority's own grants are on its page (it signed them; the relayer sent them)"
+    assert any(a["kind"] == "ResourceRegistered" for a in actions)
+    assert authz["id"]

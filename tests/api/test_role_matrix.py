@@ -49,7 +49,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/certificates/{code}/verify"): (PUBLIC, None),
     ("GET", "/certificates"): (PUBLIC, NO_CALL),
     # audit
-    ("GET", "/ledger/records/{seq}"): (ALL, None),
+    ("GET", "/ledger/records/{seq}"): (ALL, NO_CALL),  # whose records each sees: tests/api/test_audit.py
     ("GET", "/audit/products/{ref}/trace"): ({A, E, U}, None),
     ("GET", "/audit/accounts/{account_id}/actions"): ({A, E, U}, None),
     ("POST", "/audit/verify"): ({U}, None),

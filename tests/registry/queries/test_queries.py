@@ -13,6 +13,7 @@ import pytest
 
 from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash, verify_inclusion
+from ledger.records import exact
 from tests.utils.queries import (
     ALL_COLUMNS,
     QueryEnv,
@@ -177,7 +178,7 @@ def test_query_record_is_traced_and_its_receipt_verifies(qenv: QueryEnv, persona
     assert record["authorization"] == lic["id"]
     data = record["data"]
     assert data["plan_hash"] == body["plan_hash"] and data["result_hash"] == body["result_hash"]
-    assert data["epsilon"] == body["epsilon_spent"] and data["license_id"] == lic["id"]
+    assert data["epsilon"] == exact(body["epsilon_spent"]) and data["license_id"] == lic["id"]  # a decimal string
     assert sorted(data["participants"]) == NODES and data["dropped"] == []
     leaf = leaf_hash(canonical_json(record))
     assert leaf.hex() == receipt["leaf_hash"]
@@ -190,5 +191,5 @@ def test_query_record_is_traced_and_its_receipt_verifies(qenv: QueryEnv, persona
     assert trace.status_code == 200, trace.text
     steps = [s for s in trace.json()["steps"] if s["link"].get("record_seq") == seq]
     assert len(steps) == 1 and steps[0]["stage"] == "query" and steps[0]["kind"] == "query.run"
-    assert steps[0]["detail"]["epsilon"] == body["epsilon_spent"]
+    assert steps[0]["detail"]["epsilon"] == exact(body["epsilon_spent"])
     assert json.loads(json.dumps(steps[0]["detail"]["participants"])) == data["participants"]
