@@ -89,7 +89,7 @@ def _env(home: Path, db_url: str, rpc_url: str, key: str, governance: str) -> di
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
     env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_RPC_URL=rpc_url,
                PROVEX_DEPLOYER_KEY=key, PROVEX_KEYSTORE_SCRYPT_N="1024", PROVEX_OUTBOX_INTERVAL="0.3",
-               PROVEX_ENV="dev", PROVEX_GOVERNANCE_ADDRESS=governance)
+               PROVEX_ENV="dev", PROVEX_GOVERNANCE_ADDRESS=governance, PROVEX_DEV_FUND_WEI=str(10**17))
     return env
 
 
@@ -181,10 +181,12 @@ def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 240) 
 
 
 def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp: Path) -> tuple[Server, str | None]:
-    """Own deployer key (funded by the session deployer), own contracts, own database."""
+    """Own deployer key (funded by the session deployer: it relays every signed act and gives each account
+    0.1 ETH of its own, PROVEX_DEV_FUND_WEI), own contracts, own database. The session deployer holds 10,000
+    ETH for every server the session starts."""
     assert chain.ledger is not None and chain.build is not None
     key: LocalAccount = Account.create()
-    chain.ledger.client.fund(deployer, key.address, 1000 * 10**18)
+    chain.ledger.client.fund(deployer, key.address, 200 * 10**18)
     people = {role: Account.create() for role in ("authority", "exchange", "operator", "provider", "buyer",
                                                   "auditor", "operator2")}
     chain.ledger.client.fund(deployer, people["authority"].address, 10 * 10**18)  # governance's own gas
