@@ -126,7 +126,8 @@ class Coordinator:
         return AggregateResult(
             query_id=qid,
             plan_hash=plan_hash,
-            groups=decode_groups(plan, noise, total.values, mg),
+            groups=decode_groups(plan, noise, total.values, mg,
+                                 variance_factor=len(total.survivors) / self.threshold),
             participants=total.survivors,
             dropped=[n for n in self.order if n not in total.survivors],
             epsilon=noise.epsilon,

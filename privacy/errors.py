@@ -60,3 +60,17 @@ class DPConfigError(PrivacyError):
     """Differential-privacy parameters are invalid or not allowed for this product."""
 
     code = "invalid_dp_parameters"
+
+
+class ComputeRefused(PrivacyError):
+    """A provider could not compute a plan over its own data (types, missing columns, overflow)."""
+
+    code = "provider_compute_refused"
+
+
+class DisclosureRefused(PrivacyError):
+    """An exact (noise-off) query could reveal an aggregate over fewer rows than the minimum group
+    size (:mod:`privacy.disclosure`); nothing was released."""
+
+    code = "disclosure_refused"
+    http_status = 403

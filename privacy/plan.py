@@ -20,6 +20,12 @@ from ledger.canonical import canonical_json
 
 Scalar = int | float | str
 KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram"})
+MAX_DECIMALS = 12
+# Accumulator capacity: a provider holds at most MAX_ROWS_PER_PROVIDER rows, and a row adds at most
+# MAX_FIXED_POINT^2 to a sum of squares, so every local sum fits DuckDB's HUGEINT (2^127) with room
+# to spare, and (with up to 2^16 providers) the ring never needs more than a few hundred bits.
+MAX_ROWS_PER_PROVIDER = 1 << 32
+MAX_FIXED_POINT = 1 << 47
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,22 @@ class ColumnSpec:
                 object.__setattr__(self, "hi", int(self.hi))
         if self.decimals is None:
             object.__setattr__(self, "decimals", 2 if self.type == "float" else 0)
+        if self.numeric:
+            self._check_capacity()
+
+    def _check_capacity(self) -> None:
+        """Refuse decimals or bounds whose fixed-point accumulators could overflow."""
+        d = self.decimals
+        if isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= MAX_DECIMALS:
+            raise ValueError(f"column {self.name}: decimals must be an integer in 0..{MAX_DECIMALS}")
+        if self.type == "int" and d != 0:
+            raise ValueError(f"column {self.name}: integer columns have 0 decimals")
+        widest = max(abs(self.lo or 0), abs(self.hi or 0)) * self.scale
+        if widest > MAX_FIXED_POINT:
+            raise ValueError(
+                f"column {self.name}: max(|lo|, |hi|) x 10^decimals = {widest:.6g} exceeds 2^47; "
+                "sums of squares over 2^32 rows could overflow (narrow the bounds or the decimals)"
+            )
 
     @property
     def numeric(self) -> bool:
@@ -156,6 +178,9 @@ class Plan:
     where: Cond | None
     columns: tuple[ColumnSpec, ...]
     version: int = 1
+    in_domain: tuple[str, ...] = ()
+    """Columns whose value must lie in their public domain for a row to count at all (exact
+    products: see :mod:`privacy.disclosure`); empty for everything else."""
 
     @property
     def kinds(self) -> set[str]:
@@ -168,13 +193,16 @@ class Plan:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "version": self.version,
             "aggregates": [a.to_dict() for a in self.aggregates],
             "group_by": list(self.group_by),
             "where": self.where.to_dict() if self.where else None,
             "columns": [c.to_dict() for c in self.columns],
         }
+        if self.in_domain:
+            d["in_domain"] = list(self.in_domain)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
@@ -194,7 +222,13 @@ class Plan:
             where=Cond.from_dict(d["where"]) if d.get("where") else None,
             columns=tuple(ColumnSpec.from_dict(c) for c in d["columns"]),
             version=int(d.get("version", 1)),
+            in_domain=tuple(str(c) for c in d.get("in_domain") or ()),
         )
+
+    def __post_init__(self) -> None:
+        for name in self.in_domain:
+            if not self.column(name).domain:
+                raise ValueError(f"in_domain column {name} has no public domain")
 
     def canonical(self) -> str:
         """The plan's strict canonical JSON (``ledger.canonical``), as text."""
@@ -210,15 +244,14 @@ class Plan:
         return list(itertools.product(*domains))
 
     def components(self) -> list[Component]:
-        """Lane families per group (deduplicated); count_star always first (suppression)."""
+        """Lane families per group (deduplicated); count_star always first. Every statistic of a
+        column brings that column's count, which decides whether its cell may be shown."""
         out: list[Component] = [Component("count_star")]
         for a in self.aggregates:
             wanted: list[Component] = []
             if a.kind == "count" and a.column is not None:
                 wanted = [Component("count", a.column)]
-            elif a.kind == "sum":
-                wanted = [Component("sum", a.column)]
-            elif a.kind == "avg":
+            elif a.kind in ("sum", "avg"):
                 wanted = [Component("sum", a.column), Component("count", a.column)]
             elif a.kind in ("var", "stddev"):
                 wanted = [
@@ -227,7 +260,7 @@ class Plan:
                     Component("count", a.column),
                 ]
             elif a.kind == "histogram":
-                wanted = [Component("hist", a.column, a.lo, a.hi, a.bins)]
+                wanted = [Component("hist", a.column, a.lo, a.hi, a.bins), Component("count", a.column)]
             for c in wanted:
                 if c not in out:
                     out.append(c)

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ledger.statements import StatementDomain
+from privacy.plan import MAX_DECIMALS
+from privacy.plan import ColumnSpec as PlanColumn
 from registry.bindings import SignedBinding
 from registry.limits import Sample
 
@@ -171,6 +173,9 @@ class QueryColumn(Strict):
     type: Literal["integer", "number", "string", "date", "boolean"]
     min: Annotated[float | None, Field(strict=True, description="lower bound (numeric columns)")] = None
     max: Annotated[float | None, Field(strict=True, description="upper bound (numeric columns)")] = None
+    decimals: Annotated[int | None, Field(strict=True, ge=0, le=MAX_DECIMALS, description=(
+        "number columns: decimal places kept (default 2); a value with more is rounded half away "
+        "from zero at this many places (DuckDB ROUND). Integers have 0."))] = None
     group_by: bool = False
     domain: Annotated[list[str], Field(max_length=1000)] = Field(
         default_factory=list, description="public value domain of a group-by column")
@@ -182,6 +187,10 @@ class QueryColumn(Strict):
                 raise ValueError(f"numeric column {self.name} needs min and max")
             if self.min >= self.max:
                 raise ValueError(f"column {self.name}: min must be below max")
+            PlanColumn(self.name, "int" if self.type == "integer" else "float", self.min, self.max,
+                       decimals=self.decimals)  # the capacity rule: privacy.plan.ColumnSpec
+        elif self.decimals is not None:
+            raise ValueError(f"column {self.name}: decimals only apply to number columns")
         if self.group_by and not self.domain:
             raise ValueError(f"group-by column {self.name} needs its public value domain")
         return self

@@ -1,4 +1,11 @@
-"""Local aggregate of a plan over the provider's own rows, as an integer vector."""
+"""Local aggregate of a plan over the provider's own rows, as an integer vector.
+
+SQL semantics: NULLs are skipped by every per-column statistic (they never reach the clipping),
+COUNT(col) counts non-NULL values. A number is clipped to its column's bounds and rounded to the
+declared decimals half away from zero (DuckDB's ``ROUND``) before it is summed in fixed point.
+A DuckDB error while computing becomes a :class:`~privacy.errors.ComputeRefused` (a clear 400),
+and a connection the error left unusable is rebuilt from the data file.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,12 @@ from typing import Any
 
 import duckdb
 
-from privacy.plan import Component, Cond, Plan
+from privacy.errors import ComputeRefused
+from privacy.plan import MAX_ROWS_PER_PROVIDER, Component, Cond, Plan
 
 TABLE = "data"
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
 def _q(name: str) -> str:
@@ -22,22 +32,49 @@ class LocalData:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
+        self._con = self._load()
+        cols = self._con.execute(f"DESCRIBE {TABLE}").fetchall()
+        self.types = {str(c[0]): str(c[1]).upper() for c in cols}
+        self.columns = set(self.types)
+        (rows,) = self._con.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone() or (0,)
+        if rows > MAX_ROWS_PER_PROVIDER:
+            raise ValueError(f"{rows} rows: a provider may hold at most 2^32 rows per dataset")
+
+    def _load(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:")
         src = str(self.path)
         reader = "read_parquet" if src.lower().endswith((".parquet", ".pq")) else "read_csv_auto"
-        self._con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM {reader}(?)", [src])
-        cols = self._con.execute(f"DESCRIBE {TABLE}").fetchall()
-        self.columns = {str(c[0]) for c in cols}
+        con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM {reader}(?)", [src])
+        return con
 
     def check_plan(self, plan: Plan) -> None:
         missing = [c.name for c in plan.columns if c.name not in self.columns]
         if missing:
-            raise ValueError(f"columns not held by this provider: {missing}")
+            raise ComputeRefused(f"columns not held by this provider: {missing}")
+        for c in plan.columns:
+            if c.numeric and not self.types[c.name].startswith(_NUMERIC):
+                raise ComputeRefused(f"column {c.name} is declared numeric but this provider holds "
+                                     f"it as {self.types[c.name]}")
 
     def compute(self, plan: Plan, units: list[int]) -> list[int]:
         """The plan's vector (groups x component lanes) over local rows, clipped and encoded."""
         self.check_plan(plan)
+        try:
+            return self._compute(plan, units)
+        except duckdb.Error as e:
+            self._heal()
+            raise ComputeRefused(f"the provider could not compute this plan: {str(e)[:200]}") from None
+
+    def _heal(self) -> None:
+        """Rebuild the connection if the failed statement left it unusable."""
+        with self._lock:
+            try:
+                self._con.execute("SELECT 1").fetchall()
+            except duckdb.Error:
+                self._con = self._load()
+
+    def _compute(self, plan: Plan, units: list[int]) -> list[int]:
         layout = plan.layout()
         comps = layout.components
         gindex = {g: i for i, g in enumerate(layout.groups)}
@@ -80,8 +117,9 @@ class LocalData:
         return gi
 
     def _clipped(self, plan: Plan, column: str) -> str:
-        spec = plan.column(column)
-        return f"LEAST(GREATEST({_q(column)}, {spec.lo!r}), {spec.hi!r})"
+        spec = plan.column(column)  # GREATEST/LEAST skip NULLs, so NULL must be kept out explicitly
+        col = _q(column)
+        return f"(CASE WHEN {col} IS NULL THEN NULL ELSE LEAST(GREATEST({col}, {spec.lo!r}), {spec.hi!r}) END)"
 
     def _expr(self, plan: Plan, comp: Component, unit: int) -> str:
         if comp.stat == "count_star":
@@ -116,6 +154,10 @@ class LocalData:
             parts.append(self._cond(plan.where, params))
         for g in plan.group_by:  # values outside the public domain are dropped on mapping
             parts.append(f"{_q(g)} IS NOT NULL")
+        for name in plan.in_domain:  # exact products: rows outside the public domains are not data
+            domain = plan.column(name).domain or ()
+            params.extend(domain)
+            parts.append(f"{_q(name)} IN ({', '.join('?' for _ in domain)})")
         return (" AND ".join(f"({p})" for p in parts) or "TRUE"), params
 
     def _cond(self, cond: Cond, params: list[Any]) -> str:

@@ -1,7 +1,8 @@
 """A product's query policy: noise on or off, the provider threshold, group suppression, defaults.
 
 Two rules live here and nowhere else:
-* noise may be off only for products none of whose resources carries a personal-information tag;
+* noise may be off only for products none of whose resources carries a personal-information or
+  commercial-secret tag;
 * the threshold of surviving providers must be a strict majority of the product's providers.
 """
 
@@ -18,9 +19,10 @@ from registry.products import owned_product
 from registry.queries.models import QueryPolicy
 from registry.queries.schemas import QueryPolicyIn, QueryPolicyOut
 
-# Sensitivity tags that mean the product holds personal information (PIPL: personal and sensitive
-# personal information: health, minors, whereabouts, financial accounts).
-PERSONAL_TAGS = frozenset({"personal_information", "health", "minors", "location", "financial"})
+# Sensitivity tags that rule out exact answers: personal information (PIPL: personal and sensitive
+# personal information: health, minors, whereabouts, financial accounts) and commercial secrets.
+PERSONAL_TAGS = frozenset({"personal_information", "health", "minors", "location", "financial",
+                           "commercial_secret"})
 
 
 def policy_of(session: Session, product: Product) -> QueryPolicy:
@@ -29,7 +31,7 @@ def policy_of(session: Session, product: Product) -> QueryPolicy:
 
 
 def personal_tags(session: Session, product: Product) -> list[str]:
-    """The personal-information tags found on the product's resources."""
+    """The personal-information and commercial-secret tags found on the product's resources."""
     tags: set[str] = set()
     for res in session.exec(select(Resource).where(col(Resource.id).in_(product.resource_ids))).all():
         tags |= PERSONAL_TAGS.intersection(res.sensitivity_tags)
@@ -37,7 +39,8 @@ def personal_tags(session: Session, product: Product) -> list[str]:
 
 
 def check_noise_off_allowed(session: Session, product: Product) -> None:
-    """NoiseRequired: exact (noise-free) answers only for products without personal information."""
+    """NoiseRequired: exact (noise-free) answers only for products without personal information or
+    commercial secrets."""
     tags = personal_tags(session, product)
     if tags:
         raise RuleViolation("NoiseRequired", product=product.code, personalInformationTags=",".join(tags))

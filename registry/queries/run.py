@@ -10,12 +10,15 @@
    provider is asked, so concurrent queries can never overspend.
 4. The coordinator runs secure aggregation over the product's registered provider nodes. If it fails
    the spend is refunded (`licenses.refund_spend`), so a failed query costs nothing.
+   Exact answers (noise off) first pass `privacy.disclosure`'s differencing control; a refusal is a
+   committed `query.refused` ledger record (and the spend is refunded).
 5. A `query.run` ledger record (plan hash, result hash, cost, providers, license) is committed with the
    result; its seq is the buyer's receipt (`GET /ledger/records/{seq}`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +29,8 @@ from sqlmodel import Session
 from ledger.records import append_record
 from privacy.calibrate import DPParams, calibrate
 from privacy.coordinator import Coordinator
-from privacy.errors import NotEnoughProviders
+from privacy.disclosure import exact_plan, run_exact_sync
+from privacy.errors import DisclosureRefused, NotEnoughProviders, PrivacyError, QueryError
 from privacy.plan import ColumnSpec, Plan
 from privacy.result import AggregateResult
 from privacy.sql import parse_query
@@ -58,7 +62,8 @@ def column_specs(product: Product) -> list[ColumnSpec]:
         if kind == "category":
             specs.append(ColumnSpec(c["name"], "category", domain=domain))
         else:
-            specs.append(ColumnSpec(c["name"], kind, c["min"], c["max"], domain=domain))  # type: ignore[arg-type]
+            specs.append(ColumnSpec(c["name"], kind, c["min"], c["max"], domain=domain,  # type: ignore[arg-type]
+                                    decimals=c.get("decimals")))
     return specs
 
 
@@ -100,23 +105,40 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
     actor.require(Role.BUYER)
     lic = visible_license(session, actor, data.license_id)
     product = get_product(session, lic.product_id)
-    plan = parse_query(data.sql, column_specs(product), allowed_columns=set(lic.columns),
-                       allowed_kinds=set(lic.query_kinds))
+    specs = column_specs(product)
+    plan = parse_query(data.sql, specs, allowed_columns=set(lic.columns), allowed_kinds=set(lic.query_kinds))
     dp = _dp_params(session, product, data)
+    if dp is None:  # exact answers: the differencing control of privacy.disclosure
+        try:
+            plan = exact_plan(plan, specs)
+        except QueryError as e:
+            _refused(session, actor, product, data.sql, e)
+            raise
     noise = calibrate(plan, dp)
     coordinator = _coordinator(ctx, session, product)
     grant = authorize_and_spend(session, actor, lic.id, kinds=plan.kinds, columns={c.name for c in plan.columns},
                                 epsilon=noise.epsilon, delta=noise.delta, rho=noise.rho or None)
     session.commit()
     try:
-        result = coordinator.run_sync(plan, noise, query_id=grant.charge_id)
-    except BaseException:
+        result = (coordinator.run_sync(plan, noise, query_id=grant.charge_id) if dp is not None else
+                  run_exact_sync(coordinator, plan, coordinator.min_group_size, grant.charge_id))
+    except BaseException as e:
         log.warning("query %s on %s failed; refunding its charge", grant.charge_id, product.code)
         session.rollback()
         refund_spend(session, grant)
         session.commit()
+        if isinstance(e, DisclosureRefused):
+            _refused(session, actor, product, data.sql, e)
         raise
     return _record(session, actor, product, grant, plan, result)
+
+
+def _refused(session: Session, actor: Actor, product: Product, sql: str, err: PrivacyError) -> None:
+    """A committed `query.refused` ledger record naming the rule that refused the query."""
+    append_record(session, kind="query.refused", actor=actor.id, subject=product.id,
+                  data={"sql_hash": hashlib.sha256(sql.encode()).hexdigest(), "error": err.code,
+                        "detail": err.detail})
+    session.commit()
 
 
 def _record(session: Session, actor: Actor, product: Product, grant: LicenseGrant, plan: Plan,
