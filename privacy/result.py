@@ -117,7 +117,7 @@ def _hist_cells(bins: list[int], var: float, n: int, m: int) -> list[stats.Estim
     0 < r < m of the column's ``n`` rows (derivable as n − shown), the smallest shown bins are hidden
     too until they hold at least m."""
     cells = [stats.count(stats.Total(Fraction(b), var)) for b in bins]
-    shown = {i for i, b in enumerate(bins) if b >= m}
+    shown = {i for i, b in enumerate(bins) if max(b, 0) >= m}
     while shown and len(shown) < len(bins) and 0 < n - sum(bins[i] for i in shown) < m:
         shown.remove(min(shown, key=lambda i: (bins[i], i)))
     return [c if i in shown else None for i, c in enumerate(cells)]
@@ -136,7 +136,7 @@ def _aggregate(agg: Aggregate, g: _Group, plan: Plan, m: int) -> Any:
     if agg.kind == "count":
         return stats.count(n)
     if agg.kind == "sum":
-        return stats.total(g.total("sum", agg.column))
+        return stats.total(g.total("sum", agg.column), n)
     if agg.kind == "avg":
         return stats.mean(g.total("sum", agg.column), n, lo, hi)
     if agg.kind in ("var", "stddev"):

@@ -62,9 +62,10 @@ def count(n: Total) -> Estimate:
     return estimate(n.value, n.var, 0.0)
 
 
-def total(s: Total) -> Estimate:
-    """A sum (not clamped: its range depends on the unknown count)."""
-    return estimate(s.value, s.var)
+def total(s: Total, n: Total) -> Estimate | None:
+    """A sum (not clamped: its range depends on the unknown count); None, as SQL's NULL, when the
+    (noised) count of values is not positive."""
+    return estimate(s.value, s.var) if n.value > 0 else None
 
 
 def mean(s: Total, n: Total, lo: float, hi: float) -> Estimate | None:

@@ -139,7 +139,8 @@ class LocalData:
     def _hist_sql(self, plan: Plan, comp: Component, where: str) -> str:
         assert comp.column is not None and comp.bins is not None
         lo, hi, bins = float(comp.lo or 0), float(comp.hi or 0), comp.bins
-        x = self._clipped(plan, comp.column)
+        spec = plan.column(comp.column)
+        x = f"ROUND({self._clipped(plan, comp.column)}, {int(spec.decimals or 0)})"
         b = f"LEAST(GREATEST(FLOOR(({x} - {lo!r}) / {hi - lo!r} * {bins}), 0), {bins - 1})"
         gcols = [_q(g) for g in plan.group_by]
         sel = ", ".join([*gcols, f"CAST({b} AS BIGINT) AS b", f"COUNT({_q(comp.column)})"])
