@@ -118,7 +118,7 @@ def register_nodes(env: QueryEnv, nodes: dict[str, Node]) -> None:
 def listed_product(env: QueryEnv, node_ids: list[str], *, tags: list[str] | None = None,
                    policy: dict[str, Any] | None = None) -> dict[str, Any]:
     """A listed product over `node_ids`' providers, from a resource with `tags`, with a query policy."""
-    res = make_resource(env.server, sensitivity_tags=tags if tags is not None else ["commercial_secret"])
+    res = make_resource(env.server, sensitivity_tags=tags if tags is not None else [])
     authz = make_authorization(env.server, [res["id"]])
     product = make_product(env.server, authz, stage="listed", columns=COLUMNS,
                            sample=[{"region": "north", "level": 1, "age": 30, "income": 12.5}],
