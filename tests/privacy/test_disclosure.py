@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator
 from privacy.disclosure import exact_plan, run_exact_sync
-from privacy.errors import DisclosureRefused, QueryError
+from privacy.errors import ComputeRefused, DisclosureRefused, NotEnoughProviders, QueryError
 from privacy.plan import ColumnSpec
+from privacy.provider.local import LocalData
 from privacy.secagg.crypto import public_key_hex
 from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster, start_cluster
@@ -126,3 +127,30 @@ def test_exact_answer_over_safe_cells_is_released(coordinator: Coordinator) -> N
     assert got["a"] == {"n": 12, "s": sum(i % 10 for i in range(12))}
     assert got["b"] == {"n": 30, "s": sum(i % 10 for i in range(30))}
     assert got["c"] == {"n": None, "s": None}  # filtered out: 0 rows, below M, suppressed
+
+
+def test_node_compute_error_is_a_refusal_and_the_node_keeps_answering(coordinator: Coordinator) -> None:
+    """A plan DuckDB cannot run on the node's data (an integer domain over a text column) is refused
+    with a 4xx by every node, never a 500; the next query is answered by the same connections."""
+    wrong = [ColumnSpec("district", "category", domain=[1, 2]), *BASE[1:]]
+    bad = parse_query("SELECT COUNT(*) FROM data WHERE district = 1", wrong)
+    with pytest.raises(NotEnoughProviders):
+        coordinator.run_sync(bad, no_noise(bad))
+    declared_numeric = parse_query("SELECT SUM(district) FROM data", [ColumnSpec("district", "int", 0, 9)])
+    with pytest.raises(NotEnoughProviders):
+        coordinator.run_sync(declared_numeric, no_noise(declared_numeric))
+    good = parse_query("SELECT COUNT(*) AS n FROM data", NO_METERS)
+    assert coordinator.run_sync(good, no_noise(good)).groups[0].values == {"n": 53}
+
+
+def test_local_compute_errors_are_refusals(nodes: tuple[Cluster, Ed25519PrivateKey]) -> None:
+    """What each node did above, on its own data layer: ComputeRefused (the node's 400), then it answers."""
+    local = LocalData(nodes[0].nodes[0].data)
+    bad = parse_query("SELECT COUNT(*) FROM data WHERE district = 1",
+                      [ColumnSpec("district", "category", domain=[1, 2])])
+    with pytest.raises(ComputeRefused, match="could not compute"):
+        local.compute(bad, [1])
+    with pytest.raises(ComputeRefused, match="declared numeric"):
+        local.compute(parse_query("SELECT SUM(district) FROM data", [ColumnSpec("district", "int", 0, 9)]), [1, 1, 1])
+    good = parse_query("SELECT COUNT(*) AS n FROM data", NO_METERS)
+    assert local.compute(good, [1]) == [27]
