@@ -24,6 +24,7 @@ from rich.table import Table
 from api.cli_keys import open_key
 from api.cli_trust import AUTHORITY, trust_app, verify_trusted, verify_untrusted
 from api.client import ApiError, ProvexClient
+from api.result_text import cell
 
 console = Console()
 API = typer.Option(None, "--api", help="API URL (default PROVEX_API_URL or http://127.0.0.1:8700)")
@@ -128,10 +129,12 @@ def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHER
     for col in [*keys, *aliases]:
         table.add_column(col, justify="right" if col in aliases else "left")
     for g in groups:
-        vals = ["suppressed" if g["suppressed"] else (f"{v:.3f}" if isinstance(v, float) else str(v))
-                for v in g["values"].values()]
+        vals = ["suppressed" if g["suppressed"] else cell(v, g.get("ci95", {}).get(a)) for a, v in g["values"].items()]
         table.add_row(*[str(g["group"][k]) for k in keys], *vals)
     console.print(table)
+    if out["noised"]:
+        console.print("± is half the 95 % interval from the noise calibration (se in --json); — is a cell "
+                      "hidden as covering too few rows")
     console.print(f"providers: {', '.join(out['participants'])}  plan {out['plan_hash'][:16]}…")
 
 

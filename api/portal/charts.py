@@ -1,4 +1,5 @@
-"""Geometry for the portal's inline SVG: a bar chart of a query result and the privacy-budget gauge.
+"""Geometry for the portal's inline SVG: a bar chart of a query result (with 95 % error bars) and the
+privacy-budget gauge.
 
 Pure functions over the API's JSON; the templates only draw what these return.
 """
@@ -18,6 +19,7 @@ class Bar:
     value: float | None
     y: int
     width: float
+    err: tuple[float, float] | None = None  # x offsets of the 95 % interval (magnitudes, like width)
 
 
 @dataclass(frozen=True)
@@ -32,27 +34,40 @@ def _label(group: dict[str, Any]) -> str:
     return " / ".join(str(v) for v in group.values()) or "∑"
 
 
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _rows(groups: list[dict[str, Any]], alias: str) -> list[tuple[str, float | None, Any]]:
+    """(label, value, 95 % interval) per bar: one per group, or one per bin for a single histogram."""
+    first = groups[0]["values"].get(alias)
+    ci = groups[0].get("ci95", {}).get(alias)
+    if len(groups) == 1 and isinstance(first, list):
+        cis = ci if isinstance(ci, list) else [None] * len(first)
+        return [(f"bin {i + 1}", _num(v), c) for i, (v, c) in enumerate(zip(first, cis, strict=True))]
+    return [(_label(g["group"]), _num(g["values"].get(alias)), g.get("ci95", {}).get(alias)) for g in groups]
+
+
 def bar_chart(groups: list[dict[str, Any]]) -> BarChart | None:
-    """Bars of the result's first aggregate: one per group, or one per bin for a single histogram."""
+    """Bars of the result's first aggregate, each with its 95 % interval as an error bar."""
     if not groups:
         return None
     aliases = list(groups[0].get("values") or {})
     if not aliases:
         return None
-    alias = aliases[0]
-    rows: list[tuple[str, float | None]] = []
-    first = groups[0]["values"].get(alias)
-    if len(groups) == 1 and isinstance(first, list):
-        rows = [(f"bin {i + 1}", float(v)) for i, v in enumerate(first)]
-    else:
-        for g in groups:
-            v = g["values"].get(alias)
-            rows.append((_label(g["group"]), float(v) if isinstance(v, int | float) else None))
-    top = max((abs(v) for _, v in rows if v is not None), default=0.0) or 1.0
+    rows = _rows(groups, aliases[0])
+    reach = [abs(float(x)) for _, v, ci in rows if v is not None and isinstance(ci, list) for x in ci]
+    top = max([*(abs(v) for _, v, _ in rows if v is not None), *reach], default=0.0) or 1.0
     span = WIDTH - LABEL_W - 70
-    bars = [Bar(label, v, i * (BAR_H + GAP), 0.0 if v is None else max(1.0, abs(v) / top * span))
-            for i, (label, v) in enumerate(rows)]
-    return BarChart(alias, bars, len(bars) * (BAR_H + GAP), top)
+    bars = []
+    for i, (label, v, ci) in enumerate(rows):
+        err = None
+        if v is not None and isinstance(ci, list) and ci[0] != ci[1]:
+            lo, hi = sorted(abs(float(x)) / top * span for x in ci)
+            err = (lo, hi)
+        width = 0.0 if v is None else max(1.0, abs(v) / top * span)
+        bars.append(Bar(label, v, i * (BAR_H + GAP), width, err))
+    return BarChart(aliases[0], bars, len(bars) * (BAR_H + GAP), top)
 
 
 @dataclass(frozen=True)

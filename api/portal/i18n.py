@@ -84,6 +84,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "result": {"zh": "查询结果", "en": "Result"},
     "group": {"zh": "分组", "en": "Group"},
     "suppressed": {"zh": "已抑制（小样本）", "en": "suppressed (small group)"},
+    "ci95_note": {"zh": "95% 置信区间半宽（由噪声标定得出；— 表示该单元格样本过小已抑制）",
+                  "en": "half-width of the 95 % interval from the noise calibration; — is a cell hidden "
+                        "as too small"},
     "budget": {"zh": "隐私预算", "en": "Privacy budget"},
     "budget_left": {"zh": "剩余", "en": "left"},
     "participants": {"zh": "参与计算的节点", "en": "Nodes that took part"},

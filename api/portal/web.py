@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from api.client import Json, ProvexClient
 from api.portal.i18n import pick, translate
 from api.portal.vendor import ETHERS_URL, ethers_path
+from api.result_text import cell
 from api.settings import Settings
 from api.websecurity import SESSION_COOKIE, cross_origin_problem, effective_scheme
 from registry.errors import Unauthenticated
@@ -144,7 +145,7 @@ class Page:
         lang = self.lang
         ctx = {"t": lambda k: translate(str(k), lang), "lang": lang, "me": self.me,
                "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)), "path": self.request.url.path,
-               "money": money, "short": short, "json": pretty, "csrf_token": self.csrf_token,
+               "money": money, "short": short, "cell": cell, "json": pretty, "csrf_token": self.csrf_token,
                "ethers_url": ETHERS_URL if ethers_path(self.request) else None,
                "signs": template in SIGNING_TEMPLATES, **context}
         response = templates.TemplateResponse(self.request, template, ctx, status_code=status)
