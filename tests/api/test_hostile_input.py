@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.utils.builders import resource_body
+from tests.utils.builders import authorized, product_body, resource_body
 from tests.utils.server import Server
 
 EDGE_TEXT = [
@@ -116,3 +116,23 @@ def test_largest_accepted_number_is_stored_exactly(server: Server) -> None:
         r = c.post("/resources", json=resource_body(volume=10**15))
         assert r.status_code == 201, r.text
         assert c.get(f"/resources/{r.json()['id']}").json()["volume"] == 10**15
+
+
+@pytest.mark.parametrize(("column", "says"), [
+    ({"name": "v", "type": "number", "min": 0, "max": 2.0**62}, "exceeds 2^47"),
+    ({"name": "v", "type": "number", "min": -1e12, "max": 1e12, "decimals": 4}, "exceeds 2^47"),
+    ({"name": "v", "type": "integer", "min": 0, "max": 10, "decimals": 2}, "0 decimals"),
+    ({"name": "v", "type": "number", "min": 0, "max": 1, "decimals": 13}, "decimals"),
+    ({"name": "v", "type": "string", "decimals": 2}, "only apply to number"),
+])
+def test_product_columns_that_could_overflow_are_refused_at_registration(server: Server, column: dict[str, object],
+                                                                         says: str) -> None:
+    """Bounds x 10^decimals whose sums of squares could overflow the accumulators: a clear 422 naming it."""
+    authz = authorized(server, "operator")
+    with server.client("operator") as op:
+        r = op.post("/products", json=product_body(authz, columns=[column], sample=[]))
+        assert r.status_code == 422 and r.json()["error"] == "invalid_input", r.text
+        assert says in r.json()["detail"], r.text
+        ok = {"name": "v", "type": "number", "min": -40, "max": 50, "decimals": 6}
+        r = op.post("/products", json=product_body(authz, columns=[ok], sample=[]))
+        assert r.status_code == 201 and r.json()["columns"][0]["decimals"] == 6, r.text
