@@ -44,7 +44,7 @@ def _num(x: Fraction | float) -> Number:
     return x
 
 
-def _interval(value: float, se: float, lo: float, hi: float) -> tuple[Number, Number]:
+def _interval(value: Number, se: float, lo: float, hi: float) -> tuple[Number, Number]:
     if se == 0:
         return (value, value)
     return (min(hi, max(lo, value - Z95 * se)), max(lo, min(hi, value + Z95 * se)))
@@ -54,7 +54,8 @@ def estimate(value: Fraction | float, var: float, lo: float = -math.inf, hi: flo
     """``value`` clamped into [lo, hi], with standard error √var and its clamped 95 % interval."""
     se = math.sqrt(max(0.0, var))
     clamped: Fraction | float = lo if value < lo else hi if value > hi else value
-    return Estimate(_num(clamped), se, _interval(float(clamped), se, lo, hi))
+    shown = _num(clamped)
+    return Estimate(shown, se, _interval(shown, se, lo, hi))
 
 
 def count(n: Total) -> Estimate:
