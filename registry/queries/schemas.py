@@ -84,7 +84,9 @@ class QueryOut(BaseModel):
     product_id: str
     plan_hash: str
     result_hash: str = Field(description="SHA-256 of the canonical JSON of `result`")
-    result: dict[str, Any] = Field(description="groups with their values; suppressed groups have null values")
+    result: dict[str, Any] = Field(description="groups with their `values`, standard errors `se` and 95 % "
+                                   "intervals `ci95` (0 and [v, v] when exact); a cell over fewer rows than the "
+                                   "minimum group size is null, a suppressed group has null values")
     groups: list[dict[str, Any]]
     suppressed_groups: list[dict[str, Any]]
     noised: bool
