@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -112,7 +111,7 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
         try:
             plan = exact_plan(plan, specs)
         except QueryError as e:
-            _refused(session, actor, product, data.sql, e)
+            _refused(session, actor, product, lic.id, plan, e)
             raise
     noise = calibrate(plan, dp)
     coordinator = _coordinator(ctx, session, product)
@@ -128,15 +127,16 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
         refund_spend(session, grant)
         session.commit()
         if isinstance(e, DisclosureRefused):
-            _refused(session, actor, product, data.sql, e)
+            _refused(session, actor, product, lic.id, plan, e)
         raise
     return _record(session, actor, product, grant, plan, result)
 
 
-def _refused(session: Session, actor: Actor, product: Product, sql: str, err: PrivacyError) -> None:
-    """A committed `query.refused` ledger record naming the rule that refused the query."""
-    append_record(session, kind="query.refused", actor=actor.id, subject=product.id,
-                  data={"sql_hash": hashlib.sha256(sql.encode()).hexdigest(), "error": err.code,
+def _refused(session: Session, actor: Actor, product: Product, license_id: str, plan: Plan,
+             err: PrivacyError) -> None:
+    """A committed `query.refused` ledger record: the plan refused and the rule that refused it."""
+    append_record(session, kind="query.refused", actor=actor.id, subject=product.id, authorization=license_id,
+                  data={"license_id": license_id, "plan_hash": plan.hash(), "error": err.code,
                         "detail": err.detail})
     session.commit()
 

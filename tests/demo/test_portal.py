@@ -100,6 +100,8 @@ def test_query_shows_chart_and_the_budget_falls(as_role: Any, live_demo: LiveDem
     page.click("#query-form button[type=submit]")
     page.wait_for_selector("#result")
     assert page.locator("svg.chart rect.c-bar").count() == 5  # one bar per species
+    assert page.locator("svg.chart path.c-err").count() == 5  # each with its 95 % interval
+    assert "±" in page.locator("table.result").inner_text()
     assert page.locator("table.result tbody tr").count() == 5
     after = float(page.locator("[data-testid=budget-left]").text_content())
     assert after == pytest.approx(before - 0.1, abs=0.02)

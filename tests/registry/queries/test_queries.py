@@ -221,3 +221,4 @@ def test_exact_differencing_is_refused_and_recorded(qenv: QueryEnv, funded_buyer
         records = [auditor.get(a["link"]["receipt"]).json()["record"]["data"] for a in refused]
     assert [d["error"] for d in records] == ["invalid_query", "disclosure_refused"]
     assert "age" in records[0]["detail"] and records[0]["signed"]  # the buyer's own signed request
+    assert all(d["license_id"] == lic["id"] and len(d["plan_hash"]) == 64 for d in records)
