@@ -58,11 +58,12 @@ def column_specs(product: Product) -> list[ColumnSpec]:
         domain: list[str | int] | None = None
         if c.get("group_by"):
             domain = [int(v) for v in c["domain"]] if kind == "int" else list(c["domain"])
-        if kind == "category":
-            specs.append(ColumnSpec(c["name"], "category", domain=domain))
-        else:
-            specs.append(ColumnSpec(c["name"], kind, c["min"], c["max"], domain=domain,  # type: ignore[arg-type]
+        try:
+            specs.append(ColumnSpec(c["name"], "category", domain=domain) if kind == "category" else
+                         ColumnSpec(c["name"], kind, c["min"], c["max"], domain=domain,  # type: ignore[arg-type]
                                     decimals=c.get("decimals")))
+        except ValueError as e:  # a product registered before the capacity rule
+            raise InvalidInput("columns", f"product {product.code} cannot be queried: {e}") from None
     return specs
 
 
