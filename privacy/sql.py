@@ -218,7 +218,7 @@ class _Parser:
             if not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
                 raise QueryError(str(bins), f"bins must be an integer in 1..{MAX_BINS}")
             assert isinstance(lo, int | float) and isinstance(hi, int | float)
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
                 raise QueryError(f"{lo}, {hi}", "histogram needs finite lo < hi")
             name = alias or f"histogram({spec.name},{lo},{hi},{bins})"
             return Aggregate("histogram", spec.name, name, lo, hi, bins)
