@@ -9,7 +9,9 @@
 3. `licenses.authorize_and_spend` checks and spends atomically; the spend is committed before any
    provider is asked, so concurrent queries can never overspend.
 4. The coordinator runs secure aggregation over the product's registered provider nodes. If it fails
-   the spend is refunded (`licenses.refund_spend`), so a failed query costs nothing.
+   the spend is refunded (`licenses.refund_spend`), so a failed query costs nothing; when a node refused
+   the plan under its own signed policy (or runs another policy than registered), a `query.refused`
+   record names the node and the rule and carries the node's signed refusal.
 5. A `query.run` ledger record (plan hash, result hash, cost, providers, license) is committed with the
    result; its seq is the buyer's receipt (`GET /ledger/records/{seq}`).
 """
@@ -26,7 +28,7 @@ from sqlmodel import Session
 from ledger.records import append_record
 from privacy.calibrate import DPParams, calibrate
 from privacy.coordinator import Coordinator
-from privacy.errors import NotEnoughProviders
+from privacy.errors import NotEnoughProviders, PolicyRefused, ProviderPolicyError
 from privacy.plan import ColumnSpec, Plan
 from privacy.result import AggregateResult
 from privacy.sql import parse_query
@@ -110,13 +112,25 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
     session.commit()
     try:
         result = coordinator.run_sync(plan, noise, query_id=grant.charge_id)
-    except BaseException:
+    except BaseException as exc:
         log.warning("query %s on %s failed; refunding its charge", grant.charge_id, product.code)
         session.rollback()
         refund_spend(session, grant)
+        if isinstance(exc, ProviderPolicyError):
+            _record_refusal(session, actor, product, grant, plan, exc)
         session.commit()
         raise
     return _record(session, actor, product, grant, plan, result)
+
+
+def _record_refusal(session: Session, actor: Actor, product: Product, grant: LicenseGrant, plan: Plan,
+                    exc: ProviderPolicyError) -> None:
+    """A `query.refused` record: which node refused the plan under which rule of its policy (with the node's
+    signed refusal, which anyone can check against the node's registered key); the charge was refunded."""
+    refusal = exc.refusal if isinstance(exc, PolicyRefused) else None
+    append_record(session, kind="query.refused", actor=actor.id, subject=product.id, authorization=grant.license_id,
+                  data={"charge_id": grant.charge_id, "license_id": grant.license_id, "plan_hash": plan.hash(),
+                        "node": exc.node, "rule": exc.rule, "refusal": refusal, "refunded": True})
 
 
 def _record(session: Session, actor: Actor, product: Product, grant: LicenseGrant, plan: Plan,
