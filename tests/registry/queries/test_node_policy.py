@@ -49,6 +49,7 @@ def guarded(qenv: QueryEnv, funded_buyer: None, tmp_path_factory: pytest.TempPat
     finally:
         for n in nodes.values():
             n.kill()
+            qenv.nodes.pop(n.node_id, None)  # gone: later modules check every registered node
 
 
 def test_nodes_register_the_policy_they_enforce(qenv: QueryEnv, guarded: Any) -> None:
