@@ -10,9 +10,9 @@ from ledger.statements import Binding, RequestStatement, StatementDomain, Statem
 
 # Records a participant's own request writes, with the participant as actor: each must carry its signature.
 SIGNED_KINDS = frozenset({
-    "order.placed", "query.run", "review.started", "review.decided", "authorization.revoked", "price_cap.set",
-    "offer.publish", "offer.withdraw", "voucher.issue", "negotiation.requested", "budget_policy.set",
-    "provider.node", "roles.granted", "account.key_rotated"})
+    "order.placed", "query.run", "query.refused", "review.started", "review.decided", "authorization.revoked",
+    "price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "negotiation.requested",
+    "budget_policy.set", "provider.node", "roles.granted", "account.key_rotated"})
 
 
 class RecordSignatures:

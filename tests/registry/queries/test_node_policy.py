@@ -87,6 +87,7 @@ def test_a_refusal_is_a_409_naming_the_rule_and_the_charge_is_refunded(qenv: Que
     refused = [s for s in steps if s["kind"] == "query.refused"]
     assert len(refused) == 1 and refused[0]["detail"]["rule"] == "noise_floor"
     assert refused[0]["detail"]["refusal"] == err["refusal"] and refused[0]["detail"]["refunded"] is True
+    assert refused[0]["detail"]["signed"]["method"] == "POST"  # the buyer's own signed request
 
 
 def test_a_node_running_another_policy_than_registered_is_refused(qenv: QueryEnv, guarded: Any) -> None:
