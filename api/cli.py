@@ -16,6 +16,7 @@ from rich.table import Table
 
 from api import cli_tools
 from api.cli_keys import keys_app
+from api.cli_policy import policy_app
 from api.settings import DevDefaultsRefused, get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
@@ -158,6 +159,7 @@ def accounts_create(
 provider_app = typer.Typer(help="Provider nodes: keep raw data, answer federated queries with masked aggregates.",
                            no_args_is_help=True)
 app.add_typer(provider_app, name="provider")
+provider_app.add_typer(policy_app, name="policy")
 
 
 def fetch_coordinator_key(exchange: str) -> str:
@@ -177,11 +179,13 @@ def provider_serve(
     exchange: str = typer.Option(None, "--exchange", help="exchange API URL: fetch its coordinator key"),
     coordinator_key: str = typer.Option(None, "--coordinator-key", help="the exchange's coordinator key (hex)"),
     require_noise: bool = typer.Option(False, "--require-noise", help="refuse un-noised queries"),
+    policy: Path = typer.Option(None, "--policy", exists=True, dir_okay=False,
+                                help="the node's signed policy (default <key-dir>/policy.json when present)"),
 ) -> None:
     """Run a provider node; it answers only the exchange's coordinator.
 
-    Prints one JSON line (node id, URL, public key), then serves until Ctrl-C. Register it with
-    `POST /providers/me/node`. Example:
+    Prints one JSON line (node id, URL, public key, policy hash), then serves until Ctrl-C. Every plan must
+    keep the node's signed policy (`provex provider policy`). Register it with `POST /providers/me/node`. Example:
     `provex provider serve --data yields.csv --id agri-1 --port 8801 --exchange http://127.0.0.1:8700`.
     """
     from privacy.provider import serve
@@ -195,7 +199,13 @@ def provider_serve(
         except (httpx.HTTPError, KeyError, ValueError) as e:
             console.print(f"[red]could not fetch the coordinator key from {exchange}: {e}[/red]")
             raise typer.Exit(1) from None
-    serve(data, node_id, port, host, key_dir, coordinator_key, require_noise)
+    from privacy.provider.policy import PolicyFormatError
+
+    try:
+        serve(data, node_id, port, host, key_dir, coordinator_key, require_noise, policy)
+    except PolicyFormatError as e:
+        console.print(f"[red]the node did not start: {e}[/red]")
+        raise typer.Exit(2) from None
 
 
 @app.command("up")

@@ -15,7 +15,7 @@ from api.security import security_event
 from api.websecurity import CSP, HEADERS
 from ledger.canonical import RecordFormatError
 from ledger.errors import ChainError, ChainUnavailable, ContractRevert
-from privacy.errors import PrivacyError, QueryError
+from privacy.errors import PolicyRefused, PrivacyError, ProviderPolicyError, QueryError
 from registry.errors import (
     ChainUnavailableError,
     Conflict,
@@ -124,9 +124,14 @@ async def record_format(_: Request, exc: Exception) -> JSONResponse:
 
 async def privacy_error(_: Request, exc: Exception) -> JSONResponse:
     """Privacy errors carry their own status and code (e.g. `invalid_query` 400 naming the token,
-    `not_enough_providers` 503, `privacy_budget_exceeded` 403)."""
+    `not_enough_providers` 503, `privacy_budget_exceeded` 403, `provider_policy_refused` 409 naming the node,
+    the rule of its policy, and carrying its signed refusal)."""
     assert isinstance(exc, PrivacyError)
     extra: dict[str, Any] = {"token": exc.token} if isinstance(exc, QueryError) else {}
+    if isinstance(exc, ProviderPolicyError):
+        extra = {"node": exc.node, "rule": exc.rule}
+        if isinstance(exc, PolicyRefused) and exc.refusal is not None:
+            extra["refusal"] = exc.refusal
     return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=exc.http_status)
 
 

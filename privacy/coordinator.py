@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from privacy.calibrate import NoisePlan, raw_sensitivity
 from privacy.plan import Plan
 from privacy.result import DEFAULT_MIN_GROUP_SIZE, AggregateResult, decode_groups
+from privacy.secagg.constants import REFUSAL_STATUS
 from privacy.secagg.coordinator import CoordinatorSecAgg, RoundHook, Transport
 from privacy.secagg.ring import Ring
 
@@ -30,11 +31,12 @@ KEEPALIVE_EXPIRY_S = 1.0
 
 @dataclass(frozen=True)
 class ProviderEndpoint:
-    """A provider node: id, base URL and registered Ed25519 public key (hex)."""
+    """A provider node: id, base URL, registered Ed25519 public key (hex) and registered policy hash."""
 
     id: str
     url: str
     public_key_hex: str
+    policy_hash: str | None = None
 
 
 class Coordinator:
@@ -66,6 +68,7 @@ class Coordinator:
         self.secagg = CoordinatorSecAgg(
             signing_key, {p.id: p.public_key_hex for p in providers}, threshold,
             transport or self._post, pool=pool, timeout=timeout, on_round=on_round,
+            policies={p.id: p.policy_hash for p in providers},
         )
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
@@ -80,7 +83,8 @@ class Coordinator:
                                   keepalive_expiry=KEEPALIVE_EXPIRY_S)
             self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
         resp = await self._client.post(self.providers[node].url.rstrip("/") + route, json=envelope)
-        return resp.status_code, resp.json() if resp.status_code == 200 else resp.text
+        signed = resp.status_code in (200, REFUSAL_STATUS)  # a refusal is a signed reply too
+        return resp.status_code, resp.json() if signed else resp.text
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PrivacyError(Exception):
     """Base class: ``code`` is a stable machine-readable identifier."""
@@ -74,3 +76,43 @@ class DisclosureRefused(PrivacyError):
 
     code = "disclosure_refused"
     http_status = 403
+
+
+class ProviderPolicyError(PrivacyError):
+    """A provider node's own signed policy stopped the query; ``rule`` names the rule, ``node`` the node."""
+
+    code = "provider_policy"
+    http_status = 409
+
+    def __init__(self, rule: str, detail: str, node: str | None = None) -> None:
+        self.rule = rule
+        self.node = node
+        super().__init__(detail)
+
+
+class PolicyRefused(ProviderPolicyError):
+    """A provider node refused a plan under a rule of its own signed policy; nothing was revealed.
+
+    ``reason`` is the node's own words; ``refusal`` is the node's signed refusal message, once the
+    node has signed it (see :mod:`privacy.secagg.refusal`)."""
+
+    code = "provider_policy_refused"
+
+    def __init__(self, rule: str, reason: str, node: str | None = None,
+                 refusal: dict[str, Any] | None = None) -> None:
+        self.reason = reason
+        self.refusal = refusal
+        who = f"provider node {node!r}" if node else "the provider node"
+        super().__init__(rule, f"{who} refused the query under its policy rule {rule!r}: {reason}", node)
+
+
+class PolicyMismatch(ProviderPolicyError):
+    """A provider node runs a policy other than the one registered for it with the exchange."""
+
+    code = "provider_policy_mismatch"
+
+    def __init__(self, node: str, running: str | None, registered: str | None) -> None:
+        super().__init__("registered_policy",
+                         f"provider node {node!r} runs policy {running or 'none'}, but policy "
+                         f"{registered or 'none'} is registered for it; the provider must re-register "
+                         "its node (POST /providers/me/node)", node)

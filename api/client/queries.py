@@ -13,9 +13,11 @@ class QueryAuditCalls(BaseClient):
         """`GET /coordinator/identity`: the key provider nodes must trust."""
         return dict(self.get("/coordinator/identity"))
 
-    def register_node(self, node_id: str, url: str, public_key: str) -> Json:
-        """`POST /providers/me/node` (provider): register (or move) the node this provider runs."""
-        return dict(self.post("/providers/me/node", {"node_id": node_id, "url": url, "public_key": public_key}))
+    def register_node(self, node_id: str, url: str, public_key: str, policy_hash: str | None = None) -> Json:
+        """`POST /providers/me/node` (provider): register (or move) the node this provider runs, with the hash
+        of the signed policy it enforces."""
+        return dict(self.post("/providers/me/node", {"node_id": node_id, "url": url, "public_key": public_key,
+                                                     "policy_hash": policy_hash}))
 
     def my_node(self) -> Json:
         """`GET /providers/me/node` (provider): the node this provider registered."""

@@ -17,10 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from api.node_policy import draft_policy
 from ledger.anvil import free_port
+from privacy.provider.policy import sign_policy, write_document
+from privacy.secagg.crypto import load_or_create_identity
 
 PR_SET_PDEATHSIG = 1
 
@@ -90,10 +94,12 @@ class Supervisor:
                 "--port", str(port), "--log-level", "warning"]
         return self.spawn("api", argv, f"http://{host}:{port}")
 
-    def start_provider(self, node_id: str, data: Path, key_dir: Path, coordinator_key: str) -> Child:
+    def start_provider(self, node_id: str, data: Path, key_dir: Path, coordinator_key: str,
+                       policy: Path) -> Child:
         port = free_port()
         argv = [sys.executable, "-m", "api.cli", "provider", "serve", "--data", str(data), "--id", node_id,
-                "--port", str(port), "--key-dir", str(key_dir), "--coordinator-key", coordinator_key]
+                "--port", str(port), "--key-dir", str(key_dir), "--coordinator-key", coordinator_key,
+                "--policy", str(policy)]
         return self.spawn(f"provider-{node_id}", argv, f"http://127.0.0.1:{port}")
 
     def alive(self) -> list[str]:
@@ -116,6 +122,18 @@ class Supervisor:
 def provider_public_key(key_dir: Path) -> str:
     """The node's Ed25519 identity (hex) as its node wrote it."""
     return (key_dir / "identity.pub").read_text().strip()
+
+
+def sign_node_policy(key_dir: Path, node_id: str, dataset: str, columns: list[dict[str, Any]],
+                     personal: bool) -> tuple[Path, str]:
+    """The node's own policy over the dataset's declared columns, signed with the node's key (created on
+    first use) into `<key_dir>/policy.json`: noise required (at most ε 2 at δ 1e-6 per query from the node's
+    own share) when the data is personal, groups of at least 10 rows, 1000 queries a day. Path and hash."""
+    policy = draft_policy(node_id, dataset, columns, max_epsilon=2.0 if personal else None,
+                          min_group_size=10, daily_query_limit=1000)
+    path = key_dir / "policy.json"
+    write_document(path, sign_policy(policy, load_or_create_identity(key_dir)))
+    return path, policy.hash()
 
 
 def demo_env(home: Path, port: int) -> dict[str, str]:

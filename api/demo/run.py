@@ -25,8 +25,8 @@ from api.client import ProvexClient
 from api.client.signer import domain_from, make_binding
 from api.demo.datasets import Dataset, generate
 from api.demo.keys import participant_keys
-from api.demo.processes import Supervisor, demo_env, port_or_free, provider_public_key
-from api.demo.story import BOOTSTRAP, PEOPLE, Step, Story, StoryState
+from api.demo.processes import Supervisor, demo_env, port_or_free, provider_public_key, sign_node_policy
+from api.demo.story import BOOTSTRAP, PEOPLE, NodeInfo, Step, Story, StoryState
 from api.settings import Settings
 
 STATE_FILE = "state.json"
@@ -121,15 +121,20 @@ class Demo:
             _save(self.home / "demo" / STATE_FILE, state)
         return state, True
 
-    def start_nodes(self, sup: Supervisor, data: dict[str, Dataset]) -> dict[str, tuple[str, str]]:
+    def start_nodes(self, sup: Supervisor, data: dict[str, Dataset]) -> dict[str, NodeInfo]:
+        """Each livestock station's node, with its own signed policy (the ear tags are location data: noise
+        required)."""
         with ProvexClient(self.url) as anon:
             coordinator = anon.coordinator_identity()["public_key"]
         nodes = {}
-        for part in data["livestock"].partitions:
+        livestock = data["livestock"]
+        for part in livestock.partitions:
             key_dir = self.home / "providers" / part.node_id
-            child = sup.start_provider(part.node_id, part.path, key_dir, coordinator)
+            policy, policy_hash = sign_node_policy(key_dir, part.node_id, livestock.key, livestock.columns,
+                                                   personal=True)
+            child = sup.start_provider(part.node_id, part.path, key_dir, coordinator, policy)
             sup.wait_http(child, "/identity", timeout=60, tick=self.check_stop)
-            nodes[part.node_id] = (child.url, provider_public_key(key_dir))
+            nodes[part.node_id] = NodeInfo(child.url, provider_public_key(key_dir), policy_hash)
         return nodes
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_account.signers.local import LocalAccount
 
@@ -44,6 +44,14 @@ QUERIES = [
     "SELECT AVG(grazing_hours) FROM data GROUP BY month",
     "SELECT COUNT(*) FROM data GROUP BY species",
 ]
+
+
+class NodeInfo(NamedTuple):
+    """A started provider node: where it listens, its identity key and the hash of its signed policy."""
+
+    url: str
+    public_key: str
+    policy_hash: str
 
 
 @dataclass
@@ -78,13 +86,13 @@ class Story:
     """Plays the story against `base_url`; `log(step)` is called after every step."""
 
     def __init__(self, base_url: str, state: StoryState, data: dict[str, Dataset],
-                 nodes: dict[str, tuple[str, str]], keys: dict[str, LocalAccount], domain: StatementDomain,
+                 nodes: dict[str, NodeInfo], keys: dict[str, LocalAccount], domain: StatementDomain,
                  log: Callable[[Step], None] = lambda _s: None) -> None:
         """`keys`: each participant's own key (the story signs as each of them, on their side)."""
         self.base_url = base_url
         self.keys = keys
         self.domain = domain
-        self.nodes = nodes  # node id -> (url, public key)
+        self.nodes = nodes
         self.state = state
         self.data = data
         self.log = log
@@ -149,13 +157,14 @@ class Story:
         self.step("exchange", "onboards 2 operators, 3 providers, a buyer and an auditor",
                   f"{len(PEOPLE)} accounts, each bound to its holder's own key by the holder's signature")
 
-    def register_nodes(self, nodes: dict[str, tuple[str, str]] | None = None) -> None:
-        """Each provider registers its node (id -> (url, public key)); also used on reruns."""
-        for node_id, (url, key) in (nodes or self.nodes).items():
-            self.as_(f"provider_{node_id}").register_node(node_id, url, key)
+    def register_nodes(self, nodes: dict[str, NodeInfo] | None = None) -> None:
+        """Each provider registers its node with the hash of the policy it signed; also used on reruns."""
+        for node_id, node in (nodes or self.nodes).items():
+            self.as_(f"provider_{node_id}").register_node(node_id, node.url, node.public_key, node.policy_hash)
         if nodes is None:
-            self.step("providers", "register their nodes with the exchange",
-                      f"{len(self.nodes)} nodes trust the exchange's coordinator key", ", ".join(self.nodes))
+            self.step("providers", "register their nodes and signed policies with the exchange",
+                      f"{len(self.nodes)} nodes trust the exchange's coordinator key; each enforces its own "
+                      "policy", ", ".join(self.nodes))
 
     def _resource(self, ds: Dataset, name: str, department: str, sector: str, region: str,
                   tags: list[str], frequency: str) -> Json:

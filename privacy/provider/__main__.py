@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from privacy.provider.app import serve
+from privacy.provider.policy import PolicyFormatError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,8 +18,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--key-dir", type=Path, default=None)
     ap.add_argument("--coordinator-key", default=None, help="coordinator Ed25519 key (hex)")
     ap.add_argument("--require-noise", action="store_true", help="refuse un-noised queries")
+    ap.add_argument("--policy", type=Path, default=None, help="the node's signed policy (JSON)")
     a = ap.parse_args(argv)
-    serve(a.data, a.node_id, a.port, a.host, a.key_dir, a.coordinator_key, a.require_noise)
+    try:
+        serve(a.data, a.node_id, a.port, a.host, a.key_dir, a.coordinator_key, a.require_noise, a.policy)
+    except PolicyFormatError as e:
+        raise SystemExit(f"provider node {a.node_id} not started: {e}") from None
 
 
 if __name__ == "__main__":

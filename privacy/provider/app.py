@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from privacy.errors import PrivacyError, ProtocolError, ProviderAuthError
+from privacy.errors import PolicyRefused, PrivacyError, ProtocolError, ProviderAuthError
+from privacy.provider.enforce import Enforcer
 from privacy.provider.local import LocalData
-from privacy.secagg.constants import PROTOCOL
+from privacy.provider.policy import Policy, PolicyFormatError, read_document, verify_policy
+from privacy.secagg.constants import PROTOCOL, REFUSAL_STATUS
 from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
 from privacy.secagg.provider import Handler, ProviderSecAgg
 
@@ -32,6 +35,8 @@ def _status(err: PrivacyError) -> int:
 
 
 SECURITY_LOG = "security.log"
+REFUSALS_LOG = "refusals.log"
+POLICY_FILE = "policy.json"
 
 
 def security_event(key_dir: Path, request: Request, err: ProviderAuthError) -> None:
@@ -41,6 +46,32 @@ def security_event(key_dir: Path, request: Request, err: ProviderAuthError) -> N
              "detail": err.detail[:300]}
     with open(key_dir / SECURITY_LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(event, sort_keys=True) + "\n")
+
+
+def refusal_event(key_dir: Path, err: PolicyRefused) -> None:
+    """Append a plan this node refused under its policy (rule and reason) to the node's log."""
+    event = {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "rule": err.rule,
+             "detail": err.reason[:300]}
+    with open(key_dir / REFUSALS_LOG, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(event, sort_keys=True) + "\n")
+
+
+def load_node_policy(path: Path, node_id: str, identity: Ed25519PrivateKey, local: LocalData) -> Policy:
+    """The node's signed policy, checked: signed by this node's key, for this node, and every declared
+    column held by the data. :class:`PolicyFormatError` otherwise (the node does not start)."""
+    policy = verify_policy(read_document(path), node_id, identity.public_key())
+    missing = sorted(set(policy.columns) - local.columns)
+    if missing:
+        raise PolicyFormatError(f"policy declares columns the data does not hold: {missing}")
+    return policy
+
+
+def resolve_policy(key_dir: Path, explicit: Path | None) -> Path | None:
+    """The node's policy file: argument, else ``<key_dir>/policy.json`` when present, else none."""
+    if explicit is not None:
+        return explicit
+    path = key_dir / POLICY_FILE
+    return path if path.exists() else None
 
 
 def default_key_dir(node_id: str) -> Path:
@@ -67,6 +98,11 @@ def protocol_endpoint(key_dir: Path, fn: Handler) -> Callable[[Request], Awaitab
             return JSONResponse({"error": "bad_request", "detail": "body is not JSON"}, 400)
         try:
             return JSONResponse(await run_in_threadpool(fn, envelope))
+        except PolicyRefused as e:
+            refusal_event(key_dir, e)
+            if e.refusal is not None:
+                return JSONResponse(e.refusal, REFUSAL_STATUS)
+            return JSONResponse(e.to_dict(), REFUSAL_STATUS)
         except PrivacyError as e:
             if isinstance(e, ProviderAuthError):
                 security_event(key_dir, request, e)
@@ -84,18 +120,25 @@ def create_app(
     key_dir: Path | None = None,
     coordinator_pubkey: str | None = None,
     require_noise: bool = False,
+    policy_path: Path | None = None,
 ) -> FastAPI:
-    """Build the node: load data into DuckDB, load/create the identity key, mount rounds."""
+    """Build the node: load data into DuckDB, load/create the identity key, load and check the signed
+    policy (when given: every plan must keep it), mount rounds."""
     key_dir = key_dir or default_key_dir(node_id)
     identity = load_or_create_identity(key_dir)
     coord_hex = resolve_coordinator_key(key_dir, coordinator_pubkey)
     local = LocalData(data)
+    policy_path = resolve_policy(key_dir, policy_path)
+    policy = load_node_policy(policy_path, node_id, identity, local) if policy_path else None
+    policy_doc = read_document(policy_path) if policy_path else None
     proto = ProviderSecAgg(
         node_id,
         identity,
         load_public_key(coord_hex) if coord_hex else None,
         local.compute,
         require_noise=require_noise,
+        gate=Enforcer(policy, local.compute, key_dir) if policy else None,
+        policy_hash=policy.hash() if policy else None,
     )
     app = FastAPI(title=f"provex provider {node_id}", docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -108,7 +151,15 @@ def create_app(
             "public_key": public_key_hex(identity),
             "protocol": PROTOCOL,
             "coordinator_key": coord_hex,
+            "policy_hash": policy.hash() if policy else None,
         }
+
+    @app.get("/policy")
+    def policy_route() -> JSONResponse:
+        """The node's signed policy (public: which columns it allows for what, and its limits)."""
+        if policy_doc is None:
+            return JSONResponse({"error": "not_found", "detail": "this node runs without a policy"}, 404)
+        return JSONResponse(policy_doc)
 
     for route, handler in proto.rounds().items():
         app.add_api_route(route, protocol_endpoint(key_dir, handler), methods=["POST"])
@@ -123,13 +174,14 @@ def serve(
     key_dir: Path | None = None,
     coordinator_pubkey: str | None = None,
     require_noise: bool = False,
+    policy_path: Path | None = None,
 ) -> None:
-    """Run a provider node (blocking). Prints one JSON line with id, URL and public key."""
+    """Run a provider node (blocking). Prints one JSON line with id, URL, public key and policy hash."""
     import uvicorn
 
-    app = create_app(data, node_id, key_dir, coordinator_pubkey, require_noise)
+    app = create_app(data, node_id, key_dir, coordinator_pubkey, require_noise, policy_path)
     key_dir = key_dir or default_key_dir(node_id)
     pub = (key_dir / "identity.pub").read_text().strip()
-    print(json.dumps({"node": node_id, "url": f"http://{host}:{port}", "public_key": pub}),
-          flush=True)
+    print(json.dumps({"node": node_id, "url": f"http://{host}:{port}", "public_key": pub,
+                      "policy_hash": app.state.protocol.policy_hash}), flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

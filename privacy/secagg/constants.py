@@ -42,3 +42,9 @@ UNMASK = Stage("unmask", "/secagg/unmask", "unmask_req", "unmask")
 """Round 3 (per query): survivors reveal the shares that remove the masks from the total."""
 
 STAGES = (ADVERTISE, SHARE, INPUT, UNMASK)
+
+REFUSAL = "refusal"
+"""Reply type of a provider's signed refusal of a plan under its own policy (any per-query round)."""
+
+REFUSAL_STATUS = 403
+"""HTTP status a provider node answers a refused plan with; the body is the signed refusal."""

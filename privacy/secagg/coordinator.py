@@ -21,11 +21,19 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from privacy.errors import NotEnoughProviders, PrivacyError, ProtocolError, ProviderAuthError
+from privacy.errors import (
+    NotEnoughProviders,
+    PolicyMismatch,
+    PrivacyError,
+    ProtocolError,
+    ProviderAuthError,
+    ProviderPolicyError,
+)
 from privacy.secagg import shamir
 from privacy.secagg.constants import ADVERTISE, COORDINATOR, INPUT, SHARE, UNMASK, Stage
 from privacy.secagg.crypto import b64d, load_public_key, sign_with_digest, verify
 from privacy.secagg.masks import pair_key, self_mask_key
+from privacy.secagg.refusal import raise_if_refusal
 from privacy.secagg.ring import Ring
 
 RoundHook = Callable[[str], Awaitable[None] | None]
@@ -74,8 +82,10 @@ class CoordinatorSecAgg:
         pool: int = 8,
         timeout: float = 10.0,
         on_round: RoundHook | None = None,
+        policies: dict[str, str | None] | None = None,
     ) -> None:
         self.key = key
+        self.policies = policies  # node id -> registered policy hash; None: not checked
         self.identities = identities
         self.order = list(identities)
         self.pubkeys: dict[str, Ed25519PublicKey] = {n: load_public_key(k) for n, k in identities.items()}
@@ -97,11 +107,14 @@ class CoordinatorSecAgg:
         """Send one signed request; return the reply body (its envelope under ``__envelope__``)."""
         env, req_digest = request(self.key, node, kind, **fields)
         status, envelope = await self.transport(node, route, env)
+        raise_if_refusal(status, envelope, node, self.pubkeys[node], req_digest)
         if status != 200:
             raise ProtocolError(f"{node} answered {status}: {str(envelope)[:200]}")
         reply = verify(envelope, node, self.pubkeys[node])
         if reply.get("req") != req_digest or reply.get("node") != node:
             raise ProviderAuthError(f"reply from {node} is not bound to this request")
+        if self.policies is not None and reply.get("policy") != self.policies.get(node):
+            raise PolicyMismatch(node, reply.get("policy"), self.policies.get(node))
         return {**reply, "__envelope__": envelope}
 
     async def fanout(
@@ -113,6 +126,8 @@ class CoordinatorSecAgg:
             try:
                 reply = await asyncio.wait_for(self.call(node, route, kind, **per_node(node)), self.timeout)
                 return node, reply, ""
+            except ProviderPolicyError:
+                raise  # a node's policy stops the whole query: never answered without that node
             except (httpx.HTTPError, OSError, TimeoutError, ValueError) as e:
                 return node, None, f"{type(e).__name__}: {e}"[:300]
             except PrivacyError as e:

@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from privacy.errors import ProtocolError, ProviderAuthError
+from privacy.errors import PolicyRefused, ProtocolError, ProviderAuthError
 from privacy.noise import skellam_shares
 from privacy.plan import Plan
 from privacy.secagg import shamir
@@ -35,6 +35,7 @@ from privacy.secagg.crypto import (
     verify_with_digest,
 )
 from privacy.secagg.masks import pair_key, self_mask_key
+from privacy.secagg.refusal import refusal_body
 from privacy.secagg.ring import Ring
 
 MAX_POOL = 256
@@ -44,6 +45,8 @@ MAX_SESSIONS = 64
 ComputeFn = Callable[[Plan, list[int]], list[int]]
 # a round's handler: signed request envelope -> signed reply envelope
 Handler = Callable[[Any], dict[str, Any]]
+# the node's own policy: (plan, units, variances, threshold) -> None, or raises PolicyRefused
+Gate = Callable[[Plan, list[int], list[float], int], None]
 
 
 def share_key(private: X25519PrivateKey, peer_public: bytes, session: str) -> bytes:
@@ -99,8 +102,12 @@ class ProviderSecAgg:
         coordinator_key: Ed25519PublicKey | None,
         compute: ComputeFn,
         require_noise: bool = False,
+        gate: Gate | None = None,
+        policy_hash: str | None = None,
     ) -> None:
         self.node_id = node_id
+        self.gate = gate
+        self.policy_hash = policy_hash
         self.identity = identity
         self.coordinator_key = coordinator_key
         self.compute = compute
@@ -145,6 +152,8 @@ class ProviderSecAgg:
     def reply(self, req_digest: str, body: dict[str, Any]) -> dict[str, Any]:
         """Sign ``body`` as this node, bound (``req``) to the digest of the request it answers."""
         body = {**body, "node": self.node_id, "req": req_digest}
+        if self.policy_hash is not None:  # every reply reports the policy the node runs
+            body["policy"] = self.policy_hash
         return sign(body, self.node_id, self.identity)
 
     def _session(self, sid: Any) -> _Session:
@@ -244,6 +253,7 @@ class ProviderSecAgg:
         if any(v not in s.peer_s for v in u2):
             raise ProtocolError("u2 contains a provider without advertised keys")
         plan, units, variances = self._query(req)
+        self._enforce(req, req_digest, plan, units, variances, s.threshold)
         layout = plan.layout()
         ring = Ring(int(req["ring_bits"]), layout.length)
         self._take_slot(s, slot, u2, req.get("shares") or {})
@@ -275,6 +285,17 @@ class ProviderSecAgg:
         if self.require_noise and not all(v > 0 for v in variances):
             raise ProtocolError("this node only answers differentially private queries")
         return plan, units, variances
+
+    def _enforce(self, req: dict[str, Any], req_digest: str, plan: Plan, units: list[int],
+                 variances: list[float], threshold: int) -> None:
+        """The node's own policy (``gate``); a refusal comes back signed, bound to the request."""
+        if self.gate is None:
+            return
+        try:
+            self.gate(plan, units, variances, threshold)
+        except PolicyRefused as e:
+            signed = self.reply(req_digest, refusal_body(e, req.get("query_id"), plan.hash()))
+            raise PolicyRefused(e.rule, e.reason, self.node_id, signed) from None
 
     def _take_slot(self, s: _Session, slot: int, u2: list[Any], cts: dict[str, Any]) -> None:
         """Fix u2 for the session, use ``slot`` once, open the peers' share bundles sent along."""

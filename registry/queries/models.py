@@ -10,13 +10,15 @@ from registry.models import utcnow
 
 
 class ProviderNode(SQLModel, table=True):
-    """The node a provider account runs: its protocol id, URL and Ed25519 identity key (hex)."""
+    """The node a provider account runs: its protocol id, URL, Ed25519 identity key (hex), and the hash of
+    the signed policy it enforces (None: the node runs without one)."""
 
     __tablename__ = "provider_nodes"
     account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=36)
     node_id: str = Field(unique=True, max_length=64)
     url: str = Field(max_length=500)
     public_key: str = Field(max_length=64)
+    policy_hash: str | None = Field(default=None, max_length=64)
     registered_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

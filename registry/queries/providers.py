@@ -33,8 +33,8 @@ from registry.queries.schemas import NodeIn, NodeOut
 COORDINATOR_KEY_FILE = "coordinator.key"
 UNVERIFIED = ("the node could not be verified: it must run at an address the exchange allows "
               "(PROVEX_PROVIDER_ALLOW), answer GET /identity directly (no redirect) with protocol "
-              f"{PROTOCOL}, the submitted node_id and public_key, and trust this exchange's coordinator "
-              "key (start it with `provex provider serve --exchange <api url>`)")
+              f"{PROTOCOL}, the submitted node_id, public_key and policy_hash, and trust this exchange's "
+              "coordinator key (start it with `provex provider serve --exchange <api url>`)")
 
 
 # ------------------------------------------------------------------ coordinator key
@@ -66,15 +66,17 @@ def coordinator_identity(key: Ed25519PrivateKey) -> dict[str, str]:
 # ---------------------------------------------------------------------- node registry
 
 def _check_identity(data: NodeIn, ident: dict[str, Any], coordinator_pubkey: str) -> None:
-    """The node must answer with the submitted key and id, and trust this exchange's coordinator."""
+    """The node must answer with the submitted key, id and policy hash, and trust this exchange's coordinator."""
     if (ident.get("protocol") != PROTOCOL or str(ident.get("public_key", "")).lower() != data.public_key
-            or ident.get("node") != data.node_id or ident.get("coordinator_key") != coordinator_pubkey):
+            or ident.get("node") != data.node_id or ident.get("coordinator_key") != coordinator_pubkey
+            or ident.get("policy_hash") != data.policy_hash):
         raise NodeUnverified
 
 
 def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubkey: str,
                   policy: NodeAddressPolicy) -> ProviderNode:
-    """Register (or move) the caller's node after checking its live identity; records `provider.node`."""
+    """Register (or move) the caller's node after checking its live identity and the policy it enforces;
+    records `provider.node` (with the policy hash) on the ledger."""
     actor.require(Role.PROVIDER)
     try:
         _check_identity(data, fetch_identity(data.url, policy), coordinator_pubkey)
@@ -88,12 +90,14 @@ def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubk
     now = datetime.now(UTC)
     if row is None:
         row = ProviderNode(account_id=actor.id, node_id=data.node_id, url=data.url, public_key=data.public_key,
-                           registered_at=now, updated_at=now)
+                           policy_hash=data.policy_hash, registered_at=now, updated_at=now)
     else:
         row.node_id, row.url, row.public_key, row.updated_at = data.node_id, data.url, data.public_key, now
+        row.policy_hash = data.policy_hash
     session.add(row)
     append_record(session, kind="provider.node", actor=actor.id, subject=actor.id,
-                  data={"node_id": data.node_id, "url": data.url, "public_key": data.public_key})
+                  data={"node_id": data.node_id, "url": data.url, "public_key": data.public_key,
+                        "policy_hash": data.policy_hash})
     return row
 
 
@@ -111,14 +115,15 @@ def list_nodes(session: Session) -> list[ProviderNode]:
 
 def node_view(row: ProviderNode) -> NodeOut:
     return NodeOut(account_id=row.account_id, node_id=row.node_id, url=row.url, public_key=row.public_key,
-                   registered_at=row.registered_at, updated_at=row.updated_at)
+                   policy_hash=row.policy_hash, registered_at=row.registered_at, updated_at=row.updated_at)
 
 
 def product_endpoints(session: Session, product: Product) -> tuple[list[ProviderEndpoint], list[str]]:
-    """The registered nodes of the product's providers (in `provider_ids` order), and the provider
-    accounts that have no node registered."""
+    """The registered nodes of the product's providers (in `provider_ids` order, with the policy hash each
+    must report), and the provider accounts that have no node registered."""
     ids = list(product.provider_ids)
     nodes = {n.account_id: n for n in session.exec(
         select(ProviderNode).where(col(ProviderNode.account_id).in_(ids))).all()}
-    endpoints = [ProviderEndpoint(nodes[p].node_id, nodes[p].url, nodes[p].public_key) for p in ids if p in nodes]
+    endpoints = [ProviderEndpoint(nodes[p].node_id, nodes[p].url, nodes[p].public_key, nodes[p].policy_hash)
+                 for p in ids if p in nodes]
     return endpoints, [p for p in ids if p not in nodes]

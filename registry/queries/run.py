@@ -10,8 +10,9 @@
    provider is asked, so concurrent queries can never overspend.
 4. The coordinator runs secure aggregation over the product's registered provider nodes. If it fails
    the spend is refunded (`licenses.refund_spend`), so a failed query costs nothing.
-   Exact answers (noise off) first pass `privacy.disclosure`'s differencing control; a refusal is a
-   committed `query.refused` ledger record (and the spend is refunded).
+   A refusal is a committed `query.refused` ledger record: exact answers (noise off) that fail
+   `privacy.disclosure`'s differencing control, and plans a node refused under its own signed policy
+   (the record names the node and the rule and carries the node's signed refusal).
 5. A `query.run` ledger record (plan hash, result hash, cost, providers, license) is committed with the
    result; its seq is the buyer's receipt (`GET /ledger/records/{seq}`).
 """
@@ -29,7 +30,8 @@ from ledger.records import append_record
 from privacy.calibrate import DPParams, calibrate
 from privacy.coordinator import Coordinator
 from privacy.disclosure import exact_plan, run_exact_sync
-from privacy.errors import DisclosureRefused, NotEnoughProviders, PrivacyError, QueryError
+from privacy.errors import (DisclosureRefused, NotEnoughProviders, PolicyRefused, PrivacyError,
+                            ProviderPolicyError, QueryError)
 from privacy.plan import ColumnSpec, Plan
 from privacy.result import AggregateResult
 from privacy.sql import parse_query
@@ -122,23 +124,31 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
     try:
         result = (coordinator.run_sync(plan, noise, query_id=grant.charge_id) if dp is not None else
                   run_exact_sync(coordinator, plan, coordinator.min_group_size, grant.charge_id))
-    except BaseException as e:
+    except BaseException as exc:
         log.warning("query %s on %s failed; refunding its charge", grant.charge_id, product.code)
         session.rollback()
         refund_spend(session, grant)
         session.commit()
-        if isinstance(e, DisclosureRefused):
-            _refused(session, actor, product, lic.id, plan, e)
+        if isinstance(exc, DisclosureRefused | ProviderPolicyError):
+            _refused(session, actor, product, lic.id, plan, exc, charge_id=grant.charge_id)
         raise
     return _record(session, actor, product, grant, plan, result)
 
 
 def _refused(session: Session, actor: Actor, product: Product, license_id: str, plan: Plan,
-             err: PrivacyError) -> None:
-    """A committed `query.refused` ledger record: the plan refused and the rule that refused it."""
+             err: PrivacyError, charge_id: str | None = None) -> None:
+    """A committed `query.refused` ledger record: the plan refused and the rule that refused it.
+
+    A node's policy refusal names the node and the rule and carries the node's signed refusal (anyone can
+    check it against the node's registered key); a refusal after the spend says the charge was refunded."""
+    data: dict[str, Any] = {"license_id": license_id, "plan_hash": plan.hash(), "error": err.code,
+                            "detail": err.detail}
+    if isinstance(err, ProviderPolicyError):
+        data.update(node=err.node, rule=err.rule, refusal=err.refusal if isinstance(err, PolicyRefused) else None)
+    if charge_id is not None:
+        data.update(charge_id=charge_id, refunded=True)
     append_record(session, kind="query.refused", actor=actor.id, subject=product.id, authorization=license_id,
-                  data={"license_id": license_id, "plan_hash": plan.hash(), "error": err.code,
-                        "detail": err.detail})
+                  data=data)
     session.commit()
 
 

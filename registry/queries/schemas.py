@@ -18,9 +18,13 @@ class NodeIn(Strict):
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$", max_length=500,
                               description="base URL the exchange reaches the node at")]
     public_key: Hex32
+    policy_hash: Annotated[str | None, Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the signed policy the node enforces (`provex provider "
+        "policy show`); the node must report the same; null only for a node without a policy")] = None
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "node_id": "hohhot-agri-1", "url": "http://10.0.0.5:8801", "public_key": "ab" * 32}]})
+        "node_id": "hohhot-agri-1", "url": "http://10.0.0.5:8801", "public_key": "ab" * 32,
+        "policy_hash": "cd" * 32}]})
 
 
 class NodeOut(BaseModel):
@@ -28,6 +32,8 @@ class NodeOut(BaseModel):
     node_id: str
     url: str
     public_key: str
+    policy_hash: str | None = Field(description="the node's registered policy hash; the coordinator refuses the "
+                                                "node when it reports another")
     registered_at: datetime
     updated_at: datetime
 

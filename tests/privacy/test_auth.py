@@ -115,7 +115,7 @@ def test_unmask_with_different_survivors_refused(
 def test_only_protocol_routes(cluster: Cluster, data_files: list[Path], tmp_path: Path) -> None:
     app = create_app(data_files[0], "x", key_dir=tmp_path / "k")
     paths = {getattr(r, "path", "") for r in app.routes}
-    assert paths == {"/identity", "/secagg/advertise", "/secagg/share", "/secagg/input",
+    assert paths == {"/identity", "/policy", "/secagg/advertise", "/secagg/share", "/secagg/input",
                      "/secagg/unmask"}
     node = cluster.nodes[0]
     for path in ("/docs", "/openapi.json", "/bench/plain", "/data", "/rows"):
@@ -129,4 +129,4 @@ def test_identity_key_persisted(cluster: Cluster) -> None:
     assert info["node"] == node.id
     assert info["public_key"] == (node.key_dir / "identity.pub").read_text().strip()
     assert (node.key_dir / "identity.key").stat().st_mode & 0o077 == 0
-    assert set(info) == {"node", "public_key", "protocol", "coordinator_key"}
+    assert set(info) == {"node", "public_key", "protocol", "coordinator_key", "policy_hash"}

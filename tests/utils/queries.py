@@ -37,6 +37,7 @@ class Node:
     port: int
     proc: subprocess.Popen[bytes]
     public_key: str = ""
+    policy_hash: str | None = None  # of the signed policy the node loaded, as it reports it
 
     @property
     def url(self) -> str:
@@ -69,13 +70,13 @@ def write_data(path: Path, rows: int, seed: int) -> Path:
 
 
 def start_nodes(server: Server, files: dict[str, Path], workdir: Path,
-                coordinator_key: str | None = None) -> dict[str, Node]:
-    """`provex provider serve --exchange <api>` per file (or `--coordinator-key`); waits until each
-    answers GET /identity."""
+                coordinator_key: str | None = None, ports: dict[str, int] | None = None) -> dict[str, Node]:
+    """`provex provider serve --exchange <api>` per file (or `--coordinator-key`), on the given or free ports,
+    with the policy in its key folder if there is one; waits until each answers GET /identity."""
     trust = ["--coordinator-key", coordinator_key] if coordinator_key else ["--exchange", server.url]
     nodes: dict[str, Node] = {}
     for node_id, data in files.items():
-        port = free_port()
+        port = (ports or {}).get(node_id) or free_port()
         proc = subprocess.Popen([str(VENV_BIN / "provex"), "provider", "serve", "--data", str(data), "--id", node_id,
                                  "--port", str(port), "--key-dir", str(workdir / f"keys-{node_id}"),
                                  *trust],
@@ -85,7 +86,8 @@ def start_nodes(server: Server, files: dict[str, Path], workdir: Path,
     try:
         for node in nodes.values():
             assert node.proc.stdout is not None
-            node.public_key = json.loads(node.proc.stdout.readline() or b"{}")["public_key"]
+            info = json.loads(node.proc.stdout.readline() or b"{}")
+            node.public_key, node.policy_hash = info["public_key"], info.get("policy_hash")
             while True:
                 try:
                     if httpx.get(node.url + "/identity", timeout=2).status_code == 200:
@@ -110,7 +112,7 @@ def register_nodes(env: QueryEnv, nodes: dict[str, Node]) -> None:
     for node in nodes.values():
         with env.server.client(key=env.provider_keys[node.node_id]) as c:
             r = c.post("/providers/me/node", json={"node_id": node.node_id, "url": node.url,
-                                                   "public_key": node.public_key})
+                                                   "public_key": node.public_key, "policy_hash": node.policy_hash})
             assert r.status_code == 201, r.text
     env.nodes.update(nodes)
 

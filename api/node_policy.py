@@ -1,0 +1,43 @@
+"""Draft a provider node's policy from a product's declared columns (the registry's column schema).
+
+Defaults, for the provider to tighten before signing: a column with a public group-by domain may be
+grouped by and filtered on; a number may be aggregated and filtered on; any other column may not be
+used at all. Noise: at most ``rho_from_epsilon(max_epsilon, delta)`` per query from the node's own
+noise share, or none (``max_epsilon=None``) for data without personal information.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from privacy.accountant import rho_from_epsilon
+from privacy.provider.policy import Policy, policy_from_body
+
+TYPES = {"integer": "int", "number": "float"}
+DEFAULT_FLOAT_DECIMALS = 2
+
+
+def column_rule(c: dict[str, Any]) -> dict[str, Any]:
+    """One declared product column as a policy column, with the default uses."""
+    kind = TYPES.get(str(c.get("type")), "category")
+    domain: list[Any] | None = None
+    if c.get("group_by") and c.get("domain"):
+        domain = [int(v) for v in c["domain"]] if kind == "int" else list(c["domain"])
+    uses = ["group_by", "filter"] if domain is not None else (["aggregate", "filter"] if kind != "category" else [])
+    rule: dict[str, Any] = {"name": c["name"], "type": kind, "uses": uses, "domain": domain,
+                            "lo": None, "hi": None, "decimals": 0}
+    if kind != "category":
+        rule.update(lo=c["min"], hi=c["max"])
+    if kind == "float":
+        rule["decimals"] = int(c.get("decimals", DEFAULT_FLOAT_DECIMALS))
+    return rule
+
+
+def draft_policy(node: str, dataset: str, columns: list[dict[str, Any]], *, max_epsilon: float | None,
+                 delta: float = 1e-6, min_group_size: int = 10, daily_query_limit: int | None = 1000) -> Policy:
+    """A validated (unsigned) policy for ``node``'s ``dataset`` with the product's ``columns``."""
+    return policy_from_body({
+        "type": "provider_policy", "version": 1, "node": node, "dataset": dataset,
+        "columns": [column_rule(c) for c in columns],
+        "max_rho_per_query": rho_from_epsilon(max_epsilon, delta) if max_epsilon is not None else None,
+        "min_group_size": min_group_size, "daily_query_limit": daily_query_limit})
