@@ -60,3 +60,24 @@ class DPConfigError(PrivacyError):
     """Differential-privacy parameters are invalid or not allowed for this product."""
 
     code = "invalid_dp_parameters"
+
+
+class ProviderRefused(PrivacyError):
+    """A provider node answered a round with an error (or a reply that fails the protocol's checks);
+    the query is refused, nothing is revealed, and ``nodes`` names who refused and why."""
+
+    code = "provider_refused"
+    http_status = 502
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.nodes = dict(reasons)
+        super().__init__("query refused by provider node(s): " +
+                         "; ".join(f"{n}: {why}" for n, why in sorted(reasons.items())))
+
+
+class IntegrityCheckFailed(PrivacyError):
+    """The unmasked total could not be verified (bad shares that could not be attributed and
+    excluded, or a failed check lane); no total is released."""
+
+    code = "integrity_check_failed"
+    http_status = 502

@@ -42,3 +42,6 @@ UNMASK = Stage("unmask", "/secagg/unmask", "unmask_req", "unmask")
 """Round 3 (per query): survivors reveal the shares that remove the masks from the total."""
 
 STAGES = (ADVERTISE, SHARE, INPUT, UNMASK)
+
+CHECK_LANES = 2
+"""Zero lanes every provider appends to its vector; the unmasked total must end in zeros there."""

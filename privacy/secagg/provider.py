@@ -19,7 +19,7 @@ from privacy.errors import ProtocolError, ProviderAuthError
 from privacy.noise import skellam_shares
 from privacy.plan import Plan
 from privacy.secagg import shamir
-from privacy.secagg.constants import ADVERTISE, COORDINATOR, INPUT, SHARE, UNMASK
+from privacy.secagg.constants import ADVERTISE, CHECK_LANES, COORDINATOR, INPUT, SHARE, UNMASK
 from privacy.secagg.crypto import (
     agree,
     b64d,
@@ -34,6 +34,7 @@ from privacy.secagg.crypto import (
     verify,
     verify_with_digest,
 )
+from privacy.secagg.graph import graph_seed, min_degree, neighbours
 from privacy.secagg.masks import pair_key, self_mask_key
 from privacy.secagg.ring import Ring
 
@@ -76,6 +77,8 @@ class _Session:
     c_key: X25519PrivateKey
     s_keys: list[X25519PrivateKey]
     b_seeds: list[bytes]
+    degree: int | None = None
+    graph: dict[str, frozenset[str]] = field(default_factory=dict)
     peer_c: dict[str, bytes] = field(default_factory=dict)
     peer_s: dict[str, list[bytes]] = field(default_factory=dict)
     u2: list[str] | None = None
@@ -169,6 +172,9 @@ class ProviderSecAgg:
             raise ProtocolError("threshold must be a majority of participants")
         if not 1 <= pool <= MAX_POOL:
             raise ProtocolError(f"pool must be in 1..{MAX_POOL}")
+        degree = req.get("degree")
+        if degree is not None and (not isinstance(degree, int) or degree < min_degree(len(participants))):
+            raise ProtocolError(f"masking graph degree must be at least {min_degree(len(participants))}")
         sid = str(req.get("session"))
         with self._lock:
             if sid in self.sessions:
@@ -185,6 +191,7 @@ class ProviderSecAgg:
                 c_key=X25519PrivateKey.generate(),
                 s_keys=[X25519PrivateKey.generate() for _ in range(pool)],
                 b_seeds=[secrets.token_bytes(32) for _ in range(pool)],
+                degree=degree,
             )
             self.sessions[sid] = session
         return self.reply(
@@ -209,6 +216,7 @@ class ProviderSecAgg:
                 raise ProtocolError("shares already sent for this session")
             s.sent_shares = True
         u1: list[str] = []
+        c_pks: dict[str, str] = {}
         for node, env in adverts.items():
             if node not in s.identities or node not in s.participants:
                 raise ProtocolError(f"advert from non-participant {node!r}")
@@ -218,11 +226,13 @@ class ProviderSecAgg:
             s_pks = body.get("s_pks")
             if not isinstance(s_pks, list) or len(s_pks) != s.pool:
                 raise ProtocolError(f"advert of {node!r} has the wrong pool size")
-            s.peer_c[node] = b64d(str(body["c_pk"]))
+            c_pks[node] = str(body["c_pk"])
+            s.peer_c[node] = b64d(c_pks[node])
             s.peer_s[node] = [b64d(str(k)) for k in s_pks]
             u1.append(node)
         if self.node_id not in u1 or len(u1) < s.threshold:
             raise ProtocolError("fewer than threshold providers advertised keys")
+        s.graph = neighbours(graph_seed(s.sid, c_pks), [p for p in s.participants if p in c_pks], s.degree)
         secrets_ = [raw_private(k) for k in s.s_keys] + s.b_seeds
         table = shamir.split(secrets_, len(s.participants), s.threshold)
         cts: dict[str, str] = {}
@@ -245,13 +255,14 @@ class ProviderSecAgg:
             raise ProtocolError("u2 contains a provider without advertised keys")
         plan, units, variances = self._query(req)
         layout = plan.layout()
-        ring = Ring(int(req["ring_bits"]), layout.length)
+        ring = Ring(int(req["ring_bits"]), layout.length + CHECK_LANES)
         self._take_slot(s, slot, u2, req.get("shares") or {})
         values = self.compute(plan, units)
         lane_vars = layout.expand(variances)
         if any(v > 0 for v in lane_vars):
             noise_vec = skellam_shares(lane_vars, s.threshold)
             values = [a + b for a, b in zip(values, noise_vec, strict=True)]
+        values = values + [0] * CHECK_LANES
         body = {
             "type": INPUT.reply,
             "session": s.sid,
@@ -303,8 +314,9 @@ class ProviderSecAgg:
         y = ring.encode(values)
         y += ring.prg(self_mask_key(s.b_seeds[slot], s.sid, slot))
         me = s.index(self.node_id)
+        partners = s.graph[self.node_id]
         for i, v in enumerate(s.u2):
-            if v == self.node_id:
+            if v not in partners:
                 continue
             mask = ring.prg(pair_key(s.s_keys[slot], s.peer_s[v][slot], s.sid, slot))
             y += mask if me < s.index(v) else ring.neg(mask)

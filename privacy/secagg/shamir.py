@@ -31,8 +31,8 @@ def split(secret_values: Sequence[bytes], n: int, t: int) -> list[list[int]]:
     return out
 
 
-def lagrange_at_zero(xs: Sequence[int]) -> list[int]:
-    """Coefficients l_j with secret = sum l_j * share_j (mod PRIME) for distinct xs."""
+def lagrange_at(xs: Sequence[int], x: int) -> list[int]:
+    """Coefficients l_j with P(x) = sum l_j * P(x_j) (mod PRIME) for any P of degree < len(xs)."""
     if len(set(xs)) != len(xs):
         raise ValueError("duplicate share index")
     coeffs = []
@@ -40,10 +40,41 @@ def lagrange_at_zero(xs: Sequence[int]) -> list[int]:
         num, den = 1, 1
         for m, xm in enumerate(xs):
             if m != j:
-                num = num * (-xm) % PRIME
+                num = num * (x - xm) % PRIME
                 den = den * (xj - xm) % PRIME
         coeffs.append(num * pow(den, -1, PRIME) % PRIME)
     return coeffs
+
+
+def lagrange_at_zero(xs: Sequence[int]) -> list[int]:
+    """Coefficients l_j with secret = sum l_j * share_j (mod PRIME) for distinct xs."""
+    return lagrange_at(xs, 0)
+
+
+def random_combination(rows: Sequence[Sequence[int]]) -> list[int]:
+    """``sum_i r_i * rows[i]`` (mod PRIME) for fresh random 128-bit ``r_i``.
+
+    ``rows[i][j]`` is the share of secret i held at point j. Lying on a polynomial of degree < t
+    is a linear condition, so the combination does exactly when every row does, except with
+    probability at most 2^-128 (Schwartz-Zippel): one check covers all secrets at once."""
+    width = len(rows[0]) if rows else 0
+    out = [0] * width
+    for row in rows:
+        r = secrets.randbits(128)
+        for j, y in enumerate(row):
+            out[j] += r * y
+    return [v % PRIME for v in out]
+
+
+def on_polynomial(xs: Sequence[int], ys: Sequence[int], t: int) -> bool:
+    """Whether the points (xs, ys) all lie on one polynomial of degree < t: the first t define
+    it, every further point must agree (Reed-Solomon consistency; says nothing when len <= t)."""
+    base_x, base_y = list(xs[:t]), list(ys[:t])
+    for x, y in zip(xs[t:], ys[t:], strict=True):
+        at = sum(c * b for c, b in zip(lagrange_at(base_x, x), base_y, strict=True)) % PRIME
+        if at != y % PRIME:
+            return False
+    return True
 
 
 def combine(xs: Sequence[int], ys: Sequence[int], coeffs: Sequence[int] | None = None) -> bytes:
