@@ -132,7 +132,8 @@ def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHER
                 for v in g["values"].values()]
         table.add_row(*[str(g["group"][k]) for k in keys], *vals)
     console.print(table)
-    console.print(f"providers: {out['providers']} took part, {out['providers_dropped']} did not  plan {out['plan_hash'][:16]}…")
+    console.print(f"providers: {out['providers']} took part, {out['providers_dropped']} did not  "
+                  f"plan {out['plan_hash'][:16]}…")
 
 
 # ------------------------------------------------------------------------------------ audit
