@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -56,10 +56,12 @@ class Coordinator:
         on_round: RoundHook | None = None,
         transport: Transport | None = None,
         sessions: SessionCache | None = None,
+        degree: int | Literal["auto"] | None = "auto",
     ) -> None:
         """``sessions``: a cache shared by coordinators (the API's process-wide one) so that key
         setup is reused across queries; without one, this coordinator keeps its own sessions of
-        ``pool`` slots. The masking graph is sparse from 50 providers (``secagg.graph``)."""
+        ``pool`` slots. ``degree``: the masking graph's degree, None for the complete graph; by
+        default sparse from 50 providers (``secagg.graph``)."""
         ids = [p.id for p in providers]
         if len(set(ids)) != len(ids) or not ids:
             raise ValueError("providers must be non-empty with distinct ids")
@@ -71,7 +73,7 @@ class Coordinator:
         self.timeout = timeout
         self.max_rows = max_rows_per_provider
         self.min_group_size = min_group_size
-        degree = default_degree(len(ids))
+        degree = default_degree(len(ids)) if degree == "auto" else degree
         cache_key = (public_key_hex(signing_key), tuple((p.id, p.url, p.public_key_hex) for p in providers),
                      threshold, degree)
         self.secagg = CoordinatorSecAgg(
@@ -136,9 +138,8 @@ class Coordinator:
     ) -> AggregateResult:
         ring = Ring(self.ring_bits(plan, noise), plan.vector_length() + CHECK_LANES)
         plan_hash = plan.hash()
-        query = {"query_id": qid, "plan": plan.to_dict(), "plan_hash": plan_hash,
-                 "noise": noise.to_dict()}
-        total = await self.secagg.aggregate(ring, query, require_all=require_all)
+        query = {"query_id": qid, "plan_hash": plan_hash, "noise": noise.to_dict()}
+        total = await self.secagg.aggregate(ring, query, plan.to_dict(), require_all=require_all)
         mg = self.min_group_size if min_group is None else min_group
         return AggregateResult(
             query_id=qid,

@@ -45,3 +45,6 @@ STAGES = (ADVERTISE, SHARE, INPUT, UNMASK)
 
 CHECK_LANES = 2
 """Zero lanes every provider appends to its vector; the unmasked total must end in zeros there."""
+
+ATTACHMENTS = frozenset({"plan"})
+"""Fields a request may carry beside its signed body; the body binds each by hash (``plan_hash``)."""

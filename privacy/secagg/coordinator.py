@@ -99,9 +99,14 @@ class CoordinatorSecAgg:
             if asyncio.iscoroutine(res):
                 await res
 
-    async def call(self, node: str, route: str, kind: str, **fields: Any) -> dict[str, Any]:
-        """Send one signed request; return the reply body (its envelope under ``__envelope__``)."""
+    async def call(
+        self, node: str, route: str, kind: str, attach: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Send one signed request (with ``attach`` beside the signed body: content the body binds
+        by hash); return the reply body (its envelope under ``__envelope__``)."""
         env, req_digest = request(self.key, node, kind, **fields)
+        if attach:
+            env = {**env, **attach}
         status, envelope = await self.transport(node, route, env)
         if status != 200:
             raise ProtocolError(f"answered {status}: {_reason(envelope)}")
@@ -111,14 +116,16 @@ class CoordinatorSecAgg:
         return {**reply, "__envelope__": envelope}
 
     async def fanout(
-        self, nodes: Sequence[str], route: str, kind: str, per_node: Callable[[str], dict[str, Any]]
+        self, nodes: Sequence[str], route: str, kind: str, per_node: Callable[[str], dict[str, Any]],
+        attach: dict[str, Any] | None = None,
     ) -> tuple[Replies, dict[str, str], dict[str, str]]:
         """:meth:`call` every node at once: the replies, the nodes that could not be reached
         (dropouts) and the nodes that answered with an error or a bad reply (refusals), with why."""
 
         async def one(node: str) -> tuple[str, dict[str, Any] | None, str, bool]:
             try:
-                reply = await asyncio.wait_for(self.call(node, route, kind, **per_node(node)), self.timeout)
+                call = self.call(node, route, kind, attach, **per_node(node))
+                reply = await asyncio.wait_for(call, self.timeout)
                 return node, reply, "", False
             except UNREACHABLE as e:
                 return node, None, f"unreachable: {type(e).__name__}: {e}"[:300], False
@@ -135,11 +142,11 @@ class CoordinatorSecAgg:
 
     async def _round(
         self, stage: Stage, nodes: Sequence[str], per_node: Callable[[str], dict[str, Any]],
-        failures: dict[str, str],
+        failures: dict[str, str], attach: dict[str, Any] | None = None,
     ) -> Replies:
         """One round; unreachable nodes are recorded in ``failures``, a refusal refuses the query."""
         await self._hook(stage.name)
-        replies, dropped, refused = await self.fanout(nodes, stage.route, stage.request, per_node)
+        replies, dropped, refused = await self.fanout(nodes, stage.route, stage.request, per_node, attach)
         if refused:
             raise ProviderRefused({n: f"{stage.name} round: {why}" for n, why in refused.items()})
         failures.update(dropped)
@@ -180,21 +187,25 @@ class CoordinatorSecAgg:
         return Session(sid, self.order, u2, s_pks, pending, self.pool, graph)
 
     # -- rounds 2 and 3: one query in one slot --------------------------------------------
-    async def aggregate(self, ring: Ring, query: dict[str, Any], require_all: bool = False) -> SecureSum:
-        """Sum the providers' masked vectors for ``query`` (plan, noise, ids) in a free slot of a
-        cached session (set up when none is idle); unmask, check and decode the total.
+    async def aggregate(
+        self, ring: Ring, query: dict[str, Any], plan: dict[str, Any], require_all: bool = False
+    ) -> SecureSum:
+        """Sum the providers' masked vectors for ``query`` (plan hash, noise, ids) in a free slot
+        of a cached session (set up when none is idle); unmask, check and decode the total.
 
-        ``ring`` includes the check lanes. ``require_all``: refuse, before anything is unmasked,
-        unless every provider sent its input (exact answers)."""
+        ``plan`` travels beside the signed request (bound by its signed ``plan_hash``), so the
+        coordinator encodes it once, not once per node. ``ring`` includes the check lanes.
+        ``require_all``: refuse, before anything is unmasked, unless every provider sent its
+        input (exact answers)."""
         session = self.sessions.checkout(self.cache_key)
         if session is not None:
             try:
-                return await self._in_session(session, ring, query, require_all, {})
+                return await self._in_session(session, ring, {**query, "plan": plan}, require_all, {})
             except _StaleSession:
                 pass
         failures: dict[str, str] = {}
         session = await self.setup(failures)
-        return await self._in_session(session, ring, query, require_all, failures)
+        return await self._in_session(session, ring, {**query, "plan": plan}, require_all, failures)
 
     async def _in_session(
         self, session: Session, ring: Ring, query: dict[str, Any], require_all: bool, failures: dict[str, str]
@@ -229,12 +240,14 @@ class CoordinatorSecAgg:
     ) -> tuple[int, list[str]]:
         """Round 2: the (unreduced) sum of the masked vectors received, and who sent them."""
 
+        signed = {k: v for k, v in query.items() if k != "plan"}
+
         def fields(node: str) -> dict[str, Any]:
-            return {"session": session.sid, "slot": slot, **query, "ring_bits": ring.bits,
+            return {"session": session.sid, "slot": slot, **signed, "ring_bits": ring.bits,
                     "u2": session.u2, "shares": session.pending_shares.get(node, {})}
 
         try:
-            inputs = await self._round(INPUT, session.u2, fields, failures)
+            inputs = await self._round(INPUT, session.u2, fields, failures, {"plan": query["plan"]})
         except ProviderRefused as e:
             if session.next_slot > 1:  # a reused session: a node may have restarted and lost it
                 raise _StaleSession() from e

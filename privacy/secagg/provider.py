@@ -253,13 +253,13 @@ class ProviderSecAgg:
             raise ProtocolError("u2 must include this node and at least threshold providers")
         if any(v not in s.peer_s for v in u2):
             raise ProtocolError("u2 contains a provider without advertised keys")
-        plan, units, variances = self._query(req)
+        plan, units, variances = self._query(req, envelope["plan"])
         layout = plan.layout()
         ring = Ring(int(req["ring_bits"]), layout.length + CHECK_LANES)
         self._take_slot(s, slot, u2, req.get("shares") or {})
         values = self.compute(plan, units)
         lane_vars = layout.expand(variances)
-        if any(v > 0 for v in lane_vars):
+        if max(lane_vars, default=0) > 0:
             noise_vec = skellam_shares(lane_vars, s.threshold)
             values = [a + b for a, b in zip(values, noise_vec, strict=True)]
         values = values + [0] * CHECK_LANES
@@ -272,9 +272,10 @@ class ProviderSecAgg:
         }
         return self.reply(req_digest, body)
 
-    def _query(self, req: dict[str, Any]) -> tuple[Plan, list[int], list[float]]:
-        """The plan and its noise parameters (per-component units and variances), checked."""
-        plan = Plan.from_dict(req["plan"])
+    def _query(self, req: dict[str, Any], plan_dict: Any) -> tuple[Plan, list[int], list[float]]:
+        """The plan (sent beside the signed request, bound by its signed ``plan_hash``) and its
+        noise parameters (per-component units and variances), checked."""
+        plan = Plan.from_dict(plan_dict)
         if plan.hash() != req.get("plan_hash"):
             raise ProtocolError("plan hash mismatch")
         noise = req.get("noise") or {}
@@ -309,7 +310,7 @@ class ProviderSecAgg:
         """``values`` plus this node's self mask and its pairwise masks with the rest of u2."""
         assert s.u2 is not None
         limit = ring.modulus // (2 * len(s.u2))
-        if any(abs(v) >= limit for v in values):
+        if values and (max(values) >= limit or min(values) <= -limit):
             raise ProtocolError("local aggregate too large for the ring; raise ring_bits")
         y = ring.encode(values)
         y += ring.prg(self_mask_key(s.b_seeds[slot], s.sid, slot))
