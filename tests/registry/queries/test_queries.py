@@ -153,6 +153,28 @@ def test_failed_query_spends_nothing(qenv: QueryEnv, funded_buyer: None,
     assert [c["refunded"] for c in charges] == [False, False, True]
 
 
+def test_exact_product_with_a_node_down_refuses_and_refunds(qenv: QueryEnv, funded_buyer: None,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Noise off: a result without one provider would let a buyer difference out that provider's exact total."""
+    workdir = tmp_path_factory.mktemp("exact-down")
+    files = {f"exact-{i}": write_data(workdir / f"e{i}.csv", 30, seed=300 + i) for i in range(3)}
+    nodes = start_nodes(qenv.server, files, workdir)
+    register_nodes(qenv, nodes)
+    product = listed_product(qenv, list(nodes), policy={"noise": False, "min_group_size": 0})
+    lic = buy_license(qenv, product)
+    r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
+    assert r.status_code == 200 and r.json()["providers"] == 3, r.text
+    nodes["exact-1"].kill()  # the threshold (2) still holds, but exact answers need all three
+    before = license_state(qenv, lic["id"])
+    r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
+    assert r.status_code == 503 and r.json()["error"] == "not_enough_providers", r.text
+    assert "every provider" in r.json()["detail"] and "exact-1" not in r.text
+    assert license_state(qenv, lic["id"])["queries_left"] == before["queries_left"]
+    with qenv.server.client("buyer") as buyer:
+        charges = buyer.get(f"/licenses/{lic['id']}/charges").json()
+    assert [c["refunded"] for c in charges] == [False, True]
+
+
 def test_concurrent_queries_never_overspend(qenv: QueryEnv, personal: dict[str, Any]) -> None:
     lic = buy_license(qenv, personal, epsilon=1.0)
 
