@@ -18,16 +18,16 @@ SPARSE_FROM = 50
 """From this many providers the coordinator masks on a sparse graph."""
 
 
+def min_degree(n: int) -> int:
+    """The smallest degree a provider accepts for n participants, 3·ceil(log2 n): with a majority
+    of honest survivors their part of the graph is then connected except with probability < 1e-8
+    from n = 50 (privacy/README.md gives the bound)."""
+    return min(n - 1, 3 * math.ceil(math.log2(max(n, 2))))
+
+
 def default_degree(n: int) -> int | None:
     """The degree the coordinator asks for: None (complete graph) below :data:`SPARSE_FROM`."""
-    if n < SPARSE_FROM:
-        return None
-    return min(n - 1, 3 * math.ceil(math.log2(n)))
-
-
-def min_degree(n: int) -> int:
-    """The smallest degree a provider accepts for n participants (see privacy/README.md)."""
-    return min(n - 1, 2 * math.ceil(math.log2(max(n, 2))))
+    return None if n < SPARSE_FROM else min_degree(n)
 
 
 def graph_seed(session: str, adverts: Mapping[str, str]) -> bytes:
