@@ -52,7 +52,6 @@ class SecureSum:
     values: list[int]
     survivors: list[str]
     failures: dict[str, str]
-    cross_checked: bool
 
 
 class _StaleSession(Exception):
@@ -175,16 +174,23 @@ class CoordinatorSecAgg:
             )
         pending: dict[str, dict[str, str]] = {v: {} for v in u2}
         for u in u2:
-            cts = shares[u].get("ciphertexts") or {}
+            cts = shares[u].get("ciphertexts")
             for v in u2:
-                if v not in cts:
+                if not isinstance(cts, dict) or v not in cts:
                     raise ProviderRefused({u: f"share round: sent no key share for {v}"})
                 pending[v][u] = str(cts[v])
-        s_pks = {n: [b64d(str(k)) for k in adverts[n]["s_pks"]] for n in u2}
+        s_pks: dict[str, list[bytes]] = {}
+        for n in u1:
+            try:
+                s_pks[n] = [b64d(str(k)) for k in adverts[n]["s_pks"]][: self.pool]
+                if len(s_pks[n]) != self.pool or not isinstance(adverts[n]["c_pk"], str):
+                    raise ValueError("wrong number of masking keys")
+            except (KeyError, TypeError, ValueError) as e:
+                raise ProviderRefused({n: f"advertise round: malformed advert: {e}"[:300]}) from None
         seed = graph_seed(sid, {n: str(adverts[n]["c_pk"]) for n in u1})
         graph = neighbours(seed, u1, self.degree)
         self.sessions.created()
-        return Session(sid, self.order, u2, s_pks, pending, self.pool, graph)
+        return Session(sid, self.order, u2, {n: s_pks[n] for n in u2}, pending, self.pool, graph)
 
     # -- rounds 2 and 3: one query in one slot --------------------------------------------
     async def aggregate(
@@ -233,7 +239,7 @@ class CoordinatorSecAgg:
         failures.update(out.excluded)
         if not failures and len(u3) == len(self.order):
             self.sessions.checkin(self.cache_key, session)
-        return SecureSum(out.values, u3, failures, out.cross_checked)
+        return SecureSum(out.values, u3, failures)
 
     async def _inputs(
         self, session: Session, slot: int, ring: Ring, query: dict[str, Any], failures: dict[str, str]

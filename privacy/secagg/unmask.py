@@ -34,12 +34,10 @@ Replies = dict[str, dict[str, Any]]
 
 @dataclass
 class Unmasked:
-    """The decoded total (check lanes removed), the replies left out and why, and whether spare
-    shares cross-checked the reconstruction (False when exactly t replies were usable)."""
+    """The decoded total (check lanes removed), and the replies left out and why."""
 
     values: list[int]
     excluded: dict[str, str]
-    cross_checked: bool
 
 
 @dataclass
@@ -124,7 +122,7 @@ def unmask_checked(
             rows[index[node]] = row
     values = _attempt(job, rows)
     if values is not None:
-        return Unmasked(values, excluded, len(rows) > threshold)
+        return Unmasked(values, excluded)
     names = {i: n for n, i in index.items()}
     if len(rows) > threshold and _consistent(job, rows):
         raise IntegrityCheckFailed("every unmask share agrees but the total's check lanes are not zero: "
@@ -134,7 +132,7 @@ def unmask_checked(
             values = _attempt(job, {k: v for k, v in rows.items() if k != x})
             if values is not None:
                 excluded[names[x]] = "sent unmask shares that disagree with the others; left out"
-                return Unmasked(values, excluded, len(rows) - 1 > threshold)
+                return Unmasked(values, excluded)
     suspects = ", ".join(sorted(names[x] for x in rows))
     raise IntegrityCheckFailed(
         f"the unmasked total failed its check and no single faulty node explains it "
