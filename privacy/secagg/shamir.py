@@ -24,9 +24,9 @@ def split(secret_values: Sequence[bytes], n: int, t: int) -> list[list[int]]:
         row = []
         for coeffs in polys:
             acc = 0
-            for c in coeffs:
-                acc = (acc * x + c) % PRIME
-            row.append(acc)
+            for c in coeffs:  # x is small: reduce once at the end, not at every step
+                acc = acc * x + c
+            row.append(acc % PRIME)
         out.append(row)
     return out
 
