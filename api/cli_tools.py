@@ -135,7 +135,8 @@ def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHER
     if out["noised"]:
         console.print("± is half the 95 % interval from the noise calibration (se in --json); — is a cell "
                       "hidden as covering too few rows")
-    console.print(f"providers: {', '.join(out['participants'])}  plan {out['plan_hash'][:16]}…")
+    console.print(f"providers: {out['providers']} took part, {out['providers_dropped']} did not  "
+                  f"plan {out['plan_hash'][:16]}…")
 
 
 # ------------------------------------------------------------------------------------ audit

@@ -49,7 +49,7 @@ def create_bench_app(data: Path, node_id: str, key_dir: Path, coordinator_pubkey
 
     def plain(envelope: Any) -> dict[str, Any]:
         req, req_digest = proto.open_request(envelope, PLAIN_REQ)
-        plan = Plan.from_dict(req["plan"])
+        plan = Plan.from_dict(envelope["plan"])  # beside the signed body, as for a masked input
         if plan.hash() != req.get("plan_hash"):
             raise ProtocolError("plan hash mismatch")
         units = [int(u) for u in req["noise"]["units"]]

@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,9 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from privacy.calibrate import NoisePlan, raw_sensitivity
 from privacy.plan import Plan
 from privacy.result import DEFAULT_MIN_GROUP_SIZE, AggregateResult, decode_groups
-from privacy.secagg.constants import REFUSAL_STATUS
+from privacy.secagg.constants import CHECK_LANES, REFUSAL_STATUS
 from privacy.secagg.coordinator import CoordinatorSecAgg, RoundHook, Transport
+from privacy.secagg.crypto import public_key_hex
+from privacy.secagg.graph import default_degree
 from privacy.secagg.ring import Ring
+from privacy.secagg.sessions import SessionCache
 
 KEEPALIVE_EXPIRY_S = 1.0
 
@@ -53,7 +56,13 @@ class Coordinator:
         min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
         on_round: RoundHook | None = None,
         transport: Transport | None = None,
+        sessions: SessionCache | None = None,
+        degree: int | Literal["auto"] | None = "auto",
     ) -> None:
+        """``sessions``: a cache shared by coordinators (the API's process-wide one) so that key
+        setup is reused across queries; without one, this coordinator keeps its own sessions of
+        ``pool`` slots. ``degree``: the masking graph's degree, None for the complete graph; by
+        default sparse from 50 providers (``secagg.graph``)."""
         ids = [p.id for p in providers]
         if len(set(ids)) != len(ids) or not ids:
             raise ValueError("providers must be non-empty with distinct ids")
@@ -65,10 +74,14 @@ class Coordinator:
         self.timeout = timeout
         self.max_rows = max_rows_per_provider
         self.min_group_size = min_group_size
+        degree = default_degree(len(ids)) if degree == "auto" else degree
+        cache_key = (public_key_hex(signing_key), tuple((p.id, p.url, p.public_key_hex) for p in providers),
+                     threshold, degree)
         self.secagg = CoordinatorSecAgg(
             signing_key, {p.id: p.public_key_hex for p in providers}, threshold,
             transport or self._post, pool=pool, timeout=timeout, on_round=on_round,
             policies={p.id: p.policy_hash for p in providers},
+            sessions=sessions, cache_key=cache_key, degree=degree,
         )
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
@@ -112,20 +125,24 @@ class Coordinator:
         *,
         min_group_size: int | None = None,
         query_id: str | None = None,
+        require_all: bool | None = None,
     ) -> AggregateResult:
         """Run ``plan`` with secure aggregation, the providers adding ``noise`` (calibrated by the
-        caller for this plan; ``no_noise(plan)`` means exact answers)."""
+        caller for this plan; ``no_noise(plan)`` means exact answers, released only when every
+        provider takes part: otherwise :class:`NotEnoughProviders` before anything is unmasked).
+        ``require_all`` overrides that default (False: exact sums despite dropouts, as protocol
+        tests check them)."""
+        every = not noise.enabled if require_all is None else require_all
         async with self._lock:
-            return await self._run(plan, noise, min_group_size, query_id or uuid.uuid4().hex)
+            return await self._run(plan, noise, min_group_size, query_id or uuid.uuid4().hex, every)
 
     async def _run(
-        self, plan: Plan, noise: NoisePlan, min_group: int | None, qid: str
+        self, plan: Plan, noise: NoisePlan, min_group: int | None, qid: str, require_all: bool
     ) -> AggregateResult:
-        ring = Ring(self.ring_bits(plan, noise), plan.vector_length())
+        ring = Ring(self.ring_bits(plan, noise), plan.vector_length() + CHECK_LANES)
         plan_hash = plan.hash()
-        query = {"query_id": qid, "plan": plan.to_dict(), "plan_hash": plan_hash,
-                 "noise": noise.to_dict()}
-        total = await self.secagg.aggregate(ring, query)
+        query = {"query_id": qid, "plan_hash": plan_hash, "noise": noise.to_dict()}
+        total = await self.secagg.aggregate(ring, query, plan.to_dict(), require_all=require_all)
         mg = self.min_group_size if min_group is None else min_group
         return AggregateResult(
             query_id=qid,

@@ -116,3 +116,24 @@ class PolicyMismatch(ProviderPolicyError):
                          f"provider node {node!r} runs policy {running or 'none'}, but policy "
                          f"{registered or 'none'} is registered for it; the provider must re-register "
                          "its node (POST /providers/me/node)", node)
+
+
+class ProviderRefused(PrivacyError):
+    """A provider node answered a round with an error (or a reply that fails the protocol's checks);
+    the query is refused, nothing is revealed, and ``nodes`` names who refused and why."""
+
+    code = "provider_refused"
+    http_status = 502
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.nodes = dict(reasons)
+        super().__init__("query refused by provider node(s): " +
+                         "; ".join(f"{n}: {why}" for n, why in sorted(reasons.items())))
+
+
+class IntegrityCheckFailed(PrivacyError):
+    """The unmasked total could not be verified (bad shares that could not be attributed and
+    excluded, or a failed check lane); no total is released."""
+
+    code = "integrity_check_failed"
+    http_status = 502

@@ -53,7 +53,10 @@ class GroupResult:
 
 @dataclass
 class AggregateResult:
-    """Decoded (noised) aggregates per group plus who took part and what was charged."""
+    """Decoded (noised) aggregates per group plus who took part and what was charged.
+
+    ``participants`` and ``dropped`` (node ids) stay with the coordinator's caller: what the buyer
+    is shown (``to_dict``) holds only their counts, so no one learns which node a result lacks."""
 
     query_id: str
     plan_hash: str
@@ -75,8 +78,8 @@ class AggregateResult:
             "query_id": self.query_id,
             "plan_hash": self.plan_hash,
             "groups": [g.to_dict() for g in self.groups],
-            "participants": self.participants,
-            "dropped": self.dropped,
+            "providers": len(self.participants),
+            "providers_dropped": len(self.dropped),
             "epsilon": self.epsilon,
             "delta": self.delta,
             "rho": self.rho,

@@ -89,7 +89,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "as too small"},
     "budget": {"zh": "隐私预算", "en": "Privacy budget"},
     "budget_left": {"zh": "剩余", "en": "left"},
-    "participants": {"zh": "参与计算的节点", "en": "Nodes that took part"},
+    "participants": {"zh": "参与计算的节点数", "en": "Nodes that took part (count)"},
     "receipt": {"zh": "存证记录", "en": "Ledger receipt"},
     "spent": {"zh": "本次消耗", "en": "Spent"},
     "review_queue": {"zh": "待审核", "en": "Review queue"},

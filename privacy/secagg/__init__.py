@@ -12,6 +12,8 @@ independent Bonawitz instance whose first two rounds were sent early; this is th
 argument for amortising key setup. Slots are single use on the provider side.
 
 Modules: ``constants`` (wire names both halves use), ``coordinator`` and ``provider`` (the two
-halves), ``masks`` (mask keys both derive), ``crypto`` (signed envelopes, X25519, AES-GCM),
-``ring`` (packed vectors mod 2^k, PRG), ``shamir`` (t-of-n sharing).
+halves), ``unmask`` (checked unmasking: spare shares and check lanes), ``sessions`` (key-setup
+sessions reused across queries), ``graph`` (complete or sparse masking graph), ``masks`` (mask keys
+both derive), ``crypto`` (signed envelopes, X25519, AES-GCM), ``ring`` (packed vectors mod 2^k,
+PRG), ``shamir`` (t-of-n sharing, Reed-Solomon consistency).
 """

@@ -48,3 +48,9 @@ REFUSAL = "refusal"
 
 REFUSAL_STATUS = 403
 """HTTP status a provider node answers a refused plan with; the body is the signed refusal."""
+
+CHECK_LANES = 2
+"""Zero lanes every provider appends to its vector; the unmasked total must end in zeros there."""
+
+ATTACHMENTS = frozenset({"plan"})
+"""Fields a request may carry beside its signed body; the body binds each by hash (``plan_hash``)."""

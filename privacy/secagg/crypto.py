@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.canonical import RecordFormatError, canonical_json, sha256_hex
 from privacy.errors import ProviderAuthError
-from privacy.secagg.constants import SIG_DOMAIN
+from privacy.secagg.constants import ATTACHMENTS, SIG_DOMAIN
 
+ENVELOPE = frozenset({"body", "signer", "sig"})
 MAX_CLOCK_SKEW = 300.0
 
 
@@ -95,7 +96,7 @@ def verify(envelope: Any, expected_signer: str, public_key: Ed25519PublicKey) ->
 
 def verify_with_digest(envelope: Any, expected_signer: str, public_key: Ed25519PublicKey) -> tuple[dict[str, Any], str]:
     """:func:`verify`, plus the SHA-256 (hex) of the body's canonical JSON (encoded once)."""
-    if not isinstance(envelope, dict) or set(envelope) != {"body", "signer", "sig"}:
+    if not isinstance(envelope, dict) or not ENVELOPE <= set(envelope) <= ENVELOPE | ATTACHMENTS:
         raise ProviderAuthError("malformed envelope")
     body = envelope["body"]
     if not isinstance(body, dict) or envelope["signer"] != expected_signer:

@@ -19,7 +19,7 @@ from privacy.errors import PolicyRefused, ProtocolError, ProviderAuthError
 from privacy.noise import skellam_shares
 from privacy.plan import Plan
 from privacy.secagg import shamir
-from privacy.secagg.constants import ADVERTISE, COORDINATOR, INPUT, SHARE, UNMASK
+from privacy.secagg.constants import ADVERTISE, CHECK_LANES, COORDINATOR, INPUT, SHARE, UNMASK
 from privacy.secagg.crypto import (
     agree,
     b64d,
@@ -34,6 +34,7 @@ from privacy.secagg.crypto import (
     verify,
     verify_with_digest,
 )
+from privacy.secagg.graph import graph_seed, min_degree, neighbours
 from privacy.secagg.masks import pair_key, self_mask_key
 from privacy.secagg.refusal import refusal_body
 from privacy.secagg.ring import Ring
@@ -79,6 +80,8 @@ class _Session:
     c_key: X25519PrivateKey
     s_keys: list[X25519PrivateKey]
     b_seeds: list[bytes]
+    degree: int | None = None
+    graph: dict[str, frozenset[str]] = field(default_factory=dict)
     peer_c: dict[str, bytes] = field(default_factory=dict)
     peer_s: dict[str, list[bytes]] = field(default_factory=dict)
     u2: list[str] | None = None
@@ -178,6 +181,9 @@ class ProviderSecAgg:
             raise ProtocolError("threshold must be a majority of participants")
         if not 1 <= pool <= MAX_POOL:
             raise ProtocolError(f"pool must be in 1..{MAX_POOL}")
+        degree = req.get("degree")
+        if degree is not None and (not isinstance(degree, int) or degree < min_degree(len(participants))):
+            raise ProtocolError(f"masking graph degree must be at least {min_degree(len(participants))}")
         sid = str(req.get("session"))
         with self._lock:
             if sid in self.sessions:
@@ -194,6 +200,7 @@ class ProviderSecAgg:
                 c_key=X25519PrivateKey.generate(),
                 s_keys=[X25519PrivateKey.generate() for _ in range(pool)],
                 b_seeds=[secrets.token_bytes(32) for _ in range(pool)],
+                degree=degree,
             )
             self.sessions[sid] = session
         return self.reply(
@@ -218,6 +225,7 @@ class ProviderSecAgg:
                 raise ProtocolError("shares already sent for this session")
             s.sent_shares = True
         u1: list[str] = []
+        c_pks: dict[str, str] = {}
         for node, env in adverts.items():
             if node not in s.identities or node not in s.participants:
                 raise ProtocolError(f"advert from non-participant {node!r}")
@@ -227,11 +235,13 @@ class ProviderSecAgg:
             s_pks = body.get("s_pks")
             if not isinstance(s_pks, list) or len(s_pks) != s.pool:
                 raise ProtocolError(f"advert of {node!r} has the wrong pool size")
-            s.peer_c[node] = b64d(str(body["c_pk"]))
+            c_pks[node] = str(body["c_pk"])
+            s.peer_c[node] = b64d(c_pks[node])
             s.peer_s[node] = [b64d(str(k)) for k in s_pks]
             u1.append(node)
         if self.node_id not in u1 or len(u1) < s.threshold:
             raise ProtocolError("fewer than threshold providers advertised keys")
+        s.graph = neighbours(graph_seed(s.sid, c_pks), [p for p in s.participants if p in c_pks], s.degree)
         secrets_ = [raw_private(k) for k in s.s_keys] + s.b_seeds
         table = shamir.split(secrets_, len(s.participants), s.threshold)
         cts: dict[str, str] = {}
@@ -252,16 +262,17 @@ class ProviderSecAgg:
             raise ProtocolError("u2 must include this node and at least threshold providers")
         if any(v not in s.peer_s for v in u2):
             raise ProtocolError("u2 contains a provider without advertised keys")
-        plan, units, variances = self._query(req)
+        plan, units, variances = self._query(req, envelope["plan"])
         self._enforce(req, req_digest, plan, units, variances, s.threshold)
         layout = plan.layout()
-        ring = Ring(int(req["ring_bits"]), layout.length)
+        ring = Ring(int(req["ring_bits"]), layout.length + CHECK_LANES)
         self._take_slot(s, slot, u2, req.get("shares") or {})
         values = self.compute(plan, units)
         lane_vars = layout.expand(variances)
-        if any(v > 0 for v in lane_vars):
+        if max(lane_vars, default=0) > 0:
             noise_vec = skellam_shares(lane_vars, s.threshold)
             values = [a + b for a, b in zip(values, noise_vec, strict=True)]
+        values = values + [0] * CHECK_LANES
         body = {
             "type": INPUT.reply,
             "session": s.sid,
@@ -271,9 +282,10 @@ class ProviderSecAgg:
         }
         return self.reply(req_digest, body)
 
-    def _query(self, req: dict[str, Any]) -> tuple[Plan, list[int], list[float]]:
-        """The plan and its noise parameters (per-component units and variances), checked."""
-        plan = Plan.from_dict(req["plan"])
+    def _query(self, req: dict[str, Any], plan_dict: Any) -> tuple[Plan, list[int], list[float]]:
+        """The plan (sent beside the signed request, bound by its signed ``plan_hash``) and its
+        noise parameters (per-component units and variances), checked."""
+        plan = Plan.from_dict(plan_dict)
         if plan.hash() != req.get("plan_hash"):
             raise ProtocolError("plan hash mismatch")
         noise = req.get("noise") or {}
@@ -319,13 +331,14 @@ class ProviderSecAgg:
         """``values`` plus this node's self mask and its pairwise masks with the rest of u2."""
         assert s.u2 is not None
         limit = ring.modulus // (2 * len(s.u2))
-        if any(abs(v) >= limit for v in values):
+        if values and (max(values) >= limit or min(values) <= -limit):
             raise ProtocolError("local aggregate too large for the ring; raise ring_bits")
         y = ring.encode(values)
         y += ring.prg(self_mask_key(s.b_seeds[slot], s.sid, slot))
         me = s.index(self.node_id)
+        partners = s.graph[self.node_id]
         for i, v in enumerate(s.u2):
-            if v == self.node_id:
+            if v not in partners:
                 continue
             mask = ring.prg(pair_key(s.s_keys[slot], s.peer_s[v][slot], s.sid, slot))
             y += mask if me < s.index(v) else ring.neg(mask)

@@ -10,11 +10,14 @@
    provider is asked, so concurrent queries can never overspend.
 4. The coordinator runs secure aggregation over the product's registered provider nodes. If it fails
    the spend is refunded (`licenses.refund_spend`), so a failed query costs nothing.
+   Exact answers need every provider of the product (refused, and refunded, otherwise). Key setup is
+   shared across queries through `QueryContext.sessions` (`privacy.secagg.sessions`).
    A refusal is a committed `query.refused` ledger record: exact answers (noise off) that fail
    `privacy.disclosure`'s differencing control, and plans a node refused under its own signed policy
    (the record names the node and the rule and carries the node's signed refusal).
-5. A `query.run` ledger record (plan hash, result hash, cost, providers, license) is committed with the
-   result; its seq is the buyer's receipt (`GET /ledger/records/{seq}`).
+5. A `query.run` ledger record (plan hash, result hash, cost, license, and how many providers took part
+   and dropped, never which: the buyer can read the record) is committed with the result; its seq is
+   the buyer's receipt (`GET /ledger/records/{seq}`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from privacy.errors import (DisclosureRefused, NotEnoughProviders, PolicyRefused
                             ProviderPolicyError, QueryError)
 from privacy.plan import ColumnSpec, Plan
 from privacy.result import AggregateResult
+from privacy.secagg.sessions import SESSIONS, SessionCache
 from privacy.sql import parse_query
 from registry.actor import Actor
 from registry.errors import InvalidInput
@@ -71,10 +75,12 @@ def column_specs(product: Product) -> list[ColumnSpec]:
 
 @dataclass
 class QueryContext:
-    """What a query needs beyond the database: the exchange's coordinator key."""
+    """What a query needs beyond the database: the exchange's coordinator key, and the
+    process-wide cache of key-setup sessions its queries share."""
 
     coordinator_key: Ed25519PrivateKey
     timeout: float = PROVIDER_TIMEOUT
+    sessions: SessionCache = SESSIONS
 
 
 def _dp_params(session: Session, product: Product, data: QueryIn) -> DPParams | None:
@@ -89,17 +95,18 @@ def _dp_params(session: Session, product: Product, data: QueryIn) -> DPParams | 
                     data.delta if data.delta is not None else policy.default_delta)
 
 
-def _coordinator(ctx: QueryContext, session: Session, product: Product) -> Coordinator:
+def _coordinator(ctx: QueryContext, session: Session, product: Product, exact: bool) -> Coordinator:
     """A coordinator over the product's registered nodes; NotEnoughProviders (before anything is
-    spent) when fewer than the threshold are registered."""
+    spent) when fewer than the threshold are registered, or, for exact answers, any is missing."""
     policy = policy_of(session, product)
     threshold = effective_threshold(product, policy)
     endpoints, missing = product_endpoints(session, product)
-    if len(endpoints) < threshold:
-        raise NotEnoughProviders(f"product {product.code} needs {threshold} provider nodes; only "
-                                 f"{len(endpoints)} are registered (missing: {', '.join(missing)})")
-    return Coordinator(ctx.coordinator_key, endpoints, threshold, timeout=ctx.timeout, pool=1,
-                       min_group_size=policy.min_group_size)
+    if len(endpoints) < threshold or (exact and missing):
+        need = "every one of its" if exact else str(threshold)
+        raise NotEnoughProviders(f"product {product.code} needs {need} provider nodes; only "
+                                 f"{len(endpoints)} of {len(product.provider_ids)} are registered")
+    return Coordinator(ctx.coordinator_key, endpoints, threshold, timeout=ctx.timeout,
+                       sessions=ctx.sessions, min_group_size=policy.min_group_size)
 
 
 def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) -> QueryOut:
@@ -117,7 +124,7 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
             _refused(session, actor, product, lic.id, plan, e)
             raise
     noise = calibrate(plan, dp)
-    coordinator = _coordinator(ctx, session, product)
+    coordinator = _coordinator(ctx, session, product, exact=not noise.enabled)
     grant = authorize_and_spend(session, actor, lic.id, kinds=plan.kinds, columns={c.name for c in plan.columns},
                                 epsilon=noise.epsilon, delta=noise.delta, rho=noise.rho or None)
     session.commit()
@@ -160,15 +167,15 @@ def _record(session: Session, actor: Actor, product: Product, grant: LicenseGran
                         data={"query_id": result.query_id, "license_id": grant.license_id,
                               "charge_id": grant.charge_id, "plan_hash": plan.hash(), "result_hash": result_hash,
                               "epsilon": result.epsilon, "delta": result.delta, "rho": result.rho,
-                              "noised": result.noised, "participants": result.participants,
-                              "dropped": result.dropped, "kinds": sorted(plan.kinds)})
+                              "noised": result.noised, "providers": len(result.participants),
+                              "providers_dropped": len(result.dropped), "kinds": sorted(plan.kinds)})
     session.commit()
     groups: list[dict[str, Any]] = body["groups"]
     return QueryOut(
         query_id=result.query_id, license_id=grant.license_id, product_id=product.id, plan_hash=plan.hash(),
         result_hash=result_hash, result=body, groups=groups,
         suppressed_groups=list(result.suppressed_groups), noised=result.noised,
-        participants=result.participants, dropped=result.dropped, epsilon_spent=result.epsilon,
+        providers=len(result.participants), providers_dropped=len(result.dropped), epsilon_spent=result.epsilon,
         delta_spent=result.delta, rho_spent=result.rho,
         budget_left=BudgetLeft(epsilon=grant.epsilon_left, delta=grant.delta_left, queries=grant.queries_left),
         receipt={"seq": rec.seq, "url": f"/ledger/records/{rec.seq}"})

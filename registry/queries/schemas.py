@@ -96,8 +96,8 @@ class QueryOut(BaseModel):
     groups: list[dict[str, Any]]
     suppressed_groups: list[dict[str, Any]]
     noised: bool
-    participants: list[str] = Field(description="provider node ids whose data is in the result")
-    dropped: list[str]
+    providers: int = Field(description="how many provider nodes' data is in the result (not which)")
+    providers_dropped: int = Field(description="how many of the product's nodes did not take part")
     epsilon_spent: float
     delta_spent: float
     rho_spent: float

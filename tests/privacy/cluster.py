@@ -67,10 +67,12 @@ def start_cluster(
     extra_args: list[str] | None = None,
     timeout: float = 60.0,
     program: Sequence[str] = ("-m", "privacy.provider"),
+    programs: dict[int, Sequence[str]] | None = None,
 ) -> Cluster:
     """Start one node per data file, wait until each answers GET /identity.
 
-    ``program`` is what the interpreter runs: the provider node, or a script taking its arguments."""
+    ``program`` is what the interpreter runs: the provider node, or a script taking its arguments;
+    ``programs`` overrides it for some nodes (by index), e.g. a faulty test node."""
     cluster = Cluster()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for i, data in enumerate(files):
@@ -78,7 +80,7 @@ def start_cluster(
         port = free_port()
         key_dir = workdir / f"keys-{node_id}"
         cmd = [
-            sys.executable, *program, "--data", str(data), "--id", node_id,
+            sys.executable, *(programs or {}).get(i, program), "--data", str(data), "--id", node_id,
             "--port", str(port), "--key-dir", str(key_dir),
             "--coordinator-key", coordinator_pubkey, *(extra_args or []),
         ]

@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator, ProviderEndpoint
+from privacy.errors import ProviderRefused
 from privacy.provider.app import create_app
 from privacy.secagg.coordinator import request
 from privacy.secagg.crypto import public_key_hex, sign
@@ -76,18 +78,20 @@ def test_malformed_body_is_400_not_500(cluster: Cluster) -> None:
     assert r.status_code == 401 and r.json()["error"] == "provider_auth_failed"
 
 
-def test_provider_with_wrong_registered_key_is_excluded(
+def test_provider_with_wrong_registered_key_refuses_the_query(
     cluster: Cluster, coord_key: Ed25519PrivateKey
 ) -> None:
-    """A reply not signed by the registered key (impersonation) is not aggregated."""
+    """A reply not signed by the registered key (impersonation) is never aggregated: the query is
+    refused naming the node, not run without it as if it had dropped out."""
     eps = cluster.endpoints()
     impostor = public_key_hex(Ed25519PrivateKey.generate())
     eps[3] = ProviderEndpoint(eps[3].id, eps[3].url, impostor)
     coord = Coordinator(coord_key, eps, threshold=3, timeout=10)
     plan = parse_query("SELECT COUNT(*) FROM t", COLUMNS)
-    result = coord.run_sync(plan, no_noise(plan), min_group_size=0)
-    assert result.participants == ["p0", "p1", "p2"] and result.dropped == ["p3"]
-    assert "bad signature from 'p3'" in result.failures["p3"]
+    with pytest.raises(ProviderRefused) as info:
+        coord.run_sync(plan, no_noise(plan), min_group_size=0)
+    assert list(info.value.nodes) == ["p3"]
+    assert "bad signature from 'p3'" in info.value.nodes["p3"]
 
 
 def test_unmask_with_different_survivors_refused(

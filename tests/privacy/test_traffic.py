@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from privacy.calibrate import DPParams, calibrate
 from privacy.coordinator import Coordinator
+from privacy.secagg.constants import CHECK_LANES
 from privacy.secagg.ring import GUARD_BYTES
 from privacy.sql import parse_query
 from tests.privacy.cluster import Cluster, free_port
@@ -118,7 +119,7 @@ def test_recorded_provider_traffic_is_protocol_only(
             result = await coord.run(plan, calibrate(plan, dp), min_group_size=0)
             assert result.participants == ["p0", "p1", "p2", "p3"]
             bits = coord.ring_bits(plan, calibrate(plan, dp))
-            expected_sizes.add(plan.vector_length() * (bits // 8 + GUARD_BYTES))
+            expected_sizes.add((plan.vector_length() + CHECK_LANES) * (bits // 8 + GUARD_BYTES))
         await coord.aclose()
 
     asyncio.run(go())

@@ -66,7 +66,7 @@ def test_exact_answers_equal_duckdb_over_the_union(qenv: QueryEnv, plain: dict[s
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["noised"] is False and body["epsilon_spent"] == 0 and body["suppressed_groups"] == []
-        assert sorted(body["participants"]) == NODES and body["dropped"] == []
+        assert (body["providers"], body["providers_dropped"]) == (3, 0) and "participants" not in body["result"]
         assert body["result_hash"] == hashlib.sha256(canonical_json(body["result"])).hexdigest()
         assert body["budget_left"] == {"epsilon": 2.0, "delta": 1e-4, "queries": 1000 - (i + 1)}
         rel = duckdb.sql(reference.format(src=src))
@@ -97,7 +97,7 @@ def test_noised_query_spends_budget_and_budget_left_falls(qenv: QueryEnv, person
         assert body["delta_spent"] == 1e-6
         assert math.isclose(body["budget_left"]["epsilon"], left[-1] - body["epsilon_spent"], abs_tol=1e-8)
         left.append(body["budget_left"]["epsilon"])
-        assert sorted(body["participants"]) == NODES
+        assert body["providers"] == 3
     assert left[0] > left[1] > left[2]
     assert math.isclose(license_state(qenv, lic["id"])["epsilon_left"], left[-1], abs_tol=1e-8)
 
@@ -146,7 +146,8 @@ def test_failed_query_spends_nothing(qenv: QueryEnv, funded_buyer: None,
     nodes["doomed-2"].kill()  # one of three gone: the threshold (2) still holds
     r = query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.2)
     assert r.status_code == 200, r.text
-    assert sorted(r.json()["participants"]) == ["doomed-0", "doomed-1"] and r.json()["dropped"] == ["doomed-2"]
+    body = r.json()  # the buyer learns how many took part, never which
+    assert (body["providers"], body["providers_dropped"]) == (2, 1) and "doomed-2" not in r.text
     before = license_state(qenv, lic["id"])
     nodes["doomed-1"].kill()
     r = query(qenv, lic["id"], "SELECT COUNT(*) FROM data", epsilon=0.2)
@@ -157,6 +158,28 @@ def test_failed_query_spends_nothing(qenv: QueryEnv, funded_buyer: None,
     with qenv.server.client("buyer") as buyer:
         charges = buyer.get(f"/licenses/{lic['id']}/charges").json()
     assert [c["refunded"] for c in charges] == [False, False, True]
+
+
+def test_exact_product_with_a_node_down_refuses_and_refunds(qenv: QueryEnv, funded_buyer: None,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Noise off: a result without one provider would let a buyer difference out that provider's exact total."""
+    workdir = tmp_path_factory.mktemp("exact-down")
+    files = {f"exact-{i}": write_data(workdir / f"e{i}.csv", 30, seed=300 + i) for i in range(3)}
+    nodes = start_nodes(qenv.server, files, workdir)
+    register_nodes(qenv, nodes)
+    product = listed_product(qenv, list(nodes), policy={"noise": False, "min_group_size": 0})
+    lic = buy_license(qenv, product)
+    r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
+    assert r.status_code == 200 and r.json()["providers"] == 3, r.text
+    nodes["exact-1"].kill()  # the threshold (2) still holds, but exact answers need all three
+    before = license_state(qenv, lic["id"])
+    r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
+    assert r.status_code == 503 and r.json()["error"] == "not_enough_providers", r.text
+    assert "every provider" in r.json()["detail"] and "exact-1" not in r.text
+    assert license_state(qenv, lic["id"])["queries_left"] == before["queries_left"]
+    with qenv.server.client("buyer") as buyer:
+        charges = buyer.get(f"/licenses/{lic['id']}/charges").json()
+    assert [c["refunded"] for c in charges] == [False, True]
 
 
 def test_concurrent_queries_never_overspend(qenv: QueryEnv, personal: dict[str, Any]) -> None:
@@ -186,7 +209,7 @@ def test_query_record_is_traced_and_its_receipt_verifies(qenv: QueryEnv, persona
     data = record["data"]
     assert data["plan_hash"] == body["plan_hash"] and data["result_hash"] == body["result_hash"]
     assert data["epsilon"] == exact(body["epsilon_spent"]) and data["license_id"] == lic["id"]  # a decimal string
-    assert sorted(data["participants"]) == NODES and data["dropped"] == []
+    assert (data["providers"], data["providers_dropped"]) == (3, 0) and "participants" not in data
     leaf = leaf_hash(canonical_json(record))
     assert leaf.hex() == receipt["leaf_hash"]
     cp = receipt["checkpoint"]
@@ -199,7 +222,7 @@ def test_query_record_is_traced_and_its_receipt_verifies(qenv: QueryEnv, persona
     steps = [s for s in trace.json()["steps"] if s["link"].get("record_seq") == seq]
     assert len(steps) == 1 and steps[0]["stage"] == "query" and steps[0]["kind"] == "query.run"
     assert steps[0]["detail"]["epsilon"] == exact(body["epsilon_spent"])
-    assert json.loads(json.dumps(steps[0]["detail"]["participants"])) == data["participants"]
+    assert steps[0]["detail"]["providers"] == 3 and not any(n in json.dumps(steps[0]) for n in NODES)
 
 
 def test_exact_differencing_is_refused_and_recorded(qenv: QueryEnv, funded_buyer: None) -> None:
