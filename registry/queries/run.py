@@ -33,8 +33,14 @@ from ledger.records import append_record
 from privacy.calibrate import DPParams, calibrate
 from privacy.coordinator import Coordinator
 from privacy.disclosure import exact_plan, run_exact_sync
-from privacy.errors import (DisclosureRefused, NotEnoughProviders, PolicyRefused, PrivacyError,
-                            ProviderPolicyError, QueryError)
+from privacy.errors import (
+    DisclosureRefused,
+    NotEnoughProviders,
+    PolicyRefused,
+    PrivacyError,
+    ProviderPolicyError,
+    QueryError,
+)
 from privacy.plan import ColumnSpec, Plan
 from privacy.result import AggregateResult
 from privacy.secagg.sessions import SESSIONS, SessionCache
