@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator
 from privacy.disclosure import exact_plan, run_exact_sync
-from privacy.errors import ComputeRefused, DisclosureRefused, NotEnoughProviders, QueryError
+from privacy.errors import ComputeRefused, DisclosureRefused, ProviderRefused, QueryError
 from privacy.plan import ColumnSpec
 from privacy.provider.local import LocalData
 from privacy.secagg.crypto import public_key_hex
@@ -131,13 +131,14 @@ def test_exact_answer_over_safe_cells_is_released(coordinator: Coordinator) -> N
 
 def test_node_compute_error_is_a_refusal_and_the_node_keeps_answering(coordinator: Coordinator) -> None:
     """A plan DuckDB cannot run on the node's data (an integer domain over a text column) is refused
-    with a 4xx by every node, never a 500; the next query is answered by the same connections."""
+    with a 4xx by every node (never a 500), reported as a refusal naming
+    each node; the next query is answered by the same connections."""
     wrong = [ColumnSpec("district", "category", domain=[1, 2]), *BASE[1:]]
     bad = parse_query("SELECT COUNT(*) FROM data WHERE district = 1", wrong)
-    with pytest.raises(NotEnoughProviders):
+    with pytest.raises(ProviderRefused, match="provider_compute_refused"):
         coordinator.run_sync(bad, no_noise(bad))
     declared_numeric = parse_query("SELECT SUM(district) FROM data", [ColumnSpec("district", "int", 0, 9)])
-    with pytest.raises(NotEnoughProviders):
+    with pytest.raises(ProviderRefused, match="declared numeric"):
         coordinator.run_sync(declared_numeric, no_noise(declared_numeric))
     good = parse_query("SELECT COUNT(*) AS n FROM data", NO_METERS)
     assert coordinator.run_sync(good, no_noise(good)).groups[0].values == {"n": 53}

@@ -140,7 +140,8 @@ def test_filter_on_an_aggregate_only_column_is_refused(guarded: Cluster, coord_k
 
 def test_noise_below_the_floor_is_refused(guarded: Cluster, coord_key: Ed25519PrivateKey) -> None:
     plan = plan_of("SELECT COUNT(*), SUM(age) FROM data GROUP BY region")
-    tiny = NoisePlan(units=(1, 1), variances=(1e-9, 1e-9), rho=0.0, delta=1e-6)
+    lanes = len(plan.components())
+    tiny = NoisePlan(units=(1,) * lanes, variances=(1e-9,) * lanes, rho=0.0, delta=1e-6)
     err = refused(coord_key, guarded, plan, tiny)
     assert err.rule == "noise_floor" and "at most rho 0.02" in err.reason
     assert refused(coord_key, guarded, plan, no_noise(plan)).reason.startswith("no noise")
