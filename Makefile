@@ -26,7 +26,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=40
 
 demo: setup
 	$(BIN)/provex demo
