@@ -26,7 +26,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
-	$(BIN)/pytest -q --durations=40
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=40
 
 demo: setup
 	$(BIN)/provex demo

@@ -115,6 +115,9 @@ RESOURCE_CASES = [
 ]
 
 
+UNKNOWN_ID = "0badc0de-0000-4000-8000-000000000001"  # no such row; fixed so test ids are the same in every run
+
+
 def _ids(cases: list[tuple[str, Any, str]]) -> list[str]:
     return [f"{c[0]}={c[1]!r}"[:40] for c in cases]
 
@@ -135,8 +138,8 @@ PRODUCT_CASES = [
     ("columns", [{"name": "g", "type": "string", "group_by": True}], "columns[0]"),
     ("columns", [{"name": "Bad Name", "type": "string"}], "columns[0].name"),
     ("sample", [{"nope": 1}], "sample[0].nope"), ("authorization_id", "not-a-uuid", "authorization_id"),
-    ("authorization_id", str(uuid.uuid4()), "authorization_id"), ("resource_ids", [], "resource_ids"),
-    ("provider_ids", [str(uuid.uuid4())], "provider_ids[0]"), ("classification", "core", "classification"),
+    ("authorization_id", UNKNOWN_ID, "authorization_id"), ("resource_ids", [], "resource_ids"),
+    ("provider_ids", [UNKNOWN_ID], "provider_ids[0]"), ("classification", "core", "classification"),
 ]
 
 
