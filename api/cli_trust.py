@@ -166,6 +166,7 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
     from ledger.client import ChainClient
     from ledger.contracts import Ledger
     from ledger.deploy import Deployment
+    from ledger.role_history import RoleHistory
     from ledger.trust import contract_checkpoints
     from ledger.verify import MANIFEST_FILE, read_export, verify_log
 
@@ -174,7 +175,8 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
         console.print(f"[red]{folder / MANIFEST_FILE} not found[/red]")
         raise typer.Exit(2)
     ledger = Ledger(ChainClient(rpc), manifest, build())
-    report = verify_log(read_export(folder), contract_checkpoints(ledger), progress=lambda n: tick("records", n))
+    report = verify_log(read_export(folder), contract_checkpoints(ledger), progress=lambda n: tick("records", n),
+                        roles=RoleHistory.read(ledger))
     report.notes.append(f"UNAUTHENTICATED: contract addresses come from the export's own {MANIFEST_FILE}; "
                         "pass --trust FILE (the authority's signed trust file) to take them from it instead")
     return report.as_dict()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.role_history import RoleAct
 from ledger.statements import Binding, RequestStatement, StatementDomain, StatementError, recover
 
 # Records a participant's own request writes, with the participant as actor: each must carry its signature.
@@ -21,6 +22,7 @@ class RecordSignatures:
     def __init__(self, domain: StatementDomain | None = None) -> None:
         self.domain = domain  # the trusted deployment's; None: each statement's own (checked for consistency)
         self.bound: dict[str, str] = {}  # account id -> address it bound
+        self.role_acts: list[RoleAct] = []  # acts that need a chain role, for the caller to check against the chain
 
     def _domain_of(self, signed: dict[str, Any]) -> StatementDomain:
         own = StatementDomain(int(signed["chain_id"]), str(signed["verifying_contract"]))
@@ -47,6 +49,9 @@ class RecordSignatures:
             return f"{kind} by account {actor}: unreadable signature ({exc})"
         if signer.lower() != address.lower():
             return f"{kind} by account {actor} is signed by {signer}, not by its bound address {address}"
+        act = RoleAct.of(record, signer)
+        if act is not None:
+            self.role_acts.append(act)
         return None
 
     def _bind(self, actor: str, data: dict[str, Any]) -> str | None:

@@ -32,6 +32,7 @@ from ledger.compiler import Build
 from ledger.contracts import AUTHORITY_ROLE, Checkpoint, Ledger
 from ledger.deploy import DEPLOY_ORDER, Deployment
 from ledger.errors import ChainError
+from ledger.role_history import RoleHistory
 from ledger.statements import statement_domain
 from ledger.verify import MANIFEST_FILE, Divergence, VerifyReport, read_export, verify_log
 
@@ -257,7 +258,7 @@ def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust
                             notes=[f"{p.field}: {p.detail}" for p in problems])
     ledger = Ledger(client, trust.deployment(), build)
     report = verify_log(read_export(folder), contract_checkpoints(ledger), progress,
-                        domain=statement_domain(ledger.deployment))
+                        domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger))
     manifest, unreadable = _export_manifest(folder)
     hints = [Divergence("deployment_mismatch", MANIFEST_FILE, None, f, None, d)
              for f, d in hint_mismatches(manifest, trust)]

@@ -19,6 +19,7 @@ from ledger.contracts import Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree, leaf_hash
 from ledger.record_signatures import RecordSignatures
+from ledger.role_history import RoleHistory
 from ledger.statements import StatementDomain
 
 INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
@@ -107,9 +108,11 @@ def verify_log(
     checkpoints: list[Checkpoint],
     progress: Callable[[int], None] | None = None,
     domain: StatementDomain | None = None,
+    roles: RoleHistory | None = None,
 ) -> VerifyReport:
     """Recompute every leaf in order and compare the tree heads with the anchored checkpoints; check that every
-    participant act is signed by its participant's bound address (`domain`: the trusted deployment's)."""
+    participant act is signed by its participant's bound address (`domain`: the trusted deployment's) and, given
+    the chain's `roles`, that the signer held the chain role the act needs."""
     signatures = RecordSignatures(domain)
     started = time.perf_counter()
     tree = CompactTree()
@@ -131,17 +134,35 @@ def verify_log(
                     f"(an edit, insertion or reordering in that range)")
                 break
             last_anchored = tree.size
+            divergence = _role_divergence(signatures, roles, nxt)
             nxt = next(cps, None)
         if divergence is not None:
             break
         if progress is not None and tree.size % 10_000 == 0:
             progress(tree.size)
+    if divergence is None:
+        divergence = _role_divergence(signatures, roles, None)
     if divergence is None and nxt is not None:
         divergence = Divergence("record_deleted", "ledger_records", tree.size, None, nxt.index,
                                 f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {tree.size}")
     return VerifyReport(ok=divergence is None, records=tree.size, anchored=last_anchored,
                         checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
                         divergence=divergence, unanchored=tree.size - last_anchored)
+
+
+def _role_divergence(signatures: RecordSignatures, roles: RoleHistory | None,
+                     cp: Checkpoint | None) -> Divergence | None:
+    """The first act so far (anchored by `cp`, or not yet anchored) whose signer lacked its chain role."""
+    acts, signatures.role_acts = signatures.role_acts, []
+    if roles is None or not acts:
+        return None
+    until = roles.anchored_by(cp)
+    for act in acts:
+        problem = roles.problem(act, until)
+        if problem is not None:
+            return Divergence("role_missing", "ledger_records", act.seq, "data.signed",
+                              cp.index if cp else None, problem)
+    return None
 
 
 # ------------------------------------------------------------------ export folder

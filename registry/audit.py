@@ -22,6 +22,7 @@ from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
+from ledger.role_history import RoleHistory
 from ledger.statements import statement_domain
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
 from registry.access import sees
@@ -279,7 +280,7 @@ def verify_database(session: Session, ledger: Ledger,
     cps = chain_checkpoints(ledger.client, ledger)
     report = verify_log(stored_records(session), cps,
                         progress=(lambda n: progress("records", n)) if progress else None,
-                        domain=statement_domain(ledger.deployment))
+                        domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger))
     if not report.ok:
         return report
     by_size = {c.tree_size: c for c in cps}
