@@ -11,13 +11,13 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
 from ledger.deploy import Deployment
+from ledger.ecrecover import signer_of
 from ledger.forwarder import EIP712_DOMAIN_FIELDS
 
 DOMAIN_FIELDS = EIP712_DOMAIN_FIELDS  # the same EIP-712 domain shape as the forwarder's
@@ -124,8 +124,9 @@ def recover(domain: StatementDomain, item: RequestStatement | Binding, signature
     """The address that signed `item`; StatementError for a signature that is not one."""
     try:
         raw = bytes.fromhex(signature.removeprefix("0x"))
-        encoded = encode_typed_data(full_message=typed_data(domain, _primary(item), item.message()))
-        return str(Account.recover_message(encoded, signature=raw))
+        m = encode_typed_data(full_message=typed_data(domain, _primary(item), item.message()))
+        claimed = item.signer if isinstance(item, RequestStatement) else item.account
+        return signer_of(keccak(b"\x19" + m.version + m.header + m.body), raw, claimed)
     except Exception as exc:  # malformed hex, wrong length, off-curve values: all "not a signature"
         raise StatementError(f"not a valid signature: {exc}") from None
 
