@@ -145,7 +145,8 @@ def decode_record(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise RecordFormatError(f"a record must be bytes, not {type(data).__name__}")
-    data = bytes(data)
+    if not isinstance(data, bytes):
+        data = bytes(data)
     if len(data) > MAX_RECORD_BYTES:
         raise RecordFormatError(f"record is {len(data)} bytes, limit is {MAX_RECORD_BYTES}")
     try:
@@ -155,19 +156,29 @@ def decode_record(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     # Counting brackets (in C) bounds the depth from above; scan only when that bound is too high.
     if text.count("[") + text.count("{") > MAX_DEPTH and _max_depth(text) > MAX_DEPTH:
         raise RecordFormatError(f"nesting deeper than {MAX_DEPTH} levels")
-    try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    try:  # C-speed parse; duplicate keys cannot survive the canonical comparison below
+        value = _DECODER.decode(text)
     except RecordFormatError:
         raise
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise RecordFormatError(f"not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise RecordFormatError(f"a record must be a JSON object, not {type(value).__name__}")
-    again = canonical_json(value)
-    if again != data:
-        at = next(
-            (i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b),
-            min(len(again), len(data)),
-        )
-        raise RecordFormatError(f"record is not in canonical form (differs at byte {at})")
+    try:
+        again = _ENCODER.encode(value)
+    except ValueError:  # an out-of-range float such as 1e400
+        again = None
+    if again != text:
+        _explain(text, value, data)
     return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _explain(text: str, value: dict[str, Any], data: bytes) -> None:
+    """Raise the precise reason `text` is not the canonical form of the `value` it parses to."""
+    json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    again = canonical_json(value)
+    at = next((i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b), min(len(again), len(data)))
+    raise RecordFormatError(f"record is not in canonical form (differs at byte {at})")

@@ -319,9 +319,29 @@ class CompactTree:
         self._size += 1
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        """Append many leaf hashes in order."""
-        for h in leaf_hashes:
-            self.append(h)
+        """Append many leaf hashes in order: whole perfect subtrees at a time, level by level in one list pass
+        each, wherever the tree's size is aligned to them (the same tree as appending one by one)."""
+        leaves = _leaf_list(leaf_hashes)
+        i = 0
+        while i < len(leaves):
+            left = len(leaves) - i
+            span = (self._size & -self._size) or 1 << left.bit_length()  # largest subtree the size is aligned to
+            while span > left:
+                span >>= 1
+            level = leaves[i:i + span]
+            while len(level) > 1:
+                level = _next_level(level)
+            self._push(level[0], span)
+            i += span
+
+    def _push(self, node: bytes, span: int) -> None:
+        """Add the root of a perfect subtree of `span` leaves; the size must be a multiple of `span`."""
+        s = self._size // span
+        while s & 1:
+            node = node_hash(self._nodes.pop(), node)
+            s >>= 1
+        self._nodes.append(node)
+        self._size += span
 
     def consistency_proof(self, new_leaves: Sequence[bytes]) -> list[bytes]:
         """Consistency proof from this tree to it with ``new_leaves`` appended (RFC 9162 section 2.1.4.1).

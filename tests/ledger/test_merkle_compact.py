@@ -49,6 +49,20 @@ def test_compact_tree_matches_root_at_every_size_and_survives_serialisation() ->
         tree = CompactTree.from_state(*tree.to_state())
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=12))
+def test_extend_in_any_pieces_is_appending_one_by_one(pieces: list[int]) -> None:
+    """`extend` adds whole perfect subtrees where the size is aligned: the frontier matches leaf by leaf."""
+    leaves = hash_leaves(i.to_bytes(4, "big") for i in range(sum(pieces)))
+    batched, single, at = CompactTree(), CompactTree(), 0
+    for k in pieces:
+        batched.extend(leaves[at:at + k])
+        for h in leaves[at:at + k]:
+            single.append(h)
+        at += k
+        assert batched.to_state() == single.to_state() and batched.root() == root(leaves[:at])
+
+
 def test_compact_tree_consistency_proof_from_its_frontier_alone() -> None:
     """The Anchorer's proof: old frontier + the new leaves give the RFC 6962 proof, for every 0 <= m <= n."""
     for n in range(MAX_N + 1):
