@@ -13,16 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import RecordFormatError, decode_record
 from ledger.client import ChainClient
 from ledger.contracts import Checkpoint, Ledger
 from ledger.events import read_events
-from ledger.merkle import CompactTree, leaf_hash
-from ledger.record_signatures import RecordSignatures
+from ledger.merkle import CompactTree
+from ledger.record_check import CHUNK, Checked, checked_chunks, workers_for
+from ledger.record_signatures import RecordSignatures, SignedFacts
 from ledger.role_history import RoleHistory
 from ledger.statements import StatementDomain
-
-INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
 
 
 @dataclass(frozen=True)
@@ -75,32 +73,60 @@ def chain_checkpoints(client: ChainClient, ledger: Ledger, page: int = 10_000) -
     return sorted(found, key=lambda c: c.index)
 
 
-def _record_leaf(rec: StoredRecord, expected: int, signatures: RecordSignatures | None = None) -> bytes | Divergence:
-    """The record's leaf hash, or how it diverges from a faithful log at position `expected`."""
-    if rec.seq != expected:
-        kind = "record_deleted" if rec.seq > expected else "record_inserted"
-        return Divergence(kind, "ledger_records", expected, "seq", None, f"expected record {expected}, found {rec.seq}")
-    raw = rec.body.encode("utf-8")
-    try:
-        body = decode_record(raw)
-    except RecordFormatError as exc:
-        return Divergence("record_edited", "ledger_records", rec.seq, "body", None, f"not a canonical record: {exc}")
-    if body.get("seq") != rec.seq:
-        return Divergence("record_reordered", "ledger_records", rec.seq, "seq", None,
-                          f"row {rec.seq} holds the body of record {body.get('seq')}")
-    if rec.columns is not None:
-        bad = next((f for f in INDEXED_FIELDS if rec.columns.get(f) != body.get(f)), None)
-        if bad is not None:
-            return Divergence("record_edited", "ledger_records", rec.seq, bad, None,
-                              f"column {bad}={rec.columns.get(bad)!r} but the record says {body.get(bad)!r}")
-    problem = signatures.check(body) if signatures is not None else None
-    if problem is not None:
-        return Divergence("signature_invalid", "ledger_records", rec.seq, "data.signed", None, problem)
-    leaf = leaf_hash(raw)
-    if rec.leaf_hash is not None and rec.leaf_hash != leaf.hex():
-        return Divergence("record_edited", "ledger_records", rec.seq, "body", None,
-                          "body does not hash to the stored leaf hash")
-    return leaf
+class _Walk:
+    """Folds checked chunks into the tree in order: judges signatures at their records, compares the root at each
+    checkpoint's size, checks the chain roles of the acts each checkpoint anchors. Stops at the first divergence."""
+
+    def __init__(self, checkpoints: list[Checkpoint], signatures: RecordSignatures, roles: RoleHistory | None) -> None:
+        self.tree = CompactTree()
+        self.cps = iter(checkpoints)
+        self.nxt = next(self.cps, None)
+        self.signatures, self.roles = signatures, roles
+        self.last_anchored = 0
+
+    def take(self, chunk: Checked) -> Divergence | None:
+        facts = iter(chunk.signed)
+        fact = next(facts, None)
+        pos = 0
+        while True:
+            base = self.tree.size
+            stop = base + len(chunk.leaves) - pos  # extend to the next record with a signature, or checkpoint
+            if fact is not None and fact.seq >= base:
+                stop = min(stop, fact.seq)
+            if self.nxt is not None and self.nxt.tree_size > base:
+                stop = min(stop, self.nxt.tree_size)
+            self.tree.extend(chunk.leaves[pos:pos + stop - base])
+            pos += stop - base
+            divergence = self._checkpoints()
+            if divergence is None and fact is not None and fact.seq == self.tree.size:
+                divergence = self._judge(fact)
+                fact = next(facts, None)
+            elif divergence is None and pos == len(chunk.leaves):
+                break
+            if divergence is not None:
+                return divergence
+        p = chunk.problem
+        return None if p is None else Divergence(p.kind, "ledger_records", p.seq, p.field, None, p.detail)
+
+    def _judge(self, fact: SignedFacts) -> Divergence | None:
+        problem = self.signatures.judge(fact)
+        if problem is None:
+            return None
+        return Divergence("signature_invalid", "ledger_records", fact.seq, "data.signed", None, problem)
+
+    def _checkpoints(self) -> Divergence | None:
+        while self.nxt is not None and self.nxt.tree_size == self.tree.size:
+            nxt = self.nxt
+            if self.tree.root() != nxt.root:
+                return Divergence("root_mismatch", "ledger_records", None, None, nxt.index,
+                                  f"records {self.last_anchored}..{self.tree.size - 1} do not hash to checkpoint "
+                                  f"#{nxt.index}'s root (an edit, insertion or reordering in that range)")
+            self.last_anchored = self.tree.size
+            self.nxt = next(self.cps, None)
+            divergence = _role_divergence(self.signatures, self.roles, nxt)
+            if divergence is not None:
+                return divergence
+        return None
 
 
 def verify_log(
@@ -109,45 +135,35 @@ def verify_log(
     progress: Callable[[int], None] | None = None,
     domain: StatementDomain | None = None,
     roles: RoleHistory | None = None,
+    workers: int | None = None,
+    chunk: int = CHUNK,
 ) -> VerifyReport:
     """Recompute every leaf in order and compare the tree heads with the anchored checkpoints; check that every
     participant act is signed by its participant's bound address (`domain`: the trusted deployment's) and, given
-    the chain's `roles`, that the signer held the chain role the act needs."""
-    signatures = RecordSignatures(domain)
+    the chain's `roles`, that the signer held the chain role the act needs. Big logs are checked in `workers`
+    processes (default: by the anchored size), `chunk` records at a time."""
     started = time.perf_counter()
-    tree = CompactTree()
-    cps = iter(checkpoints)
-    nxt = next(cps, None)
+    signatures = RecordSignatures(domain)
+    walk = _Walk(checkpoints, signatures, roles)
+    if workers is None:
+        workers = workers_for(checkpoints[-1].tree_size if checkpoints else 0)
+    rows = ((r.seq, r.body, r.columns, r.leaf_hash) for r in records)
     divergence: Divergence | None = None
-    last_anchored = 0
-    for rec in records:
-        leaf = _record_leaf(rec, tree.size, signatures)
-        if isinstance(leaf, Divergence):
-            divergence = leaf
-            break
-        tree.append(leaf)
-        while nxt is not None and nxt.tree_size == tree.size:
-            if tree.root() != nxt.root:
-                divergence = Divergence(
-                    "root_mismatch", "ledger_records", None, None, nxt.index,
-                    f"records {last_anchored}..{tree.size - 1} do not hash to checkpoint #{nxt.index}'s root "
-                    f"(an edit, insertion or reordering in that range)")
-                break
-            last_anchored = tree.size
-            divergence = _role_divergence(signatures, roles, nxt)
-            nxt = next(cps, None)
+    for checked in checked_chunks(rows, domain, workers, chunk):
+        divergence = walk.take(checked)
         if divergence is not None:
             break
-        if progress is not None and tree.size % 10_000 == 0:
-            progress(tree.size)
+        if progress is not None:
+            progress(walk.tree.size)
     if divergence is None:
         divergence = _role_divergence(signatures, roles, None)
+    size, nxt = walk.tree.size, walk.nxt
     if divergence is None and nxt is not None:
-        divergence = Divergence("record_deleted", "ledger_records", tree.size, None, nxt.index,
-                                f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {tree.size}")
-    return VerifyReport(ok=divergence is None, records=tree.size, anchored=last_anchored,
+        divergence = Divergence("record_deleted", "ledger_records", size, None, nxt.index,
+                                f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {size}")
+    return VerifyReport(ok=divergence is None, records=size, anchored=walk.last_anchored,
                         checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
-                        divergence=divergence, unanchored=tree.size - last_anchored)
+                        divergence=divergence, unanchored=size - walk.last_anchored)
 
 
 def _role_divergence(signatures: RecordSignatures, roles: RoleHistory | None,

@@ -26,9 +26,9 @@ def stored(engine: Engine) -> list[StoredRecord]:
                                          "authorization": r.authorization}, r.leaf_hash) for r in rows]
 
 
-def verify(rt: ChainRuntime, engine: Engine):  # type: ignore[no-untyped-def]
-    assert rt.ledger is not None
-    return verify_log(stored(engine), chain_checkpoints(rt.ledger.client, rt.ledger))
+def verify(rt: ChainRuntime, engine: Engine, workers: int = 1):  # type: ignore[no-untyped-def]
+    assert rt.ledger is not None  # chunks of 7 records: chunk edges fall inside checkpoints and tampers
+    return verify_log(stored(engine), chain_checkpoints(rt.ledger.client, rt.ledger), workers=workers, chunk=7)
 
 
 @pytest.fixture
@@ -58,8 +58,9 @@ def body_of(engine: Engine, seq: int) -> dict[str, object]:
         return dict(json.loads(row.body))
 
 
-def test_intact_log_verifies(rt: ChainRuntime, anchored: Engine) -> None:
-    report = verify(rt, anchored)
+@pytest.mark.parametrize("workers", [1, 2], ids=["inline", "two-processes"])
+def test_intact_log_verifies(rt: ChainRuntime, anchored: Engine, workers: int) -> None:
+    report = verify(rt, anchored, workers)
     assert report.ok and report.divergence is None
     assert (report.records, report.anchored, report.unanchored) == (43, 40, 3)
     assert report.checkpoints == 3
@@ -127,11 +128,17 @@ CASES: list[tuple[Callable[[Engine], None], str, int | None, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("tamper", "kind", "row", "field"), CASES, ids=[c[0].__name__ for c in CASES])
+# Worker processes for big logs: the same answers, for a tamper of each kind of divergence.
+PARALLEL = {edit_data_only, delete_row, swap_and_renumber, insert_row}
+RUNS = [(*c, 1) for c in CASES] + [(*c, 2) for c in CASES if c[0] in PARALLEL]
+
+
+@pytest.mark.parametrize(("tamper", "kind", "row", "field", "workers"), RUNS,
+                         ids=[f"{r[0].__name__}-{'inline' if r[4] == 1 else 'two-processes'}" for r in RUNS])
 def test_tampering_is_detected_and_named(rt: ChainRuntime, anchored: Engine, tamper: Callable[[Engine], None],
-                                         kind: str, row: int | None, field: str | None) -> None:
+                                         kind: str, row: int | None, field: str | None, workers: int) -> None:
     tamper(anchored)
-    report = verify(rt, anchored)
+    report = verify(rt, anchored, workers)
     assert not report.ok and report.divergence is not None
     d = report.divergence
     assert (d.kind, d.row, d.field) == (kind, row, field), d

@@ -1,0 +1,125 @@
+"""The checks of each record that need no other record, a chunk of the log at a time: its place, canonical form,
+indexed columns, stored leaf hash and signature facts. Pure, so that a big log's chunks run in worker processes
+(`checked_chunks`) while the caller walks the results in order (ledger/verify.py)."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any
+
+from ledger.canonical import RecordFormatError, decode_record
+from ledger.merkle import leaf_hash
+from ledger.record_signatures import SIGNED_KINDS, SignedFacts, signed_facts
+from ledger.statements import StatementDomain
+
+INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
+CHUNK = 8192  # records per unit of work
+PARALLEL_FROM = 100_000  # records: below this, worker start-up costs more than it saves
+Row = tuple[int, str, dict[str, Any] | None, str | None]  # seq, body, indexed columns, stored leaf hash
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first record of a chunk that is wrong on its own."""
+
+    kind: str
+    seq: int
+    field: str
+    detail: str
+
+
+@dataclass
+class Checked:
+    """A chunk's leaf hashes up to its first problem, the signature facts of those records (and of the problem
+    record, which are judged first), and the problem."""
+
+    leaves: list[bytes] = field(default_factory=list)
+    signed: list[SignedFacts] = field(default_factory=list)
+    problem: Problem | None = None
+
+
+def check_chunk(domain: StatementDomain | None, start: int, rows: list[Row]) -> Checked:
+    """Check consecutive records expected to hold sequence numbers `start`, `start + 1`, ..."""
+    out = Checked()
+    for offset, (seq, body, columns, stored) in enumerate(rows):
+        expected = start + offset
+        if seq != expected:
+            kind = "record_deleted" if seq > expected else "record_inserted"
+            out.problem = Problem(kind, expected, "seq", f"expected record {expected}, found {seq}")
+            return out
+        raw = body.encode("utf-8")
+        try:
+            record = decode_record(raw)
+        except RecordFormatError as exc:
+            out.problem = Problem("record_edited", seq, "body", f"not a canonical record: {exc}")
+            return out
+        if record.get("seq") != seq:
+            out.problem = Problem("record_reordered", seq, "seq", f"row {seq} holds the body of record "
+                                  f"{record.get('seq')}")
+            return out
+        if columns is not None:
+            bad = next((f for f in INDEXED_FIELDS if columns.get(f) != record.get(f)), None)
+            if bad is not None:
+                out.problem = Problem("record_edited", seq, bad, f"column {bad}={columns.get(bad)!r} but the "
+                                      f"record says {record.get(bad)!r}")
+                return out
+        if _may_be_signed(record):
+            facts = signed_facts(record, domain)
+            if facts is not None:
+                out.signed.append(facts)
+        leaf = leaf_hash(raw)
+        if stored is not None and stored != leaf.hex():
+            out.problem = Problem("record_edited", seq, "body", "body does not hash to the stored leaf hash")
+            return out
+        out.leaves.append(leaf)
+    return out
+
+
+def _may_be_signed(record: dict[str, Any]) -> bool:
+    kind = record.get("kind")
+    data = record.get("data")
+    return kind == "account.bound" or kind in SIGNED_KINDS or (isinstance(data, dict) and "signed" in data)
+
+
+def chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[tuple[int, list[Row]]]:
+    """Consecutive chunks of `size` rows, each with the sequence number its first row should hold."""
+    start, batch = 0, []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield start, batch
+            start, batch = start + size, []
+    if batch:
+        yield start, batch
+
+
+def workers_for(expected_records: int) -> int:
+    """Worker processes worth starting for a log of about `expected_records` records."""
+    return 1 if expected_records < PARALLEL_FROM else min(os.cpu_count() or 1, 4)
+
+
+def checked_chunks(rows: Iterable[Row], domain: StatementDomain | None, workers: int,
+                   size: int = CHUNK) -> Iterator[Checked]:
+    """`check_chunk` over every chunk of `size` rows, in order; in `workers` spawned processes when more than one
+    (safe in a threaded server: nothing is forked), at most two chunks per worker in flight."""
+    if workers <= 1:
+        for start, batch in chunks(rows, size):
+            yield check_chunk(domain, start, batch)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        window: deque[Future[Checked]] = deque()
+        try:
+            for start, batch in chunks(rows, size):
+                window.append(pool.submit(check_chunk, domain, start, batch))
+                if len(window) >= 2 * workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for pending in window:
+                pending.cancel()
