@@ -1,26 +1,27 @@
 """The checks of each record that need no other record, a chunk of the log at a time: its place, canonical form,
 indexed columns, stored leaf hash and signature facts. Pure, so that a big log's chunks run in worker processes
-(`checked_chunks`) while the caller walks the results in order (ledger/verify.py)."""
+(ledger/check_workers.py) while the caller walks the results in order (ledger/verify.py)."""
 
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.canonical import RecordFormatError, decode_record
 from ledger.merkle import leaf_hash
 from ledger.record_signatures import SIGNED_KINDS, SignedFacts, signed_facts
-from ledger.statements import StatementDomain
+
+if TYPE_CHECKING:
+    from ledger.statements import StatementDomain as StatementDomain
 
 INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
 CHUNK = 8192  # records per unit of work
 PARALLEL_FROM = 100_000  # records: below this, worker start-up costs more than it saves
-Row = tuple[int, str, dict[str, Any] | None, str | None]  # seq, body, indexed columns, stored leaf hash
+Columns = tuple[Any, ...]  # the indexed columns' values, in INDEXED_FIELDS order
+Row = tuple[int, str, Columns | None, str | None]  # seq, body, indexed columns, stored leaf hash (a StoredRecord)
+Domain = tuple[int, str] | None  # a StatementDomain's chain id and verifying contract (plain: cheap in a worker)
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,10 @@ class Checked:
     problem: Problem | None = None
 
 
-def check_chunk(domain: StatementDomain | None, start: int, rows: list[Row]) -> Checked:
+def check_chunk(domain: Domain, start: int, rows: list[Row]) -> Checked:
     """Check consecutive records expected to hold sequence numbers `start`, `start + 1`, ..."""
     out = Checked()
+    trusted: StatementDomain | None = None
     for offset, (seq, body, columns, stored) in enumerate(rows):
         expected = start + offset
         if seq != expected:
@@ -63,13 +65,18 @@ def check_chunk(domain: StatementDomain | None, start: int, rows: list[Row]) -> 
                                   f"{record.get('seq')}")
             return out
         if columns is not None:
-            bad = next((f for f in INDEXED_FIELDS if columns.get(f) != record.get(f)), None)
+            bad = next((i for i, f in enumerate(INDEXED_FIELDS) if columns[i] != record.get(f)), None)
             if bad is not None:
-                out.problem = Problem("record_edited", seq, bad, f"column {bad}={columns.get(bad)!r} but the "
-                                      f"record says {record.get(bad)!r}")
+                name = INDEXED_FIELDS[bad]
+                out.problem = Problem("record_edited", seq, name, f"column {name}={columns[bad]!r} but the "
+                                      f"record says {record.get(name)!r}")
                 return out
         if _may_be_signed(record):
-            facts = signed_facts(record, domain)
+            if trusted is None and domain is not None:
+                from ledger.statements import StatementDomain
+
+                trusted = StatementDomain(*domain)
+            facts = signed_facts(record, trusted)
             if facts is not None:
                 out.signed.append(facts)
         leaf = leaf_hash(raw)
@@ -101,25 +108,3 @@ def chunks(rows: Iterable[Row], size: int = CHUNK) -> Iterator[tuple[int, list[R
 def workers_for(expected_records: int) -> int:
     """Worker processes worth starting for a log of about `expected_records` records."""
     return 1 if expected_records < PARALLEL_FROM else min(os.cpu_count() or 1, 4)
-
-
-def checked_chunks(rows: Iterable[Row], domain: StatementDomain | None, workers: int,
-                   size: int = CHUNK) -> Iterator[Checked]:
-    """`check_chunk` over every chunk of `size` rows, in order; in `workers` spawned processes when more than one
-    (safe in a threaded server: nothing is forked), at most two chunks per worker in flight."""
-    if workers <= 1:
-        for start, batch in chunks(rows, size):
-            yield check_chunk(domain, start, batch)
-        return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        window: deque[Future[Checked]] = deque()
-        try:
-            for start, batch in chunks(rows, size):
-                window.append(pool.submit(check_chunk, domain, start, batch))
-                if len(window) >= 2 * workers:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for pending in window:
-                pending.cancel()

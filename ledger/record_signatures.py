@@ -5,10 +5,12 @@ rather than whatever the exchange's accounts table says now (docs/signing.md).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.role_history import RoleAct
-from ledger.statements import Binding, RequestStatement, StatementDomain, StatementError, recover
+
+if TYPE_CHECKING:  # imported where used: checking unsigned records in a worker process needs none of web3
+    from ledger.statements import StatementDomain
 
 # Records a participant's own request writes, with the participant as actor: each must carry its signature.
 SIGNED_KINDS = frozenset({
@@ -31,6 +33,8 @@ class SignedFacts:
 
 
 def _domain_of(signed: dict[str, Any], trusted: StatementDomain | None) -> StatementDomain:
+    from ledger.statements import StatementDomain, StatementError
+
     own = StatementDomain(int(signed["chain_id"]), str(signed["verifying_contract"]))
     if trusted is not None and (own.chain_id, own.verifying_contract.lower()) != (
             trusted.chain_id, trusted.verifying_contract.lower()):
@@ -41,6 +45,8 @@ def _domain_of(signed: dict[str, Any], trusted: StatementDomain | None) -> State
 def signed_facts(record: dict[str, Any], domain: StatementDomain | None) -> SignedFacts | None:
     """The record's signature facts; None for a record that carries no signature and needs none. `domain`: the
     trusted deployment's (None: each statement's own)."""
+    from ledger.statements import Binding, RequestStatement, StatementError, recover
+
     kind, actor, data = str(record.get("kind")), str(record.get("actor")), record.get("data") or {}
     seq = int(record.get("seq") or 0)
     try:

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ledger.chain_types import AUTHORITY_ROLE, EXCHANGE_ROLE, OPERATOR_ROLE, ROLE_NAMES
-from ledger.contracts import Checkpoint, Ledger
-from ledger.events import read_events
+
+if TYPE_CHECKING:  # RoleAct is used where web3 is not loaded (ledger.record_check's workers)
+    from ledger.contracts import Checkpoint, Ledger
 
 # The chain role each kind of participant act needs, and on which contract (the contract that enforces the same
 # act on chain). Acts of buyers, providers and auditors need none.
@@ -61,6 +63,8 @@ class RoleHistory:
     @classmethod
     def read(cls, ledger: Ledger) -> RoleHistory:
         """Every grant and revocation on DataRegistry and Settlement since the deployment block, in chain order."""
+        from ledger.events import read_events
+
         spans: dict[_Key, list[tuple[int, int | None]]] = defaultdict(list)
         times: dict[int, int] = {}
         for name in ("DataRegistry", "Settlement"):

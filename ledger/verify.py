@@ -11,25 +11,26 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from ledger.check_workers import checked_chunks
 from ledger.client import ChainClient
 from ledger.contracts import Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree
-from ledger.record_check import CHUNK, Checked, checked_chunks, workers_for
+from ledger.record_check import CHUNK, Checked, workers_for
 from ledger.record_signatures import RecordSignatures, SignedFacts
 from ledger.role_history import RoleHistory
 from ledger.statements import StatementDomain
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    """A record as stored: its body and, from a database, the indexed columns and leaf hash."""
+class StoredRecord(NamedTuple):
+    """A record as stored: its body and, from a database, the indexed columns and leaf hash (a plain tuple, the
+    shape `ledger.record_check` takes: a million are read per verification)."""
 
     seq: int
     body: str
-    columns: dict[str, Any] | None = None
+    columns: tuple[Any, ...] | None = None  # kind, actor, subject, authorization (ledger.record_check.INDEXED_FIELDS)
     leaf_hash: str | None = None
 
 
@@ -147,9 +148,8 @@ def verify_log(
     walk = _Walk(checkpoints, signatures, roles)
     if workers is None:
         workers = workers_for(checkpoints[-1].tree_size if checkpoints else 0)
-    rows = ((r.seq, r.body, r.columns, r.leaf_hash) for r in records)
     divergence: Divergence | None = None
-    for checked in checked_chunks(rows, domain, workers, chunk):
+    for checked in checked_chunks(records, domain, workers, chunk):
         divergence = walk.take(checked)
         if divergence is not None:
             break

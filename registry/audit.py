@@ -258,18 +258,16 @@ def account_actions(session: Session, ledger: Ledger, account_id: str, limit: in
 # ----------------------------------------------------------------------- verification
 
 def stored_records(session: Session, batch: int = 20_000) -> Iterator[StoredRecord]:
-    """The record log in sequence order, streamed in keyset pages (plain rows, no ORM objects)."""
-    last = -1
+    """The record log in sequence order, streamed in keyset pages of plain rows (SQL core: no ORM objects)."""
+    t = LedgerRecord.__table__  # type: ignore[attr-defined]
+    query = sa.select(t.c.seq, t.c.body, t.c.kind, t.c.actor, t.c.subject, t.c.authorization, t.c.leaf_hash)
+    conn, last = session.connection(), -1
     while True:
-        stmt = (sa.select(LedgerRecord.seq, LedgerRecord.body, LedgerRecord.kind, LedgerRecord.actor,  # type: ignore[call-overload]
-                          LedgerRecord.subject, LedgerRecord.authorization, LedgerRecord.leaf_hash)
-                .where(col(LedgerRecord.seq) > last).order_by(col(LedgerRecord.seq)).limit(batch))
-        rows = session.execute(stmt).all()
+        rows = conn.execute(query.where(t.c.seq > last).order_by(t.c.seq).limit(batch)).all()
         if not rows:
             return
         for seq, body, kind, actor, subject, authz, leaf in rows:
-            yield StoredRecord(seq, body, {"kind": kind, "actor": actor, "subject": subject,
-                                           "authorization": authz}, leaf)
+            yield StoredRecord(seq, body, (kind, actor, subject, authz), leaf)  # columns as INDEXED_FIELDS
         last = rows[-1][0]
 
 

@@ -22,8 +22,7 @@ from tests.ledger.conftest import append
 def stored(engine: Engine) -> list[StoredRecord]:
     with Session(engine) as s:
         rows = s.exec(select(LedgerRecord).order_by(LedgerRecord.seq)).all()  # type: ignore[arg-type]
-    return [StoredRecord(r.seq, r.body, {"kind": r.kind, "actor": r.actor, "subject": r.subject,
-                                         "authorization": r.authorization}, r.leaf_hash) for r in rows]
+    return [StoredRecord(r.seq, r.body, (r.kind, r.actor, r.subject, r.authorization), r.leaf_hash) for r in rows]
 
 
 def verify(rt: ChainRuntime, engine: Engine, workers: int = 1):  # type: ignore[no-untyped-def]
