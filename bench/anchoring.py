@@ -3,7 +3,9 @@
 Measures records appended (bulk, 1,000 per database transaction) and anchored per second, and
 gas per record, at batch sizes 1, 64 and 1,024 (every checkpoint carries the consistency proof the
 contract verifies; `proof_hashes` is the mean proof length); then the time to verify N records
-against the chain (100k quick, 1M full). Last line: one JSON object.
+against the chain (100k quick, 1M full), inline and with worker processes, as `provex audit verify` does it
+(checkpoints from the chain, records from the database), and N/10 records of which every second is a buyer's
+signed act (each a signature check). Last line: one JSON object.
 Usage: python bench/anchoring.py [--quick]
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from eth_account import Account
 from hexbytes import HexBytes
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
@@ -31,8 +34,10 @@ from anchor_baseline import run as run_baseline
 
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import Ledger
+from ledger.record_check import PARALLEL_FROM, workers_for
 from ledger.records import LedgerCheckpoint, LedgerRecord, record_fields, reserve_seqs
 from ledger.runtime import ChainConfig, ChainRuntime
+from ledger.statements import Binding, RequestStatement, StatementDomain, new_nonce, sign, statement_domain
 from ledger.verify import chain_checkpoints, verify_log
 from registry.audit import stored_records
 from registry.db import make_engine
@@ -98,17 +103,65 @@ def scenario(batch: int, records: int, build_cache: Path) -> dict[str, float | i
     }
 
 
-def verification(records: int, build_cache: Path) -> dict[str, float | int | bool]:
-    """Time `verify_log` over `records` anchored records read from the database."""
+def verification(records: int, build_cache: Path, signed_every: int = 0) -> dict[str, Any]:
+    """Time `verify_log` over `records` anchored records read from the database, inline and with worker
+    processes. `signed_every` k > 0: every k-th record is a buyer's signed act (as `query.run` records are), by
+    one of 20 bound buyers, so each is a signature check too."""
     with stack(build_cache) as (rt, ledger, engine):
         assert rt.recorder is not None
-        append_bulk(engine, records, chunk=5000)
+        domain = statement_domain(ledger.deployment)
+        if signed_every:
+            append_signed(engine, records, signed_every, domain)
+        else:
+            append_bulk(engine, records, chunk=5000)
         Anchorer(engine, ledger, rt.recorder, AnchorPolicy(batch_size=8192)).drain(timeout=600)
-        start = time.perf_counter()
-        with Session(engine) as s:
-            report = verify_log(stored_records(s), chain_checkpoints(ledger.client, ledger))
-        seconds = time.perf_counter() - start
-    return {"records": records, "seconds": round(seconds, 2), "ok": report.ok}
+        out: dict[str, Any] = {"records": records, "signed_every": signed_every}
+        for label, workers in (("inline", 1), ("workers", workers_for(PARALLEL_FROM))):
+            start = time.perf_counter()
+            with Session(engine) as s:  # what `provex audit verify` does: checkpoints and records from scratch
+                report = verify_log(stored_records(s), chain_checkpoints(ledger.client, ledger), domain=domain,
+                                    workers=workers)
+            seconds = time.perf_counter() - start
+            assert report.ok, report.divergence
+            out[label] = {"workers": workers, "seconds": round(seconds, 2), "records_per_s": round(records / seconds)}
+    return out
+
+
+def append_signed(engine: object, n: int, every: int, domain: StatementDomain) -> None:
+    """Twenty buyers bind their addresses, then `n` records of which every `every`-th is one buyer's signed act
+    (each signed statement used by 50 records: signing is not what is measured)."""
+    buyers = [Account.create() for _ in range(20)]
+    statements = []
+    with Session(engine) as s:  # type: ignore[arg-type]
+        items = []
+        for i, acct in enumerate(buyers):
+            binding = Binding(acct.address, "buyer", f"buyer {i}", new_nonce(), 2**40)
+            items.append({"kind": "account.bound", "actor": f"buyer-{i}", "subject": f"buyer-{i}", "data": {
+                "address": acct.address, "role": "buyer", "name": f"buyer {i}", "nonce": binding.nonce,
+                "deadline": binding.deadline, "signature": sign(acct, domain, binding), "chain_id": domain.chain_id,
+                "verifying_contract": domain.verifying_contract}})
+            for _ in range(max(1, n // every // 50 // len(buyers))):
+                st = RequestStatement(acct.address, "POST", "/queries", "0x" + "ab" * 32, new_nonce(), 2**40)
+                statements.append((f"buyer-{i}", {**st.as_json(), "signature": sign(acct, domain, st),
+                                                  "chain_id": domain.chain_id,
+                                                  "verifying_contract": domain.verifying_contract}))
+        append_records(s, items)
+        s.commit()
+    done = len(buyers)
+    while done < n:
+        batch = []
+        for i in range(done, min(n, done + 5000)):
+            if i % every == 0:
+                actor, signed = statements[i % len(statements)]
+                batch.append({"kind": "query.run", "actor": actor, "subject": "prod-1",
+                              "data": {"epsilon": "0.1", "n": i, "signed": signed}})
+            else:
+                batch.append({"kind": "query.charge", "actor": "bench-buyer", "subject": f"prod-{i % 17}",
+                              "data": {"epsilon": "0.1", "n": i}})
+        with Session(engine) as s:  # type: ignore[arg-type]
+            append_records(s, batch)
+            s.commit()
+        done += len(batch)
 
 
 def main() -> None:
@@ -123,6 +176,7 @@ def main() -> None:
         for row in rows:
             print(json.dumps(row), file=sys.stderr)
         ver = verification(verify_n, Path(cache))
+        signed = verification(verify_n // 10, Path(cache), signed_every=2)
     best = rows[-1]
     print(json.dumps({
         "bench": "anchoring",
@@ -132,6 +186,7 @@ def main() -> None:
         "gas_ratio_at_1024": round(float(best["gas_per_record"]) / float(baseline["gas_per_record"]), 5),
         "gas_per_record_with_proofs": {str(r["batch"]): r["gas_per_record"] for r in rows if r["batch"] in (64, 1024)},
         "verify": ver,
+        "verify_half_signed": signed,
     }))
 
 
