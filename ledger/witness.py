@@ -114,7 +114,7 @@ class Witness:
         anchors = self._anchors(state.scan_from)
         for index in range(state.index + 1, count):
             cp = self.ledger.checkpoint(index)
-            problem = self._check(state, cp, anchors.get(index))
+            problem = self.check(state, cp, anchors.get(index))
             if problem is not None:
                 yield alarm(state, *problem, list(range(index, count)))
                 return
@@ -133,7 +133,7 @@ class Witness:
                     f"cosigned size {state.tree_size} root {state.root} (the log was rewritten)")
         return None
 
-    def _check(self, state: WitnessState, cp: Checkpoint, anchor: Anchor | None) -> tuple[str, str] | None:
+    def check(self, state: WitnessState, cp: Checkpoint, anchor: Anchor | None) -> tuple[str, str] | None:
         """Why checkpoint `cp` may not be cosigned (alarm kind, detail), or None when its proof extends the state's
         checkpoint."""
         if anchor is None:

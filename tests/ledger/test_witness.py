@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Ledger
+from ledger.contracts import Checkpoint, Ledger
 from ledger.cosignatures import add_witnesses, cosigners_of
 from ledger.errors import ContractRevert
 from ledger.merkle import consistency_proof, leaf_hash, root
 from ledger.runtime import ChainRuntime
 from ledger.trust import contract_checkpoints
 from ledger.verify import VerifyReport
-from ledger.witness import Witness, WitnessStateError
+from ledger.witness import Anchor, Witness, WitnessState, WitnessStateError
 from tests.ledger.checkpoint_helpers import fresh_log
 
 LEAVES = [leaf_hash(b"record %d" % i) for i in range(32)]
@@ -109,3 +109,23 @@ def test_a_witness_refuses_and_alarms_on_a_rewritten_log(log: Ledger, roles: dic
     path.write_text(json.dumps({**state, "index": 5}))
     [gone] = list(Witness(log, w, path).run_once())
     assert gone["alarm"] == "inconsistent" and "checkpoint #5, which this witness cosigned, is gone" in gone["detail"]
+
+
+def test_a_proof_that_does_not_extend_the_cosigned_checkpoint_is_refused(log: Ledger,
+                                                                         new_account: Callable[[], LocalAccount],
+                                                                         tmp_path: Path) -> None:
+    """The rule the contract also enforces, checked again by the witness on the calldata it read (the contract is
+    not taken on trust): a proof built over a rewritten history, or calldata naming another root, is refused."""
+    witness = Witness(log, new_account(), tmp_path / "state.json")
+    state = WitnessState(1, log.checkpoints.address, witness.account.address, 0, 8, root(LEAVES[:8]).hex())
+    cp = Checkpoint(1, 12, 0, root(LEAVES[:12]))
+    good = Anchor("0xaa", 1, 12, cp.root, consistency_proof(LEAVES, 8, 12))
+    assert witness.check(state, cp, good) is None
+    rewritten = [*LEAVES[:9], leaf_hash(b"rewritten record 9"), *LEAVES[10:]]
+    forged = Anchor("0xbb", 1, 12, cp.root, consistency_proof(rewritten, 8, 12))
+    kind, detail = witness.check(state, cp, forged) or ("", "")
+    assert kind == "inconsistent" and "does not extend checkpoint #0 (size 8" in detail and "0xbb" in detail
+    other_root = Anchor("0xcc", 1, 12, root(FORGED[:12]), good.proof)
+    assert (witness.check(state, cp, other_root) or ("",))[0] == "inconsistent"
+    assert (witness.check(state, cp, Anchor("0xdd", 1, None, None, [])) or ("",))[0] == "unverifiable"
+    assert (witness.check(state, cp, None) or ("",))[0] == "unverifiable"
