@@ -102,3 +102,11 @@ def test_a_witness_cosigns_alarms_and_verify_reports_it(world: dict[str, Any]) -
     code, lines, _ = provex(env, *run)
     assert code == 1 and lines[-1]["alarm"] == "inconsistent" and lines[-1]["cosigned"]["index"] == 1
     assert "checkpoint #1 now reads size 16" in lines[-1]["detail"]
+    follow = subprocess.Popen([PROVEX, *run[:-1], "--interval", "0.2"], env=env, stdout=subprocess.PIPE, text=True)
+    try:  # following, it keeps alarming at every pass and cosigns nothing
+        assert follow.stdout is not None
+        seen = [json.loads(follow.stdout.readline()) for _ in range(3)]
+        assert [("alarm" in x) for x in seen] == [False, True, True] and seen[1] == seen[2]
+    finally:
+        follow.terminate()
+    assert follow.wait(30) == 0  # SIGTERM ends it cleanly
