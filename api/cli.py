@@ -17,6 +17,7 @@ from rich.table import Table
 from api import cli_tools
 from api.cli_keys import keys_app
 from api.cli_policy import policy_app
+from api.cli_witness import witness
 from api.settings import DevDefaultsRefused, get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
@@ -247,6 +248,7 @@ def demo(
 
 
 cli_tools.register(app)
+app.command("witness")(witness)
 
 if __name__ == "__main__":
     app()

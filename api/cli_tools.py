@@ -196,6 +196,10 @@ def audit_verify(
     trust: Path = typer.Option(None, "--trust", help="the authority's signed trust file: contract addresses "
                                "come only from it (with --from)"),
     authority: str = AUTHORITY,
+    witness: list[str] = typer.Option(None, "--witness", help="a witness address you expect to cosign every "
+                                      "checkpoint (repeatable); each checkpoint it lacks is noted"),
+    require_witness: bool = typer.Option(False, "--require-witness", help="a checkpoint an expected --witness "
+                                         "did not cosign is a divergence (exit 1), not a note"),
     api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT,
 ) -> None:
     """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
@@ -203,20 +207,22 @@ def audit_verify(
     With `--key` (an auditor's) it asks the API (`POST /audit/verify`), which also compares the chain-enforced
     rows. Otherwise it reads the database (PROVEX_ settings) and the chain at `--rpc`. With `--from DIR --rpc
     URL --trust FILE` it needs only an export, the chain and the authority's trust file, which alone names
-    the contracts (without `--trust` the export's own deployment.json does, unauthenticated). Examples:
+    the contracts (without `--trust` the export's own deployment.json does, unauthenticated). Every mode lists the
+    witnesses that cosigned each checkpoint (`provex witness`), read from the CheckpointLog's events. Examples:
     `provex audit verify --key $AUDITOR`,
     `provex audit verify --from ./audit-2025-06 --rpc http://127.0.0.1:8545 --trust ./trust.json`.
     """
     from api.settings import get_settings
 
     settings = get_settings()
+    witnesses = _addresses(witness or [])
     if trust and not source:
         console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
         raise typer.Exit(2)
     if (key or os.environ.get("PROVEX_API_KEY")) and not source:
         with client(api, key, signer) as c, console.status("verifying (POST /audit/verify)"):
             try:
-                report = c.verify()
+                report = c.verify(witnesses, require_witness)
             except ApiError as e:
                 raise fail(e) from None
         _report(report, as_json)
@@ -233,12 +239,23 @@ def audit_verify(
             progress.update(task, description=f"verifying {what}", completed=n)
 
         if source and trust:
-            report = verify_trusted(source, url, trust, authority, tick)
+            report = verify_trusted(source, url, trust, authority, tick, witnesses, require_witness)
         elif source:
-            report = verify_untrusted(source, url, tick)
+            report = verify_untrusted(source, url, tick, witnesses, require_witness)
         else:
-            report = _verify_database(url, tick)
+            report = _verify_database(url, tick, witnesses, require_witness)
     _report(report, as_json)
+
+
+def _addresses(given: list[str]) -> list[str]:
+    """`--witness` values as checksummed addresses; exits 2 naming one that is not an address."""
+    from eth_utils import is_address, to_checksum_address
+
+    bad = [a for a in given if not is_address(a)]
+    if bad:
+        console.print(f"[red]--witness {bad[0]!r} is not an address[/red]")
+        raise typer.Exit(2)
+    return [to_checksum_address(a) for a in given]
 
 
 def _ledger(rpc: str, manifest_path: Path) -> Any:
@@ -255,11 +272,11 @@ def _ledger(rpc: str, manifest_path: Path) -> Any:
     return Ledger(ChainClient(rpc), manifest, build())
 
 
-def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
+def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness: bool) -> dict[str, Any]:
     from sqlmodel import Session
 
     from api.settings import get_settings
-    from registry.audit import verify_database
+    from registry.audit import verify_with_witnesses
     from registry.db import make_engine
 
     settings = get_settings()
@@ -267,7 +284,7 @@ def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         with Session(engine) as s:
-            return verify_database(s, ledger, progress=tick).as_dict()
+            return verify_with_witnesses(s, ledger, witnesses, require_witness, progress=tick).as_dict()
     finally:
         engine.dispose()
 

@@ -9,7 +9,8 @@ import {ProvexRoles} from "./ProvexRoles.sol";
 /// @title Provex checkpoint log
 /// @notice Append-only checkpoints (tree size, RFC 6962 Merkle root) of the off-chain ledger. Append-only is
 ///         enforced here: each checkpoint after the first carries an RFC 9162 consistency proof from the
-///         previous one, verified on chain, so no rewritten history can be anchored at any size.
+///         previous one, verified on chain, so no rewritten history can be anchored at any size. Witnesses (any
+///         address: the authority, an auditor, a third party) cosign the checkpoints they checked (`cosign`).
 contract CheckpointLog is AccessControlDefaultAdminRules {
     struct Checkpoint {
         uint64 treeSize;
@@ -18,12 +19,16 @@ contract CheckpointLog is AccessControlDefaultAdminRules {
     }
 
     Checkpoint[] private _checkpoints;
+    mapping(uint256 index => mapping(address witness => bool)) private _cosigned;
 
     error TreeSizeNotIncreasing(uint64 previousSize, uint64 treeSize);
     error InconsistentCheckpoint(uint64 previousSize, uint64 treeSize);
     error UnknownCheckpoint(uint256 index, uint256 count);
+    error CosignedRootMismatch(uint256 index, bytes32 root, bytes32 checkpointRoot);
+    error AlreadyCosigned(uint256 index, address witness);
 
     event CheckpointAnchored(uint256 indexed index, uint64 treeSize, bytes32 root, address indexed recorder);
+    event Cosigned(uint256 indexed index, address indexed witness, bytes32 root);
 
     /// @notice Deploys the log administered by `governance`, with `recorder` (a key of its own) anchoring.
     /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
@@ -62,6 +67,27 @@ contract CheckpointLog is AccessControlDefaultAdminRules {
         if (treeSize == previous) revert TreeSizeNotIncreasing(previous, treeSize);
         _checkpoints.push(Checkpoint(treeSize, uint64(block.timestamp), root));
         emit CheckpointAnchored(n, treeSize, root, msg.sender);
+    }
+
+    /// @notice The sender, a witness, cosigns checkpoint `index`: it checked that the checkpoint extends the last
+    ///         one it cosigned (`provex witness`). Anyone may cosign; who did is public in the `Cosigned` events.
+    /// @dev `root` must be the checkpoint's (`CosignedRootMismatch` otherwise), so a cosignature names exactly what
+    ///      was checked; a witness cosigns a checkpoint once (`AlreadyCosigned`). No role: a witness needs none.
+    /// @param index Zero-based checkpoint index.
+    /// @param root The root the witness checked.
+    function cosign(uint256 index, bytes32 root) external {
+        uint256 n = _checkpoints.length;
+        if (index >= n) revert UnknownCheckpoint(index, n);
+        bytes32 anchored = _checkpoints[index].root;
+        if (root != anchored) revert CosignedRootMismatch(index, root, anchored);
+        if (_cosigned[index][msg.sender]) revert AlreadyCosigned(index, msg.sender);
+        _cosigned[index][msg.sender] = true;
+        emit Cosigned(index, msg.sender, root);
+    }
+
+    /// @notice Whether `witness` cosigned checkpoint `index`.
+    function cosigned(uint256 index, address witness) external view returns (bool) {
+        return _cosigned[index][witness];
     }
 
     /// @notice Number of checkpoints anchored.

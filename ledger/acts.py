@@ -143,3 +143,7 @@ class Acts:
         """Checkpoint (`tree_size`, `root`) with the consistency proof from the latest one (empty for the first)."""
         return self._act("CheckpointLog", "anchor", (tree_size, root, [bytes(p) for p in proof]),
                          "CheckpointAnchored")
+
+    def cosign(self, index: int, root: bytes) -> Act:
+        """A witness's cosignature of checkpoint `index`, whose root it checked is `root` (sent as its own tx)."""
+        return self._act("CheckpointLog", "cosign", (index, root), "Cosigned")

@@ -319,6 +319,14 @@ class Ledger:
         c = self.client.call(self.checkpoints.functions.checkpoint(index))
         return Checkpoint(index, int(c[0]), int(c[1]), bytes(c[2]))
 
+    def cosign(self, witness: LocalAccount, index: int, root: bytes) -> Receipt:
+        """`witness` cosigns checkpoint `index` with its own transaction (`CosignedRootMismatch` when `root` is not
+        the checkpoint's, `AlreadyCosigned` the second time)."""
+        return self.send(witness, self.acts.cosign(index, root))
+
+    def cosigned(self, index: int, witness: str) -> bool:
+        return bool(self.client.call(self.checkpoints.functions.cosigned(index, witness)))
+
     def raw_call(self, contract: str, fn_name: str, *args: Any) -> Any:
         """Call any view function by name (for audits and tests)."""
         return self.client.call(getattr(self.contracts[contract].functions, fn_name)(*args))

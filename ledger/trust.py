@@ -15,7 +15,7 @@ the trust file names (`count()` then each `checkpoint(i)`), never from events or
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from ledger.canonical import canonical_json
 from ledger.client import ChainClient
 from ledger.compiler import Build
 from ledger.contracts import AUTHORITY_ROLE, Checkpoint, Ledger
+from ledger.cosignatures import add_witnesses
 from ledger.deploy import DEPLOY_ORDER, Deployment
 from ledger.errors import ChainError
 from ledger.role_history import RoleHistory
@@ -243,12 +244,14 @@ def _export_manifest(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust: TrustFile,
                           authority: str | None = None,
-                          progress: Callable[[int], None] | None = None) -> VerifyReport:
+                          progress: Callable[[int], None] | None = None, witnesses: Sequence[str] = (),
+                          require_witness: bool = False) -> VerifyReport:
     """Verify an export against the contracts the trust file names, and only those.
 
     The trust file must hold (`check_trust`); the checkpoints come from its CheckpointLog (`count()`, then
     each one); the export's `deployment.json` is a hint, and where it disagrees with the trust file that is
-    a `deployment_mismatch` divergence, named by field. Divergences of the log itself follow in `also`.
+    a `deployment_mismatch` divergence, named by field. Divergences of the log itself follow in `also`. The
+    report lists who cosigned each checkpoint (`ledger.cosignatures`; `witnesses` are the ones expected).
     """
     problems = check_trust(trust, client, build, authority)
     if problems:
@@ -257,8 +260,9 @@ def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust
                             divergence=Divergence("trust_refused", "trust", None, first.field, None, first.detail),
                             notes=[f"{p.field}: {p.detail}" for p in problems])
     ledger = Ledger(client, trust.deployment(), build)
-    report = verify_log(read_export(folder), contract_checkpoints(ledger), progress,
-                        domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger))
+    checkpoints = contract_checkpoints(ledger)
+    report = verify_log(read_export(folder), checkpoints, progress, domain=statement_domain(ledger.deployment),
+                        roles=RoleHistory.read(ledger))
     manifest, unreadable = _export_manifest(folder)
     hints = [Divergence("deployment_mismatch", MANIFEST_FILE, None, f, None, d)
              for f, d in hint_mismatches(manifest, trust)]
@@ -267,6 +271,7 @@ def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust
     if hints:
         report.also = hints[1:] + ([report.divergence] if report.divergence is not None else [])
         report.divergence, report.ok = hints[0], False
+    add_witnesses(report, ledger, checkpoints, witnesses, require_witness)
     report.notes.append(f"contract addresses from the trust file signed by {trust.authority}; "
                         f"{report.checkpoints} checkpoints read from CheckpointLog {trust.contracts['CheckpointLog']}")
     if manifest is None and unreadable is None:

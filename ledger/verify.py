@@ -46,6 +46,16 @@ class Divergence:
     detail: str
 
 
+@dataclass(frozen=True)
+class CheckpointCosigners:
+    """A checkpoint and the witnesses that cosigned it (`Cosigned` events of the trusted CheckpointLog)."""
+
+    index: int
+    tree_size: int
+    root: str  # hex
+    cosigners: list[str]  # checksummed addresses, sorted
+
+
 @dataclass
 class VerifyReport:
     """Outcome of a verification run."""
@@ -59,6 +69,7 @@ class VerifyReport:
     unanchored: int = 0
     notes: list[str] = field(default_factory=list)
     also: list[Divergence] = field(default_factory=list)  # further divergences found after the first
+    witnesses: list[CheckpointCosigners] = field(default_factory=list)  # per checkpoint, who cosigned it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

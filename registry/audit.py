@@ -8,7 +8,7 @@ first divergence.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from ledger.contracts import Ledger
+from ledger.contracts import Checkpoint, Ledger
+from ledger.cosignatures import add_witnesses, cosigners_of
 from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
@@ -329,3 +330,29 @@ def _row_divergences(session: Session, ledger: Ledger,
                              f"{(cmp.chain or {}).get(cmp.mismatches[0])}")
         if progress:
             progress("products", i + 1)
+
+
+# ---------------------------------------------------------------------------- witnesses
+
+def verify_with_witnesses(session: Session, ledger: Ledger, witnesses: Sequence[str] = (),
+                          require_witness: bool = False,
+                          progress: Callable[[str, int], None] | None = None) -> VerifyReport:
+    """`verify_database`, and who cosigned each checkpoint (`ledger.cosignatures`): a checkpoint an expected
+    witness did not cosign is a note, or a `witness_missing` divergence when `require_witness`."""
+    report = verify_database(session, ledger, progress)
+    return add_witnesses(report, ledger, chain_checkpoints(ledger.client, ledger), witnesses, require_witness)
+
+
+def checkpoint_cosigners(session: Session, ledger: Ledger, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest `limit` checkpoints on chain, newest first, each with its anchoring transaction and the
+    witnesses that cosigned it (named when they hold an account here)."""
+    anchored = sorted(read_events(ledger.client, "CheckpointLog", ledger.checkpoints,
+                                  ledger.deployment.deployment_block, names={"CheckpointAnchored"}),
+                      key=lambda ev: int(ev.args["index"]))[-limit:]
+    events = {int(ev.args["index"]): ev for ev in anchored}
+    cps = [Checkpoint(i, int(ev.args["treeSize"]), 0, bytes(ev.args["root"])) for i, ev in events.items()]
+    names = _Names(session)
+    return [{"index": cp.index, "tree_size": cp.tree_size, "root": cp.root,
+             "tx_hash": events[cp.index].tx_hash, "block_number": events[cp.index].block_number,
+             "cosigners": [names.of(w) for w in cp.cosigners]}
+            for cp in reversed(cosigners_of(ledger, cps))]

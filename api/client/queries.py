@@ -62,6 +62,12 @@ class QueryAuditCalls(BaseClient):
         """`GET /audit/security-events` (auditor): refused authentications and authorizations, newest last."""
         return list(self.get("/audit/security-events", limit=limit))
 
-    def verify(self) -> Json:
-        """`POST /audit/verify` (auditor): recompute from the database and compare with the chain."""
-        return dict(self.post("/audit/verify"))
+    def verify(self, witnesses: list[str] | None = None, require_witness: bool = False) -> Json:
+        """`POST /audit/verify` (auditor): recompute from the database and compare with the chain; lists who cosigned
+        each checkpoint, and notes (or, with `require_witness`, a divergence) where an expected witness did not."""
+        return dict(self.post("/audit/verify", {"witnesses": witnesses or [], "require_witness": require_witness}))
+
+    def checkpoints(self, limit: int | None = None) -> list[Json]:
+        """`GET /audit/checkpoints` (auditor, authority, exchange): the newest checkpoints on chain, newest first,
+        with the witnesses that cosigned each."""
+        return list(self.get("/audit/checkpoints", limit=limit))

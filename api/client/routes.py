@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",
     ("GET", "/audit/security-events"): "security_events",
     ("POST", "/audit/verify"): "verify",
+    ("GET", "/audit/checkpoints"): "checkpoints",
 }
 
 DEV_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/dev/mint")})

@@ -138,6 +138,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "records": {"zh": "记录", "en": "records"},
     "checkpoints": {"zh": "检查点", "en": "checkpoints"},
     "unanchored": {"zh": "未锚定", "en": "unanchored"},
+    "witnesses": {"zh": "见证人", "en": "Witnesses"},
+    "checkpoints_cosigned": {"zh": "个检查点已获见证人联署", "en": "checkpoints cosigned by a witness"},
+    "witnessed_checkpoints": {"zh": "链上检查点与见证人联署", "en": "Checkpoints on chain and their witnesses"},
+    "witness_help": {"zh": "见证人在自己的机器上用自己的密钥运行 provex witness："
+                           "核对每个新检查点与其上次联署的检查点一致后，在链上联署。",
+                     "en": "Witnesses run provex witness on their own machines with their own keys: each checks that a "
+                           "new checkpoint extends the last one it cosigned, then cosigns it on chain."},
+    "checkpoint": {"zh": "检查点", "en": "Checkpoint"},
+    "tree_size": {"zh": "记录数", "en": "Records"},
+    "cosigned_by": {"zh": "联署见证人", "en": "Cosigned by"},
+    "no_cosigner": {"zh": "尚无联署", "en": "not cosigned yet"},
+    "no_checkpoints": {"zh": "链上尚无检查点", "en": "No checkpoint on chain yet"},
     "open_destructions": {"zh": "未确认销毁的许可", "en": "Licenses without confirmed destruction"},
     "stage": {"zh": "环节", "en": "Stage"},
     "who": {"zh": "主体", "en": "Who"},

@@ -90,7 +90,8 @@ def _auditor_view(p: Page, product: str | None, **extra: Any) -> Response:
     products = sorted(p.client.catalog_all(limit=100), key=lambda x: x["code"])
     ref = product or (products[0]["code"] if products else None)
     trace = p.client.trace(ref) if ref else None
-    return p.render("auditor.html", products=products, ref=ref, trace=trace, **extra)
+    return p.render("auditor.html", products=products, ref=ref, trace=trace, checkpoints=p.client.checkpoints(limit=10),
+                    **extra)
 
 
 @router.get("/auditor")

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import AnyCtx, AuditorCtx, OverseerCtx, SettingsDep
 from api.security import recent_events
-from ledger.verify import Divergence
-from registry.audit import account_actions, record_receipt, trace_product, verify_database
+from ledger.verify import CheckpointCosigners, Divergence
+from registry.audit import account_actions, checkpoint_cosigners, record_receipt, trace_product, verify_with_witnesses
 from registry.limits import MAX_CURSOR
+from registry.schemas import Strict
 
 router = APIRouter(tags=["audit"])
 
@@ -61,6 +62,36 @@ class VerifyOut(BaseModel):
     checkpoints: int
     seconds: float
     divergence: Divergence | None = Field(description="the first place database and chain disagree")
+    also: list[Divergence] = Field(default_factory=list, description="further divergences after the first")
+    notes: list[str] = Field(default_factory=list)
+    witnesses: list[CheckpointCosigners] = Field(
+        default_factory=list, description="per checkpoint, the witnesses that cosigned it (`Cosigned` events)")
+
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+
+
+class VerifyIn(Strict):
+    witnesses: list[Address] = Field(default_factory=list, max_length=64,
+                                     description="witness addresses expected to cosign every checkpoint")
+    require_witness: bool = Field(False, description="a checkpoint an expected witness lacks is a divergence, "
+                                                     "not a note")
+
+
+class CosignerOut(BaseModel):
+    id: str | None
+    name: str | None
+    role: str | None
+    address: str
+
+
+class ChainCheckpointOut(BaseModel):
+    index: int
+    tree_size: int
+    root: str
+    tx_hash: str
+    block_number: int
+    cosigners: list[CosignerOut] = Field(description="witnesses that cosigned it, named when they hold an account")
 
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
@@ -81,8 +112,15 @@ def actions(account_id: str, c: OverseerCtx) -> dict[str, Any]:
 
 @router.post("/audit/verify", response_model=VerifyOut,
              summary="Recompute from the database and compare with the chain; names the first divergence")
-def verify(c: AuditorCtx) -> dict[str, Any]:
-    return verify_database(c.session, c.gateway.ledger).as_dict()
+def verify(c: AuditorCtx, body: VerifyIn | None = None) -> dict[str, Any]:
+    body = body or VerifyIn()
+    return verify_with_witnesses(c.session, c.gateway.ledger, body.witnesses, body.require_witness).as_dict()
+
+
+@router.get("/audit/checkpoints", response_model=list[ChainCheckpointOut],
+            summary="The newest checkpoints on chain, newest first, with the witnesses that cosigned each")
+def checkpoints(c: OverseerCtx, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    return checkpoint_cosigners(c.session, c.gateway.ledger, limit)
 
 
 class SecurityEvent(BaseModel):

@@ -53,6 +53,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/audit/products/{ref}/trace"): ({A, E, U}, None),
     ("GET", "/audit/accounts/{account_id}/actions"): ({A, E, U}, None),
     ("POST", "/audit/verify"): ({U}, None),
+    ("GET", "/audit/checkpoints"): ({A, E, U}, None),
     ("GET", "/audit/security-events"): ({U}, None),
     # keys
     ("POST", "/accounts/{account_id}/rotate-key"): (ALL, NO_CALL),  # the holder only: tests/api/test_keys.py
