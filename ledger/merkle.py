@@ -24,20 +24,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 __all__ = [
-    "EMPTY_ROOT",
-    "HASH_SIZE",
-    "CompactTree",
-    "MerkleError",
-    "MerkleLevels",
-    "ProofError",
-    "consistency_proof",
-    "hash_leaves",
-    "inclusion_proof",
-    "leaf_hash",
-    "node_hash",
-    "root",
-    "verify_consistency",
-    "verify_inclusion",
+    "EMPTY_ROOT", "HASH_SIZE", "CompactTree", "MerkleError", "MerkleLevels", "ProofError", "consistency_proof",
+    "hash_leaves", "inclusion_proof", "leaf_hash", "node_hash", "root", "verify_consistency", "verify_inclusion",
 ]
 
 HASH_SIZE = 32
