@@ -21,6 +21,7 @@ from api.cli_witness import witness
 from api.settings import DevDefaultsRefused, get_settings
 from ledger.client import ChainClient
 from ledger.deploy import Deployment
+from ledger.rpc_file import RPC_FILE, read_endpoint
 from ledger.runtime import ChainRuntime
 from registry.errors import RegistryError
 
@@ -88,33 +89,44 @@ def chain_up(
 
 @chain_app.command("status")
 def chain_status(
-    rpc_url: str = typer.Option(None, "--rpc", help="JSON-RPC URL (default PROVEX_RPC_URL)"),
+    rpc_url: str = typer.Option(None, "--rpc", help="JSON-RPC URL (default PROVEX_RPC_URL, else the URL the "
+                                "running chain published in <home>/chain-rpc.json)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Show the deployment manifest and whether the chain answers and still has the code.
+    """Show the deployment manifest, whether the chain runs (and where) and still has the code.
 
-    Example: `provex chain status --rpc http://127.0.0.1:8545`.
+    Without `--rpc` or PROVEX_RPC_URL it asks the chain this home's runtime (`provex demo`, `provex up`,
+    `provex chain up`) published. Example: `provex chain status`.
     """
     settings = get_settings()
     manifest = Deployment.load(settings.home / "deployment.json")
     if manifest is None:
         console.print(f"no deployment manifest under {settings.home}; run `provex chain up`")
         raise typer.Exit(1)
-    url = rpc_url or settings.rpc_url
-    status: dict[str, object] = {"manifest": manifest.__dict__, "rpc_url": url}
+    published = read_endpoint(settings.home)
+    live = published if published is not None and published.running else None
+    url = rpc_url or settings.rpc_url or (live.rpc_url if live else None)
+    status: dict[str, object] = {"manifest": manifest.__dict__, "rpc_url": url, "running": False}
+    if published is not None and live is None:
+        status["stale"] = f"{settings.home / RPC_FILE} names process {published.pid}, which is gone"
     if url:
         client = ChainClient(url, timeout=3)
-        status["reachable"] = client.is_up()
+        status["running"] = status["reachable"] = client.is_up()
         if status["reachable"]:
             status["block"] = client.block_number()
             status["code_present"] = {n: client.has_code(a) for n, a in manifest.addresses.items()}
     if as_json:
         console.print_json(json.dumps(status))
+        return
+    _print_manifest(manifest, url or "(embedded)", False)
+    if status["running"]:
+        console.print(f"running at {url}")
     else:
-        _print_manifest(manifest, url or "(embedded, not running)", False)
-        for key in ("reachable", "block", "code_present"):
-            if key in status:
-                console.print(f"{key}: {status[key]}")
+        stale = f" ({status['stale']})" if "stale" in status else ""
+        console.print(f"not running{f' at {url}' if url else ''}{stale}")
+    for key in ("block", "code_present"):
+        if key in status:
+            console.print(f"{key}: {status[key]}")
 
 
 accounts_app = typer.Typer(help="Participant accounts.", no_args_is_help=True)

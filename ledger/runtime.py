@@ -3,11 +3,13 @@
 Three keys of the exchange's take part, none holding another's power: the deployer only pays for
 deployment (and, in dev, for other accounts' gas); governance administers every contract's roles;
 the recorder anchors checkpoints. In dev, governance and recorder keys are generated under
-`<home>/keys/` (encrypted with the key passphrase) unless settings name them.
+`<home>/keys/` (encrypted with the key passphrase) unless settings name them. While up, the runtime publishes
+its chain's RPC URL in `<home>/chain-rpc.json` (`ledger.rpc_file`) for other commands on this machine.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from ledger.contracts import EXCHANGE_ROLE, RECORDER_ROLE, Ledger
 from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
 from ledger.keys import DEV_PASSPHRASE, Keyring, load_or_create_key
+from ledger.rpc_file import ChainEndpoint, publish, withdraw
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
 
 
@@ -85,6 +88,7 @@ class ChainRuntime:
         self.governance_address: str | None = None
         self.recorder: LocalAccount | None = None
         self.fresh_deployment = False
+        self.endpoint: ChainEndpoint | None = None
 
     def start(self) -> ChainRuntime:
         """Compile (cached), start or attach to the chain, deploy or reuse the deployment."""
@@ -117,6 +121,9 @@ class ChainRuntime:
         except BaseException:
             self.stop()
             raise
+        pid = self.anvil.proc.pid if self.anvil is not None and self.anvil.proc is not None else os.getpid()
+        self.endpoint = ChainEndpoint(url, pid)
+        publish(cfg.home, self.endpoint)
         return self
 
     def _resolve_keys(self) -> None:
@@ -185,6 +192,10 @@ class ChainRuntime:
         return self.ledger.deployment
 
     def stop(self) -> None:
+        """Withdraw `<home>/chain-rpc.json`, then stop the embedded Anvil (its state is saved)."""
+        if self.endpoint is not None:
+            withdraw(self.config.home, self.endpoint)
+            self.endpoint = None
         if self.anvil is not None:
             self.anvil.stop()
 

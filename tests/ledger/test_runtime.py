@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from eth_account import Account
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.compiler import compile_contracts
 from ledger.keys import KeyfileError, Keyring
+from ledger.rpc_file import RPC_FILE, ChainEndpoint, publish, read_endpoint, running_endpoint
 from ledger.runtime import ChainConfig, ChainConfigError, ChainRuntime
 from ledger.toolchain import REPO_ROOT, ToolchainError, find_anvil, find_solc, pragma_specifier
 
@@ -66,7 +68,12 @@ def test_restart_with_state_file_keeps_code_and_balances(tmp_path: Path) -> None
         assert rt.fresh_deployment and rt.ledger is not None and rt.minter is not None
         rt.ledger.mint(rt.minter, holder, 4242)
         first = rt.deployment
+        # it publishes where its chain answers, for this machine only, while it runs
+        assert rt.anvil is not None and rt.anvil.proc is not None
+        assert running_endpoint(tmp_path) == ChainEndpoint(rt.rpc_url, rt.anvil.proc.pid)
+        assert (tmp_path / RPC_FILE).stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "anvil-state.json").is_file()
+    assert not (tmp_path / RPC_FILE).exists()
     with ChainRuntime(cfg) as rt:
         assert rt.ledger is not None
         assert not rt.fresh_deployment, "the manifest's deployment was reused"
@@ -88,6 +95,18 @@ def test_external_rpc_mode(tmp_path: Path) -> None:
     with Anvil(port=node.port) as node2:
         fresh = ChainRuntime(ChainConfig(home=tmp_path, rpc_url=node2.url, deployer_key=DEV_DEPLOYER_KEY)).start()
         assert fresh.fresh_deployment
+
+
+def test_a_stale_rpc_file_is_no_running_chain(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    publish(tmp_path, ChainEndpoint("http://127.0.0.1:1", gone.pid))
+    assert read_endpoint(tmp_path) == ChainEndpoint("http://127.0.0.1:1", gone.pid)
+    assert running_endpoint(tmp_path) is None
+    publish(tmp_path, ChainEndpoint("http://127.0.0.1:2", os.getpid()))
+    assert running_endpoint(tmp_path) == ChainEndpoint("http://127.0.0.1:2", os.getpid())
+    (tmp_path / RPC_FILE).write_text("{not json")
+    assert read_endpoint(tmp_path) is None
 
 
 def test_keyfiles_encrypted_at_rest() -> None:
