@@ -117,7 +117,7 @@ def trust_make(
     from ledger.client import ChainClient
     from ledger.contracts import Ledger
     from ledger.deploy import Deployment
-    from ledger.trust import check_trust, sign_trust, trust_from_chain
+    from ledger.trust import make_trust
 
     url = rpc_url(rpc)
     manifest = Deployment.load(deployment or get_settings().home / "deployment.json")
@@ -126,9 +126,7 @@ def trust_make(
         raise typer.Exit(2)
     account = _signing_key(signer)
     contracts = build()
-    client = ChainClient(url)
-    trust = sign_trust(trust_from_chain(Ledger(client, manifest, contracts)), account)
-    problems = check_trust(trust, client, contracts)
+    trust, problems = make_trust(Ledger(ChainClient(url), manifest, contracts), account, contracts)
     if not problems:
         out.write_text(trust.to_json(), encoding="utf-8")
     _problems(problems, trust, as_json)

@@ -160,6 +160,12 @@ def trust_from_chain(ledger: Ledger) -> TrustFile:
                      authority=Web3.to_checksum_address(d.governance), issued_at=ledger.client.chain_time())
 
 
+def make_trust(ledger: Ledger, account: LocalAccount, build: Build) -> tuple[TrustFile, list[TrustProblem]]:
+    """The trust file of `ledger`'s deployment signed by `account`, and how it fails on chain (empty: it holds)."""
+    trust = sign_trust(trust_from_chain(ledger), account)
+    return trust, check_trust(trust, ledger.client, build)
+
+
 def check_trust(trust: TrustFile, client: ChainClient, build: Build,
                 authority: str | None = None) -> list[TrustProblem]:
     """Every way `trust` fails: its signature, the chain id, genesis hash, code at each address,
