@@ -15,9 +15,14 @@ DEMO_PASSPHRASE = "provex-demo-participant"  # dev demo only: PROVEX_ENV=prod ne
 DEMO_SCRYPT_N = 2**12
 
 
+def keystore_dir(home: Path) -> Path:
+    """The demo participants' keystore folder."""
+    return home / "demo" / "keystore"
+
+
 def participant_keys(home: Path, names: list[str]) -> dict[str, LocalAccount]:
     """The key of each of `names`, created in the demo keystore on first use."""
-    store = Keystore(home / "demo" / "keystore", DEMO_SCRYPT_N)
+    store = Keystore(keystore_dir(home), DEMO_SCRYPT_N)
     out = {}
     for name in names:
         try:

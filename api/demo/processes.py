@@ -1,4 +1,4 @@
-"""Start and stop the demo's processes: the API (which owns Anvil) and the provider nodes.
+"""Start and stop the demo's processes: the API (which owns Anvil), the provider nodes and the auditor's witness.
 
 Children run in their own sessions, so Ctrl-C reaches only the supervisor, which then stops them in
 order (nodes first, then the API, whose shutdown stops Anvil and saves its state). On Linux the
@@ -53,6 +53,7 @@ class Child:
     proc: subprocess.Popen[bytes]
     log: Path
     url: str
+    log_from: int = 0  # where this run's output starts in its (appended) log
 
 
 @dataclass
@@ -63,25 +64,39 @@ class Supervisor:
     env: dict[str, str]
     children: list[Child] = field(default_factory=list)
 
-    def spawn(self, name: str, argv: list[str], url: str) -> Child:
+    def spawn(self, name: str, argv: list[str], url: str, env: dict[str, str] | None = None) -> Child:
+        """Start `argv` with the supervisor's environment (plus `env`), its output appended to `<logs>/<name>.log`."""
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
         with open(log, "ab") as out:
-            proc = subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            start = out.tell()
+            proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        child = Child(name, proc, log, url)
+        child = Child(name, proc, log, url, start)
         self.children.append(child)
         return child
 
     def wait_http(self, child: Child, path: str, timeout: float = 120.0,
                   tick: Callable[[], None] | None = None) -> None:
         """Wait until `child.url + path` answers 200, or raise with the tail of its log."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def up() -> bool:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(child.url + path, timeout=2).status_code == 200:
-                    return
+                return httpx.get(child.url + path, timeout=2).status_code == 200
+            return False
+
+        self._wait(child, up, timeout, tick)
+
+    def wait_output(self, child: Child, needle: str, timeout: float = 120.0,
+                    tick: Callable[[], None] | None = None) -> None:
+        """Wait until `child` printed `needle` in this run, or raise with the tail of its log."""
+        self._wait(child, lambda: needle.encode() in child.log.read_bytes()[child.log_from:], timeout, tick)
+
+    @staticmethod
+    def _wait(child: Child, ready: Callable[[], bool], timeout: float, tick: Callable[[], None] | None) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
             if child.proc.poll() is not None or time.monotonic() > deadline:
                 tail = child.log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{child.name} did not start (see {child.log}):\n{tail}")
@@ -101,6 +116,13 @@ class Supervisor:
                 "--port", str(port), "--key-dir", str(key_dir), "--coordinator-key", coordinator_key,
                 "--policy", str(policy)]
         return self.spawn(f"provider-{node_id}", argv, f"http://127.0.0.1:{port}")
+
+    def start_witness(self, rpc_url: str, trust: Path, keystore: Path, key: str, passphrase: str, state: Path,
+                      interval: float = 2.0) -> Child:
+        """`provex witness` following the chain with `key` of `keystore` (its passphrase in its environment only)."""
+        argv = [sys.executable, "-m", "api.cli", "witness", "--rpc", rpc_url, "--trust", str(trust), "--keystore",
+                str(keystore), "--key", key, "--state", str(state), "--interval", str(interval)]
+        return self.spawn("witness", argv, "", env={"PROVEX_KEYSTORE_PASSPHRASE": passphrase})
 
     def alive(self) -> list[str]:
         return [c.name for c in self.children if c.proc.poll() is None]

@@ -1,8 +1,10 @@
 """`provex demo`: generate the datasets, start the API (with Anvil) and three provider nodes, play the story
-once, print what happened with the portal URL and every role's API key, then serve until Ctrl-C.
+once, start the auditor's witness, print what happened with the portal URL, every role's API key, the chain, the
+trust file and the witness, then serve until Ctrl-C.
 
 State lives in PROVEX_HOME: a rerun finds `demo/state.json`, starts the same processes on the saved chain
-and database, re-registers the nodes at their new ports and prints the summary again.
+and database, re-registers the nodes at their new ports, resumes the witness from `demo/witness/state.json` and
+prints the summary again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,9 +27,10 @@ from api.bootstrap import create_bootstrap_account
 from api.client import ProvexClient
 from api.client.signer import domain_from, make_binding
 from api.demo.datasets import Dataset, generate
-from api.demo.keys import participant_keys
+from api.demo.keys import DEMO_PASSPHRASE, keystore_dir, participant_keys
 from api.demo.processes import Supervisor, demo_env, port_or_free, provider_public_key, sign_node_policy
 from api.demo.story import BOOTSTRAP, PEOPLE, NodeInfo, Step, Story, StoryState
+from api.demo.witness import WITNESS, DemoWitness, sign_demo_trust
 from api.settings import Settings
 
 STATE_FILE = "state.json"
@@ -52,8 +56,8 @@ def load_state(home: Path) -> StoryState | None:
     return StoryState.from_dict(json.loads(path.read_text()))
 
 
-def summary(console: Console, state: StoryState, portal: str) -> None:
-    """The table of what happened, the portal URL and each role's API key."""
+def summary(console: Console, state: StoryState, portal: str, witness: DemoWitness | None = None) -> None:
+    """The table of what happened, the portal URL, each role's API key, and the chain, trust file and witness."""
     steps = Table(title=f"Provex demo: what happened (played {state.played_at})", show_lines=False)
     for col in ("#", "who", "did", "outcome", "ref"):
         steps.add_column(col, overflow="fold")
@@ -68,6 +72,14 @@ def summary(console: Console, state: StoryState, portal: str) -> None:
         keys.add_row(who, acct["name"], acct["api_key"])
     console.print(keys)
     console.print(f"Portal: [bold cyan]{portal}/[/bold cyan]   API docs: {portal}/docs")
+    if witness is not None:
+        w = witness
+        console.print(f"Chain: {w.rpc_url} (`provex chain status` shows it)", soft_wrap=True)
+        console.print(f"Trust file, signed by the authority {w.authority}: {w.trust}", soft_wrap=True)
+        console.print(f"Witness: the auditor {w.address} cosigns each checkpoint (`provex witness`, state in "
+                      f"{w.state.parent})", soft_wrap=True)
+        console.print("Verify an export against the chain, trusting only the trust file and the witness:")
+        console.print(f"  provex audit export ./audit\n  {w.verify_command()}", soft_wrap=True, highlight=False)
 
 
 class Demo:
@@ -79,6 +91,7 @@ class Demo:
         self.home = settings.home.resolve()
         self.stop_event = threading.Event()
         self.supervisor: Supervisor | None = None
+        self.witness: DemoWitness | None = None
         self.url = ""
 
     def check_stop(self) -> None:
@@ -110,16 +123,28 @@ class Demo:
         nodes = self.start_nodes(sup, data)
         story = Story(self.url, state, data, nodes, keys, domain,
                       log=lambda s: progress.update(task, description=f"{s.actor}: {s.action}"))
+        played = not state.played_at
         try:
-            if state.played_at:
+            if played:
+                progress.update(task, description="playing the story")
+                story.play()
+            else:
                 story.register_nodes(nodes)
-                return state, False
-            progress.update(task, description="playing the story")
-            story.play()
         finally:
             story.close()
             _save(self.home / "demo" / STATE_FILE, state)
-        return state, True
+        progress.update(task, description="starting the auditor's witness")
+        self.witness = self.start_witness(sup, keys)
+        return state, played
+
+    def start_witness(self, sup: Supervisor, keys: dict[str, LocalAccount]) -> DemoWitness:
+        """The authority signs the trust file with its own key; the auditor's witness follows the chain with its
+        own key and state file (a rerun resumes from it)."""
+        rpc, trust = sign_demo_trust(self.settings, self.home, keys["authority"])
+        state = self.home / "demo" / "witness" / "state.json"
+        child = sup.start_witness(rpc, trust, keystore_dir(self.home), WITNESS, DEMO_PASSPHRASE, state)
+        sup.wait_output(child, '"last_cosigned"', timeout=120, tick=self.check_stop)
+        return DemoWitness(rpc, trust, keys[WITNESS].address, keys["authority"].address, state)
 
     def start_nodes(self, sup: Supervisor, data: dict[str, Dataset]) -> dict[str, NodeInfo]:
         """Each livestock station's node, with its own signed policy (the ear tags are location data: noise
@@ -139,7 +164,7 @@ class Demo:
 
     def stop(self) -> None:
         if self.supervisor is not None:
-            with self.console.status("stopping the provider nodes, the API and Anvil"):
+            with self.console.status("stopping the witness, the provider nodes, the API and Anvil"):
                 self.supervisor.stop()
 
 
@@ -161,7 +186,7 @@ def run_demo(settings: Settings, console: Console, *, fresh: bool = False, wait:
             state, played = demo.start(progress)
         console.print("[green]story played[/green]" if played else
                       f"[green]reusing the demo state in {settings.home}[/green] (`provex demo --fresh` starts over)")
-        summary(console, state, demo.url)
+        summary(console, state, demo.url, demo.witness)
         if wait:
             console.print("Serving; [bold]Ctrl-C[/bold] stops every process the demo started.")
             while not demo.stop_event.wait(1.0):

@@ -1,4 +1,5 @@
-"""The `provex` CLI against the live demo: products, query, audit trace / verify / export / verify --from."""
+"""The `provex` CLI against the live demo: products, query, audit trace / verify / export / verify --from, chain
+status, and the auditor's witness cosigning while the demo runs."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+from api.client import ProvexClient
 from api.demo.keys import DEMO_PASSPHRASE
 from tests.utils.common import repo_root
 from tests.utils.demo import PROVEX, LiveDemo, processes_of
@@ -70,3 +73,31 @@ def test_audit_trace_verify_export(live_demo: LiveDemo, tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert re.search(r"DIVERGENCE", bad.stdout), bad.stdout
     assert os.path.exists(folder / "deployment.json")
+
+
+def test_chain_status_and_the_auditors_witness(live_demo: LiveDemo, tmp_path: Path) -> None:
+    home = live_demo.run.home
+    status = as_json(provex(live_demo, "chain", "status", "--json"))
+    rpc = anvil_rpc(home)
+    assert status["running"] is True and status["rpc_url"] == rpc and all(status["code_present"].values())
+    assert f"running at {rpc}" in provex(live_demo, "chain", "status").stdout
+    auditor = live_demo.run.state["accounts"]["auditor"]["address"].lower()
+    deadline = time.monotonic() + 30
+    with ProvexClient(live_demo.url, live_demo.key("auditor")) as c:
+        while True:
+            checkpoints = c.checkpoints()
+            cosigned = [cp["index"] for cp in checkpoints if auditor in {w["address"].lower() for w in cp["cosigners"]}]
+            if cosigned or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert cosigned, checkpoints
+    # the command the demo printed works as written (with the export where it says)
+    printed = next(line.strip() for line in live_demo.startup if "provex audit verify --from" in line)
+    assert f"--rpc {rpc} --trust {home / 'demo' / 'trust.json'} --witness " in printed
+    assert printed.split("--witness ")[1].lower() == auditor
+    provex(live_demo, "audit", "export", str(tmp_path / "audit"))
+    args = printed.split()[1:]
+    args[args.index("./audit")] = str(tmp_path / "audit")
+    report = as_json(provex(live_demo, *args, "--json"))
+    assert report["ok"] is True, report
+    assert any(auditor in {w.lower() for w in cp["cosigners"]} for cp in report["witnesses"]), report["witnesses"]
