@@ -145,6 +145,30 @@ def test_tampering_is_detected_and_named(rt: ChainRuntime, anchored: Engine, tam
         assert d.checkpoint is not None and "records" in d.detail
 
 
+# The same tampers in an export (records.jsonl only: no indexed columns, no stored leaf hashes), handed over by
+# the insider who made them. A column edit does not reach an export: the body is the record.
+EXPORT_CASES: list[tuple[Callable[[Engine], None], str, int | None]] = [
+    (edit_data_and_hash, "root_mismatch", None),
+    (edit_data_only, "root_mismatch", None),
+    (delete_row, "record_deleted", 12),
+    (delete_tail, "record_deleted", 30),
+    (swap_rows, "record_deleted", 3),  # line 3 says it is record 4
+    (swap_and_renumber, "root_mismatch", None),
+    (insert_row, "record_inserted", 11),  # line 11 says it is record 10
+]
+
+
+@pytest.mark.parametrize(("tamper", "kind", "row"), EXPORT_CASES, ids=[c[0].__name__ for c in EXPORT_CASES])
+def test_tampering_is_named_in_an_export_too(rt: ChainRuntime, anchored: Engine, tamper: Callable[[Engine], None],
+                                             kind: str, row: int | None, tmp_path: Path) -> None:
+    assert rt.ledger is not None
+    tamper(anchored)
+    export_log(stored(anchored), "{}", tmp_path)
+    report = verify_log(read_export(tmp_path), chain_checkpoints(rt.ledger.client, rt.ledger))
+    assert not report.ok and report.divergence is not None
+    assert (report.divergence.kind, report.divergence.row) == (kind, row), report.divergence
+
+
 def test_export_then_verify_without_database(rt: ChainRuntime, anchored: Engine, tmp_path: Path) -> None:
     assert rt.ledger is not None
     folder = tmp_path / "export"
