@@ -185,6 +185,10 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
         for more in report.get("also", []):
             console.print(f"[red]also[/red] {more['kind']} in {more['table']} {more.get('field') or ''}: "
                           f"{more['detail']}")
+    if not as_json and report.get("promises"):
+        p = report["promises"]
+        console.print(f"promises made at write time: {p['kept']} kept, {p['pending']} pending, "
+                      f"{p['broken']} broken")
     if not report["ok"]:
         raise typer.Exit(1)
 
@@ -196,6 +200,8 @@ def audit_verify(
     trust: Path = typer.Option(None, "--trust", help="the authority's signed trust file: contract addresses "
                                "come only from it (with --from)"),
     authority: str = AUTHORITY,
+    promises: Path = typer.Option(None, "--promises", help="promises you collected from the exchange's "
+                                  "responses (JSON list or lines): each must be kept by the log"),
     api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT,
 ) -> None:
     """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
@@ -206,6 +212,8 @@ def audit_verify(
     the contracts (without `--trust` the export's own deployment.json does, unauthenticated). Examples:
     `provex audit verify --key $AUDITOR`,
     `provex audit verify --from ./audit-2025-06 --rpc http://127.0.0.1:8545 --trust ./trust.json`.
+    Every promise made at write time (stored, exported, or in `--promises FILE`) must be kept: its record in the
+    log and anchored by its deadline, else `promise_broken` names the record.
     """
     from api.settings import get_settings
 
@@ -213,7 +221,8 @@ def audit_verify(
     if trust and not source:
         console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
         raise typer.Exit(2)
-    if (key or os.environ.get("PROVEX_API_KEY")) and not source:
+    collected = _collected(promises)
+    if (key or os.environ.get("PROVEX_API_KEY")) and not source and not promises:
         with client(api, key, signer) as c, console.status("verifying (POST /audit/verify)"):
             try:
                 report = c.verify()
@@ -233,12 +242,25 @@ def audit_verify(
             progress.update(task, description=f"verifying {what}", completed=n)
 
         if source and trust:
-            report = verify_trusted(source, url, trust, authority, tick)
+            report = verify_trusted(source, url, trust, authority, tick, collected)
         elif source:
-            report = verify_untrusted(source, url, tick)
+            report = verify_untrusted(source, url, tick, collected)
         else:
-            report = _verify_database(url, tick)
+            report = _verify_database(url, tick, collected)
     _report(report, as_json)
+
+
+def _collected(path: Path | None) -> list[Any]:
+    """The promises in `--promises FILE` (exit 2 naming the bad entry)."""
+    from ledger.promises import PromiseError, read_promises
+
+    if path is None:
+        return []
+    try:
+        return read_promises(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, PromiseError) as exc:
+        console.print(f"[red]--promises: {exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 def _ledger(rpc: str, manifest_path: Path) -> Any:
@@ -255,7 +277,7 @@ def _ledger(rpc: str, manifest_path: Path) -> Any:
     return Ledger(ChainClient(rpc), manifest, build())
 
 
-def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
+def _verify_database(rpc: str, tick: Any, collected: list[Any]) -> dict[str, Any]:
     from sqlmodel import Session
 
     from api.settings import get_settings
@@ -267,7 +289,7 @@ def _verify_database(rpc: str, tick: Any) -> dict[str, Any]:
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         with Session(engine) as s:
-            return verify_database(s, ledger, progress=tick).as_dict()
+            return verify_database(s, ledger, progress=tick, promises=collected).as_dict()
     finally:
         engine.dispose()
 

@@ -150,31 +150,34 @@ def trust_check(file: Path = typer.Argument(..., help="a trust file"), rpc: str 
     _problems(check_trust(trust, ChainClient(rpc_url(rpc)), build(), authority), trust, as_json)
 
 
-def verify_trusted(folder: Path, rpc: str, trust_path: Path, authority: str | None, tick: Any) -> dict[str, Any]:
+def verify_trusted(folder: Path, rpc: str, trust_path: Path, authority: str | None, tick: Any,
+                   collected: list[Any] | None = None) -> dict[str, Any]:
     """`audit verify --from DIR --trust FILE`: contract addresses only from the trust file."""
     from ledger.client import ChainClient
     from ledger.trust import verify_export_trusted
 
     trust = load_trust(trust_path)
     report = verify_export_trusted(folder, ChainClient(rpc), build(), trust, authority,
-                                   progress=lambda n: tick("records", n))
+                                   progress=lambda n: tick("records", n), promises=collected or [])
     return report.as_dict()
 
 
-def verify_untrusted(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
+def verify_untrusted(folder: Path, rpc: str, tick: Any, collected: list[Any] | None = None) -> dict[str, Any]:
     """`audit verify --from DIR` without a trust file: addresses from the export's own deployment.json."""
     from ledger.client import ChainClient
     from ledger.contracts import Ledger
     from ledger.deploy import Deployment
     from ledger.trust import contract_checkpoints
-    from ledger.verify import MANIFEST_FILE, read_export, verify_log
+    from ledger.verify import MANIFEST_FILE, export_promises, promise_book, read_export, verify_log
 
     manifest = Deployment.load(folder / MANIFEST_FILE)
     if manifest is None:
         console.print(f"[red]{folder / MANIFEST_FILE} not found[/red]")
         raise typer.Exit(2)
     ledger = Ledger(ChainClient(rpc), manifest, build())
-    report = verify_log(read_export(folder), contract_checkpoints(ledger), progress=lambda n: tick("records", n))
+    book = promise_book(ledger, [*export_promises(folder), *(collected or [])])
+    report = verify_log(read_export(folder), contract_checkpoints(ledger), progress=lambda n: tick("records", n),
+                        promises=book)
     report.notes.append(f"UNAUTHENTICATED: contract addresses come from the export's own {MANIFEST_FILE}; "
                         "pass --trust FILE (the authority's signed trust file) to take them from it instead")
     return report.as_dict()

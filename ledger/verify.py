@@ -15,9 +15,10 @@ from typing import Any
 
 from ledger.canonical import RecordFormatError, decode_record
 from ledger.client import ChainClient
-from ledger.contracts import Checkpoint, Ledger
+from ledger.contracts import RECORDER_ROLE, Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree, leaf_hash
+from ledger.promises import Promise, PromiseBook, read_promises
 from ledger.record_signatures import RecordSignatures
 from ledger.statements import StatementDomain
 
@@ -32,6 +33,7 @@ class StoredRecord:
     body: str
     columns: dict[str, Any] | None = None
     leaf_hash: str | None = None
+    promise: str | None = None  # the promise made when it was written (ledger.promises), as stored
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class VerifyReport:
     unanchored: int = 0
     notes: list[str] = field(default_factory=list)
     also: list[Divergence] = field(default_factory=list)  # further divergences found after the first
+    promises: dict[str, int] = field(default_factory=dict)  # checked promises: kept, pending, broken
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,9 +110,11 @@ def verify_log(
     checkpoints: list[Checkpoint],
     progress: Callable[[int], None] | None = None,
     domain: StatementDomain | None = None,
+    promises: PromiseBook | None = None,
 ) -> VerifyReport:
     """Recompute every leaf in order and compare the tree heads with the anchored checkpoints; check that every
-    participant act is signed by its participant's bound address (`domain`: the trusted deployment's)."""
+    participant act is signed by its participant's bound address (`domain`: the trusted deployment's), and, with
+    `promises`, every promise stored or collected (a broken one is `promise_broken`, after the log's own)."""
     signatures = RecordSignatures(domain)
     started = time.perf_counter()
     tree = CompactTree()
@@ -123,6 +128,8 @@ def verify_log(
             divergence = leaf
             break
         tree.append(leaf)
+        if promises is not None:
+            promises.see(rec.seq, leaf, rec.promise)
         while nxt is not None and nxt.tree_size == tree.size:
             if tree.root() != nxt.root:
                 divergence = Divergence(
@@ -139,31 +146,79 @@ def verify_log(
     if divergence is None and nxt is not None:
         divergence = Divergence("record_deleted", "ledger_records", tree.size, None, nxt.index,
                                 f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {tree.size}")
-    return VerifyReport(ok=divergence is None, records=tree.size, anchored=last_anchored,
-                        checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
-                        divergence=divergence, unanchored=tree.size - last_anchored)
+    report = VerifyReport(ok=divergence is None, records=tree.size, anchored=last_anchored,
+                          checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
+                          divergence=divergence, unanchored=tree.size - last_anchored)
+    if promises is not None and divergence is None:
+        _judge_promises(report, promises, checkpoints)
+    return report
+
+
+def _judge_promises(report: VerifyReport, book: PromiseBook, checkpoints: list[Checkpoint]) -> None:
+    broken = [Divergence("promise_broken", "ledger_records", b.seq, b.field, b.checkpoint, b.detail)
+              for b in book.finish(report.records, checkpoints)]
+    report.promises = {"kept": book.kept, "pending": book.pending, "broken": len(broken)}
+    if broken:
+        report.ok, report.divergence, report.also = False, broken[0], [*report.also, *broken[1:]]
+
+
+def export_promises(folder: Path) -> list[Promise]:
+    """The promises in an export's promises.jsonl (none when absent); PromiseError names a bad line."""
+    path = folder / PROMISES_FILE
+    return read_promises(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else []
+
+
+def promise_book(ledger: Ledger, collected: Iterable[Promise] = ()) -> PromiseBook:
+    """A book for `ledger`'s CheckpointLog: promises must be signed by a holder of its RECORDER_ROLE, and are
+    judged by each anchoring checkpoint's timestamp and, for records not anchored yet, the chain's time now."""
+    recorders: dict[str, bool] = {}
+
+    def is_recorder(address: str) -> bool:
+        if address not in recorders:
+            recorders[address] = ledger.has_role("CheckpointLog", RECORDER_ROLE, address)
+        return recorders[address]
+
+    times: dict[int, int] = {}
+
+    def time_of(cp: Checkpoint) -> int:
+        if cp.timestamp:
+            return cp.timestamp
+        if cp.index not in times:  # read from events, which carry no time: ask the contract
+            times[cp.index] = ledger.checkpoint(cp.index).timestamp
+        return times[cp.index]
+
+    book = PromiseBook(ledger.client.chain_id, ledger.checkpoints.address, is_recorder,
+                       ledger.client.chain_time(), time_of)
+    book.collect(collected)
+    return book
 
 
 # ------------------------------------------------------------------ export folder
 
 RECORDS_FILE = "records.jsonl"
+PROMISES_FILE = "promises.jsonl"
 MANIFEST_FILE = "deployment.json"
 
 
 def export_log(records: Iterable[StoredRecord], manifest_json: str, folder: Path) -> int:
-    """Write records (one canonical body per line, in order) and the deployment manifest."""
+    """Write records (one canonical body per line, in order), their promises (one per line, in order) and the
+    deployment manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
-    with open(folder / RECORDS_FILE, "w", encoding="utf-8") as out:
+    with open(folder / RECORDS_FILE, "w", encoding="utf-8") as out, \
+            open(folder / PROMISES_FILE, "w", encoding="utf-8") as promised:
         for rec in records:
             out.write(rec.body + "\n")
+            if rec.promise is not None:
+                promised.write(rec.promise + "\n")
             n += 1
     (folder / MANIFEST_FILE).write_text(manifest_json)
     return n
 
 
 def read_export(folder: Path) -> Iterator[StoredRecord]:
-    """Records from an export folder; the position in the file is the expected sequence number."""
+    """Records from an export folder; the position in the file is the expected sequence number. (Their promises
+    are in `promises.jsonl`: `read_promises`.)"""
     with open(folder / RECORDS_FILE, encoding="utf-8") as src:
         for i, line in enumerate(src):
             body = line.rstrip("\n")

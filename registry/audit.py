@@ -8,7 +8,7 @@ first divergence.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,12 +18,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ledger.contracts import Ledger
+from ledger.errors import ChainUnavailable
 from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
+from ledger.promises import Promise
+from ledger.promises import status as promise_status
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.statements import statement_domain
-from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
+from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, promise_book, verify_log
 from registry.access import sees
 from registry.actor import Actor
 from registry.consistency import compare_product
@@ -83,8 +86,9 @@ def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
     return MerkleLevels(list(leaves))
 
 
-def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
-    """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof. Overseers see
+def record_receipt(session: Session, actor: Actor, seq: int, ledger: Ledger | None = None) -> dict[str, Any]:
+    """The record, its leaf hash, the promise made when it was written (judged on `ledger`'s chain when given),
+    the confirmed checkpoint covering it and the inclusion proof. Overseers see
     every record; anyone else only its own acts and, for an operator, records about its products (404
     otherwise: another buyer's purchase or query does not exist for them)."""
     row = session.get(LedgerRecord, seq)
@@ -92,7 +96,7 @@ def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
         raise NotFound(f"ledger record {seq} not found")
     cp = covering_checkpoint(session, seq)
     receipt: dict[str, Any] = {"seq": seq, "record": json.loads(row.body), "leaf_hash": row.leaf_hash,
-                               "anchored": cp is not None}
+                               "anchored": cp is not None, "promise": promise_view(row.promise, cp, ledger)}
     if cp is None:
         receipt["checkpoint"] = None
         receipt["inclusion_proof"] = None
@@ -104,6 +108,22 @@ def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
                              "tx_hash": cp.tx_hash, "block_number": cp.block_number}
     receipt["inclusion_proof"] = [p.hex() for p in proof]
     return receipt
+
+
+def promise_view(text: str | None, cp: LedgerCheckpoint | None, ledger: Ledger | None) -> dict[str, Any] | None:
+    """The stored promise with its deadline and, on `ledger`'s chain, `kept`, `pending` or `broken`."""
+    if text is None:
+        return None
+    p = Promise.parse(text)
+    view: dict[str, Any] = {**p.as_json(), "deadline": p.deadline, "status": None}
+    if ledger is not None:
+        try:
+            cp_time = ledger.client.block_time(cp.block_number) if cp is not None and cp.block_number is not None \
+                else None
+            view["status"] = promise_status(p, cp_time, ledger.client.chain_time())
+        except ChainUnavailable:
+            pass  # judged when the chain answers again
+    return view
 
 
 def _sees_record(session: Session, actor: Actor, row: LedgerRecord) -> bool:
@@ -261,25 +281,28 @@ def stored_records(session: Session, batch: int = 20_000) -> Iterator[StoredReco
     last = -1
     while True:
         stmt = (sa.select(LedgerRecord.seq, LedgerRecord.body, LedgerRecord.kind, LedgerRecord.actor,  # type: ignore[call-overload]
-                          LedgerRecord.subject, LedgerRecord.authorization, LedgerRecord.leaf_hash)
+                          LedgerRecord.subject, LedgerRecord.authorization, LedgerRecord.leaf_hash,
+                          LedgerRecord.promise)
                 .where(col(LedgerRecord.seq) > last).order_by(col(LedgerRecord.seq)).limit(batch))
         rows = session.execute(stmt).all()
         if not rows:
             return
-        for seq, body, kind, actor, subject, authz, leaf in rows:
+        for seq, body, kind, actor, subject, authz, leaf, promise in rows:
             yield StoredRecord(seq, body, {"kind": kind, "actor": actor, "subject": subject,
-                                           "authorization": authz}, leaf)
+                                           "authorization": authz}, leaf, promise)
         last = rows[-1][0]
 
 
 def verify_database(session: Session, ledger: Ledger,
-                    progress: Callable[[str, int], None] | None = None) -> VerifyReport:
-    """Records against anchored checkpoints, checkpoint rows against the chain, chain-enforced rows
-    against contract state. Stops at the first divergence."""
+                    progress: Callable[[str, int], None] | None = None,
+                    promises: Iterable[Promise] = ()) -> VerifyReport:
+    """Records against anchored checkpoints (with their promises, and the `promises` a participant collected),
+    checkpoint rows against the chain, chain-enforced rows against contract state. Stops at the first
+    divergence."""
     cps = chain_checkpoints(ledger.client, ledger)
     report = verify_log(stored_records(session), cps,
                         progress=(lambda n: progress("records", n)) if progress else None,
-                        domain=statement_domain(ledger.deployment))
+                        domain=statement_domain(ledger.deployment), promises=promise_book(ledger, promises))
     if not report.ok:
         return report
     by_size = {c.tree_size: c for c in cps}
