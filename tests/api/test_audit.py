@@ -16,6 +16,7 @@ from ledger.contracts import RECORDER_ROLE
 from ledger.keys import DEV_PASSPHRASE, Keyring
 from ledger.promises import Promiser, signer_of
 from ledger.runtime import dev_key_path
+from tests.api.test_portal_security import Browser
 from tests.utils.builders import authorized, make_product
 from tests.utils.server import Server, wait_anchored
 from tests.utils.trading import buy, listed_product, make_offer, new_account
@@ -169,6 +170,11 @@ def test_a_write_carries_its_promise_and_verify_holds_the_exchange_to_it(server:
     with server.client("auditor") as c:
         report = c.post("/audit/verify").json()
     assert report["ok"] and report["promises"]["kept"] >= 1 and report["promises"]["broken"] == 0, report
+    with Browser(server) as b:  # the auditor's record page shows it, in either language
+        b.sign_in(server.keys["auditor"])
+        for lang, kept in (("en", "kept"), ("zh", "已兑现")):
+            page = b.http.get(f"/portal/auditor/records/{p.seq}?lang={lang}").text
+            assert kept in page and p.signer in page and str(p.max_delay_s) in page, page
 
     # the export carries the promises; a promise the exchange made for a record it never logged is named
     recorder = Keyring(DEV_PASSPHRASE, 1024).open(dev_key_path(server.home, "recorder").read_text())
