@@ -15,7 +15,7 @@ import bisect
 import json
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from ledger.canonical import RecordFormatError, canonical_json
 from ledger.chain_types import Checkpoint
-from ledger.secp256k1 import sign_message
+from ledger.secp256k1 import KnownSigners, sign_message
 
 FORMAT = "provex-promise/1"
 FIELDS = ("format", "chain_id", "log", "seq", "leaf_hash", "issued_at", "max_delay_s", "signer", "signature")
@@ -57,10 +57,10 @@ class Promise:
         return self.issued_at + self.max_delay_s
 
     def message(self) -> bytes:
-        return canonical_json({k: v for k, v in asdict(self).items() if k != "signature"})
+        return canonical_json({k: v for k, v in self.as_json().items() if k != "signature"})
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in FIELDS}
 
     def text(self) -> str:
         """The promise as one line of canonical JSON (how it is stored, sent and exported)."""
@@ -131,7 +131,7 @@ class Promiser:
         unsigned = Promise(self.chain_id, self.log, seq, leaf_hash_hex, int(at.timestamp()), self.max_delay_s,
                            self.recorder.address, "")
         signature = sign_message(unsigned.message(), bytes(self.recorder.key))
-        return Promise(**{**asdict(unsigned), "signature": "0x" + signature.hex()})
+        return replace(unsigned, signature="0x" + signature.hex())
 
 
 # ------------------------------------------------------------ issuing within a database transaction
@@ -230,6 +230,7 @@ class PromiseBook:
     _timed: list[tuple[int, int]] = field(default_factory=list)  # (seq, deadline) of every promise to time
     kept: int = 0
     pending: int = 0
+    _signers: KnownSigners = field(default_factory=KnownSigners)
 
     def collect(self, promises: Iterable[Promise]) -> None:
         for p in promises:
@@ -242,14 +243,11 @@ class PromiseBook:
         if p.seq != seq or p.leaf_hash != leaf_hex:
             return Broken(seq, "promise.leaf_hash", None, f"promise for record {p.seq} with leaf {p.leaf_hash} but "
                                                           f"record {seq} hashes to {leaf_hex}")
-        try:
-            signer = signer_of(p)
-        except PromiseError as exc:
-            return Broken(seq, "promise.signature", None, str(exc))
-        if signer.lower() != p.signer.lower():
-            return Broken(seq, "promise.signature", None, f"signed by {signer}, not by {p.signer}")
-        if not self.is_recorder(signer):
-            return Broken(seq, "promise.signer", None, f"{signer} is not a recorder of the trusted log")
+        problem = self._signers.problem(p.message(), p.signature, p.signer)
+        if problem is not None:
+            return Broken(seq, "promise.signature", None, problem)
+        if not self.is_recorder(p.signer):
+            return Broken(seq, "promise.signer", None, f"{p.signer} is not a recorder of the trusted log")
         return None
 
     def see(self, seq: int, leaf: bytes, stored: str | None) -> None:

@@ -23,7 +23,7 @@ from ledger.chain_types import Checkpoint
 from ledger.promises import Promise, PromiseBook, Promiser, overdue, read_promises, signer_of
 from ledger.records import LedgerRecord, append_record
 from ledger.runtime import ChainRuntime
-from ledger.secp256k1 import sign_message
+from ledger.secp256k1 import KnownSigners, N, sign_message
 from ledger.trust import contract_checkpoints
 from ledger.verify import StoredRecord, export_log, export_promises, promise_book, read_export, verify_log
 from tests.ledger.chain_helpers import advance_time
@@ -37,6 +37,33 @@ def test_fast_signature_is_eth_accounts_byte_for_byte() -> None:
         key = Account.from_key((i + 1).to_bytes(32, "big"))
         message = f"provex {i}".encode()
         assert sign_message(message, bytes(key.key)) == bytes(key.sign_message(encode_defunct(message)).signature)
+
+
+def recovers_to(message: bytes, signature: bytes, address: str) -> bool:
+    try:
+        return bool(Account.recover_message(encode_defunct(message), signature=signature) == address)
+    except Exception:  # eth_account refuses it outright
+        return False
+
+
+def test_known_signers_agree_with_recovery() -> None:
+    """The fast check (after one recovery per address) decides exactly as recovering the signer does."""
+    other = Account.from_key("0x" + "43" * 32)
+    for i in range(12):
+        message = f"promise {i}".encode()
+        sig = sign_message(message, bytes(KEY.key))
+        r, s, v = sig[:32], int.from_bytes(sig[32:64], "big"), sig[64]
+        variants = [sig, r + sig[32:64] + bytes([55 - v]), r + (N - s).to_bytes(32, "big") + bytes([55 - v]),
+                    r + (N - s).to_bytes(32, "big") + bytes([v]), sign_message(message, bytes(other.key)),
+                    sign_message(message + b"!", bytes(KEY.key))]
+        for fresh in (True, False):
+            signers = KnownSigners()
+            if not fresh:  # the address's key is known: the fast path decides
+                assert signers.problem(b"warm", "0x" + sign_message(b"warm", bytes(KEY.key)).hex(), KEY.address) is None
+            for j, variant in enumerate(variants):
+                ok = signers.problem(message, "0x" + variant.hex(), KEY.address) is None
+                assert ok == recovers_to(message, variant, KEY.address), (i, j, fresh)
+    assert KnownSigners().problem(b"m", "0xzz", KEY.address) is not None
 
 
 def promiser(max_delay: int = 60) -> Promiser:
