@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,38 @@ def audit_trace(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_O
     console.print(table)
 
 
+@audit_app.command("record")
+def audit_record(seq: int, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """A ledger record's receipt: the record, the promise made when it was written (issued, deadline, kept,
+    pending or broken) and the checkpoint anchoring it.
+
+    Example: `provex audit record 42 --key $AUDITOR`.
+    """
+    with client(api, key) as c:
+        try:
+            r = c.record(seq)
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump(r)
+        return
+    rec, cp, p = r["record"], r["checkpoint"], r.get("promise")
+    console.print(f"record #{seq} {rec['kind']} by {rec['actor']} at {rec['at']}  leaf {r['leaf_hash'][:16]}…")
+    console.print(f"anchored by checkpoint #{cp['index']} (tree size {cp['tree_size']}, block {cp['block_number']})"
+                  if cp else "not anchored yet")
+    if p is None:
+        console.print("no promise (written before promises)")
+        return
+    style = {"kept": "green", "pending": "yellow", "broken": "red"}.get(p["status"] or "", "dim")
+    console.print(f"promise: [{style}]{p['status'] or 'not judged (chain unavailable)'}[/{style}], issued "
+                  f"{_utc(p['issued_at'])}, anchor by {_utc(p['deadline'])} ({p['max_delay_s']} s), signed by the "
+                  f"recorder {p['signer']}")
+
+
+def _utc(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _report(report: dict[str, Any], as_json: bool) -> None:
     if not as_json:
         for note in report.get("notes", []):
@@ -216,6 +249,7 @@ def audit_verify(
     log and anchored by its deadline, else `promise_broken` names the record.
     """
     from api.settings import get_settings
+    from ledger.promises import PromiseError
 
     settings = get_settings()
     if trust and not source:
@@ -241,12 +275,16 @@ def audit_verify(
         def tick(what: str, n: int) -> None:
             progress.update(task, description=f"verifying {what}", completed=n)
 
-        if source and trust:
-            report = verify_trusted(source, url, trust, authority, tick, collected)
-        elif source:
-            report = verify_untrusted(source, url, tick, collected)
-        else:
-            report = _verify_database(url, tick, collected)
+        try:
+            if source and trust:
+                report = verify_trusted(source, url, trust, authority, tick, collected)
+            elif source:
+                report = verify_untrusted(source, url, tick, collected)
+            else:
+                report = _verify_database(url, tick, collected)
+        except PromiseError as exc:  # an export's promises.jsonl that is not promises
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     _report(report, as_json)
 
 

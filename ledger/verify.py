@@ -128,7 +128,7 @@ def verify_log(
             divergence = leaf
             break
         tree.append(leaf)
-        if promises is not None:
+        if promises is not None and (rec.promise is not None or promises.collected):
             promises.see(rec.seq, leaf, rec.promise)
         while nxt is not None and nxt.tree_size == tree.size:
             if tree.root() != nxt.root:

@@ -193,3 +193,6 @@ def test_a_write_carries_its_promise_and_verify_holds_the_exchange_to_it(server:
     assert out.returncode == 1, out.stderr
     d = json.loads(out.stdout)["divergence"]
     assert (d["kind"], d["row"], d["field"]) == ("promise_broken", ghost.seq, "seq"), d
+    out = subprocess.run([*cli, "record", str(p.seq), "--api", server.url, "--key", server.keys["auditor"]],
+                         env=server.env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "promise: kept" in out.stdout and p.signer in out.stdout, out.stdout + out.stderr
