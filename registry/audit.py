@@ -22,7 +22,7 @@ from ledger.errors import ChainUnavailable
 from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
-from ledger.promises import Promise
+from ledger.promises import Promise, PromiseError
 from ledger.promises import status as promise_status
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.statements import statement_domain
@@ -114,7 +114,10 @@ def promise_view(text: str | None, cp: LedgerCheckpoint | None, ledger: Ledger |
     """The stored promise with its deadline and, on `ledger`'s chain, `kept`, `pending` or `broken`."""
     if text is None:
         return None
-    p = Promise.parse(text)
+    try:
+        p = Promise.parse(text)
+    except PromiseError:
+        return None  # a damaged stored promise: verify names it (promise_broken)
     view: dict[str, Any] = {**p.as_json(), "deadline": p.deadline, "status": None}
     if ledger is not None:
         try:
