@@ -169,13 +169,15 @@ def export_promises(folder: Path) -> list[Promise]:
 
 
 def promise_book(ledger: Ledger, collected: Iterable[Promise] = ()) -> PromiseBook:
-    """A book for `ledger`'s CheckpointLog: promises must be signed by a holder of its RECORDER_ROLE, and are
-    judged by each anchoring checkpoint's timestamp and, for records not anchored yet, the chain's time now."""
+    """A book for `ledger`'s CheckpointLog: promises must be signed by a recorder of it (holding RECORDER_ROLE
+    now, or having anchored a checkpoint: a recorder governance replaced still answers for its promises), and
+    are judged by each anchoring checkpoint's timestamp and, for records not anchored yet, the chain's time now."""
     recorders: dict[str, bool] = {}
 
     def is_recorder(address: str) -> bool:
         if address not in recorders:
-            recorders[address] = ledger.has_role("CheckpointLog", RECORDER_ROLE, address)
+            recorders[address] = ledger.has_role("CheckpointLog", RECORDER_ROLE, address) or bool(
+                ledger.find_events("CheckpointLog", "CheckpointAnchored", recorder=address))
         return recorders[address]
 
     times: dict[int, int] = {}

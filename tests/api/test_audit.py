@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from eth_account import Account
 
 from api.promise_header import HEADER, parse_header
 from ledger.contracts import RECORDER_ROLE
@@ -183,8 +184,10 @@ def test_a_write_carries_its_promise_and_verify_holds_the_exchange_to_it(server:
     recorder = Keyring(DEV_PASSPHRASE, 1024).open(dev_key_path(server.home, "recorder").read_text())
     ghost = Promiser(recorder, p.chain_id, p.log, p.max_delay_s).promise(p.seq + 10_000, "ab" * 32,
                                                                          datetime.now(UTC))
+    stranger = Promiser(Account.create(), p.chain_id, p.log, p.max_delay_s).promise(p.seq, p.leaf_hash,
+                                                                                    datetime.now(UTC))
     held = tmp_path / "held.json"
-    held.write_text(json.dumps([p.as_json(), ghost.as_json()]))
+    held.write_text(json.dumps([p.as_json(), ghost.as_json(), stranger.as_json()]))
     cli = [str(Path(sys.executable).with_name("provex")), "audit"]
     out = subprocess.run([*cli, "export", str(tmp_path / "x")], env=server.env, capture_output=True, text=True,
                          timeout=120)
@@ -194,8 +197,9 @@ def test_a_write_carries_its_promise_and_verify_holds_the_exchange_to_it(server:
                           "--promises", str(held), "--json"], env=server.env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 1, out.stderr
-    d = json.loads(out.stdout)["divergence"]
-    assert (d["kind"], d["row"], d["field"]) == ("promise_broken", ghost.seq, "seq"), d
+    report = json.loads(out.stdout)
+    found = [(d["kind"], d["row"], d["field"]) for d in [report["divergence"], *report["also"]]]
+    assert found == [("promise_broken", p.seq, "promise.signer"), ("promise_broken", ghost.seq, "seq")], found
     out = subprocess.run([*cli, "record", str(p.seq), "--api", server.url, "--key", server.keys["auditor"]],
                          env=server.env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "promise: kept" in out.stdout and p.signer in out.stdout, out.stdout + out.stderr
