@@ -18,6 +18,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.openapi_roles import install_role_extensions
 from api.portal import routes as portal
+from api.promise_header import PromiseHeaderMiddleware
 from api.routers import (
     accounts,
     audit,
@@ -43,6 +44,7 @@ from api.routers import (
 from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from api.websecurity import SecurityHeadersMiddleware
+from ledger import promises
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.errors import ChainUnavailable
 from ledger.runtime import ChainRuntime
@@ -98,6 +100,13 @@ def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> An
     return anchorer
 
 
+def _promiser(settings: Settings, rt: ChainRuntime) -> promises.Promiser:
+    """Promises at write time, signed by the recorder key that must keep them (ledger.promises)."""
+    assert rt.ledger is not None and rt.recorder is not None
+    return promises.Promiser(rt.recorder, rt.ledger.client.chain_id, rt.ledger.checkpoints.address,
+                             settings.promise_max_delay)
+
+
 # py_ecc (imported by web3) raises the interpreter's recursion limit to 100,000, past what the C stack
 # holds: a deeply nested JSON body then crashes the process instead of raising RecursionError.
 SAFE_RECURSION_LIMIT = 4000
@@ -121,6 +130,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             engine = make_engine(settings.db_url, pool_size=settings.db_pool_size)
             cleanup.callback(engine.dispose)
             migrate(engine)
+            promises.install(engine, _promiser(settings, rt))
+            cleanup.callback(promises.install, engine, None)
             assert rt.ledger is not None and rt.deployer is not None
             gateway = make_gateway(rt.ledger, rt.deployer, house=rt.house,
                                    fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
@@ -164,7 +175,8 @@ def create_app(settings: Settings | None = None, runtime: ChainRuntime | None = 
     app.state.settings = settings
     errors.install(app)
     install_role_extensions(app, idempotency.document)
-    app.add_middleware(IdempotencyMiddleware)  # innermost of the three: runs after the body checks
+    app.add_middleware(PromiseHeaderMiddleware)  # innermost: the write's committed promises as a header
+    app.add_middleware(IdempotencyMiddleware)  # runs after the body checks
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, trust_forwarded_proto=settings.trust_forwarded_proto)  # outermost
     for module in ROUTERS + (DEV_ROUTERS if settings.env == "dev" else ()):

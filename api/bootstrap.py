@@ -8,12 +8,33 @@ from __future__ import annotations
 from typing import Any
 
 from api.settings import Settings
+from ledger import promises
+from ledger.deploy import Deployment
+
+
+def _promiser(settings: Settings, manifest: Deployment) -> promises.Promiser | None:
+    """The recorder's promiser, when this host holds the recorder key (settings, or the dev key under home)."""
+    from eth_utils import to_checksum_address
+
+    from ledger.client import account_from_key
+    from ledger.keys import Keyring
+    from ledger.runtime import dev_key_path
+
+    path = dev_key_path(settings.home, "recorder")
+    if settings.recorder_key is not None:
+        recorder = account_from_key(settings.recorder_key.get_secret_value())
+    elif settings.env == "dev" and path.is_file():
+        recorder = Keyring(settings.key_passphrase.get_secret_value(), settings.keystore_scrypt_n).open(
+            path.read_text())
+    else:
+        return None
+    return promises.Promiser(recorder, manifest.chain_id, to_checksum_address(manifest.addresses["CheckpointLog"]),
+                             settings.promise_max_delay)
 
 
 def create_bootstrap_account(settings: Settings, role: str, name: str, binding: dict[str, Any]) -> dict[str, Any]:
     """Create an account for the holder who signed `binding` ({address, nonce, deadline, signature}); returns
     id, role, name, address and the API key (shown once, only its hash is kept)."""
-    from ledger.deploy import Deployment
     from ledger.statements import statement_domain
     from registry.accounts import create_account
     from registry.bindings import SignedBinding
@@ -27,6 +48,7 @@ def create_bootstrap_account(settings: Settings, role: str, name: str, binding: 
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         migrate(engine)
+        promises.install(engine, _promiser(settings, manifest))
         with session_scope(engine) as session:
             row, api_key = create_account(session, None, role=Role(role), name=name, binding=signed)
             out = {"id": row.id, "role": str(row.role), "name": row.name, "address": row.address,

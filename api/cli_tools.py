@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,38 @@ def audit_trace(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_O
     console.print(table)
 
 
+@audit_app.command("record")
+def audit_record(seq: int, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """A ledger record's receipt: the record, the promise made when it was written (issued, deadline, kept,
+    pending or broken) and the checkpoint anchoring it.
+
+    Example: `provex audit record 42 --key $AUDITOR`.
+    """
+    with client(api, key) as c:
+        try:
+            r = c.record(seq)
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump(r)
+        return
+    rec, cp, p = r["record"], r["checkpoint"], r.get("promise")
+    console.print(f"record #{seq} {rec['kind']} by {rec['actor']} at {rec['at']}  leaf {r['leaf_hash'][:16]}…")
+    console.print(f"anchored by checkpoint #{cp['index']} (tree size {cp['tree_size']}, block {cp['block_number']})"
+                  if cp else "not anchored yet")
+    if p is None:
+        console.print("no promise (written before promises)")
+        return
+    style = {"kept": "green", "pending": "yellow", "broken": "red"}.get(p["status"] or "", "dim")
+    console.print(f"promise: [{style}]{p['status'] or 'not judged (chain unavailable)'}[/{style}], issued "
+                  f"{_utc(p['issued_at'])}, anchor by {_utc(p['deadline'])} ({p['max_delay_s']} s), signed by the "
+                  f"recorder {p['signer']}")
+
+
+def _utc(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _report(report: dict[str, Any], as_json: bool) -> None:
     if not as_json:
         for note in report.get("notes", []):
@@ -185,6 +218,10 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
         for more in report.get("also", []):
             console.print(f"[red]also[/red] {more['kind']} in {more['table']} {more.get('field') or ''}: "
                           f"{more['detail']}")
+    if not as_json and report.get("promises"):
+        p = report["promises"]
+        console.print(f"promises made at write time: {p['kept']} kept, {p['pending']} pending, "
+                      f"{p['broken']} broken")
     if not report["ok"]:
         raise typer.Exit(1)
 
@@ -200,6 +237,8 @@ def audit_verify(
                                       "checkpoint (repeatable); each checkpoint it lacks is noted"),
     require_witness: bool = typer.Option(False, "--require-witness", help="a checkpoint an expected --witness "
                                          "did not cosign is a divergence (exit 1), not a note"),
+    promises: Path = typer.Option(None, "--promises", help="promises you collected from the exchange's "
+                                  "responses (JSON list or lines): each must be kept by the log"),
     api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT,
 ) -> None:
     """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
@@ -211,15 +250,19 @@ def audit_verify(
     witnesses that cosigned each checkpoint (`provex witness`), read from the CheckpointLog's events. Examples:
     `provex audit verify --key $AUDITOR`,
     `provex audit verify --from ./audit-2025-06 --rpc http://127.0.0.1:8545 --trust ./trust.json`.
+    Every promise made at write time (stored, exported, or in `--promises FILE`) must be kept: its record in the
+    log and anchored by its deadline, else `promise_broken` names the record.
     """
     from api.settings import get_settings
+    from ledger.promises import PromiseError
 
     settings = get_settings()
     witnesses = _addresses(witness or [])
     if trust and not source:
         console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
         raise typer.Exit(2)
-    if (key or os.environ.get("PROVEX_API_KEY")) and not source:
+    collected = _collected(promises)
+    if (key or os.environ.get("PROVEX_API_KEY")) and not source and not promises:
         with client(api, key, signer) as c, console.status("verifying (POST /audit/verify)"):
             try:
                 report = c.verify(witnesses, require_witness)
@@ -238,12 +281,16 @@ def audit_verify(
         def tick(what: str, n: int) -> None:
             progress.update(task, description=f"verifying {what}", completed=n)
 
-        if source and trust:
-            report = verify_trusted(source, url, trust, authority, tick, witnesses, require_witness)
-        elif source:
-            report = verify_untrusted(source, url, tick, witnesses, require_witness)
-        else:
-            report = _verify_database(url, tick, witnesses, require_witness)
+        try:
+            if source and trust:
+                report = verify_trusted(source, url, trust, authority, tick, witnesses, require_witness, collected)
+            elif source:
+                report = verify_untrusted(source, url, tick, witnesses, require_witness, collected)
+            else:
+                report = _verify_database(url, tick, witnesses, require_witness, collected)
+        except PromiseError as exc:  # an export's promises.jsonl that is not promises
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     _report(report, as_json)
 
 
@@ -256,6 +303,19 @@ def _addresses(given: list[str]) -> list[str]:
         console.print(f"[red]--witness {bad[0]!r} is not an address[/red]")
         raise typer.Exit(2)
     return [to_checksum_address(a) for a in given]
+
+
+def _collected(path: Path | None) -> list[Any]:
+    """The promises in `--promises FILE` (exit 2 naming the bad entry)."""
+    from ledger.promises import PromiseError, read_promises
+
+    if path is None:
+        return []
+    try:
+        return read_promises(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, PromiseError) as exc:
+        console.print(f"[red]--promises: {exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 def _ledger(rpc: str, manifest_path: Path) -> Any:
@@ -272,7 +332,8 @@ def _ledger(rpc: str, manifest_path: Path) -> Any:
     return Ledger(ChainClient(rpc), manifest, build())
 
 
-def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness: bool) -> dict[str, Any]:
+def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness: bool,
+                     collected: list[Any]) -> dict[str, Any]:
     from sqlmodel import Session
 
     from api.settings import get_settings
@@ -284,7 +345,8 @@ def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness:
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         with Session(engine) as s:
-            return verify_with_witnesses(s, ledger, witnesses, require_witness, progress=tick).as_dict()
+            return verify_with_witnesses(s, ledger, witnesses, require_witness, progress=tick,
+                                         promises=collected).as_dict()
     finally:
         engine.dispose()
 

@@ -149,7 +149,8 @@ def trust_check(file: Path = typer.Argument(..., help="a trust file"), rpc: str 
 
 
 def verify_trusted(folder: Path, rpc: str, trust_path: Path, authority: str | None, tick: Any,
-                   witnesses: list[str] | None = None, require_witness: bool = False) -> dict[str, Any]:
+                   witnesses: list[str] | None = None, require_witness: bool = False,
+                   collected: list[Any] | None = None) -> dict[str, Any]:
     """`audit verify --from DIR --trust FILE`: contract addresses only from the trust file."""
     from ledger.client import ChainClient
     from ledger.trust import verify_export_trusted
@@ -157,12 +158,12 @@ def verify_trusted(folder: Path, rpc: str, trust_path: Path, authority: str | No
     trust = load_trust(trust_path)
     report = verify_export_trusted(folder, ChainClient(rpc), build(), trust, authority,
                                    progress=lambda n: tick("records", n), witnesses=witnesses or (),
-                                   require_witness=require_witness)
+                                   require_witness=require_witness, promises=collected or [])
     return report.as_dict()
 
 
 def verify_untrusted(folder: Path, rpc: str, tick: Any, witnesses: list[str] | None = None,
-                     require_witness: bool = False) -> dict[str, Any]:
+                     require_witness: bool = False, collected: list[Any] | None = None) -> dict[str, Any]:
     """`audit verify --from DIR` without a trust file: addresses from the export's own deployment.json."""
     from ledger.client import ChainClient
     from ledger.contracts import Ledger
@@ -170,7 +171,7 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any, witnesses: list[str] | N
     from ledger.deploy import Deployment
     from ledger.role_history import RoleHistory
     from ledger.trust import contract_checkpoints
-    from ledger.verify import MANIFEST_FILE, read_export, verify_log
+    from ledger.verify import MANIFEST_FILE, export_promises, promise_book, read_export, verify_log
 
     manifest = Deployment.load(folder / MANIFEST_FILE)
     if manifest is None:
@@ -178,8 +179,9 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any, witnesses: list[str] | N
         raise typer.Exit(2)
     ledger = Ledger(ChainClient(rpc), manifest, build())
     checkpoints = contract_checkpoints(ledger)
+    book = promise_book(ledger, [*export_promises(folder), *(collected or [])])
     report = verify_log(read_export(folder), checkpoints, progress=lambda n: tick("records", n),
-                        roles=RoleHistory.read(ledger))
+                        roles=RoleHistory.read(ledger), promises=book)
     add_witnesses(report, ledger, checkpoints, witnesses or (), require_witness)
     report.notes.append(f"UNAUTHENTICATED: contract addresses come from the export's own {MANIFEST_FILE}; "
                         "pass --trust FILE (the authority's signed trust file) to take them from it instead")

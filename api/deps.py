@@ -17,8 +17,10 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.promise_header import STATE_KEY as PROMISES_STATE_KEY
 from api.settings import Settings
 from api.signed import UNSAFE_METHODS, chain_key_holder, open_signed_request
+from ledger.promises import DELIVERED as DELIVERED_PROMISES
 from registry.access import OVERSEERS
 from registry.accounts import authenticate, hash_api_key
 from registry.actor import Actor
@@ -60,8 +62,11 @@ async def coordinator_key(request: Request) -> Ed25519PrivateKey:
     return key
 
 
-async def session(svc: Services = Depends(services)) -> AsyncIterator[Session]:
+async def session(request: Request, svc: Services = Depends(services)) -> AsyncIterator[Session]:
     s = Session(svc.engine, expire_on_commit=False)  # connects lazily, in the handler's thread
+    delivered = request.scope.get("state", {}).get(PROMISES_STATE_KEY)
+    if delivered is not None:  # committed records' promises go to the response (api.promise_header)
+        s.info[DELIVERED_PROMISES] = delivered
     try:
         yield s
     finally:

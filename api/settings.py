@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     api_port: int = Field(8700, description="API port")
     anchor_batch_size: int = Field(1024, ge=1, description="records per checkpoint at most")
     anchor_max_age: float = Field(2.0, gt=0, description="seconds a record may wait before anchoring")
+    promise_max_delay: int = Field(600, ge=1, description="seconds the recorder promises, in each record's signed "
+                                   "promise, that anchoring will take at most (docs/ledger-format.md); keep it "
+                                   "well above anchor_max_age")
     outbox_interval: float = Field(2.0, gt=0, description="seconds between outbox drains (chain jobs queued "
                                    "while the chain was down)")
     dev_fund_wei: int = Field(10**18, ge=0, description="gas ETH the deployer sends each new account (dev only)")

@@ -17,6 +17,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash
+from ledger.promises import issued, promiser_of
 
 RECORD_VERSION = 2  # v2: no floats in `data` (decimal strings, `exact`); v1 records, with floats, still verify
 
@@ -41,6 +42,8 @@ class LedgerRecord(SQLModel, table=True):
     body: str
     leaf_hash: str = Field(max_length=64)
     created_at: datetime
+    promise: str | None = Field(default=None, description="the recorder's signed promise made at write time "
+                                                          "(ledger.promises), canonical JSON")
 
 
 class LedgerCheckpoint(SQLModel, table=True):
@@ -119,6 +122,9 @@ def append_record(session: Session, *, kind: str, actor: str, subject: str,
                   authorization: str | None = None, data: dict[str, Any] | None = None) -> LedgerRecord:
     """Append a record in the caller's transaction and return it (commit is the caller's).
 
+    When the engine has a promiser (`ledger.promises.install`), the record gets its signed promise here, in the
+    same transaction; it is delivered once the transaction commits.
+
     Within a participant's signed request (`SIGNED_STATEMENT` in `session.info`: account id, statement),
     a record whose actor is that participant carries the statement and its signature in `data.signed`.
     """
@@ -126,8 +132,14 @@ def append_record(session: Session, *, kind: str, actor: str, subject: str,
     if signed is not None and signed[0] == actor:
         data = {**(data or {}), "signed": signed[1]}
     seq = reserve_seqs(session, 1)
-    row = LedgerRecord(**record_fields(seq, datetime.now(UTC), kind=kind, actor=actor, subject=subject,
+    at = datetime.now(UTC)
+    row = LedgerRecord(**record_fields(seq, at, kind=kind, actor=actor, subject=subject,
                                        authorization=authorization, data=data))
+    promiser = promiser_of(session.get_bind())
+    if promiser is not None:
+        promise = promiser.promise(seq, row.leaf_hash, at)
+        row.promise = promise.text()
+        issued(session, promise)
     session.add(row)
     return row
 

@@ -17,8 +17,8 @@ from eth_utils import keccak
 from web3 import Web3
 
 from ledger.deploy import Deployment
-from ledger.ecrecover import signer_of
 from ledger.forwarder import EIP712_DOMAIN_FIELDS
+from ledger.secp256k1 import signer_of
 
 DOMAIN_FIELDS = EIP712_DOMAIN_FIELDS  # the same EIP-712 domain shape as the forwarder's
 REQUEST_FIELDS: list[dict[str, str]] = [

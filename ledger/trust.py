@@ -15,7 +15,7 @@ the trust file names (`count()` then each `checkpoint(i)`), never from events or
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,18 @@ from ledger.contracts import AUTHORITY_ROLE, Checkpoint, Ledger
 from ledger.cosignatures import add_witnesses
 from ledger.deploy import DEPLOY_ORDER, Deployment
 from ledger.errors import ChainError
+from ledger.promises import Promise
 from ledger.role_history import RoleHistory
 from ledger.statements import statement_domain
-from ledger.verify import MANIFEST_FILE, Divergence, VerifyReport, read_export, verify_log
+from ledger.verify import (
+    MANIFEST_FILE,
+    Divergence,
+    VerifyReport,
+    export_promises,
+    promise_book,
+    read_export,
+    verify_log,
+)
 
 TRUST_FORMAT = "provex-trust/1"
 GOVERNED_ALWAYS = ("DataRegistry", "CheckpointLog", "Settlement")
@@ -251,13 +260,14 @@ def _export_manifest(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust: TrustFile,
                           authority: str | None = None,
                           progress: Callable[[int], None] | None = None, witnesses: Sequence[str] = (),
-                          require_witness: bool = False) -> VerifyReport:
+                          require_witness: bool = False, promises: Iterable[Promise] = ()) -> VerifyReport:
     """Verify an export against the contracts the trust file names, and only those.
 
     The trust file must hold (`check_trust`); the checkpoints come from its CheckpointLog (`count()`, then
     each one); the export's `deployment.json` is a hint, and where it disagrees with the trust file that is
     a `deployment_mismatch` divergence, named by field. Divergences of the log itself follow in `also`. The
-    report lists who cosigned each checkpoint (`ledger.cosignatures`; `witnesses` are the ones expected).
+    report lists who cosigned each checkpoint (`ledger.cosignatures`; `witnesses` are the ones expected). The
+    export's promises (promises.jsonl) and those a participant collected (`promises`) are checked too.
     """
     problems = check_trust(trust, client, build, authority)
     if problems:
@@ -268,7 +278,8 @@ def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust
     ledger = Ledger(client, trust.deployment(), build)
     checkpoints = contract_checkpoints(ledger)
     report = verify_log(read_export(folder), checkpoints, progress, domain=statement_domain(ledger.deployment),
-                        roles=RoleHistory.read(ledger))
+                        roles=RoleHistory.read(ledger),
+                        promises=promise_book(ledger, [*export_promises(folder), *promises]))
     manifest, unreadable = _export_manifest(folder)
     hints = [Divergence("deployment_mismatch", MANIFEST_FILE, None, f, None, d)
              for f, d in hint_mismatches(manifest, trust)]

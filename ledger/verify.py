@@ -15,9 +15,10 @@ from typing import Any, NamedTuple
 
 from ledger.check_workers import checked_chunks
 from ledger.client import ChainClient
-from ledger.contracts import Checkpoint, Ledger
+from ledger.contracts import RECORDER_ROLE, Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree
+from ledger.promises import Promise, PromiseBook, read_promises
 from ledger.record_check import CHUNK, Checked, workers_for
 from ledger.record_signatures import RecordSignatures, SignedFacts
 from ledger.role_history import RoleHistory
@@ -32,6 +33,7 @@ class StoredRecord(NamedTuple):
     body: str
     columns: tuple[Any, ...] | None = None  # kind, actor, subject, authorization (ledger.record_check.INDEXED_FIELDS)
     leaf_hash: str | None = None
+    promise: str | None = None  # the promise made when it was written (ledger.promises), as stored
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
     also: list[Divergence] = field(default_factory=list)  # further divergences found after the first
     witnesses: list[CheckpointCosigners] = field(default_factory=list)  # per checkpoint, who cosigned it
+    promises: dict[str, int] = field(default_factory=dict)  # checked promises: kept, pending, broken
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,12 +150,14 @@ def verify_log(
     progress: Callable[[int], None] | None = None,
     domain: StatementDomain | None = None,
     roles: RoleHistory | None = None,
+    promises: PromiseBook | None = None,
     workers: int | None = None,
     chunk: int = CHUNK,
 ) -> VerifyReport:
     """Recompute every leaf in order and compare the tree heads with the anchored checkpoints; check that every
     participant act is signed by its participant's bound address (`domain`: the trusted deployment's) and, given
-    the chain's `roles`, that the signer held the chain role the act needs. Big logs are checked in `workers`
+    the chain's `roles`, that the signer held the chain role the act needs; with `promises`, every promise stored
+    or collected (a broken one is `promise_broken`, after the log's own). Big logs are checked in `workers`
     processes (default: by the anchored size), `chunk` records at a time."""
     started = time.perf_counter()
     signatures = RecordSignatures(domain)
@@ -160,8 +165,19 @@ def verify_log(
     if workers is None:
         workers = workers_for(checkpoints[-1].tree_size if checkpoints else 0)
     divergence: Divergence | None = None
-    for checked in checked_chunks(records, domain, workers, chunk):
+    stored: dict[int, str] = {}  # promises read but not yet seen by the book, by sequence number
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for rec in records:
+            if rec.promise is not None and promises is not None:
+                stored[rec.seq] = rec.promise
+            yield rec[:4]  # what the record check takes
+
+    for checked in checked_chunks(rows(), domain, workers, chunk):
+        before = walk.tree.size
         divergence = walk.take(checked)
+        if promises is not None:
+            _show_promises(promises, before, checked.leaves, stored)
         if divergence is not None:
             break
         if progress is not None:
@@ -172,9 +188,12 @@ def verify_log(
     if divergence is None and nxt is not None:
         divergence = Divergence("record_deleted", "ledger_records", size, None, nxt.index,
                                 f"checkpoint #{nxt.index} covers {nxt.tree_size} records, the log has {size}")
-    return VerifyReport(ok=divergence is None, records=size, anchored=walk.last_anchored,
-                        checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
-                        divergence=divergence, unanchored=size - walk.last_anchored)
+    report = VerifyReport(ok=divergence is None, records=size, anchored=walk.last_anchored,
+                          checkpoints=len(checkpoints), seconds=round(time.perf_counter() - started, 3),
+                          divergence=divergence, unanchored=size - walk.last_anchored)
+    if promises is not None and divergence is None:
+        _judge_promises(report, promises, checkpoints)
+    return report
 
 
 def _role_divergence(signatures: RecordSignatures, roles: RoleHistory | None,
@@ -192,26 +211,82 @@ def _role_divergence(signatures: RecordSignatures, roles: RoleHistory | None,
     return None
 
 
+def _show_promises(book: PromiseBook, first: int, leaves: list[bytes], stored: dict[int, str]) -> None:
+    """Let the book see the records `first`, `first + 1`, ... just checked: those with a stored promise, or every
+    one when promises were collected (a collected promise may name any record)."""
+    end = first + len(leaves)
+    seqs = range(first, end) if book.collected else sorted(s for s in stored if first <= s < end)
+    for seq in seqs:
+        book.see(seq, leaves[seq - first], stored.pop(seq, None))
+
+
+def _judge_promises(report: VerifyReport, book: PromiseBook, checkpoints: list[Checkpoint]) -> None:
+    broken = [Divergence("promise_broken", "ledger_records", b.seq, b.field, b.checkpoint, b.detail)
+              for b in book.finish(report.records, checkpoints)]
+    report.promises = {"kept": book.kept, "pending": book.pending, "broken": len(broken)}
+    if broken:
+        report.ok, report.divergence, report.also = False, broken[0], [*report.also, *broken[1:]]
+
+
+def export_promises(folder: Path) -> list[Promise]:
+    """The promises in an export's promises.jsonl (none when absent); PromiseError names a bad line."""
+    path = folder / PROMISES_FILE
+    return read_promises(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else []
+
+
+def promise_book(ledger: Ledger, collected: Iterable[Promise] = ()) -> PromiseBook:
+    """A book for `ledger`'s CheckpointLog: promises must be signed by a recorder of it (holding RECORDER_ROLE
+    now, or having anchored a checkpoint: a recorder governance replaced still answers for its promises), and
+    are judged by each anchoring checkpoint's timestamp and, for records not anchored yet, the chain's time now."""
+    recorders: dict[str, bool] = {}
+
+    def is_recorder(address: str) -> bool:
+        if address not in recorders:
+            recorders[address] = ledger.has_role("CheckpointLog", RECORDER_ROLE, address) or bool(
+                ledger.find_events("CheckpointLog", "CheckpointAnchored", recorder=address))
+        return recorders[address]
+
+    times: dict[int, int] = {}
+
+    def time_of(cp: Checkpoint) -> int:
+        if cp.timestamp:
+            return cp.timestamp
+        if cp.index not in times:  # read from events, which carry no time: ask the contract
+            times[cp.index] = ledger.checkpoint(cp.index).timestamp
+        return times[cp.index]
+
+    book = PromiseBook(ledger.client.chain_id, ledger.checkpoints.address, is_recorder,
+                       ledger.client.chain_time(), time_of)
+    book.collect(collected)
+    return book
+
+
 # ------------------------------------------------------------------ export folder
 
 RECORDS_FILE = "records.jsonl"
+PROMISES_FILE = "promises.jsonl"
 MANIFEST_FILE = "deployment.json"
 
 
 def export_log(records: Iterable[StoredRecord], manifest_json: str, folder: Path) -> int:
-    """Write records (one canonical body per line, in order) and the deployment manifest."""
+    """Write records (one canonical body per line, in order), their promises (one per line, in order) and the
+    deployment manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
-    with open(folder / RECORDS_FILE, "w", encoding="utf-8") as out:
+    with open(folder / RECORDS_FILE, "w", encoding="utf-8") as out, \
+            open(folder / PROMISES_FILE, "w", encoding="utf-8") as promised:
         for rec in records:
             out.write(rec.body + "\n")
+            if rec.promise is not None:
+                promised.write(rec.promise + "\n")
             n += 1
     (folder / MANIFEST_FILE).write_text(manifest_json)
     return n
 
 
 def read_export(folder: Path) -> Iterator[StoredRecord]:
-    """Records from an export folder; the position in the file is the expected sequence number."""
+    """Records from an export folder; the position in the file is the expected sequence number. (Their promises
+    are in `promises.jsonl`: `read_promises`.)"""
     with open(folder / RECORDS_FILE, encoding="utf-8") as src:
         for i, line in enumerate(src):
             body = line.rstrip("\n")

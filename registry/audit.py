@@ -8,7 +8,7 @@ first divergence.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -19,13 +19,16 @@ from sqlmodel import Session, col, select
 
 from ledger.contracts import Checkpoint, Ledger
 from ledger.cosignatures import add_witnesses, cosigners_of
+from ledger.errors import ChainUnavailable
 from ledger.events import ChainEvent, read_events
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels
+from ledger.promises import Promise, PromiseError
+from ledger.promises import status as promise_status
 from ledger.records import LedgerCheckpoint, LedgerRecord, covering_checkpoint
 from ledger.role_history import RoleHistory
 from ledger.statements import statement_domain
-from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, verify_log
+from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, promise_book, verify_log
 from registry.access import sees
 from registry.actor import Actor
 from registry.consistency import compare_product
@@ -85,8 +88,9 @@ def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
     return MerkleLevels(list(leaves))
 
 
-def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
-    """The record, its leaf hash, the confirmed checkpoint covering it and the inclusion proof. Overseers see
+def record_receipt(session: Session, actor: Actor, seq: int, ledger: Ledger | None = None) -> dict[str, Any]:
+    """The record, its leaf hash, the promise made when it was written (judged on `ledger`'s chain when given),
+    the confirmed checkpoint covering it and the inclusion proof. Overseers see
     every record; anyone else only its own acts and, for an operator, records about its products (404
     otherwise: another buyer's purchase or query does not exist for them)."""
     row = session.get(LedgerRecord, seq)
@@ -94,7 +98,7 @@ def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
         raise NotFound(f"ledger record {seq} not found")
     cp = covering_checkpoint(session, seq)
     receipt: dict[str, Any] = {"seq": seq, "record": json.loads(row.body), "leaf_hash": row.leaf_hash,
-                               "anchored": cp is not None}
+                               "anchored": cp is not None, "promise": promise_view(row.promise, cp, ledger)}
     if cp is None:
         receipt["checkpoint"] = None
         receipt["inclusion_proof"] = None
@@ -106,6 +110,25 @@ def record_receipt(session: Session, actor: Actor, seq: int) -> dict[str, Any]:
                              "tx_hash": cp.tx_hash, "block_number": cp.block_number}
     receipt["inclusion_proof"] = [p.hex() for p in proof]
     return receipt
+
+
+def promise_view(text: str | None, cp: LedgerCheckpoint | None, ledger: Ledger | None) -> dict[str, Any] | None:
+    """The stored promise with its deadline and, on `ledger`'s chain, `kept`, `pending` or `broken`."""
+    if text is None:
+        return None
+    try:
+        p = Promise.parse(text)
+    except PromiseError:
+        return None  # a damaged stored promise: verify names it (promise_broken)
+    view: dict[str, Any] = {**p.as_json(), "deadline": p.deadline, "status": None}
+    if ledger is not None:
+        try:
+            cp_time = ledger.client.block_time(cp.block_number) if cp is not None and cp.block_number is not None \
+                else None
+            view["status"] = promise_status(p, cp_time, ledger.client.chain_time())
+        except ChainUnavailable:
+            pass  # judged when the chain answers again
+    return view
 
 
 def _sees_record(session: Session, actor: Actor, row: LedgerRecord) -> bool:
@@ -261,25 +284,29 @@ def account_actions(session: Session, ledger: Ledger, account_id: str, limit: in
 def stored_records(session: Session, batch: int = 20_000) -> Iterator[StoredRecord]:
     """The record log in sequence order, streamed in keyset pages of plain rows (SQL core: no ORM objects)."""
     t = LedgerRecord.__table__  # type: ignore[attr-defined]
-    query = sa.select(t.c.seq, t.c.body, t.c.kind, t.c.actor, t.c.subject, t.c.authorization, t.c.leaf_hash)
+    query = sa.select(t.c.seq, t.c.body, t.c.kind, t.c.actor, t.c.subject, t.c.authorization, t.c.leaf_hash,
+                      t.c.promise)
     conn, last = session.connection(), -1
     while True:
         rows = conn.execute(query.where(t.c.seq > last).order_by(t.c.seq).limit(batch)).all()
         if not rows:
             return
-        for seq, body, kind, actor, subject, authz, leaf in rows:
-            yield StoredRecord(seq, body, (kind, actor, subject, authz), leaf)  # columns as INDEXED_FIELDS
+        for seq, body, kind, actor, subject, authz, leaf, promise in rows:
+            yield StoredRecord(seq, body, (kind, actor, subject, authz), leaf, promise)  # columns as INDEXED_FIELDS
         last = rows[-1][0]
 
 
 def verify_database(session: Session, ledger: Ledger,
-                    progress: Callable[[str, int], None] | None = None) -> VerifyReport:
-    """Records against anchored checkpoints, checkpoint rows against the chain, chain-enforced rows
-    against contract state. Stops at the first divergence."""
+                    progress: Callable[[str, int], None] | None = None,
+                    promises: Iterable[Promise] = ()) -> VerifyReport:
+    """Records against anchored checkpoints (with their promises, and the `promises` a participant collected),
+    checkpoint rows against the chain, chain-enforced rows against contract state. Stops at the first
+    divergence."""
     cps = chain_checkpoints(ledger.client, ledger)
     report = verify_log(stored_records(session), cps,
                         progress=(lambda n: progress("records", n)) if progress else None,
-                        domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger))
+                        domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger),
+                        promises=promise_book(ledger, promises))
     if not report.ok:
         return report
     by_size = {c.tree_size: c for c in cps}
@@ -336,10 +363,11 @@ def _row_divergences(session: Session, ledger: Ledger,
 
 def verify_with_witnesses(session: Session, ledger: Ledger, witnesses: Sequence[str] = (),
                           require_witness: bool = False,
-                          progress: Callable[[str, int], None] | None = None) -> VerifyReport:
+                          progress: Callable[[str, int], None] | None = None,
+                          promises: Iterable[Promise] = ()) -> VerifyReport:
     """`verify_database`, and who cosigned each checkpoint (`ledger.cosignatures`): a checkpoint an expected
     witness did not cosign is a note, or a `witness_missing` divergence when `require_witness`."""
-    report = verify_database(session, ledger, progress)
+    report = verify_database(session, ledger, progress, promises)
     return add_witnesses(report, ledger, chain_checkpoints(ledger.client, ledger), witnesses, require_witness)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -50,6 +51,7 @@ class BaseClient:
             transport = SigningTransport(signer, transport)
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
+        self.promises: list[Json] = []  # every promise the exchange made to this client (Provex-Record-Promises)
 
     def __enter__(self) -> Self:
         return self
@@ -75,6 +77,9 @@ class BaseClient:
             if not isinstance(body, dict):
                 body = {"error": "http_error", "detail": str(body)[:500]}
             raise ApiError(r.status_code, str(body.get("error", "http_error")), str(body.get("detail", "")), body)
+        promised = r.headers.get("Provex-Record-Promises")
+        if promised:  # keep them: the exchange cannot take them back (`provex audit verify --promises`)
+            self.promises.extend(jsonlib.loads(promised))
         if not r.content:
             return None
         return r.json()

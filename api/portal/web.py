@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -145,7 +146,7 @@ class Page:
         lang = self.lang
         ctx = {"t": lambda k: translate(str(k), lang), "lang": lang, "me": self.me,
                "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)), "path": self.request.url.path,
-               "money": money, "short": short, "cell": cell, "json": pretty, "csrf_token": self.csrf_token,
+               "money": money, "short": short, "utc": utc, "cell": cell, "json": pretty, "csrf_token": self.csrf_token,
                "ethers_url": ETHERS_URL if ethers_path(self.request) else None,
                "signs": template in SIGNING_TEMPLATES, **context}
         response = templates.TemplateResponse(self.request, template, ctx, status_code=status)
@@ -198,6 +199,11 @@ def money(fen: int | None) -> str:
 def short(value: Any, n: int = 10) -> str:
     s = str(value or "")
     return s if len(s) <= n + 2 else s[:n] + "…"
+
+
+def utc(unix: int | None) -> str:
+    """Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`."""
+    return "—" if unix is None else datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def pretty(value: Any) -> str:

@@ -25,11 +25,26 @@ class CheckpointOut(BaseModel):
     block_number: int | None
 
 
+class PromiseOut(BaseModel):
+    format: str = Field(description="provex-promise/1 (docs/ledger-format.md)")
+    chain_id: int
+    log: str = Field(description="the CheckpointLog the record will be anchored in")
+    seq: int
+    leaf_hash: str
+    issued_at: int = Field(description="unix seconds")
+    max_delay_s: int
+    signer: str = Field(description="the recorder, who anchors")
+    signature: str = Field(description="EIP-191 over the canonical JSON of the other fields")
+    deadline: int = Field(description="issued_at + max_delay_s: the anchoring block's latest timestamp")
+    status: str | None = Field(description="kept, pending or broken on the chain now (null: chain unavailable)")
+
+
 class RecordReceipt(BaseModel):
     seq: int
     record: dict[str, Any] = Field(description="the canonical record as stored")
     leaf_hash: str = Field(description="SHA-256(0x00 || canonical record), hex")
     anchored: bool
+    promise: PromiseOut | None = Field(description="the recorder's signed promise made when the record was written")
     checkpoint: CheckpointOut | None = Field(description="the first confirmed checkpoint covering the record")
     inclusion_proof: list[str] | None = Field(description="RFC 6962 audit path, leaf to root, hex")
 
@@ -66,6 +81,7 @@ class VerifyOut(BaseModel):
     notes: list[str] = Field(default_factory=list)
     witnesses: list[CheckpointCosigners] = Field(
         default_factory=list, description="per checkpoint, the witnesses that cosigned it (`Cosigned` events)")
+    promises: dict[str, int] = Field({}, description="promises made at write time: kept, pending, broken")
 
 
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
@@ -96,7 +112,7 @@ class ChainCheckpointOut(BaseModel):
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")
 def get_record(c: AnyCtx, seq: int = Path(ge=0, le=MAX_CURSOR)) -> dict[str, Any]:
-    return record_receipt(c.session, c.actor, seq)
+    return record_receipt(c.session, c.actor, seq, c.gateway.ledger)
 
 
 @router.get("/audit/products/{ref}/trace", response_model=TraceOut, summary="A product's provenance, in order")

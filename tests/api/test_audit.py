@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
+from eth_account import Account
 
+from api.promise_header import HEADER, parse_header
+from ledger.contracts import RECORDER_ROLE
+from ledger.keys import DEV_PASSPHRASE, Keyring
+from ledger.promises import Promiser, signer_of
+from ledger.runtime import dev_key_path
+from tests.api.test_portal_security import Browser
 from tests.utils.builders import authorized, make_product
 from tests.utils.server import Server, wait_anchored
 from tests.utils.trading import buy, listed_product, make_offer, new_account
@@ -143,3 +155,51 @@ def test_an_accounts_actions_include_the_acts_it_signed(server: Server) -> None:
     assert granted, "the authority's own grants are on its page (it signed them; the relayer sent them)"
     assert any(a["kind"] == "ResourceRegistered" for a in actions)
     assert authz["id"]
+
+
+def test_a_write_carries_its_promise_and_verify_holds_the_exchange_to_it(server: Server, tmp_path: Path) -> None:
+    product = make_product(server, stage="listed")
+    with server.client("exchange") as ex:
+        r = ex.post(f"/products/{product['id']}/suspend", json={"reason": "promise drill"})
+        assert r.status_code == 200, r.text
+    (p,) = parse_header(r.headers[HEADER])
+    assert signer_of(p) == p.signer and server.ledger.has_role("CheckpointLog", RECORDER_ROLE, p.signer)
+    assert (p.chain_id, p.log) == (server.ledger.client.chain_id, server.ledger.checkpoints.address)
+    receipt = wait_anchored(server, p.seq)
+    assert receipt["leaf_hash"] == p.leaf_hash and receipt["record"]["kind"] == "product.status"
+    assert receipt["promise"]["signature"] == p.signature and receipt["promise"]["status"] == "kept"
+    with server.client("auditor") as c:
+        report = c.post("/audit/verify").json()
+    assert report["ok"] and report["promises"]["kept"] >= 1 and report["promises"]["broken"] == 0, report
+    with Browser(server) as b:  # the auditor's record page shows it, in either language
+        b.sign_in(server.keys["auditor"])
+        for lang, kept in (("en", "kept"), ("zh", "已兑现")):
+            page = b.http.get(f"/portal/auditor/records/{p.seq}?lang={lang}").text
+            assert kept in page and p.signer in page and str(p.max_delay_s) in page, page
+        drawn = b.http.post("/portal/auditor/report?lang=en", json={"form": {}, "response": report},
+                            headers={"X-CSRF-Token": b.csrf, "Origin": server.url})
+        assert drawn.status_code == 200 and f"promises: {report['promises']['kept']} kept" in drawn.text, drawn.text
+
+    # the export carries the promises; a promise the exchange made for a record it never logged is named
+    recorder = Keyring(DEV_PASSPHRASE, 1024).open(dev_key_path(server.home, "recorder").read_text())
+    ghost = Promiser(recorder, p.chain_id, p.log, p.max_delay_s).promise(p.seq + 10_000, "ab" * 32,
+                                                                         datetime.now(UTC))
+    stranger = Promiser(Account.create(), p.chain_id, p.log, p.max_delay_s).promise(p.seq, p.leaf_hash,
+                                                                                    datetime.now(UTC))
+    held = tmp_path / "held.json"
+    held.write_text(json.dumps([p.as_json(), ghost.as_json(), stranger.as_json()]))
+    cli = [str(Path(sys.executable).with_name("provex")), "audit"]
+    out = subprocess.run([*cli, "export", str(tmp_path / "x")], env=server.env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert p.text() in (tmp_path / "x" / "promises.jsonl").read_text().splitlines()
+    out = subprocess.run([*cli, "verify", "--from", str(tmp_path / "x"), "--rpc", server.ledger.client.rpc_url,
+                          "--promises", str(held), "--json"], env=server.env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1, out.stderr
+    report = json.loads(out.stdout)
+    found = [(d["kind"], d["row"], d["field"]) for d in [report["divergence"], *report["also"]]]
+    assert found == [("promise_broken", p.seq, "promise.signer"), ("promise_broken", ghost.seq, "seq")], found
+    out = subprocess.run([*cli, "record", str(p.seq), "--api", server.url, "--key", server.keys["auditor"]],
+                         env=server.env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "promise: kept" in out.stdout and p.signer in out.stdout, out.stdout + out.stderr

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_utils import keccak
 
 from ledger.canonical import decode_record
@@ -62,3 +63,19 @@ def test_an_outsider_rechecks_ids_and_the_signed_statement(committed: dict[str, 
     assert preimage[:2] == b"\x19\x01" and keccak(preimage).hex() == st["digest"][2:]
     signer = Account._recover_hash(bytes.fromhex(st["digest"][2:]), signature=bytes.fromhex(st["signature"][2:]))
     assert signer == st["signer"] == st["message"]["signer"]
+
+
+def test_an_outsider_rechecks_the_promise(committed: dict[str, Any]) -> None:
+    """The promise's signed bytes are its fields but `signature` as canonical JSON (ASCII here: sorted keys, no
+    spaces), signed with personal_sign by the recorder, for the leaf hash of the record it names."""
+    v = committed["promise"]
+    promise = v["promise"]
+    fields = {k: x for k, x in promise.items() if k != "signature"}
+    message = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    assert message == v["message"] and promise["format"] == "provex-promise/1"
+    prefixed = b"\x19Ethereum Signed Message:\n" + str(len(message)).encode() + message.encode()
+    assert keccak(prefixed).hex() == v["digest"][2:]
+    assert Account.recover_message(encode_defunct(text=message), signature=promise["signature"]) == promise["signer"]
+    record = committed["records"][promise["seq"]]
+    assert hashlib.sha256(b"\x00" + record["body"].encode()).hexdigest() == record["leaf_hash"] == promise["leaf_hash"]
+    assert v["deadline"] == promise["issued_at"] + promise["max_delay_s"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.canonical import canonical_json
@@ -16,13 +16,14 @@ from ledger.merkle import leaf_hash
 from ledger.records import LedgerRecord
 from ledger.runtime import ChainRuntime
 from ledger.verify import StoredRecord, chain_checkpoints, export_log, read_export, verify_log
+from registry.audit import stored_records
 from tests.ledger.conftest import append
 
 
 def stored(engine: Engine) -> list[StoredRecord]:
+    """The log as the database verifier reads it."""
     with Session(engine) as s:
-        rows = s.exec(select(LedgerRecord).order_by(LedgerRecord.seq)).all()  # type: ignore[arg-type]
-    return [StoredRecord(r.seq, r.body, (r.kind, r.actor, r.subject, r.authorization), r.leaf_hash) for r in rows]
+        return list(stored_records(s))
 
 
 def verify(rt: ChainRuntime, engine: Engine, workers: int = 1):  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """The ledger format's test vectors (docs/vectors/ledger-v2.json), made here from the ledger's own code with
 fixed inputs: records and their leaf hashes, tree heads at several sizes, inclusion and consistency proofs,
-ids as bytes32, and a request statement with its EIP-712 digest and signature by a fixed test key.
+ids as bytes32, a request statement with its EIP-712 digest and signature by a fixed test key, and a promise
+(provex-promise/1) for the last record with its signed bytes, EIP-191 digest and signature by the same key.
 
 `python -m tests.ledger.vectors > docs/vectors/ledger-v2.json` writes them; tests/ledger/test_vectors.py
 checks the file against this code and against an independent RFC 6962 reference."""
@@ -17,7 +18,9 @@ from eth_utils import keccak
 
 from ledger.ids import chain_id_of
 from ledger.merkle import MerkleLevels, leaf_hash
+from ledger.promises import Promiser
 from ledger.records import record_body
+from ledger.secp256k1 import eip191_digest
 from ledger.statements import RequestStatement, StatementDomain, sign, typed_data
 
 SIZES = (1, 2, 3, 4, 5, 7, 8, 13)
@@ -49,6 +52,15 @@ def statement_vector() -> dict[str, Any]:
             "signature": sign(key, domain, statement)}
 
 
+def promise_vector(bodies: list[bytes]) -> dict[str, Any]:
+    """The recorder's promise for the last record, signed by the test key, with its signed bytes and digest."""
+    key = Account.from_key(TEST_KEY)
+    promiser = Promiser(key, 31337, "0x" + "Cd" * 20, 600)
+    p = promiser.promise(len(bodies) - 1, leaf_hash(bodies[-1]).hex(), datetime.fromtimestamp(1796000000, UTC))
+    return {"promise": p.as_json(), "message": p.message().decode("ascii"),
+            "digest": "0x" + eip191_digest(p.message()).hex(), "deadline": p.deadline}
+
+
 def make() -> dict[str, Any]:
     bodies = records()
     leaves = [leaf_hash(b) for b in bodies]
@@ -63,6 +75,7 @@ def make() -> dict[str, Any]:
                         for n in SIZES for m in SIZES if 0 < m < n],
         "ids": {i: chain_id_of(i).hex() for i in ("", "9c1d5b7e-3f3e-4f5a-8d5e-1b2c3d4e5f60", "农牧业")},
         "statement": statement_vector(),
+        "promise": promise_vector(bodies),
     }
 
 

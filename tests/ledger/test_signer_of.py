@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from ledger.ecrecover import signer_of
+from ledger.secp256k1 import signer_of
 
 
 def signed(account: object, digest: bytes) -> bytes:
