@@ -52,6 +52,9 @@ def witness(
     authority: str = AUTHORITY,
     once: bool = typer.Option(False, "--once", help="one pass, then exit (1 on an alarm)"),
     interval: float = typer.Option(5.0, "--interval", min=0.1, help="seconds between passes"),
+    promises: Path = typer.Option(None, "--promises", help="the recorder's promises participants handed you (JSON "
+                                  "list or lines, e.g. an export's promises.jsonl): alarm for each record not "
+                                  "anchored by its deadline"),
 ) -> None:
     """Follow the trusted CheckpointLog, check each new checkpoint extends the last one you cosigned, cosign it.
 
@@ -62,8 +65,9 @@ def witness(
     from ledger.client import ChainClient
     from ledger.contracts import Ledger
     from ledger.errors import ChainUnavailable, ErrorDecoder
+    from ledger.promises import PromiseError, read_promises
     from ledger.trust import check_trust
-    from ledger.witness import Witness, WitnessStateError
+    from ledger.witness import Witness, WitnessStateError, trusted_promises
 
     doc = load_trust(trust)
     contracts = build()
@@ -86,10 +90,20 @@ def witness(
     except WitnessStateError as exc:
         emit({"error": "state", "detail": str(exc)})
         raise typer.Exit(2) from None
+    held: list[Any] = []
+    if promises is not None:
+        try:
+            held, refused = trusted_promises(w.ledger, read_promises(promises.read_text(encoding="utf-8"),
+                                                                      str(promises)))
+        except (OSError, PromiseError) as exc:
+            emit({"error": "promises", "detail": str(exc)})
+            raise typer.Exit(2) from None
+        for line in refused:
+            emit(line)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while True:
-        code = _pass(w)
+        code = _pass(w, held)
         if once:
             raise typer.Exit(code)
         try:
@@ -100,8 +114,9 @@ def witness(
             return
 
 
-def _pass(w: Witness) -> int:
-    """One pass: 0 when every new checkpoint was cosigned, 1 on an alarm, 3 when the chain did not answer."""
+def _pass(w: Witness, promises: list[Any]) -> int:
+    """One pass: 0 when every new checkpoint was cosigned and every promise held, 1 on an alarm, 3 when the chain
+    did not answer."""
     from ledger.errors import ChainError, ChainUnavailable
 
     try:
@@ -109,6 +124,11 @@ def _pass(w: Witness) -> int:
             emit(line)
             if "alarm" in line:
                 return 1
+        broken = list(w.promise_alarms(promises))
+        for line in broken:
+            emit(line)
+        if broken:
+            return 1
     except ChainUnavailable as exc:
         emit({"error": "chain_unavailable", "detail": str(exc)})
         return 3

@@ -137,6 +137,12 @@ class Ledger:
     def has_role(self, contract: str, role: bytes, account: str) -> bool:
         return bool(self.client.call(self.contracts[contract].functions.hasRole(role, account)))
 
+    def is_recorder(self, account: str) -> bool:
+        """Whether `account` answers for this CheckpointLog: it holds RECORDER_ROLE now or anchored a checkpoint
+        (a recorder governance replaced still answers for its promises)."""
+        return self.has_role("CheckpointLog", RECORDER_ROLE, account) or bool(
+            self.find_events("CheckpointLog", "CheckpointAnchored", recorder=account))
+
     def revoke_role(self, sender: LocalAccount, contract: str, role: bytes, account: str) -> Receipt:
         """Revoke `role` on `contract` from `account` (sender must be the role's admin)."""
         return self.send(sender, self.acts.revoke_role(contract, role, account))

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from ledger.check_workers import checked_chunks
 from ledger.client import ChainClient
-from ledger.contracts import RECORDER_ROLE, Checkpoint, Ledger
+from ledger.contracts import Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree
 from ledger.promises import Promise, PromiseBook, read_promises
@@ -242,8 +242,7 @@ def promise_book(ledger: Ledger, collected: Iterable[Promise] = ()) -> PromiseBo
 
     def is_recorder(address: str) -> bool:
         if address not in recorders:
-            recorders[address] = ledger.has_role("CheckpointLog", RECORDER_ROLE, address) or bool(
-                ledger.find_events("CheckpointLog", "CheckpointAnchored", recorder=address))
+            recorders[address] = ledger.is_recorder(address)
         return recorders[address]
 
     times: dict[int, int] = {}

@@ -5,7 +5,9 @@ It trusts only the chain at the addresses of the authority's trust file and its 
 consistency proof is read from the calldata of the transaction that anchored it (the recorder's `anchor(size,
 root, proof)`) and recomputed here (RFC 9162), from the (size, root) this witness cosigned last, kept in its state
 file. When the chain disagrees with what it cosigned (the checkpoint it cosigned now reads differently or is gone,
-or a new one does not extend it) it cosigns nothing and raises an alarm naming the checkpoints.
+or a new one does not extend it) it cosigns nothing and raises an alarm naming the checkpoints. Given the
+recorder's promises (`provex-promise/1`, collected by participants), it also raises an alarm for each record not
+anchored by its promised deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ledger.contracts import Checkpoint, Ledger
 from ledger.errors import ContractRevert
 from ledger.events import read_events
 from ledger.merkle import EMPTY_ROOT, verify_consistency
+from ledger.promises import Promise, overdue
+from ledger.secp256k1 import message_problem
 
 STATE_FORMAT = "provex-witness-state/1"
 
@@ -87,6 +91,20 @@ class Witness:
         self.ledger = ledger
         self.account = account
         self.state_path = state_path
+        self._checkpoints: list[Checkpoint] = []  # read so far (they never change once anchored)
+        self._reported: set[int] = set()  # records whose broken promise was already alarmed
+
+    def promise_alarms(self, promises: list[Promise]) -> Iterator[dict[str, Any]]:
+        """A `promise_broken` alarm, once each, for every promise whose record was not anchored by its deadline
+        (by the anchoring checkpoint's block time, or the chain's time while it is not anchored)."""
+        count = self.ledger.checkpoint_count()
+        self._checkpoints += [self.ledger.checkpoint(i) for i in range(len(self._checkpoints), count)]
+        for p in overdue(promises, self._checkpoints, self.ledger.client.chain_time()):
+            if p.seq not in self._reported:
+                self._reported.add(p.seq)
+                yield {"alarm": "promise_broken", "checkpoint_log": p.log, "seq": p.seq, "leaf_hash": p.leaf_hash,
+                       "deadline": p.deadline, "detail": f"record {p.seq} was promised anchored by {p.deadline} "
+                       f"(unix s) and is not in a checkpoint stamped by then"}
 
     def state(self) -> WitnessState:
         """The saved state, checked to be this chain's, this log's and this witness's; a fresh one when none."""
@@ -186,6 +204,23 @@ class Witness:
                     size, root, proof = int(args["treeSize"]), bytes(args["root"]), [bytes(p) for p in args["proof"]]
             out[int(ev.args["index"])] = Anchor(ev.tx_hash, ev.block_number, size, root, proof)
         return out
+
+
+def trusted_promises(ledger: Ledger, promises: list[Promise]) -> tuple[list[Promise], list[dict[str, Any]]]:
+    """The promises made for this CheckpointLog and signed by one of its recorders (holding RECORDER_ROLE now, or
+    having anchored a checkpoint), and a refusal line for each other one: only the recorder's word binds."""
+    ok, refused = [], []
+    for p in promises:
+        problem = message_problem(p.message(), p.signature, p.signer)
+        if (p.chain_id, p.log.lower()) != (ledger.client.chain_id, ledger.checkpoints.address.lower()):
+            problem = f"made for chain {p.chain_id} log {p.log}, not this one"
+        elif problem is None and not ledger.is_recorder(p.signer):
+            problem = f"{p.signer} is not a recorder of this log"
+        if problem is None:
+            ok.append(p)
+        else:
+            refused.append({"error": "promise_refused", "seq": p.seq, "detail": problem})
+    return ok, refused
 
 
 def alarm(state: WitnessState, kind: str, detail: str, refused: list[int]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ from ledger.contracts import Checkpoint, Ledger
 from ledger.cosignatures import add_witnesses, cosigners_of
 from ledger.errors import ContractRevert
 from ledger.merkle import consistency_proof, leaf_hash, root
+from ledger.promises import Promise, Promiser
 from ledger.runtime import ChainRuntime
 from ledger.trust import contract_checkpoints
 from ledger.verify import VerifyReport
-from ledger.witness import Anchor, Witness, WitnessState, WitnessStateError
+from ledger.witness import Anchor, Witness, WitnessState, WitnessStateError, trusted_promises
 from tests.ledger.checkpoint_helpers import fresh_log
 
 LEAVES = [leaf_hash(b"record %d" % i) for i in range(32)]
@@ -129,3 +131,25 @@ def test_a_proof_that_does_not_extend_the_cosigned_checkpoint_is_refused(log: Le
     assert (witness.check(state, cp, other_root) or ("",))[0] == "inconsistent"
     assert (witness.check(state, cp, Anchor("0xdd", 1, None, None, [])) or ("",))[0] == "unverifiable"
     assert (witness.check(state, cp, None) or ("",))[0] == "unverifiable"
+
+
+def test_a_witness_alarms_once_for_each_record_not_anchored_by_its_promise(
+        log: Ledger, roles: dict[str, LocalAccount], new_account: Callable[[], LocalAccount], tmp_path: Path) -> None:
+    recorder, chain_id, now = roles["recorder"], log.client.chain_id, log.client.chain_time()
+    anchor(log, recorder, [5])
+
+    def promise(seq: int, issued: int, delay: int, by: LocalAccount = recorder) -> Promise:
+        at = datetime.fromtimestamp(issued, UTC)
+        return Promiser(by, chain_id, log.checkpoints.address, delay).promise(seq, LEAVES[seq].hex(), at)
+
+    held = [promise(2, now - 5, 600),  # anchored within its delay: kept
+            promise(7, now - 100, 10),  # not anchored 90 s past its deadline
+            promise(9, now, 600),  # not anchored, still in time
+            promise(8, now - 100, 10, by=new_account())]  # a stranger's word binds nobody
+    trusted, refused = trusted_promises(log, held)
+    assert [p.seq for p in trusted] == [2, 7, 9]
+    assert [(r["seq"], "not a recorder" in r["detail"]) for r in refused] == [(8, True)]
+    witness = Witness(log, new_account(), tmp_path / "state.json")
+    alarms = list(witness.promise_alarms(trusted))
+    assert [(a["alarm"], a["seq"], a["deadline"]) for a in alarms] == [("promise_broken", 7, now - 90)]
+    assert list(witness.promise_alarms(trusted)) == []  # named once
