@@ -153,11 +153,15 @@ def trust_check(file: Path = typer.Argument(..., help="a trust file"), rpc: str 
 def verify_trusted(folder: Path, rpc: str, trust_path: Path, authority: str | None, tick: Any) -> dict[str, Any]:
     """`audit verify --from DIR --trust FILE`: contract addresses only from the trust file."""
     from ledger.client import ChainClient
+    from ledger.contracts import Ledger
     from ledger.trust import verify_export_trusted
+    from ledger.verify import read_export
+    from registry.reconcile.export import reconcile_into
 
     trust = load_trust(trust_path)
-    report = verify_export_trusted(folder, ChainClient(rpc), build(), trust, authority,
-                                   progress=lambda n: tick("records", n))
+    client, contracts = ChainClient(rpc), build()
+    report = verify_export_trusted(folder, client, contracts, trust, authority, progress=lambda n: tick("records", n))
+    reconcile_into(report, read_export(folder), Ledger(client, trust.deployment(), contracts))
     return report.as_dict()
 
 
@@ -168,6 +172,7 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
     from ledger.deploy import Deployment
     from ledger.trust import contract_checkpoints
     from ledger.verify import MANIFEST_FILE, read_export, verify_log
+    from registry.reconcile.export import reconcile_into
 
     manifest = Deployment.load(folder / MANIFEST_FILE)
     if manifest is None:
@@ -175,6 +180,7 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any) -> dict[str, Any]:
         raise typer.Exit(2)
     ledger = Ledger(ChainClient(rpc), manifest, build())
     report = verify_log(read_export(folder), contract_checkpoints(ledger), progress=lambda n: tick("records", n))
+    reconcile_into(report, read_export(folder), ledger)
     report.notes.append(f"UNAUTHENTICATED: contract addresses come from the export's own {MANIFEST_FILE}; "
                         "pass --trust FILE (the authority's signed trust file) to take them from it instead")
     return report.as_dict()
