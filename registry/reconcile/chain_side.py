@@ -32,7 +32,7 @@ def addr(value: str) -> str | None:
 
 
 def _src(ev: ChainEvent) -> Source:
-    return Source(tx=ev.tx_hash, block=ev.block_number, log_index=ev.log_index)
+    return Source(tx=ev.tx_hash, block=ev.block_number, log_index=ev.log_index, event=f"{ev.contract}.{ev.name}")
 
 
 def _registry(f: Facts, ev: ChainEvent, s: Source) -> None:

@@ -16,6 +16,7 @@ class Source:
     tx: str | None = None
     block: int = 0
     log_index: int = 0
+    event: str = ""
 
 
 @dataclass
@@ -37,9 +38,11 @@ class Facts:
 
     def set(self, table: str, key: str, source: Source, **columns: Any) -> None:
         """Set columns of a row (created by `source` when new)."""
-        row = self.tables.setdefault(table, {}).setdefault(key, Row(source))
-        for name, value in columns.items():
-            row.columns[name] = (value, source)
+        rows = self.tables.setdefault(table, {})
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(source)
+        row.columns.update((name, (value, source)) for name, value in columns.items())
 
     def update(self, table: str, key: str, source: Source, **columns: Any) -> None:
         """Set columns of a row only if it exists (a later act about a row no record created is ignored here:

@@ -27,6 +27,12 @@ EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferW
                 "ProductRegistered": "products", "ProductMetadataUpdated": "products"}
 
 
+# The record kinds that claim events.
+CLAIMING = frozenset({"price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "license.purchase",
+                      "license.refund", "license.release", "product.status", "authorization.revoked",
+                      "authorization.expired"})
+
+
 def cid(identifier: str) -> str:
     return "0x" + chain_id_of(identifier).hex()
 

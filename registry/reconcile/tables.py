@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
 
 from ledger.verify import Divergence
 from registry.models import Account, Authorization, Product, Resource, Review
@@ -36,20 +37,20 @@ class Table:
 
     name: str
     model: type[SQLModel]
-    key: Callable[[Any], str] = lambda r: str(r.id)
+    key: Callable[[Any], str] = lambda r: str(r["id"])
     recorded: bool = True  # every row needs a record (else it was written outside the exchange's acts)
     chain_key: Callable[[Any], str] | None = None  # the row's chain id, when the chain describes it
 
-    def pk(self, row: Any) -> int | str:
-        return row.pk if getattr(row, "pk", None) is not None else self.key(row)
+    def pk(self, row: dict[str, Any]) -> int | str:
+        return row["pk"] if row.get("pk") is not None else self.key(row)
 
-    def on_chain(self, row: Any) -> bool:
+    def on_chain(self, row: dict[str, Any]) -> bool:
         """The chain has the row's latest act (nothing of it is still in the outbox)."""
-        return getattr(row, "chain_state", "confirmed") == "confirmed" and getattr(row, "state", "paid") == "paid"
+        return row.get("chain_state", "confirmed") == "confirmed" and row.get("state", "paid") == "paid"
 
 
-def _by_id(r: Any) -> str:
-    return cid(r.id)
+def _by_id(r: dict[str, Any]) -> str:
+    return cid(r["id"])
 
 
 TABLES = (
@@ -58,22 +59,18 @@ TABLES = (
     Table("authorizations", Authorization, recorded=False, chain_key=_by_id),
     Table("products", Product, recorded=False, chain_key=_by_id),
     Table("reviews", Review),
-    Table("price_caps", PriceCap, key=lambda r: str(r.product_id), chain_key=lambda r: cid(r.product_id)),
+    Table("price_caps", PriceCap, key=lambda r: str(r["product_id"]), chain_key=lambda r: cid(r["product_id"])),
     Table("offers", Offer, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),
-    Table("orders", Order, chain_key=lambda r: cid(r.license_id)),
+    Table("orders", Order, chain_key=lambda r: cid(r["license_id"])),
     Table("licenses", License, chain_key=_by_id),
     Table("license_charges", LicenseCharge),
-    Table("budget_policies", BudgetPolicy, key=lambda r: str(r.product_id)),
-    Table("buyer_budgets", BuyerBudget, key=lambda r: f"{r.product_id}/{r.buyer_id}"),
+    Table("budget_policies", BudgetPolicy, key=lambda r: str(r["product_id"])),
+    Table("buyer_budgets", BuyerBudget, key=lambda r: f"{r['product_id']}/{r['buyer_id']}"),
     Table("negotiations", Negotiation),
-    Table("provider_nodes", ProviderNode, key=lambda r: str(r.account_id)),
+    Table("provider_nodes", ProviderNode, key=lambda r: str(r["account_id"])),
 )
 ZERO_BUDGET = {"eps_spent": 0, "delta_spent": 0, "rho_spent": 0}
-
-
-def _values(row: Any) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in type(row).model_fields}
 
 
 def _columns(table: str, pk: int | str, actual: dict[str, Any], expected: Row, against: str) -> Iterator[Divergence]:
@@ -84,8 +81,9 @@ def _columns(table: str, pk: int | str, actual: dict[str, Any], expected: Row, a
             yield mismatch(table, pk, column, actual[column], value, source, against)
 
 
-def _row(t: Table, row: Any, replay: Replay, chain: ChainSide, addresses: Addresses) -> Iterator[Divergence]:
-    values = _values(row)
+def _row(t: Table, row: dict[str, Any], replay: Replay, chain: ChainSide,
+         addresses: Addresses) -> Iterator[Divergence]:
+    values = row
     expected = replay.facts.row(t.name, t.key(row))
     if expected is None and t.name == "buyer_budgets":  # made on a first spend refused whole: nothing spent
         expected = Row(Source(), {c: (0, Source()) for c in ZERO_BUDGET})
@@ -104,16 +102,19 @@ def _row(t: Table, row: Any, replay: Replay, chain: ChainSide, addresses: Addres
     yield from _columns(t.name, t.pk(row), on_chain(t.name, values, addresses), on, "chain")
 
 
-def _rows(session: Session, t: Table) -> list[Any]:
-    order = getattr(t.model, "pk", None)
-    stmt = select(t.model)
-    return list(session.exec(stmt.order_by(col(order)) if order is not None else stmt))
+def _rows(session: Session, t: Table) -> list[dict[str, Any]]:
+    """The table's rows as plain mappings (no ORM objects), in pk order."""
+    table = t.model.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(table)
+    if "pk" in table.c:
+        stmt = stmt.order_by(table.c.pk)
+    return [dict(r._mapping) for r in session.execute(stmt)]
 
 
 def compare_tables(session: Session, replay: Replay, chain: ChainSide,
                    progress: Callable[[str, int], None] | None = None) -> Iterator[Divergence]:
     """Every business row against its records and the chain; then records and events with no row."""
-    stored = {a.id: a.address for a in session.exec(select(Account))}
+    stored = {str(i): str(a) for i, a in session.execute(sa.select(Account.id, Account.address))}  # type: ignore[call-overload]
     addresses = Addresses(replay.addresses, stored)
     for t in TABLES:
         rows = _rows(session, t)
@@ -138,5 +139,5 @@ def _chain_only(t: Table, present: set[str], facts: Facts) -> Iterator[Divergenc
     for key, row in facts.tables.get(t.name, {}).items():
         if key not in present:
             yield Divergence("chain_only", t.name, key, None, None,
-                             f"the chain has {t.name} {key} (block {row.origin.block}); the database has no row",
+                             f"{row.origin.event} at block {row.origin.block}: the database has no {t.name} row",
                              tx=row.origin.tx)

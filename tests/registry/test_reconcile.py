@@ -66,7 +66,8 @@ def _settled(server: Server) -> None:
 @pytest.fixture(scope="module")
 def history(own: Server) -> dict[str, Any]:
     """Accounts, resources, an authorization, products, a price cap, offers with payees, a voucher, purchases
-    (one with the voucher), metered charges (one refunded), a budget policy, a negotiation."""
+    with the voucher (one escrowed and refunded), query charges (one refunded), a budget policy, negotiations
+    (one open, one agreed and then terminated)."""
     product = listed_product(own)
     with own.client("authority") as a:
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
@@ -88,11 +89,34 @@ def history(own: Server) -> dict[str, Any]:
         r = b.post("/negotiations", json={"offer_id": negotiable["id"], "kind": "metered", "quantity": 50,
                                           "unit_price_fen": 5, "message": "research use"})
         assert r.status_code == 201, r.text
+    _agree_then_terminate(own, buyer, negotiable)
+    _refund_with_voucher(own, product, buyer, voucher)
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
     _settled(own)
-    return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id,
-            "negotiation": r.json()["id"]}
+    return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id}
+
+
+def _agree_then_terminate(server: Server, buyer: dict[str, Any], negotiable: dict[str, Any]) -> None:
+    """A negotiation agreed (its private offer goes on chain), then ended by the buyer (the offer with it)."""
+    with server.client(key=buyer["api_key"]) as b, server.client("operator") as op:
+        nid = b.post("/negotiations", json={"offer_id": negotiable["id"], "kind": "one_off", "quantity": 1,
+                                            "unit_price_fen": 900}).json()["id"]
+        for who, action, body in ((op, "offer", {"unit_price_fen": 950}), (b, "accept", {}), (op, "agree", {}),
+                                  (b, "terminate", {})):
+            r = who.post(f"/negotiations/{nid}/{action}", json=body)
+            assert r.status_code == 200, r.text
+
+
+def _refund_with_voucher(server: Server, product: dict[str, Any], buyer: dict[str, Any],
+                         voucher: dict[str, Any]) -> None:
+    """An escrowed license paid partly by the voucher, refunded inside its window (the voucher gets it back)."""
+    escrow = make_offer(server, product, "one_off", [(1, 400)], refund_window_seconds=3600)
+    with server.client(key=buyer["api_key"]) as b:
+        r = buy(b, escrow["id"], voucher_id=voucher["id"], voucher_amount_fen=100)
+        assert r.status_code == 201, r.text
+        r = b.post(f"/licenses/{r.json()['license']['id']}/refund")
+        assert r.status_code == 200, r.text
 
 
 def _verify_copy(server: Server, tmp: Path, *sql: str) -> dict[str, Any]:
@@ -132,14 +156,18 @@ TAMPERS = [
     ("UPDATE vouchers SET amount_fen = 5000", "vouchers", "amount_fen", "record"),
     ("UPDATE vouchers SET redeemed_fen = 0", "vouchers", "redeemed_fen", "record"),
     ("UPDATE accounts SET name = 'someone else' WHERE role = 'buyer'", "accounts", "name", "record"),
+    ("UPDATE accounts SET address = '0x' || substr(address, 4) || '0' WHERE role = 'buyer'", "accounts", "address",
+     "record"),
     ("UPDATE reviews SET decision = 'reject'", "reviews", "decision", "record"),
     ("UPDATE price_caps SET cap_fen = 9000", "price_caps", "cap_fen", "record"),
     ("UPDATE orders SET quantity = 2", "orders", "quantity", "record"),
     ("UPDATE license_charges SET refunded = 0", "license_charges", "refunded", "record"),
     ("UPDATE budget_policies SET eps_cap = eps_cap * 2", "budget_policies", "eps_cap", "record"),
-    ("UPDATE negotiations SET state = 'agreed'", "negotiations", "state", "record"),
+    ("UPDATE negotiations SET state = 'agreed' WHERE state = 'requested'", "negotiations", "state", "record"),
+    ("UPDATE licenses SET status = 'escrowed' WHERE status = 'refunded'", "licenses", "status", "record"),
     ("UPDATE products SET version = version + 1", "products", "version", "tx"),
     ("UPDATE offers SET active = 0 WHERE kind = 'one_off'", "offers", "active", "record"),
+    ("UPDATE offers SET payees = replace(payees, '0x', '0x1') WHERE kind = 'one_off'", "offers", "payees", "tx"),
     ("UPDATE licenses SET terms_hash = 'ab' || substr(terms_hash, 3)", "licenses", "terms_hash", "record"),
 ]
 
@@ -222,6 +250,7 @@ def test_chain_only_activity_is_named_in_both_modes(own: Server, history: dict[s
         records = [StoredRecord(r.seq, r.body) for r in stored_records(s)]
     exported = list(reconcile_export(records, own.ledger))
     assert exported and exported[0].kind == "chain_only", exported
+
     assert tx in {d.tx for d in exported if d.table == "licenses"}, exported
 
 
