@@ -61,6 +61,7 @@ class VerifyOut(BaseModel):
     checkpoints: int
     seconds: float
     divergence: Divergence | None = Field(description="the first place database and chain disagree")
+    also: list[Divergence] = Field(default_factory=list, description="further divergences after the first")
 
 
 @router.get("/ledger/records/{seq}", response_model=RecordReceipt, summary="A ledger record with its receipt")

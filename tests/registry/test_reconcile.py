@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,11 +24,11 @@ from sqlmodel import Session
 
 from ledger.ids import chain_id_of
 from ledger.runtime import ChainRuntime
-from ledger.verify import StoredRecord, read_export
+from ledger.verify import StoredRecord
 from registry.audit import stored_records, verify_database
 from registry.reconcile import reconcile_export
 from registry.trading.licenses import authorize_and_spend, refund_spend
-from tests.utils.server import Server, start_server, wait_anchored
+from tests.utils.server import VENV_BIN, Server, start_server, wait_anchored
 from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account
 
 B = "SELECT id FROM accounts WHERE role = 'buyer' ORDER BY pk DESC LIMIT 1"
@@ -250,8 +251,13 @@ def test_chain_only_activity_is_named_in_both_modes(own: Server, history: dict[s
         records = [StoredRecord(r.seq, r.body) for r in stored_records(s)]
     exported = list(reconcile_export(records, own.ledger))
     assert exported and exported[0].kind == "chain_only", exported
-
     assert tx in {d.tx for d in exported if d.table == "licenses"}, exported
+    folder = tmp_path / "export"  # the same through the CLI: `audit export`, then `audit verify --from`
+    provex = [str(VENV_BIN / "provex"), "audit"]
+    subprocess.run([*provex, "export", str(folder), "--json"], env=own.env, check=True, capture_output=True)
+    out = subprocess.run([*provex, "verify", "--from", str(folder), "--rpc", own.env["PROVEX_RPC_URL"], "--json"],
+                         env=own.env, capture_output=True, text=True)
+    offline = json.loads(out.stdout)
+    assert out.returncode == 1 and offline["divergence"]["kind"] == "chain_only", offline
+    assert tx in {d["tx"] for d in offline["also"]}, offline
 
-
-assert read_export  # the export reader is what `audit verify --from` feeds reconcile_export
