@@ -26,7 +26,7 @@ from ledger.ids import chain_id_of
 from ledger.runtime import ChainRuntime
 from ledger.verify import StoredRecord
 from registry.audit import stored_records, verify_database
-from registry.reconcile import reconcile_export
+from registry.reconcile import reconcile_database, reconcile_export
 from registry.trading.licenses import authorize_and_spend, refund_spend
 from tests.utils.server import VENV_BIN, Server, start_server, wait_anchored
 from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account
@@ -139,7 +139,12 @@ def test_an_untouched_history_reconciles(own: Server, history: dict[str, Any], t
     started = time.perf_counter()
     report = _verify_copy(own, tmp_path)
     assert report["ok"], report
-    print(f"verify: {report['records']} records in {time.perf_counter() - started:.2f}s")
+    whole = time.perf_counter() - started
+    with Session(own.db()) as s:
+        started = time.perf_counter()
+        assert list(reconcile_database(s, own.ledger, stored_records(s))) == []
+    print(f"verify: {report['records']} records in {whole:.2f}s, of which reconciliation "
+          f"{time.perf_counter() - started:.2f}s")
 
 
 OP2 = "(SELECT id FROM accounts WHERE name = 'sqlite operator2')"
@@ -188,6 +193,9 @@ ROWS = [
     ("INSERT INTO license_charges (id, license_id, buyer_id, product_id, unit_price_fen, eps, delta, rho, kinds, "
      "refunded, created_at) SELECT 'forged', license_id, buyer_id, product_id, 0, 0, 0, 0, '[]', 0, created_at "
      "FROM license_charges LIMIT 1", "row_unrecorded", "license_charges"),
+    ("INSERT INTO provider_nodes (account_id, node_id, url, public_key, registered_at, updated_at) SELECT id, "
+     "'forged', 'http://forged', 'ab', created_at, created_at FROM accounts WHERE role = 'provider'",
+     "row_unrecorded", "provider_nodes"),
     ("DELETE FROM vouchers", "row_missing", "vouchers"),
     ("DELETE FROM license_charges WHERE refunded", "row_missing", "license_charges"),
 ]
