@@ -29,5 +29,6 @@ def reconcile_database(session: Session, ledger: Ledger, records: Iterable[Store
     divergences in that order."""
     replayed = replay(records)
     chain = read_chain(ledger)
+    yield from replayed.unreadable
     yield from compare_tables(session, replayed, chain, progress)
     yield from unclaimed(chain.events, replayed.claims)

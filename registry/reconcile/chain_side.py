@@ -91,8 +91,8 @@ def _license_event(f: Facts, ev: ChainEvent, s: Source) -> None:
         row = f.row("licenses", h(a["licenseId"]))
         if row is not None:
             paid = row.columns.get("payouts", ([], s))[0]
-            f.set("licenses", h(a["licenseId"]), s, payouts=sorted([*paid, [str(a["payee"]).lower(),
-                                                                             int(a["amount"])]]))
+            f.set("licenses", h(a["licenseId"]), s, status="paid",  # release() says so only by paying out
+                  payouts=sorted([*paid, [str(a["payee"]).lower(), int(a["amount"])]]))
     elif ev.name == "LicenseRefunded":
         f.update("licenses", h(a["licenseId"]), s, status="refunded")
         voucher = f.row("_license_vouchers", h(a["licenseId"]))

@@ -20,6 +20,7 @@ def reconcile_export(records: Iterable[StoredRecord], ledger: Ledger) -> Iterato
     replayed = replay(records)
     chain = read_chain(ledger)
     addresses = Addresses(replayed.addresses, {})
+    yield from replayed.unreadable
     for table in CHAIN_COLUMNS:
         yield from _table(table, replayed.facts, chain.facts, addresses)
     yield from unclaimed(chain.events, replayed.claims)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.verify import StoredRecord
+from ledger.verify import Divergence, StoredRecord
 from registry.reconcile.facts import Facts, Source
 from registry.reconcile.matching import CLAIMING, Claims
 from registry.trading.licenses import delta_units, eps_units
@@ -24,6 +24,7 @@ class Replay:
     claims: Claims = field(default_factory=Claims)
     license_voucher: dict[str, str] = field(default_factory=dict)
     negotiable_offers: set[str] = field(default_factory=set)
+    unreadable: list[Divergence] = field(default_factory=list)  # records whose data their kind cannot fold
 
 
 Fold = Callable[[Replay, dict[str, Any], Source], None]
@@ -153,11 +154,12 @@ NEGOTIATION_COLUMNS = ("unit_price_fen", "quantity", "license_id", "reason")
 
 def _negotiation(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
-    if rec["kind"] == "negotiation.requested":
+    opened = d["from"] is None  # the buyer's request; a counter-request is `negotiation.requested` too
+    if opened:
         r.facts.set("negotiations", d["negotiation_id"], src, product_id=rec["subject"], buyer_id=rec["actor"],
                     base_offer_id=d["offer_id"], kind=d["kind"], quantity=d["quantity"])
     cols: dict[str, Any] = {"state": d["to"], **{c: d[c] for c in NEGOTIATION_COLUMNS if c in d}}
-    if rec["kind"] == "negotiation.requested":
+    if opened:
         cols["unit_price_fen"] = d.get("unit_price_fen")
     if d["to"] == "agreed" and "offer_id" in d:
         cols["agreed_offer_id"] = d["offer_id"]
@@ -202,8 +204,13 @@ def _replay(records: Iterable[StoredRecord]) -> Replay:
         if kind is not None and kind not in FOLDS and kind not in CLAIMING and not kind.startswith("negotiation."):
             continue
         rec = json.loads(stored.body)
-        out.claims.note(rec, out.negotiable_offers)
         fold = FOLDS.get(rec["kind"]) or (_negotiation if rec["kind"].startswith("negotiation.") else None)
-        if fold is not None:
-            fold(out, rec, Source(record=rec["seq"]))
+        try:
+            if fold is not None:
+                fold(out, rec, Source(record=rec["seq"]))
+            out.claims.note(rec, out.negotiable_offers)
+        except (KeyError, TypeError, ValueError) as exc:
+            out.unreadable.append(Divergence("record_unreadable", "ledger_records", rec["seq"], "data", None,
+                                             f"a {rec['kind']} record without what its kind holds: {exc!r}",
+                                             record=rec["seq"]))
     return out

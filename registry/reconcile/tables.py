@@ -83,7 +83,7 @@ def _columns(table: str, pk: int | str, actual: dict[str, Any], expected: Row, a
 
 def _row(t: Table, row: dict[str, Any], replay: Replay, chain: ChainSide,
          addresses: Addresses) -> Iterator[Divergence]:
-    values = row
+    """One row against its records, then (when its chain acts are confirmed) against the chain."""
     expected = replay.facts.row(t.name, t.key(row))
     if expected is None and t.name == "buyer_budgets":  # made on a first spend refused whole: nothing spent
         expected = Row(Source(), {c: (0, Source()) for c in ZERO_BUDGET})
@@ -91,7 +91,7 @@ def _row(t: Table, row: dict[str, Any], replay: Replay, chain: ChainSide,
         yield Divergence("row_unrecorded", t.name, t.pk(row), None, None,
                          f"no record describes {t.name} row {t.key(row)}")
     elif expected is not None:
-        yield from _columns(t.name, t.pk(row), record_view(t.name, values), expected, "records")
+        yield from _columns(t.name, t.pk(row), record_view(t.name, row), expected, "records")
     if t.chain_key is None or not t.on_chain(row):
         return
     on = chain.facts.row(t.name, t.chain_key(row))
@@ -99,7 +99,7 @@ def _row(t: Table, row: dict[str, Any], replay: Replay, chain: ChainSide,
         yield Divergence("row_not_on_chain", t.name, t.pk(row), "chain_state", None,
                          f"{t.name} row {t.key(row)} says confirmed; the chain has no event for it")
         return
-    yield from _columns(t.name, t.pk(row), on_chain(t.name, values, addresses), on, "chain")
+    yield from _columns(t.name, t.pk(row), on_chain(t.name, row, addresses), on, "chain")
 
 
 def _rows(session: Session, t: Table) -> list[dict[str, Any]]:

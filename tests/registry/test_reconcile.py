@@ -67,8 +67,8 @@ def _settled(server: Server) -> None:
 @pytest.fixture(scope="module")
 def history(own: Server) -> dict[str, Any]:
     """Accounts, resources, an authorization, products, a price cap, offers with payees, a voucher, purchases
-    with the voucher (one escrowed and refunded), query charges (one refunded), a budget policy, negotiations
-    (one open, one agreed and then terminated)."""
+    with the voucher (one escrowed and refunded), an escrowed license released, query charges (one refunded),
+    a budget policy, negotiations (one open, one agreed and then terminated)."""
     product = listed_product(own)
     with own.client("authority") as a:
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
@@ -92,10 +92,23 @@ def history(own: Server) -> dict[str, Any]:
         assert r.status_code == 201, r.text
     _agree_then_terminate(own, buyer, negotiable)
     _refund_with_voucher(own, product, buyer, voucher)
+    _escrow_released(own, product, buyer)
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
     _settled(own)
     return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id}
+
+
+def _escrow_released(server: Server, product: dict[str, Any], buyer: dict[str, Any]) -> None:
+    """An escrowed license paid out once its refund window closed (the chain says so only by paying)."""
+    quick = make_offer(server, product, "one_off", [(1, 300)], refund_window_seconds=1)
+    with server.client(key=buyer["api_key"]) as b:
+        r = buy(b, quick["id"])
+        assert r.status_code == 201, r.text
+        time.sleep(1.5)
+        mint(server, server.ids["authority"], 1)  # Anvil mines only on demand: a block carrying the new time
+        r = b.post(f"/licenses/{r.json()['license']['id']}/release")
+        assert r.status_code == 200, r.text
 
 
 def _agree_then_terminate(server: Server, buyer: dict[str, Any], negotiable: dict[str, Any]) -> None:
@@ -171,6 +184,8 @@ TAMPERS = [
     ("UPDATE budget_policies SET eps_cap = eps_cap * 2", "budget_policies", "eps_cap", "record"),
     ("UPDATE negotiations SET state = 'agreed' WHERE state = 'requested'", "negotiations", "state", "record"),
     ("UPDATE licenses SET status = 'escrowed' WHERE status = 'refunded'", "licenses", "status", "record"),
+    ("UPDATE licenses SET payouts = replace(payouts, '210', '200') WHERE amount_fen = 300", "licenses", "payouts",
+     "record"),
     ("UPDATE products SET version = version + 1", "products", "version", "tx"),
     ("UPDATE offers SET active = 0 WHERE kind = 'one_off'", "offers", "active", "record"),
     ("UPDATE offers SET payees = replace(payees, '0x', '0x1') WHERE kind = 'one_off'", "offers", "payees", "tx"),
