@@ -20,7 +20,7 @@ EVENT_KEYS = {"PriceCapSet": "productId", "OfferPublished": "offerId", "OfferWit
               "AuthorizationRevoked": "authorizationId", "ProductStatusChanged": "productId"}
 # The table an event's subject lives in, to name it.
 EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferWithdrawn": "offers",
-                "VoucherIssued": "vouchers", "VoucherRedeemed": "vouchers", "VoucherReclaimed": "vouchers",
+                "VoucherIssued": "vouchers", "VoucherRedeemed": "licenses", "VoucherReclaimed": "vouchers",
                 "LicensePurchased": "licenses", "PaymentSplit": "licenses", "LicenseRefunded": "licenses",
                 "AuthorizationRevoked": "authorizations", "ProductStatusChanged": "products",
                 "ResourceRegistered": "resources", "AuthorizationGranted": "authorizations",
