@@ -214,16 +214,21 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
     else:
         d = report["divergence"]
         console.print(f"[red]DIVERGENCE[/red] {d['kind']} in {d['table']} row {d['row']} "
-                      f"{d.get('field') or ''}: {d['detail']}")
+                      f"{d.get('field') or ''}{_named_by(d)}: {d['detail']}")
         for more in report.get("also", []):
-            console.print(f"[red]also[/red] {more['kind']} in {more['table']} {more.get('field') or ''}: "
-                          f"{more['detail']}")
+            console.print(f"[red]also[/red] {more['kind']} in {more['table']} {more.get('field') or ''}"
+                          f"{_named_by(more)}: {more['detail']}")
     if not as_json and report.get("promises"):
         p = report["promises"]
         console.print(f"promises made at write time: {p['kept']} kept, {p['pending']} pending, "
                       f"{p['broken']} broken")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _named_by(d: dict[str, Any]) -> str:
+    """The record and transaction that say what the row must hold, when a divergence names them."""
+    return "".join(f" ({k} {d[k]})" for k in ("record", "tx") if d.get(k) is not None)
 
 
 @audit_app.command("verify")

@@ -153,12 +153,17 @@ def verify_trusted(folder: Path, rpc: str, trust_path: Path, authority: str | No
                    collected: list[Any] | None = None) -> dict[str, Any]:
     """`audit verify --from DIR --trust FILE`: contract addresses only from the trust file."""
     from ledger.client import ChainClient
+    from ledger.contracts import Ledger
     from ledger.trust import verify_export_trusted
+    from ledger.verify import read_export
+    from registry.reconcile.export import reconcile_into
 
     trust = load_trust(trust_path)
-    report = verify_export_trusted(folder, ChainClient(rpc), build(), trust, authority,
+    client, contracts = ChainClient(rpc), build()
+    report = verify_export_trusted(folder, client, contracts, trust, authority,
                                    progress=lambda n: tick("records", n), witnesses=witnesses or (),
                                    require_witness=require_witness, promises=collected or [])
+    reconcile_into(report, read_export(folder), Ledger(client, trust.deployment(), contracts))
     return report.as_dict()
 
 
@@ -172,6 +177,7 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any, witnesses: list[str] | N
     from ledger.role_history import RoleHistory
     from ledger.trust import contract_checkpoints
     from ledger.verify import MANIFEST_FILE, export_promises, promise_book, read_export, verify_log
+    from registry.reconcile.export import reconcile_into
 
     manifest = Deployment.load(folder / MANIFEST_FILE)
     if manifest is None:
@@ -183,6 +189,7 @@ def verify_untrusted(folder: Path, rpc: str, tick: Any, witnesses: list[str] | N
     report = verify_log(read_export(folder), checkpoints, progress=lambda n: tick("records", n),
                         roles=RoleHistory.read(ledger), promises=book)
     add_witnesses(report, ledger, checkpoints, witnesses or (), require_witness)
+    reconcile_into(report, read_export(folder), ledger)
     report.notes.append(f"UNAUTHENTICATED: contract addresses come from the export's own {MANIFEST_FILE}; "
                         "pass --trust FILE (the authority's signed trust file) to take them from it instead")
     return report.as_dict()

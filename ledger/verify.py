@@ -42,10 +42,12 @@ class Divergence:
 
     kind: str
     table: str
-    row: int | None
+    row: int | str | None  # a row's integer pk, or its key (an id) when the table has none
     field: str | None
     checkpoint: int | None
     detail: str
+    record: int | None = None  # the record that says what the row must hold
+    tx: str | None = None  # the transaction (hash) that does
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from registry.actor import Actor
 from registry.consistency import compare_product
 from registry.errors import NotFound, found
 from registry.models import Account, Authorization, ChainTx, Product, Resource, Role
+from registry.reconcile import reconcile_database
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
 
@@ -296,12 +298,16 @@ def stored_records(session: Session, batch: int = 20_000) -> Iterator[StoredReco
         last = rows[-1][0]
 
 
+MAX_ALSO = 20
+
+
 def verify_database(session: Session, ledger: Ledger,
                     progress: Callable[[str, int], None] | None = None,
                     promises: Iterable[Promise] = ()) -> VerifyReport:
     """Records against anchored checkpoints (with their promises, and the `promises` a participant collected),
-    checkpoint rows against the chain, chain-enforced rows against contract state. Stops at the first
-    divergence."""
+    checkpoint rows against the chain, every business table against the records and the chain's events in both
+    directions (`registry.reconcile`), chain-enforced rows against contract state. Stops at the first divergence
+    (reconciliation keeps up to MAX_ALSO more in `also`)."""
     cps = chain_checkpoints(ledger.client, ledger)
     report = verify_log(stored_records(session), cps,
                         progress=(lambda n: progress("records", n)) if progress else None,
@@ -318,6 +324,10 @@ def verify_database(session: Session, ledger: Ledger,
             report.divergence = Divergence("checkpoint_mismatch", "ledger_checkpoints", row.tree_size, "root",
                                            row.chain_index, "confirmed checkpoint row does not match the chain")
             return report
+    found = list(islice(reconcile_database(session, ledger, stored_records(session), progress), 1 + MAX_ALSO))
+    if found:
+        report.ok, report.divergence, report.also = False, found[0], found[1:]
+        return report
     for div in _row_divergences(session, ledger, progress):
         report.ok = False
         report.divergence = div
