@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
 CHUNK = 8192  # records per unit of work
 PARALLEL_FROM = 100_000  # records: below this, worker start-up costs more than it saves
-Columns = tuple[Any, ...]  # the indexed columns' values, in INDEXED_FIELDS order
-Row = tuple[int, str, Columns | None, str | None]  # seq, body, indexed columns, stored leaf hash (a StoredRecord)
+# seq, body, stored leaf hash, the INDEXED_FIELDS columns, promise: a ledger.verify.StoredRecord (an export's
+# rows have no leaf hash and no columns)
+Row = tuple[Any, ...]
 Domain = tuple[int, str] | None  # a StatementDomain's chain id and verifying contract (plain: cheap in a worker)
 
 
@@ -37,10 +38,11 @@ class Problem:
 @dataclass
 class Checked:
     """A chunk's leaf hashes up to its first problem, the signature facts of those records (and of the problem
-    record, which are judged first), and the problem."""
+    record, which are judged first), their stored promises, and the problem."""
 
     leaves: list[bytes] = field(default_factory=list)
     signed: list[SignedFacts] = field(default_factory=list)
+    promises: list[tuple[int, str]] = field(default_factory=list)
     problem: Problem | None = None
 
 
@@ -48,7 +50,8 @@ def check_chunk(domain: Domain, start: int, rows: list[Row]) -> Checked:
     """Check consecutive records expected to hold sequence numbers `start`, `start + 1`, ..."""
     out = Checked()
     trusted: StatementDomain | None = None
-    for offset, (seq, body, columns, stored) in enumerate(rows):
+    for offset, row in enumerate(rows):
+        seq, body, stored = row[0], row[1], row[2] if len(row) > 2 else None
         expected = start + offset
         if seq != expected:
             kind = "record_deleted" if seq > expected else "record_inserted"
@@ -64,11 +67,11 @@ def check_chunk(domain: Domain, start: int, rows: list[Row]) -> Checked:
             out.problem = Problem("record_reordered", seq, "seq", f"row {seq} holds the body of record "
                                   f"{record.get('seq')}")
             return out
-        if columns is not None:
-            bad = next((i for i, f in enumerate(INDEXED_FIELDS) if columns[i] != record.get(f)), None)
+        if stored is not None:  # a database row: its indexed columns must say what the body says
+            bad = next((i for i, f in enumerate(INDEXED_FIELDS) if row[3 + i] != record.get(f)), None)
             if bad is not None:
                 name = INDEXED_FIELDS[bad]
-                out.problem = Problem("record_edited", seq, name, f"column {name}={columns[bad]!r} but the "
+                out.problem = Problem("record_edited", seq, name, f"column {name}={row[3 + bad]!r} but the "
                                       f"record says {record.get(name)!r}")
                 return out
         if _may_be_signed(record):
@@ -84,6 +87,8 @@ def check_chunk(domain: Domain, start: int, rows: list[Row]) -> Checked:
             out.problem = Problem("record_edited", seq, "body", "body does not hash to the stored leaf hash")
             return out
         out.leaves.append(leaf)
+        if len(row) > 7 and row[7] is not None:
+            out.promises.append((seq, row[7]))
     return out
 
 

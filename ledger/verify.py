@@ -26,13 +26,17 @@ from ledger.statements import StatementDomain
 
 
 class StoredRecord(NamedTuple):
-    """A record as stored: its body and, from a database, the indexed columns and leaf hash (a plain tuple, the
-    shape `ledger.record_check` takes: a million are read per verification)."""
+    """A record as stored: its body and, from a database, its stored leaf hash, indexed columns and promise. A
+    plain tuple in the database's column order (a million are read per verification, straight from the cursor);
+    the shape `ledger.record_check` takes."""
 
     seq: int
     body: str
-    columns: tuple[Any, ...] | None = None  # kind, actor, subject, authorization (ledger.record_check.INDEXED_FIELDS)
-    leaf_hash: str | None = None
+    leaf_hash: str | None = None  # None: from an export (no stored hash, no indexed columns)
+    kind: str | None = None
+    actor: str | None = None
+    subject: str | None = None
+    authorization: str | None = None
     promise: str | None = None  # the promise made when it was written (ledger.promises), as stored
 
 
@@ -167,19 +171,11 @@ def verify_log(
     if workers is None:
         workers = workers_for(checkpoints[-1].tree_size if checkpoints else 0)
     divergence: Divergence | None = None
-    stored: dict[int, str] = {}  # promises read but not yet seen by the book, by sequence number
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for rec in records:
-            if rec.promise is not None and promises is not None:
-                stored[rec.seq] = rec.promise
-            yield rec[:4]  # what the record check takes
-
-    for checked in checked_chunks(rows(), domain, workers, chunk):
+    for checked in checked_chunks(records, domain, workers, chunk):
         before = walk.tree.size
         divergence = walk.take(checked)
         if promises is not None:
-            _show_promises(promises, before, checked.leaves, stored)
+            _show_promises(promises, before, checked.leaves, dict(checked.promises))
         if divergence is not None:
             break
         if progress is not None:
@@ -219,7 +215,7 @@ def _show_promises(book: PromiseBook, first: int, leaves: list[bytes], stored: d
     end = first + len(leaves)
     seqs = range(first, end) if book.collected else sorted(s for s in stored if first <= s < end)
     for seq in seqs:
-        book.see(seq, leaves[seq - first], stored.pop(seq, None))
+        book.see(seq, leaves[seq - first], stored.get(seq))
 
 
 def _judge_promises(report: VerifyReport, book: PromiseBook, checkpoints: list[Checkpoint]) -> None:

@@ -200,7 +200,7 @@ def replay(records: Iterable[StoredRecord]) -> Replay:
 def _replay(records: Iterable[StoredRecord]) -> Replay:
     out = Replay()
     for stored in records:
-        kind = stored.columns[0] if stored.columns else None  # a database row's kind column: skip what nothing reads
+        kind = stored.kind  # a database row's kind column (None from an export): skip what nothing reads
         if kind is not None and kind not in FOLDS and kind not in CLAIMING and not kind.startswith("negotiation."):
             continue
         rec = json.loads(stored.body)
