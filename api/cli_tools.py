@@ -236,7 +236,7 @@ def audit_verify(
     source: Path = typer.Option(None, "--from", help="an export folder (from `provex audit export`)"),
     rpc: str = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL)"),
     trust: Path = typer.Option(None, "--trust", help="the authority's signed trust file: contract addresses "
-                               "come only from it (with --from)"),
+                               "come only from it (an export's or the exchange's own deployment.json is a hint)"),
     authority: str = AUTHORITY,
     witness: list[str] = typer.Option(None, "--witness", help="a witness address you expect to cosign every "
                                       "checkpoint (repeatable); each checkpoint it lacks is noted"),
@@ -249,7 +249,8 @@ def audit_verify(
     """Recompute the record log and compare with the checkpoints on chain; exit 1 on the first divergence.
 
     With `--key` (an auditor's) it asks the API (`POST /audit/verify`), which also compares the chain-enforced
-    rows. Otherwise it reads the database (PROVEX_ settings) and the chain at `--rpc`. With `--from DIR --rpc
+    rows. Otherwise it reads the database (PROVEX_ settings) and the chain at `--rpc` (with `--trust FILE`, at the
+    contracts the authority's trust file names, not the exchange's deployment.json). With `--from DIR --rpc
     URL --trust FILE` it needs only an export, the chain and the authority's trust file, which alone names
     the contracts (without `--trust` the export's own deployment.json does, unauthenticated). Every mode lists the
     witnesses that cosigned each checkpoint (`provex witness`), read from the CheckpointLog's events. Examples:
@@ -263,11 +264,8 @@ def audit_verify(
 
     settings = get_settings()
     witnesses = _addresses(witness or [])
-    if trust and not source:
-        console.print("[red]--trust verifies an export: give --from DIR as well[/red]")
-        raise typer.Exit(2)
     collected = _collected(promises)
-    if (key or os.environ.get("PROVEX_API_KEY")) and not source and not promises:
+    if (key or os.environ.get("PROVEX_API_KEY")) and not (source or promises or trust):
         with client(api, key, signer) as c, console.status("verifying (POST /audit/verify)"):
             try:
                 report = c.verify(witnesses, require_witness)
@@ -292,7 +290,7 @@ def audit_verify(
             elif source:
                 report = verify_untrusted(source, url, tick, witnesses, require_witness, collected)
             else:
-                report = _verify_database(url, tick, witnesses, require_witness, collected)
+                report = _verify_database(url, tick, witnesses, require_witness, collected, trust, authority)
         except PromiseError as exc:  # an export's promises.jsonl that is not promises
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -338,7 +336,9 @@ def _ledger(rpc: str, manifest_path: Path) -> Any:
 
 
 def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness: bool,
-                     collected: list[Any]) -> dict[str, Any]:
+                     collected: list[Any], trust: Path | None, authority: str | None) -> dict[str, Any]:
+    """The database (PROVEX_ settings) against the chain: the contracts the exchange's deployment.json names, or
+    with `trust` only those the authority's trust file names (the exchange's manifest is then a hint)."""
     from sqlmodel import Session
 
     from api.settings import get_settings
@@ -346,14 +346,29 @@ def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness:
     from registry.db import make_engine
 
     settings = get_settings()
-    ledger = _ledger(rpc, settings.home / "deployment.json")
+    manifest = settings.home / "deployment.json"
+    if trust is None:
+        ledger = _ledger(rpc, manifest)
+    else:
+        from api.cli_trust import build, load_trust
+        from ledger.client import ChainClient
+        from ledger.contracts import Ledger
+        from ledger.trust import hold_to_trust, trust_refusal
+
+        doc, client, contracts = load_trust(trust), ChainClient(rpc), build()
+        refused = trust_refusal(doc, client, contracts, authority)
+        if refused is not None:
+            return refused.as_dict()
+        ledger = Ledger(client, doc.deployment(), contracts)
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         with Session(engine) as s:
-            return verify_with_witnesses(s, ledger, witnesses, require_witness, progress=tick,
-                                         promises=collected).as_dict()
+            report = verify_with_witnesses(s, ledger, witnesses, require_witness, progress=tick, promises=collected)
     finally:
         engine.dispose()
+    if trust is not None:
+        hold_to_trust(report, manifest, doc)
+    return report.as_dict()
 
 
 @audit_app.command("export")

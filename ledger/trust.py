@@ -245,9 +245,8 @@ def hint_mismatches(manifest: dict[str, Any] | None, trust: TrustFile) -> list[t
     return out
 
 
-def _export_manifest(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """The export's own deployment data, or why it cannot be read (None, None when absent)."""
-    path = folder / MANIFEST_FILE
+def _read_manifest(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A deployment.json's data, or why it cannot be read (None, None when absent)."""
     if not path.is_file():
         return None, None
     try:
@@ -269,28 +268,42 @@ def verify_export_trusted(folder: Path, client: ChainClient, build: Build, trust
     report lists who cosigned each checkpoint (`ledger.cosignatures`; `witnesses` are the ones expected). The
     export's promises (promises.jsonl) and those a participant collected (`promises`) are checked too.
     """
-    problems = check_trust(trust, client, build, authority)
-    if problems:
-        first = problems[0]
-        return VerifyReport(ok=False, records=0, anchored=0, checkpoints=0, seconds=0.0,
-                            divergence=Divergence("trust_refused", "trust", None, first.field, None, first.detail),
-                            notes=[f"{p.field}: {p.detail}" for p in problems])
+    refused = trust_refusal(trust, client, build, authority)
+    if refused is not None:
+        return refused
     ledger = Ledger(client, trust.deployment(), build)
     checkpoints = contract_checkpoints(ledger)
     report = verify_log(read_export(folder), checkpoints, progress, domain=statement_domain(ledger.deployment),
                         roles=RoleHistory.read(ledger),
                         promises=promise_book(ledger, [*export_promises(folder), *promises]))
-    manifest, unreadable = _export_manifest(folder)
-    hints = [Divergence("deployment_mismatch", MANIFEST_FILE, None, f, None, d)
+    add_witnesses(report, ledger, checkpoints, witnesses, require_witness)
+    report.notes.append(f"{report.checkpoints} checkpoints read from CheckpointLog {trust.contracts['CheckpointLog']}")
+    hold_to_trust(report, folder / MANIFEST_FILE, trust)
+    return report
+
+
+def trust_refusal(trust: TrustFile, client: ChainClient, build: Build, authority: str | None) -> VerifyReport | None:
+    """A `trust_refused` report when the trust file does not hold against the chain (`check_trust`), else None."""
+    problems = check_trust(trust, client, build, authority)
+    if not problems:
+        return None
+    first = problems[0]
+    return VerifyReport(ok=False, records=0, anchored=0, checkpoints=0, seconds=0.0,
+                        divergence=Divergence("trust_refused", "trust", None, first.field, None, first.detail),
+                        notes=[f"{p.field}: {p.detail}" for p in problems])
+
+
+def hold_to_trust(report: VerifyReport, manifest_path: Path, trust: TrustFile) -> None:
+    """The exchange's (or export's) own deployment data is a hint: where it disagrees with the trust file, a
+    `deployment_mismatch` divergence named by field comes first and the log's own follow in `also`."""
+    manifest, unreadable = _read_manifest(manifest_path)
+    hints = [Divergence("deployment_mismatch", manifest_path.name, None, f, None, d)
              for f, d in hint_mismatches(manifest, trust)]
     if unreadable is not None:
-        hints.insert(0, Divergence("deployment_mismatch", MANIFEST_FILE, None, None, None, unreadable))
+        hints.insert(0, Divergence("deployment_mismatch", manifest_path.name, None, None, None, unreadable))
     if hints:
-        report.also = hints[1:] + ([report.divergence] if report.divergence is not None else [])
+        report.also = hints[1:] + ([report.divergence] if report.divergence is not None else []) + report.also
         report.divergence, report.ok = hints[0], False
-    add_witnesses(report, ledger, checkpoints, witnesses, require_witness)
-    report.notes.append(f"contract addresses from the trust file signed by {trust.authority}; "
-                        f"{report.checkpoints} checkpoints read from CheckpointLog {trust.contracts['CheckpointLog']}")
+    report.notes.append(f"contract addresses from the trust file signed by {trust.authority}")
     if manifest is None and unreadable is None:
-        report.notes.append(f"the export has no {MANIFEST_FILE}")
-    return report
+        report.notes.append(f"no {manifest_path} to compare with the trust file")

@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.chain_types import OPERATOR_ROLE
 from ledger.runtime import ChainRuntime
-from tests.utils.server import Server, start_server
+from tests.utils.server import Server, audit_verify, start_server
 from tests.utils.trading import listed_product
 
 
@@ -36,22 +36,15 @@ def set_budget(server: Server, product: dict[str, Any], epsilon: float) -> int:
     return max(int(s["link"]["record_seq"]) for s in steps if s["kind"] == "budget_policy.set")
 
 
-def verify(server: Server) -> dict[str, Any]:
-    with server.client("auditor") as c:
-        r = c.post("/audit/verify")
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-
 def test_an_act_signed_after_the_chain_revoked_the_role_is_named(own: Server) -> None:
     product = listed_product(own)
     set_budget(own, product, 5.0)
-    assert verify(own)["ok"]  # the operator held OPERATOR_ROLE on DataRegistry when it signed
+    assert audit_verify(own)["ok"]  # the operator held OPERATOR_ROLE on DataRegistry when it signed
     operator = own.accounts["operator"].address
     own.ledger.revoke_role(own.accounts["authority"], "DataRegistry", OPERATOR_ROLE, operator)  # governance
     time.sleep(1.1)  # block times are whole seconds: the act comes strictly after the revocation
     seq = set_budget(own, product, 6.0)  # the database still says operator: the API accepts it
-    report = verify(own)
+    report = audit_verify(own)
     assert not report["ok"], report
     div = report["divergence"]
     assert (div["kind"], div["table"], div["row"]) == ("role_missing", "ledger_records", seq), div

@@ -27,7 +27,7 @@ from ledger.forwarder import Relayer, build_request, sign_request
 from ledger.keys import DEV_PASSPHRASE, Keyring
 from ledger.runtime import ChainRuntime, dev_key_path
 from tests.utils.builders import authz_body, make_resource, resource_body
-from tests.utils.server import Server, start_server
+from tests.utils.server import Server, audit_verify, start_server
 from tests.utils.trading import buy, listed_product, make_offer, mint, new_account, offer_body
 
 
@@ -94,20 +94,13 @@ def test_chain_refuses_every_act_the_exchange_signs_itself(own: Server) -> None:
     assert not ledger.has_role("DataRegistry", AUTHORITY_ROLE, keys["house"].address)
 
 
-def verify(server: Server) -> dict[str, Any]:
-    with server.client("auditor") as c:
-        r = c.post("/audit/verify")
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-
 def test_a_rebound_buyer_or_a_forged_record_is_caught_by_verify(own: Server) -> None:
     product = listed_product(own)
     offer = make_offer(own, product, tiers=[(1, 100)])
     buyer = new_account(own, fen=10_000)
     with own.client(key=buyer["api_key"]) as c:
         assert buy(c, offer["id"]).status_code == 201
-    assert verify(own)["ok"]
+    assert audit_verify(own)["ok"]
     # Forge: a buyer record without the buyer's signature, hashed and indexed like a genuine one.
     with own.db().begin() as conn:
         seq, body = conn.execute(sa.text("SELECT seq, body FROM ledger_records WHERE kind = 'order.placed' "
@@ -117,7 +110,7 @@ def test_a_rebound_buyer_or_a_forged_record_is_caught_by_verify(own: Server) -> 
         conn.execute(sa.text("UPDATE ledger_records SET body = :b WHERE seq = :s"),
                      {"b": json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False), "s": seq})
     try:
-        report = verify(own)
+        report = audit_verify(own)
     finally:
         with own.db().begin() as conn:
             conn.execute(sa.text("UPDATE ledger_records SET body = :b WHERE seq = :s"), {"b": body, "s": seq})
@@ -132,6 +125,6 @@ def test_a_rebound_buyer_or_a_forged_record_is_caught_by_verify(own: Server) -> 
     mint(own, buyer["id"], 10_000)  # to the address the database now says
     with own.client(key=buyer["api_key"], signer=house) as c:
         assert buy(c, offer["id"]).status_code == 201, "the database alone cannot tell"
-    report = verify(own)
+    report = audit_verify(own)
     assert not report["ok"] and report["divergence"]["kind"] == "signature_invalid", report
     assert "not by its bound address" in report["divergence"]["detail"]

@@ -101,3 +101,7 @@ def test_chain_status_and_the_auditors_witness(live_demo: LiveDemo, tmp_path: Pa
     report = as_json(provex(live_demo, *args, "--json"))
     assert report["ok"] is True, report
     assert any(auditor in {w.lower() for w in cp["cosigners"]} for cp in report["witnesses"]), report["witnesses"]
+    # database mode held to the trust file: the exchange's own deployment.json is only a hint
+    report = as_json(provex(live_demo, "audit", "verify", "--rpc", rpc, "--trust", str(home / "demo" / "trust.json"),
+                            "--json"))
+    assert report["ok"] is True and any("trust file signed by" in n for n in report["notes"]), report

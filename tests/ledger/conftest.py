@@ -15,6 +15,7 @@ from ledger.contracts import Ledger
 from ledger.records import append_record
 from ledger.runtime import ChainConfig, ChainRuntime
 from tests.conftest import account_factory, grant_roles
+from tests.ledger.checkpoint_helpers import fresh_log
 
 
 @pytest.fixture
@@ -62,3 +63,11 @@ def isolated(tmp_path: Path, build_cache: Path) -> Iterator[Isolated]:
     yield Isolated(runtime.ledger, runtime.deployer, runtime.governance, runtime.minter,
                    grant_roles(runtime.ledger, runtime.governance, make), make)
     runtime.stop()
+
+
+@pytest.fixture
+def log(chain: ChainRuntime, ledger: Ledger, deployer: LocalAccount, governance: LocalAccount,
+        roles: dict[str, LocalAccount]) -> Ledger:
+    """A CheckpointLog of the test's own on the session chain, its recorder `roles['recorder']`."""
+    assert chain.build is not None
+    return fresh_log(ledger, chain.build, deployer, governance, roles["recorder"])

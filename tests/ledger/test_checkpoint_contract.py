@@ -11,18 +11,11 @@ from eth_account.signers.local import LocalAccount
 from ledger.contracts import Ledger
 from ledger.errors import ContractRevert
 from ledger.merkle import consistency_proof, leaf_hash, root
-from ledger.runtime import ChainRuntime
-from tests.ledger.checkpoint_helpers import fresh_log
 
 LEAVES = [leaf_hash(b"record %d" % i) for i in range(64)]
 FORGED = [*LEAVES[:3], leaf_hash(b"rewritten record 3"), *LEAVES[4:]]
 
 
-@pytest.fixture
-def log(chain: ChainRuntime, ledger: Ledger, deployer: LocalAccount, governance: LocalAccount,
-        roles: dict[str, LocalAccount]) -> Ledger:
-    assert chain.build is not None
-    return fresh_log(ledger, chain.build, deployer, governance, roles["recorder"])
 
 
 def revert_of(call: Callable[[], object]) -> tuple[str, dict[str, object]]:

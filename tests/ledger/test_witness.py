@@ -17,21 +17,14 @@ from ledger.cosignatures import add_witnesses, cosigners_of
 from ledger.errors import ContractRevert
 from ledger.merkle import consistency_proof, leaf_hash, root
 from ledger.promises import Promise, Promiser
-from ledger.runtime import ChainRuntime
 from ledger.trust import contract_checkpoints
 from ledger.verify import VerifyReport
 from ledger.witness import Anchor, Witness, WitnessState, WitnessStateError, trusted_promises
-from tests.ledger.checkpoint_helpers import fresh_log
 
 LEAVES = [leaf_hash(b"record %d" % i) for i in range(32)]
 FORGED = [*LEAVES[:3], leaf_hash(b"rewritten record 3"), *LEAVES[4:]]
 
 
-@pytest.fixture
-def log(chain: ChainRuntime, ledger: Ledger, deployer: LocalAccount, governance: LocalAccount,
-        roles: dict[str, LocalAccount]) -> Ledger:
-    assert chain.build is not None
-    return fresh_log(ledger, chain.build, deployer, governance, roles["recorder"])
 
 
 def anchor(log: Ledger, recorder: LocalAccount, sizes: list[int]) -> None:

@@ -140,6 +140,14 @@ def wait_anchored(server: Server, seq: int, timeout: float = 30) -> dict[str, An
             time.sleep(0.3)
 
 
+def audit_verify(server: Server) -> dict[str, Any]:
+    """`POST /audit/verify` as the auditor: the report."""
+    with server.client("auditor") as c:
+        r = c.post("/audit/verify")
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
 def _database(backend: str, tmp: Path) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{tmp / 'provex.db'}", None
