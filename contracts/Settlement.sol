@@ -121,7 +121,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
 
     // ---------------------------------------------------------------- pricing
 
-    /// @notice The authority sets the per-unit price cap of a public-data product (0 removes it).
+    /// @notice The authority sets the per-unit price cap of a public-data product (0 removes it); it binds
+    ///         every later purchase, of offers published before it too.
     /// @param productId The product.
     /// @param cap Highest unit price in fen.
     function setPriceCap(bytes32 productId, uint128 cap) external onlyRole(ProvexRoles.AUTHORITY) {
@@ -275,6 +276,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         if (o.buyer != address(0) && o.buyer != buyer) revert NotOfferBuyer(offerId, o.buyer, buyer);
         if (!registry.isTradable(o.productId)) revert ProductNotTradable(o.productId);
         uint128 amount = priceOf(offerId, quantity);
+        uint128 cap = priceCap[o.productId]; // binds every purchase, offers published before the cap too
+        if (cap != 0 && amount > uint256(cap) * quantity) revert PriceAboveCap(o.productId, amount / quantity, cap);
         if (voucherAmount > amount) revert VoucherAboveAmount(voucherAmount, amount);
         if (voucherId != bytes32(0)) _redeem(voucherId, licenseId, o.productId, voucherAmount);
         else if (voucherAmount != 0) revert UnknownVoucher(voucherId);

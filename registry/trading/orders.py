@@ -41,7 +41,7 @@ from registry.signing import new_id
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
 from registry.trading.negotiations import check_agreement, finalize_for_license
-from registry.trading.offers import get_offer, receipt_of
+from registry.trading.offers import check_price_cap, get_offer, receipt_of
 from registry.trading.pricing import check_quantity, price_of, require_on_chain, unit_price_of
 from registry.trading.schemas import OrderIn, OrderOut
 from registry.trading.vouchers import add_redeemed, check_voucher
@@ -69,6 +69,7 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     if not offer.active:
         raise RuleViolation("OfferInactive", offerId=oid)
     check_quantity(offer, data.quantity)
+    check_price_cap(session, product, [unit_price_of(offer, data.quantity)])  # a cap set after the offer binds too
     if data.purpose is not None and data.purpose not in offer.terms["purposes"]:
         raise InvalidInput("purpose", f"not one of the offer's purposes: {offer.terms['purposes']}")
     if offer.negotiation_id:

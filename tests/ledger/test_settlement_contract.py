@@ -174,3 +174,18 @@ def test_escrow_refund_and_release(isolated: Isolated) -> None:
     ledger.release(new_account(), kept)
     assert ledger.balance_of(payee) == 700
     assert ledger.license(uid("never")) is None
+
+
+def test_a_cap_set_after_an_offer_binds_its_purchases(ledger: Ledger, roles: Roles, new_account: NewAccount,
+                                                      funded_buyer: LocalAccount) -> None:
+    listed = listed_product(ledger, roles, new_account)
+    offer = uid("o")
+    ledger.publish_offer(listed.operator, offer, listed.product, [(1, 1_001), (10, 450)],
+                         [(new_account().address, 10_000)])
+    ledger.set_price_cap(roles["authority"], listed.product, 500)  # after the offer was published
+    with reverts("PriceAboveCap") as exc:
+        ledger.buy_license(funded_buyer, uid("lic"), offer, 1, H1)
+    assert exc.value.args_by_name["unitPrice"] == 1_001 and exc.value.args_by_name["cap"] == 500
+    before = ledger.balance_of(funded_buyer.address)
+    ledger.buy_license(funded_buyer, uid("lic"), offer, 10, H1)  # the volume tier is under the cap
+    assert before - ledger.balance_of(funded_buyer.address) == 4_500

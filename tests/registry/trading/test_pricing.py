@@ -118,5 +118,13 @@ def test_price_cap_and_refusals_write_nothing(server: Server) -> None:
     with server.client(key=rich["api_key"]) as c:
         r = buy(c, offer["id"])
         assert r.status_code == 409 and r.json()["error"] == "OfferInactive"
+    older = make_offer(server, listed_product(server), "metered", [(1, 1_001), (10, 450)])
+    with server.client("authority") as a:  # a cap set after the offer was published binds its purchases too
+        r = a.put(f"/products/{older['product_id']}/price-cap", json={"cap_fen": 500})
+        assert r.status_code == 200 and r.json()["chain"]["state"] == "confirmed", r.text
+    with server.client(key=rich["api_key"]) as c:
+        r = buy(c, older["id"])
+        assert r.status_code == 409 and r.json()["error"] == "PriceAboveCap", r.text
+        assert "unitPrice=1001" in r.json()["detail"] and "cap=500" in r.json()["detail"]
     assert (count(server, "orders"), count(server, "licenses")) == (orders, licenses)
     assert server.ledger.balance_of(rich["address"]) == 10_000
