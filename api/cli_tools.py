@@ -342,8 +342,8 @@ def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness:
     from sqlmodel import Session
 
     from api.settings import get_settings
-    from registry.audit import verify_with_witnesses
     from registry.db import make_engine
+    from registry.verification import verify_with_witnesses
 
     settings = get_settings()
     manifest = settings.home / "deployment.json"
@@ -382,8 +382,8 @@ def audit_export(folder: Path = typer.Argument(..., help="folder to write record
 
     from api.settings import get_settings
     from ledger.verify import export_log
-    from registry.audit import stored_records
     from registry.db import make_engine
+    from registry.verification import stored_records
 
     settings = get_settings()
     manifest = settings.home / "deployment.json"

@@ -39,8 +39,8 @@ from ledger.records import LedgerCheckpoint, LedgerRecord, record_fields, reserv
 from ledger.runtime import ChainConfig, ChainRuntime
 from ledger.statements import Binding, RequestStatement, StatementDomain, new_nonce, sign, statement_domain
 from ledger.verify import chain_checkpoints, verify_log
-from registry.audit import stored_records
 from registry.db import make_engine
+from registry.verification import stored_records
 
 
 def append_records(session: Session, items: list[dict[str, Any]]) -> None:

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 from api.deps import AnyCtx, AuditorCtx, OverseerCtx, SettingsDep
 from api.security import recent_events
 from ledger.verify import CheckpointCosigners, Divergence
-from registry.audit import account_actions, checkpoint_cosigners, record_receipt, trace_product, verify_with_witnesses
+from registry.audit import account_actions, checkpoint_cosigners, record_receipt, trace_product
 from registry.limits import MAX_CURSOR
 from registry.schemas import Strict
+from registry.verification import verify_with_witnesses
 
 router = APIRouter(tags=["audit"])
 

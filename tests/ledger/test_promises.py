@@ -26,7 +26,7 @@ from ledger.runtime import ChainRuntime
 from ledger.secp256k1 import N, message_problem, sign_message
 from ledger.trust import contract_checkpoints
 from ledger.verify import StoredRecord, export_log, export_promises, promise_book, read_export, verify_log
-from registry.audit import stored_records
+from registry.verification import stored_records
 from tests.ledger.chain_helpers import advance_time
 
 KEY = Account.from_key("0x" + "42" * 32)

@@ -16,7 +16,7 @@ from ledger.merkle import leaf_hash
 from ledger.records import LedgerRecord
 from ledger.runtime import ChainRuntime
 from ledger.verify import StoredRecord, chain_checkpoints, export_log, read_export, verify_log
-from registry.audit import stored_records
+from registry.verification import stored_records
 from tests.ledger.conftest import append
 
 

@@ -25,9 +25,9 @@ from sqlmodel import Session
 from ledger.ids import chain_id_of
 from ledger.runtime import ChainRuntime
 from ledger.verify import StoredRecord
-from registry.audit import stored_records, verify_database
 from registry.reconcile import reconcile_database, reconcile_export
 from registry.trading.licenses import authorize_and_spend, refund_spend
+from registry.verification import stored_records, verify_database
 from tests.utils.server import VENV_BIN, Server, start_server, wait_anchored
 from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account
 
