@@ -258,6 +258,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reviewed_at": {"zh": "审核时间", "en": "Reviewed"},
     "rejection_reasons": {"zh": "驳回理由", "en": "Reasons for the rejection"},
     "no_reviews": {"zh": "尚无审核记录。", "en": "No reviews yet."},
+    "rejected_products": {"zh": "已驳回的产品", "en": "Rejected products"},
+    "rejected_help": {"zh": "驳回理由见各产品页,运营单位也能看到。",
+                      "en": "Each product's page shows the reasons, as its operator sees them."},
 }
 
 

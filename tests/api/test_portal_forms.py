@@ -174,7 +174,10 @@ def test_the_checklist_starts_unchecked_and_a_rejection_reaches_the_operator(ser
                              {"decision": "reject", "checklist": {**CHECKLIST, "personal_information_removed": False},
                               "reasons": why})
         assert decided.status_code == 200, decided.text
-        form_post(b, "/portal/done", {"next": "/portal/exchange", "done": "done_reviewed"})
+        r = form_post(b, "/portal/done", {"next": "/portal/exchange?lang=en", "done": "done_reviewed"})
+        page = b.http.get(r.headers["location"]).text
+        assert "The review decision is recorded." in page and "Rejected products" in page
+        assert f'href="/portal/products/{code}#reviews"' in page
     with Browser(server) as op:
         op.sign_in(server.keys["operator"])
         for lang, heading in (("en", "Reasons for the rejection"), ("zh", "驳回理由")):
