@@ -228,6 +228,39 @@ MESSAGES: dict[str, dict[str, str]] = {
     "signer_missing": {"zh": "签名组件 ethers 未安装(运行 `make setup`),本页无法签名提交。",
                        "en": "The signing library (ethers) is not installed (run `make setup`): this page "
                              "cannot sign."},
+    # post/redirect/get: what a form's POST leaves for the page it leads to
+    "signin_failed": {"zh": "API 密钥未被接受(未知、已吊销或已更换)。请检查后重试。",
+                      "en": "The API key was not accepted (unknown, revoked or replaced). Check it and try again."},
+    "done_saved": {"zh": "已签名提交。", "en": "Signed and done."},
+    "done_review_started": {"zh": "已开始合规审核:请逐项核对清单并作出结论。",
+                            "en": "Review started: go through the checklist and decide."},
+    "done_reviewed": {"zh": "审核结论已记录。", "en": "The review decision is recorded."},
+    "done_revoked": {"zh": "授权已撤销。", "en": "The authorization is revoked."},
+    "done_voucher_issued": {"zh": "数据券已发放。", "en": "The voucher is issued."},
+    "done_status_changed": {"zh": "产品状态已更改。", "en": "The product's status is changed."},
+    "result_gone": {"zh": "该查询结果已不在本次登录中保存(已过期或属于其他会话)。结果未重新计算,预算未扣减。",
+                    "en": "This query result is no longer kept for this session (expired, or another session's). "
+                          "Nothing was run again and no budget was spent."},
+    "report_gone": {"zh": "该核验报告已不在本次登录中保存(已过期或属于其他会话)。",
+                    "en": "This verification report is no longer kept for this session (expired, or another "
+                          "session's)."},
+    # the exchange's review: nothing is preselected
+    "checklist_help": {"zh": "逐项核对后勾选;通过须全部勾选。",
+                       "en": "Tick each item once checked; approval needs every item."},
+    "check_needed": {"zh": "通过前须核对并勾选此项。", "en": "Check and tick this item before approving."},
+    "decision_missing": {"zh": "请选择“通过并上架”或“驳回”。", "en": "Choose approve or reject."},
+    "reasons_help": {"zh": "(必填;驳回理由将展示给运营单位)",
+                     "en": "(required; the reasons for a rejection are shown to the operator)"},
+    "reasons_missing": {"zh": "请填写理由:驳回时运营单位将看到这些理由。",
+                        "en": "Write the reasons: on a rejection, the operator sees them."},
+    "reason_missing": {"zh": "请填写原因。", "en": "Give a reason."},
+    "reviews": {"zh": "合规审核记录", "en": "Compliance reviews"},
+    "reviewed_at": {"zh": "审核时间", "en": "Reviewed"},
+    "rejection_reasons": {"zh": "驳回理由", "en": "Reasons for the rejection"},
+    "no_reviews": {"zh": "尚无审核记录。", "en": "No reviews yet."},
+    "rejected_products": {"zh": "已驳回的产品", "en": "Rejected products"},
+    "rejected_help": {"zh": "驳回理由见各产品页,运营单位也能看到。",
+                      "en": "Each product's page shows the reasons, as its operator sees them."},
 }
 
 

@@ -3,15 +3,16 @@ vouchers, the auditor's provenance and verification."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from api.client import Json
 from api.portal import charts
-from api.portal.web import CHECKS, Page, page, portal_router
+from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
 from api.routers.audit import VerifyOut
 from registry.queries.schemas import QueryOut
 
@@ -19,10 +20,22 @@ router = portal_router()
 
 
 class Shown(BaseModel):
-    """What `signer.js` posts to draw an act's answer: the form's fields and the API's JSON answer."""
+    """What `signer.js` posts after an act whose answer is to be shown: the form's fields and the API's JSON answer
+    (as JSON, or as a form's `form` and `response` fields holding JSON)."""
 
     form: dict[str, str]
     response: dict[str, Any]
+
+
+async def shown_of(request: Request) -> Shown:
+    body = await request.body()
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return Shown.model_validate_json(body)
+        fields = await form_data(request)
+        return Shown(form=json.loads(fields.get("form") or "{}"), response=json.loads(fields.get("response") or "{}"))
+    except (ValueError, ValidationError) as e:
+        raise HTTPException(422, f"not an answer to show: {e}") from e
 
 
 # ------------------------------------------------------------------------------------ buyer
@@ -46,8 +59,8 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
         default_sql = f"SELECT COUNT(*){f', AVG({num})' if num else ''} FROM data" + (
             f" GROUP BY {group}" if group else "")
     values = {"sql": default_sql, "epsilon": "0.1", **extra.pop("values", {})}
-    return p.render("buyer.html", licenses=licenses, products=products, chosen=chosen, columns=columns,
-                    gauge=meter, chart=chart, values=values, **extra)
+    return p.render("buyer.html", status=extra.pop("status", 200), licenses=licenses, products=products,
+                    chosen=chosen, columns=columns, gauge=meter, chart=chart, values=values, **extra)
 
 
 @router.get("/buyer")
@@ -56,11 +69,28 @@ def buyer(license: str | None = None, p: Page = Depends(page("buyer"))) -> Respo
 
 
 @router.post("/buyer/result")
-def buyer_result(shown: Shown, p: Page = Depends(page("buyer"))) -> Response:
-    """The buyer page showing a query's result: `signer.js` ran the signed query through the API and posts its
-    answer here to be drawn (the portal holds no key, so it cannot run the query itself)."""
-    result = QueryOut.model_validate(shown.response).model_dump(mode="json")
-    return _buyer_view(p, result["license_id"], values=shown.form, result=result)
+def buyer_result(shown: Shown = Depends(shown_of), p: Page = Depends(page("buyer"))) -> Response:
+    """`signer.js` ran the signed query through the API (the portal holds no key, so it cannot run it itself) and
+    posts the answer here: it is kept for this session and the browser goes to the page showing it, which a
+    reload shows again without running the query (or spending ε) again."""
+    result = _valid(QueryOut, shown.response)
+    note = p.keep("query", {"result": result, "values": shown.form})
+    return see_other(f"/portal/buyer/results/{note}")
+
+
+@router.get("/buyer/results/{note}")
+def buyer_result_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
+    kept = p.kept("query", note)
+    if kept is None:
+        return _buyer_view(p, None, status=404, gone=True)
+    return _buyer_view(p, kept["result"]["license_id"], values=dict(kept["values"]), result=kept["result"])
+
+
+def _valid(model: type[BaseModel], value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return model.model_validate(value).model_dump(mode="json")
+    except ValidationError as e:
+        raise HTTPException(422, f"not an answer of the API: {e}") from e
 
 
 # ------------------------------------------------------------------------------------ exchange
@@ -90,8 +120,8 @@ def _auditor_view(p: Page, product: str | None, **extra: Any) -> Response:
     products = sorted(p.client.catalog_all(limit=100), key=lambda x: x["code"])
     ref = product or (products[0]["code"] if products else None)
     trace = p.client.trace(ref) if ref else None
-    return p.render("auditor.html", products=products, ref=ref, trace=trace, checkpoints=p.client.checkpoints(limit=10),
-                    **extra)
+    return p.render("auditor.html", status=extra.pop("status", 200), products=products, ref=ref, trace=trace,
+                    checkpoints=p.client.checkpoints(limit=10), **extra)
 
 
 @router.get("/auditor")
@@ -100,10 +130,20 @@ def auditor(product: str | None = None, p: Page = Depends(page("auditor"))) -> R
 
 
 @router.post("/auditor/report")
-def auditor_report(shown: Shown, p: Page = Depends(page("auditor"))) -> Response:
-    """The auditor page showing a verification report `signer.js` obtained from the API by a signed request."""
-    report = VerifyOut.model_validate(shown.response).model_dump(mode="json")
-    return _auditor_view(p, shown.form.get("product") or None, report=report)
+def auditor_report(shown: Shown = Depends(shown_of), p: Page = Depends(page("auditor"))) -> Response:
+    """A verification report `signer.js` obtained from the API by a signed request: kept for this session, and
+    the browser goes to the page showing it."""
+    report = _valid(VerifyOut, shown.response)
+    note = p.keep("report", {"report": report, "product": shown.form.get("product") or None})
+    return see_other(f"/portal/auditor/reports/{note}")
+
+
+@router.get("/auditor/reports/{note}")
+def auditor_report_page(note: str, p: Page = Depends(page("auditor"))) -> Response:
+    kept = p.kept("report", note)
+    if kept is None:
+        return _auditor_view(p, None, status=404, gone=True)
+    return _auditor_view(p, kept["product"], report=kept["report"])
 
 
 @router.get("/auditor/records/{seq}")

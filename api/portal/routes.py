@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from api.client import ApiError
+from api.client import ApiError, Json
 from api.portal import pages, signing, vendor
 from api.portal.i18n import pick, translate
 from api.portal.web import (
@@ -31,12 +31,16 @@ from api.portal.web import (
     Page,
     Refused,
     WrongRole,
+    back_to,
+    base_context,
     form_data,
     is_https,
     lang_of,
+    notes_of,
     page,
     portal_router,
     root,
+    see_other,
     settings_of,
     static,
     templates,
@@ -64,6 +68,8 @@ def install(app: Any) -> None:
         if request.url.path.startswith(signing.PROXY_PREFIX + "/"):  # the signer's fetch: no page to go to
             return JSONResponse({"error": "not_signed_in", "detail": "the portal session has ended; sign in "
                                  "again"}, status_code=401)
+        if request.method != "GET":  # a form posted after the session ended: its address is no page to return to
+            return RedirectResponse("/portal/signin", status_code=303)
         return RedirectResponse(f"/portal/signin?{urlencode({'next': request.url.path})}", status_code=303)
 
     @app.exception_handler(ApiError)
@@ -71,8 +77,7 @@ def install(app: Any) -> None:
         assert isinstance(exc, ApiError)
         lang = lang_of(request)
         return templates.TemplateResponse(request, "error.html", {
-            "t": lambda k: translate(k, lang), "lang": lang, "me": None, "pages": (), "path": request.url.path,
-            "message": f"{exc.code}: {exc.detail}"}, status_code=exc.status)
+            **base_context(request, lang), "message": f"{exc.code}: {exc.detail}"}, status_code=exc.status)
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Exception) -> Response:
@@ -82,8 +87,8 @@ def install(app: Any) -> None:
             return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=403)
         lang = lang_of(request)
         return templates.TemplateResponse(request, "error.html", {
-            "t": lambda k: translate(k, lang), "lang": lang, "me": None, "pages": (), "path": request.url.path,
-            "message": f"{exc.code}: {exc.message}", "code": exc.code}, status_code=403)
+            **base_context(request, lang), "message": f"{exc.code}: {exc.message}", "code": exc.code},
+            status_code=403)
 
     @app.exception_handler(WrongRole)
     async def _wrong(request: Request, exc: Exception) -> Response:
@@ -105,13 +110,15 @@ def signin_form(request: Request) -> Response:
     return signin_page(request)
 
 
-def signin_page(request: Request, error: str | None = None, status: int = 200) -> Response:
-    """The sign-in form, with its CSRF token (also in a cookie scoped to this path: a double submit)."""
+def signin_page(request: Request) -> Response:
+    """The sign-in form, with its CSRF token (also in a cookie scoped to this path: a double submit); after a
+    refused key (`?failed=1`) it says so."""
     lang = lang_of(request)
     token = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+    error = translate("signin_failed", lang) if request.query_params.get("failed") else None
     response = templates.TemplateResponse(request, "signin.html", {
-        "t": lambda k: translate(k, lang), "lang": lang, "me": None, "pages": (), "path": request.url.path,
-        "error": error, "next": request.query_params.get("next", ""), "csrf_token": token}, status_code=status)
+        **base_context(request, lang), "error": error, "next": request.query_params.get("next", ""),
+        "csrf_token": token})
     response.set_cookie(SIGNIN_COOKIE, token, httponly=True, samesite="strict", secure=is_https(request),
                         path="/portal/signin", max_age=3600)
     if request.query_params.get("lang"):
@@ -138,12 +145,14 @@ def signin(request: Request, form: dict[str, str] = Depends(form_data)) -> Respo
                                     settings.portal_session_hours, request.cookies.get(SESSION_COOKIE))
     except Unauthenticated as e:
         security_event(request, "unauthenticated", 401, f"portal sign-in: {e.detail}")
-        return signin_page(request, error=e.detail, status=401)
+        kept = {"failed": "1", **({"next": form["next"]} if form.get("next") else {})}
+        return see_other(f"/portal/signin?{urlencode(kept)}")
     role = info.actor.role.value
-    target = form.get("next") or ""
-    if not target.startswith("/portal/") or target.startswith("/portal/signin"):
-        target = "/portal/" + ("buyer" if role == "buyer" else ROLE_PAGES.get(role, ("catalog",))[-1])
-    response = RedirectResponse(target, status_code=303)
+    home = "/portal/" + ("buyer" if role == "buyer" else ROLE_PAGES.get(role, ("catalog",))[-1])
+    target = back_to(form.get("next"), home)
+    if target.startswith("/portal/signin"):
+        target = home
+    response = see_other(target)
     response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="lax", secure=is_https(request),
                         path="/", max_age=int(settings.portal_session_hours * 3600))
     response.delete_cookie(SIGNIN_COOKIE, path="/portal/signin")
@@ -163,10 +172,26 @@ def signout(request: Request) -> Response:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         _sign_out(request.app.state.services.engine, session_id)
-    response = RedirectResponse("/portal/signin", status_code=303)
+        notes_of(request).forget(session_id)
+    response = see_other("/portal/signin")
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(LEGACY_KEY_COOKIE)
     return response
+
+
+# Flash messages a signed act may leave (signer.js posts the form's `data-done`, else `done_saved`).
+DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
+                           "done_voucher_issued", "done_status_changed"})
+
+
+@router.post("/done")
+def done(request: Request, form: dict[str, str] = Depends(form_data)) -> Response:
+    """After a signed act went through (signer.js sent it to the API through the proxy): leave its outcome as a
+    flash message and send the browser on to the GET page that shows it (`next`: the form's page)."""
+    message = form.get("done", "")
+    notes_of(request).flash(request.cookies.get(SESSION_COOKIE, ""),
+                            message if message in DONE_MESSAGES else "done_saved")
+    return see_other(back_to(form.get("next")))
 
 
 # ------------------------------------------------------------------------------------ catalog, product
@@ -199,4 +224,19 @@ def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
             except ApiError:
                 quote = None
         offers.append({"offer": offer, "quote": quote})
-    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers)
+    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers,
+                    reviews=_reviews(p, prod))
+
+
+REVIEW_READERS = ("exchange", "authority", "auditor", "operator")
+
+
+def _reviews(p: Page, prod: Json) -> list[Json] | None:
+    """The product's review decisions with their reasons, for those the API shows them to (the exchange, the
+    authority, auditors, the owning operator); None for everyone else."""
+    if p.me["role"] not in REVIEW_READERS:
+        return None
+    try:
+        return p.client.reviews(prod["id"])
+    except ApiError:
+        return None  # another operator's product

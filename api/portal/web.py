@@ -11,17 +11,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.client import Json, ProvexClient
-from api.portal.i18n import pick, translate
+from api.portal.i18n import LANGS, pick, translate
+from api.portal.notes import Notes
 from api.portal.vendor import ETHERS_URL, ethers_path
 from api.result_text import cell
 from api.settings import Settings
@@ -54,6 +55,30 @@ CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "
 
 def lang_of(request: Request) -> str:
     return pick(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def lang_links(request: Request) -> dict[str, str]:
+    """The language switch: this same GET page (its path and query) in each language; a page drawn for a POST
+    (a refused form) has no address to come back to, so its switch goes home."""
+    if request.method != "GET":
+        return {lang: f"/?{urlencode({'lang': lang})}" for lang in LANGS}
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return {lang: f"{request.url.path}?{urlencode([*query, ('lang', lang)])}" for lang in LANGS}
+
+
+def base_context(request: Request, lang: str) -> dict[str, Any]:
+    """What base.html needs on every page, signed in or not."""
+    return {"t": lambda k: translate(str(k), lang), "lang": lang, "me": None, "pages": (),
+            "path": request.url.path, "lang_links": lang_links(request)}
+
+
+def notes_of(request: Request) -> Notes:
+    """The portal's flash messages and kept results (`api.portal.notes`), one store per app."""
+    state = request.app.state
+    if not hasattr(state, "portal_notes"):
+        state.portal_notes = Notes()
+    notes: Notes = state.portal_notes
+    return notes
 
 
 def settings_of(request: Request) -> Settings:
@@ -141,12 +166,22 @@ class Page:
     def __init__(self, request: Request, client: ProvexClient, me: Json, csrf_token: str) -> None:
         self.request, self.client, self.me, self.csrf_token = request, client, me, csrf_token
         self.lang = lang_of(request)
+        self.session_id = request.cookies.get(SESSION_COOKIE, "")
+        self.notes = notes_of(request)
+
+    def keep(self, kind: str, value: Any) -> str:
+        """Keep a result for this session (`api.portal.notes`); its id addresses the page showing it."""
+        return self.notes.keep(self.session_id, kind, value)
+
+    def kept(self, kind: str, note_id: str) -> Any | None:
+        return self.notes.result(self.session_id, kind, note_id)
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = self.lang
-        ctx = {"t": lambda k: translate(str(k), lang), "lang": lang, "me": self.me,
-               "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)), "path": self.request.url.path,
-               "money": money, "short": short, "utc": utc, "cell": cell, "json": pretty, "csrf_token": self.csrf_token,
+        ctx = {**base_context(self.request, lang), "me": self.me,
+               "pages": ROLE_PAGES.get(self.me["role"], ("catalog",)),
+               "flash": self.notes.take_flash(self.session_id), "money": money, "short": short, "utc": utc,
+               "cell": cell, "json": pretty, "csrf_token": self.csrf_token,
                "ethers_url": ETHERS_URL if ethers_path(self.request) else None,
                "signs": template in SIGNING_TEMPLATES, **context}
         response = templates.TemplateResponse(self.request, template, ctx, status_code=status)
@@ -190,6 +225,20 @@ async def form_data(request: Request) -> dict[str, str]:
     """An urlencoded form as a flat dict (the last value of each field; checkboxes present or absent)."""
     raw = (await request.body()).decode("utf-8", errors="replace")
     return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def back_to(target: str | None, fallback: str = "/portal/catalog") -> str:
+    """Where a form's POST may send the browser: a portal page of this site (never the signing proxy, never
+    another site), else `fallback`."""
+    target = target or ""
+    if not target.startswith("/portal/") or target.startswith(("/portal/api/", "//")) or "\\" in target:
+        return fallback
+    return target
+
+
+def see_other(target: str) -> RedirectResponse:
+    """The answer to every portal form's POST: 303 to the GET page that shows the outcome."""
+    return RedirectResponse(target, status_code=303)
 
 
 def money(fen: int | None) -> str:

@@ -176,8 +176,10 @@ def test_a_write_carries_its_promise_and_verify_holds_the_exchange_to_it(server:
         for lang, kept in (("en", "kept"), ("zh", "已兑现")):
             page = b.http.get(f"/portal/auditor/records/{p.seq}?lang={lang}").text
             assert kept in page and p.signer in page and str(p.max_delay_s) in page, page
-        drawn = b.http.post("/portal/auditor/report?lang=en", json={"form": {}, "response": report},
-                            headers={"X-CSRF-Token": b.csrf, "Origin": server.url})
+        kept = b.http.post("/portal/auditor/report", json={"form": {}, "response": report},
+                           headers={"X-CSRF-Token": b.csrf, "Origin": server.url})
+        assert kept.status_code == 303, kept.text  # post/redirect/get: the report's own page
+        drawn = b.http.get(kept.headers["location"] + "?lang=en")
         assert drawn.status_code == 200 and f"promises: {report['promises']['kept']} kept" in drawn.text, drawn.text
 
     # the export carries the promises; a promise the exchange made for a record it never logged is named

@@ -55,8 +55,10 @@ def test_checkpoints_and_verify_name_the_witnesses(server: Server, chain: ChainR
         assert page.status_code == 200
         assert 'data-testid="checkpoints"' in page.text and f'title="{auditor.address}"' in page.text
         assert f"{server.backend} auditor" in page.text
-        drawn = b.http.post("/portal/auditor/report", json={"form": {"product": ""}, "response": required},
-                            headers={"X-CSRF-Token": b.csrf, "Origin": server.url, "Accept": "text/html"})
+        kept = b.http.post("/portal/auditor/report", json={"form": {"product": ""}, "response": required},
+                           headers={"X-CSRF-Token": b.csrf, "Origin": server.url, "Accept": "text/html"})
+        assert kept.status_code == 303, kept.text  # post/redirect/get: the report's own page
+        drawn = b.http.get(kept.headers["location"])
         assert drawn.status_code == 200, drawn.text
         assert "witness_missing" in drawn.text and f"a cosignature from the expected witness {stranger}" in drawn.text
         witnessed = sum(1 for w in required["witnesses"] if w["cosigners"])

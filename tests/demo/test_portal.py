@@ -192,9 +192,15 @@ def test_exchange_reviews_with_the_checklist(as_role: Any, live_demo: LiveDemo) 
     form = page.locator(f"form[data-api-path='/products/{code}/review']")
     form.wait_for(timeout=60_000)
     assert form.locator("input[type=checkbox]").count() == 5
+    assert form.locator("input:checked").count() == 0  # nothing ticked and no decision until the reviewer says so
     shot(page, "exchange-review")
-    form.locator("button[type=submit]").click()  # no reasons
-    expect(form.locator(".err[data-field=reasons]")).to_be_visible(timeout=30_000)
+    form.locator("input[name=decision][value=reject]").check()
+    form.locator("button[type=submit]").click()  # a rejection without reasons: said on the page, nothing sent
+    expect(form.locator(".err[data-field=reasons]")).to_have_text("Write the reasons: on a rejection, the operator "
+                                                                  "sees them.")
+    form.locator("input[name=decision][value=approve]").check()
+    for box in form.locator("input[type=checkbox]").all():
+        box.check()
     form.locator("textarea[name=reasons]").fill("All five checks passed.")
     form.locator("button[type=submit]").click()
     page.locator(f"form[data-api-path='/products/{code}/{{action}}']").wait_for(timeout=60_000)  # now listed

@@ -127,6 +127,8 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     row.locator("input[name=reason]").fill("withdrawn by the bureau")
     row.locator("button").click()
     page.wait_for_selector(f"tr[data-code='{authz['code']}'] .b-revoked")
+    assert page.url.endswith("/portal/authority")  # the act's POST redirected to the page, which says what happened
+    assert page.locator("[data-testid=flash]").inner_text() == "The authorization is revoked."
     revoked = api_get(server, "authority", f"/authorizations/{authz['id']}")
     assert revoked["status"] == "revoked" and revoked["revoked_reason"] == "withdrawn by the bureau"
     assert forwarded_for(server, "AuthorizationRevoked", authorizationId=chain_id_of(authz["id"])) == [
@@ -160,13 +162,24 @@ def test_an_exchange_reviews_a_product_with_its_own_key(portal: OpenPortal, sqli
     item.locator("button").click()  # start the review
     form = page.locator(f".review[data-code='{product['code']}'] form.checklist")
     form.wait_for()
+    assert page.locator("[data-testid=flash]").inner_text().startswith("Review started")
     assert form.locator("input[type=checkbox]").count() == 5
-    form.locator("button[type=submit]").click()  # no reasons
-    assert "at least 1 character" in form.locator(".err[data-field=reasons]").inner_text()
-    form.locator("input[name=sample_synthetic]").uncheck()
+    assert form.locator("input:checked").count() == 0  # nothing ticked, no decision taken for the reviewer
+    form.locator("button[type=submit]").click()  # no decision
+    assert form.locator(".err[data-field=decision]").inner_text() == "Choose approve or reject."
+    form.locator("input[name=decision][value=reject]").check()
+    form.locator("button[type=submit]").click()  # a rejection without reasons
+    assert form.locator(".err[data-field=reasons]").inner_text() == "Write the reasons: on a rejection, the " \
+        "operator sees them."
+    form.locator("input[name=decision][value=approve]").check()
+    for check in ("lawful_source", "valid_authorization", "classification_consistent",
+                  "personal_information_removed"):
+        form.locator(f"input[name={check}]").check()
     form.locator("textarea[name=reasons]").fill("All five checks passed.")
-    form.locator("button[type=submit]").click()  # approving with a check open
-    assert "every checklist item" in form.locator(".err[data-field=sample_synthetic]").inner_text()
+    form.locator("button[type=submit]").click()  # approving with a check open: the API refuses, said in English
+    note = form.locator(".err[data-field=sample_synthetic]")
+    note.wait_for(timeout=60_000)
+    assert note.inner_text() == "Check and tick this item before approving."
     assert api_get(server, "exchange", f"/products/{product['id']}")["status"] == "under_review"
     form.locator("input[name=sample_synthetic]").check()
     form.locator("button[type=submit]").click()
@@ -224,7 +237,13 @@ def test_an_auditor_verifies_and_the_portal_draws_the_report(portal: OpenPortal,
     verdict = page.locator("[data-testid=verdict]")
     verdict.wait_for(timeout=60_000)
     assert "records" in verdict.inner_text() and "verdict ok" in verdict.evaluate("e => e.className")
-    assert page.url.endswith("/portal/auditor") and page.csp_violations == []
+    assert "/portal/auditor/reports/" in page.url  # the report's own page: a reload shows it again
+    report_page = page.url
+    page.reload()
+    assert "records" in verdict.inner_text()
+    page.click("header .langs a[data-lang=zh]")
+    assert page.url.startswith(report_page) and "一致" in verdict.inner_text()  # the same report, in Chinese
+    assert page.csp_violations == []
 
 
 def test_a_buyer_queries_and_the_portal_draws_the_result(portal: OpenPortal, sqlite_server: Server,
@@ -245,6 +264,13 @@ def test_a_buyer_queries_and_the_portal_draws_the_result(portal: OpenPortal, sql
         page.locator("#result").wait_for(timeout=60_000)
         assert page.locator("svg.chart rect.c-bar").count() == 4 and page.locator("table.result tbody tr").count() == 4
         assert float(page.locator("[data-testid=budget-left]").text_content()) == pytest.approx(1.75, abs=0.01)
+        assert license_state(env, lic["id"])["epsilon_left"] == pytest.approx(1.75, abs=0.01)
+        assert "/portal/buyer/results/" in page.url  # the result's own page (post/redirect/get)
+        page.reload()  # shows the result again: nothing is run, nothing spent
+        assert page.locator("table.result tbody tr").count() == 4
+        page.click("header .langs a[data-lang=zh]")  # the language switch keeps the result page
+        assert "/portal/buyer/results/" in page.url and page.locator("#result h2").inner_text() == "查询结果"
+        page.click("header .langs a[data-lang=en]")
         assert license_state(env, lic["id"])["epsilon_left"] == pytest.approx(1.75, abs=0.01)
         page.fill("textarea[name=sql]", "SELECT MAX(income) FROM data")
         page.click("#query-form button[type=submit]")

@@ -8,12 +8,20 @@
  * forward request in order and sending the same request again with `Provex-Forward` (and a `409 act_changed`
  * by preparing again).
  *
+ * After a successful act the browser posts a plain form to the portal, which answers 303 with the GET page that
+ * shows the outcome (post/redirect/get: a reload or a language switch never sends anything again): by default to
+ * `/portal/done` (a flash message, then `data-next` or this page), or to `data-render` with the API's answer (the
+ * portal keeps it and redirects to a page addressed by its id).
+ *
  * Form attributes: data-api-path (may name `{field}`: the clicked button's or a field's value), data-api-method
- * (default POST), data-next (where to go after success; default: reload), data-render (a portal URL that draws
- * the API's answer; its <main> replaces this page's), data-error-field (where an error naming no field goes).
+ * (default POST), data-next (the page to go to after success; default: this page), data-done (the flash
+ * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
+ * naming no field goes).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
  * now) | list (comma separated) | skip; data-key renames the JSON key; data-optional drops an empty value;
- * data-group="x" collects checkboxes into an object x of booleans.
+ * data-group="x" collects checkboxes into an object x of booleans; data-required (for radios: on one of the
+ * group) refuses to send while the field is empty or no choice is made, showing data-message; data-message
+ * also replaces the API's message about a checkbox, a radio or an empty field.
  */
 (function () {
   "use strict";
@@ -245,6 +253,14 @@
     return span;
   }
 
+  /** The page's own (translated) message for a field the API refused, if it has one and it fits: the field is
+   *  a choice (checkbox, radio) or was left empty. */
+  function ownMessage(form, name) {
+    const el = form.querySelector(`[name="${CSS.escape(name)}"][data-message], [data-key="${CSS.escape(name)}"][data-message]`);
+    if (!el) return null;
+    return (["checkbox", "radio"].includes(el.type) || el.value.trim() === "") ? el.dataset.message : null;
+  }
+
   function showApiError(form, json) {
     const fields = Array.isArray(json.fields) && json.fields.length ? json.fields
       : (json.field ? [{field: json.field, message: json.detail}] : []);
@@ -252,10 +268,42 @@
       showNote(form, form.dataset.errorField || "_", json.detail || json.error || "error", "err");
       return;
     }
+    const shown = new Set();
     for (const f of fields) {
       const name = String(f.field).split(".").pop().split("[")[0];
-      showNote(form, name, String(f.message || json.detail), "err");
+      const text = ownMessage(form, name) || String(f.message || json.detail);
+      if (shown.has(name + text)) continue;
+      shown.add(name + text);
+      showNote(form, name, text, "err");
     }
+  }
+
+  /** The first `data-required` field left empty (a radio group: none chosen), as [its key, its message]. */
+  function missingField(form) {
+    for (const el of form.querySelectorAll("[data-required]")) {
+      const empty = el.type === "radio"
+        ? !form.querySelector(`input[type=radio][name="${CSS.escape(el.name)}"]:checked`)
+        : el.value.trim() === "";
+      if (empty) return [el.dataset.key || el.name, el.dataset.message || el.name];
+    }
+    return null;
+  }
+
+  /** Navigate by posting a plain form to the portal (it answers 303 with the page to show). */
+  function postPage(action, fields) {
+    const page = document.createElement("form");
+    page.method = "post";
+    page.action = action;
+    page.hidden = true;
+    for (const [name, value] of Object.entries({csrf_token: csrfToken(), ...fields})) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      page.append(input);
+    }
+    document.body.append(page);
+    page.submit();
   }
 
   /** Why this tab cannot sign now (no library, no key, another address than the account's), or null. */
@@ -268,20 +316,6 @@
     return null;
   }
 
-  async function render(form, json) {
-    const r = await fetch(form.dataset.render, {
-      method: "POST", credentials: "same-origin", body: JSON.stringify({form: formFields(form), response: json}),
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken(), Accept: "text/html"},
-    });
-    if (r.redirected) {
-      location.assign(r.url);
-      return;
-    }
-    const main = new DOMParser().parseFromString(await r.text(), "text/html").querySelector("main");
-    if (!r.ok || !main) throw new Error(form.dataset.render + " answered " + r.status);
-    document.querySelector("main").replaceWith(document.adoptNode(main));
-  }
-
   async function act(form, submitter) {
     const body = formBody(form);
     const method = (form.dataset.apiMethod || "POST").toUpperCase();
@@ -289,11 +323,10 @@
     if (!answer.ok) {
       showApiError(form, answer.json);
     } else if (form.dataset.render) {
-      await render(form, answer.json);
-    } else if (form.dataset.next) {
-      location.assign(form.dataset.next);
+      postPage(form.dataset.render, {form: JSON.stringify(formFields(form)), response: JSON.stringify(answer.json)});
     } else {
-      location.reload();
+      postPage("/portal/done", {next: form.dataset.next || location.pathname + location.search,
+                                done: form.dataset.done || "done_saved"});
     }
   }
 
@@ -307,6 +340,11 @@
     const problem = notReady();
     if (problem) {
       showNote(form, "_", msg(problem[0]), "err", problem[1]);
+      return;
+    }
+    const missing = missingField(form);
+    if (missing) {
+      showNote(form, missing[0], missing[1], "err");
       return;
     }
     form.dataset.busy = "1";
