@@ -3,40 +3,20 @@ start (a taken preferred port gives a free one), and a 200 without the run's tok
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from api.demo.processes import Supervisor, listening_socket
-
-
-class _Impostor(BaseHTTPRequestHandler):
-    """Answers every GET with 200 and a health-like JSON body, as another Provex on the port would."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({"status": "ok", "chain": "up", "registry": "0x" + "11" * 20}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
+from tests.utils.demo import start_impostor
 
 
 @pytest.fixture
 def impostor() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Impostor)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = start_impostor()
     try:
         yield server.server_address[1]
     finally:
