@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api import cli_tools
+from api.cli_errors import Cli
 from api.cli_keys import keys_app
 from api.cli_policy import policy_app
 from api.cli_witness import witness
@@ -25,7 +26,7 @@ from ledger.rpc_file import RPC_FILE, read_endpoint
 from ledger.runtime import ChainRuntime
 from registry.errors import RegistryError
 
-app = typer.Typer(help="Provex: public-data exchange and authorized-operation ledger.", no_args_is_help=True)
+app = Cli(help="Provex: public-data exchange and authorized-operation ledger.", no_args_is_help=True)
 chain_app = typer.Typer(help="The EVM chain: start Anvil, deploy the contracts, inspect.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 app.add_typer(keys_app, name="keys")

@@ -120,11 +120,16 @@ def keys_bind(
     name: str = typer.Argument(..., help="the key's name in your keystore"),
     role: str = typer.Option(..., "--role"),
     account_name: str = typer.Option(..., "--name", help="the account's display name"),
-    api: str = typer.Option(..., "--api", help="the exchange's API URL (its `GET /signing` names the domain)"),
+    api: str = typer.Option(None, "--api", help="the exchange's API URL, whose `GET /signing` names the domain "
+                            "(default PROVEX_API_URL, else the running demo's, else http://127.0.0.1:8700)"),
 ) -> None:
     """Sign a binding of this key's address to an account (role, name) at that exchange; prints its JSON, which
     the exchange passes to `POST /accounts` or `provex accounts create --binding`."""
+    from api.demo.endpoint import default_api_url
+    from api.settings import get_settings
+
     account = open_key(name)
+    api = api or default_api_url(get_settings().home)
     try:
         info = httpx.get(api.rstrip("/") + "/signing", timeout=30).json()
     except (httpx.HTTPError, ValueError) as exc:

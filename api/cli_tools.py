@@ -1,11 +1,11 @@
 """`provex products`, `provex query` and `provex audit`: the API client from the command line.
 
-Every command takes `--api` (default `PROVEX_API_URL` or http://127.0.0.1:8700) and `--key` (default
-`PROVEX_API_KEY`), prints tables (rich), and `--json` for scripts. Commands that act (`query`, `audit verify`
-through the API) sign with your own key: `--signer NAME` (default `PROVEX_SIGNER`), a key of your keystore
-(`provex keys`; passphrase from `PROVEX_KEYSTORE_PASSPHRASE` or a prompt). `audit verify` and `audit export` read the
-database and the chain directly (settings); `audit verify --from DIR --rpc URL --trust FILE` needs neither the
-database nor the API: an exported record log, the authority's trust file and a chain endpoint are enough
+Every command takes `--api` (default `PROVEX_API_URL`, else the running demo's, else http://127.0.0.1:8700) and
+`--key` (default `PROVEX_API_KEY`), prints tables (rich), and `--json` for scripts. Commands that act (`query`,
+`audit verify` through the API) sign with your own key: `--signer NAME` (default `PROVEX_SIGNER`), a key of your
+keystore (`provex keys`; passphrase from `PROVEX_KEYSTORE_PASSPHRASE` or a prompt). `audit verify` and `audit
+export` read the database and the chain directly (settings); `audit verify --from DIR --rpc URL --trust FILE` needs
+neither the database nor the API: an exported record log, the authority's trust file and a chain endpoint are enough
 (`audit trust make|check` in api/cli_trust.py).
 """
 
@@ -23,12 +23,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli_keys import open_key
-from api.cli_trust import AUTHORITY, trust_app, verify_trusted, verify_untrusted
+from api.cli_trust import AUTHORITY, chain_url, trust_app, verify_trusted, verify_untrusted
 from api.client import ApiError, ProvexClient
+from api.demo.endpoint import default_api_url
 from api.result_text import cell
+from api.settings import get_settings
 
 console = Console()
-API = typer.Option(None, "--api", help="API URL (default PROVEX_API_URL or http://127.0.0.1:8700)")
+API = typer.Option(None, "--api", help="API URL (default PROVEX_API_URL, else the running demo's, else :8700)")
 KEY = typer.Option(None, "--key", help="API key (default PROVEX_API_KEY)")
 JSON_OUT = typer.Option(False, "--json", help="print JSON")
 SIGNER = typer.Option(None, "--signer", help="your key's name in your keystore, which signs (default PROVEX_SIGNER)")
@@ -41,7 +43,7 @@ audit_app.add_typer(trust_app, name="trust")
 
 def client(api: str | None, key: str | None, signer: str | None = None) -> ProvexClient:
     """The API client; with a signer name (or PROVEX_SIGNER), its requests are signed with that key of yours."""
-    url = api or os.environ.get("PROVEX_API_URL") or "http://127.0.0.1:8700"
+    url = api or default_api_url(get_settings().home)
     name = signer or os.environ.get("PROVEX_SIGNER")
     return ProvexClient(url, key or os.environ.get("PROVEX_API_KEY"), signer=open_key(name) if name else None)
 
@@ -234,7 +236,8 @@ def _named_by(d: dict[str, Any]) -> str:
 @audit_app.command("verify")
 def audit_verify(
     source: Path = typer.Option(None, "--from", help="an export folder (from `provex audit export`)"),
-    rpc: str = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL)"),
+    rpc: str = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL, else the running "
+                            "chain's)"),
     trust: Path = typer.Option(None, "--trust", help="the authority's signed trust file: contract addresses "
                                "come only from it (an export's or the exchange's own deployment.json is a hint)"),
     authority: str = AUTHORITY,
@@ -259,10 +262,8 @@ def audit_verify(
     Every promise made at write time (stored, exported, or in `--promises FILE`) must be kept: its record in the
     log and anchored by its deadline, else `promise_broken` names the record.
     """
-    from api.settings import get_settings
     from ledger.promises import PromiseError
 
-    settings = get_settings()
     witnesses = _addresses(witness or [])
     collected = _collected(promises)
     if (key or os.environ.get("PROVEX_API_KEY")) and not (source or promises or trust):
@@ -273,7 +274,7 @@ def audit_verify(
                 raise fail(e) from None
         _report(report, as_json)
         return
-    url = rpc or settings.rpc_url
+    url = chain_url(rpc)
     if not url:
         console.print("[red]give --rpc URL (the chain to check against), or --key to ask the API[/red]")
         raise typer.Exit(2)
@@ -341,7 +342,6 @@ def _verify_database(rpc: str, tick: Any, witnesses: list[str], require_witness:
     with `trust` only those the authority's trust file names (the exchange's manifest is then a hint)."""
     from sqlmodel import Session
 
-    from api.settings import get_settings
     from registry.db import make_engine
     from registry.verification import verify_with_witnesses
 
@@ -380,7 +380,6 @@ def audit_export(folder: Path = typer.Argument(..., help="folder to write record
     """
     from sqlmodel import Session
 
-    from api.settings import get_settings
     from ledger.verify import export_log
     from registry.db import make_engine
     from registry.verification import stored_records

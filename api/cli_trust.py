@@ -23,15 +23,23 @@ from ledger.trust import TrustFile, TrustFileError
 console = Console()
 trust_app = typer.Typer(help="The trust file the authority signs: chain, contracts, governance (make, check).",
                         no_args_is_help=True)
-RPC = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL)")
+RPC = typer.Option(None, "--rpc", help="chain JSON-RPC URL (default PROVEX_RPC_URL, else the running chain's)")
 AUTHORITY = typer.Option(None, "--authority", help="the authority address you learned out of band: the "
                          "trust file must be signed by it")
 
 
-def rpc_url(rpc: str | None) -> str:
+def chain_url(rpc: str | None) -> str | None:
+    """`rpc`, else PROVEX_RPC_URL, else the URL the running chain of this home published (`<home>/chain-rpc.json`)."""
     from api.settings import get_settings
+    from ledger.rpc_file import running_endpoint
 
-    url = rpc or get_settings().rpc_url
+    settings = get_settings()
+    live = running_endpoint(settings.home)
+    return rpc or settings.rpc_url or (live.rpc_url if live else None)
+
+
+def rpc_url(rpc: str | None) -> str:
+    url = chain_url(rpc)
     if not url:
         console.print("[red]give --rpc URL (the chain to check against)[/red]")
         raise typer.Exit(2)

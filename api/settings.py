@@ -57,7 +57,10 @@ class Settings(BaseSettings):
                                       "dev keys (governance, recorder, house, minter) at rest")
     keystore_scrypt_n: int = Field(2**14, description="scrypt work factor for keyfiles")
     api_host: str = Field("127.0.0.1", description="API bind address")
-    api_port: int = Field(8700, description="API port")
+    api_port: int = Field(8700, description="API port (`provex demo` prefers it and listens on a free one when "
+                          "it is taken)")
+    instance: str | None = Field(None, description="a token `GET /health` echoes, so whoever started the server "
+                                 "can tell it from another answering on the same port (`provex demo` sets one per run)")
     anchor_batch_size: int = Field(1024, ge=1, description="records per checkpoint at most")
     anchor_max_age: float = Field(2.0, gt=0, description="seconds a record may wait before anchoring")
     promise_max_delay: int = Field(600, ge=1, description="seconds the recorder promises, in each record's signed "

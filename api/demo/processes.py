@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,17 +35,22 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
-    """`preferred` when nothing listens there, else a free port."""
-    import socket
+def listening_socket(host: str, preferred: int) -> socket.socket:
+    """A socket bound to `host:preferred` and listening, or (when that port is taken) to a free port: the
+    supervisor holds it from the start and hands it to the API (`uvicorn --fd`), so no other server can take the
+    port between choosing and serving."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port left in TIME_WAIT by the last run
+    try:
+        sock.bind((host, preferred))
+    except OSError:
+        sock.bind((host, 0))
+    sock.listen(128)  # listening: from here on no other process can bind the port
+    return sock
 
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, preferred))
-            return preferred
-        except OSError:
-            return free_port()
+
+def http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @dataclass
@@ -64,27 +70,37 @@ class Supervisor:
     env: dict[str, str]
     children: list[Child] = field(default_factory=list)
 
-    def spawn(self, name: str, argv: list[str], url: str, env: dict[str, str] | None = None) -> Child:
-        """Start `argv` with the supervisor's environment (plus `env`), its output appended to `<logs>/<name>.log`."""
+    def spawn(self, name: str, argv: list[str], url: str, env: dict[str, str] | None = None,
+              pass_fds: tuple[int, ...] = ()) -> Child:
+        """Start `argv` with the supervisor's environment (plus `env`) and `pass_fds`, its output appended to
+        `<logs>/<name>.log`."""
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
         with open(log, "ab") as out:
             start = out.tell()
             proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds,
                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         child = Child(name, proc, log, url, start)
         self.children.append(child)
         return child
 
     def wait_http(self, child: Child, path: str, timeout: float = 120.0,
-                  tick: Callable[[], None] | None = None) -> None:
-        """Wait until `child.url + path` answers 200, or raise with the tail of its log."""
+                  tick: Callable[[], None] | None = None, expect: dict[str, Any] | None = None) -> None:
+        """Wait until `child.url + path` answers 200 (with a JSON object holding `expect`, when given), or raise
+        with the tail of its log. A 200 without `expect` is another server's answer: raise at once."""
 
         def up() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(child.url + path, timeout=2).status_code == 200
-            return False
+            try:
+                r = httpx.get(child.url + path, timeout=2)
+            except httpx.HTTPError:
+                return False
+            if r.status_code != 200:
+                return False
+            if expect and not _holds(r, expect):
+                raise RuntimeError(f"{child.url}{path} answered, but not as {child.name}: another server "
+                                   f"listens there ({r.text[:200]!r})")
+            return True
 
         self._wait(child, up, timeout, tick)
 
@@ -104,10 +120,17 @@ class Supervisor:
                 tick()
             time.sleep(0.25)
 
-    def start_api(self, host: str, port: int) -> Child:
-        argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", host,
-                "--port", str(port), "--log-level", "warning"]
-        return self.spawn("api", argv, f"http://{host}:{port}")
+    def start_api(self, sock: socket.socket, instance: str) -> Child:
+        """The API serving on `sock` (inherited; the supervisor closes its own copy), with PROVEX_INSTANCE
+        `instance`, which its `/health` echoes."""
+        host, port = sock.getsockname()[:2]
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--fd", str(sock.fileno()),
+                "--log-level", "warning"]
+        try:
+            return self.spawn("api", argv, http_url(host, port), env={"PROVEX_INSTANCE": instance},
+                              pass_fds=(sock.fileno(),))
+        finally:
+            sock.close()
 
     def start_provider(self, node_id: str, data: Path, key_dir: Path, coordinator_key: str,
                        policy: Path) -> Child:
@@ -139,6 +162,14 @@ class Supervisor:
                     child.proc.kill()
                     child.proc.wait(5)
         self.children.clear()
+
+
+def _holds(r: httpx.Response, expect: dict[str, Any]) -> bool:
+    try:
+        body = r.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and all(body.get(k) == v for k, v in expect.items())
 
 
 def provider_public_key(key_dir: Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import threading
@@ -26,9 +27,10 @@ from rich.table import Table
 from api.bootstrap import create_bootstrap_account
 from api.client import ProvexClient
 from api.client.signer import domain_from, make_binding
+from api.demo import endpoint
 from api.demo.datasets import Dataset, generate
 from api.demo.keys import DEMO_PASSPHRASE, keystore_dir, participant_keys
-from api.demo.processes import Supervisor, demo_env, port_or_free, provider_public_key, sign_node_policy
+from api.demo.processes import Supervisor, demo_env, listening_socket, provider_public_key, sign_node_policy
 from api.demo.story import BOOTSTRAP, PEOPLE, NodeInfo, Step, Story, StoryState
 from api.demo.witness import WITNESS, DemoWitness, sign_demo_trust
 from api.settings import Settings
@@ -56,7 +58,8 @@ def load_state(home: Path) -> StoryState | None:
     return StoryState.from_dict(json.loads(path.read_text()))
 
 
-def summary(console: Console, state: StoryState, portal: str, witness: DemoWitness | None = None) -> None:
+def summary(console: Console, state: StoryState, portal: str, home: Path,
+            witness: DemoWitness | None = None) -> None:
     """The table of what happened, the portal URL, each role's API key, and the chain, trust file and witness."""
     steps = Table(title=f"Provex demo: what happened (played {state.played_at})", show_lines=False)
     for col in ("#", "who", "did", "outcome", "ref"):
@@ -72,6 +75,10 @@ def summary(console: Console, state: StoryState, portal: str, witness: DemoWitne
         keys.add_row(who, acct["name"], acct["api_key"])
     console.print(keys)
     console.print(f"Portal: [bold cyan]{portal}/[/bold cyan]   API docs: {portal}/docs")
+    console.print(f"API: {portal} (the CLI's default while the demo runs, from {home / endpoint.API_FILE}; "
+                  "--api or PROVEX_API_URL override it)", soft_wrap=True, highlight=False)
+    console.print(f"For the README's commands: . {home / endpoint.ENV_FILE}   (the buyer's key as PROVEX_API_KEY, "
+                  "AUDITOR_KEY, RPC, WITNESS, the demo keystore)", soft_wrap=True, highlight=False)
     if witness is not None:
         w = witness
         console.print(f"Chain: {w.rpc_url} (`provex chain status` shows it)", soft_wrap=True)
@@ -93,6 +100,7 @@ class Demo:
         self.supervisor: Supervisor | None = None
         self.witness: DemoWitness | None = None
         self.url = ""
+        self.api_pid: int | None = None
 
     def check_stop(self) -> None:
         if self.stop_event.is_set():
@@ -103,14 +111,20 @@ class Demo:
         task = progress.add_task("generating datasets", total=None)
         data = generate(self.home / "demo-data")
         state = load_state(self.home) or StoryState()
-        port = port_or_free(self.settings.api_port, self.settings.api_host)
         keys = participant_keys(self.home, list(PEOPLE))
+        sock = listening_socket(self.settings.api_host, self.settings.api_port)
+        port = sock.getsockname()[1]
+        if port != self.settings.api_port:
+            progress.console.print(f"[yellow]port {self.settings.api_port} is taken; the API listens on {port}")
         env = {**demo_env(self.home, port), "PROVEX_GOVERNANCE_ADDRESS": keys["authority"].address}
         self.supervisor = sup = Supervisor(self.home / "demo" / "logs", env)
         progress.update(task, description=f"starting the API and Anvil on port {port}")
-        api = sup.start_api(self.settings.api_host, port)
+        instance = secrets.token_hex(16)
+        api = sup.start_api(sock, instance)
         self.url = api.url
-        sup.wait_http(api, "/health", timeout=180, tick=self.check_stop)
+        sup.wait_http(api, "/health", timeout=180, tick=self.check_stop, expect={"instance": instance})
+        self.api_pid = api.proc.pid
+        endpoint.publish(self.home, self.url, api.proc.pid)
         with ProvexClient(self.url) as anon:
             domain = domain_from(anon.signing())
         for who in BOOTSTRAP:
@@ -134,7 +148,11 @@ class Demo:
             story.close()
             _save(self.home / "demo" / STATE_FILE, state)
         progress.update(task, description="starting the auditor's witness")
-        self.witness = self.start_witness(sup, keys)
+        self.witness = w = self.start_witness(sup, keys)
+        endpoint.write_env(self.home, {
+            "PROVEX_HOME": str(self.home), "PROVEX_API_KEY": state.accounts["buyer"]["api_key"],
+            "AUDITOR_KEY": state.accounts["auditor"]["api_key"], "PROVEX_KEYSTORE": str(keystore_dir(self.home)),
+            "PROVEX_KEYSTORE_PASSPHRASE": DEMO_PASSPHRASE, "RPC": w.rpc_url, "WITNESS": w.address})
         return state, played
 
     def start_witness(self, sup: Supervisor, keys: dict[str, LocalAccount]) -> DemoWitness:
@@ -158,14 +176,17 @@ class Demo:
             policy, policy_hash = sign_node_policy(key_dir, part.node_id, livestock.key, livestock.columns,
                                                    personal=True)
             child = sup.start_provider(part.node_id, part.path, key_dir, coordinator, policy)
-            sup.wait_http(child, "/identity", timeout=60, tick=self.check_stop)
-            nodes[part.node_id] = NodeInfo(child.url, provider_public_key(key_dir), policy_hash)
+            public_key = provider_public_key(key_dir)
+            sup.wait_http(child, "/identity", timeout=60, tick=self.check_stop, expect={"public_key": public_key})
+            nodes[part.node_id] = NodeInfo(child.url, public_key, policy_hash)
         return nodes
 
     def stop(self) -> None:
         if self.supervisor is not None:
             with self.console.status("stopping the witness, the provider nodes, the API and Anvil"):
                 self.supervisor.stop()
+        if self.api_pid is not None:
+            endpoint.withdraw(self.home, self.api_pid)
 
 
 def run_demo(settings: Settings, console: Console, *, fresh: bool = False, wait: bool = True) -> StoryState:
@@ -186,7 +207,7 @@ def run_demo(settings: Settings, console: Console, *, fresh: bool = False, wait:
             state, played = demo.start(progress)
         console.print("[green]story played[/green]" if played else
                       f"[green]reusing the demo state in {settings.home}[/green] (`provex demo --fresh` starts over)")
-        summary(console, state, demo.url, demo.witness)
+        summary(console, state, demo.url, demo.home, demo.witness)
         if wait:
             console.print("Serving; [bold]Ctrl-C[/bold] stops every process the demo started.")
             while not demo.stop_event.wait(1.0):

@@ -6,17 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ServicesDep
+from api.deps import ServicesDep, SettingsDep
 from ledger.statements import MAX_AHEAD_S, TYPES, statement_domain
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Is the API up, and does the chain answer?")
-def health(svc: ServicesDep) -> dict[str, Any]:
+def health(svc: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
+    """`instance` is PROVEX_INSTANCE when set: the token of the run that started this server."""
     client = svc.gateway.ledger.client
-    return {"status": "ok", "chain": "up" if client.is_up() else "down",
-            "registry": svc.gateway.ledger.registry.address}
+    out = {"status": "ok", "chain": "up" if client.is_up() else "down", "registry": svc.gateway.ledger.registry.address}
+    if settings.instance:
+        out["instance"] = settings.instance
+    return out
 
 
 @router.get("/signing", summary="What participants sign: the statement and forwarder EIP-712 domains and types")

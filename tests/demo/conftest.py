@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from ledger.anvil import free_port
 from tests.utils.common import repo_root
 from tests.utils.demo import (
     CHROMIUM,
@@ -21,15 +20,28 @@ from tests.utils.demo import (
     LiveDemo,
     demo_env,
     start_demo,
+    start_impostor,
     stop_demo,
 )
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """`provex demo --no-wait --fresh`, non-interactively, to the end."""
+def impostor() -> Iterator[int]:
+    """Another server holding the demo's preferred port (PROVEX_API_PORT) for the whole session, answering
+    `/health` with 200 JSON as another Provex would: both demo starts must serve elsewhere, as themselves."""
+    server = start_impostor()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, impostor: int) -> DemoRun:
+    """`provex demo --no-wait --fresh`, non-interactively, to the end, its preferred port taken."""
     home = tmp_path_factory.mktemp("demo-home")
-    env = demo_env(home, free_port())
+    env = demo_env(home, impostor)
     started = time.monotonic()
     proc = subprocess.run([PROVEX, "demo", "--no-wait", "--fresh"], env=env, cwd=repo_root(), capture_output=True,
                           text=True, timeout=240, stdin=subprocess.DEVNULL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from api.client import ProvexClient
 from api.demo.keys import DEMO_PASSPHRASE
+from ledger.anvil import free_port
 from tests.utils.common import repo_root
 from tests.utils.demo import PROVEX, LiveDemo, processes_of
 
@@ -105,3 +107,34 @@ def test_chain_status_and_the_auditors_witness(live_demo: LiveDemo, tmp_path: Pa
     report = as_json(provex(live_demo, "audit", "verify", "--rpc", rpc, "--trust", str(home / "demo" / "trust.json"),
                             "--json"))
     assert report["ok"] is True and any("trust file signed by" in n for n in report["notes"]), report
+
+
+def test_the_cli_finds_the_demos_api_by_itself(live_demo: LiveDemo) -> None:
+    """No --api, no PROVEX_API_URL: the demo's `<home>/demo/api.json`, on whatever port it got."""
+    env = dict(live_demo.run.env, PROVEX_API_KEY=live_demo.key("buyer"))
+    out = subprocess.run([PROVEX, "products", "list", "--json"], env=env, cwd=repo_root(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert live_demo.run.state["ids"]["code_livestock"] in {p["code"] for p in json.loads(out.stdout)}
+
+
+def test_an_unreachable_api_chain_or_database_is_one_line(live_demo: LiveDemo, tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    folder, trust = tmp_path / "audit", live_demo.run.home / "demo" / "trust.json"
+    provex(live_demo, "audit", "export", str(folder))
+    cases = [("products", "list", "--api", dead), ("audit", "verify", "--rpc", dead),
+             ("audit", "verify", "--from", str(folder), "--rpc", dead, "--trust", str(trust)),
+             ("audit", "trust", "check", str(trust), "--rpc", dead)]
+    for args in cases:
+        out = provex(live_demo, *args, check=False)
+        text = out.stdout + out.stderr
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert out.returncode == 3 and len(lines) == 1 and "Traceback" not in text, (args, text)
+        assert dead.removeprefix("http://") in lines[0], (args, text)
+    empty = dict(live_demo.run.env, PROVEX_HOME=str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    shutil.copy(live_demo.run.home / "deployment.json", tmp_path / "empty")
+    out = subprocess.run([PROVEX, "audit", "export", str(tmp_path / "x")], env=empty, cwd=repo_root(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3 and "the database cannot be read" in out.stderr, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+from pathlib import Path
 
+import httpx
+
+from api.client import ProvexClient
 from tests.utils.demo import DemoRun, LiveDemo
 
 ROLES = ("authority", "exchange", "operator_xlg", "operator_hhht", "provider_xlg-east", "provider_xlg-west",
@@ -56,3 +61,21 @@ def test_rerun_reuses_the_state(live_demo: LiveDemo) -> None:
     assert "story played" not in text
     assert "database matches the chain" in text  # the same summary again
     assert listening(live_demo.url)
+
+
+def test_the_demo_serves_as_itself_while_another_server_holds_its_port(demo_run: DemoRun, live_demo: LiveDemo,
+                                                                       impostor: int) -> None:
+    """Issue 18's first run: another server answering `/health` held the preferred port (both starts)."""
+    for out in (demo_run.output, "".join(live_demo.startup)):
+        assert f"port {impostor} is taken" in out, out[-3000:]
+    assert "story played" in demo_run.output
+    assert not live_demo.url.endswith(f":{impostor}")
+    published = json.loads((demo_run.home / "demo" / "api.json").read_text())
+    assert published["api_url"] == live_demo.url and f"API: {live_demo.url} " in "".join(live_demo.startup)
+    environ = Path(f"/proc/{published['pid']}/environ").read_bytes().split(b"\0")
+    instance = next(e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"PROVEX_INSTANCE="))
+    assert len(instance) == 32
+    assert httpx.get(live_demo.url + "/health").json()["instance"] == instance  # its own API, this run's
+    assert "instance" not in httpx.get(f"http://127.0.0.1:{impostor}/health").json()
+    with ProvexClient(live_demo.url, live_demo.key("buyer")) as c:
+        assert c.licenses()  # the story's license, on the port the demo printed

@@ -9,8 +9,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,26 @@ def processes_of(home: Path) -> list[int]:
         if needle in blob:
             found.append(int(entry.name))
     return found
+
+
+class _Impostor(BaseHTTPRequestHandler):
+    """Answers every GET with 200 and a body like the API's `/health`, as another Provex on the port would."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"status": "ok", "chain": "up", "registry": "0x" + "11" * 20}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def start_impostor() -> ThreadingHTTPServer:
+    """Another server on a free port of 127.0.0.1 answering `/health` with 200 JSON (`.shutdown()`,
+    `.server_close()` to stop); its port is `.server_address[1]`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Impostor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
