@@ -27,6 +27,9 @@ from registry.actor import Actor
 from registry.chain import ChainGateway, has_pending
 from registry.errors import Unauthenticated
 from registry.models import Role
+from registry.queries.egress import NodeAddressPolicy
+from registry.queries.providers import coordinator_identity
+from registry.queries.serving import NodeReach
 from registry.sessions import resolve_session
 from registry.signing import finish
 
@@ -60,6 +63,13 @@ async def coordinator_key(request: Request) -> Ed25519PrivateKey:
     """The exchange's coordinator signing key (loaded or created under PROVEX_HOME at start)."""
     key: Ed25519PrivateKey = request.app.state.coordinator_key
     return key
+
+
+async def node_reach(request: Request) -> NodeReach:
+    """How the exchange asks provider nodes: its coordinator key and the node address allow-list."""
+    settings: Settings = request.app.state.settings
+    return NodeReach(coordinator_identity(request.app.state.coordinator_key)["public_key"],
+                     NodeAddressPolicy.from_settings(settings.provider_allow, dev=settings.env == "dev"))
 
 
 async def session(request: Request, svc: Services = Depends(services)) -> AsyncIterator[Session]:
@@ -172,6 +182,7 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 ServicesDep = Annotated[Services, Depends(services)]
 SessionDep = Annotated[Session, Depends(session)]
 CoordinatorKey = Annotated[Ed25519PrivateKey, Depends(coordinator_key)]
+NodeReachDep = Annotated[NodeReach, Depends(node_reach)]
 
 R = Role
 AnyCtx = Annotated[Ctx, Depends(ctx())]  # any signed-in participant

@@ -84,6 +84,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     error LicenseExists(bytes32 licenseId);
     error UnknownLicense(bytes32 licenseId);
     error VoucherExists(bytes32 voucherId);
+    error ZeroHolder();
     error UnknownVoucher(bytes32 voucherId);
     error NotVoucherHolder(bytes32 voucherId, address holder, address caller);
     error VoucherExpired(bytes32 voucherId, uint64 expiry, uint64 nowTs);
@@ -221,7 +222,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
 
     /// @notice The authority issues a voucher, funding it from its own token balance.
     /// @param voucherId keccak256 of the voucher's UUID.
-    /// @param holder The buyer who may redeem it.
+    /// @param holder The buyer who may redeem it; never address(0) (`ZeroHolder`: nobody could redeem it, and
+    ///        a voucher held by address(0) would read as unissued).
     /// @param amount Face value in fen.
     /// @param expiry Unix seconds after which it cannot be redeemed.
     /// @param sectors keccak256 of eligible sector codes; empty for any sector.
@@ -229,6 +231,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         external
         onlyRole(ProvexRoles.AUTHORITY)
     {
+        if (holder == address(0)) revert ZeroHolder();
         if (_vouchers[voucherId].holder != address(0)) revert VoucherExists(voucherId);
         _vouchers[voucherId] = Voucher(holder, expiry, amount, 0, sectors);
         token.safeTransferFrom(_msgSender(), address(this), amount);

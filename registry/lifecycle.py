@@ -1,6 +1,8 @@
 """The product lifecycle: one transition table, compliance review, listing, suspension, delisting.
 
 draft -> submitted -> under_review -> listed | rejected; listed -> suspended -> listed | delisted.
+Listing (approval and relist) needs an active authorization and a provider node that serves the product
+now (`registry.queries.serving`: NoServingNode otherwise).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from registry.errors import InvalidInput
 from registry.hashing import text_hash
 from registry.models import Certificate, Product, ProductStatus, Review, Role
 from registry.products import get_product
+from registry.queries.serving import NodeReach, require_serving_node
 from registry.schemas import ReviewIn
 from registry.signing import new_id
 from registry.statuses import chain_status_of, check_transition
@@ -59,8 +62,14 @@ def start_review(session: Session, actor: Actor, ref: str) -> Product:
     return row
 
 
+def _require_listable(session: Session, row: Product, reach: NodeReach) -> None:
+    """What listing needs beyond the transition: an active authorization and a serving node."""
+    require_active(get_authorization(session, row.authorization_id))
+    require_serving_node(session, row, reach)
+
+
 def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
-                  data: ReviewIn) -> tuple[Product, Review, Certificate | None]:
+                  data: ReviewIn, reach: NodeReach) -> tuple[Product, Review, Certificate | None]:
     """Record the compliance decision; approval lists the product and issues its certificate."""
     actor.require(Role.EXCHANGE)
     row = get_product(session, ref)
@@ -71,7 +80,7 @@ def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: st
         failed = [k for k, ok in checklist.items() if not ok]
         if failed:
             raise InvalidInput(f"checklist.{failed[0]}", "every checklist item must hold to approve")
-        require_active(get_authorization(session, row.authorization_id))
+        _require_listable(session, row, reach)
     review = Review(id=new_id(session), product_id=row.id, reviewer_id=actor.id, checklist=checklist,
                     decision=data.decision, reasons=data.reasons, product_version=row.version,
                     metadata_hash=row.metadata_hash)
@@ -95,14 +104,15 @@ def decide_review(session: Session, gateway: ChainGateway, actor: Actor, ref: st
 
 
 def _move(session: Session, gateway: ChainGateway, actor: Actor, ref: str, to: ProductStatus,
-          reason: str) -> Product:
+          reason: str, reach: NodeReach | None = None) -> Product:
     """The exchange moves a listed or suspended product (the transition table decides what is legal);
-    listing again needs an active authorization (AuthorizationInactive otherwise)."""
+    listing again needs what listing needs (`_require_listable`)."""
     actor.require(Role.EXCHANGE)
     row = get_product(session, ref)
     check_transition(row, to)
     if to == ProductStatus.LISTED:
-        require_active(get_authorization(session, row.authorization_id))
+        assert reach is not None, "relisting asks the product's nodes"
+        _require_listable(session, row, reach)
     _set_status(session, gateway, actor, row, to, reason)
     return row
 
@@ -112,9 +122,10 @@ def suspend_product(session: Session, gateway: ChainGateway, actor: Actor, ref: 
     return _move(session, gateway, actor, ref, ProductStatus.SUSPENDED, reason)
 
 
-def relist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:
+def relist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str,
+                   reach: NodeReach) -> Product:
     """suspended -> listed."""
-    return _move(session, gateway, actor, ref, ProductStatus.LISTED, reason)
+    return _move(session, gateway, actor, ref, ProductStatus.LISTED, reason, reach)
 
 
 def delist_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str, reason: str) -> Product:

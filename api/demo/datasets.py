@@ -2,7 +2,9 @@
 
 * Xilingol livestock ear-tag telemetry by banner, month and species (锡林郭勒盟牲畜耳标监测), split over
   three provider nodes (the east, west and south pastoral stations each hold their own banners);
-* Hohhot district electricity and renewable consumption (呼和浩特分区用电与绿电消纳);
+* Hohhot district electricity and renewable consumption (呼和浩特分区用电与绿电消纳), monthly;
+* the Horinger data-centre cluster's quarterly energy use by campus and building (和林格尔数据中心集群能耗季报):
+  consumption, renewable share and PUE, its own rows (not the monthly district feeders re-labelled);
 * Xilingol county clinic visits by age band (旗县卫生院门诊量).
 
 Same seed, same bytes: the files' SHA-256 is the resources' content hash, so a rerun registers nothing new.
@@ -30,6 +32,13 @@ WEIGHT = {"绵羊": (48, 9), "山羊": (38, 7), "牛": (430, 70), "马": (350, 4
 DISTRICTS = ["新城区", "回民区", "玉泉区", "赛罕区", "土默特左旗", "托克托县", "和林格尔县", "清水河县", "武川县"]
 SECTORS = {"工业": 9000.0, "商业": 2500.0, "居民": 1800.0, "数据中心": 12000.0}
 AGE_BANDS = ["0-14", "15-44", "45-64", "65+"]
+QUARTERS = [f"2024-Q{q}" for q in range(1, 5)]
+# Campus -> (IT load in MW, design PUE, share of renewables under its green-power contract).
+CAMPUSES = {"盛乐云谷园区": (62.0, 1.22, 0.71), "中国移动和林格尔园区": (48.0, 1.25, 0.64),
+            "中国电信云计算信息园": (55.0, 1.28, 0.58), "中国联通和林格尔园区": (36.0, 1.30, 0.55),
+            "智算中心一期": (80.0, 1.18, 0.78), "金融灾备中心": (14.0, 1.35, 0.42)}
+BUILDINGS = 6
+QUARTER_HOURS = (2184, 2184, 2208, 2208)  # hours in each quarter of 2024
 
 Row = dict[str, Any]
 
@@ -91,6 +100,23 @@ def _electricity(rng: random.Random) -> Iterator[Row]:
                            "peak_load_mw": round(mwh / 24 / 30 * rng.uniform(1.4, 2.1), 2)}
 
 
+def _datacenters(rng: random.Random) -> Iterator[Row]:
+    """Per campus, quarter and building: the IT load ramps up through the year, cooling (PUE) is worst in
+    summer, renewables peak with the spring and autumn wind."""
+    for campus, (it_mw, pue0, green0) in CAMPUSES.items():
+        for qi, quarter in enumerate(QUARTERS):
+            ramp = 1.0 + 0.05 * qi
+            pue_q = pue0 + (0.06, 0.0, 0.09, -0.02)[qi]
+            green_q = green0 + (-0.05, 0.06, -0.03, 0.04)[qi]
+            for b in range(1, BUILDINGS + 1):
+                it_load = max(0.5, rng.gauss(it_mw * ramp / BUILDINGS, it_mw * 0.015))
+                pue = round(min(1.8, max(1.08, rng.gauss(pue_q, 0.02))), 2)
+                mwh = it_load * pue * QUARTER_HOURS[qi] * rng.uniform(0.78, 0.9)
+                share = min(0.98, max(0.2, rng.gauss(green_q, 0.03)))
+                yield {"campus": campus, "quarter": quarter, "building": f"B{b}", "it_load_mw": round(it_load, 2),
+                       "pue": pue, "consumption_mwh": round(mwh, 1), "renewable_mwh": round(mwh * share, 1)}
+
+
 def _clinics(rng: random.Random) -> Iterator[Row]:
     for county in BANNERS:
         for month in MONTHS:
@@ -119,6 +145,14 @@ ELECTRICITY_COLUMNS = [
     {"name": "consumption_mwh", "type": "number", "min": 0, "max": 20000},
     {"name": "renewable_mwh", "type": "number", "min": 0, "max": 20000},
     {"name": "peak_load_mw", "type": "number", "min": 0, "max": 100},
+]
+DATACENTER_COLUMNS = [
+    {"name": "campus", "type": "string", "group_by": True, "domain": list(CAMPUSES)},
+    {"name": "quarter", "type": "string", "group_by": True, "domain": QUARTERS},
+    {"name": "it_load_mw", "type": "number", "min": 0, "max": 50},
+    {"name": "pue", "type": "number", "min": 1, "max": 2},
+    {"name": "consumption_mwh", "type": "number", "min": 0, "max": 150000},
+    {"name": "renewable_mwh", "type": "number", "min": 0, "max": 150000},
 ]
 CLINIC_COLUMNS = [
     {"name": "county", "type": "string", "group_by": True, "domain": BANNERS},
@@ -171,4 +205,5 @@ def generate(folder: Path, seed: int = SEED) -> dict[str, Dataset]:
                         folder / "livestock", parts)
     return {"livestock": livestock,
             "electricity": _single(folder, "electricity", ELECTRICITY_COLUMNS, _electricity, seed),
+            "datacenters": _single(folder, "datacenters", DATACENTER_COLUMNS, _datacenters, seed),
             "clinics": _single(folder, "clinics", CLINIC_COLUMNS, _clinics, seed)}

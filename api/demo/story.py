@@ -1,9 +1,11 @@
 """The demo story, played through the API client exactly as participants would.
 
-The authority registers three public data resources and authorizes two operators; they register
-products; the exchange reviews them (lists two, rejects one with reasons); the buyer gets a voucher,
+The authority registers four public data resources and authorizes two operators; they register
+products; the exchange reviews them: it lists the livestock product (served by three provider nodes), is
+refused listing the electricity product (no provider node serves it: NoServingNode), rejects the clinic
+product with reasons and leaves the quarterly data-centre product in its queue; the buyer gets a voucher,
 buys a license and runs federated queries until the privacy budget runs low; the auditor traces the
-product and verifies the database against the chain.
+product and verifies the database against the chain. Every listed product answers queries.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ PEOPLE: dict[str, tuple[str, str]] = {
 BOOTSTRAP = ("authority", "exchange")
 CHECKLIST_OK = {"lawful_source": True, "valid_authorization": True, "classification_consistent": True,
                 "personal_information_removed": True, "sample_synthetic": True}
+APPROVAL = ("来源合法、授权有效、分级一致、样例为合成数据。Lawful source, valid authorization, consistent "
+            "classification, synthetic sample.")
 LICENSE_EPSILON = 3.0
 QUERY_EPSILON = 0.5
 LOW_BUDGET = 1.0  # the buyer stops when less than this is left (the rest is for the portal)
@@ -183,10 +187,12 @@ class Story:
                                           "energy", "150100", ["commercial_secret"], "monthly"),
             "clinics": self._resource(d["clinics"], "锡林郭勒盟旗县卫生院门诊数据", "锡林郭勒盟卫生健康委员会",
                                       "health", "152500", ["health"], "monthly"),
+            "datacenters": self._resource(d["datacenters"], "和林格尔新区数据中心集群能耗监测数据", "呼和浩特市能源局",
+                                          "energy", "150123", ["commercial_secret"], "quarterly"),
         }
         for key, row in res.items():
             self.state.ids[f"resource_{key}"] = row["id"]
-        self.step("authority", "registers 3 public data resources (general classification)",
+        self.step("authority", f"registers {len(res)} public data resources (general classification)",
                   "on chain: ResourceRegistered", ", ".join(r["code"] for r in res.values()))
         now = datetime.now(UTC)
         window = {"valid_from": (now - timedelta(hours=1)).isoformat(),
@@ -197,7 +203,8 @@ class Story:
                                      "purposes": ["畜牧业统计分析产品", "草原生态保护研究"], **window},
                                     idempotency_key="demo-authz-xlg")
         hhht = a.grant_authorization({"operator_id": self.id_of("operator_hhht"),
-                                      "resource_ids": [res["electricity"]["id"], res["clinics"]["id"]],
+                                      "resource_ids": [res["electricity"]["id"], res["clinics"]["id"],
+                                                       res["datacenters"]["id"]],
                                       "purposes": ["能源消费统计产品", "公共卫生统计产品"], **window},
                                      idempotency_key="demo-authz-hhht")
         self.state.ids.update(authz_xlg=xlg["id"], authz_hhht=hhht["id"])
@@ -205,13 +212,13 @@ class Story:
                   f"{xlg['code']}, {hhht['code']}")
 
     def _product(self, who: str, ds: Dataset, authz: str, resource: str, providers: list[str],
-                 idempotency: str | None = None, **fields: Any) -> Json:
+                 **fields: Any) -> Json:
         body = {"sector": "agriculture", "region_code": "152500", "temporal_start": "2024-01-01",
                 "temporal_end": "2024-12-31", "update_frequency": "monthly", "classification": "general",
                 "columns": ds.columns, "sample": ds.sample,
                 "authorization_id": self.state.ids[authz], "resource_ids": [self.state.ids[resource]],
                 "provider_ids": providers, **fields}
-        return self.as_(who).create_product(body, idempotency_key=f"demo-product-{idempotency or ds.key}")
+        return self.as_(who).create_product(body, idempotency_key=f"demo-product-{ds.key}")
 
     def register_products(self) -> None:
         d = self.data
@@ -247,13 +254,16 @@ class Story:
             sample=[{"county": "多伦县", "month": "2024-01", "age_band": "0-14", "visits": 3, "chronic_visits": 1}],
             quality={"completeness": 0.9, "timeliness": 0.8, "accuracy": 0.9})
         datacenters = self._product(
-            "operator_hhht", d["electricity"], "authz_hhht", "resource_electricity", [],
+            "operator_hhht", d["datacenters"], "authz_hhht", "resource_datacenters", [],
             title="和林格尔新区数据中心绿电消纳季报 (Horinger data-centre renewable share)",
-            description="和林格尔数据中心集群按季度的用电量与绿电消纳占比，支撑绿色算力评价（待交易所审核）。\n"
-                        "Quarterly consumption and renewable share of the Horinger data-centre cluster.",
-            sector="energy", region_code="150100", keywords=["数据中心", "绿色算力", "data centre", "renewable"],
-            source_statement="呼和浩特市能源局分区用电统计，经授权运营加工。", update_frequency="quarterly",
-            scale="4 季度 × 4 行业", idempotency="datacenters",
+            description="和林格尔数据中心集群 6 个园区逐季度、逐机房楼的 IT 负载、PUE、用电量与绿电消纳量，"
+                        "支撑绿色算力评价（待交易所审核）。\n"
+                        "Quarterly IT load, PUE, consumption and renewable consumption of the Horinger "
+                        "data-centre cluster by campus and building.",
+            sector="energy", region_code="150123", keywords=["数据中心", "绿色算力", "PUE", "data centre", "renewable"],
+            source_statement="呼和浩特市能源局和林格尔新区数据中心能耗监测，经授权运营加工。",
+            update_frequency="quarterly",
+            scale=f"{d['datacenters'].rows} 条记录，6 园区 × 4 季度 × 6 机房楼",
             quality={"completeness": 0.95, "timeliness": 0.85, "accuracy": 0.96})
         for key, p in (("livestock", livestock), ("electricity", electricity), ("clinics", clinics),
                        ("datacenters", datacenters)):
@@ -268,15 +278,11 @@ class Story:
         ids = self.state.ids
         for key in ("livestock", "electricity", "clinics"):
             ex.start_review(ids[f"product_{key}"])
-        certs = []
-        for key in ("livestock", "electricity"):
-            out = ex.review(ids[f"product_{key}"], "approve", CHECKLIST_OK,
-                            "来源合法、授权有效、分级一致、样例为合成数据。Lawful source, valid authorization, "
-                            "consistent classification, synthetic sample.")
-            ids[f"cert_{key}"] = out["certificate"]["code"]
-            certs.append(out["certificate"]["code"])
-        self.step("exchange", "reviews and lists 2 products, issuing registration certificates",
-                  "listed; certificates anchored", ", ".join(certs))
+        out = ex.review(ids["product_livestock"], "approve", CHECKLIST_OK, APPROVAL)
+        ids["cert_livestock"] = out["certificate"]["code"]
+        self.step("exchange", "reviews and lists the livestock product, issuing its registration certificate",
+                  "listed; certificate anchored", out["certificate"]["code"])
+        self.refused_listing("electricity")
         reasons = ("样例含有少于 10 人次的年龄段单元格（多伦县 0-14 岁 3 人次），存在再识别风险；"
                    "请做小单元格抑制后重新提交。"
                    " The sample holds an age-band cell of 3 visits (re-identification risk); suppress small "
@@ -287,6 +293,19 @@ class Story:
                   ids["code_clinics"])
         self.step("exchange", "leaves the data-centre product in its review queue", "submitted: awaiting review",
                   ids["code_datacenters"])
+
+    def refused_listing(self, key: str) -> None:
+        """The exchange approves a product no provider node serves: the API refuses to list it (NoServingNode),
+        and it stays in the review queue until one of its providers runs a node."""
+        try:
+            self.as_("exchange").review(self.state.ids[f"product_{key}"], "approve", CHECKLIST_OK, APPROVAL)
+        except ApiError as e:
+            if e.code != "NoServingNode":
+                raise
+            self.step("exchange", f"is refused listing the {key} product: no provider node serves it",
+                      "NoServingNode: stays under review until a node answers", self.state.ids[f"code_{key}"])
+            return
+        raise RuntimeError(f"the {key} product was listed without a serving node")
 
     def sell(self) -> None:
         ids = self.state.ids
@@ -299,13 +318,7 @@ class Story:
             "kind": "one_off", "basis": "revenue", "tiers": [{"min_quantity": 1, "unit_price_fen": 200_000}],
             "split": split, "terms": terms})
         ids["offer_livestock"] = offer["id"]
-        e_terms = {**terms, "purposes": ["能源消费统计产品"],
-                   "columns": [c["name"] for c in self.data["electricity"].columns]}
-        e_split = {"operator": 8000, "authority": 1000, "exchange": 1000}
-        self.as_("operator_hhht").create_offer(ids["product_electricity"], {
-            "kind": "metered", "basis": "cost", "split": e_split, "terms": e_terms,
-            "tiers": [{"min_quantity": 1, "unit_price_fen": 5_000}, {"min_quantity": 100, "unit_price_fen": 3_500}]})
-        self.step("operators", "publish offers: one-off ¥2,000 (revenue split 45/35/10/10), metered ¥50→¥35",
+        self.step("operator_xlg", "publishes a one-off offer: ¥2,000 (revenue split 45/35/10/10)",
                   "on chain: OfferPublished", offer["id"][:8])
 
     def buy_and_query(self) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CoordinatorKey, ProviderCtx, ReaderCtx, SettingsDep
+from api.deps import CoordinatorKey, NodeReachDep, ProviderCtx, ReaderCtx
 from registry.queries import providers as svc
-from registry.queries.egress import NodeAddressPolicy
 from registry.queries.schemas import CoordinatorIdentity, NodeIn, NodeOut
 
 router = APIRouter(tags=["providers"])
@@ -20,9 +19,8 @@ def identity(key: CoordinatorKey) -> dict[str, str]:
 
 @router.post("/providers/me/node", status_code=201, response_model=NodeOut,
              summary="Register or move the caller's node; its live GET /identity must match (provider)")
-def register(body: NodeIn, c: ProviderCtx, key: CoordinatorKey, settings: SettingsDep) -> NodeOut:
-    policy = NodeAddressPolicy.from_settings(settings.provider_allow, dev=settings.env == "dev")
-    row = svc.register_node(c.session, c.actor, body, svc.coordinator_identity(key)["public_key"], policy)
+def register(body: NodeIn, c: ProviderCtx, reach: NodeReachDep) -> NodeOut:
+    row = svc.register_node(c.session, c.actor, body, reach.coordinator_key, reach.egress)
     c.commit()
     return svc.node_view(row)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ExchangeCtx, ReaderCtx
+from api.deps import ExchangeCtx, NodeReachDep, ReaderCtx
 from registry import lifecycle as svc
 from registry.certificates import certificate_view
 from registry.products import product_view
@@ -22,9 +22,12 @@ def start(ref: str, c: ExchangeCtx) -> ProductOut:
     return product_view(row)
 
 
-@router.post("/review", summary="Record the compliance decision; approval lists and certifies (exchange)")
-def decide(ref: str, body: ReviewIn, c: ExchangeCtx) -> dict[str, Any]:
-    row, review, cert = svc.decide_review(c.session, c.gateway, c.actor, ref, body)
+@router.post("/review", summary="Record the compliance decision; approval lists and certifies (exchange)",
+             description="Approval needs an active authorization and a provider node of the product that answers "
+                         "now with its registered policy covering the product's columns (409 `NoServingNode` "
+                         "otherwise; nothing is written).")
+def decide(ref: str, body: ReviewIn, c: ExchangeCtx, reach: NodeReachDep) -> dict[str, Any]:
+    row, review, cert = svc.decide_review(c.session, c.gateway, c.actor, ref, body, reach)
     c.commit()
     return {"product": product_view(row).model_dump(mode="json"),
             "review": ReviewOut.model_validate(review, from_attributes=True).model_dump(mode="json"),
@@ -44,9 +47,10 @@ def suspend(ref: str, body: StatusChangeIn, c: ExchangeCtx) -> ProductOut:
     return product_view(row)
 
 
-@router.post("/relist", response_model=ProductOut, summary="suspended -> listed (exchange)")
-def relist(ref: str, body: StatusChangeIn, c: ExchangeCtx) -> ProductOut:
-    row = svc.relist_product(c.session, c.gateway, c.actor, ref, body.reason)
+@router.post("/relist", response_model=ProductOut, summary="suspended -> listed (exchange)",
+             description="Needs what approval needs: an active authorization and a serving node (409 `NoServingNode`).")
+def relist(ref: str, body: StatusChangeIn, c: ExchangeCtx, reach: NodeReachDep) -> ProductOut:
+    row = svc.relist_product(c.session, c.gateway, c.actor, ref, body.reason, reach)
     c.commit()
     return product_view(row)
 

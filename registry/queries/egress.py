@@ -1,8 +1,9 @@
 """Where the exchange may reach provider nodes: an allow-list of networks and host names, and one guarded
 fetch of a node's `GET /identity` (no redirects, a short timeout, a size cap, the checked address pinned).
 
-Registration is the only request the exchange makes to a URL a participant chose, so it is where a
-server-side request forgery would start. Every failure, whatever its cause (address not allowed, no
+Registration (and listing, which asks the registered node again: `registry.queries.serving`) are the only
+requests the exchange makes to a URL a participant chose, so they are where a server-side request forgery
+would start. Every failure, whatever its cause (address not allowed, no
 answer, a redirect, a non-JSON or oversized answer, an identity that does not match), is reported as
 the one `NodeUnverified` error, so the answer tells a caller nothing about the exchange's network.
 """
@@ -89,8 +90,13 @@ class NodeAddressPolicy:
 
 def fetch_identity(url: str, policy: NodeAddressPolicy) -> dict[str, Any]:
     """GET <url>/identity at an allowed, pinned address; NodeUnverified for any failure."""
+    return fetch_node_json(url, "/identity", policy)
+
+
+def fetch_node_json(url: str, path: str, policy: NodeAddressPolicy) -> dict[str, Any]:
+    """GET <url><path> (a JSON object) at an allowed, pinned address; NodeUnverified for any failure."""
     try:
-        target = httpx.URL(url.rstrip("/") + "/identity")
+        target = httpx.URL(url.rstrip("/") + path)
         if target.scheme not in ("http", "https") or not target.host or target.userinfo:
             raise NodeUnverified
         port = target.port or (443 if target.scheme == "https" else 80)

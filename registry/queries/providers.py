@@ -65,11 +65,17 @@ def coordinator_identity(key: Ed25519PrivateKey) -> dict[str, str]:
 
 # ---------------------------------------------------------------------- node registry
 
+def identity_matches(ident: dict[str, Any], node_id: str, public_key: str, policy_hash: str | None,
+                     coordinator_pubkey: str) -> bool:
+    """The node's live `GET /identity` shows this id, key and policy hash, and trusts this exchange's coordinator
+    (at registration: what was submitted; at listing: what was registered)."""
+    return (ident.get("protocol") == PROTOCOL and str(ident.get("public_key", "")).lower() == public_key
+            and ident.get("node") == node_id and ident.get("coordinator_key") == coordinator_pubkey
+            and ident.get("policy_hash") == policy_hash)
+
+
 def _check_identity(data: NodeIn, ident: dict[str, Any], coordinator_pubkey: str) -> None:
-    """The node must answer with the submitted key, id and policy hash, and trust this exchange's coordinator."""
-    if (ident.get("protocol") != PROTOCOL or str(ident.get("public_key", "")).lower() != data.public_key
-            or ident.get("node") != data.node_id or ident.get("coordinator_key") != coordinator_pubkey
-            or ident.get("policy_hash") != data.policy_hash):
+    if not identity_matches(ident, data.node_id, data.public_key, data.policy_hash, coordinator_pubkey):
         raise NodeUnverified
 
 

@@ -1,7 +1,8 @@
 """Vouchers (算力券/数据券): the authority funds them on chain for a buyer; they pay part of a price.
 
 The contract enforces holder, expiry, sector and amount; `check_voucher` applies the same rules early,
-under the contract's error names, so a refused purchase writes nothing.
+under the contract's error names, so a refused purchase writes nothing. Issuing checks the holder the same
+way: a buyer account, never the zero address (the contract's `ZeroHolder`: the funds would be locked).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from registry.trading.models import Voucher
 from registry.trading.offers import receipt_of
 from registry.trading.schemas import VoucherIn, VoucherOut
 
+ZERO_ADDRESS = "0x" + "0" * 40
+
 
 def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: VoucherIn) -> Voucher:
     """The authority issues a voucher funded from its own token balance."""
@@ -31,6 +34,9 @@ def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: V
     holder = session.exec(select(Account).where(Account.id == data.holder_id)).first()
     if holder is None or holder.role != Role.BUYER:
         raise InvalidInput("holder_id", f"{data.holder_id} is not a buyer account")
+    if holder.address.lower() == ZERO_ADDRESS:
+        raise InvalidInput("holder_id", f"ZeroHolder: buyer account {holder.id} has the zero address; nobody could "
+                                        "redeem the voucher and its funds would be locked")
     expires = int(data.expires_at.timestamp())
     if expires <= time.time():
         raise InvalidInput("expires_at", "must be in the future")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ledger.contracts import ProductStatus as ChainStatus
 from tests.utils.builders import CHECKLIST, assert_agrees, authorized, make_product, product_body
+from tests.utils.nodes import serving_provider
 from tests.utils.server import Server
 
 
@@ -11,7 +12,8 @@ def test_register_review_list_and_certificate(server: Server) -> None:
     authz = authorized(server)
     assert authz["status"] == "active" and authz["chain_state"] == "confirmed" and authz["tx_hash"]
     with server.client("operator") as op, server.client("exchange") as ex, server.client("buyer") as buyer:
-        p = op.post("/products", json=product_body(authz, title="Lifecycle wheat yields")).json()
+        body = product_body(authz, title="Lifecycle wheat yields", provider_ids=[serving_provider(server)])
+        p = op.post("/products", json=body).json()
         assert p["status"] == "draft" and p["code"].startswith("PX-") and p["chain"]["state"] == "none"
         assert_agrees(server, p["id"])
         assert buyer.get(f"/products/{p['id']}").status_code == 404

@@ -27,7 +27,8 @@ def test_demo_plays_the_story_and_prints_the_summary(demo_run: DemoRun) -> None:
     out = demo_run.output
     assert demo_run.returncode == 0, out[-4000:]
     assert "story played" in out
-    for expected in ("registers 3 public data resources", "authorizes 2 operators", "rejects the clinic-visits",
+    for expected in ("registers 4 public data resources", "authorizes 2 operators", "rejects the clinic-visits",
+                     "lists the livestock product", "is refused listing the electricity product",
                      "buys a license", "federated queries over 3 provider nodes", "budget runs low",
                      "traces the livestock product", "database matches the chain"):
         assert expected in out, expected

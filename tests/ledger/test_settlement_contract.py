@@ -145,6 +145,19 @@ def test_voucher_partial_payment_expiry_and_limits(isolated: Isolated) -> None:
     assert ledger.balance_of(auth.address) - auth_before == 200
 
 
+def test_a_voucher_for_the_zero_address_reverts_and_moves_nothing(ledger: Ledger, roles: Roles,
+                                                                   minter: LocalAccount) -> None:
+    auth = roles["authority"]
+    ledger.mint(minter, auth.address, 1_000)
+    before = ledger.balance_of(auth.address)
+    voucher = uid("v")
+    with reverts("ZeroHolder"):
+        ledger.issue_voucher(auth, voucher, "0x" + "0" * 40, 500, now(ledger) + 3600)
+    assert ledger.balance_of(auth.address) == before
+    with reverts("UnknownVoucher"):
+        ledger.voucher_remaining(voucher)
+
+
 def test_escrow_refund_and_release(isolated: Isolated) -> None:
     ledger, roles, new_account = isolated.ledger, isolated.roles, isolated.new_account
     funded_buyer = new_account()

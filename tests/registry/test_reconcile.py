@@ -209,7 +209,8 @@ ROWS = [
      "refunded, created_at) SELECT 'forged', license_id, buyer_id, product_id, 0, 0, 0, 0, '[]', 0, created_at "
      "FROM license_charges LIMIT 1", "row_unrecorded", "license_charges"),
     ("INSERT INTO provider_nodes (account_id, node_id, url, public_key, registered_at, updated_at) SELECT id, "
-     "'forged', 'http://forged', 'ab', created_at, created_at FROM accounts WHERE role = 'provider'",
+     "'forged', 'http://forged', 'ab', created_at, created_at FROM accounts WHERE id NOT IN "
+     "(SELECT account_id FROM provider_nodes) LIMIT 1",  # the server's provider has its serving node already
      "row_unrecorded", "provider_nodes"),
     ("DELETE FROM vouchers", "row_missing", "vouchers"),
     ("DELETE FROM license_charges WHERE refunded", "row_missing", "license_charges"),

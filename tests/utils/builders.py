@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.utils.nodes import serving_provider
 from tests.utils.server import Server
 
 
@@ -72,8 +73,13 @@ def authorized(server: Server, operator: str = "operator") -> dict[str, Any]:
 
 def make_product(server: Server, authz: dict[str, Any] | None = None, *, stage: str = "draft",
                  operator: str = "operator", **over: Any) -> dict[str, Any]:
-    """A product brought to `stage`: draft, submitted, under_review or listed."""
+    """A product brought to `stage`: draft, submitted, under_review or listed. Beyond drafts, a product names
+    the server's own provider (with its live node: listing needs one) unless `provider_ids` is given."""
     authz = authz or authorized(server, operator)
+    if stage != "draft":
+        over.setdefault("provider_ids", [server.ids["provider"]])
+        if server.ids["provider"] in over["provider_ids"]:
+            serving_provider(server)
     with server.client(operator) as op, server.client("exchange") as ex:
         r = op.post("/products", json=product_body(authz, **over))
         assert r.status_code == 201, r.text

@@ -61,7 +61,7 @@ def start_demo(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Po
         m = re.search(r"Portal: (http://\S+?)/\s", line)
         if m:
             url = m.group(1)
-        if "Serving" in line:
+        if line.lstrip().startswith("Serving;"):  # the line, not a word in the summary (NoServingNode)
             break
         if time.monotonic() > deadline:
             break

@@ -1,52 +1,22 @@
-"""Query set-ups: synthetic provider data, real provider nodes started with `provex provider serve`, registered
-by their provider accounts, listed products served by them, licenses bought through trading, queries."""
+"""Query set-ups: real provider nodes (`tests.utils.nodes`) registered by their provider accounts, listed
+products served by them, licenses bought through trading, queries."""
 
 from __future__ import annotations
 
-import csv
-import json
-import random
-import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ledger.anvil import free_port
 from tests.utils.builders import make_authorization, make_product, make_resource
-from tests.utils.common import repo_root
-from tests.utils.server import VENV_BIN, Server
+from tests.utils.nodes import COLUMNS, REGIONS, Node, start_nodes, write_data
+from tests.utils.server import Server
 
-REGIONS = ["north", "south", "east", "west"]
-COLUMNS: list[dict[str, Any]] = [
-    {"name": "region", "type": "string", "group_by": True, "domain": REGIONS},
-    {"name": "level", "type": "integer", "min": 1, "max": 3, "group_by": True, "domain": ["1", "2", "3"]},
-    {"name": "age", "type": "integer", "min": 0, "max": 99},
-    {"name": "income", "type": "number", "min": 0, "max": 1000},
-]
+__all__ = ["COLUMNS", "REGIONS", "Node", "start_nodes", "write_data"]
+
 ALL_COLUMNS = [c["name"] for c in COLUMNS]
 ALL_KINDS = ["count", "sum", "avg", "var", "stddev", "histogram"]
-
-
-@dataclass
-class Node:
-    node_id: str
-    data: Path
-    port: int
-    proc: subprocess.Popen[bytes]
-    public_key: str = ""
-    policy_hash: str | None = None  # of the signed policy the node loaded, as it reports it
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @dataclass
@@ -55,53 +25,6 @@ class QueryEnv:
     nodes: dict[str, Node] = field(default_factory=dict)
     provider_keys: dict[str, str] = field(default_factory=dict)  # node id -> provider API key
     provider_ids: dict[str, str] = field(default_factory=dict)   # node id -> provider account id
-
-
-def write_data(path: Path, rows: int, seed: int) -> Path:
-    """Synthetic rows within the declared bounds; incomes have two decimals, some are NULL."""
-    rng = random.Random(seed)
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["region", "level", "age", "income"])
-        for _ in range(rows):
-            income = "" if rng.random() < 0.1 else f"{rng.randint(0, 99999) / 100:.2f}"
-            w.writerow([rng.choice(REGIONS), rng.randint(1, 3), rng.randint(0, 99), income])
-    return path
-
-
-def start_nodes(server: Server, files: dict[str, Path], workdir: Path,
-                coordinator_key: str | None = None, ports: dict[str, int] | None = None) -> dict[str, Node]:
-    """`provex provider serve --exchange <api>` per file (or `--coordinator-key`), on the given or free ports,
-    with the policy in its key folder if there is one; waits until each answers GET /identity."""
-    trust = ["--coordinator-key", coordinator_key] if coordinator_key else ["--exchange", server.url]
-    nodes: dict[str, Node] = {}
-    for node_id, data in files.items():
-        port = (ports or {}).get(node_id) or free_port()
-        proc = subprocess.Popen([str(VENV_BIN / "provex"), "provider", "serve", "--data", str(data), "--id", node_id,
-                                 "--port", str(port), "--key-dir", str(workdir / f"keys-{node_id}"),
-                                 *trust],
-                                cwd=repo_root(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        nodes[node_id] = Node(node_id, data, port, proc)
-    deadline = time.monotonic() + 60
-    try:
-        for node in nodes.values():
-            assert node.proc.stdout is not None
-            info = json.loads(node.proc.stdout.readline() or b"{}")
-            node.public_key, node.policy_hash = info["public_key"], info.get("policy_hash")
-            while True:
-                try:
-                    if httpx.get(node.url + "/identity", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or node.proc.poll() is not None:
-                    raise RuntimeError(f"provider node {node.node_id} did not start")
-                time.sleep(0.05)
-    except BaseException:
-        for node in nodes.values():
-            node.kill()
-        raise
-    return nodes
 
 
 def register_nodes(env: QueryEnv, nodes: dict[str, Node]) -> None:

@@ -53,7 +53,6 @@ def balances(server: Server, account_ids: list[str]) -> list[int]:
 
 
 def listed_product(server: Server, **over: Any) -> dict[str, Any]:
-    over.setdefault("provider_ids", [server.ids["provider"]])
     return make_product(server, stage="listed", **over)
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from tests.utils.server import Server
 from tests.utils.trading import balances, buy, count, listed_product, make_offer, mint, new_account
+
+ZERO = "0x" + "0" * 40
 
 
 def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None) -> dict:
@@ -61,6 +65,24 @@ def test_voucher_partial_payment_limits_and_expiry(server: Server) -> None:
     with server.client(key=other["api_key"]) as c:
         r = buy(c, offer["id"], voucher_id=wrong_sector["id"], voucher_amount_fen=10)
         assert r.status_code == 409 and r.json()["error"] == "NotVoucherHolder"
+
+
+def test_a_voucher_for_a_holder_at_the_zero_address_is_refused_before_the_chain(server: Server) -> None:
+    buyer = new_account(server)
+    vouchers, txs = count(server, "vouchers"), count(server, "chain_tx")
+    with server.db().begin() as conn:  # an account row whose address is zero (no binding can make one)
+        conn.execute(sa.text("UPDATE accounts SET address = :z WHERE id = :id"), {"z": ZERO, "id": buyer["id"]})
+    try:
+        expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        with server.client("authority") as a:
+            r = a.post("/vouchers", json={"holder_id": buyer["id"], "amount_fen": 100, "expires_at": expires})
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "holder_id" and "ZeroHolder" in r.json()["detail"], r.text
+        assert (count(server, "vouchers"), count(server, "chain_tx")) == (vouchers, txs)  # nothing written
+    finally:
+        with server.db().begin() as conn:
+            conn.execute(sa.text("UPDATE accounts SET address = :a WHERE id = :id"),
+                         {"a": buyer["address"], "id": buyer["id"]})
 
 
 def test_refund_of_unused_license_within_window(server: Server) -> None:
