@@ -20,7 +20,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 HOOKS = "tests.api.schemathesis_hooks"
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,role_enforced"
 SHALLOW = "examples,stateful"
-DEEP = "coverage,fuzzing"  # the shallow pass already runs examples and stateful for every role
+DEEP = "coverage,fuzzing"  # the shallow pass runs examples and stateful
 
 
 @contextmanager

@@ -4,7 +4,7 @@ Bounded for CI: for every role, the schema's examples for every operation, then 
 (operations chained through the links Schemathesis infers from response schemas and path parameters).
 Checks: no server error, responses match the schema, and no 2xx (and the right 401/403) for a role outside
 the operation's `x-roles`. Key rotation, revocation and recovery are left out (they would replace the key the
-run uses). The boundary-coverage and random-fuzzing phases run in `test_fuzz_deep_*.py`.
+run uses). The boundary-coverage and random-fuzzing phases run in `test_fuzz_deep.py`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ def test_a_taken_port_gives_a_free_one_and_the_socket_is_held(impostor: int) -> 
     try:
         port = sock.getsockname()[1]
         assert port != impostor
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)  # inherited by every accepted connection
         with socket.socket() as other, pytest.raises(OSError):  # held: nobody else can take it meanwhile
             other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             other.bind(("127.0.0.1", port))
