@@ -35,6 +35,7 @@ from api.routers import (
     orders,
     products,
     providers,
+    public_welfare,
     queries,
     resources,
     reviews,
@@ -161,7 +162,7 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates,
            providers, queries,
-           offers, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
+           offers, vouchers, public_welfare, orders, licenses, negotiations, statements)  # the last line: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

@@ -51,6 +51,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/vouchers"): "issue_voucher",
     ("GET", "/vouchers"): "vouchers",
     ("GET", "/vouchers/{voucher_id}"): "voucher",
+    ("POST", "/public-welfare-users"): "set_public_welfare_user",
+    ("GET", "/public-welfare-users"): "public_welfare_users",
     ("POST", "/dev/mint"): "mint",
     ("POST", "/governance/roles"): "grant_chain_roles",
     ("GET", "/signing"): "signing",

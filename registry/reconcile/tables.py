@@ -27,6 +27,7 @@ from registry.trading.models import (
     Offer,
     Order,
     PriceCap,
+    PublicWelfareUser,
     Voucher,
 )
 
@@ -62,6 +63,7 @@ TABLES = (
     Table("price_caps", PriceCap, key=lambda r: str(r["product_id"]), chain_key=lambda r: cid(r["product_id"])),
     Table("offers", Offer, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),
+    Table("public_welfare_users", PublicWelfareUser, chain_key=lambda r: str(r["address"]).lower()),
     Table("orders", Order, chain_key=lambda r: cid(r["license_id"])),
     Table("licenses", License, chain_key=_by_id),
     Table("license_charges", LicenseCharge),

@@ -44,6 +44,10 @@ def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> lis
                                                 int(p["amount_fen"]), int(p["expires_at"]), p["sectors"])]
 
 
+def _public_welfare(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.set_public_welfare_user(p["address"], bool(p["eligible"]))]
+
+
 def _license_refund(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.refund(p["license_id"])]
 
@@ -57,6 +61,7 @@ TRADING_PLANS: dict[str, Planner] = {
     "offer.publish": _offer_publish,
     "offer.withdraw": _offer_withdraw,
     "voucher.issue": _voucher_issue,
+    "public_welfare.set": _public_welfare,
     "license.buy": plan_purchase,
     "license.refund": _license_refund,
     "license.release": _license_release,

@@ -79,6 +79,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/vouchers"): (ALL, None),
     ("POST", "/vouchers"): ({A}, {}),
     ("GET", "/vouchers/{voucher_id}"): (ALL, NO_CALL),
+    ("GET", "/public-welfare-users"): ({A, E, U}, None),
+    ("POST", "/public-welfare-users"): ({A}, {}),
     ("POST", "/orders"): ({B}, {}),
     ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
     ("GET", "/licenses"): (ALL, None),
