@@ -39,6 +39,7 @@ from api.routers import (
     queries,
     resources,
     reviews,
+    schedule,
     statements,
     vouchers,
 )
@@ -162,7 +163,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates,
            providers, queries,
-           offers, vouchers, public_welfare, orders, licenses, negotiations, statements)  # the last line: trading
+           offers, schedule, vouchers, public_welfare, orders, licenses, negotiations,
+           statements)  # the last two lines: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

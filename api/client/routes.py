@@ -52,6 +52,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/vouchers"): "vouchers",
     ("GET", "/vouchers/{voucher_id}"): "voucher",
     ("POST", "/public-welfare-users"): "set_public_welfare_user",
+    ("GET", "/charge-schedule"): "charge_schedule",
     ("GET", "/public-welfare-users"): "public_welfare_users",
     ("POST", "/dev/mint"): "mint",
     ("POST", "/governance/roles"): "grant_chain_roles",

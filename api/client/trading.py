@@ -59,6 +59,11 @@ class TradingCalls(BaseClient):
         """`GET /vouchers/{id}`: one voucher with what is left of it."""
         return dict(self.get(f"/vouchers/{voucher_id}"))
 
+    def charge_schedule(self, limit: int = 100, cursor: str | None = None, sector: str | None = None) -> Json:
+        """`GET /charge-schedule` (public): listed products' public prices and caps, a page at a time
+        (`next_cursor`); `?format=csv` gives the same as CSV."""
+        return dict(self.get("/charge-schedule", limit=limit, cursor=cursor, sector=sector))
+
     def set_public_welfare_user(self, account_id: str, eligible: bool, reason: str) -> Json:
         """`POST /public-welfare-users` (authority): name a buyer account for free public-welfare use (公共治理、
         公益事业), or stop naming it; signed by the authority's own key, enforced by Settlement."""

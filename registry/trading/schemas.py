@@ -159,6 +159,29 @@ class VoucherOut(BaseModel):
     chain: ChainReceiptOut
 
 
+class ScheduleOffer(BaseModel):
+    offer_id: str
+    kind: str
+    basis: str = Field(description="pricing basis: cost, revenue or negotiated (价格形成机制)")
+    term_days: int | None
+    tiers: list[dict[str, int]] = Field(description="min_quantity and unit_price_fen per volume tier")
+
+
+class ScheduleProduct(BaseModel):
+    code: str
+    title: str
+    operator: str
+    sector: str
+    price_cap_fen: int | None = Field(description="the authority's unit-price cap, enforced on chain; null: none")
+    offers: list[ScheduleOffer]
+
+
+class ChargeScheduleOut(BaseModel):
+    rule: str = Field(description="the use-category rule: public-welfare use is free of charge")
+    products: list[ScheduleProduct]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
 class PublicWelfareUserIn(Strict):
     account_id: Uuid = Field(description="a buyer account: a government department or public institution")
     eligible: bool = Field(description="true: may take free public-welfare licenses from now on; false: no longer")

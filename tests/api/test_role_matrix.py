@@ -80,6 +80,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/vouchers"): ({A}, {}),
     ("GET", "/vouchers/{voucher_id}"): (ALL, NO_CALL),
     ("GET", "/public-welfare-users"): ({A, E, U}, None),
+    ("GET", "/charge-schedule"): (PUBLIC, None),
     ("POST", "/public-welfare-users"): ({A}, {}),
     ("POST", "/orders"): ({B}, {}),
     ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
