@@ -36,6 +36,7 @@ from api.routers import (
     products,
     providers,
     queries,
+    reports,
     resources,
     reviews,
     statements,
@@ -71,6 +72,7 @@ TAGS = [
     {"name": "providers", "description": "provider nodes and the exchange's coordinator identity"},
     {"name": "queries", "description": "federated aggregate queries under a license, with receipts"},
     {"name": "trading", "description": "offers, quotes, vouchers, negotiations, purchases, licenses, statements"},
+    {"name": "reports", "description": "maximum allowed revenue (最高准许收入), annual disclosure, operating reports"},
 ]
 
 
@@ -161,7 +163,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates,
            providers, queries,
-           offers, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
+           offers, vouchers, orders, licenses, negotiations, statements,  # trading
+           reports)
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

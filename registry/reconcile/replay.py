@@ -175,13 +175,25 @@ def _provider_node(r: Replay, rec: dict[str, Any], src: Source) -> None:
                 policy_hash=d["policy_hash"])
 
 
+def _allowance(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("revenue_allowances", f"{rec['subject']}/{d['year']}", src, allowed_fen=d["allowed_fen"],
+                authority_id=rec["actor"])
+
+
+def _report(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("published_reports", rec["subject"], src, year=d["year"], scope=d["scope"], publisher_id=rec["actor"],
+                report_hash=d["report_hash"], record_seq=rec["seq"])
+
+
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
     "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
     "voucher.issue": _voucher, "order.placed": _order, "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
-    "provider.node": _provider_node,
+    "provider.node": _provider_node, "revenue_allowance.set": _allowance, "report.published": _report,
 }
 
 
