@@ -98,15 +98,15 @@ def test_the_published_report_is_recomputed_by_the_auditor_and_tampering_is_name
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["report"]["record"] == pub.json()["record_seq"]
 
-    edited = _copy(server, tmp_path / "edited.db", "UPDATE published_reports SET body = replace(body, '\"excess_fen\":500', "
-                                     f"'\"excess_fen\":0') WHERE id = '{pub_id}'")
+    edited = _copy(server, tmp_path / "edited.db", "UPDATE published_reports SET body = replace(body, "
+                   f"'\"excess_fen\":500', '\"excess_fen\":0') WHERE id = '{pub_id}'")
     bad = _provex({**server.env, "PROVEX_DATABASE_URL": edited}, "audit", "report", "--year", str(year),
                   "--operator", op)
     assert bad.returncode == 1 and "report_mismatch at operating.revenue.excess_fen" in bad.stdout, bad.stdout
     assert "report_hash" in bad.stdout
 
-    rehashed = _copy(server, tmp_path / "rehashed.db", f"UPDATE published_reports SET report_hash = '{'0' * 64}' "
-                                              f"WHERE id = '{pub_id}'")
+    rehashed = _copy(server, tmp_path / "rehashed.db",
+                     f"UPDATE published_reports SET report_hash = '{'0' * 64}' WHERE id = '{pub_id}'")
     with Session(sa.create_engine(rehashed)) as s:
         result = audit_database(s, server.ledger, year, op)
     assert not result["ok"]
