@@ -5,6 +5,7 @@ log and chain and matches; a tampered stored report (a changed number, a hash ot
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sqlmodel import Session
 from registry.reports.audit import audit_database
 from registry.reports.build import report_hash
 from registry.reports.period import year_of
+from tests.api.test_portal_security import Browser
 from tests.utils.common import repo_root
 from tests.utils.server import VENV_BIN, Server
 from tests.utils.trading import bought, listed_product, make_offer, new_account
@@ -56,6 +58,13 @@ def test_revenue_above_the_maximum_is_flagged_as_it_settles_and_carried_into_nex
         assert bad.status_code == 422 and "not an operator" in bad.json()["detail"]
     with server.client("buyer") as b:
         assert b.get("/revenue", params={"year": year}).status_code == 403
+    with Browser(server) as web:  # the authority's page shows it, in Chinese by default and in English
+        web.sign_in(server.keys["authority"])
+        html = web.http.get("/portal/reports", params={"year": year + 1}).text
+        assert "上年超收扣减" in html and 'id="allowance-form"' in html
+        row = re.search(rf'data-operator="{op}">(.*?)</tr>', html, re.S)
+        assert row and "¥5.00" in row.group(1) and "¥95.00" in row.group(1), html  # carried and effective
+        assert "Carried deduction" in web.http.get("/portal/reports", params={"lang": "en"}).text
 
 
 def _provex(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
