@@ -150,6 +150,8 @@ def revenue_rows(session: Session, actor: Actor, year: int, operator_id: str | N
         operator_id = actor.id
     elif actor.role not in (Role.AUTHORITY, Role.EXCHANGE, Role.AUDITOR):
         raise Forbidden(f"requires role authority, operator, exchange or auditor; you are {actor.role.value}")
+    elif operator_id is not None and get_account(session, operator_id).role != Role.OPERATOR:
+        raise InvalidInput("operator_id", f"account {operator_id} is not an operator")
     stmt = select(RevenueAllowance.operator_id).where(RevenueAllowance.year.in_([year, year - 1]))  # type: ignore[attr-defined]
     operators = {operator_id} if operator_id else set(session.exec(stmt).all())
     out = []

@@ -86,7 +86,8 @@ def test_the_published_report_is_recomputed_by_the_auditor_and_tampering_is_name
     with server.client("operator") as o, server.client("authority") as a:
         pub = o.post("/reports", json={"year": year})
         assert pub.status_code == 201, pub.text
-        assert a.post("/reports", json={"year": year}).status_code == 201
+        disclosure = a.post("/reports", json={"year": year})
+        assert disclosure.status_code == 201, disclosure.text
     pub_id = pub.json()["id"]
     with server.client() as anon:  # disclosure is public
         assert {r["scope"] for r in anon.get("/reports", params={"year": year}).json()} >= {op, "authority"}
@@ -99,6 +100,10 @@ def test_the_published_report_is_recomputed_by_the_auditor_and_tampering_is_name
     [sale] = [s for s in report["operating"]["sales"] if s["product_id"] == sold["product"]["id"]]
     assert (sale["charge_form"], sale["licenses"], sale["amount_fen"]) == ("one_off", 2, 2000)
     assert csv.headers["content-type"].startswith("text/csv")
+    with server.client() as anon:
+        authority = anon.get(f"/reports/{disclosure.json()['id']}").json()["authority"]
+    [mine] = [r for r in authority["allowed_revenue"] if r["operator_id"] == op]
+    assert (mine["excess_fen"], len(mine["flags"])) == (500, 1)
 
     (tmp_path / "report.json").write_text(text)
     assert _provex(server.env, "audit", "export", str(tmp_path / "export")).returncode == 0
