@@ -244,11 +244,12 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
         add_redeemed(session, order.voucher_id, voucher_fen)
     if offer.negotiation_id:
         finalize_for_license(session, offer.negotiation_id, order.buyer_id, lic.id)
-    purchase = append_record(session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,
-                  data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,
-                        "amount_fen": amount, "voucher_id": order.voucher_id, "voucher_fen": voucher_fen,
-                        "terms_hash": order.terms_hash, "status": status.value, "tx_hash": receipt.tx_hash,
-                        "payouts": payouts})
+    purchase = append_record(
+        session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,
+        data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,
+              "amount_fen": amount, "voucher_id": order.voucher_id, "voucher_fen": voucher_fen,
+              "terms_hash": order.terms_hash, "status": status.value, "tx_hash": receipt.tx_hash, "payouts": payouts})
+    # the maximum allowed revenue: flagged as it settles, never refused (registry.reports.revenue)
     flag_settlement(session, get_product(session, order.product_id), lic.id, amount, purchase.created_at)
     session.flush()
 
