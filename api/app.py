@@ -37,6 +37,7 @@ from api.routers import (
     providers,
     public_welfare,
     queries,
+    reports,
     resources,
     reviews,
     schedule,
@@ -73,6 +74,7 @@ TAGS = [
     {"name": "providers", "description": "provider nodes and the exchange's coordinator identity"},
     {"name": "queries", "description": "federated aggregate queries under a license, with receipts"},
     {"name": "trading", "description": "offers, quotes, vouchers, negotiations, purchases, licenses, statements"},
+    {"name": "reports", "description": "maximum allowed revenue (最高准许收入), annual disclosure, operating reports"},
 ]
 
 
@@ -164,7 +166,7 @@ ROUTERS = (audit, destruction, health, accounts, governance, resources, authoriz
            certificates,
            providers, queries,
            offers, schedule, vouchers, public_welfare, orders, licenses, negotiations,
-           statements)  # the last two lines: trading
+           statements, reports)  # the last two lines: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

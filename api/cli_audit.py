@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_report import audit_report, audit_revenue
 from api.cli_tools import API, JSON_OUT, KEY, SIGNER, client, console, dump, fail
 from api.cli_trust import AUTHORITY, chain_url, trust_app, verify_trusted, verify_untrusted
 from api.client import ApiError
@@ -310,3 +311,7 @@ def audit_export(folder: Path = typer.Argument(..., help="folder to write record
         dump({"folder": str(folder), "records": n})
     else:
         console.print(f"exported {n} records and the deployment manifest to {folder}")
+
+
+audit_app.command("report")(audit_report)
+audit_app.command("revenue")(audit_revenue)

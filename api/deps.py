@@ -198,4 +198,5 @@ ReaderCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR, R.EXCHANGE, R.AU
 ExchangeOrAuthorityCtx = Annotated[Ctx, Depends(ctx(R.EXCHANGE, R.AUTHORITY))]
 BuyerOrExchangeCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.EXCHANGE))]
 NegotiatorCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.OPERATOR))]  # either party to a negotiation
+PublisherCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR))]  # who publishes an annual report
 PartyCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR, R.PROVIDER, R.EXCHANGE, R.BUYER))]  # all but auditor

@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # imported where used: checking unsigned records in a worker 
 SIGNED_KINDS = frozenset({
     "order.placed", "query.run", "query.refused", "review.started", "review.decided", "authorization.revoked",
     "price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "negotiation.requested", "budget_policy.set",
-    "provider.node", "roles.granted", "account.key_rotated", "public_welfare.set"})
+    "provider.node", "roles.granted", "account.key_rotated", "public_welfare.set", "revenue_allowance.set",
+    "report.published"})
 
 
 @dataclass(frozen=True)

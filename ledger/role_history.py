@@ -26,6 +26,7 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "price_cap.set": ("Settlement", AUTHORITY_ROLE),
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),
     "public_welfare.set": ("Settlement", AUTHORITY_ROLE),
+    "revenue_allowance.set": ("Settlement", AUTHORITY_ROLE),  # the authority's pricing act, like price_cap.set
     "review.started": ("DataRegistry", EXCHANGE_ROLE),
     "review.decided": ("DataRegistry", EXCHANGE_ROLE),
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),

@@ -3,5 +3,6 @@
 import ledger.records  # noqa: F401  (ledger records and checkpoints)
 import registry.models
 import registry.queries.models
+import registry.reports.models
 import registry.sessions
 import registry.trading.models  # noqa: F401  (offers, orders, licenses, vouchers, negotiations)

@@ -87,6 +87,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/audit/security-events"): "security_events",
     ("POST", "/audit/verify"): "verify",
     ("GET", "/audit/checkpoints"): "checkpoints",
+    ("PUT", "/revenue/allowances"): "set_allowed_revenue",
+    ("GET", "/revenue"): "revenue",
+    ("POST", "/reports"): "publish_report",
+    ("GET", "/reports"): "published_reports",
+    ("GET", "/reports/{report_id}"): "report",
 }
 
 DEV_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/dev/mint")})

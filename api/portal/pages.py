@@ -1,12 +1,13 @@
 """Role pages: the buyer's licenses and queries, the exchange's review queue, the authority's resources and
-vouchers, the auditor's provenance and verification."""
+vouchers, revenue against the maximum allowed and the annual reports, the auditor's provenance and verification."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
@@ -15,6 +16,7 @@ from api.portal import charts
 from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
 from api.routers.audit import VerifyOut
 from registry.queries.schemas import QueryOut
+from registry.reports.period import FIRST_YEAR, LAST_YEAR, year_of
 
 router = portal_router()
 
@@ -114,6 +116,19 @@ def authority(p: Page = Depends(page("authority"))) -> Response:
                     buyers=[a for a in accounts.values() if a["role"] == "buyer"],
                     welfare_users=p.client.public_welfare_users(),
                     welfare_licenses=p.client.licenses(use="public_welfare"))
+
+
+# ------------------------------------------------------------------------------------ revenue and reports
+
+@router.get("/reports")
+def reports(year: int | None = Query(None, ge=FIRST_YEAR, le=LAST_YEAR), p: Page = Depends(page("reports"))) \
+        -> Response:
+    """Revenue against the maximum allowed (the authority sets it here), and the published reports (the authority
+    and operators publish theirs here)."""
+    year = year or year_of(datetime.now(UTC))
+    accounts = {p.me["id"]: p.me} if p.me["role"] == "operator" else {a["id"]: a for a in p.client.accounts()}
+    return p.render("reports.html", year=year, rows=p.client.revenue(year), published=p.client.published_reports(),
+                    accounts=accounts, operators=[a for a in accounts.values() if a["role"] == "operator"])
 
 
 # ------------------------------------------------------------------------------------ auditor

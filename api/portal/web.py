@@ -44,9 +44,11 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGES = ("catalog", "buyer", "exchange", "authority", "auditor")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "buyer": ("catalog", "buyer"), "exchange": ("catalog", "exchange"), "authority": ("catalog", "authority"),
-    "auditor": ("catalog", "auditor"), "operator": ("catalog",), "provider": ("catalog",)}
-SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html"})
+    "buyer": ("catalog", "buyer"), "exchange": ("catalog", "reports", "exchange"),
+    "authority": ("catalog", "reports", "authority"), "auditor": ("catalog", "reports", "auditor"),
+    "operator": ("reports", "catalog"), "provider": ("catalog",)}  # the last: the page after sign-in
+SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html",
+                               "reports.html"})
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 

@@ -183,13 +183,26 @@ def _public_welfare(r: Replay, rec: dict[str, Any], src: Source) -> None:
                 reason=d["reason"], authority_id=rec["actor"])
 
 
+def _allowance(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("revenue_allowances", f"{rec['subject']}/{d['year']}", src, allowed_fen=d["allowed_fen"],
+                authority_id=rec["actor"])
+
+
+def _report(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("published_reports", rec["subject"], src, year=d["year"], scope=d["scope"], publisher_id=rec["actor"],
+                report_hash=d["report_hash"], record_seq=rec["seq"])
+
+
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
     "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
     "voucher.issue": _voucher, "order.placed": _order, "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
-    "provider.node": _provider_node, "public_welfare.set": _public_welfare,
+    "provider.node": _provider_node, "public_welfare.set": _public_welfare, "revenue_allowance.set": _allowance,
+    "report.published": _report,
 }
 
 

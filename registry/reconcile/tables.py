@@ -18,6 +18,7 @@ from registry.reconcile.facts import Facts, Row, Source, mismatch, norm
 from registry.reconcile.matching import cid
 from registry.reconcile.replay import Replay
 from registry.reconcile.views import Addresses, on_chain, record_view
+from registry.reports.models import PublishedReport, RevenueAllowance
 from registry.trading.models import (
     BudgetPolicy,
     BuyerBudget,
@@ -71,6 +72,8 @@ TABLES = (
     Table("buyer_budgets", BuyerBudget, key=lambda r: f"{r['product_id']}/{r['buyer_id']}"),
     Table("negotiations", Negotiation),
     Table("provider_nodes", ProviderNode, key=lambda r: str(r["account_id"])),
+    Table("revenue_allowances", RevenueAllowance, key=lambda r: f"{r['operator_id']}/{r['year']}"),
+    Table("published_reports", PublishedReport),
 )
 ZERO_BUDGET = {"eps_spent": 0, "delta_spent": 0, "rho_spent": 0}
 

@@ -37,6 +37,7 @@ from registry.hashing import b32, canonical_hash
 from registry.limits import MAX_FEN
 from registry.models import Account, ChainState, ChainTx, Product, Role
 from registry.products import get_product
+from registry.reports.revenue import flag_settlement
 from registry.signing import new_id
 from registry.trading.licenses import build_terms, create_license, visible_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState, Use
@@ -266,11 +267,14 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
         add_redeemed(session, order.voucher_id, voucher_fen)
     if offer.negotiation_id:
         finalize_for_license(session, offer.negotiation_id, order.buyer_id, lic.id)
-    append_record(session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,
-                  data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,
-                        "amount_fen": amount, "voucher_id": order.voucher_id, "voucher_fen": voucher_fen,
-                        "terms_hash": order.terms_hash, "status": status.value, "tx_hash": receipt.tx_hash,
-                        "payouts": payouts, "use": order.use})
+    purchase = append_record(
+        session, kind="license.purchase", actor=order.buyer_id, subject=order.product_id,
+        data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,
+              "amount_fen": amount, "voucher_id": order.voucher_id, "voucher_fen": voucher_fen,
+              "terms_hash": order.terms_hash, "status": status.value, "tx_hash": receipt.tx_hash, "payouts": payouts,
+              "use": order.use})
+    # the maximum allowed revenue: flagged as it settles, never refused (registry.reports.revenue)
+    flag_settlement(session, get_product(session, order.product_id), lic.id, amount, purchase.created_at)
     session.flush()
 
 

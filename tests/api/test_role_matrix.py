@@ -101,6 +101,12 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/accounts/me/statement"): (ALL, None),
     ("GET", "/accounts/me/balance"): (ALL, None),
     ("POST", "/dev/mint"): ({E}, {}),
+    # reports
+    ("PUT", "/revenue/allowances"): ({A}, {}),
+    ("GET", "/revenue"): ({A, OP, E, U}, None),
+    ("POST", "/reports"): ({A, OP}, NO_CALL),  # reads the whole log: tests/api/test_reports.py
+    ("GET", "/reports"): (PUBLIC, None),
+    ("GET", "/reports/{report_id}"): (PUBLIC, NO_CALL),
 }
 
 _targets: dict[str, dict[str, str]] = {}

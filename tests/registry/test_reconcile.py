@@ -68,7 +68,8 @@ def _settled(server: Server) -> None:
 def history(own: Server) -> dict[str, Any]:
     """Accounts, resources, an authorization, products, a price cap, offers with payees, a voucher, purchases
     with the voucher (one escrowed and refunded), an escrowed license released, query charges (one refunded),
-    a budget policy, negotiations (one open, one agreed and then terminated), a free public-welfare license."""
+    a budget policy, negotiations (one open, one agreed and then terminated), a free public-welfare license, a
+    maximum allowed revenue and a published report."""
     product = listed_product(own)
     with own.client("authority") as a:
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
@@ -96,6 +97,10 @@ def history(own: Server) -> dict[str, Any]:
     _public_welfare(own, offer)
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
+    with own.client("authority") as a, own.client("operator") as op:
+        r = a.put("/revenue/allowances", json={"operator_id": own.ids["operator"], "year": 2026, "allowed_fen": 900})
+        assert r.status_code == 200, r.text
+        assert op.post("/reports", json={"year": 2026}).status_code == 201
     _settled(own)
     return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id}
 
@@ -204,6 +209,9 @@ TAMPERS = [
     ("UPDATE licenses SET terms_hash = 'ab' || substr(terms_hash, 3)", "licenses", "terms_hash", "record"),
     ("UPDATE licenses SET use = 'commercial' WHERE use = 'public_welfare'", "licenses", "use", "record"),
     ("UPDATE public_welfare_users SET eligible = 0", "public_welfare_users", "eligible", "record"),
+    ("UPDATE revenue_allowances SET allowed_fen = 90000", "revenue_allowances", "allowed_fen", "record"),
+    ("UPDATE published_reports SET report_hash = 'ab' || substr(report_hash, 3)", "published_reports", "report_hash",
+     "record"),
 ]
 
 

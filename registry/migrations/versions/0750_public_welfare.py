@@ -2,7 +2,7 @@
 declares (registry.trading.public_welfare).
 
 Revision ID: 0750
-Revises: 0710
+Revises: 0740
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlmodel.sql import sqltypes
 
 revision = "0750"
-down_revision = "0710"
+down_revision = "0740"
 branch_labels = None
 depends_on = None
 
