@@ -266,7 +266,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "checklist_help": {"zh": "逐项核对后勾选;通过须全部勾选。",
                        "en": "Tick each item once checked; approval needs every item."},
     "check_needed": {"zh": "通过前须核对并勾选此项。", "en": "Check and tick this item before approving."},
-    "decision_missing": {"zh": "请选择“通过并上架”或“驳回”。", "en": "Choose approve or reject."},
+    "decision_missing": {"zh": "请选择“通过”或“驳回”。", "en": "Choose approve or reject."},
     "reasons_help": {"zh": "(必填;驳回理由将展示给运营单位)",
                      "en": "(required; the reasons for a rejection are shown to the operator)"},
     "reasons_missing": {"zh": "请填写理由:驳回时运营单位将看到这些理由。",
