@@ -118,7 +118,8 @@ def publish_revision(session: Session, gateway: ChainGateway, actor: Actor, ref:
     if row.version != rev.base_version:
         raise Conflict(f"revision {rev.id} revises version {rev.base_version}; the product is at {row.version}")
     apply_patch(row, rev.changes)
-    assert row.metadata_hash == rev.metadata_hash, "the reviewed changes give the reviewed hash"
+    if row.metadata_hash != rev.metadata_hash:  # the product changed otherwise since: not what was reviewed
+        raise Conflict(f"revision {rev.id} no longer gives the reviewed metadata hash; propose it again")
     row.version += 1
     row.updated_at = datetime.now(UTC)
     review = session.exec(select(Review).where(Review.id == rev.review_id)).one()
