@@ -25,6 +25,14 @@ from eth_account.signers.local import LocalAccount
 from api.client import ApiError, Json, ProvexClient
 from api.client.signer import make_binding
 from api.demo.datasets import LIVESTOCK_NODES, Dataset
+from api.demo.story_registration import (
+    APPROVAL,
+    CHECKLIST_OK,
+    list_after_notice,
+    notice_with_objection,
+    propose_revision,
+    review_revision,
+)
 from ledger.statements import StatementDomain
 
 # Participants: key -> (role, name). Authority and exchange are bootstrapped outside the API.
@@ -39,11 +47,6 @@ PEOPLE: dict[str, tuple[str, str]] = {
     "auditor": ("auditor", "自治区数据要素审计中心"),
 }
 BOOTSTRAP = ("authority", "exchange")
-CHECKLIST_OK = {"lawful_source": True, "valid_authorization": True, "classification_consistent": True,
-                "personal_information_removed": True, "sample_synthetic": True}
-APPROVAL = ("来源合法、授权有效、分级一致、样例为合成数据。Lawful source, valid authorization, consistent "
-            "classification, synthetic sample.")
-NOTICE_SECONDS = 4.0  # the story's public notice (公示): days in production, seconds here
 LICENSE_EPSILON = 3.0
 QUERY_EPSILON = 0.5
 LOW_BUDGET = 1.0  # the buyer stops when less than this is left (the rest is for the portal)
@@ -146,9 +149,9 @@ class Story:
         self.register_products()
         self.review()
         self.sell()
-        self.propose_revision()
+        propose_revision(self, self.state.ids)
         self.buy_and_query()
-        self.review_revision()
+        review_revision(self, self.state.ids)
         self.public_welfare()
         self.audit()
         self.state.played_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -287,7 +290,7 @@ class Story:
         ids = self.state.ids
         for key in ("livestock", "electricity", "clinics"):
             ex.start_review(ids[f"product_{key}"])
-        ends = self.notice_with_objection()
+        ends = notice_with_objection(self, ids)
         self.refused_listing("electricity")
         reasons = ("样例含有少于 10 人次的年龄段单元格（多伦县 0-14 岁 3 人次），存在再识别风险；"
                    "请做小单元格抑制后重新提交。"
@@ -299,31 +302,8 @@ class Story:
                   ids["code_clinics"])
         self.step("exchange", "leaves the data-centre product in its review queue", "submitted: awaiting review",
                   ids["code_datacenters"])
-        time.sleep(max(0.0, ends - time.time()) + 0.1)
-        out = ex.complete_listing(ids["product_livestock"])
-        ids["cert_livestock"] = out["certificate"]["code"]
-        self.step("exchange", "lists the livestock product after its notice, issuing its registration certificate",
-                  "listed; certificate anchored", out["certificate"]["code"])
+        list_after_notice(self, ids, ends)
 
-    def notice_with_objection(self) -> float:
-        """Approval starts the public notice (公示); the auditor objects, the exchange dismisses the objection
-        with reasons. Returns when the notice ends (unix seconds)."""
-        ex, ids = self.as_("exchange"), self.state.ids
-        out = ex.review(ids["product_livestock"], "approve", CHECKLIST_OK, APPROVAL,
-                        notice_days=NOTICE_SECONDS / 86400)
-        ends = datetime.fromisoformat(out["product"]["notice_ends_at"])
-        self.step("exchange", "approves the livestock product: public notice (公示) before listing",
-                  f"in notice until {ends.isoformat(timespec='seconds')}", ids["code_livestock"])
-        objection = self.as_("auditor").object_to(
-            ids["product_livestock"], "样例中的体重是否可识别到单户牧民？ Could the sample's weights identify a "
-                                      "single herder?")
-        self.step("auditor", "objects during the notice, with reasons", "objection open: listing waits",
-                  objection["id"][:8])
-        ex.resolve_objection(ids["product_livestock"], objection["id"], "dismissed",
-                             "样例为合成数据，统计结果经安全聚合与差分隐私处理。 The sample is synthetic; results are "
-                             "securely aggregated and noised.")
-        self.step("exchange", "dismisses the objection with reasons", "objection dismissed", objection["id"][:8])
-        return ends.timestamp()
     def refused_listing(self, key: str) -> None:
         """The exchange approves a product no provider node serves: the API refuses to list it (NoServingNode),
         and it stays in the review queue until one of its providers runs a node."""
@@ -350,28 +330,6 @@ class Story:
         ids["offer_livestock"] = offer["id"]
         self.step("operator_xlg", "publishes a one-off offer: ¥2,000 (revenue split 45/35/10/10)",
                   "on chain: OfferPublished", offer["id"][:8])
-
-    def propose_revision(self) -> None:
-        """The operator changes its listed product's description: a revision, pending the exchange's review;
-        the listed version stays on sale."""
-        ids = self.state.ids
-        product = self.as_("operator_xlg").product(ids["product_livestock"])
-        rev = self.as_("operator_xlg").propose_revision(ids["product_livestock"], {
-            "description": product["description"] + "\n2025 年起按月更新。 Updated monthly from 2025."})
-        ids["revision_livestock"] = rev["id"]
-        self.step("operator_xlg", "proposes a revision of the listed livestock product (description)",
-                  "pending review; the listed version stays on sale", rev["id"][:8])
-
-    def review_revision(self) -> None:
-        """The exchange approves the revision; the operator publishes it: new version and hash on chain, a new
-        certificate."""
-        ids = self.state.ids
-        self.as_("exchange").decide_revision(ids["product_livestock"], ids["revision_livestock"], "approve",
-                                             CHECKLIST_OK, APPROVAL)
-        out = self.as_("operator_xlg").publish_revision(ids["product_livestock"], ids["revision_livestock"])
-        ids["cert_livestock"] = out["certificate"]["code"]
-        self.step("exchange", "approves the revision; the operator publishes it",
-                  f"version {out['product']['version']} on chain; new certificate", out["certificate"]["code"])
 
     def buy_and_query(self) -> None:
         ids = self.state.ids

@@ -1,7 +1,7 @@
 """Registration procedure: the public notice (its end on the product, objections) and revisions of listed products.
 
 Revision ID: 0730
-Revises: 0710
+Revises: 0750 (main took 0750 after 0710 meanwhile)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlmodel.sql import sqltypes
 
 revision = "0730"
-down_revision = "0710"
+down_revision = "0750"
 branch_labels = None
 depends_on = None
 
