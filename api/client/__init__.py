@@ -11,8 +11,8 @@ Every method returns the decoded JSON of the response (the shapes are the API's 
 errors, the `field` it is about.
 
 The methods are grouped by area (`registry`, `registration`, `trading`, `queries`, `reports` in this package) over
-one transport (`base`). `ROUTES` (in `routes`) maps every API operation `(METHOD, path)` to the client method that calls it;
-a test keeps it equal to the app's OpenAPI, so a new route without a client method fails the suite.
+one transport (`base`). `ROUTES` (in `routes`) maps every API operation `(METHOD, path)` to the client method
+that calls it; a test keeps it equal to the app's OpenAPI, so a new route without a client method fails the suite.
 """
 
 from __future__ import annotations
