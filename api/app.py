@@ -37,6 +37,7 @@ from api.routers import (
     providers,
     public_welfare,
     queries,
+    registration,
     reports,
     resources,
     reviews,
@@ -163,7 +164,7 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 
 
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
-           certificates,
+           certificates, registration,
            providers, queries,
            offers, schedule, vouchers, public_welfare, orders, licenses, negotiations,
            statements, reports)  # the last two lines: trading

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
                                    "well above anchor_max_age")
     outbox_interval: float = Field(2.0, gt=0, description="seconds between outbox drains (chain jobs queued "
                                    "while the chain was down)")
+    notice_days: float = Field(7.0, ge=0, le=365, description="days of public notice (公示) between a product's "
+                               "approval and its listing, during which any account may object; an approval may "
+                               "set a longer one, never a shorter one")
     dev_fund_wei: int = Field(10**18, ge=0, description="gas ETH the deployer sends each new account (dev only)")
     db_pool_size: int = Field(10, ge=1, description="database connection pool size")
     portal_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a portal sign-in lasts this "

@@ -17,7 +17,8 @@ SIGNED_KINDS = frozenset({
     "order.placed", "query.run", "query.refused", "review.started", "review.decided", "authorization.revoked",
     "price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "negotiation.requested", "budget_policy.set",
     "provider.node", "roles.granted", "account.key_rotated", "public_welfare.set", "revenue_allowance.set",
-    "report.published"})
+    "report.published", "notice.started", "objection.filed", "objection.resolved", "revision.proposed",
+    "revision.decided", "revision.published"})
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "revenue_allowance.set": ("Settlement", AUTHORITY_ROLE),  # the authority's pricing act, like price_cap.set
     "review.started": ("DataRegistry", EXCHANGE_ROLE),
     "review.decided": ("DataRegistry", EXCHANGE_ROLE),
+    "notice.started": ("DataRegistry", EXCHANGE_ROLE),
+    "objection.resolved": ("DataRegistry", EXCHANGE_ROLE),
+    "revision.decided": ("DataRegistry", EXCHANGE_ROLE),
+    "revision.proposed": ("DataRegistry", OPERATOR_ROLE),
+    "revision.published": ("DataRegistry", OPERATOR_ROLE),
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),
     "offer.withdraw": ("DataRegistry", OPERATOR_ROLE),
     "budget_policy.set": ("DataRegistry", OPERATOR_ROLE),

@@ -2,7 +2,7 @@
 
 The overseers (exchange, authority, auditor) see everything. Every other participant sees its own rows
 (the buyer its orders and licenses, the holder its vouchers, the parties their negotiations) and, of
-the products, the listed ones and, for an operator, its own.
+the products, the listed ones and those in their public notice and, for an operator, its own.
 """
 
 from __future__ import annotations
@@ -46,18 +46,22 @@ def own_rows(stmt: SelectOfScalar[T], actor: Actor, *party_columns: Any) -> Sele
     return stmt.where(sa.or_(*(col(c) == actor.id for c in party_columns)))
 
 
+PUBLIC_STATUSES = (ProductStatus.LISTED, ProductStatus.IN_NOTICE)  # a notice is public by definition
+
+
 def sees_product(actor: Actor, status: str, operator_id: str) -> bool:
-    """Overseers see every product; an operator the listed ones and its own; anyone else the listed ones."""
+    """Overseers see every product; an operator the public ones (listed, in notice) and its own; anyone else
+    the public ones."""
     if oversees(actor):
         return True
-    return status == ProductStatus.LISTED or (actor.role == Role.OPERATOR and operator_id == actor.id)
+    return status in PUBLIC_STATUSES or (actor.role == Role.OPERATOR and operator_id == actor.id)
 
 
 def visible_products(actor: Actor) -> sa.ColumnElement[bool] | None:
     """`sees_product` as a WHERE clause on the products table (None: no restriction)."""
     if oversees(actor):
         return None
-    listed = col(Product.status) == ProductStatus.LISTED
+    listed = col(Product.status).in_(PUBLIC_STATUSES)
     if actor.role == Role.OPERATOR:
         return sa.or_(listed, col(Product.operator_id) == actor.id)
     return listed

@@ -34,7 +34,8 @@ class CatalogQuery(BaseModel):
     operator: str | None = Field(None, description="operator account id (publisher)")
     price_min: Annotated[int | None, Field(ge=0, le=MAX_FEN, description="fen")] = None
     price_max: Annotated[int | None, Field(ge=0, le=MAX_FEN, description="fen")] = None
-    status: Literal["draft", "submitted", "under_review", "listed", "rejected", "suspended", "delisted"] | None = None
+    status: Literal["draft", "submitted", "under_review", "in_notice", "listed", "rejected", "suspended",
+                    "delisted"] | None = None
     sort: Sort = "newest"
     cursor: str | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
@@ -73,8 +74,8 @@ _VIEW_COLUMNS = ("pk", "id", "code", "status", "version", "title", "description"
                  "license", "source_statement", "authorization_id", "authorization_basis", "resource_ids",
                  "provider_ids", "classification", "scale", "columns", "sample", "quality", "offers",
                  "price_from_fen", "metadata_hash", "chain_state", "tx_hash", "block_number", "log_index",
-                 "created_at", "updated_at", "listed_at")
-_TIME_COLUMNS = ("created_at", "updated_at", "listed_at")
+                 "created_at", "updated_at", "listed_at", "notice_ends_at")
+_TIME_COLUMNS = ("created_at", "updated_at", "listed_at", "notice_ends_at")
 
 
 def _raw(name: str) -> Any:
@@ -123,7 +124,8 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
         price_from_fen=v["price_from_fen"], metadata_hash=v["metadata_hash"],
         chain=ChainReceiptOut(state=v["chain_state"], tx_hash=v["tx_hash"], block_number=v["block_number"],
                               log_index=v["log_index"]),
-        created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"])
+        created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"],
+        notice_ends_at=v["notice_ends_at"])
     return _PRODUCT_JSON(out)
 
 

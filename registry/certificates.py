@@ -63,8 +63,8 @@ def certificate_view(row: Certificate) -> CertificateOut:
 
 
 def check_certificate(row: Certificate, ledger: Ledger) -> CertificateCheck:
-    """Does the chain back this certificate: product registered by the holder, listed, same hash, and
-    the listing transaction emitted by the registry?"""
+    """Does the chain back this certificate: product registered by the holder, listed, same hash, and its
+    certifying act in the registry's events (the listing, or the published revision's new hash)?"""
     checks = {"hash_matches_body": canonical_hash(row.body) == row.cert_hash}
     try:
         chain = ledger.product(row.product_id)
@@ -85,5 +85,8 @@ def _listing_in_tx(ledger: Ledger, row: Certificate) -> bool:
     if not row.tx_hash:
         return False
     pid = chain_id_of(row.product_id)
-    return any(bytes(e["productId"]) == pid and e["toStatus"] == ChainStatus.LISTED
-               for e in ledger.tx_events("DataRegistry", "ProductStatusChanged", row.tx_hash))
+    if any(bytes(e["productId"]) == pid and e["toStatus"] == ChainStatus.LISTED
+           for e in ledger.tx_events("DataRegistry", "ProductStatusChanged", row.tx_hash)):
+        return True
+    return any(bytes(e["productId"]) == pid and bytes(e["metadataHash"]).hex() == row.body["metadata_hash"]
+               for e in ledger.tx_events("DataRegistry", "ProductMetadataUpdated", row.tx_hash))

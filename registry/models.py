@@ -40,6 +40,7 @@ class ProductStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
+    IN_NOTICE = "in_notice"  # approved, in its public notice period (公示): objections may be filed
     LISTED = "listed"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
@@ -163,6 +164,7 @@ class Product(ChainFields, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     listed_at: datetime | None = None
+    notice_ends_at: datetime | None = None  # end of the public notice period (set on approval)
 
 
 class ProductProvider(SQLModel, table=True):
@@ -186,6 +188,40 @@ class Review(SQLModel, table=True):
     metadata_hash: str = Field(max_length=64)
     record_seq: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Objection(SQLModel, table=True):
+    """An objection to a product in its public notice, filed by any account; the exchange resolves it."""
+
+    __tablename__ = "objections"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    filer_id: str = Field(foreign_key="accounts.id", max_length=36)
+    reasons: str = Field(sa_column=Column(sa.Text, nullable=False))
+    status: str = Field(default="open", max_length=16)  # open | upheld | dismissed
+    resolver_id: str | None = Field(default=None, max_length=36)
+    resolution: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+
+
+class ProductRevision(SQLModel, table=True):
+    """A proposed material change to a listed product: pending -> approved -> published, or rejected."""
+
+    __tablename__ = "product_revisions"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    proposer_id: str = Field(foreign_key="accounts.id", max_length=36)
+    base_version: int
+    changes: dict[str, Any] = json_obj_col()
+    metadata_hash: str = Field(max_length=64)  # the product's metadata hash once the changes apply
+    status: str = Field(default="pending", max_length=16)  # pending | approved | rejected | published
+    review_id: str | None = Field(default=None, max_length=36)
+    reasons: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
 
 
 class Certificate(ChainFields, table=True):

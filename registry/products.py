@@ -20,7 +20,7 @@ from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatc
 from registry.signing import new_id
 from registry.statuses import check_transition, level
 
-EDITABLE = (ProductStatus.DRAFT, ProductStatus.LISTED, ProductStatus.SUSPENDED)
+REVISABLE = (ProductStatus.LISTED, ProductStatus.SUSPENDED)  # changed through revisions only
 
 
 def product_metadata(row: Product) -> dict[str, Any]:
@@ -128,13 +128,8 @@ def owned_product(session: Session, actor: Actor, ref: str) -> Product:
     return row
 
 
-def update_product(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
-                   patch: ProductPatch) -> Product:
-    """Edit a draft freely; editing a listed or suspended product bumps its version on chain."""
-    row = owned_product(session, actor, ref)
-    if row.status not in EDITABLE:
-        raise Conflict(f"product {row.code} is {row.status}; it can be edited as draft, listed or suspended")
-    changes = patch.model_dump(mode="json", exclude_unset=True)
+def apply_patch(row: Product, changes: dict[str, Any]) -> None:
+    """Set the patched descriptive fields on `row` and check them (null, time range, sample); then rehash."""
     for key, value in changes.items():
         if value is None and key not in ("temporal_start", "temporal_end"):
             raise InvalidInput(key, "may not be null")
@@ -142,13 +137,20 @@ def update_product(session: Session, gateway: ChainGateway, actor: Actor, ref: s
     if row.temporal_start and row.temporal_end and row.temporal_end < row.temporal_start:
         raise InvalidInput("temporal_end", "must not precede temporal_start")
     _check_sample(row.columns, row.sample)
-    old_hash = row.metadata_hash
     rehash(row)
+
+
+def update_product(session: Session, actor: Actor, ref: str, patch: ProductPatch) -> Product:
+    """Edit a draft. Every field a patch may change is in the product's chain hash (`product_metadata`), so a
+    listed or suspended product changes only through a reviewed revision (`registry.revisions`)."""
+    row = owned_product(session, actor, ref)
+    if row.status in REVISABLE:
+        raise Conflict(f"product {row.code} is {row.status}: propose the change as a revision, reviewed by the "
+                       f"exchange before it replaces the listed version (POST /products/{row.code}/revisions)")
+    if row.status != ProductStatus.DRAFT:
+        raise Conflict(f"product {row.code} is {row.status}; only a draft can be edited")
+    apply_patch(row, patch.model_dump(mode="json", exclude_unset=True))
     row.updated_at = datetime.now(UTC)
-    if row.status != ProductStatus.DRAFT and row.metadata_hash != old_hash:
-        row.version += 1
-        submit(session, gateway, subject_type="product", subject_id=row.id, action="product.metadata",
-               payload={"product_id": row.id, "operator_id": actor.id, "metadata_hash": row.metadata_hash})
     session.add(row)
     return row
 
@@ -181,4 +183,5 @@ def product_view(row: Product) -> ProductOut:
         price_from_fen=row.price_from_fen, metadata_hash=row.metadata_hash,
         chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash, block_number=row.block_number,
                               log_index=row.log_index),
-        created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at)
+        created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at,
+        notice_ends_at=row.notice_ends_at)

@@ -282,6 +282,8 @@ class ReviewIn(Strict):
     decision: Literal["approve", "reject"]
     checklist: Checklist
     reasons: Annotated[str, Field(min_length=1, max_length=5000)]
+    notice_days: float | None = Field(None, ge=0, le=365, description="approval only: the public notice "
+                                      "period in days, at least the configured PROVEX_NOTICE_DAYS (its default)")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "decision": "approve", "reasons": "All checks passed.",
@@ -334,6 +336,7 @@ class ProductOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     listed_at: datetime | None
+    notice_ends_at: datetime | None = Field(None, description="in_notice: when the public notice period ends")
 
 
 class ReviewOut(BaseModel):

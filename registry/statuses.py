@@ -18,7 +18,8 @@ S = ProductStatus
 TRANSITIONS: dict[ProductStatus, set[ProductStatus]] = {
     S.DRAFT: {S.SUBMITTED},
     S.SUBMITTED: {S.UNDER_REVIEW},
-    S.UNDER_REVIEW: {S.LISTED, S.REJECTED},
+    S.UNDER_REVIEW: {S.IN_NOTICE, S.REJECTED},
+    S.IN_NOTICE: {S.LISTED, S.REJECTED},
     S.LISTED: {S.SUSPENDED, S.DELISTED},
     S.SUSPENDED: {S.LISTED, S.DELISTED},
     S.REJECTED: set(),
@@ -28,6 +29,7 @@ TRANSITIONS: dict[ProductStatus, set[ProductStatus]] = {
 # Database product status -> the status the chain holds for it (None: not on chain yet).
 CHAIN_STATUS: dict[ProductStatus, ChainStatus | None] = {
     S.DRAFT: None, S.SUBMITTED: ChainStatus.REGISTERED, S.UNDER_REVIEW: ChainStatus.REGISTERED,
+    S.IN_NOTICE: ChainStatus.REGISTERED,
     S.LISTED: ChainStatus.LISTED, S.REJECTED: ChainStatus.DELISTED,
     S.SUSPENDED: ChainStatus.SUSPENDED, S.DELISTED: ChainStatus.DELISTED,
 }

@@ -109,7 +109,7 @@ class RegistryCalls(BaseClient):
         return dict(self.get(f"/products/{ref}"))
 
     def update_product(self, ref: str, patch: Json) -> Json:
-        """`PATCH /products/{ref}` (operator, own): edit a draft, or a listed/suspended product (new version)."""
+        """`PATCH /products/{ref}` (operator, own): edit a draft (a listed product takes `propose_revision`)."""
         return dict(self.request("PATCH", f"/products/{ref}", json=patch))
 
     def submit_product(self, ref: str) -> Json:
@@ -124,10 +124,14 @@ class RegistryCalls(BaseClient):
         """`POST /products/{ref}/review/start` (exchange): submitted -> under_review."""
         return dict(self.post(f"/products/{ref}/review/start"))
 
-    def review(self, ref: str, decision: str, checklist: Mapping[str, bool], reasons: str) -> Json:
-        """`POST /products/{ref}/review` (exchange): approve (lists and certifies) or reject."""
-        return dict(self.post(f"/products/{ref}/review",
-                              {"decision": decision, "checklist": dict(checklist), "reasons": reasons}))
+    def review(self, ref: str, decision: str, checklist: Mapping[str, bool], reasons: str,
+               notice_days: float | None = None) -> Json:
+        """`POST /products/{ref}/review` (exchange): approve (starts the public notice; `notice_days` at least the
+        configured period) or reject."""
+        body: Json = {"decision": decision, "checklist": dict(checklist), "reasons": reasons}
+        if notice_days is not None:
+            body["notice_days"] = notice_days
+        return dict(self.post(f"/products/{ref}/review", body))
 
     def reviews(self, ref: str) -> list[Json]:
         """`GET /products/{ref}/reviews`: a product's review decisions."""

@@ -193,8 +193,9 @@ def sign_node_policy(key_dir: Path, node_id: str, dataset: str, columns: list[di
 
 
 def demo_env(home: Path, port: int) -> dict[str, str]:
-    """The children's environment: the caller's, with the demo's home and port and dev mode."""
+    """The children's environment: the caller's, with the demo's home and port, dev mode and no minimum public
+    notice (the story's approval sets a notice of a few seconds)."""
     env = dict(os.environ)
     env.update(PROVEX_HOME=str(home.resolve()), PROVEX_API_PORT=str(port), PROVEX_ENV="dev",
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", PROVEX_NOTICE_DAYS="0")  # the story gives its notice a few seconds
     return env

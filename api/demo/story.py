@@ -1,12 +1,15 @@
 """The demo story, played through the API client exactly as participants would.
 
 The authority registers four public data resources and authorizes two operators; they register
-products; the exchange reviews them: it lists the livestock product (served by three provider nodes), is
-refused listing the electricity product (no provider node serves it: NoServingNode), rejects the clinic
-product with reasons and leaves the quarterly data-centre product in its queue; the buyer gets a voucher,
-buys a license and runs federated queries until the privacy budget runs low; the authority names the league's
-emergency bureau for public-welfare use, which takes a license free of charge; the auditor traces the
-product and verifies the database against the chain. Every listed product answers queries.
+products; the exchange reviews them: it approves the livestock product (served by three provider nodes) into a
+short public notice, during which the auditor objects and the exchange dismisses the objection, then lists it;
+it is refused listing the electricity product (no provider node serves it: NoServingNode), rejects the clinic
+product with reasons and leaves the quarterly data-centre product in its queue; the livestock operator proposes
+a revision of its listed product; the buyer gets a voucher, buys a license (the listed version, the revision
+still pending) and runs federated queries until the privacy budget runs low; the exchange approves the revision
+and the operator publishes it; the authority names the league's emergency bureau for public-welfare use, which
+takes a license free of charge; the auditor traces the product and verifies the database against the chain.
+Every listed product answers queries.
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from eth_account.signers.local import LocalAccount
 from api.client import ApiError, Json, ProvexClient
 from api.client.signer import make_binding
 from api.demo.datasets import LIVESTOCK_NODES, Dataset
+from api.demo.story_registration import (
+    APPROVAL,
+    CHECKLIST_OK,
+    list_after_notice,
+    notice_with_objection,
+    propose_revision,
+    review_revision,
+)
 from ledger.statements import StatementDomain
 
 # Participants: key -> (role, name). Authority and exchange are bootstrapped outside the API.
@@ -36,10 +47,6 @@ PEOPLE: dict[str, tuple[str, str]] = {
     "auditor": ("auditor", "自治区数据要素审计中心"),
 }
 BOOTSTRAP = ("authority", "exchange")
-CHECKLIST_OK = {"lawful_source": True, "valid_authorization": True, "classification_consistent": True,
-                "personal_information_removed": True, "sample_synthetic": True}
-APPROVAL = ("来源合法、授权有效、分级一致、样例为合成数据。Lawful source, valid authorization, consistent "
-            "classification, synthetic sample.")
 LICENSE_EPSILON = 3.0
 QUERY_EPSILON = 0.5
 LOW_BUDGET = 1.0  # the buyer stops when less than this is left (the rest is for the portal)
@@ -142,7 +149,9 @@ class Story:
         self.register_products()
         self.review()
         self.sell()
+        propose_revision(self, self.state.ids)
         self.buy_and_query()
+        review_revision(self, self.state.ids)
         self.public_welfare()
         self.audit()
         self.state.played_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -281,10 +290,7 @@ class Story:
         ids = self.state.ids
         for key in ("livestock", "electricity", "clinics"):
             ex.start_review(ids[f"product_{key}"])
-        out = ex.review(ids["product_livestock"], "approve", CHECKLIST_OK, APPROVAL)
-        ids["cert_livestock"] = out["certificate"]["code"]
-        self.step("exchange", "reviews and lists the livestock product, issuing its registration certificate",
-                  "listed; certificate anchored", out["certificate"]["code"])
+        ends = notice_with_objection(self, ids)
         self.refused_listing("electricity")
         reasons = ("样例含有少于 10 人次的年龄段单元格（多伦县 0-14 岁 3 人次），存在再识别风险；"
                    "请做小单元格抑制后重新提交。"
@@ -296,6 +302,7 @@ class Story:
                   ids["code_clinics"])
         self.step("exchange", "leaves the data-centre product in its review queue", "submitted: awaiting review",
                   ids["code_datacenters"])
+        list_after_notice(self, ids, ends)
 
     def refused_listing(self, key: str) -> None:
         """The exchange approves a product no provider node serves: the API refuses to list it (NoServingNode),

@@ -102,8 +102,12 @@ def exchange(p: Page = Depends(page("exchange"))) -> Response:
     def items(status: str) -> list[Json]:
         return list(p.client.catalog_all(status=status))
 
-    return p.render("exchange.html", queue=items("submitted") + items("under_review"),
-                    live=items("listed") + items("suspended"), rejected=items("rejected"), checks=CHECKS)
+    live = items("listed") + items("suspended")
+    notices = [{"product": n, "objections": p.client.objections(n["id"])} for n in items("in_notice")]
+    revisions = [{"product": prod, "revision": r} for prod in live for r in p.client.revisions(prod["id"])
+                 if r["status"] == "pending"]
+    return p.render("exchange.html", queue=items("submitted") + items("under_review"), live=live,
+                    rejected=items("rejected"), checks=CHECKS, notices=notices, revisions=revisions)
 
 
 # ------------------------------------------------------------------------------------ authority

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from api.client import ApiError, Json
+from api.client import ApiError, Json, ProvexClient
 from api.portal import pages, signing, vendor
 from api.portal.i18n import pick, translate
 from api.portal.web import (
@@ -34,6 +34,7 @@ from api.portal.web import (
     back_to,
     base_context,
     form_data,
+    internal_url,
     is_https,
     lang_of,
     notes_of,
@@ -181,7 +182,8 @@ def signout(request: Request) -> Response:
 
 # Flash messages a signed act may leave (signer.js posts the form's `data-done`, else `done_saved`).
 DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
-                           "done_voucher_issued", "done_status_changed", "done_public_welfare"})
+                           "done_voucher_issued", "done_status_changed", "done_public_welfare", "done_objected",
+                           "done_resolved", "done_listed", "done_revision", "done_published"})
 
 
 @router.post("/done")
@@ -209,6 +211,15 @@ def catalog(q: str = "", sector: str = "", classification: str = "", status: str
                     filters=filters, error=error, sectors=("agriculture", "energy", "health"))
 
 
+@router.get("/notices")
+def notices(request: Request) -> Response:
+    """The public notices (公示), for anyone: no sign-in (the API's `GET /notices` is public)."""
+    with ProvexClient(internal_url(request)) as anon:
+        items = anon.notices()
+    return templates.TemplateResponse(request, "notices.html",
+                                      {**base_context(request, lang_of(request)), "notices": items})
+
+
 @router.get("/products/{ref}")
 def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
     prod = p.client.product(ref)
@@ -224,11 +235,22 @@ def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
             except ApiError:
                 quote = None
         offers.append({"offer": offer, "quote": quote})
+    notice = p.client.notice(prod["id"]) if prod["status"] == "in_notice" else None
     return p.render("product.html", product=prod, cert=cert, check=check, offers=offers,
-                    reviews=_reviews(p, prod))
+                    reviews=_reviews(p, prod), notice=notice, revisions=_revisions(p, prod))
 
 
 REVIEW_READERS = ("exchange", "authority", "auditor", "operator")
+
+
+def _revisions(p: Page, prod: Json) -> list[Json] | None:
+    """The product's revisions (listed or suspended products), for the review readers; None otherwise."""
+    if p.me["role"] not in REVIEW_READERS or prod["status"] not in ("listed", "suspended"):
+        return None
+    try:
+        return p.client.revisions(prod["id"])
+    except ApiError:
+        return None  # another operator's product
 
 
 def _reviews(p: Page, prod: Json) -> list[Json] | None:

@@ -26,10 +26,11 @@ def get(ref: str, c: AnyCtx) -> Response:
     return Response(product_json(c.session, c.actor, ref), media_type="application/json")
 
 
-@router.patch("/{ref}", response_model=ProductOut,
-              summary="Edit a draft, or a listed/suspended product (new version on chain) (operator, own)")
+@router.patch("/{ref}", response_model=ProductOut, summary="Edit a draft (operator, own)",
+              description="A listed or suspended product is changed by a reviewed revision "
+                          "(`POST /products/{ref}/revisions`): 409 here.")
 def update(ref: str, body: ProductPatch, c: OperatorCtx) -> ProductOut:
-    row = svc.update_product(c.session, c.gateway, c.actor, ref, body)
+    row = svc.update_product(c.session, c.actor, ref, body)
     c.commit()
     return svc.product_view(row)
 

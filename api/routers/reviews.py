@@ -6,9 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ExchangeCtx, NodeReachDep, ReaderCtx
+from api.deps import ExchangeCtx, NodeReachDep, ReaderCtx, SettingsDep
 from registry import lifecycle as svc
-from registry.certificates import certificate_view
 from registry.products import product_view
 from registry.schemas import ProductOut, ReviewIn, ReviewOut, StatusChangeIn
 
@@ -22,16 +21,18 @@ def start(ref: str, c: ExchangeCtx) -> ProductOut:
     return product_view(row)
 
 
-@router.post("/review", summary="Record the compliance decision; approval lists and certifies (exchange)",
-             description="Approval needs an active authorization and a provider node of the product that answers "
-                         "now with its registered policy covering the product's columns (409 `NoServingNode` "
-                         "otherwise; nothing is written).")
-def decide(ref: str, body: ReviewIn, c: ExchangeCtx, reach: NodeReachDep) -> dict[str, Any]:
-    row, review, cert = svc.decide_review(c.session, c.gateway, c.actor, ref, body, reach)
+@router.post("/review", summary="Record the compliance decision; approval starts the public notice (exchange)",
+             description="Approval puts the product `in_notice` for PROVEX_NOTICE_DAYS (or the longer `notice_days` "
+                         "given); it is listed and certified by `POST /products/{ref}/listing` once the notice has "
+                         "ended with no open objection. Approval needs an active authorization and a provider node "
+                         "of the product that answers now with its registered policy covering the product's columns "
+                         "(409 `NoServingNode` otherwise; nothing is written). Rejection ends the product.")
+def decide(ref: str, body: ReviewIn, c: ExchangeCtx, reach: NodeReachDep, settings: SettingsDep) -> dict[str, Any]:
+    row, review = svc.decide_review(c.session, c.gateway, c.actor, ref, body, reach, settings.notice_days)
     c.commit()
     return {"product": product_view(row).model_dump(mode="json"),
             "review": ReviewOut.model_validate(review, from_attributes=True).model_dump(mode="json"),
-            "certificate": certificate_view(cert).model_dump(mode="json") if cert else None}
+            "certificate": None}
 
 
 @router.get("/reviews", response_model=list[ReviewOut],

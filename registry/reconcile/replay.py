@@ -47,6 +47,36 @@ def _review(r: Replay, rec: dict[str, Any], src: Source) -> None:
                 metadata_hash=d["metadata_hash"], record_seq=rec["seq"])
 
 
+def _objection(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("objections", d["objection_id"], src, product_id=rec["subject"], filer_id=rec["actor"],
+                reasons=d["reasons"], status="open", resolver_id=None, resolution=None)
+
+
+def _objection_resolved(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.update("objections", d["objection_id"], src, status=d["decision"], resolver_id=rec["actor"],
+                   resolution=d["reasons"])
+
+
+def _revision(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("product_revisions", d["revision_id"], src, product_id=rec["subject"], proposer_id=rec["actor"],
+                base_version=d["base_version"], changes=d["changes"], metadata_hash=d["metadata_hash"],
+                status="pending", review_id=None, reasons=None)
+
+
+def _revision_decided(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    _review(r, rec, src)
+    r.facts.update("product_revisions", d["revision_id"], src, review_id=d["review_id"], reasons=d["reasons"],
+                   status="approved" if d["decision"] == "approve" else "rejected")
+
+
+def _revision_published(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    r.facts.update("product_revisions", rec["data"]["revision_id"], src, status="published")
+
+
 def _authorization_revoked(r: Replay, rec: dict[str, Any], src: Source) -> None:
     r.facts.set("authorizations", rec["subject"], src, revoked=True)
 
@@ -202,7 +232,8 @@ FOLDS: dict[str, Fold] = {
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
     "provider.node": _provider_node, "public_welfare.set": _public_welfare, "revenue_allowance.set": _allowance,
-    "report.published": _report,
+    "report.published": _report, "objection.filed": _objection, "objection.resolved": _objection_resolved,
+    "revision.proposed": _revision, "revision.decided": _revision_decided, "revision.published": _revision_published,
 }
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
 from ledger.verify import Divergence
-from registry.models import Account, Authorization, Product, Resource, Review
+from registry.models import Account, Authorization, Objection, Product, ProductRevision, Resource, Review
 from registry.queries.models import ProviderNode
 from registry.reconcile.chain_side import ChainSide
 from registry.reconcile.facts import Facts, Row, Source, mismatch, norm
@@ -61,6 +61,8 @@ TABLES = (
     Table("authorizations", Authorization, recorded=False, chain_key=_by_id),
     Table("products", Product, recorded=False, chain_key=_by_id),
     Table("reviews", Review),
+    Table("objections", Objection),
+    Table("product_revisions", ProductRevision),
     Table("price_caps", PriceCap, key=lambda r: str(r["product_id"]), chain_key=lambda r: cid(r["product_id"])),
     Table("offers", Offer, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),

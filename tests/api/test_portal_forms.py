@@ -155,7 +155,7 @@ def test_the_checklist_starts_unchecked_and_a_rejection_reaches_the_operator(ser
         b.sign_in(server.keys["exchange"])
         assert signed_act(b, "exchange", f"/products/{code}/review/start", {}).status_code == 200
         for lang, decide, reasons in (("en", "Choose approve or reject.", "Write the reasons"),
-                                      ("zh", "请选择“通过并上架”或“驳回”。", "请填写理由")):
+                                      ("zh", "请选择“通过”或“驳回”。", "请填写理由")):
             page = b.http.get(f"/portal/exchange?lang={lang}").text
             form = re.search(rf'<form class="checklist" data-api-path="/products/{code}/review".*?</form>', page,
                              re.DOTALL)
@@ -184,3 +184,30 @@ def test_the_checklist_starts_unchecked_and_a_rejection_reaches_the_operator(ser
             page = op.http.get(f"/portal/products/{code}?lang={lang}")
             assert page.status_code == 200
             assert 'id="reviews"' in page.text and why in page.text and heading in page.text
+
+
+def test_notices_are_public_and_the_exchange_and_operator_see_objections_and_revisions(server: Server) -> None:
+    """Anyone sees the notices; the exchange's page resolves objections and reviews revisions; the operator's
+    product page shows its revision and its review."""
+    noticed = make_product(server, stage="under_review", title="Portal notice: hay yields")
+    listed = make_product(server, stage="listed", title="Portal revision: rainfall")
+    with server.client("exchange") as ex, server.client("buyer") as buyer, server.client("operator") as op:
+        r = ex.post(f"/products/{noticed['id']}/review", json={"decision": "approve", "checklist": CHECKLIST,
+                                                                "reasons": "ok", "notice_days": 1})
+        assert r.status_code == 200, r.text
+        objection = buyer.post(f"/products/{noticed['id']}/objections", json={"reasons": "doubtful source"}).json()
+        rev = op.post(f"/products/{listed['id']}/revisions", json={"title": "Portal revision: rainfall v2"}).json()
+    with httpx.Client(base_url=server.url) as anon:  # no sign-in
+        page = anon.get("/portal/notices?lang=en")
+        assert page.status_code == 200 and noticed["code"] in page.text and "Public notices" in page.text
+    with Browser(server) as b:
+        b.sign_in(server.keys["exchange"])
+        page = b.http.get("/portal/exchange?lang=en").text
+        assert f'data-api-path="/products/{noticed["code"]}/objections/{objection["id"]}/resolution"' in page
+        assert "doubtful source" in page
+        assert f'data-api-path="/products/{listed["code"]}/revisions/{rev["id"]}/decision"' in page
+    with Browser(server) as o:
+        o.sign_in(server.keys["operator"])
+        page = o.http.get(f"/portal/products/{listed['code']}?lang=en").text
+        assert f'data-revision="{rev["id"]}" data-status="pending"' in page and "Portal revision: rainfall v2" in page
+        assert "<h1>Portal revision: rainfall " in page  # the listed version's title

@@ -54,6 +54,16 @@ def test_products_and_query(live_demo: LiveDemo) -> None:
     assert refused.returncode == 1 and "row selection is not allowed" in refused.stdout, refused.stdout
 
 
+def test_notices_and_revisions(live_demo: LiveDemo) -> None:
+    """The story's product went through its notice (now over) and a published revision."""
+    code = live_demo.run.state["ids"]["code_livestock"]
+    assert as_json(provex(live_demo, "notices", "list", "--json")) == []  # public: no key
+    revs = as_json(provex(live_demo, "revisions", "list", code, "--json", who="operator_xlg"))
+    assert [(r["status"], r["base_version"]) for r in revs] == [("published", 1)]
+    late = provex(live_demo, "notices", "object", code, "--reasons", "too late", who="buyer", check=False)
+    assert late.returncode == 1 and "not in its public notice" in late.stdout, late.stdout
+
+
 def test_audit_trace_verify_export(live_demo: LiveDemo, tmp_path: Path) -> None:
     code = live_demo.run.state["ids"]["code_livestock"]
     trace = as_json(provex(live_demo, "audit", "trace", code, "--json", who="auditor"))

@@ -192,7 +192,11 @@ def test_an_exchange_reviews_a_product_with_its_own_key(portal: OpenPortal, sqli
     assert note.inner_text() == "Check and tick this item before approving."
     assert api_get(server, "exchange", f"/products/{product['id']}")["status"] == "under_review"
     form.locator("input[name=sample_synthetic]").check()
-    form.locator("button[type=submit]").click()
+    form.locator("button[type=submit]").click()  # approved: into the public notice (zero-length on test servers)
+    notice = page.locator(f".notice[data-code='{product['code']}']")
+    notice.wait_for()
+    assert api_get(server, "exchange", f"/products/{product['id']}")["status"] == "in_notice"
+    notice.locator("button").click()  # the notice has ended with no objection: list it
     page.wait_for_selector(f"form[data-api-path='/products/{product['code']}/{{action}}']")
     listed = api_get(server, "exchange", f"/products/{product['id']}")
     assert listed["status"] == "listed"

@@ -28,6 +28,7 @@ from ledger.verify import StoredRecord
 from registry.reconcile import reconcile_database, reconcile_export
 from registry.trading.licenses import authorize_and_spend, refund_spend
 from registry.verification import stored_records, verify_database
+from tests.utils.builders import CHECKLIST, make_product
 from tests.utils.server import VENV_BIN, Server, start_server, wait_anchored
 from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account
 
@@ -97,12 +98,30 @@ def history(own: Server) -> dict[str, Any]:
     _public_welfare(own, offer)
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
+    _notice_and_revision(own, product)
     with own.client("authority") as a, own.client("operator") as op:
         r = a.put("/revenue/allowances", json={"operator_id": own.ids["operator"], "year": 2026, "allowed_fen": 900})
         assert r.status_code == 200, r.text
         assert op.post("/reports", json={"year": 2026}).status_code == 201
     _settled(own)
     return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id}
+
+
+def _notice_and_revision(server: Server, listed: dict[str, Any]) -> None:
+    """An objection to a product in its notice (dismissed), a revision of the listed product (rejected)."""
+    noticed = make_product(server, stage="under_review")
+    with server.client("exchange") as ex, server.client("buyer") as b, server.client("operator") as op:
+        r = ex.post(f"/products/{noticed['id']}/review", json={"decision": "approve", "checklist": CHECKLIST,
+                                                                "reasons": "ok", "notice_days": 1})
+        assert r.status_code == 200, r.text
+        objection = b.post(f"/products/{noticed['id']}/objections", json={"reasons": "doubt"}).json()
+        r = ex.post(f"/products/{noticed['id']}/objections/{objection['id']}/resolution",
+                    json={"decision": "dismissed", "reasons": "unfounded"})
+        assert r.status_code == 200, r.text
+        rev = op.post(f"/products/{listed['id']}/revisions", json={"title": "renamed"}).json()
+        r = ex.post(f"/products/{listed['id']}/revisions/{rev['id']}/decision",
+                    json={"decision": "reject", "checklist": CHECKLIST, "reasons": "title misleading"})
+        assert r.status_code == 200, r.text
 
 
 def _escrow_released(server: Server, product: dict[str, Any], buyer: dict[str, Any]) -> None:
@@ -212,6 +231,8 @@ TAMPERS = [
     ("UPDATE revenue_allowances SET allowed_fen = 90000", "revenue_allowances", "allowed_fen", "record"),
     ("UPDATE published_reports SET report_hash = 'ab' || substr(report_hash, 3)", "published_reports", "report_hash",
      "record"),
+    ("UPDATE objections SET status = 'upheld'", "objections", "status", "record"),
+    ("UPDATE product_revisions SET status = 'approved'", "product_revisions", "status", "record"),
 ]
 
 

@@ -94,8 +94,18 @@ def make_product(server: Server, authz: dict[str, Any] | None = None, *, stage: 
         assert r.status_code == 200, r.text
         if stage == "under_review":
             return dict(r.json())
-        r = ex.post(f"/products/{p['id']}/review", json={"decision": "approve", "checklist": CHECKLIST,
-                                                          "reasons": "ok"})
+    return approve_and_list(server, p["id"])
+
+
+def approve_and_list(server: Server, product_id: str) -> dict[str, Any]:
+    """Approve a product under review and, its public notice being zero-length on test servers
+    (PROVEX_NOTICE_DAYS=0), complete its listing at once: the listed product."""
+    with server.client("exchange") as ex:
+        r = ex.post(f"/products/{product_id}/review", json={"decision": "approve", "checklist": CHECKLIST,
+                                                             "reasons": "ok"})
+        assert r.status_code == 200, r.text
+        assert r.json()["product"]["status"] == "in_notice", r.text
+        r = ex.post(f"/products/{product_id}/listing")
         assert r.status_code == 200, r.text
         return dict(r.json()["product"])
 

@@ -89,7 +89,8 @@ def _env(home: Path, db_url: str, rpc_url: str, key: str, governance: str) -> di
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
     env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_RPC_URL=rpc_url,
                PROVEX_DEPLOYER_KEY=key, PROVEX_KEYSTORE_SCRYPT_N="1024", PROVEX_OUTBOX_INTERVAL="0.3",
-               PROVEX_ENV="dev", PROVEX_GOVERNANCE_ADDRESS=governance, PROVEX_DEV_FUND_WEI=str(10**17))
+               PROVEX_ENV="dev", PROVEX_GOVERNANCE_ADDRESS=governance, PROVEX_DEV_FUND_WEI=str(10**17),
+               PROVEX_NOTICE_DAYS="0")  # a zero-length public notice: `builders.approve_and_list` lists at once
     return env
 
 

@@ -80,6 +80,9 @@ def test_listing_refused_without_a_serving_node(qenv: QueryEnv, nodes: Any) -> N
             assert ex.get(f"/products/{product['id']}").json()["status"] == "under_review"
     served = _product(server, [nodeless, qenv.provider_ids["partial"], qenv.provider_ids["full"]])
     r = _approve(server, served)  # the third provider's node serves it
+    assert r.status_code == 200 and r.json()["product"]["status"] == "in_notice", r.text
+    with server.client("exchange") as ex:  # listing (after the zero-length notice) asks the nodes again
+        r = ex.post(f"/products/{served['id']}/listing")
     assert r.status_code == 200 and r.json()["product"]["status"] == "listed", r.text
 
 
