@@ -25,6 +25,7 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "authorization.revoked": ("DataRegistry", AUTHORITY_ROLE),
     "price_cap.set": ("Settlement", AUTHORITY_ROLE),
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),
+    "voucher_programme.create": ("Settlement", AUTHORITY_ROLE),  # VoucherProgrammes reads Settlement's role
     "review.started": ("DataRegistry", EXCHANGE_ROLE),
     "review.decided": ("DataRegistry", EXCHANGE_ROLE),
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),
