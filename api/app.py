@@ -39,6 +39,7 @@ from api.routers import (
     resources,
     reviews,
     statements,
+    voucher_programmes,
     vouchers,
 )
 from api.security import attach_file_handler
@@ -161,7 +162,7 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates,
            providers, queries,
-           offers, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
+           offers, voucher_programmes, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

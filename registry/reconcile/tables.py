@@ -28,6 +28,7 @@ from registry.trading.models import (
     Order,
     PriceCap,
     Voucher,
+    VoucherProgramme,
 )
 
 
@@ -61,6 +62,7 @@ TABLES = (
     Table("reviews", Review),
     Table("price_caps", PriceCap, key=lambda r: str(r["product_id"]), chain_key=lambda r: cid(r["product_id"])),
     Table("offers", Offer, chain_key=_by_id),
+    Table("voucher_programmes", VoucherProgramme, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),
     Table("orders", Order, chain_key=lambda r: cid(r["license_id"])),
     Table("licenses", License, chain_key=_by_id),

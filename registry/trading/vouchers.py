@@ -1,8 +1,10 @@
 """Vouchers (算力券/数据券): the authority funds them on chain for a buyer; they pay part of a price.
 
-The contract enforces holder, expiry, sector and amount; `check_voucher` applies the same rules early,
-under the contract's error names, so a refused purchase writes nothing. Issuing checks the holder the same
-way: a buyer account, never the zero address (the contract's `ZeroHolder`: the funds would be locked).
+Every voucher is issued under a programme (`registry.trading.programmes`: budget per year, allow-list, window,
+eligible sectors and products, share cap). The contract enforces holder, expiry, sector, amount and the
+programme's rules; `check_voucher` applies the same rules early, under the contract's error names, so a refused
+purchase writes nothing. Issuing checks the holder the same way: a buyer account, never the zero address (the
+contract's `ZeroHolder`: the funds would be locked), on the programme's allow-list, within its budget.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from registry.models import Account, Product, Role
 from registry.signing import new_id
 from registry.trading.models import Voucher
 from registry.trading.offers import receipt_of
+from registry.trading.programmes import check_issue, check_redeem
 from registry.trading.schemas import VoucherIn, VoucherOut
 
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -40,16 +43,16 @@ def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: V
     expires = int(data.expires_at.timestamp())
     if expires <= time.time():
         raise InvalidInput("expires_at", "must be in the future")
-    row = Voucher(id=new_id(session), authority_id=actor.id, holder_id=holder.id, amount_fen=data.amount_fen,
-                  expires_at=expires, sectors=list(data.sectors))
+    check_issue(session, data.programme_id, holder, data.amount_fen)
+    row = Voucher(id=new_id(session), programme_id=data.programme_id, authority_id=actor.id, holder_id=holder.id,
+                  amount_fen=data.amount_fen, expires_at=expires, sectors=list(data.sectors))
     session.add(row)
     session.flush()
+    facts = {"programme_id": data.programme_id, "holder_id": holder.id, "amount_fen": row.amount_fen,
+             "expires_at": expires, "sectors": row.sectors}
     submit(session, gateway, subject_type="voucher", subject_id=row.id, action="voucher.issue",
-           payload={"voucher_id": row.id, "authority_id": actor.id, "holder_id": holder.id,
-                    "amount_fen": row.amount_fen, "expires_at": expires, "sectors": row.sectors})
-    append_record(session, kind="voucher.issue", actor=actor.id, subject=row.id,
-                  data={"holder_id": holder.id, "amount_fen": row.amount_fen, "expires_at": expires,
-                        "sectors": row.sectors})
+           payload={"voucher_id": row.id, "authority_id": actor.id, **facts})
+    append_record(session, kind="voucher.issue", actor=actor.id, subject=row.id, data=facts)
     return row
 
 
@@ -70,8 +73,9 @@ def list_vouchers(session: Session, actor: Actor) -> list[Voucher]:
 
 def check_voucher(session: Session, actor: Actor, voucher_id: str, product: Product, amount_fen: int,
                   requested_fen: int | None) -> tuple[Voucher, int]:
-    """The voucher rules (NotVoucherHolder, VoucherExpired, VoucherSectorIneligible, VoucherAboveAmount,
-    VoucherExceeded); returns the voucher and how much of `amount_fen` it pays."""
+    """The voucher rules (NotVoucherHolder, VoucherExpired, VoucherSectorIneligible, the programme's,
+    VoucherAboveAmount, VoucherShareExceeded, VoucherExceeded); returns the voucher and how much of `amount_fen`
+    it pays."""
     try:
         row = get_voucher(session, voucher_id)
     except NotFound:
@@ -87,10 +91,13 @@ def check_voucher(session: Session, actor: Actor, voucher_id: str, product: Prod
         raise RuleViolation("VoucherSectorIneligible", voucherId=vid, sector=product.sector)
     if row.chain_state != "confirmed":
         raise Conflict(f"voucher {row.id} is not on chain yet ({row.chain_state})")
+    max_share = check_redeem(session, row, product, amount_fen)
     remaining = row.amount_fen - row.redeemed_fen
-    use = min(remaining, amount_fen) if requested_fen is None else requested_fen
+    use = min(remaining, max_share) if requested_fen is None else requested_fen
     if use > amount_fen:
         raise RuleViolation("VoucherAboveAmount", voucherAmount=use, amount=amount_fen)
+    if use > max_share:
+        raise RuleViolation("VoucherShareExceeded", voucherId=vid, paid=use, maxShare=max_share)
     if use > remaining:
         raise RuleViolation("VoucherExceeded", voucherId=vid, requested=use, remaining=remaining)
     return row, use
@@ -103,7 +110,8 @@ def add_redeemed(session: Session, voucher_id: str, delta_fen: int) -> None:
 
 
 def voucher_view(row: Voucher) -> VoucherOut:
-    return VoucherOut(id=row.id, authority_id=row.authority_id, holder_id=row.holder_id, amount_fen=row.amount_fen,
+    return VoucherOut(id=row.id, programme_id=row.programme_id, authority_id=row.authority_id,
+                      holder_id=row.holder_id, amount_fen=row.amount_fen,
                       redeemed_fen=row.redeemed_fen, remaining_fen=row.amount_fen - row.redeemed_fen,
                       expires_at=datetime.fromtimestamp(row.expires_at, UTC),
                       expired=time.time() >= row.expires_at, sectors=row.sectors, chain=receipt_of(row))

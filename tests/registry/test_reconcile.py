@@ -29,7 +29,7 @@ from registry.reconcile import reconcile_database, reconcile_export
 from registry.trading.licenses import authorize_and_spend, refund_spend
 from registry.verification import stored_records, verify_database
 from tests.utils.server import VENV_BIN, Server, start_server, wait_anchored
-from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account
+from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account, voucher_programme
 
 B = "SELECT id FROM accounts WHERE role = 'buyer' ORDER BY pk DESC LIMIT 1"
 
@@ -79,9 +79,10 @@ def history(own: Server) -> dict[str, Any]:
     buyer = new_account(own, fen=10_000)
     mint(own, own.ids["authority"], 10_000)
     expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    programme = voucher_programme(own, [buyer["id"]], budget=1_000, share_bps=5_000)
     with own.client("authority") as a:
-        voucher = a.post("/vouchers", json={"holder_id": buyer["id"], "amount_fen": 500, "expires_at": expires,
-                                            "sectors": []}).json()
+        voucher = a.post("/vouchers", json={"programme_id": programme["id"], "holder_id": buyer["id"],
+                                            "amount_fen": 500, "expires_at": expires, "sectors": []}).json()
     negotiable = make_offer(own, product, "negotiable", [], basis="negotiated")
     with own.client(key=buyer["api_key"]) as b:
         r = buy(b, offer["id"], voucher_id=voucher["id"], voucher_amount_fen=300)

@@ -8,16 +8,27 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from tests.utils.server import Server
-from tests.utils.trading import balances, buy, count, listed_product, make_offer, mint, new_account
+from tests.utils.trading import (
+    balances,
+    buy,
+    count,
+    listed_product,
+    make_offer,
+    mint,
+    new_account,
+    voucher_programme,
+)
 
 ZERO = "0x" + "0" * 40
 
 
-def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None) -> dict:
+def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None,
+          programme: str | None = None) -> dict:
+    programme = programme or voucher_programme(server, [holder])["id"]
     expires = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
     with server.client("authority") as a:
-        r = a.post("/vouchers", json={"holder_id": holder, "amount_fen": amount, "expires_at": expires,
-                                      "sectors": sectors or []})
+        r = a.post("/vouchers", json={"programme_id": programme, "holder_id": holder, "amount_fen": amount,
+                                      "expires_at": expires, "sectors": sectors or []})
         assert r.status_code == 201, r.text
         assert r.json()["chain"]["state"] == "confirmed"
         return dict(r.json())
@@ -69,13 +80,15 @@ def test_voucher_partial_payment_limits_and_expiry(server: Server) -> None:
 
 def test_a_voucher_for_a_holder_at_the_zero_address_is_refused_before_the_chain(server: Server) -> None:
     buyer = new_account(server)
+    programme = voucher_programme(server, [buyer["id"]])["id"]
     vouchers, txs = count(server, "vouchers"), count(server, "chain_tx")
     with server.db().begin() as conn:  # an account row whose address is zero (no binding can make one)
         conn.execute(sa.text("UPDATE accounts SET address = :z WHERE id = :id"), {"z": ZERO, "id": buyer["id"]})
     try:
         expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
         with server.client("authority") as a:
-            r = a.post("/vouchers", json={"holder_id": buyer["id"], "amount_fen": 100, "expires_at": expires})
+            r = a.post("/vouchers", json={"programme_id": programme, "holder_id": buyer["id"], "amount_fen": 100,
+                                          "expires_at": expires})
         assert r.status_code == 422, r.text
         assert r.json()["field"] == "holder_id" and "ZeroHolder" in r.json()["detail"], r.text
         assert (count(server, "vouchers"), count(server, "chain_tx")) == (vouchers, txs)  # nothing written
