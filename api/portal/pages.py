@@ -110,7 +110,7 @@ def exchange(p: Page = Depends(page("exchange"))) -> Response:
 def authority(p: Page = Depends(page("authority"))) -> Response:
     accounts = {a["id"]: a for a in p.client.accounts()}
     return p.render("authority.html", resources=p.client.resources(), authorizations=p.client.authorizations(),
-                    vouchers=p.client.vouchers(), accounts=accounts,
+                    vouchers=p.client.vouchers(), programmes=p.client.voucher_programmes(), accounts=accounts,
                     buyers=[a for a in accounts.values() if a["role"] == "buyer"])
 
 
