@@ -326,7 +326,17 @@ class Story:
         a, buyer = self.as_("authority"), self.as_("buyer")
         ex = self.as_("exchange")
         ex.mint(self.id_of("authority"), 1_000_000)
-        voucher = a.issue_voucher({"holder_id": self.id_of("buyer"), "amount_fen": 150_000, "sectors": ["agriculture"],
+        start = datetime.now(UTC) - timedelta(minutes=1)
+        programme = a.create_voucher_programme({
+            "name": "呼和浩特市数据券 2026", "annual_budget_fen": 5_000_000_000, "max_share_bps": 7_500,
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(days=365)).isoformat(),
+            "sectors": ["agriculture"], "holder_ids": [self.id_of("buyer")]})
+        ids["voucher_programme"] = programme["id"]
+        self.step("authority", "creates a voucher programme: ¥50 million a year, a voucher pays at most 75 % of a "
+                               "price, agriculture, for the allow-listed buyer", "on chain: ProgrammeCreated",
+                  programme["id"][:8])
+        voucher = a.issue_voucher({"programme_id": programme["id"], "holder_id": self.id_of("buyer"),
+                                   "amount_fen": 150_000, "sectors": ["agriculture"],
                                    "expires_at": (datetime.now(UTC) + timedelta(days=180)).isoformat()})
         ids["voucher"] = voucher["id"]
         self.step("authority", "issues a ¥1,500 data voucher (数据券) to the buyer, for agriculture",
