@@ -97,6 +97,20 @@ def programme(programme_id: str, api: str = API, key: str = KEY, as_json: bool =
     console.print(table)
 
 
+@vouchers_app.command("reclaim")
+def reclaim(voucher_id: str, api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
+    """Take back the unspent part of an expired voucher (authority, signed with your own key)."""
+    with client(api, key, signer) as c:
+        try:
+            out = c.reclaim_voucher(voucher_id)
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump(out)
+        return
+    console.print(f"voucher {out['id']}: {_yuan(out['reclaimed_fen'])} reclaimed")
+
+
 @vouchers_app.command("issue")
 def issue(
     programme_id: str = typer.Option(..., "--programme"),

@@ -25,7 +25,8 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "authorization.revoked": ("DataRegistry", AUTHORITY_ROLE),
     "price_cap.set": ("Settlement", AUTHORITY_ROLE),
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),
-    "voucher_programme.create": ("Settlement", AUTHORITY_ROLE),  # VoucherProgrammes reads Settlement's role
+    "voucher_programme.create": ("Settlement", AUTHORITY_ROLE),
+    "voucher.reclaim": ("Settlement", AUTHORITY_ROLE),  # VoucherProgrammes reads Settlement's role
     "review.started": ("DataRegistry", EXCHANGE_ROLE),
     "review.decided": ("DataRegistry", EXCHANGE_ROLE),
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),

@@ -54,6 +54,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/vouchers"): "issue_voucher",
     ("GET", "/vouchers"): "vouchers",
     ("GET", "/vouchers/{voucher_id}"): "voucher",
+    ("POST", "/vouchers/{voucher_id}/reclaim"): "reclaim_voucher",
     ("POST", "/dev/mint"): "mint",
     ("POST", "/governance/roles"): "grant_chain_roles",
     ("GET", "/signing"): "signing",

@@ -64,6 +64,11 @@ class TradingCalls(BaseClient):
         """`POST /vouchers` (authority): a funded voucher for a buyer (算力券/数据券)."""
         return dict(self.post("/vouchers", body))
 
+    def reclaim_voucher(self, voucher_id: str) -> Json:
+        """`POST /vouchers/{id}/reclaim` (authority): the unspent part of an expired voucher back to the authority
+        and to its programme's budget."""
+        return dict(self.post(f"/vouchers/{voucher_id}/reclaim"))
+
     def vouchers(self) -> list[Json]:
         """`GET /vouchers`: the caller's vouchers (all for authority, exchange, auditor)."""
         return list(self.get("/vouchers"))

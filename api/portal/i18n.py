@@ -30,6 +30,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "providers": {"zh": "数据提供方", "en": "Providers"},
     "publisher": {"zh": "运营单位", "en": "Operator"},
     "any": {"zh": "全部", "en": "Any"},
+    "reclaim": {"zh": "收回余额", "en": "Reclaim"},
     "no_results": {"zh": "没有符合条件的产品。", "en": "No products match."},
     "next_page": {"zh": "下一页", "en": "Next page"},
     "region": {"zh": "地区", "en": "Region"},
@@ -252,6 +253,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "done_revoked": {"zh": "授权已撤销。", "en": "The authorization is revoked."},
     "done_voucher_issued": {"zh": "数据券已发放。", "en": "The voucher is issued."},
     "done_programme_created": {"zh": "券计划已设立。", "en": "The voucher programme is created."},
+    "done_voucher_reclaimed": {"zh": "过期券余额已收回,并退回该计划当年预算。",
+                               "en": "The expired voucher's balance is reclaimed and back in its programme's budget."},
     "done_status_changed": {"zh": "产品状态已更改。", "en": "The product's status is changed."},
     "result_gone": {"zh": "该查询结果已不在本次登录中保存(已过期或属于其他会话)。结果未重新计算,预算未扣减。",
                     "en": "This query result is no longer kept for this session (expired, or another session's). "

@@ -70,7 +70,9 @@ def _settlement(f: Facts, ev: ChainEvent, s: Source) -> None:
               refund_window=int(a["refundWindow"]))
     elif ev.name == "VoucherIssued":
         f.set("vouchers", h(a["voucherId"]), s, holder_id=addr(a["holder"]), amount_fen=int(a["amount"]),
-              expires_at=int(a["expiry"]), sectors=[h(x) for x in a["sectors"]], redeemed_fen=0)
+              expires_at=int(a["expiry"]), sectors=[h(x) for x in a["sectors"]], redeemed_fen=0, reclaimed_fen=0)
+    elif ev.name == "VoucherReclaimed":
+        f.update("vouchers", h(a["voucherId"]), s, reclaimed_fen=int(a["amount"]))
     elif ev.name == "VoucherRedeemed":
         f.add("vouchers", h(a["voucherId"]), s, redeemed_fen=int(a["amount"]))
         f.set("_license_vouchers", h(a["licenseId"]), s, voucher=h(a["voucherId"]))

@@ -31,7 +31,7 @@ EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferW
 
 # The record kinds that claim events.
 CLAIMING = frozenset({"price_cap.set", "offer.publish", "offer.withdraw", "voucher_programme.create",
-                      "voucher.issue", "license.purchase",
+                      "voucher.issue", "voucher.reclaim", "license.purchase",
                       "license.refund", "license.release", "product.status", "authorization.revoked",
                       "authorization.expired"})
 
@@ -59,6 +59,8 @@ class Claims:
             self._claim("OfferPublished" if kind == "offer.publish" else "OfferWithdrawn", d["offer_id"])
         elif kind == "voucher.issue":
             self._claim("VoucherIssued", rec["subject"])
+        elif kind == "voucher.reclaim":
+            self._claim("VoucherReclaimed", rec["subject"])
         elif kind == "voucher_programme.create":
             self._claim("ProgrammeCreated", rec["subject"])
         elif kind == "license.purchase":

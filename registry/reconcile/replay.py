@@ -71,7 +71,11 @@ def _voucher(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
     r.facts.set("vouchers", rec["subject"], src, authority_id=rec["actor"], holder_id=d["holder_id"],
                 amount_fen=d["amount_fen"], expires_at=d["expires_at"], sectors=d["sectors"], redeemed_fen=0,
-                programme_id=d.get("programme_id"))
+                reclaimed_fen=0, programme_id=d.get("programme_id"))
+
+
+def _voucher_reclaim(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    r.facts.update("vouchers", rec["subject"], src, reclaimed_fen=rec["data"]["reclaimed_fen"])
 
 
 def _programme(r: Replay, rec: dict[str, Any], src: Source) -> None:
@@ -187,7 +191,8 @@ def _provider_node(r: Replay, rec: dict[str, Any], src: Source) -> None:
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
     "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
-    "voucher_programme.create": _programme, "voucher.issue": _voucher, "order.placed": _order,
+    "voucher_programme.create": _programme, "voucher.issue": _voucher, "voucher.reclaim": _voucher_reclaim,
+    "order.placed": _order,
     "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,

@@ -69,7 +69,7 @@ CHAIN_COLUMNS: dict[str, dict[str, Convert]] = {
     "voucher_programmes": {"annual_budget_fen": same, "max_share_bps": same, "starts_at": same, "ends_at": same,
                            "sectors": chain_ids, "product_ids": chain_ids, "holder_ids": accounts},
     "vouchers": {"holder_id": account, "amount_fen": same, "expires_at": same, "sectors": chain_ids,
-                 "redeemed_fen": same, "programme_id": chain_id},
+                 "redeemed_fen": same, "reclaimed_fen": same, "programme_id": chain_id},
     "licenses": {"buyer_id": account, "product_id": chain_id, "offer_id": chain_id, "quantity": same,
                  "amount_fen": same, "voucher_fen": same, "terms_hash": same, "status": same, "payouts": payouts},
     "orders": {"buyer_id": account, "quantity": same, "amount_fen": same, "voucher_fen": same, "state": same,

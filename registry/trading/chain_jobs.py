@@ -50,6 +50,10 @@ def _programme_create(gw: ChainGateway, session: Session, p: dict[str, Any]) -> 
         int(p["ends_at"]), p["sectors"], p["product_ids"], [address_of(session, h) for h in p["holder_ids"]])]
 
 
+def _voucher_reclaim(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.reclaim_voucher(p["voucher_id"])]
+
+
 def _license_refund(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.refund(p["license_id"])]
 
@@ -64,6 +68,7 @@ TRADING_PLANS: dict[str, Planner] = {
     "offer.withdraw": _offer_withdraw,
     "voucher_programme.create": _programme_create,
     "voucher.issue": _voucher_issue,
+    "voucher.reclaim": _voucher_reclaim,
     "license.buy": plan_purchase,
     "license.refund": _license_refund,
     "license.release": _license_release,

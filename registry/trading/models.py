@@ -106,6 +106,7 @@ class Voucher(ChainFields, table=True):
     holder_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
     amount_fen: int = big()
     redeemed_fen: int = big()
+    reclaimed_fen: int = big()  # the unspent part the authority took back after expiry (and the programme's year)
     expires_at: int = Field(sa_type=sa.BigInteger, description="unix seconds")
     sectors: list[str] = json_col()
     created_at: datetime = Field(default_factory=utcnow)

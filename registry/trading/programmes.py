@@ -93,10 +93,12 @@ def list_programmes(session: Session, actor: Actor) -> list[VoucherProgramme]:
 
 
 def issued_in(session: Session, programme_id: str, year: int) -> int:
-    """Fen issued under the programme in budget year `year` (vouchers the chain did not refuse)."""
-    rows = session.exec(select(Voucher.amount_fen, Voucher.created_at).where(Voucher.programme_id == programme_id)
+    """Fen issued under the programme in budget year `year`, less what was reclaimed (vouchers the chain did not
+    refuse)."""
+    rows = session.exec(select(Voucher.amount_fen, Voucher.reclaimed_fen, Voucher.created_at)
+                        .where(Voucher.programme_id == programme_id)
                         .where(col(Voucher.chain_state) != ChainState.FAILED)).all()
-    return sum(a for a, at in rows if budget_year(at.replace(tzinfo=at.tzinfo or UTC).timestamp()) == year)
+    return sum(a - r for a, r, at in rows if budget_year(at.replace(tzinfo=at.tzinfo or UTC).timestamp()) == year)
 
 
 def check_issue(session: Session, programme_id: str, holder: Account, amount_fen: int) -> VoucherProgramme:

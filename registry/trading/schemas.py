@@ -178,6 +178,7 @@ class VoucherOut(BaseModel):
     holder_id: str
     amount_fen: int
     redeemed_fen: int
+    reclaimed_fen: int = Field(description="taken back by the authority after expiry")
     remaining_fen: int
     expires_at: datetime
     expired: bool

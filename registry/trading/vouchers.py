@@ -19,7 +19,7 @@ from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
 from registry.access import own_rows, sees
 from registry.actor import Actor
-from registry.chain import ChainGateway, submit
+from registry.chain import ChainGateway, catch_up, chain_time, submit
 from registry.errors import Conflict, InvalidInput, NotFound, RuleViolation, found
 from registry.models import Account, Product, Role
 from registry.signing import new_id
@@ -53,6 +53,32 @@ def issue_voucher(session: Session, gateway: ChainGateway, actor: Actor, data: V
     submit(session, gateway, subject_type="voucher", subject_id=row.id, action="voucher.issue",
            payload={"voucher_id": row.id, "authority_id": actor.id, **facts})
     append_record(session, kind="voucher.issue", actor=actor.id, subject=row.id, data=facts)
+    return row
+
+
+def reclaim_voucher(session: Session, gateway: ChainGateway, actor: Actor, voucher_id: str) -> Voucher:
+    """The authority takes back the unspent part of an expired voucher: the fen to its own account, the amount to
+    the budget of the programme's year the voucher was issued in (`reclaimVoucher`; VoucherNotExpired before)."""
+    actor.require(Role.AUTHORITY)
+    row = get_voucher(session, voucher_id)
+    if row.chain_state != "confirmed":
+        raise Conflict(f"voucher {row.id} is not on chain yet ({row.chain_state})")
+    if chain_time(gateway) < row.expires_at:
+        raise RuleViolation("VoucherNotExpired", voucherId=hex32(chain_id_of(row.id)), expiry=row.expires_at)
+    if row.reclaimed_fen or row.redeemed_fen == row.amount_fen:
+        raise Conflict(f"voucher {row.id} has nothing left to reclaim")
+    catch_up(gateway, row.expires_at)
+    left = row.amount_fen - row.redeemed_fen
+    claimed = session.execute(sa.update(Voucher).where(col(Voucher.id) == row.id)
+                              .where(col(Voucher.reclaimed_fen) == 0).values(reclaimed_fen=left)
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"voucher {row.id} was reclaimed concurrently")
+    session.refresh(row)
+    submit(session, gateway, subject_type="voucher", subject_id=row.id, action="voucher.reclaim",
+           payload={"voucher_id": row.id})
+    append_record(session, kind="voucher.reclaim", actor=actor.id, subject=row.id,
+                  data={"programme_id": row.programme_id, "reclaimed_fen": left})
     return row
 
 
@@ -92,7 +118,7 @@ def check_voucher(session: Session, actor: Actor, voucher_id: str, product: Prod
     if row.chain_state != "confirmed":
         raise Conflict(f"voucher {row.id} is not on chain yet ({row.chain_state})")
     max_share = check_redeem(session, row, product, amount_fen)
-    remaining = row.amount_fen - row.redeemed_fen
+    remaining = row.amount_fen - row.redeemed_fen - row.reclaimed_fen
     use = min(remaining, max_share) if requested_fen is None else requested_fen
     if use > amount_fen:
         raise RuleViolation("VoucherAboveAmount", voucherAmount=use, amount=amount_fen)
@@ -111,7 +137,8 @@ def add_redeemed(session: Session, voucher_id: str, delta_fen: int) -> None:
 
 def voucher_view(row: Voucher) -> VoucherOut:
     return VoucherOut(id=row.id, programme_id=row.programme_id, authority_id=row.authority_id,
-                      holder_id=row.holder_id, amount_fen=row.amount_fen,
-                      redeemed_fen=row.redeemed_fen, remaining_fen=row.amount_fen - row.redeemed_fen,
+                      holder_id=row.holder_id, amount_fen=row.amount_fen, redeemed_fen=row.redeemed_fen,
+                      reclaimed_fen=row.reclaimed_fen,
+                      remaining_fen=row.amount_fen - row.redeemed_fen - row.reclaimed_fen,
                       expires_at=datetime.fromtimestamp(row.expires_at, UTC),
                       expired=time.time() >= row.expires_at, sectors=row.sectors, chain=receipt_of(row))

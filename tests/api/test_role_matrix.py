@@ -82,6 +82,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/vouchers"): (ALL, None),
     ("POST", "/vouchers"): ({A}, {}),
     ("GET", "/vouchers/{voucher_id}"): (ALL, NO_CALL),
+    ("POST", "/vouchers/{voucher_id}/reclaim"): ({A}, NO_CALL),
     ("POST", "/orders"): ({B}, {}),
     ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
     ("GET", "/licenses"): (ALL, None),

@@ -83,6 +83,9 @@ def history(own: Server) -> dict[str, Any]:
     with own.client("authority") as a:
         voucher = a.post("/vouchers", json={"programme_id": programme["id"], "holder_id": buyer["id"],
                                             "amount_fen": 500, "expires_at": expires, "sectors": []}).json()
+        short = a.post("/vouchers", json={"programme_id": programme["id"], "holder_id": buyer["id"],
+                                          "amount_fen": 50, "expires_at": (datetime.now(UTC) + timedelta(
+                                              seconds=2)).isoformat()}).json()
     negotiable = make_offer(own, product, "negotiable", [], basis="negotiated")
     with own.client(key=buyer["api_key"]) as b:
         r = buy(b, offer["id"], voucher_id=voucher["id"], voucher_amount_fen=300)
@@ -96,8 +99,18 @@ def history(own: Server) -> dict[str, Any]:
     _escrow_released(own, product, buyer)
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
+    _reclaim_expired(own, short)
     _settled(own)
     return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id}
+
+
+def _reclaim_expired(server: Server, voucher: dict[str, Any]) -> None:
+    """An unspent voucher reclaimed after its expiry (VoucherReclaimed, claimed by its voucher.reclaim record)."""
+    expiry = datetime.fromisoformat(voucher["expires_at"]).timestamp()
+    time.sleep(max(0.0, expiry + 0.2 - time.time()))
+    with server.client("authority") as a:
+        r = a.post(f"/vouchers/{voucher['id']}/reclaim")
+    assert r.status_code == 200 and r.json()["reclaimed_fen"] == 50, r.text
 
 
 def _escrow_released(server: Server, product: dict[str, Any], buyer: dict[str, Any]) -> None:
@@ -176,6 +189,7 @@ TAMPERS = [
     ("UPDATE vouchers SET amount_fen = 5000", "vouchers", "amount_fen", "record"),
     ("UPDATE vouchers SET redeemed_fen = 0", "vouchers", "redeemed_fen", "record"),
     ("UPDATE vouchers SET programme_id = NULL", "vouchers", "programme_id", "record"),
+    ("UPDATE vouchers SET reclaimed_fen = 0", "vouchers", "reclaimed_fen", "record"),
     ("UPDATE voucher_programmes SET annual_budget_fen = annual_budget_fen * 2", "voucher_programmes",
      "annual_budget_fen", "record"),
     ("UPDATE accounts SET name = 'someone else' WHERE role = 'buyer'", "accounts", "name", "record"),

@@ -1,4 +1,5 @@
-"""Voucher programmes (budget per year, share cap, window, eligibility, allow-list); vouchers name theirs.
+"""Voucher programmes (budget per year, share cap, window, eligibility, allow-list); vouchers name theirs and
+keep what was reclaimed after expiry.
 
 Revision ID: 0720
 Revises: 0710
@@ -40,6 +41,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('vouchers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('programme_id', sqltypes.AutoString(length=36), nullable=True))
+        batch_op.add_column(sa.Column('reclaimed_fen', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.create_index(batch_op.f('ix_vouchers_programme_id'), ['programme_id'], unique=False)
         batch_op.create_foreign_key('fk_vouchers_programme_id', 'voucher_programmes', ['programme_id'], ['id'])
 
@@ -48,5 +50,6 @@ def downgrade() -> None:
     with op.batch_alter_table('vouchers', schema=None) as batch_op:
         batch_op.drop_constraint('fk_vouchers_programme_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_vouchers_programme_id'))
+        batch_op.drop_column('reclaimed_fen')
         batch_op.drop_column('programme_id')
     op.drop_table('voucher_programmes')

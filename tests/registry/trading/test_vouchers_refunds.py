@@ -68,6 +68,8 @@ def test_voucher_partial_payment_limits_and_expiry(server: Server) -> None:
         r = buy(c, offer["id"], voucher_id=short["id"])
         assert r.status_code == 409 and r.json()["error"] == "VoucherExpired", r.text
         assert count(server, "orders") == orders
+    _reclaim(server, short, voucher)
+    with server.client(key=buyer["api_key"]) as c:
         # default: the voucher pays as much as it can (the remaining 200)
         r = buy(c, offer["id"], voucher_id=voucher["id"])
         assert r.status_code == 201 and r.json()["order"]["voucher_fen"] == 200
@@ -76,6 +78,23 @@ def test_voucher_partial_payment_limits_and_expiry(server: Server) -> None:
     with server.client(key=other["api_key"]) as c:
         r = buy(c, offer["id"], voucher_id=wrong_sector["id"], voucher_amount_fen=10)
         assert r.status_code == 409 and r.json()["error"] == "NotVoucherHolder"
+
+
+def _reclaim(server: Server, expired: dict, live: dict) -> None:
+    """The unspent fen of an expired voucher go back to the authority and to its programme's budget, once."""
+    authority = server.accounts["authority"].address
+    before = server.ledger.balance_of(authority)
+    with server.client("authority") as a:
+        r = a.post(f"/vouchers/{live['id']}/reclaim")
+        assert r.status_code == 409 and r.json()["error"] == "VoucherNotExpired", r.text
+        r = a.post(f"/vouchers/{expired['id']}/reclaim")
+        assert r.status_code == 200, r.text
+        assert (r.json()["reclaimed_fen"], r.json()["remaining_fen"]) == (100, 0)
+        assert a.post(f"/vouchers/{expired['id']}/reclaim").status_code == 409
+        programme = a.get(f"/voucher-programmes/{expired['programme_id']}").json()
+    assert server.ledger.balance_of(authority) - before == 100
+    assert programme["remaining_fen"] == programme["annual_budget_fen"]
+    assert server.ledger.programme_remaining(expired["programme_id"]) == programme["annual_budget_fen"]
 
 
 def test_a_voucher_for_a_holder_at_the_zero_address_is_refused_before_the_chain(server: Server) -> None:
