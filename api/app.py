@@ -35,6 +35,7 @@ from api.routers import (
     orders,
     products,
     providers,
+    public_welfare,
     queries,
     resources,
     reviews,
@@ -162,7 +163,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates,
            providers, queries,
-           offers, voucher_programmes, vouchers, orders, licenses, negotiations, statements)  # the last line: trading
+           offers, voucher_programmes, vouchers, public_welfare, orders, licenses, negotiations,
+           statements)  # the last lines: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

@@ -78,6 +78,38 @@ def audit_record(seq: int, api: str = API, key: str = KEY, as_json: bool = JSON_
                   f"recorder {p['signer']}")
 
 
+@audit_app.command("public-welfare")
+def audit_public_welfare(api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """The free public-welfare licenses (公共治理、公益事业): who took which product, for what declared purpose,
+    and the list price forgone; then the accounts the authority has named for that use.
+
+    Example: `provex audit public-welfare --key $AUTHORITY`.
+    """
+    with client(api, key) as c:
+        try:
+            licenses, users = c.licenses(use="public_welfare"), c.public_welfare_users()
+        except ApiError as e:
+            raise fail(e) from None
+    if as_json:
+        dump({"licenses": licenses, "users": users})
+        return
+    table = Table(title=f"{len(licenses)} public-welfare licenses")
+    for col in ("license", "buyer", "product", "purpose", "quantity", "list price forgone", "paid"):
+        table.add_column(col, overflow="fold")
+    for x in licenses:
+        table.add_row(x["id"][:8], x["buyer_id"][:8], x["product_id"][:8], x["terms"].get("purpose", ""),
+                      str(x["quantity"]), f"¥{x['unit_price_fen'] * x['quantity'] / 100:,.2f}",
+                      f"¥{x['amount_fen'] / 100:,.2f}")
+    console.print(table)
+    named = Table(title=f"{len(users)} accounts named for public-welfare use")
+    for col in ("account", "address", "eligible", "reason", "chain"):
+        named.add_column(col, overflow="fold")
+    for u in users:
+        named.add_row(u["account_id"][:8], u["address"], "yes" if u["eligible"] else "no", u["reason"],
+                      u["chain"]["state"])
+    console.print(named)
+
+
 def _utc(unix: int) -> str:
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 

@@ -14,7 +14,9 @@ import {VoucherProgrammes} from "./VoucherProgrammes.sol";
 
 /// @title Provex settlement
 /// @notice Offers with price caps, license purchases paid in the settlement token and split among
-///         payees by basis points, vouchers (算力券/数据券) issued under programmes, escrow with a refund window.
+///         payees by basis points, vouchers (算力券/数据券) issued under programmes, escrow with a refund window,
+///         and free licenses
+///         for public-governance and public-welfare use (公共治理、公益事业) by users the authority names.
 /// @dev Split rule: payee i gets floor(amount * bps_i / 10000); the remainder (fewer fen than
 ///      payees) goes one fen each to the payees with the largest fractional parts
 ///      (amount * bps_i mod 10000), ties to the lower index (largest-remainder method).
@@ -28,6 +30,9 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     uint8 public constant PAID = 1;
     uint8 public constant ESCROWED = 2;
     uint8 public constant REFUNDED = 3;
+
+    uint8 public constant USE_COMMERCIAL = 0; // industrial and commercial use: pays the offer's price
+    uint8 public constant USE_PUBLIC_WELFARE = 1; // public governance and public welfare: free of charge
 
     struct Offer {
         bytes32 productId;
@@ -60,6 +65,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         uint64 quantity;
         uint128 amount;
         uint128 voucherPaid;
+        uint8 use; // USE_COMMERCIAL or USE_PUBLIC_WELFARE
     }
 
     IERC20 public immutable token;
@@ -71,6 +77,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     mapping(bytes32 => Offer) private _offers;
     mapping(bytes32 => Voucher) private _vouchers;
     mapping(bytes32 => License) private _licenses;
+    /// @notice Accounts the authority has named for public-governance / public-welfare use (free licenses).
+    mapping(address => bool) public publicWelfareUser;
 
     error PriceAboveCap(bytes32 productId, uint128 unitPrice, uint128 cap);
     error BasisPointsNotExact(uint256 sum);
@@ -98,6 +106,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     error NotEscrowed(bytes32 licenseId, uint8 status);
     error RefundWindowOpen(bytes32 licenseId, uint64 releaseAfter);
     error RefundWindowClosed(bytes32 licenseId, uint64 releaseAfter);
+    error NotPublicWelfareUser(address buyer);
 
     event PriceCapSet(bytes32 indexed productId, uint128 cap);
     event OfferPublished(bytes32 indexed offerId, bytes32 indexed productId, address buyer, uint64[] tierMinQuantity, uint128[] tierUnitPrice, address[] payees, uint16[] bps, uint64 refundWindow);
@@ -108,6 +117,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     event LicensePurchased(bytes32 indexed licenseId, bytes32 indexed productId, address indexed buyer, bytes32 offerId, uint64 quantity, uint128 amount, uint128 voucherPaid, bytes32 termsHash, uint8 status);
     event PaymentSplit(bytes32 indexed licenseId, address indexed payee, uint256 amount);
     event LicenseRefunded(bytes32 indexed licenseId, address indexed buyer, uint128 buyerAmount, uint128 voucherAmount);
+    event PublicWelfareUserSet(address indexed user, bool eligible);
+    event PublicWelfareUse(bytes32 indexed licenseId, address indexed buyer, uint128 listPrice);
 
     /// @notice Deploys settlement over `token_` for products in `registry_`, administered by `governance`.
     /// @param adminDelay Seconds a new default admin must wait before accepting the transfer.
@@ -286,11 +297,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         uint128 voucherAmount
     ) external nonReentrant {
         address buyer = _msgSender();
-        if (_licenses[licenseId].buyer != address(0)) revert LicenseExists(licenseId);
-        Offer storage o = _requireOffer(offerId);
-        if (!o.active) revert OfferInactive(offerId);
-        if (o.buyer != address(0) && o.buyer != buyer) revert NotOfferBuyer(offerId, o.buyer, buyer);
-        if (!registry.isTradable(o.productId)) revert ProductNotTradable(o.productId);
+        Offer storage o = _checkPurchase(licenseId, offerId, buyer);
         uint128 amount = priceOf(offerId, quantity);
         uint128 cap = priceCap[o.productId]; // binds every purchase, offers published before the cap too
         if (cap != 0 && amount > uint256(cap) * quantity) revert PriceAboveCap(o.productId, amount / quantity, cap);
@@ -310,11 +317,42 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
             termsHash,
             quantity,
             amount,
-            voucherAmount
+            voucherAmount,
+            USE_COMMERCIAL
         );
         token.safeTransferFrom(buyer, address(this), amount - voucherAmount);
         emit LicensePurchased(licenseId, o.productId, buyer, offerId, quantity, amount, voucherAmount, termsHash, status);
         if (status == PAID) _pay(licenseId, o, amount);
+    }
+
+    /// @notice The authority names (or stops naming) an account as a public-governance / public-welfare user.
+    /// @param user The buyer's address.
+    /// @param eligible Whether it may take free public-welfare licenses from now on.
+    function setPublicWelfareUser(address user, bool eligible) external onlyRole(ProvexRoles.AUTHORITY) {
+        if (user == address(0)) revert ZeroHolder();
+        publicWelfareUser[user] = eligible;
+        emit PublicWelfareUserSet(user, eligible);
+    }
+
+    /// @notice A public-welfare user takes a license free of charge (公共治理、公益事业 use): the same offer
+    ///         and product rules as a purchase, nothing paid, the offer's list price recorded in the event.
+    /// @param licenseId keccak256 of the license's UUID.
+    /// @param offerId The offer.
+    /// @param quantity Units (as in a purchase).
+    /// @param termsHash Hash of the canonical license terms (they name the use and its declared purpose).
+    function buyPublicWelfareLicense(bytes32 licenseId, bytes32 offerId, uint64 quantity, bytes32 termsHash)
+        external
+        nonReentrant
+    {
+        address buyer = _msgSender();
+        if (!publicWelfareUser[buyer]) revert NotPublicWelfareUser(buyer);
+        Offer storage o = _checkPurchase(licenseId, offerId, buyer);
+        uint128 listPrice = priceOf(offerId, quantity);
+        uint64 nowTs = uint64(block.timestamp);
+        _licenses[licenseId] =
+            License(buyer, PAID, nowTs, nowTs, offerId, o.productId, 0, termsHash, quantity, 0, 0, USE_PUBLIC_WELFARE);
+        emit LicensePurchased(licenseId, o.productId, buyer, offerId, quantity, 0, 0, termsHash, PAID);
+        emit PublicWelfareUse(licenseId, buyer, listPrice);
     }
 
     /// @notice Pays out an escrowed license once its refund window has passed. Anyone may call.
@@ -384,6 +422,14 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         if (amount > remaining) revert VoucherExceeded(voucherId, amount, remaining);
         v.redeemed += amount;
         emit VoucherRedeemed(voucherId, licenseId, amount);
+    }
+
+    function _checkPurchase(bytes32 licenseId, bytes32 offerId, address buyer) private view returns (Offer storage o) {
+        if (_licenses[licenseId].buyer != address(0)) revert LicenseExists(licenseId);
+        o = _requireOffer(offerId);
+        if (!o.active) revert OfferInactive(offerId);
+        if (o.buyer != address(0) && o.buyer != buyer) revert NotOfferBuyer(offerId, o.buyer, buyer);
+        if (!registry.isTradable(o.productId)) revert ProductNotTradable(o.productId);
     }
 
     function _pay(bytes32 licenseId, Offer storage o, uint256 amount) private {

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
@@ -140,6 +141,14 @@ class Acts:
                          (chain_id_of(license_id), chain_id_of(offer_id), quantity, terms_hash,
                           chain_id_of(voucher_id), voucher_amount),
                          "LicensePurchased")
+
+    def buy_public_welfare_license(self, license_id: str, offer_id: str, quantity: int, terms_hash: bytes) -> Act:
+        return self._act("Settlement", "buyPublicWelfareLicense",
+                         (chain_id_of(license_id), chain_id_of(offer_id), quantity, terms_hash), "LicensePurchased")
+
+    def set_public_welfare_user(self, user: str, eligible: bool) -> Act:
+        return self._act("Settlement", "setPublicWelfareUser", (Web3.to_checksum_address(user), eligible),
+                         "PublicWelfareUserSet")
 
     def release(self, license_id: str) -> Act:
         return self._act("Settlement", "release", (chain_id_of(license_id),), "PaymentSplit")

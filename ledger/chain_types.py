@@ -65,6 +65,7 @@ class ChainLicense:
     quantity: int
     amount: int
     voucher_paid: int
+    use: int  # Settlement.USE_COMMERCIAL (0) or USE_PUBLIC_WELFARE (1)
 
 
 @dataclass(frozen=True)

@@ -324,7 +324,7 @@ class Ledger:
                 return None
             raise
         return ChainLicense(v[0], LicenseStatus(v[1]), int(v[2]), int(v[3]), bytes(v[4]), bytes(v[5]),
-                            bytes(v[6]), bytes(v[7]), int(v[8]), int(v[9]), int(v[10]))
+                            bytes(v[6]), bytes(v[7]), int(v[8]), int(v[9]), int(v[10]), int(v[11]))
 
     # ------------------------------------------------------------ checkpoints
 

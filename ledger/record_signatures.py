@@ -17,7 +17,7 @@ SIGNED_KINDS = frozenset({
     "order.placed", "query.run", "query.refused", "review.started", "review.decided", "authorization.revoked",
     "price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "voucher_programme.create", "voucher.reclaim",
     "negotiation.requested", "budget_policy.set",
-    "provider.node", "roles.granted", "account.key_rotated"})
+    "provider.node", "roles.granted", "account.key_rotated", "public_welfare.set"})
 
 
 @dataclass(frozen=True)

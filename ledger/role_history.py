@@ -27,6 +27,7 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),
     "voucher_programme.create": ("Settlement", AUTHORITY_ROLE),
     "voucher.reclaim": ("Settlement", AUTHORITY_ROLE),  # VoucherProgrammes reads Settlement's role
+    "public_welfare.set": ("Settlement", AUTHORITY_ROLE),
     "review.started": ("DataRegistry", EXCHANGE_ROLE),
     "review.decided": ("DataRegistry", EXCHANGE_ROLE),
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),

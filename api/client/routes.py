@@ -55,6 +55,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/vouchers"): "vouchers",
     ("GET", "/vouchers/{voucher_id}"): "voucher",
     ("POST", "/vouchers/{voucher_id}/reclaim"): "reclaim_voucher",
+    ("POST", "/public-welfare-users"): "set_public_welfare_user",
+    ("GET", "/public-welfare-users"): "public_welfare_users",
     ("POST", "/dev/mint"): "mint",
     ("POST", "/governance/roles"): "grant_chain_roles",
     ("GET", "/signing"): "signing",

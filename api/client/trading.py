@@ -77,6 +77,16 @@ class TradingCalls(BaseClient):
         """`GET /vouchers/{id}`: one voucher with what is left of it."""
         return dict(self.get(f"/vouchers/{voucher_id}"))
 
+    def set_public_welfare_user(self, account_id: str, eligible: bool, reason: str) -> Json:
+        """`POST /public-welfare-users` (authority): name a buyer account for free public-welfare use (公共治理、
+        公益事业), or stop naming it; signed by the authority's own key, enforced by Settlement."""
+        return dict(self.post("/public-welfare-users", {"account_id": account_id, "eligible": eligible,
+                                                         "reason": reason}))
+
+    def public_welfare_users(self) -> list[Json]:
+        """`GET /public-welfare-users` (authority, exchange, auditor): the accounts named and why."""
+        return list(self.get("/public-welfare-users"))
+
     def mint(self, account_id: str, amount_fen: int) -> Json:
         """`POST /dev/mint` (exchange, dev chains only): test fen for an account."""
         return dict(self.post("/dev/mint", {"account_id": account_id, "amount_fen": amount_fen}))
@@ -90,9 +100,12 @@ class TradingCalls(BaseClient):
         return dict(self.get("/accounts/me/statement", period=period))
 
     def order(self, offer_id: str, quantity: int = 1, voucher_id: str | None = None,
-              purpose: str | None = None, idempotency_key: str | None = None) -> Json:
-        """`POST /orders` (buyer): buy a license. Returns `{"order": ..., "license": ...}`."""
+              purpose: str | None = None, idempotency_key: str | None = None, use: str | None = None) -> Json:
+        """`POST /orders` (buyer): buy a license (`use="public_welfare"`: free, for accounts the authority has
+        named). Returns `{"order": ..., "license": ...}`."""
         body: Json = {"offer_id": offer_id, "quantity": quantity}
+        if use:
+            body["use"] = use
         if voucher_id:
             body["voucher_id"] = voucher_id
         if purpose:
@@ -103,9 +116,10 @@ class TradingCalls(BaseClient):
         """`GET /orders/{id}`: one order (its buyer; exchange, authority, auditor). `order()` places one."""
         return dict(self.get(f"/orders/{order_id}"))
 
-    def licenses(self) -> list[Json]:
-        """`GET /licenses`: the buyer's own (everyone's for exchange, authority, auditor)."""
-        return list(self.get("/licenses"))
+    def licenses(self, use: str | None = None) -> list[Json]:
+        """`GET /licenses`: the buyer's own (everyone's for exchange, authority, auditor), optionally of one use
+        category (`public_welfare`: what the authority audits)."""
+        return list(self.get("/licenses", use=use))
 
     def license(self, license_id: str) -> Json:
         """`GET /licenses/{id}`: one license with its usage and budget left."""

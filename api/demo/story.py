@@ -4,7 +4,8 @@ The authority registers four public data resources and authorizes two operators;
 products; the exchange reviews them: it lists the livestock product (served by three provider nodes), is
 refused listing the electricity product (no provider node serves it: NoServingNode), rejects the clinic
 product with reasons and leaves the quarterly data-centre product in its queue; the buyer gets a voucher,
-buys a license and runs federated queries until the privacy budget runs low; the auditor traces the
+buys a license and runs federated queries until the privacy budget runs low; the authority names the league's
+emergency bureau for public-welfare use, which takes a license free of charge; the auditor traces the
 product and verifies the database against the chain. Every listed product answers queries.
 """
 
@@ -31,6 +32,7 @@ PEOPLE: dict[str, tuple[str, str]] = {
     "operator_hhht": ("operator", "呼和浩特市公共数据运营有限公司"),
     **{f"provider_{node}": ("provider", zh) for node, zh, _en, _b in LIVESTOCK_NODES},
     "buyer": ("buyer", "草原畜牧业研究院"),
+    "bureau": ("buyer", "锡林郭勒盟应急管理局"),  # takes free public-welfare licenses
     "auditor": ("auditor", "自治区数据要素审计中心"),
 }
 BOOTSTRAP = ("authority", "exchange")
@@ -141,6 +143,7 @@ class Story:
         self.review()
         self.sell()
         self.buy_and_query()
+        self.public_welfare()
         self.audit()
         self.state.played_at = datetime.now(UTC).isoformat(timespec="seconds")
         return self.state
@@ -158,7 +161,7 @@ class Story:
                 continue
             acct = ex.create_account(role, name, make_binding(self.keys[who], self.domain, role, name))
             self.state.accounts[who] = {k: acct[k] for k in ("id", "role", "name", "address", "api_key")}
-        self.step("exchange", "onboards 2 operators, 3 providers, a buyer and an auditor",
+        self.step("exchange", "onboards 2 operators, 3 providers, 2 buyers and an auditor",
                   f"{len(PEOPLE)} accounts, each bound to its holder's own key by the holder's signature")
 
     def register_nodes(self, nodes: dict[str, NodeInfo] | None = None) -> None:
@@ -358,6 +361,20 @@ class Story:
             ids["last_query_record"] = str(out["receipt"].get("seq", ""))
         self.step("buyer", f"runs {runs} federated queries over 3 provider nodes (ε {QUERY_EPSILON} each)",
                   f"budget runs low: ε {left:.2f} left", f"record #{ids.get('last_query_record', '')}")
+
+    def public_welfare(self) -> None:
+        """Public-governance use is free (价格形成机制): the authority names the bureau, which takes a license at 0."""
+        ids = self.state.ids
+        self.as_("authority").set_public_welfare_user(
+            self.id_of("bureau"), True, "盟应急管理局：草原灾害应急统计，公共治理用途 (public-governance use)")
+        self.step("authority", "names the league's emergency bureau for public-welfare use (公共治理、公益事业)",
+                  "on chain: PublicWelfareUserSet", self.id_of("bureau")[:8])
+        order = self.as_("bureau").order(ids["offer_livestock"], 1, use="public_welfare",
+                                         idempotency_key="demo-order-welfare")["order"]
+        ids["license_welfare"] = order["license_id"]
+        self.step("bureau", "takes a livestock license free of charge for public-governance use",
+                  f"order {order['state']}: ¥{(order['amount_fen'] or 0) / 100:,.0f} paid, the use recorded on chain",
+                  order["license_id"][:8])
 
     def audit(self) -> None:
         ids = self.state.ids

@@ -182,7 +182,7 @@ def signout(request: Request) -> Response:
 # Flash messages a signed act may leave (signer.js posts the form's `data-done`, else `done_saved`).
 DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
                            "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
-                           "done_status_changed"})
+                           "done_status_changed", "done_public_welfare"})
 
 
 @router.post("/done")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.deps import AnyCtx, BuyerOrExchangeCtx, PartyCtx
 from registry.trading import licenses as svc
+from registry.trading.models import Use
 from registry.trading.orders import refund_license, release_license
 from registry.trading.schemas import ChargeOut, LicenseOut
 
@@ -13,8 +14,9 @@ router = APIRouter(prefix="/licenses", tags=["trading"])
 
 
 @router.get("", response_model=list[LicenseOut], summary="My licenses (all for exchange, authority, auditor)")
-def list_licenses(c: AnyCtx) -> list[LicenseOut]:
-    return [svc.license_view(x) for x in svc.list_licenses(c.session, c.actor)]
+def list_licenses(c: AnyCtx, use: Use | None = Query(None, description="only this use category (the authority "
+                                                   "audits public_welfare licenses)")) -> list[LicenseOut]:
+    return [svc.license_view(x) for x in svc.list_licenses(c.session, c.actor, use)]
 
 
 @router.get("/{license_id}", response_model=LicenseOut, summary="One license")

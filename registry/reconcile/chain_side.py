@@ -76,6 +76,9 @@ def _settlement(f: Facts, ev: ChainEvent, s: Source) -> None:
     elif ev.name == "VoucherRedeemed":
         f.add("vouchers", h(a["voucherId"]), s, redeemed_fen=int(a["amount"]))
         f.set("_license_vouchers", h(a["licenseId"]), s, voucher=h(a["voucherId"]))
+    elif ev.name == "PublicWelfareUserSet":
+        f.set("public_welfare_users", str(a["user"]).lower(), s, address=str(a["user"]).lower(),
+              eligible=bool(a["eligible"]))
     else:
         _license_event(f, ev, s)
 
@@ -87,7 +90,8 @@ def _license_event(f: Facts, ev: ChainEvent, s: Source) -> None:
         common = {"buyer_id": addr(a["buyer"]), "quantity": int(a["quantity"]), "amount_fen": int(a["amount"]),
                   "voucher_fen": int(a["voucherPaid"]), "tx_hash": ev.tx_hash}
         f.set("licenses", lid, s, product_id=h(a["productId"]), offer_id=h(a["offerId"]),
-              terms_hash=bytes(a["termsHash"]).hex(), status=LicenseStatus(a["status"]).name.lower(), **common)
+              terms_hash=bytes(a["termsHash"]).hex(), status=LicenseStatus(a["status"]).name.lower(),
+              use="commercial", **common)  # until a PublicWelfareUse in the same transaction says otherwise
         f.set("orders", lid, s, state="paid", **common)
     elif ev.name == "PaymentSplit":
         row = f.row("licenses", h(a["licenseId"]))
@@ -95,6 +99,8 @@ def _license_event(f: Facts, ev: ChainEvent, s: Source) -> None:
             paid = row.columns.get("payouts", ([], s))[0]
             f.set("licenses", h(a["licenseId"]), s, status="paid",  # release() says so only by paying out
                   payouts=sorted([*paid, [str(a["payee"]).lower(), int(a["amount"])]]))
+    elif ev.name == "PublicWelfareUse":
+        f.update("licenses", h(a["licenseId"]), s, use="public_welfare")
     elif ev.name == "LicenseRefunded":
         f.update("licenses", h(a["licenseId"]), s, status="refunded")
         voucher = f.row("_license_vouchers", h(a["licenseId"]))

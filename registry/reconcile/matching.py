@@ -18,12 +18,14 @@ EVENT_KEYS = {"PriceCapSet": "productId", "OfferPublished": "offerId", "OfferWit
               "ProgrammeCreated": "programmeId",
               "VoucherIssued": "voucherId", "VoucherRedeemed": "licenseId", "VoucherReclaimed": "voucherId",
               "LicensePurchased": "licenseId", "PaymentSplit": "licenseId", "LicenseRefunded": "licenseId",
-              "AuthorizationRevoked": "authorizationId", "ProductStatusChanged": "productId"}
+              "AuthorizationRevoked": "authorizationId", "ProductStatusChanged": "productId",
+              "PublicWelfareUserSet": "user", "PublicWelfareUse": "licenseId"}
 # The table an event's subject lives in, to name it.
 EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferWithdrawn": "offers",
                 "ProgrammeCreated": "voucher_programmes",
                 "VoucherIssued": "vouchers", "VoucherRedeemed": "licenses", "VoucherReclaimed": "vouchers",
                 "LicensePurchased": "licenses", "PaymentSplit": "licenses", "LicenseRefunded": "licenses",
+                "PublicWelfareUserSet": "public_welfare_users", "PublicWelfareUse": "licenses",
                 "AuthorizationRevoked": "authorizations", "ProductStatusChanged": "products",
                 "ResourceRegistered": "resources", "AuthorizationGranted": "authorizations",
                 "ProductRegistered": "products", "ProductMetadataUpdated": "products"}
@@ -33,11 +35,16 @@ EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferW
 CLAIMING = frozenset({"price_cap.set", "offer.publish", "offer.withdraw", "voucher_programme.create",
                       "voucher.issue", "voucher.reclaim", "license.purchase",
                       "license.refund", "license.release", "product.status", "authorization.revoked",
-                      "authorization.expired"})
+                      "authorization.expired", "public_welfare.set"})
 
 
 def cid(identifier: str) -> str:
     return "0x" + chain_id_of(identifier).hex()
+
+
+def subject_of(value: bytes | str) -> str:
+    """An event's subject argument as claims name it: a bytes32 id in hex, an address in lower case."""
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 class Claims:
@@ -63,6 +70,8 @@ class Claims:
             self._claim("VoucherReclaimed", rec["subject"])
         elif kind == "voucher_programme.create":
             self._claim("ProgrammeCreated", rec["subject"])
+        elif kind == "public_welfare.set":
+            self.count[("PublicWelfareUserSet", str(d["address"]).lower())] += 1
         elif kind == "license.purchase":
             self._purchase(rec)
         elif kind == "license.refund":
@@ -85,11 +94,13 @@ class Claims:
             self._claim("VoucherRedeemed", d["license_id"])
         if d["status"] == "paid":
             self._claim("PaymentSplit", d["license_id"], UNLIMITED)
+        if d.get("use") == "public_welfare":
+            self._claim("PublicWelfareUse", d["license_id"])
 
 
 def chain_only(event: ChainEvent, detail: str) -> Divergence:
     key = EVENT_KEYS.get(event.name)
-    row = "0x" + bytes(event.args[key]).hex() if key else None
+    row = subject_of(event.args[key]) if key else None
     return Divergence("chain_only", EVENT_TABLES.get(event.name, event.contract), row, None, None,
                       f"{event.contract}.{event.name} at block {event.block_number}: {detail}", tx=event.tx_hash)
 
@@ -101,7 +112,7 @@ def unclaimed(events: Iterable[ChainEvent], claims: Claims) -> Iterator[Divergen
         key = EVENT_KEYS.get(ev.name)
         if key is None:
             continue
-        subject = "0x" + bytes(ev.args[key]).hex()
+        subject = subject_of(ev.args[key])
         if left[(ev.name, subject)] <= 0:
             yield chain_only(ev, "no record describes it")
             continue

@@ -90,7 +90,8 @@ def _order(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
     r.facts.set("orders", d["order_id"], src, buyer_id=rec["actor"], product_id=rec["subject"],
                 offer_id=d["offer_id"], quantity=d["quantity"], license_id=d["license_id"],
-                voucher_id=d["voucher_id"], terms_hash=d["terms_hash"], state="pending")
+                voucher_id=d["voucher_id"], terms_hash=d["terms_hash"], state="pending",
+                use=d.get("use", "commercial"))  # records before use categories: commercial
 
 
 def _order_failed(r: Replay, rec: dict[str, Any], src: Source) -> None:
@@ -104,7 +105,8 @@ def _purchase(r: Replay, rec: dict[str, Any], src: Source) -> None:
     r.facts.set("licenses", d["license_id"], src, order_id=d["order_id"], buyer_id=rec["actor"],
                 product_id=rec["subject"], offer_id=d["offer_id"], quantity=d["quantity"], amount_fen=d["amount_fen"],
                 voucher_fen=d["voucher_fen"], terms_hash=d["terms_hash"], status=d["status"], payouts=d["payouts"],
-                queries_used=0, eps_spent=0, delta_spent=0, rho_spent=0)  # tx_hash: the row's latest act's
+                queries_used=0, eps_spent=0, delta_spent=0, rho_spent=0,  # tx_hash: the row's latest act's
+                use=d.get("use", "commercial"))
     if d.get("voucher_id") and d["voucher_fen"]:
         r.license_voucher[d["license_id"]] = d["voucher_id"]
         r.facts.add("vouchers", d["voucher_id"], src, redeemed_fen=int(d["voucher_fen"]))
@@ -188,6 +190,12 @@ def _provider_node(r: Replay, rec: dict[str, Any], src: Source) -> None:
                 policy_hash=d["policy_hash"])
 
 
+def _public_welfare(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("public_welfare_users", rec["subject"], src, address=d["address"], eligible=d["eligible"],
+                reason=d["reason"], authority_id=rec["actor"])
+
+
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
     "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
@@ -196,7 +204,7 @@ FOLDS: dict[str, Fold] = {
     "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
-    "provider.node": _provider_node,
+    "provider.node": _provider_node, "public_welfare.set": _public_welfare,
 }
 
 

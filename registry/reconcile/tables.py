@@ -27,6 +27,7 @@ from registry.trading.models import (
     Offer,
     Order,
     PriceCap,
+    PublicWelfareUser,
     Voucher,
     VoucherProgramme,
 )
@@ -64,6 +65,7 @@ TABLES = (
     Table("offers", Offer, chain_key=_by_id),
     Table("voucher_programmes", VoucherProgramme, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),
+    Table("public_welfare_users", PublicWelfareUser, chain_key=lambda r: str(r["address"]).lower()),
     Table("orders", Order, chain_key=lambda r: cid(r["license_id"])),
     Table("licenses", License, chain_key=_by_id),
     Table("license_charges", LicenseCharge),

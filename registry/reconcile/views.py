@@ -71,7 +71,9 @@ CHAIN_COLUMNS: dict[str, dict[str, Convert]] = {
     "vouchers": {"holder_id": account, "amount_fen": same, "expires_at": same, "sectors": chain_ids,
                  "redeemed_fen": same, "reclaimed_fen": same, "programme_id": chain_id},
     "licenses": {"buyer_id": account, "product_id": chain_id, "offer_id": chain_id, "quantity": same,
-                 "amount_fen": same, "voucher_fen": same, "terms_hash": same, "status": same, "payouts": payouts},
+                 "amount_fen": same, "voucher_fen": same, "terms_hash": same, "status": same, "payouts": payouts,
+                 "use": same},
+    "public_welfare_users": {"address": same, "eligible": same},
     "orders": {"buyer_id": account, "quantity": same, "amount_fen": same, "voucher_fen": same, "state": same,
                "tx_hash": same},
 }

@@ -52,6 +52,8 @@ def _programme_create(gw: ChainGateway, session: Session, p: dict[str, Any]) -> 
 
 def _voucher_reclaim(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.reclaim_voucher(p["voucher_id"])]
+def _public_welfare(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.set_public_welfare_user(p["address"], bool(p["eligible"]))]
 
 
 def _license_refund(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
@@ -69,6 +71,7 @@ TRADING_PLANS: dict[str, Planner] = {
     "voucher_programme.create": _programme_create,
     "voucher.issue": _voucher_issue,
     "voucher.reclaim": _voucher_reclaim,
+    "public_welfare.set": _public_welfare,
     "license.buy": plan_purchase,
     "license.refund": _license_refund,
     "license.release": _license_release,

@@ -40,6 +40,7 @@ from registry.trading.models import (
     LicenseStatus,
     Offer,
     OfferKind,
+    Use,
 )
 from registry.trading.offers import receipt_of, require_operator_of
 from registry.trading.schemas import ChargeOut, LicenseOut
@@ -81,16 +82,16 @@ class LicenseGrant:
 # --------------------------------------------------------------------- terms
 
 def build_terms(offer: Offer, *, license_id: str, buyer_id: str, buyer_address: str, quantity: int,
-                purpose: str, start: datetime) -> dict[str, Any]:
+                purpose: str, use: str, start: datetime) -> dict[str, Any]:
     """The license terms whose canonical hash goes on chain. Subscriptions scale per period; a metered
-    license allows exactly the queries bought."""
+    license allows exactly the queries bought. `use` is the declared use category (public welfare: free)."""
     t = offer.terms
     periods = quantity if offer.kind == OfferKind.SUBSCRIPTION else 1
     days = (offer.term_days or 0) * quantity if offer.kind == OfferKind.SUBSCRIPTION else t["validity_days"]
     max_queries = quantity if offer.kind == OfferKind.METERED else t["max_queries"] * periods
     return {
         "license_id": license_id, "buyer_id": buyer_id, "buyer": buyer_address, "product_id": offer.product_id,
-        "offer_id": offer.id, "kind": offer.kind, "quantity": quantity, "purpose": purpose,
+        "offer_id": offer.id, "kind": offer.kind, "quantity": quantity, "purpose": purpose, "use": use,
         "query_kinds": sorted(t["query_kinds"]), "columns": sorted(t["columns"]), "max_queries": max_queries,
         "epsilon": t["epsilon"] * periods, "delta": t["delta"] * periods,
         "rho": t["rho"] * periods if t.get("rho") else None,
@@ -112,7 +113,7 @@ def create_license(session: Session, *, order_id: str, license_id: str, offer: O
         rho_budget=eps_units(terms["rho"]) if terms.get("rho") else None,
         valid_from=datetime.fromisoformat(terms["valid_from"]),
         valid_until=datetime.fromisoformat(terms["valid_until"]), release_after=release_after,
-        status=status, payouts=payouts)
+        status=status, payouts=payouts, use=terms.get("use", Use.COMMERCIAL))
     session.add(row)
     ensure_buyer_budget(session, offer.product_id, terms["buyer_id"])
     return row
@@ -320,8 +321,13 @@ def visible_license(session: Session, actor: Actor, license_id: str) -> License:
     raise NotFound(f"license {license_id} not found")
 
 
-def list_licenses(session: Session, actor: Actor) -> list[License]:
-    return list(session.exec(own_rows(select(License).order_by(col(License.pk)), actor, License.buyer_id)).all())
+def list_licenses(session: Session, actor: Actor, use: Use | None = None) -> list[License]:
+    """The licenses `actor` may see (overseers: all), optionally of one use category (the authority audits the
+    public-welfare ones)."""
+    stmt = select(License).order_by(col(License.pk))
+    if use is not None:
+        stmt = stmt.where(License.use == use)
+    return list(session.exec(own_rows(stmt, actor, License.buyer_id)).all())
 
 
 def list_charges(session: Session, lic: License) -> list[LicenseCharge]:
@@ -339,7 +345,7 @@ def license_view(row: License) -> LicenseOut:
         delta_left=(row.delta_budget - row.delta_spent) / DELTA_UNIT, valid_from=row.valid_from,
         valid_until=row.valid_until,
         refundable_until=row.release_after if row.status == LicenseStatus.ESCROWED else None,
-        payouts=row.payouts, chain=receipt_of(row))
+        payouts=row.payouts, use=row.use, chain=receipt_of(row))
 
 
 def charge_view(row: LicenseCharge) -> ChargeOut:

@@ -28,6 +28,14 @@ class OrderState(StrEnum):
     FAILED = "failed"    # the chain refused the purchase; nobody paid
 
 
+class Use(StrEnum):
+    """The use a buyer declares (价格形成机制): public governance and public welfare is free of charge, by
+    accounts the authority names; industrial and commercial use pays the offer's price."""
+
+    COMMERCIAL = "commercial"
+    PUBLIC_WELFARE = "public_welfare"
+
+
 class LicenseStatus(StrEnum):
     PAID = "paid"
     ESCROWED = "escrowed"  # paid into escrow; refundable until `release_after` (chain time)
@@ -53,6 +61,21 @@ class PriceCap(ChainFields, table=True):
     __tablename__ = "price_caps"
     product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
     cap_fen: int = big()
+    authority_id: str = Field(foreign_key="accounts.id", max_length=36)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PublicWelfareUser(ChainFields, table=True):
+    """An account the authority names for public-governance / public-welfare use (on chain:
+    Settlement.publicWelfareUser): it may take licenses free of charge while `eligible`."""
+
+    __tablename__ = "public_welfare_users"
+    chain_subject: ClassVar[str] = "public_welfare_user"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(foreign_key="accounts.id", unique=True, max_length=36)  # the account
+    address: str = Field(max_length=42)  # the account's bound address, as the chain names it (lower case)
+    eligible: bool
+    reason: str = Field(max_length=500)
     authority_id: str = Field(foreign_key="accounts.id", max_length=36)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -134,6 +157,7 @@ class Order(ChainFields, table=True):
     state: str = Field(default=OrderState.PENDING, index=True, max_length=16)
     error: str | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
+    use: str = Field(default=Use.COMMERCIAL, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     paid_at: datetime | None = None
 
@@ -171,6 +195,7 @@ class License(ChainFields, table=True):
     release_after: int = Field(default=0, sa_type=sa.BigInteger, description="chain time (unix s)")
     status: str = Field(default=LicenseStatus.PAID, max_length=16)
     payouts: list[dict[str, Any]] = json_col()
+    use: str = Field(default=Use.COMMERCIAL, index=True, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     refunded_at: datetime | None = None
 

@@ -39,10 +39,11 @@ from registry.models import Account, ChainState, ChainTx, Product, Role
 from registry.products import get_product
 from registry.signing import new_id
 from registry.trading.licenses import build_terms, create_license, visible_license
-from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState
+from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState, Use
 from registry.trading.negotiations import check_agreement, finalize_for_license
 from registry.trading.offers import check_price_cap, get_offer, receipt_of
 from registry.trading.pricing import check_quantity, price_of, require_on_chain, unit_price_of
+from registry.trading.public_welfare import check_use
 from registry.trading.schemas import OrderIn, OrderOut
 from registry.trading.vouchers import add_redeemed, check_voucher
 
@@ -72,6 +73,7 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     check_price_cap(session, product, [unit_price_of(offer, data.quantity)])  # a cap set after the offer binds too
     if data.purpose is not None and data.purpose not in offer.terms["purposes"]:
         raise InvalidInput("purpose", f"not one of the offer's purposes: {offer.terms['purposes']}")
+    check_use(session, actor, data)
     if offer.negotiation_id:
         check_agreement(session, offer, data.quantity)
     require_on_chain(offer)
@@ -81,7 +83,10 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
 def _check_funds(session: Session, gateway: ChainGateway, actor: Actor, offer: Offer, product: Product,
                  data: OrderIn) -> tuple[int | None, int]:
     """Price, voucher and balance against the chain; returns the contract's price (`priceOf`) and the voucher
-    fen to use, or (None, the fen asked for) when the chain is down (the checks are skipped, the order queued)."""
+    fen to use, or (None, the fen asked for) when the chain is down (the checks are skipped, the order queued).
+    A public-welfare license costs nothing: (0, 0)."""
+    if data.use == Use.PUBLIC_WELFARE:
+        return 0, 0
     try:
         amount = price_of(gateway.ledger, offer, data.quantity)
         voucher_fen = 0
@@ -115,11 +120,12 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     # the terms' hash is in the signed calldata; a minute boundary in between is an `act_changed`, prepared again.
     start = datetime.now(UTC).replace(second=0, microsecond=0)
     terms = build_terms(offer, license_id=license_id, buyer_id=actor.id, buyer_address=actor.address,
-                        quantity=data.quantity, purpose=data.purpose or offer.terms["purposes"][0], start=start)
+                        quantity=data.quantity, purpose=data.purpose or offer.terms["purposes"][0], use=data.use,
+                        start=start)
     order = Order(id=order_id, buyer_id=actor.id, product_id=product.id, offer_id=offer.id, quantity=data.quantity,
                   license_id=license_id, voucher_id=data.voucher_id, voucher_requested_fen=data.voucher_amount_fen,
                   terms=terms, terms_hash=canonical_hash(terms), idempotency_key=idempotency_key,
-                  chain_state=ChainState.PENDING)
+                  use=data.use, chain_state=ChainState.PENDING)
     session.add(order)
     try:
         session.flush()
@@ -131,7 +137,8 @@ def place_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
         return again
     append_record(session, kind="order.placed", actor=actor.id, subject=product.id,
                   data={"order_id": order.id, "license_id": license_id, "offer_id": offer.id,
-                        "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash})
+                        "quantity": data.quantity, "voucher_id": data.voucher_id, "terms_hash": order.terms_hash,
+                        "use": data.use.value})
     submit(session, gateway, subject_type="order", subject_id=order.id, action="license.buy",
            payload={"order_id": order.id, "amount": amount, "voucher_fen": voucher_fen}, defer=True)
     return order
@@ -175,10 +182,14 @@ def pay_now(session: Session, gateway: ChainGateway, order: Order) -> None:
 
 
 def plan_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
-    """The buyer's acts: approve Settlement when its allowance is short (dev token), then `buyLicense`.
-    None when the chain has the license already (a payment made before a crash is adopted, not repeated)."""
+    """The buyer's acts: approve Settlement when its allowance is short (dev token), then `buyLicense`
+    (`buyPublicWelfareLicense` for a public-welfare order: nothing to pay). None when the chain has the license
+    already (a payment made before a crash is adopted, not repeated)."""
     order = session.exec(select(Order).where(Order.id == p["order_id"])).one()
     ledger = gateway.ledger
+    if order.use == Use.PUBLIC_WELFARE:
+        return [] if _on_chain(gateway, order) else [ledger.acts.buy_public_welfare_license(
+            order.license_id, order.offer_id, order.quantity, b32(order.terms_hash))]
     buyer = session.exec(select(Account.address).where(Account.id == order.buyer_id)).one()
     try:
         if ledger.license(order.license_id) is not None:
@@ -217,13 +228,25 @@ def send_purchase(gateway: ChainGateway, session: Session, job: ChainTx) -> Rece
         bought = ledger.find_events("Settlement", "LicensePurchased", licenseId=chain_id_of(order.license_id))
         assert bought, f"license {order.license_id} is on chain without its LicensePurchased event"
         receipt = bought[-1].receipt()
-    shares = ledger.split_of(chain_license.amount, [x["bps"] for x in offer.payees])
-    payouts = [{"account_id": x["account_id"], "role": x["role"], "amount_fen": s}
-               for x, s in zip(offer.payees, shares, strict=True)]
+    payouts = _payouts(gateway, offer, chain_license.amount) if order.use == Use.COMMERCIAL else []
     _record_paid(session, order, offer, receipt, chain_license.amount, chain_license.voucher_paid,
                  LicenseStatus.ESCROWED if chain_license.status == ChainLicenseStatus.ESCROWED else LicenseStatus.PAID,
                  chain_license.release_after, payouts)
     return receipt
+
+
+def _on_chain(gateway: ChainGateway, order: Order) -> bool:
+    try:
+        return gateway.ledger.license(order.license_id) is not None
+    except ChainUnavailable:
+        return False
+
+
+def _payouts(gateway: ChainGateway, offer: Offer, amount: int) -> list[dict[str, Any]]:
+    """Each payee's share of a paid price, split as the contract splits it."""
+    shares = gateway.ledger.split_of(amount, [x["bps"] for x in offer.payees])
+    return [{"account_id": x["account_id"], "role": x["role"], "amount_fen": s}
+            for x, s in zip(offer.payees, shares, strict=True)]
 
 
 def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt, amount: int, voucher_fen: int,
@@ -247,7 +270,7 @@ def _record_paid(session: Session, order: Order, offer: Offer, receipt: Receipt,
                   data={"order_id": order.id, "license_id": lic.id, "offer_id": offer.id, "quantity": order.quantity,
                         "amount_fen": amount, "voucher_id": order.voucher_id, "voucher_fen": voucher_fen,
                         "terms_hash": order.terms_hash, "status": status.value, "tx_hash": receipt.tx_hash,
-                        "payouts": payouts})
+                        "payouts": payouts, "use": order.use})
     session.flush()
 
 
@@ -266,7 +289,8 @@ def order_view(row: Order) -> OrderOut:
     return OrderOut(id=row.id, state=row.state, buyer_id=row.buyer_id, product_id=row.product_id,
                     offer_id=row.offer_id, quantity=row.quantity, license_id=row.license_id, amount_fen=row.amount_fen,
                     voucher_id=row.voucher_id, voucher_fen=row.voucher_fen, terms_hash=row.terms_hash,
-                    error=row.error, created_at=row.created_at, paid_at=row.paid_at, chain=receipt_of(row))
+                    error=row.error, use=row.use, created_at=row.created_at, paid_at=row.paid_at,
+                    chain=receipt_of(row))
 
 
 # ------------------------------------------------------------ refund & release

@@ -12,6 +12,7 @@ from registry.limits import Fen as Fen
 from registry.limits import PositiveFen as PositiveFen
 from registry.limits import Quantity as Quantity
 from registry.schemas import ChainReceiptOut, Strict, Uuid
+from registry.trading.models import Use
 
 # The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal).
 QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
@@ -208,12 +209,35 @@ class ProgrammeDetailOut(ProgrammeOut):
     vouchers: list[VoucherOut]
 
 
+class PublicWelfareUserIn(Strict):
+    account_id: Uuid = Field(description="a buyer account: a government department or public institution")
+    eligible: bool = Field(description="true: may take free public-welfare licenses from now on; false: no longer")
+    reason: Annotated[str, Field(min_length=1, max_length=500,
+                                 description="why (e.g. the approval document), kept in the ledger record")]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "account_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "eligible": True,
+        "reason": "Municipal emergency-management bureau: flood-risk planning (approval 2026-17)"}]})
+
+
+class PublicWelfareUserOut(BaseModel):
+    account_id: str
+    address: str
+    eligible: bool
+    reason: str
+    authority_id: str
+    updated_at: datetime
+    chain: ChainReceiptOut
+
+
 class OrderIn(Strict):
     offer_id: Uuid
     quantity: Quantity = 1
     purpose: Purpose | None = Field(None, description="one of the offer's purposes (default: its first)")
     voucher_id: Uuid | None = None
     voucher_amount_fen: Fen | None = Field(None, description="default: as much of the price as the voucher covers")
+    use: Use = Field(Use.COMMERCIAL, description="commercial (pays the price) or public_welfare (公共治理、公益事业: "
+                     "free of charge, for accounts the authority has named; no voucher)")
 
 
 class OrderOut(BaseModel):
@@ -229,6 +253,7 @@ class OrderOut(BaseModel):
     voucher_fen: int | None
     terms_hash: str
     error: str | None
+    use: Use
     created_at: datetime
     paid_at: datetime | None
     chain: ChainReceiptOut
@@ -258,6 +283,7 @@ class LicenseOut(BaseModel):
     refundable_until: int | None = Field(description="chain time (unix s) before which an unused license can "
                                          "be refunded; null when paid out at once")
     payouts: list[dict[str, Any]]
+    use: Use = Field(description="declared use category: public_welfare licenses are free of charge")
     chain: ChainReceiptOut
 
 

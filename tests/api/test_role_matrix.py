@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/vouchers"): ({A}, {}),
     ("GET", "/vouchers/{voucher_id}"): (ALL, NO_CALL),
     ("POST", "/vouchers/{voucher_id}/reclaim"): ({A}, NO_CALL),
+    ("GET", "/public-welfare-users"): ({A, E, U}, None),
+    ("POST", "/public-welfare-users"): ({A}, {}),
     ("POST", "/orders"): ({B}, {}),
     ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
     ("GET", "/licenses"): (ALL, None),

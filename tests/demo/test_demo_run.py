@@ -13,7 +13,7 @@ from api.client import ProvexClient
 from tests.utils.demo import DemoRun, LiveDemo
 
 ROLES = ("authority", "exchange", "operator_xlg", "operator_hhht", "provider_xlg-east", "provider_xlg-west",
-         "provider_xlg-south", "buyer", "auditor")
+         "provider_xlg-south", "buyer", "bureau", "auditor")
 
 
 def listening(url: str) -> bool:
@@ -30,6 +30,7 @@ def test_demo_plays_the_story_and_prints_the_summary(demo_run: DemoRun) -> None:
     for expected in ("registers 4 public data resources", "authorizes 2 operators", "rejects the clinic-visits",
                      "lists the livestock product", "is refused listing the electricity product",
                      "buys a license", "federated queries over 3 provider nodes", "budget runs low",
+                     "takes a livestock license free of charge",
                      "traces the livestock product", "database matches the chain"):
         assert expected in out, expected
     assert re.search(r"Portal: http://127\.0\.0\.1:\d+/", out)

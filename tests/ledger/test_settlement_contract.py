@@ -9,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.contracts import Ledger, LicenseStatus, ProductStatus
 from ledger.errors import ContractRevert
+from ledger.ids import chain_id_of
 from tests.conftest import uid
 from tests.ledger.chain_helpers import H1, advance_time, listed_product, now
 from tests.ledger.conftest import Isolated
@@ -205,3 +206,32 @@ def test_a_cap_set_after_an_offer_binds_its_purchases(ledger: Ledger, roles: Rol
     before = ledger.balance_of(funded_buyer.address)
     ledger.buy_license(funded_buyer, uid("lic"), offer, 10, H1)  # the volume tier is under the cap
     assert before - ledger.balance_of(funded_buyer.address) == 4_500
+
+
+def test_public_welfare_licenses_are_free_and_only_for_users_the_authority_names(
+        ledger: Ledger, roles: Roles, new_account: NewAccount, funded_buyer: LocalAccount) -> None:
+    listed = listed_product(ledger, roles, new_account)
+    offer, payee = uid("o"), new_account()
+    ledger.publish_offer(listed.operator, offer, listed.product, [(1, 700)], [(payee.address, 10_000)])
+    lic = uid("lic")
+    with reverts("NotPublicWelfareUser"):  # not named: declaring the use is not enough
+        ledger.send(funded_buyer, ledger.acts.buy_public_welfare_license(lic, offer, 3, H1))
+    with reverts("AccessControlUnauthorizedAccount"):  # only the authority names users
+        ledger.send(funded_buyer, ledger.acts.set_public_welfare_user(funded_buyer.address, True))
+    with reverts("ZeroHolder"):
+        ledger.send(roles["authority"], ledger.acts.set_public_welfare_user("0x" + "0" * 40, True))
+    ledger.send(roles["authority"], ledger.acts.set_public_welfare_user(funded_buyer.address, True))
+    before = ledger.balance_of(funded_buyer.address)
+    receipt = ledger.send(funded_buyer, ledger.acts.buy_public_welfare_license(lic, offer, 3, H1))
+    got = ledger.license(lic)
+    assert got is not None and (got.amount, got.use, got.status) == (0, 1, LicenseStatus.PAID)
+    assert ledger.balance_of(funded_buyer.address) == before and ledger.balance_of(payee.address) == 0
+    use = ledger.find_events("Settlement", "PublicWelfareUse", licenseId=chain_id_of(lic))
+    assert [(e.tx_hash, e.args["listPrice"]) for e in use] == [(receipt.tx_hash, 2_100)]  # the price forgone
+    ledger.set_product_status(roles["exchange"], listed.product, ProductStatus.SUSPENDED)
+    with reverts("ProductNotTradable"):  # the product and offer rules of a purchase hold
+        ledger.send(funded_buyer, ledger.acts.buy_public_welfare_license(uid("lic"), offer, 1, H1))
+    ledger.set_product_status(roles["exchange"], listed.product, ProductStatus.LISTED)
+    ledger.send(roles["authority"], ledger.acts.set_public_welfare_user(funded_buyer.address, False))
+    with reverts("NotPublicWelfareUser"):  # withdrawn: from now on it pays like anyone else
+        ledger.send(funded_buyer, ledger.acts.buy_public_welfare_license(uid("lic"), offer, 1, H1))

@@ -99,9 +99,9 @@ def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
     return value
 
 
-def forwarded_for(server: Server, event: str, **filters: Any) -> list[str]:
-    """Whose signed requests the forwarder executed in the transaction that emitted DataRegistry's `event`."""
-    found = wait_for(lambda: server.ledger.find_events("DataRegistry", event, **filters))
+def forwarded_for(server: Server, event: str, contract: str = "DataRegistry", **filters: Any) -> list[str]:
+    """Whose signed requests the forwarder executed in the transaction that emitted `contract`'s `event`."""
+    found = wait_for(lambda: server.ledger.find_events(contract, event, **filters))
     executed = server.ledger.find_events("ProvexForwarder", "ExecutedForwardRequest")
     return [str(e.args["signer"]) for e in executed if e.tx_hash == found[-1].tx_hash and e.args["success"]]
 
@@ -157,6 +157,16 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     voucher = next(v for v in api_get(server, "authority", "/vouchers")
                    if v["holder_id"] == server.ids["buyer"] and v["amount_fen"] == 1234)
     assert voucher["sectors"] == ["agriculture", "energy"] and voucher["programme_id"] == programme["id"]
+    form = page.locator("#public-welfare-form")  # names a buyer for free public-welfare use, on chain
+    form.locator("select[name=account_id]").select_option(server.ids["buyer"])
+    form.locator("button[type=submit]").click()
+    assert form.locator(".err").first.inner_text() == "Give a reason."
+    form.locator("input[name=reason]").fill("county emergency bureau")
+    submit_and_reload(page, form)
+    named = {u["account_id"]: u for u in api_get(server, "authority", "/public-welfare-users")}
+    assert named[server.ids["buyer"]]["eligible"] and named[server.ids["buyer"]]["chain"]["state"] == "confirmed"
+    assert forwarded_for(server, "PublicWelfareUserSet", "Settlement", user=server.accounts["buyer"].address) == [
+        server.accounts["authority"].address]
     shot(page, "portal-signed-authority")
     assert page.csp_violations == []
 

@@ -68,7 +68,7 @@ def _settled(server: Server) -> None:
 def history(own: Server) -> dict[str, Any]:
     """Accounts, resources, an authorization, products, a price cap, offers with payees, a voucher, purchases
     with the voucher (one escrowed and refunded), an escrowed license released, query charges (one refunded),
-    a budget policy, negotiations (one open, one agreed and then terminated)."""
+    a budget policy, negotiations (one open, one agreed and then terminated), a free public-welfare license."""
     product = listed_product(own)
     with own.client("authority") as a:
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
@@ -97,6 +97,7 @@ def history(own: Server) -> dict[str, Any]:
     _agree_then_terminate(own, buyer, negotiable)
     _refund_with_voucher(own, product, buyer, voucher)
     _escrow_released(own, product, buyer)
+    _public_welfare(own, offer)
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
     _reclaim_expired(own, short)
@@ -123,6 +124,17 @@ def _escrow_released(server: Server, product: dict[str, Any], buyer: dict[str, A
         mint(server, server.ids["authority"], 1)  # Anvil mines only on demand: a block carrying the new time
         r = b.post(f"/licenses/{r.json()['license']['id']}/release")
         assert r.status_code == 200, r.text
+
+
+def _public_welfare(server: Server, offer: dict[str, Any]) -> None:
+    """A buyer the authority names for public-welfare use takes a free license."""
+    named = new_account(server)
+    with server.client("authority") as a:
+        r = a.post("/public-welfare-users", json={"account_id": named["id"], "eligible": True, "reason": "bureau"})
+        assert r.status_code == 200, r.text
+    with server.client(key=named["api_key"]) as b:
+        r = buy(b, offer["id"], use="public_welfare")
+        assert r.status_code == 201 and r.json()["license"]["amount_fen"] == 0, r.text
 
 
 def _agree_then_terminate(server: Server, buyer: dict[str, Any], negotiable: dict[str, Any]) -> None:
@@ -208,6 +220,8 @@ TAMPERS = [
     ("UPDATE offers SET active = 0 WHERE kind = 'one_off'", "offers", "active", "record"),
     ("UPDATE offers SET payees = replace(payees, '0x', '0x1') WHERE kind = 'one_off'", "offers", "payees", "tx"),
     ("UPDATE licenses SET terms_hash = 'ab' || substr(terms_hash, 3)", "licenses", "terms_hash", "record"),
+    ("UPDATE licenses SET use = 'commercial' WHERE use = 'public_welfare'", "licenses", "use", "record"),
+    ("UPDATE public_welfare_users SET eligible = 0", "public_welfare_users", "eligible", "record"),
 ]
 
 
@@ -277,6 +291,7 @@ def _chain_only_sale(server: Server) -> str:
     buyer = server.accounts["buyer"]
     ledger.client.fund(server.accounts["authority"], buyer.address, 10**17)
     mint(server, server.ids["buyer"], 1_000)
+    ledger.send(server.accounts["authority"], ledger.acts.set_public_welfare_user(buyer.address, True))
     return ledger.buy_license(buyer, lid, oid, 1, b"\x02" * 32).tx_hash
 
 
@@ -289,6 +304,7 @@ def test_chain_only_activity_is_named_in_both_modes(own: Server, history: dict[s
     assert div["table"] == "products" and div["row"] == "0x" + chain_id_of("chain-only-product").hex()
     found = {(d["table"], d["tx"]) for d in [div, *report["also"]]}
     assert ("licenses", tx) in found, report["also"]
+    assert "public_welfare_users" in {d["table"] for d in report["also"]}, report["also"]  # a naming off the books
     with Session(own.db()) as s:
         records = [StoredRecord(r.seq, r.body) for r in stored_records(s)]
     exported = list(reconcile_export(records, own.ledger))

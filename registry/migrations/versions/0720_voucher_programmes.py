@@ -2,7 +2,7 @@
 keep what was reclaimed after expiry.
 
 Revision ID: 0720
-Revises: 0710
+Revises: 0750 (on main: 0710; merged after public_welfare)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlmodel.sql import sqltypes
 
 revision = "0720"
-down_revision = "0710"
+down_revision = "0750"
 branch_labels = None
 depends_on = None
 
