@@ -43,6 +43,7 @@ from api.routers import (
     reviews,
     schedule,
     statements,
+    voucher_programmes,
     vouchers,
 )
 from api.security import attach_file_handler
@@ -166,7 +167,7 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates, registration,
            providers, queries,
-           offers, schedule, vouchers, public_welfare, orders, licenses, negotiations,
+           offers, schedule, voucher_programmes, vouchers, public_welfare, orders, licenses, negotiations,
            statements, reports)  # the last two lines: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api import cli_audit, cli_registration, cli_tools
+from api import cli_audit, cli_registration, cli_tools, cli_vouchers
 from api.cli_errors import Cli
 from api.cli_keys import keys_app
 from api.cli_policy import policy_app
@@ -263,6 +263,7 @@ def demo(
 cli_tools.register(app)
 cli_registration.register(app)
 app.add_typer(cli_audit.audit_app, name="audit")
+app.add_typer(cli_vouchers.vouchers_app, name="vouchers")
 app.command("witness")(witness)
 
 if __name__ == "__main__":

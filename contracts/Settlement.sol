@@ -10,10 +10,12 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 import {ProvexRoles} from "./ProvexRoles.sol";
 import {DataRegistry} from "./DataRegistry.sol";
+import {VoucherProgrammes} from "./VoucherProgrammes.sol";
 
 /// @title Provex settlement
 /// @notice Offers with price caps, license purchases paid in the settlement token and split among
-///         payees by basis points, vouchers (算力券/数据券), escrow with a refund window, and free licenses
+///         payees by basis points, vouchers (算力券/数据券) issued under programmes, escrow with a refund window,
+///         and free licenses
 ///         for public-governance and public-welfare use (公共治理、公益事业) by users the authority names.
 /// @dev Split rule: payee i gets floor(amount * bps_i / 10000); the remainder (fewer fen than
 ///      payees) goes one fen each to the payees with the largest fractional parts
@@ -68,6 +70,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
 
     IERC20 public immutable token;
     DataRegistry public immutable registry;
+    /// @notice Voucher programmes: budgets, windows, allow-lists, eligibility and share caps (created here).
+    VoucherProgrammes public immutable programmes;
 
     mapping(bytes32 => uint128) public priceCap;
     mapping(bytes32 => Offer) private _offers;
@@ -128,6 +132,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     {
         token = token_;
         registry = registry_;
+        programmes = new VoucherProgrammes(forwarder);
     }
 
     // ---------------------------------------------------------------- pricing
@@ -230,31 +235,40 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
 
     // --------------------------------------------------------------- vouchers
 
-    /// @notice The authority issues a voucher, funding it from its own token balance.
+    /// @notice The authority issues a voucher under a programme, funding it from its own token balance; the
+    ///         programme's budget for this year, allow-list and existence are checked (`VoucherProgrammes.charge`).
     /// @param voucherId keccak256 of the voucher's UUID.
+    /// @param programmeId The programme it is issued under (required: no voucher escapes a programme's budget).
     /// @param holder The buyer who may redeem it; never address(0) (`ZeroHolder`: nobody could redeem it, and
     ///        a voucher held by address(0) would read as unissued).
     /// @param amount Face value in fen.
     /// @param expiry Unix seconds after which it cannot be redeemed.
     /// @param sectors keccak256 of eligible sector codes; empty for any sector.
-    function issueVoucher(bytes32 voucherId, address holder, uint128 amount, uint64 expiry, bytes32[] calldata sectors)
-        external
-        onlyRole(ProvexRoles.AUTHORITY)
-    {
+    function issueVoucher(
+        bytes32 voucherId,
+        bytes32 programmeId,
+        address holder,
+        uint128 amount,
+        uint64 expiry,
+        bytes32[] calldata sectors
+    ) external onlyRole(ProvexRoles.AUTHORITY) {
         if (holder == address(0)) revert ZeroHolder();
         if (_vouchers[voucherId].holder != address(0)) revert VoucherExists(voucherId);
+        programmes.charge(voucherId, programmeId, holder, amount);
         _vouchers[voucherId] = Voucher(holder, expiry, amount, 0, sectors);
         token.safeTransferFrom(_msgSender(), address(this), amount);
         emit VoucherIssued(voucherId, holder, amount, expiry, sectors);
     }
 
-    /// @notice The authority takes back the unredeemed part of an expired voucher.
+    /// @notice The authority takes back the unredeemed part of an expired voucher: the fen to itself, the budget
+    ///         to the programme's year the voucher was charged to.
     /// @param voucherId The voucher.
     function reclaimVoucher(bytes32 voucherId) external onlyRole(ProvexRoles.AUTHORITY) {
         Voucher storage v = _requireVoucher(voucherId);
         if (block.timestamp < v.expiry) revert VoucherNotExpired(voucherId, v.expiry);
         uint128 left = v.amount - v.redeemed;
         v.redeemed = v.amount;
+        programmes.credit(voucherId, left);
         token.safeTransfer(_msgSender(), left);
         emit VoucherReclaimed(voucherId, left);
     }
@@ -288,7 +302,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         uint128 cap = priceCap[o.productId]; // binds every purchase, offers published before the cap too
         if (cap != 0 && amount > uint256(cap) * quantity) revert PriceAboveCap(o.productId, amount / quantity, cap);
         if (voucherAmount > amount) revert VoucherAboveAmount(voucherAmount, amount);
-        if (voucherId != bytes32(0)) _redeem(voucherId, licenseId, o.productId, voucherAmount);
+        if (voucherId != bytes32(0)) _redeem(voucherId, licenseId, o.productId, voucherAmount, amount);
         else if (voucherAmount != 0) revert UnknownVoucher(voucherId);
 
         uint8 status = o.refundWindow == 0 ? PAID : ESCROWED;
@@ -389,18 +403,21 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
 
     // -------------------------------------------------------------- internals
 
-    function _redeem(bytes32 voucherId, bytes32 licenseId, bytes32 productId, uint128 amount) private {
+    function _redeem(bytes32 voucherId, bytes32 licenseId, bytes32 productId, uint128 amount, uint128 price)
+        private
+    {
         Voucher storage v = _requireVoucher(voucherId);
         if (v.holder != _msgSender()) revert NotVoucherHolder(voucherId, v.holder, _msgSender());
         if (block.timestamp >= v.expiry) revert VoucherExpired(voucherId, v.expiry, uint64(block.timestamp));
+        bytes32 sector = registry.product(productId).sector;
         if (v.sectors.length > 0) {
-            bytes32 sector = registry.product(productId).sector;
             bool eligible = false;
             for (uint256 i = 0; i < v.sectors.length; i++) {
                 if (v.sectors[i] == sector) eligible = true;
             }
             if (!eligible) revert VoucherSectorIneligible(voucherId, sector);
         }
+        programmes.checkRedeem(voucherId, productId, sector, amount, price);
         uint128 remaining = v.amount - v.redeemed;
         if (amount > remaining) revert VoucherExceeded(voucherId, amount, remaining);
         v.redeemed += amount;

@@ -116,10 +116,20 @@ class Acts:
     def withdraw_offer(self, offer_id: str) -> Act:
         return self._act("Settlement", "withdrawOffer", (chain_id_of(offer_id),), "OfferWithdrawn")
 
-    def issue_voucher(self, voucher_id: str, holder: str, amount: int, expiry: int,
+    def create_programme(self, programme_id: str, annual_budget: int, max_share_bps: int, start: int, end: int,
+                         sectors: Sequence[str], products: Sequence[str], holders: Sequence[str]) -> Act:
+        """A voucher programme (VoucherProgrammes): budget per year in fen, share cap, spending window [start,
+        end), eligible sector codes and product ids (empty: any), allow-listed holder addresses."""
+        return self._act("VoucherProgrammes", "createProgramme",
+                         (chain_id_of(programme_id), annual_budget, max_share_bps, start, end,
+                          [chain_id_of(s) for s in sectors], [chain_id_of(p) for p in products], list(holders)),
+                         "ProgrammeCreated")
+
+    def issue_voucher(self, voucher_id: str, programme_id: str, holder: str, amount: int, expiry: int,
                       sectors: Sequence[str] = ()) -> Act:
         return self._act("Settlement", "issueVoucher",
-                         (chain_id_of(voucher_id), holder, amount, expiry, [chain_id_of(s) for s in sectors]),
+                         (chain_id_of(voucher_id), chain_id_of(programme_id), holder, amount, expiry,
+                          [chain_id_of(s) for s in sectors]),
                          "VoucherIssued")
 
     def reclaim_voucher(self, voucher_id: str) -> Act:

@@ -78,9 +78,10 @@ class Ledger:
         self.registry = at("DataRegistry")
         self.checkpoints = at("CheckpointLog")
         self.settlement = at("Settlement")
+        self.programmes = at("VoucherProgrammes")
         self.contracts = {"SettlementToken": self.token, "DataRegistry": self.registry,
                           "CheckpointLog": self.checkpoints, "Settlement": self.settlement,
-                          "ProvexForwarder": self.forwarder}
+                          "ProvexForwarder": self.forwarder, "VoucherProgrammes": self.programmes}
         self.acts = Acts(self.contracts)
         # Contracts whose roles governance administers (an existing ERC-20 in production is not ours).
         self.governed: tuple[str, ...] = ("DataRegistry", "CheckpointLog", "Settlement") + (
@@ -269,10 +270,24 @@ class Ledger:
         """The contract's own split of `amount` (largest-remainder rule)."""
         return [int(x) for x in self.client.call(self.settlement.functions.splitOf(amount, list(bps)))]
 
-    def issue_voucher(self, sender: LocalAccount, voucher_id: str, holder: str, amount: int,
+    def create_programme(self, sender: LocalAccount, programme_id: str, annual_budget: int, max_share_bps: int,
+                         start: int, end: int, holders: Sequence[str], sectors: Sequence[str] = (),
+                         products: Sequence[str] = ()) -> Receipt:
+        return self.send(sender, self.acts.create_programme(programme_id, annual_budget, max_share_bps, start, end,
+                                                            sectors, products, holders))
+
+    def programme_remaining(self, programme_id: str) -> int:
+        """Fen still issuable under the programme in the current budget year."""
+        return int(self.client.call(self.programmes.functions.remaining(chain_id_of(programme_id))))
+
+    def budget_year(self, timestamp: int) -> int:
+        """The contract's budget year of unix time `timestamp` (the calendar year in UTC+8)."""
+        return int(self.client.call(self.programmes.functions.budgetYear(timestamp)))
+
+    def issue_voucher(self, sender: LocalAccount, voucher_id: str, programme_id: str, holder: str, amount: int,
                       expiry: int, sectors: Sequence[str] = ()) -> Receipt:
         self._ensure_allowance(sender, amount)
-        return self.send(sender, self.acts.issue_voucher(voucher_id, holder, amount, expiry, sectors))
+        return self.send(sender, self.acts.issue_voucher(voucher_id, programme_id, holder, amount, expiry, sectors))
 
     def reclaim_voucher(self, sender: LocalAccount, voucher_id: str) -> Receipt:
         return self.send(sender, self.acts.reclaim_voucher(voucher_id))

@@ -7,7 +7,9 @@ it could use one.
 
 `ProvexForwarder` (OpenZeppelin's ERC2771Forwarder) is deployed first; DataRegistry, Settlement and
 the dev token trust it, so an act a participant signed and the exchange relayed counts as the
-participant's own (`_msgSender()` is the signer).
+participant's own (`_msgSender()` is the signer). Settlement creates `VoucherProgrammes` (the voucher
+programmes' bookkeeping, kept out of Settlement for the EIP-170 size limit) in its constructor; its address
+is read from `Settlement.programmes()` and listed with the others.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from ledger.compiler import Build
 
 # The forwarder first: the contracts that take participants' signed acts trust it from birth (ERC-2771).
 DEPLOY_ORDER = ("ProvexForwarder", "SettlementToken", "DataRegistry", "CheckpointLog", "Settlement")
+# Contracts Settlement creates in its constructor (its own, for good: nobody else can wire them), read from it.
+CREATED_BY_SETTLEMENT = ("VoucherProgrammes",)
+CONTRACTS = DEPLOY_ORDER + CREATED_BY_SETTLEMENT
 
 
 class DeploymentError(RuntimeError):
@@ -132,6 +137,8 @@ def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount, plan: 
         addresses[name] = _checksum(str(rcpt["contractAddress"]))
         first_block = receipt.block_number if first_block is None else first_block
     assert first_block is not None
+    settlement = w3.eth.contract(address=_checksum(addresses["Settlement"]), abi=build.artifacts["Settlement"].abi)
+    addresses["VoucherProgrammes"] = _checksum(client.call(settlement.functions.programmes()))
     return Deployment(
         chain_id=client.chain_id,
         addresses=addresses,
@@ -162,7 +169,7 @@ def reusable(client: ChainClient, manifest: Deployment | None, build: Build, pla
         return False
     return all(
         len(client.w3.eth.get_code(_checksum(manifest.addresses.get(n, "0x" + "0" * 40)))) > 0
-        for n in DEPLOY_ORDER
+        for n in CONTRACTS
     )
 
 

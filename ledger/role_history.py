@@ -25,6 +25,8 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "authorization.revoked": ("DataRegistry", AUTHORITY_ROLE),
     "price_cap.set": ("Settlement", AUTHORITY_ROLE),
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),
+    "voucher_programme.create": ("Settlement", AUTHORITY_ROLE),
+    "voucher.reclaim": ("Settlement", AUTHORITY_ROLE),  # VoucherProgrammes reads Settlement's role
     "public_welfare.set": ("Settlement", AUTHORITY_ROLE),
     "revenue_allowance.set": ("Settlement", AUTHORITY_ROLE),  # the authority's pricing act, like price_cap.set
     "review.started": ("DataRegistry", EXCHANGE_ROLE),

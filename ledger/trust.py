@@ -31,7 +31,7 @@ from ledger.client import ChainClient
 from ledger.compiler import Build
 from ledger.contracts import AUTHORITY_ROLE, Checkpoint, Ledger
 from ledger.cosignatures import add_witnesses
-from ledger.deploy import DEPLOY_ORDER, Deployment
+from ledger.deploy import CONTRACTS, DEPLOY_ORDER, Deployment
 from ledger.errors import ChainError
 from ledger.promises import Promise
 from ledger.role_history import RoleHistory
@@ -115,8 +115,8 @@ class TrustFile:
             if type(data[key]) is not int or data[key] < 0:
                 raise TrustFileError(f"{key} must be a non-negative integer")
         contracts = data["contracts"]
-        if not isinstance(contracts, dict) or set(contracts) != set(DEPLOY_ORDER):
-            raise TrustFileError(f"contracts must name exactly {', '.join(sorted(DEPLOY_ORDER))}")
+        if not isinstance(contracts, dict) or set(contracts) != set(CONTRACTS):
+            raise TrustFileError(f"contracts must name exactly {', '.join(sorted(CONTRACTS))}")
         governed = data["governed"]
         if (not isinstance(governed, list) or not set(GOVERNED_ALWAYS) <= set(governed)
                 or not set(governed) <= set(DEPLOY_ORDER) - {"ProvexForwarder"}):
@@ -159,12 +159,23 @@ def genesis_hash(client: ChainClient) -> str:
     return "0x" + h.hex()
 
 
+def _created_by_settlement(ledger: Ledger, trust: TrustFile) -> list[TrustProblem]:
+    """VoucherProgrammes must be the one Settlement created (Settlement trusts no other)."""
+    try:
+        created = str(ledger.raw_call("Settlement", "programmes"))
+    except (ChainError, Web3Exception) as exc:
+        return [TrustProblem("contracts.Settlement", f"not a Provex Settlement: {exc}")]
+    if created != trust.contracts["VoucherProgrammes"]:
+        return [TrustProblem("contracts.VoucherProgrammes", f"Settlement's own VoucherProgrammes is {created}")]
+    return []
+
+
 def trust_from_chain(ledger: Ledger) -> TrustFile:
     """The unsigned trust anchors of `ledger`'s deployment, read from the chain and its manifest."""
     d = ledger.deployment
     return TrustFile(chain_id=ledger.client.chain_id, genesis_hash=genesis_hash(ledger.client),
                      deployment_block=d.deployment_block,
-                     contracts={n: Web3.to_checksum_address(d.addresses[n]) for n in DEPLOY_ORDER},
+                     contracts={n: Web3.to_checksum_address(d.addresses[n]) for n in CONTRACTS},
                      governed=sorted(ledger.governed), governance=Web3.to_checksum_address(d.governance),
                      authority=Web3.to_checksum_address(d.governance), issued_at=ledger.client.chain_time())
 
@@ -198,7 +209,7 @@ def check_trust(trust: TrustFile, client: ChainClient, build: Build,
     head = client.block_number()
     if trust.deployment_block > head:
         problems.append(TrustProblem("deployment_block", f"block {trust.deployment_block} is past the head {head}"))
-    missing = [n for n in DEPLOY_ORDER if not client.has_code(trust.contracts[n])]
+    missing = [n for n in CONTRACTS if not client.has_code(trust.contracts[n])]
     problems += [TrustProblem(f"contracts.{n}", f"no code at {trust.contracts[n]}") for n in missing]
     if missing:
         return problems
@@ -212,6 +223,7 @@ def check_trust(trust: TrustFile, client: ChainClient, build: Build,
         if admin != trust.governance:
             problems.append(TrustProblem(f"contracts.{name}", f"administered by {admin}, not governance "
                                                               f"{trust.governance}"))
+    problems += _created_by_settlement(ledger, trust)
     if trust.authority != trust.governance and not ledger.has_role("DataRegistry", AUTHORITY_ROLE,
                                                                    trust.authority):
         problems.append(TrustProblem("authority", f"{trust.authority} is neither governance nor holds "

@@ -47,9 +47,27 @@ class TradingCalls(BaseClient):
             body["rho"] = rho
         return dict(self.request("PUT", f"/products/{ref}/budget-policy", json=body))
 
+    def create_voucher_programme(self, body: Json) -> Json:
+        """`POST /voucher-programmes` (authority): a programme with its annual budget, share cap, spending window,
+        eligible sectors and products and allow-list, created on chain with the authority's own act."""
+        return dict(self.post("/voucher-programmes", body))
+
+    def voucher_programmes(self) -> list[Json]:
+        """`GET /voucher-programmes`: programmes with their use this budget year."""
+        return list(self.get("/voucher-programmes"))
+
+    def voucher_programme(self, programme_id: str) -> Json:
+        """`GET /voucher-programmes/{id}`: one programme's budget, issued, remaining, redeemed and vouchers."""
+        return dict(self.get(f"/voucher-programmes/{programme_id}"))
+
     def issue_voucher(self, body: Json) -> Json:
         """`POST /vouchers` (authority): a funded voucher for a buyer (算力券/数据券)."""
         return dict(self.post("/vouchers", body))
+
+    def reclaim_voucher(self, voucher_id: str) -> Json:
+        """`POST /vouchers/{id}/reclaim` (authority): the unspent part of an expired voucher back to the authority
+        and to its programme's budget."""
+        return dict(self.post(f"/vouchers/{voucher_id}/reclaim"))
 
     def vouchers(self) -> list[Json]:
         """`GET /vouchers`: the caller's vouchers (all for authority, exchange, auditor)."""

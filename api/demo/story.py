@@ -4,11 +4,13 @@ The authority registers four public data resources and authorizes two operators;
 products; the exchange reviews them: it approves the livestock product (served by three provider nodes) into a
 short public notice, during which the auditor objects and the exchange dismisses the objection, then lists it;
 it is refused listing the electricity product (no provider node serves it: NoServingNode), rejects the clinic
-product with reasons and leaves the quarterly data-centre product in its queue; the livestock operator proposes
+product with reasons and leaves the quarterly data-centre product in its queue; the authority caps the
+livestock price and sets the operator's maximum allowed revenue; the livestock operator proposes
 a revision of its listed product; the buyer gets a voucher, buys a license (the listed version, the revision
 still pending) and runs federated queries until the privacy budget runs low; the exchange approves the revision
 and the operator publishes it; the authority names the league's emergency bureau for public-welfare use, which
-takes a license free of charge; the auditor traces the product and verifies the database against the chain.
+takes a license free of charge; the operator publishes its annual report (its sale flagged above the maximum);
+the auditor traces the product and verifies the database against the chain.
 Every listed product answers queries.
 """
 
@@ -25,6 +27,7 @@ from eth_account.signers.local import LocalAccount
 from api.client import ApiError, Json, ProvexClient
 from api.client.signer import make_binding
 from api.demo.datasets import LIVESTOCK_NODES, Dataset
+from api.demo.story_pricing import annual_report, public_welfare, regulate
 from api.demo.story_registration import (
     APPROVAL,
     CHECKLIST_OK,
@@ -149,10 +152,12 @@ class Story:
         self.register_products()
         self.review()
         self.sell()
+        regulate(self, self.state.ids)
         propose_revision(self, self.state.ids)
         self.buy_and_query()
         review_revision(self, self.state.ids)
-        self.public_welfare()
+        public_welfare(self, self.state.ids)
+        annual_report(self, self.state.ids)
         self.audit()
         self.state.played_at = datetime.now(UTC).isoformat(timespec="seconds")
         return self.state
@@ -336,7 +341,17 @@ class Story:
         a, buyer = self.as_("authority"), self.as_("buyer")
         ex = self.as_("exchange")
         ex.mint(self.id_of("authority"), 1_000_000)
-        voucher = a.issue_voucher({"holder_id": self.id_of("buyer"), "amount_fen": 150_000, "sectors": ["agriculture"],
+        start = datetime.now(UTC) - timedelta(minutes=1)
+        programme = a.create_voucher_programme({
+            "name": "呼和浩特市数据券 2026", "annual_budget_fen": 5_000_000_000, "max_share_bps": 7_500,
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(days=365)).isoformat(),
+            "sectors": ["agriculture"], "holder_ids": [self.id_of("buyer")]})
+        ids["voucher_programme"] = programme["id"]
+        self.step("authority", "creates a voucher programme: ¥50 million a year, a voucher pays at most 75 % of a "
+                               "price, agriculture, for the allow-listed buyer", "on chain: ProgrammeCreated",
+                  programme["id"][:8])
+        voucher = a.issue_voucher({"programme_id": programme["id"], "holder_id": self.id_of("buyer"),
+                                   "amount_fen": 150_000, "sectors": ["agriculture"],
                                    "expires_at": (datetime.now(UTC) + timedelta(days=180)).isoformat()})
         ids["voucher"] = voucher["id"]
         self.step("authority", "issues a ¥1,500 data voucher (数据券) to the buyer, for agriculture",
@@ -358,20 +373,6 @@ class Story:
             ids["last_query_record"] = str(out["receipt"].get("seq", ""))
         self.step("buyer", f"runs {runs} federated queries over 3 provider nodes (ε {QUERY_EPSILON} each)",
                   f"budget runs low: ε {left:.2f} left", f"record #{ids.get('last_query_record', '')}")
-
-    def public_welfare(self) -> None:
-        """Public-governance use is free (价格形成机制): the authority names the bureau, which takes a license at 0."""
-        ids = self.state.ids
-        self.as_("authority").set_public_welfare_user(
-            self.id_of("bureau"), True, "盟应急管理局：草原灾害应急统计，公共治理用途 (public-governance use)")
-        self.step("authority", "names the league's emergency bureau for public-welfare use (公共治理、公益事业)",
-                  "on chain: PublicWelfareUserSet", self.id_of("bureau")[:8])
-        order = self.as_("bureau").order(ids["offer_livestock"], 1, use="public_welfare",
-                                         idempotency_key="demo-order-welfare")["order"]
-        ids["license_welfare"] = order["license_id"]
-        self.step("bureau", "takes a livestock license free of charge for public-governance use",
-                  f"order {order['state']}: ¥{(order['amount_fen'] or 0) / 100:,.0f} paid, the use recorded on chain",
-                  order["license_id"][:8])
 
     def audit(self) -> None:
         ids = self.state.ids

@@ -116,7 +116,7 @@ def exchange(p: Page = Depends(page("exchange"))) -> Response:
 def authority(p: Page = Depends(page("authority"))) -> Response:
     accounts = {a["id"]: a for a in p.client.accounts()}
     return p.render("authority.html", resources=p.client.resources(), authorizations=p.client.authorizations(),
-                    vouchers=p.client.vouchers(), accounts=accounts,
+                    vouchers=p.client.vouchers(), programmes=p.client.voucher_programmes(), accounts=accounts,
                     buyers=[a for a in accounts.values() if a["role"] == "buyer"],
                     welfare_users=p.client.public_welfare_users(),
                     welfare_licenses=p.client.licenses(use="public_welfare"))

@@ -182,8 +182,9 @@ def signout(request: Request) -> Response:
 
 # Flash messages a signed act may leave (signer.js posts the form's `data-done`, else `done_saved`).
 DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
-                           "done_voucher_issued", "done_status_changed", "done_public_welfare", "done_objected",
-                           "done_resolved", "done_listed", "done_revision", "done_published"})
+                           "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
+                           "done_status_changed", "done_public_welfare", "done_objected", "done_resolved",
+                           "done_listed", "done_revision", "done_published"})
 
 
 @router.post("/done")

@@ -18,6 +18,15 @@ def issue(body: VoucherIn, c: AuthorityCtx) -> VoucherOut:
     return svc.voucher_view(row)
 
 
+@router.post("/{voucher_id}/reclaim", response_model=VoucherOut,
+             summary="Take back the unspent part of an expired voucher (authority): to its own account and to the "
+                     "programme's budget of the year the voucher was issued in")
+def reclaim(voucher_id: str, c: AuthorityCtx) -> VoucherOut:
+    row = svc.reclaim_voucher(c.session, c.gateway, c.actor, voucher_id)
+    c.commit()
+    return svc.voucher_view(row)
+
+
 @router.get("", response_model=list[VoucherOut], summary="My vouchers (all for authority, exchange, auditor)")
 def list_vouchers(c: AnyCtx) -> list[VoucherOut]:
     return [svc.voucher_view(v) for v in svc.list_vouchers(c.session, c.actor)]

@@ -12,7 +12,7 @@ from registry.reconcile.facts import Facts, Source
 ZERO_ADDRESS = "0x" + "0" * 40
 # The business contracts whose every event is reconciled (CheckpointLog is the log check's; the token's
 # transfers are the payments Settlement's events already name).
-CONTRACTS = ("DataRegistry", "Settlement")
+CONTRACTS = ("DataRegistry", "Settlement", "VoucherProgrammes")
 
 
 @dataclass
@@ -70,7 +70,9 @@ def _settlement(f: Facts, ev: ChainEvent, s: Source) -> None:
               refund_window=int(a["refundWindow"]))
     elif ev.name == "VoucherIssued":
         f.set("vouchers", h(a["voucherId"]), s, holder_id=addr(a["holder"]), amount_fen=int(a["amount"]),
-              expires_at=int(a["expiry"]), sectors=[h(x) for x in a["sectors"]], redeemed_fen=0)
+              expires_at=int(a["expiry"]), sectors=[h(x) for x in a["sectors"]], redeemed_fen=0, reclaimed_fen=0)
+    elif ev.name == "VoucherReclaimed":
+        f.update("vouchers", h(a["voucherId"]), s, reclaimed_fen=int(a["amount"]))
     elif ev.name == "VoucherRedeemed":
         f.add("vouchers", h(a["voucherId"]), s, redeemed_fen=int(a["amount"]))
         f.set("_license_vouchers", h(a["licenseId"]), s, voucher=h(a["voucherId"]))
@@ -106,8 +108,20 @@ def _license_event(f: Facts, ev: ChainEvent, s: Source) -> None:
             f.add("vouchers", voucher.columns["voucher"][0], s, redeemed_fen=-int(a["voucherAmount"]))
 
 
+def _programmes(f: Facts, ev: ChainEvent, s: Source) -> None:
+    a = ev.args
+    if ev.name == "ProgrammeCreated":
+        f.set("voucher_programmes", h(a["programmeId"]), s, annual_budget_fen=int(a["annualBudget"]),
+              max_share_bps=int(a["maxShareBps"]), starts_at=int(a["start"]), ends_at=int(a["end"]),
+              sectors=sorted(h(x) for x in a["sectors"]), product_ids=sorted(h(x) for x in a["products"]),
+              holder_ids=sorted(str(x).lower() for x in a["holders"]))
+    elif ev.name == "ProgrammeCharged":  # in the same transaction as, and just before, its VoucherIssued
+        f.set("vouchers", h(a["voucherId"]), s, programme_id=h(a["programmeId"]))
+
+
 FOLDS: dict[str, Callable[[Facts, ChainEvent, Source], None]] = {"DataRegistry": _registry,
-                                                                 "Settlement": _settlement}
+                                                                 "Settlement": _settlement,
+                                                                 "VoucherProgrammes": _programmes}
 
 
 def read_chain(ledger: Ledger) -> ChainSide:

@@ -15,12 +15,14 @@ UNLIMITED = 1 << 62
 # Which argument names the subject of each event a record can claim (the rest have no record kind: resources,
 # authorization grants, product registration and metadata are matched to their rows instead).
 EVENT_KEYS = {"PriceCapSet": "productId", "OfferPublished": "offerId", "OfferWithdrawn": "offerId",
+              "ProgrammeCreated": "programmeId",
               "VoucherIssued": "voucherId", "VoucherRedeemed": "licenseId", "VoucherReclaimed": "voucherId",
               "LicensePurchased": "licenseId", "PaymentSplit": "licenseId", "LicenseRefunded": "licenseId",
               "AuthorizationRevoked": "authorizationId", "ProductStatusChanged": "productId",
               "PublicWelfareUserSet": "user", "PublicWelfareUse": "licenseId"}
 # The table an event's subject lives in, to name it.
 EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferWithdrawn": "offers",
+                "ProgrammeCreated": "voucher_programmes",
                 "VoucherIssued": "vouchers", "VoucherRedeemed": "licenses", "VoucherReclaimed": "vouchers",
                 "LicensePurchased": "licenses", "PaymentSplit": "licenses", "LicenseRefunded": "licenses",
                 "PublicWelfareUserSet": "public_welfare_users", "PublicWelfareUse": "licenses",
@@ -30,7 +32,8 @@ EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferW
 
 
 # The record kinds that claim events.
-CLAIMING = frozenset({"price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "license.purchase",
+CLAIMING = frozenset({"price_cap.set", "offer.publish", "offer.withdraw", "voucher_programme.create",
+                      "voucher.issue", "voucher.reclaim", "license.purchase",
                       "license.refund", "license.release", "product.status", "authorization.revoked",
                       "authorization.expired", "public_welfare.set"})
 
@@ -63,6 +66,10 @@ class Claims:
             self._claim("OfferPublished" if kind == "offer.publish" else "OfferWithdrawn", d["offer_id"])
         elif kind == "voucher.issue":
             self._claim("VoucherIssued", rec["subject"])
+        elif kind == "voucher.reclaim":
+            self._claim("VoucherReclaimed", rec["subject"])
+        elif kind == "voucher_programme.create":
+            self._claim("ProgrammeCreated", rec["subject"])
         elif kind == "public_welfare.set":
             self.count[("PublicWelfareUserSet", str(d["address"]).lower())] += 1
         elif kind == "license.purchase":

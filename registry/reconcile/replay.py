@@ -100,7 +100,20 @@ def _offer_withdrawn(r: Replay, rec: dict[str, Any], src: Source) -> None:
 def _voucher(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
     r.facts.set("vouchers", rec["subject"], src, authority_id=rec["actor"], holder_id=d["holder_id"],
-                amount_fen=d["amount_fen"], expires_at=d["expires_at"], sectors=d["sectors"], redeemed_fen=0)
+                amount_fen=d["amount_fen"], expires_at=d["expires_at"], sectors=d["sectors"], redeemed_fen=0,
+                reclaimed_fen=0, programme_id=d.get("programme_id"))
+
+
+def _voucher_reclaim(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    r.facts.update("vouchers", rec["subject"], src, reclaimed_fen=rec["data"]["reclaimed_fen"])
+
+
+def _programme(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("voucher_programmes", rec["subject"], src, authority_id=rec["actor"], name=d["name"],
+                annual_budget_fen=d["annual_budget_fen"], max_share_bps=d["max_share_bps"],
+                starts_at=d["starts_at"], ends_at=d["ends_at"], sectors=d["sectors"], product_ids=d["product_ids"],
+                holder_ids=d["holder_ids"])
 
 
 def _order(r: Replay, rec: dict[str, Any], src: Source) -> None:
@@ -228,7 +241,9 @@ def _report(r: Replay, rec: dict[str, Any], src: Source) -> None:
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
     "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
-    "voucher.issue": _voucher, "order.placed": _order, "order.failed": _order_failed,
+    "voucher_programme.create": _programme, "voucher.issue": _voucher, "voucher.reclaim": _voucher_reclaim,
+    "order.placed": _order,
+    "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
     "provider.node": _provider_node, "public_welfare.set": _public_welfare, "revenue_allowance.set": _allowance,

@@ -30,6 +30,7 @@ from registry.trading.models import (
     PriceCap,
     PublicWelfareUser,
     Voucher,
+    VoucherProgramme,
 )
 
 
@@ -65,6 +66,7 @@ TABLES = (
     Table("product_revisions", ProductRevision),
     Table("price_caps", PriceCap, key=lambda r: str(r["product_id"]), chain_key=lambda r: cid(r["product_id"])),
     Table("offers", Offer, chain_key=_by_id),
+    Table("voucher_programmes", VoucherProgramme, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),
     Table("public_welfare_users", PublicWelfareUser, chain_key=lambda r: str(r["address"]).lower()),
     Table("orders", Order, chain_key=lambda r: cid(r["license_id"])),

@@ -33,6 +33,10 @@ def account(v: Any, a: Addresses) -> Any:
     return a.of(v)
 
 
+def accounts(v: Any, a: Addresses) -> Any:
+    return sorted(str(a.of(x)) for x in v)
+
+
 def chain_id(v: Any, a: Addresses) -> Any:
     return cid(v) if v else None
 
@@ -62,8 +66,10 @@ CHAIN_COLUMNS: dict[str, dict[str, Convert]] = {
                  "metadata_hash": same, "sector": chain_id, "version": same, "status": status},
     "price_caps": {"cap_fen": same},
     "offers": {"product_id": chain_id, "buyer_id": account, "tiers": same, "payees": payees, "refund_window": same},
+    "voucher_programmes": {"annual_budget_fen": same, "max_share_bps": same, "starts_at": same, "ends_at": same,
+                           "sectors": chain_ids, "product_ids": chain_ids, "holder_ids": accounts},
     "vouchers": {"holder_id": account, "amount_fen": same, "expires_at": same, "sectors": chain_ids,
-                 "redeemed_fen": same},
+                 "redeemed_fen": same, "reclaimed_fen": same, "programme_id": chain_id},
     "licenses": {"buyer_id": account, "product_id": chain_id, "offer_id": chain_id, "quantity": same,
                  "amount_fen": same, "voucher_fen": same, "terms_hash": same, "status": same, "payouts": payouts,
                  "use": same},

@@ -1,6 +1,6 @@
 """Trading's chain jobs (`registry.jobs` tables them with the core ones: same outbox, same order).
 
-Subjects: offers, vouchers and orders carry their latest receipt like every other chain-backed row.
+Subjects: offers, voucher programmes, vouchers and orders carry their latest receipt like every other chain-backed row.
 The purchase (`license.buy`: plan and runner) lives in `registry.trading.orders` because it also creates the
 license.
 """
@@ -40,10 +40,18 @@ def _voucher_issue(gw: ChainGateway, session: Session, p: dict[str, Any]) -> lis
     authority = address_of(session, p["authority_id"])
     short = gw.ledger.allowance(authority) < int(p["amount_fen"])
     acts = [gw.ledger.acts.approve_settlement()] if short else []
-    return [*acts, gw.ledger.acts.issue_voucher(p["voucher_id"], address_of(session, p["holder_id"]),
+    return [*acts, gw.ledger.acts.issue_voucher(p["voucher_id"], p["programme_id"], address_of(session, p["holder_id"]),
                                                 int(p["amount_fen"]), int(p["expires_at"]), p["sectors"])]
 
 
+def _programme_create(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.create_programme(
+        p["programme_id"], int(p["annual_budget_fen"]), int(p["max_share_bps"]), int(p["starts_at"]),
+        int(p["ends_at"]), p["sectors"], p["product_ids"], [address_of(session, h) for h in p["holder_ids"]])]
+
+
+def _voucher_reclaim(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.reclaim_voucher(p["voucher_id"])]
 def _public_welfare(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.set_public_welfare_user(p["address"], bool(p["eligible"]))]
 
@@ -60,7 +68,9 @@ TRADING_PLANS: dict[str, Planner] = {
     "price_cap.set": _price_cap,
     "offer.publish": _offer_publish,
     "offer.withdraw": _offer_withdraw,
+    "voucher_programme.create": _programme_create,
     "voucher.issue": _voucher_issue,
+    "voucher.reclaim": _voucher_reclaim,
     "public_welfare.set": _public_welfare,
     "license.buy": plan_purchase,
     "license.refund": _license_refund,

@@ -1,4 +1,4 @@
-"""Trading tables: price caps, offers, vouchers, orders, licenses, metered charges, privacy budgets,
+"""Trading tables: price caps, offers, voucher programmes, vouchers, orders, licenses, metered charges, privacy budgets,
 negotiations. Money is integer fen; privacy budgets are integer units (see `registry.trading.licenses`) so the
 atomic conditional updates are exact on SQLite and PostgreSQL alike.
 """
@@ -100,15 +100,36 @@ class Offer(ChainFields, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class VoucherProgramme(ChainFields, table=True):
+    """A voucher programme (on chain: VoucherProgrammes.createProgramme); its vouchers are `Voucher.programme_id`."""
+
+    __tablename__ = "voucher_programmes"
+    chain_subject: ClassVar[str] = "voucher_programme"
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    authority_id: str = Field(foreign_key="accounts.id", max_length=36)
+    name: str = Field(max_length=200)
+    annual_budget_fen: int = big()
+    max_share_bps: int
+    starts_at: int = Field(sa_type=sa.BigInteger, description="unix seconds")
+    ends_at: int = Field(sa_type=sa.BigInteger, description="unix seconds")
+    sectors: list[str] = json_col()
+    product_ids: list[str] = json_col()
+    holder_ids: list[str] = json_col()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Voucher(ChainFields, table=True):
     __tablename__ = "vouchers"
     chain_subject: ClassVar[str] = "voucher"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
+    programme_id: str | None = Field(default=None, foreign_key="voucher_programmes.id", index=True, max_length=36)
     authority_id: str = Field(foreign_key="accounts.id", max_length=36)
     holder_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
     amount_fen: int = big()
     redeemed_fen: int = big()
+    reclaimed_fen: int = big()  # the unspent part the authority took back after expiry (and the programme's year)
     expires_at: int = Field(sa_type=sa.BigInteger, description="unix seconds")
     sectors: list[str] = json_col()
     created_at: datetime = Field(default_factory=utcnow)

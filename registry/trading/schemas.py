@@ -138,20 +138,48 @@ class QuoteOut(BaseModel):
     source: str = Field(description="where the numbers come from: the settlement contract (eth_call)")
 
 
+SectorCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class ProgrammeIn(Strict):
+    """A voucher programme (算力券/数据券): the authority's budget per year and the rules its vouchers obey."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    annual_budget_fen: PositiveFen = Field(description="fen issuable per budget year (calendar year, UTC+8)")
+    max_share_bps: Annotated[int, Field(strict=True, ge=1, le=10_000,
+                                        description="the largest share of a price a voucher may pay")]
+    starts_at: datetime = Field(description="vouchers may be spent from this time")
+    ends_at: datetime = Field(description="... until this time (exclusive)")
+    sectors: list[SectorCode] = Field(default_factory=list, max_length=20, description="empty: any sector")
+    product_ids: list[Uuid] = Field(default_factory=list, max_length=20, description="empty: any product")
+    holder_ids: list[Uuid] = Field(min_length=1, max_length=64, description="the allow-list: buyer accounts")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Hohhot compute and data vouchers 2026", "annual_budget_fen": 5_000_000_000, "max_share_bps": 3000,
+        "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2027-01-01T00:00:00+08:00",
+        "sectors": ["agriculture"], "product_ids": [], "holder_ids": ["9b2f7c1e-4d3a-4f6b-8e2d-1c0a9b8e7f6d"]}]})
+
+
 class VoucherIn(Strict):
+    programme_id: Uuid = Field(description="the programme it is issued under (its budget, allow-list and rules)")
     holder_id: Uuid
     amount_fen: PositiveFen
     expires_at: datetime
-    sectors: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = Field(default_factory=list,
-                                                                                      max_length=20)
+    sectors: list[SectorCode] = Field(default_factory=list, max_length=20)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "programme_id": "3f6c2a9e-8b1d-4e7f-9a2c-5d4b3e2f1a0b", "holder_id": "9b2f7c1e-4d3a-4f6b-8e2d-1c0a9b8e7f6d",
+        "amount_fen": 150_000, "expires_at": "2026-12-31T00:00:00+08:00", "sectors": []}]})
 
 
 class VoucherOut(BaseModel):
     id: str
+    programme_id: str | None
     authority_id: str
     holder_id: str
     amount_fen: int
     redeemed_fen: int
+    reclaimed_fen: int = Field(description="taken back by the authority after expiry")
     remaining_fen: int
     expires_at: datetime
     expired: bool
@@ -180,6 +208,28 @@ class ChargeScheduleOut(BaseModel):
     rule: str = Field(description="the use-category rule: public-welfare use is free of charge")
     products: list[ScheduleProduct]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class ProgrammeOut(BaseModel):
+    id: str
+    authority_id: str
+    name: str
+    annual_budget_fen: int
+    max_share_bps: int
+    starts_at: datetime
+    ends_at: datetime
+    sectors: list[str]
+    product_ids: list[str]
+    holder_ids: list[str]
+    budget_year: int = Field(description="the current budget year (calendar year, UTC+8)")
+    issued_fen: int = Field(description="issued this budget year")
+    remaining_fen: int = Field(description="still issuable this budget year")
+    redeemed_fen: int = Field(description="redeemed from its vouchers, all years")
+    chain: ChainReceiptOut
+
+
+class ProgrammeDetailOut(ProgrammeOut):
+    vouchers: list[VoucherOut]
 
 
 class PublicWelfareUserIn(Strict):

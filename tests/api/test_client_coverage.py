@@ -180,8 +180,14 @@ def test_refund_release_destruction_voucher_and_budget_through_the_client(server
     with _as(server, "operator") as op:
         assert op.set_budget_policy(product["id"], 2.0, 1e-5) == {"epsilon": 2.0, "delta": 1e-5, "rho": None}
     with _as(server, "authority") as auth:
-        voucher = auth.issue_voucher({"holder_id": buyer["id"], "amount_fen": 100, "expires_at": expires,
-                                      "sectors": []})
+        programme = auth.create_voucher_programme({
+            "name": "client programme", "annual_budget_fen": 150, "max_share_bps": 5_000,
+            "starts_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(), "ends_at": expires,
+            "holder_ids": [buyer["id"]]})
+        voucher = auth.issue_voucher({"programme_id": programme["id"], "holder_id": buyer["id"], "amount_fen": 100,
+                                      "expires_at": expires, "sectors": []})
+        assert auth.voucher_programme(programme["id"])["remaining_fen"] == 50
+        assert [p["id"] for p in auth.voucher_programmes()].count(programme["id"]) == 1
     with _as(server, key=buyer["api_key"]) as b:
         assert b.voucher(voucher["id"])["remaining_fen"] == 100
         lic = b.order(offer["id"], voucher_id=voucher["id"])["license"]

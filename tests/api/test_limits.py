@@ -12,7 +12,7 @@ import pytest
 from registry.limits import MAX_CURSOR, MAX_FEN, MAX_JSON_DEPTH, MAX_QUANTITY
 from tests.utils.builders import authorized, product_body, resource_body
 from tests.utils.server import Server
-from tests.utils.trading import listed_product, make_offer, mint, new_account, offer_body
+from tests.utils.trading import listed_product, make_offer, mint, new_account, offer_body, voucher_programme
 
 HUGE = [2**63, 2**127, MAX_FEN + 1]
 
@@ -28,8 +28,8 @@ def _refused(r: Any, field: str, bound: int | None = None) -> None:
 @pytest.mark.parametrize("amount", HUGE)
 def test_voucher_amount_beyond_the_bound(server: Server, amount: int) -> None:
     with server.client("authority") as c:
-        r = c.post("/vouchers", json={"holder_id": server.ids["buyer"], "amount_fen": amount,
-                                      "expires_at": "2099-01-01T00:00:00Z"})
+        r = c.post("/vouchers", json={"programme_id": str(uuid.uuid4()), "holder_id": server.ids["buyer"],
+                                      "amount_fen": amount, "expires_at": "2099-01-01T00:00:00Z"})
     _refused(r, "amount_fen", MAX_FEN)
 
 
@@ -131,9 +131,11 @@ def test_sample_within_the_limit_is_stored(server: Server) -> None:
 
 def test_largest_amount_is_accepted_and_stored_exactly(server: Server) -> None:
     mint(server, server.ids["authority"], MAX_FEN)  # a voucher is funded by its issuer
+    programme = voucher_programme(server, [server.ids["buyer"]], budget=MAX_FEN)
+    assert programme["annual_budget_fen"] == MAX_FEN
     with server.client("authority") as c:
-        r = c.post("/vouchers", json={"holder_id": server.ids["buyer"], "amount_fen": MAX_FEN,
-                                      "expires_at": "2099-01-01T00:00:00Z"})
+        r = c.post("/vouchers", json={"programme_id": programme["id"], "holder_id": server.ids["buyer"],
+                                      "amount_fen": MAX_FEN, "expires_at": "2099-01-01T00:00:00Z"})
         assert r.status_code == 201, r.text
         assert r.json()["amount_fen"] == MAX_FEN
 

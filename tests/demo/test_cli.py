@@ -64,6 +64,33 @@ def test_notices_and_revisions(live_demo: LiveDemo) -> None:
     assert late.returncode == 1 and "not in its public notice" in late.stdout, late.stdout
 
 
+def test_voucher_programmes(live_demo: LiveDemo) -> None:
+    state = live_demo.run.state
+    demo_programme = state["ids"]["voucher_programme"]
+    rows = as_json(provex(live_demo, "vouchers", "programmes", "--json", who="authority"))
+    seen = next(g for g in rows if g["id"] == demo_programme)
+    assert (seen["annual_budget_fen"], seen["redeemed_fen"]) == (5_000_000_000, 150_000)
+    buyer = state["accounts"]["buyer"]["id"]
+    made = as_json(provex(live_demo, "vouchers", "programme-create", "--name", "cli", "--budget-fen", "100",
+                          "--max-share-bps", "5000", "--holder", buyer, "--json", who="authority"))[0]
+    assert made["chain"]["state"] == "confirmed" and made["remaining_fen"] == 100
+    refused = provex(live_demo, "vouchers", "issue", "--programme", made["id"], "--holder", buyer, "--amount-fen",
+                     "101", who="authority", check=False)
+    assert refused.returncode == 1 and "409 ProgrammeBudgetExceeded" in refused.stdout, refused.stdout
+
+
+def test_the_demos_annual_report_is_recomputed_by_the_auditor(live_demo: LiveDemo) -> None:
+    """The operator's published report, recomputed from the database's verified log and the chain, matches; its
+    sale above the maximum allowed revenue shows as the excess carried into next year."""
+    state = live_demo.run.state
+    published = ProvexClient(live_demo.url).report(state["ids"]["report"])
+    year, operator = published["year"], state["accounts"]["operator_xlg"]["id"]
+    out = as_json(provex(live_demo, "audit", "report", "--year", str(year), "--operator", operator, "--json"))
+    assert out["ok"] is True, out
+    revenue = published["operating"]["revenue"]
+    assert revenue["excess_fen"] == 50_000 and revenue["allowed_fen"] == 150_000, revenue
+
+
 def test_audit_trace_verify_export(live_demo: LiveDemo, tmp_path: Path) -> None:
     code = live_demo.run.state["ids"]["code_livestock"]
     trace = as_json(provex(live_demo, "audit", "trace", code, "--json", who="auditor"))

@@ -118,9 +118,11 @@ def test_voucher_partial_payment_expiry_and_limits(isolated: Isolated) -> None:
     payee = new_account().address
     offer = uid("o")
     ledger.publish_offer(listed.operator, offer, listed.product, [(1, 1_000)], [(payee, 10_000)])
-    voucher, wrong_sector = uid("v"), uid("v")
-    ledger.issue_voucher(auth, voucher, funded_buyer.address, 600, now(ledger) + 3600, ["energy"])
-    ledger.issue_voucher(auth, wrong_sector, funded_buyer.address, 600, now(ledger) + 3600, ["health"])
+    voucher, wrong_sector, programme = uid("v"), uid("v"), uid("pg")
+    ledger.create_programme(auth, programme, 10_000, 10_000, now(ledger) - 10, now(ledger) + 10**6,
+                            [funded_buyer.address])
+    ledger.issue_voucher(auth, voucher, programme, funded_buyer.address, 600, now(ledger) + 3600, ["energy"])
+    ledger.issue_voucher(auth, wrong_sector, programme, funded_buyer.address, 600, now(ledger) + 3600, ["health"])
     before = ledger.balance_of(funded_buyer.address)
 
     with reverts("VoucherSectorIneligible"):
@@ -141,9 +143,10 @@ def test_voucher_partial_payment_expiry_and_limits(isolated: Isolated) -> None:
     advance_time(ledger, 3601)
     with reverts("VoucherExpired"):
         ledger.buy_license(funded_buyer, uid("lic"), offer, 1, H1, voucher, 100)
-    auth_before = ledger.balance_of(auth.address)
+    auth_before, budget_before = ledger.balance_of(auth.address), ledger.programme_remaining(programme)
     ledger.reclaim_voucher(auth, voucher)
     assert ledger.balance_of(auth.address) - auth_before == 200
+    assert ledger.programme_remaining(programme) - budget_before == 200  # the budget is given back, too
 
 
 def test_a_voucher_for_the_zero_address_reverts_and_moves_nothing(ledger: Ledger, roles: Roles,
@@ -153,7 +156,7 @@ def test_a_voucher_for_the_zero_address_reverts_and_moves_nothing(ledger: Ledger
     before = ledger.balance_of(auth.address)
     voucher = uid("v")
     with reverts("ZeroHolder"):
-        ledger.issue_voucher(auth, voucher, "0x" + "0" * 40, 500, now(ledger) + 3600)
+        ledger.issue_voucher(auth, voucher, uid("pg"), "0x" + "0" * 40, 500, now(ledger) + 3600)
     assert ledger.balance_of(auth.address) == before
     with reverts("UnknownVoucher"):
         ledger.voucher_remaining(voucher)

@@ -138,7 +138,15 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
         assert ex.post("/dev/mint", json={"account_id": server.ids["authority"], "amount_fen": 5000}).is_success
     # and lets Settlement draw on it (its own transaction: the voucher act asks for no approval of its own)
     server.ledger.send(server.accounts["authority"], server.ledger.acts.approve_settlement())
+    form = page.locator("#programme-form")  # vouchers are issued under a programme, created with the same key
+    form.locator("input[name=name]").fill("portal programme")
+    form.locator("select[name=holder_ids]").select_option([server.ids["buyer"]])
+    submit_and_reload(page, form)
+    programme = next(g for g in api_get(server, "authority", "/voucher-programmes") if g["name"] == "portal programme")
+    assert (programme["annual_budget_fen"], programme["max_share_bps"]) == (5_000_000_000, 3000)
+    assert page.locator(f"tr[data-programme='{programme['id']}']").count() == 1
     form = page.locator("#voucher-form")
+    form.locator("select[name=programme_id]").select_option(programme["id"])
     form.locator("select[name=holder_id]").select_option(server.ids["buyer"])
     form.locator("input[name=amount_yuan]").fill("oops")
     form.locator("button[type=submit]").click()
@@ -148,7 +156,7 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     submit_and_reload(page, form)
     voucher = next(v for v in api_get(server, "authority", "/vouchers")
                    if v["holder_id"] == server.ids["buyer"] and v["amount_fen"] == 1234)
-    assert voucher["sectors"] == ["agriculture", "energy"]
+    assert voucher["sectors"] == ["agriculture", "energy"] and voucher["programme_id"] == programme["id"]
     form = page.locator("#public-welfare-form")  # names a buyer for free public-welfare use, on chain
     form.locator("select[name=account_id]").select_option(server.ids["buyer"])
     form.locator("button[type=submit]").click()

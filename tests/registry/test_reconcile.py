@@ -30,7 +30,7 @@ from registry.trading.licenses import authorize_and_spend, refund_spend
 from registry.verification import stored_records, verify_database
 from tests.utils.builders import CHECKLIST, make_product
 from tests.utils.server import VENV_BIN, Server, start_server, wait_anchored
-from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account
+from tests.utils.trading import actor, buy, listed_product, make_offer, mint, new_account, voucher_programme
 
 B = "SELECT id FROM accounts WHERE role = 'buyer' ORDER BY pk DESC LIMIT 1"
 
@@ -81,9 +81,13 @@ def history(own: Server) -> dict[str, Any]:
     buyer = new_account(own, fen=10_000)
     mint(own, own.ids["authority"], 10_000)
     expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    programme = voucher_programme(own, [buyer["id"]], budget=1_000, share_bps=5_000)
     with own.client("authority") as a:
-        voucher = a.post("/vouchers", json={"holder_id": buyer["id"], "amount_fen": 500, "expires_at": expires,
-                                            "sectors": []}).json()
+        voucher = a.post("/vouchers", json={"programme_id": programme["id"], "holder_id": buyer["id"],
+                                            "amount_fen": 500, "expires_at": expires, "sectors": []}).json()
+        short = a.post("/vouchers", json={"programme_id": programme["id"], "holder_id": buyer["id"],
+                                          "amount_fen": 50, "expires_at": (datetime.now(UTC) + timedelta(
+                                              seconds=2)).isoformat()}).json()
     negotiable = make_offer(own, product, "negotiable", [], basis="negotiated")
     with own.client(key=buyer["api_key"]) as b:
         r = buy(b, offer["id"], voucher_id=voucher["id"], voucher_amount_fen=300)
@@ -99,6 +103,7 @@ def history(own: Server) -> dict[str, Any]:
     _spend(own, buyer["id"], license_id)
     _spend(own, buyer["id"], license_id, refund=True)
     _notice_and_revision(own, product)
+    _reclaim_expired(own, short)
     with own.client("authority") as a, own.client("operator") as op:
         r = a.put("/revenue/allowances", json={"operator_id": own.ids["operator"], "year": 2026, "allowed_fen": 900})
         assert r.status_code == 200, r.text
@@ -122,6 +127,15 @@ def _notice_and_revision(server: Server, listed: dict[str, Any]) -> None:
         r = ex.post(f"/products/{listed['id']}/revisions/{rev['id']}/decision",
                     json={"decision": "reject", "checklist": CHECKLIST, "reasons": "title misleading"})
         assert r.status_code == 200, r.text
+
+
+def _reclaim_expired(server: Server, voucher: dict[str, Any]) -> None:
+    """An unspent voucher reclaimed after its expiry (VoucherReclaimed, claimed by its voucher.reclaim record)."""
+    expiry = datetime.fromisoformat(voucher["expires_at"]).timestamp()
+    time.sleep(max(0.0, expiry + 0.2 - time.time()))
+    with server.client("authority") as a:
+        r = a.post(f"/vouchers/{voucher['id']}/reclaim")
+    assert r.status_code == 200 and r.json()["reclaimed_fen"] == 50, r.text
 
 
 def _escrow_released(server: Server, product: dict[str, Any], buyer: dict[str, Any]) -> None:
@@ -210,6 +224,10 @@ TAMPERS = [
      "record"),
     ("UPDATE vouchers SET amount_fen = 5000", "vouchers", "amount_fen", "record"),
     ("UPDATE vouchers SET redeemed_fen = 0", "vouchers", "redeemed_fen", "record"),
+    ("UPDATE vouchers SET programme_id = NULL", "vouchers", "programme_id", "record"),
+    ("UPDATE vouchers SET reclaimed_fen = 0", "vouchers", "reclaimed_fen", "record"),
+    ("UPDATE voucher_programmes SET annual_budget_fen = annual_budget_fen * 2", "voucher_programmes",
+     "annual_budget_fen", "record"),
     ("UPDATE accounts SET name = 'someone else' WHERE role = 'buyer'", "accounts", "name", "record"),
     ("UPDATE accounts SET address = '0x' || substr(address, 4) || '0' WHERE role = 'buyer'", "accounts", "address",
      "record"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -114,3 +115,18 @@ def spend(server: Server, who: Actor, license_id: str, eps: float = 0.1, kinds: 
         return exc.code
     finally:
         engine.dispose()
+
+
+def voucher_programme(server: Server, holder_ids: list[str], *, budget: int = 10**9, share_bps: int = 10_000,
+                      sectors: list[str] | None = None, product_ids: list[str] | None = None,
+                      starts_in: float = -60, lasts: float = 10**6) -> dict[str, Any]:
+    """A voucher programme (on chain, confirmed) whose allow-list is `holder_ids`; spendable now by default."""
+    now = datetime.now(UTC)
+    body = {"name": f"programme {uuid.uuid4().hex[:6]}", "annual_budget_fen": budget, "max_share_bps": share_bps,
+            "starts_at": (now + timedelta(seconds=starts_in)).isoformat(),
+            "ends_at": (now + timedelta(seconds=starts_in + lasts)).isoformat(), "sectors": sectors or [],
+            "product_ids": product_ids or [], "holder_ids": holder_ids}
+    with server.client("authority") as a:
+        r = a.post("/voucher-programmes", json=body)
+    assert r.status_code == 201 and r.json()["chain"]["state"] == "confirmed", r.text
+    return dict(r.json())

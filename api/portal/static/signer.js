@@ -18,7 +18,8 @@
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
  * naming no field goes).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
- * now) | list (comma separated) | bool ("true" or not) | skip; data-key renames the JSON key; data-optional drops an empty value;
+ * now) | list (comma separated) | bool ("true" or not) | skip; a multiple select sends the list of its chosen
+ * values; data-key renames the JSON key; data-optional drops an empty value;
  * data-group="x" collects checkboxes into an object x of booleans; data-required (for radios: on one of the
  * group) refuses to send while the field is empty or no choice is made, showing data-message; data-message
  * also replaces the API's message about a checkbox, a radio or an empty field.
@@ -202,6 +203,8 @@
         (body[el.dataset.group] = body[el.dataset.group] || {})[key] = el.checked;
       } else if (el.type === "checkbox") {
         body[key] = el.checked;
+      } else if (el.type === "select-multiple") {
+        body[key] = Array.from(el.selectedOptions, (o) => o.value);
       } else if (!(el.value === "" && el.hasAttribute("data-optional"))) {
         const convert = CONVERT[el.dataset.json];
         try {

@@ -8,16 +8,27 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from tests.utils.server import Server
-from tests.utils.trading import balances, buy, count, listed_product, make_offer, mint, new_account
+from tests.utils.trading import (
+    balances,
+    buy,
+    count,
+    listed_product,
+    make_offer,
+    mint,
+    new_account,
+    voucher_programme,
+)
 
 ZERO = "0x" + "0" * 40
 
 
-def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None) -> dict:
+def issue(server: Server, holder: str, amount: int, seconds: float = 3600, sectors: list[str] | None = None,
+          programme: str | None = None) -> dict:
+    programme = programme or voucher_programme(server, [holder])["id"]
     expires = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
     with server.client("authority") as a:
-        r = a.post("/vouchers", json={"holder_id": holder, "amount_fen": amount, "expires_at": expires,
-                                      "sectors": sectors or []})
+        r = a.post("/vouchers", json={"programme_id": programme, "holder_id": holder, "amount_fen": amount,
+                                      "expires_at": expires, "sectors": sectors or []})
         assert r.status_code == 201, r.text
         assert r.json()["chain"]["state"] == "confirmed"
         return dict(r.json())
@@ -57,6 +68,8 @@ def test_voucher_partial_payment_limits_and_expiry(server: Server) -> None:
         r = buy(c, offer["id"], voucher_id=short["id"])
         assert r.status_code == 409 and r.json()["error"] == "VoucherExpired", r.text
         assert count(server, "orders") == orders
+    _reclaim(server, short, voucher)
+    with server.client(key=buyer["api_key"]) as c:
         # default: the voucher pays as much as it can (the remaining 200)
         r = buy(c, offer["id"], voucher_id=voucher["id"])
         assert r.status_code == 201 and r.json()["order"]["voucher_fen"] == 200
@@ -67,15 +80,34 @@ def test_voucher_partial_payment_limits_and_expiry(server: Server) -> None:
         assert r.status_code == 409 and r.json()["error"] == "NotVoucherHolder"
 
 
+def _reclaim(server: Server, expired: dict, live: dict) -> None:
+    """The unspent fen of an expired voucher go back to the authority and to its programme's budget, once."""
+    authority = server.accounts["authority"].address
+    before = server.ledger.balance_of(authority)
+    with server.client("authority") as a:
+        r = a.post(f"/vouchers/{live['id']}/reclaim")
+        assert r.status_code == 409 and r.json()["error"] == "VoucherNotExpired", r.text
+        r = a.post(f"/vouchers/{expired['id']}/reclaim")
+        assert r.status_code == 200, r.text
+        assert (r.json()["reclaimed_fen"], r.json()["remaining_fen"]) == (100, 0)
+        assert a.post(f"/vouchers/{expired['id']}/reclaim").status_code == 409
+        programme = a.get(f"/voucher-programmes/{expired['programme_id']}").json()
+    assert server.ledger.balance_of(authority) - before == 100
+    assert programme["remaining_fen"] == programme["annual_budget_fen"]
+    assert server.ledger.programme_remaining(expired["programme_id"]) == programme["annual_budget_fen"]
+
+
 def test_a_voucher_for_a_holder_at_the_zero_address_is_refused_before_the_chain(server: Server) -> None:
     buyer = new_account(server)
+    programme = voucher_programme(server, [buyer["id"]])["id"]
     vouchers, txs = count(server, "vouchers"), count(server, "chain_tx")
     with server.db().begin() as conn:  # an account row whose address is zero (no binding can make one)
         conn.execute(sa.text("UPDATE accounts SET address = :z WHERE id = :id"), {"z": ZERO, "id": buyer["id"]})
     try:
         expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
         with server.client("authority") as a:
-            r = a.post("/vouchers", json={"holder_id": buyer["id"], "amount_fen": 100, "expires_at": expires})
+            r = a.post("/vouchers", json={"programme_id": programme, "holder_id": buyer["id"], "amount_fen": 100,
+                                          "expires_at": expires})
         assert r.status_code == 422, r.text
         assert r.json()["field"] == "holder_id" and "ZeroHolder" in r.json()["detail"], r.text
         assert (count(server, "vouchers"), count(server, "chain_tx")) == (vouchers, txs)  # nothing written
