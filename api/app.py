@@ -21,6 +21,7 @@ from api.portal import routes as portal
 from api.promise_header import PromiseHeaderMiddleware
 from api.routers import (
     accounts,
+    assets,
     audit,
     authorizations,
     catalog,
@@ -77,6 +78,8 @@ TAGS = [
     {"name": "queries", "description": "federated aggregate queries under a license, with receipts"},
     {"name": "trading", "description": "offers, quotes, vouchers, negotiations, purchases, licenses, statements"},
     {"name": "reports", "description": "maximum allowed revenue (最高准许收入), annual disclosure, operating reports"},
+    {"name": "assets", "description": "data-asset evidence (数据资产入表): declared costs, cost and revenue ledger, "
+                                      "the accountant's evidence export"},
 ]
 
 
@@ -168,7 +171,7 @@ ROUTERS = (audit, destruction, health, accounts, governance, resources, authoriz
            certificates, registration,
            providers, queries,
            offers, schedule, voucher_programmes, vouchers, public_welfare, orders, licenses, negotiations,
-           statements, reports)  # the last two lines: trading
+           statements, reports, assets)  # the last two lines: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev
 
 

@@ -39,6 +39,7 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),
     "offer.withdraw": ("DataRegistry", OPERATOR_ROLE),
     "budget_policy.set": ("DataRegistry", OPERATOR_ROLE),
+    "cost.declared": ("DataRegistry", OPERATOR_ROLE),  # the operator's own act about its product
 }
 _Key = tuple[str, bytes, str]  # (contract, role, lower-case address)
 

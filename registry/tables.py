@@ -1,6 +1,7 @@
 """Every table module, imported for SQLModel's metadata: the database and migration set-up import this."""
 
 import ledger.records  # noqa: F401  (ledger records and checkpoints)
+import registry.assets.models
 import registry.models
 import registry.queries.models
 import registry.reports.models

@@ -238,6 +238,14 @@ def _report(r: Replay, rec: dict[str, Any], src: Source) -> None:
                 report_hash=d["report_hash"], record_seq=rec["seq"])
 
 
+def _cost(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("declared_costs", d["cost_id"], src, product_id=rec["subject"], operator_id=rec["actor"],
+                incurred_on=d["incurred_on"], category=d["category"], amount_fen=d["amount_fen"],
+                description=d["description"], evidence_hash=d["evidence_hash"], corrects_id=d["corrects"],
+                record_seq=rec["seq"])
+
+
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
     "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
@@ -249,6 +257,7 @@ FOLDS: dict[str, Fold] = {
     "provider.node": _provider_node, "public_welfare.set": _public_welfare, "revenue_allowance.set": _allowance,
     "report.published": _report, "objection.filed": _objection, "objection.resolved": _objection_resolved,
     "revision.proposed": _revision, "revision.decided": _revision_decided, "revision.published": _revision_published,
+    "cost.declared": _cost,
 }
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
 from ledger.verify import Divergence
+from registry.assets.models import DeclaredCost
 from registry.models import Account, Authorization, Objection, Product, ProductRevision, Resource, Review
 from registry.queries.models import ProviderNode
 from registry.reconcile.chain_side import ChainSide
@@ -78,6 +79,7 @@ TABLES = (
     Table("provider_nodes", ProviderNode, key=lambda r: str(r["account_id"])),
     Table("revenue_allowances", RevenueAllowance, key=lambda r: f"{r['operator_id']}/{r['year']}"),
     Table("published_reports", PublishedReport),
+    Table("declared_costs", DeclaredCost),
 )
 ZERO_BUDGET = {"eps_spent": 0, "delta_spent": 0, "rho_spent": 0}
 

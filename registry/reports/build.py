@@ -12,7 +12,6 @@ from registry.reports.sources import Sources
 
 FORMAT = "provex-annual-report/1"
 AUTHORITY = "authority"
-COSTS_NOTE = ("no declared costs: the exchange keeps no cost table yet, so costs are left out of this report")
 NOT_COUNTED = ("verification calls are not recorded per operator and are not counted")
 
 Section = Callable[[Sources, int], Any]
@@ -35,6 +34,8 @@ OPERATING_SECTIONS: dict[str, OperatorSection] = {
     "vouchers": s.vouchers_redeemed,
     "usage": s.usage,
     "revenue": lambda src, year, op: s.allowed_revenue(src, year, op)[0],
+    "costs": s.declared_costs,
+    "public_welfare": s.public_welfare,
 }
 
 
@@ -52,7 +53,7 @@ def build_report(src: Sources, year: int, scope: str) -> dict[str, Any]:
     return {**head, "operator": {"id": scope, "name": src.names.get(scope)},
             "disclosure": {"resources": resources, **{k: f(src, year, scope) for k, f in DISCLOSURE_SECTIONS.items()}},
             "operating": {**{k: f(src, year, scope) for k, f in OPERATING_SECTIONS.items()},
-                          "costs": None, "notes": [COSTS_NOTE, NOT_COUNTED]}}
+                          "notes": [NOT_COUNTED]}}
 
 
 def report_hash(report: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """The sections of an annual report, one function each, every one a pure function of `Sources` and the year.
 
-New sections (voucher programmes, purpose categories, declared costs) are added to `AUTHORITY_SECTIONS` or
+New sections (voucher programmes, purpose categories) are added to `AUTHORITY_SECTIONS` or
 `OPERATOR_SECTIONS` in `registry.reports.build`; a published report keeps the sections it was computed with.
 """
 
@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from registry.assets.book import CATEGORIES, PUBLIC_WELFARE, effective_costs, forgone_fen, offer_tiers
 from registry.reports.period import year_bounds, year_of
 from registry.reports.revenue import RevenueBook, book_of
 from registry.reports.sources import STATUS, Sources
@@ -197,3 +198,35 @@ def vouchers_redeemed(src: Sources, year: int, operator: str) -> dict[str, int]:
     returned = sum(int(r["data"]["voucher_fen"]) for r in src.records
                    if r["kind"] == "license.refund" and r["subject"] in mine and _in(year, r["at"]))
     return {"redeemed_fen": redeemed, "returned_fen": returned, "net_fen": redeemed - returned}
+
+
+def declared_costs(src: Sources, year: int, operator: str) -> dict[str, Any]:
+    """Costs the operator declared for its products, incurred in the year (corrections counted instead of what
+    they correct, `registry.assets.book`): by product and category, by category, and the total (fen)."""
+    mine = {p for p, op in src.operator_of().items() if op == operator}
+    rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"entries": 0, "amount_fen": 0})
+    for r in effective_costs(src.records):
+        d = r["data"]
+        if r["subject"] in mine and d["incurred_on"].startswith(f"{year}-") and int(d["amount_fen"]):
+            row = rows[(r["subject"], d["category"])]
+            row["entries"] += 1
+            row["amount_fen"] += int(d["amount_fen"])
+    by_category = {c: sum(v["amount_fen"] for (_, cat), v in rows.items() if cat == c) for c in CATEGORIES}
+    return {"by_product": [{"product_id": p, "category": c, **v} for (p, c), v in sorted(rows.items())],
+            "by_category": by_category, "total_fen": sum(by_category.values())}
+
+
+def public_welfare(src: Sources, year: int, operator: str) -> list[dict[str, Any]]:
+    """Per product: the licenses taken free for public-welfare use in the year, their quantity and the list price
+    forgone (fen; `registry.assets.book.forgone_fen`)."""
+    mine = {p for p, op in src.operator_of().items() if op == operator}
+    tiers = offer_tiers(src.records)
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: {"licenses": 0, "quantity": 0, "forgone_fen": 0})
+    for r in src.records:
+        if (r["kind"] == "license.purchase" and r["subject"] in mine and r["data"].get("use") == PUBLIC_WELFARE
+                and _in(year, r["at"])):
+            row = rows[r["subject"]]
+            row["licenses"] += 1
+            row["quantity"] += int(r["data"]["quantity"])
+            row["forgone_fen"] += forgone_fen(r, tiers)
+    return [{"product_id": p, **v} for p, v in sorted(rows.items())]

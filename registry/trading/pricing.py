@@ -22,6 +22,7 @@ from registry.products import visible_product
 from registry.trading.models import Offer, OfferKind
 from registry.trading.offers import visible_offer
 from registry.trading.schemas import QuoteOut, QuotePayee
+from registry.trading.tiers import tier_unit_price
 from registry.trading.vouchers import check_voucher
 
 REMAINDER_RULE = ("each payee gets floor(amount x bps / 10000); the fen left over (fewer than the payees) go one "
@@ -52,11 +53,7 @@ def require_on_chain(offer: Offer) -> None:
 def unit_price_of(offer: Offer, quantity: int) -> int:
     """The unit price of the highest tier reached, for display and metered statements (the contract's
     priceOf decides the charge; `price()` returns both and a test keeps them equal)."""
-    unit = offer.tiers[0][1]
-    for min_q, price in offer.tiers[1:]:
-        if quantity >= min_q:
-            unit = price
-    return unit
+    return tier_unit_price(offer.tiers, quantity)
 
 
 def price_of(ledger: Ledger, offer: Offer, quantity: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.ids import chain_id_of
+from registry.assets.book import ledger_of
 from registry.reports.build import build_report, differences, report_hash
 from registry.reports.period import year_of
 from registry.reports.revenue import book_of
@@ -94,7 +95,7 @@ def test_operating_sections_sum_sales_usage_and_vouchers_by_product_and_charge_f
          "voucher_fen": 300, "refunded_fen": 1000}]
     assert op["usage"] == [{"product_id": P1, "queries": 1, "epsilon_spent": "0.25"}]
     assert op["vouchers"] == {"redeemed_fen": 300, "returned_fen": 300, "net_fen": 0}
-    assert op["revenue"]["revenue_fen"] == 50 and op["costs"] is None
+    assert op["revenue"]["revenue_fen"] == 50 and op["costs"]["total_fen"] == 0 and op["public_welfare"] == []
     d = report["disclosure"]
     assert [p["product_id"] for p in d["products"]] == [P1]
     assert [a["authorization"] for a in d["authorizations"]] == [AUTHZ] and d["resources"] == ["0x" + "ab" * 32]
@@ -110,3 +111,41 @@ def test_a_changed_number_is_named_by_its_path_and_changes_the_hash() -> None:
     assert report_hash(tampered) != report_hash(report)
     authority = build_report(src, 2026, "authority")["authority"]
     assert [g["authorization"] for g in authority["authorizations_granted"]] == [AUTHZ]
+
+
+def cost(seq: int, product: str, on: str, category: str, amount: int, cost_id: str,
+         corrects: str | None = None) -> dict[str, Any]:
+    return rec(seq, "cost.declared", OP, product, "2026-06-01T00:00:00+00:00", cost_id=cost_id, incurred_on=on,
+               category=category, amount_fen=amount, description="d", evidence_hash=None, corrects=corrects)
+
+
+def test_declared_costs_count_corrections_instead_and_public_welfare_shows_the_price_forgone() -> None:
+    at = "2026-05-01T00:00:00+00:00"
+    free = purchase(7, P1, at, 0, "l1", "o1", quantity=100)
+    free["data"]["use"] = "public_welfare"  # 100 at the second tier's 8 fen: 800 fen forgone
+    records = [
+        rec(0, "offer.publish", OP, P1, at, offer_id="o1", kind="metered", basis="cost", tiers=[[1, 10], [100, 8]],
+            payees=[], buyer_id=None),
+        cost(1, P1, "2026-04-30", "storage", 5000, "c1"),
+        cost(2, P1, "2026-05-02", "personnel", 700, "c2"),
+        cost(3, P1, "2026-04-30", "storage", 4000, "c3", corrects="c1"),  # replaces c1
+        cost(4, P1, "2026-05-03", "other", 0, "c4", corrects="c2"),  # withdraws c2
+        cost(5, P1, "2025-12-31", "collection", 900, "c5"),  # last year
+        cost(6, P2, "2026-05-01", "storage", 111, "c6"),  # another operator's product
+        free,
+        purchase(8, P1, "2026-05-20T00:00:00+00:00", 1000, "l2", "o1"),
+        rec(9, "license.refund", BUYER, P1, "2026-05-21T00:00:00+00:00", license_id="l2", buyer_fen=600,
+            voucher_fen=400),
+    ]
+    op = build_report(sources(records), 2026, OP)["operating"]
+    assert op["costs"]["by_product"] == [{"product_id": P1, "category": "storage", "entries": 1, "amount_fen": 4000}]
+    assert op["costs"]["total_fen"] == 4000 and op["costs"]["by_category"]["personnel"] == 0
+    assert op["public_welfare"] == [{"product_id": P1, "licenses": 1, "quantity": 100, "forgone_fen": 800}]
+
+    book = ledger_of([r for r in records if r["subject"] == P1], 2026)
+    assert [p["period"] for p in book["periods"]] == ["2026-04", "2026-05"]
+    t = book["totals"]
+    assert (t["costs_fen"], t["revenue_fen"], t["refunds_fen"], t["net_revenue_fen"], t["forgone_fen"]) == (
+        4000, 1000, 1000, 0, 800)
+    assert (t["cumulative_costs_fen"], book["periods"][0]["cumulative_costs_fen"]) == (4900, 4900)
+    assert [x["record"] for x in book["lines"] if x["kind"] == "cost"] == [3, 4]
