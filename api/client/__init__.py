@@ -10,13 +10,15 @@ Every method returns the decoded JSON of the response (the shapes are the API's 
 `/docs`). A non-2xx answer raises `ApiError` with the API's `error` code, `detail` text and, for input
 errors, the `field` it is about.
 
-The methods are grouped by area (`registry`, `registration`, `trading`, `queries`, `reports` in this package) over
-one transport (`base`). `ROUTES` (in `routes`) maps every API operation `(METHOD, path)` to the client method
-that calls it; a test keeps it equal to the app's OpenAPI, so a new route without a client method fails the suite.
+The methods are grouped by area (`registry`, `registration`, `trading`, `queries`, `reports`, `assets` in this
+package) over one transport (`base`). `ROUTES` (in `routes`) maps every API operation `(METHOD, path)` to the
+client method that calls it; a test keeps it equal to the app's OpenAPI, so a new route without a client method
+fails the suite.
 """
 
 from __future__ import annotations
 
+from api.client.assets import AssetCalls
 from api.client.base import ApiError, Json
 from api.client.queries import QueryAuditCalls
 from api.client.registration import RegistrationCalls
@@ -26,7 +28,7 @@ from api.client.routes import DEV_ROUTES, ROUTES
 from api.client.trading import TradingCalls
 
 
-class ProvexClient(RegistryCalls, RegistrationCalls, TradingCalls, QueryAuditCalls, ReportCalls):
+class ProvexClient(RegistryCalls, RegistrationCalls, TradingCalls, QueryAuditCalls, ReportCalls, AssetCalls):
     """One API key against one exchange, with a method for every API operation (see `ROUTES`)."""
 
 

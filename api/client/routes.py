@@ -106,6 +106,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/reports"): "publish_report",
     ("GET", "/reports"): "published_reports",
     ("GET", "/reports/{report_id}"): "report",
+    ("POST", "/products/{ref}/costs"): "declare_cost",
+    ("GET", "/products/{ref}/costs"): "costs",
+    ("GET", "/products/{ref}/asset-ledger"): "asset_ledger",
+    ("GET", "/products/{ref}/asset-evidence"): "asset_evidence",
 }
 
 DEV_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/dev/mint")})

@@ -1,5 +1,6 @@
 """Role pages: the buyer's licenses and queries, the exchange's review queue, the authority's resources and
-vouchers, revenue against the maximum allowed and the annual reports, the auditor's provenance and verification."""
+vouchers, revenue against the maximum allowed and the annual reports, the operator's data-asset ledger, the
+auditor's provenance and verification."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from api.client import Json
 from api.portal import charts
 from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
 from api.routers.audit import VerifyOut
+from registry.assets.book import CATEGORIES
 from registry.queries.schemas import QueryOut
-from registry.reports.period import FIRST_YEAR, LAST_YEAR, year_of
+from registry.reports.period import CST, FIRST_YEAR, LAST_YEAR, year_of
 
 router = portal_router()
 
@@ -170,3 +172,28 @@ def auditor_report_page(note: str, p: Page = Depends(page("auditor"))) -> Respon
 @router.get("/auditor/records/{seq}")
 def auditor_record(seq: int, p: Page = Depends(page("auditor"))) -> Response:
     return p.render("record.html", receipt=p.client.record(seq))
+
+
+# ------------------------------------------------------------------------------------ data assets (operator)
+
+@router.get("/assets")
+def assets(product: str | None = None, year: int | None = Query(None, ge=FIRST_YEAR, le=LAST_YEAR),
+           p: Page = Depends(page("assets"))) -> Response:
+    """The operator's products: one's cost and revenue ledger for a year, its cost entries, the form to declare
+    or correct a cost (signed by the operator's key), and the accountant's evidence export."""
+    year = year or year_of(datetime.now(UTC))
+    products = sorted(p.client.catalog_all(operator=p.me["id"]), key=lambda x: x["code"])
+    chosen = next((x for x in products if product in (x["id"], x["code"])), products[0] if products else None)
+    book = p.client.asset_ledger(chosen["id"], year) if chosen else None
+    entries = p.client.costs(chosen["id"]) if chosen else []
+    return p.render("assets.html", products=products, chosen=chosen, year=year, book=book, entries=entries,
+                    categories=CATEGORIES, today=datetime.now(CST).date().isoformat())
+
+
+@router.get("/assets/evidence")
+def assets_evidence(product: str, year: int = Query(..., ge=FIRST_YEAR, le=LAST_YEAR),
+                    p: Page = Depends(page("assets"))) -> Response:
+    """The evidence export, fetched from the API as the signed-in operator and handed to the browser."""
+    data = p.client.asset_evidence_zip(product, year)
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="asset-evidence-{year}.zip"'})

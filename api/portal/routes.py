@@ -184,7 +184,7 @@ def signout(request: Request) -> Response:
 DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
                            "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
                            "done_status_changed", "done_public_welfare", "done_objected", "done_resolved",
-                           "done_listed", "done_revision", "done_published"})
+                           "done_listed", "done_revision", "done_published", "done_cost_declared"})
 
 
 @router.post("/done")

@@ -25,6 +25,7 @@ from ledger.errors import ChainUnavailable
 from ledger.records import LedgerCheckpoint
 from registry.assets.book import CATEGORIES, ledger_of
 from registry.assets.costs import product_records
+from registry.assets.schemas import AssetLedgerOut
 from registry.certificates import certificate_view, certificates_of, check_certificate
 from registry.models import Product
 from registry.products import product_metadata
@@ -123,7 +124,7 @@ def evidence_files(session: Session, ledger: Ledger, product: Product, year: int
                                     quality_note=QUALITY_NOTE).encode("utf-8"),
         "ledger.csv": _csv(rows, LINE_COLUMNS),
         "periods.csv": _csv(periods, period_cols),
-        "asset-ledger.json": _json({"product_id": product.id, "product_code": product.code, **book}),
+        "asset-ledger.json": _json(AssetLedgerOut.of(product, book).model_dump(mode="json")),
         "certificate.json": _json(_certificate(session, ledger, product)),
         "product-metadata.json": _json({"metadata_hash": product.metadata_hash, "metadata": product_metadata(product),
                                         "quality_note": QUALITY_NOTE}),

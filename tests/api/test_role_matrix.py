@@ -121,6 +121,11 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/reports"): ({A, OP}, NO_CALL),  # reads the whole log: tests/api/test_reports.py
     ("GET", "/reports"): (PUBLIC, None),
     ("GET", "/reports/{report_id}"): (PUBLIC, NO_CALL),
+    # data-asset evidence: the owning operator only (tests/api/test_assets.py)
+    ("POST", "/products/{ref}/costs"): ({OP}, NO_CALL),
+    ("GET", "/products/{ref}/costs"): ({A, OP, E, U}, None),
+    ("GET", "/products/{ref}/asset-ledger"): ({A, OP, E, U}, None),
+    ("GET", "/products/{ref}/asset-evidence"): ({A, OP, E, U}, NO_CALL),
 }
 
 _targets: dict[str, dict[str, str]] = {}

@@ -70,7 +70,7 @@ def history(own: Server) -> dict[str, Any]:
     """Accounts, resources, an authorization, products, a price cap, offers with payees, a voucher, purchases
     with the voucher (one escrowed and refunded), an escrowed license released, query charges (one refunded),
     a budget policy, negotiations (one open, one agreed and then terminated), a free public-welfare license, a
-    maximum allowed revenue and a published report."""
+    maximum allowed revenue, a declared cost and its correction, and a published report."""
     product = listed_product(own)
     with own.client("authority") as a:
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
@@ -107,6 +107,7 @@ def history(own: Server) -> dict[str, Any]:
     with own.client("authority") as a, own.client("operator") as op:
         r = a.put("/revenue/allowances", json={"operator_id": own.ids["operator"], "year": 2026, "allowed_fen": 900})
         assert r.status_code == 200, r.text
+        _costs(op, product)
         assert op.post("/reports", json={"year": 2026}).status_code == 201
     _settled(own)
     return {"product": product, "offer": offer, "buyer": buyer, "voucher": voucher, "license": license_id}
@@ -136,6 +137,15 @@ def _reclaim_expired(server: Server, voucher: dict[str, Any]) -> None:
     with server.client("authority") as a:
         r = a.post(f"/vouchers/{voucher['id']}/reclaim")
     assert r.status_code == 200 and r.json()["reclaimed_fen"] == 50, r.text
+
+
+def _costs(op: Any, product: dict[str, Any]) -> None:
+    """A declared cost, then its correction (a new row naming the one it corrects)."""
+    body = {"incurred_on": "2026-01-05", "category": "storage", "amount_fen": 1200, "description": "storage"}
+    r = op.post(f"/products/{product['id']}/costs", json=body)
+    assert r.status_code == 201, r.text
+    r = op.post(f"/products/{product['id']}/costs", json={**body, "amount_fen": 1100, "corrects": r.json()["id"]})
+    assert r.status_code == 201, r.text
 
 
 def _escrow_released(server: Server, product: dict[str, Any], buyer: dict[str, Any]) -> None:
@@ -247,6 +257,7 @@ TAMPERS = [
     ("UPDATE licenses SET use = 'commercial' WHERE use = 'public_welfare'", "licenses", "use", "record"),
     ("UPDATE public_welfare_users SET eligible = 0", "public_welfare_users", "eligible", "record"),
     ("UPDATE revenue_allowances SET allowed_fen = 90000", "revenue_allowances", "allowed_fen", "record"),
+    ("UPDATE declared_costs SET amount_fen = amount_fen + 1", "declared_costs", "amount_fen", "record"),
     ("UPDATE published_reports SET report_hash = 'ab' || substr(report_hash, 3)", "published_reports", "report_hash",
      "record"),
     ("UPDATE objections SET status = 'upheld'", "objections", "status", "record"),
