@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,8 @@ from api.client import ApiError, ProvexClient
 from registry.reports.audit import audit_database
 from registry.reports.period import CST, year_of
 from tests.api.test_portal_security import Browser
-from tests.utils.server import Server, wait_anchored
+from tests.utils.common import repo_root
+from tests.utils.server import VENV_BIN, Server, wait_anchored
 from tests.utils.trading import buy, listed_product, make_offer, new_account
 
 INVOICE = hashlib.sha256(b"invoice 2026-0042").hexdigest()
@@ -96,6 +98,10 @@ def test_the_ledger_matches_the_settlements_to_the_fen(sold: dict[str, Any]) -> 
     assert (t["costs_fen"], t["costs"]["storage"], t["costs"]["personnel"]) == (5200, 4500, 700)
     assert (t["cumulative_costs_fen"], t["cumulative_net_revenue_fen"]) == (5200, 1000)
     assert sorted(x["kind"] for x in book["lines"]) == ["cost", "cost", "public_welfare", "refund", "sale", "sale"]
+    cli = subprocess.run([str(VENV_BIN / "provex"), "products", "costs", "ledger", ref, "--year", str(sold["year"]),
+                          "--api", server.url, "--key", server.keys["authority"], "--json"], env=server.env,
+                         capture_output=True, text=True, cwd=repo_root(), timeout=120)
+    assert cli.returncode == 0 and json.loads(cli.stdout)["totals"] == t, cli.stdout + cli.stderr
     with Browser(server) as web:  # the operator's page, in Chinese by default
         web.sign_in(server.keys["operator"])
         html = web.http.get("/portal/assets", params={"product": ref, "year": sold["year"]}).text
