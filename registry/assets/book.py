@@ -4,8 +4,9 @@
   then the correction counts instead (amount 0 withdraws the entry). Nothing is edited; both records stay.
 - A cost belongs to the month of its `incurred_on` date; a settlement to the month of its record, both in China
   Standard Time (`registry.reports.period`).
-- Revenue is the `amount_fen` of each `license.purchase` (the voucher part included); a `license.refund` takes
-  back `buyer_fen + voucher_fen` (the rule of `registry.reports.revenue`); net revenue = revenue - refunds.
+- Revenue and refunds are those of the maximum allowed revenue (`registry.reports.revenue.settled_fen`): the
+  `amount_fen` of each `license.purchase` (the voucher part included), less `buyer_fen + voucher_fen` of each
+  `license.refund`; net revenue = revenue - refunds.
 - A public-welfare license (`use` = `public_welfare`) is 0 revenue; its list price forgone is its offer's tier
   unit price (`offer.publish` tiers) times its quantity.
 """
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from registry.reports.period import CST
+from registry.reports.revenue import settled_fen
 from registry.trading.tiers import tier_unit_price
 
 COST_KIND = "cost.declared"
@@ -71,10 +73,10 @@ def lines(records: list[Rec]) -> list[Rec]:
                              reference=d["license_id"], forgone_fen=forgone_fen(r, tiers)))
         elif kind == "license.purchase":
             out.append(_line(r, kind="sale", period=month_of(r["at"]), date=r["at"][:10],
-                             amount_fen=int(d["amount_fen"]), reference=d["license_id"]))
+                             amount_fen=settled_fen(r), reference=d["license_id"]))
         elif kind == "license.refund":
             out.append(_line(r, kind="refund", period=month_of(r["at"]), date=r["at"][:10],
-                             amount_fen=int(d["buyer_fen"]) + int(d["voucher_fen"]), reference=d["license_id"]))
+                             amount_fen=-settled_fen(r), reference=d["license_id"]))
     return out
 
 

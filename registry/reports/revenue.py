@@ -35,6 +35,13 @@ SETTLEMENT_KINDS = ("license.purchase", "license.refund")
 Key = tuple[str, int]  # (operator id, year)
 
 
+def settled_fen(rec: dict[str, Any]) -> int:
+    """What a settlement record adds to revenue: a purchase its `amount_fen` (the voucher part included), a refund
+    minus `buyer_fen + voucher_fen`."""
+    d = rec["data"]
+    return int(d["amount_fen"]) if rec["kind"] == "license.purchase" else -(int(d["buyer_fen"]) + int(d["voucher_fen"]))
+
+
 @dataclass
 class RevenueBook:
     """Maximums, revenue and flags per (operator, year), folded from records in sequence order."""
@@ -56,8 +63,7 @@ class RevenueBook:
         operator = operator_of(rec["subject"])
         if operator is None:
             return
-        fen = int(d["amount_fen"]) if kind == "license.purchase" else -(int(d["buyer_fen"]) + int(d["voucher_fen"]))
-        self.revenue[(operator, year_of(rec["at"]))] += fen
+        self.revenue[(operator, year_of(rec["at"]))] += settled_fen(rec)
 
     def excess(self, operator: str, year: int) -> int:
         return self.row(operator, year)["excess_fen"]

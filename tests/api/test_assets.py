@@ -108,6 +108,8 @@ def test_the_ledger_matches_the_settlements_to_the_fen(sold: dict[str, Any]) -> 
         assert "成本与收入台账" in html and sold["corrected"]["id"] in html and 'id="cost-form"' in html
         assert "¥52.00" in html and "¥10.00" in html  # costs and net revenue
         assert "Cost and revenue ledger" in web.http.get("/portal/assets", params={"lang": "en"}).text
+        export = web.http.get("/portal/assets/evidence", params={"product": ref, "year": sold["year"]})
+        assert export.headers["content-type"] == "application/zip" and export.content[:2] == b"PK"
 
 
 def test_the_evidence_export_backs_every_line_with_its_record(sold: dict[str, Any]) -> None:
