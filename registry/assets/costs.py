@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ledger.records import LedgerRecord, append_record
@@ -15,7 +16,7 @@ from registry.actor import Actor
 from registry.assets.book import COST_KIND, LEDGER_KINDS, ledger_of
 from registry.assets.models import DeclaredCost
 from registry.assets.schemas import AssetLedgerOut, CostIn, CostOut
-from registry.errors import Forbidden, InvalidInput
+from registry.errors import Conflict, Forbidden, InvalidInput
 from registry.models import Product, Role
 from registry.products import get_product
 from registry.reports.period import CST, FIRST_YEAR
@@ -67,7 +68,11 @@ def declare_cost(session: Session, actor: Actor, ref: str, data: CostIn) -> Decl
                               "evidence_hash": row.evidence_hash, "corrects": row.corrects_id})
     row.record_seq = rec.seq
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same entry corrected concurrently: the unique corrects_id refuses one
+        raise Conflict(f"entry {data.corrects} was corrected by another request just now: list the costs again") \
+            from exc
     return row
 
 
