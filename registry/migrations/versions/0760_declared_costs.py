@@ -1,7 +1,7 @@
 """Data-asset evidence: the costs operators declare per product (registry.assets).
 
 Revision ID: 0760
-Revises: 0750
+Revises: 0720
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlmodel.sql import sqltypes
 
 revision = "0760"
-down_revision = "0750"
+down_revision = "0720"
 branch_labels = None
 depends_on = None
 
