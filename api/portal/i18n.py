@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
+
 LANGS = ("zh", "en")
 DEFAULT = "zh"
 
@@ -358,6 +360,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "publish_report": {"zh": "发布本年度报告", "en": "Publish the year's report"},
     "done_allowance_set": {"zh": "最高准许收入已设定。", "en": "The maximum allowed revenue is set."},
     "done_report_published": {"zh": "报告已发布并存证。", "en": "The report is published and anchored."},
+    **REGISTRATION_APPLICATIONS,
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.contracts import ProductStatus as ChainStatus
+from tests.api.test_portal_security import Browser
 from tests.utils.builders import CHECKLIST, assert_agrees, make_product
 from tests.utils.server import Server
 from tests.utils.trading import bought, buy, make_offer, new_account
@@ -23,6 +24,14 @@ def _apply(server: Server, product: dict[str, Any], reasons: str) -> dict[str, A
         app = r.json()
     assert (app["kind"], app["status"], app["grounds"]) == ("cancellation", "pending", reasons)
     return dict(app)
+
+
+def _portal(server: Server, role: str, path: str) -> str:
+    with Browser(server) as b:
+        b.sign_in(server.keys[role])
+        page = b.http.get(f"{path}?lang=en")
+        assert page.status_code == 200, page.text
+        return page.text
 
 
 def _decide(server: Server, product: dict[str, Any], app: dict[str, Any], decision: str) -> dict[str, Any]:
@@ -46,6 +55,12 @@ def test_an_approved_cancellation_delists_the_product_and_cancels_its_certificat
         _refused(op.post(f"/products/{product['id']}/revisions", json={"title": "x"}), 409, "conflict")
         _refused(ex.post(f"/products/{product['id']}/revisions/{app['id']}/decision",  # not a revision's route
                          json={"decision": "approve", "checklist": CHECKLIST, "reasons": "x"}), 409, "conflict")
+    page = _portal(server, "exchange", "/portal/exchange")
+    assert f'data-api-path="/products/{product["code"]}/cancellations/{app["id"]}/decision"' in page
+    assert "The gauge network is retired." in page
+    page = _portal(server, "operator", f"/portal/products/{product['code']}")
+    assert f'data-revision="{app["id"]}" data-status="pending" data-kind="cancellation"' in page
+    assert f'data-api-path="/products/{product["code"]}/cancellations"' not in page  # one open application
     out = _decide(server, product, app, "approve")
     assert out["product"]["status"] == "delisted" and out["cancellation"]["status"] == "approved"
     assert server.ledger.product(product["id"]).status == ChainStatus.DELISTED
@@ -64,6 +79,7 @@ def test_an_approved_cancellation_delists_the_product_and_cancels_its_certificat
         seen = op.get(f"/products/{product['id']}/revisions", params={"kind": "cancellation"}).json()
         assert [(r["kind"], r["status"], r["reasons"]) for r in seen] == [
             ("cancellation", "approved", "approve: reasons checked")]
+    assert 'data-testid="certificate-cancelled"' in _portal(server, "operator", f"/portal/products/{product['code']}")
     assert_agrees(server, product["id"])
     with server.client("auditor") as aud:
         kinds = [s["kind"] for s in aud.get(f"/audit/products/{product['id']}/trace").json()["steps"]]
@@ -116,4 +132,7 @@ def test_an_approved_correction_is_a_new_version_whose_certificate_names_it(serv
     with server.client() as anon:
         check = anon.get(f"/certificates/{cert['code']}/verify").json()
         assert check["valid"] and check["status"] == "valid", check
+    page = _portal(server, "operator", f"/portal/products/{product['code']}")
+    assert f"This version applies correction <code>{cor['id']}</code>" in page
+    assert f'data-revision="{cor["id"]}" data-status="published" data-kind="correction"' in page
     assert_agrees(server, product["id"])
