@@ -39,7 +39,6 @@ from registry.signing import new_id
 
 OPEN = ("pending", "approved")
 CHANGE, CORRECTION, CANCELLATION = "change", "correction", "cancellation"
-KINDS = (CHANGE, CORRECTION, CANCELLATION)
 
 
 def _revisable(row: Product) -> None:
@@ -116,7 +115,8 @@ def _revision(session: Session, row: Product, revision_id: str) -> ProductRevisi
 
 def decide_revision(session: Session, actor: Actor, ref: str, revision_id: str, data: RevisionDecisionIn,
                     reach: NodeReach) -> tuple[ProductRevision, Review]:
-    """The exchange approves (the operator may then publish it) or rejects (with reasons) a pending revision."""
+    """The exchange approves (the operator may then publish it) or rejects (with reasons) a pending revision or
+    correction."""
     actor.require(Role.EXCHANGE)
     row = get_product(session, ref)
     rev = _revision(session, row, revision_id)
