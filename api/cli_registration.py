@@ -1,8 +1,9 @@
 """`provex notices` and `provex revisions`: the registration procedure from the command line.
 
 The public notice (公示) after approval: list it (no key needed), object, resolve an objection, list the product
-when the notice has ended; revisions of a listed product: propose, review, publish. Acts are signed with your own
-key (`--signer`, as in api/cli_tools.py).
+when the notice has ended; applications about a registered product: changes (propose, review, publish),
+corrections (file, then review and publish as a change) and cancellations (apply, decide). Acts are signed with
+your own key (`--signer`, as in api/cli_tools.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from api.cli_tools import API, JSON_OUT, KEY, SIGNER, client, console, dump, fai
 from api.client import ApiError, ProvexClient
 
 notices_app = typer.Typer(help="Public notices of approved products: objections, listing.", no_args_is_help=True)
-revisions_app = typer.Typer(help="Revisions of listed products: propose, review, publish.", no_args_is_help=True)
+revisions_app = typer.Typer(help="Change, correction and cancellation registrations of listed products.",
+                            no_args_is_help=True)
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 
@@ -80,17 +82,19 @@ def notices_complete(ref: str, api: str = API, key: str = KEY, signer: str = SIG
 
 
 @revisions_app.command("list")
-def revisions_list(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
-    """A product's revisions and their reviews."""
-    items = _run(api, key, None, lambda c: c.revisions(ref), as_json)
+def revisions_list(ref: str, kind: str = typer.Option(None, "--kind", help="change, correction or cancellation"),
+                   api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """A product's applications (changes, corrections, cancellations) with their status and reasons."""
+    items = _run(api, key, None, lambda c: c.revisions(ref, kind), as_json)
     if as_json:
         return
-    table = Table(title=f"revisions of {ref}")
-    for col in ("id", "status", "version", "changes", "reasons"):
+    table = Table(title=f"applications about {ref}")
+    for col in ("id", "kind", "status", "version", "changes", "grounds", "reasons"):
         table.add_column(col, overflow="fold")
     for r in items:
-        table.add_row(r["id"], r["status"], f"{r['base_version']} → {r['base_version'] + 1}",
-                      ", ".join(r["changes"]), r["reasons"] or "")
+        version = "" if r["kind"] == "cancellation" else f"{r['base_version']} → {r['base_version'] + 1}"
+        table.add_row(r["id"], r["kind"], r["status"], version, ", ".join(r["changes"]), r["grounds"] or "",
+                      r["reasons"] or "")
     console.print(table)
 
 
@@ -131,6 +135,39 @@ def revisions_publish(ref: str, revision: str, api: str = API, key: str = KEY, s
     out = _run(api, key, signer, lambda c: c.publish_revision(ref, revision), as_json)
     if not as_json:
         console.print(f"{ref} is at version {out['product']['version']}; certificate {out['certificate']['code']}")
+
+
+@revisions_app.command("correct")
+def revisions_correct(ref: str, evidence: str = typer.Option(..., "--evidence"),
+                      patch: Path = typer.Option(..., "--patch", help="a JSON file of the corrected fields"),
+                      api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
+    """File a correction of wrong registration facts (the product's operator, or the exchange); it is decided and
+    published as a change (`revisions decide`, `revisions publish`)."""
+    changes = json.loads(patch.read_text())
+    out = _run(api, key, signer, lambda c: c.file_correction(ref, changes, evidence), as_json)
+    if not as_json:
+        console.print(f"correction {out['id']} of {ref} is {out['status']}")
+
+
+@revisions_app.command("cancel")
+def revisions_cancel(ref: str, reasons: str = typer.Option(..., "--reasons"), api: str = API, key: str = KEY,
+                     signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
+    """Apply to cancel your product's registration (operator); the exchange decides."""
+    out = _run(api, key, signer, lambda c: c.apply_for_cancellation(ref, reasons), as_json)
+    if not as_json:
+        console.print(f"cancellation {out['id']} of {ref} is {out['status']}")
+
+
+@revisions_app.command("decide-cancellation")
+def revisions_decide_cancellation(ref: str, application: str,
+                                  decision: str = typer.Option(..., "--decision", help="approve or reject"),
+                                  reasons: str = typer.Option(..., "--reasons"), api: str = API, key: str = KEY,
+                                  signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
+    """Decide a cancellation (exchange): approval delists the product and cancels its certificates."""
+    out = _run(api, key, signer, lambda c: c.decide_cancellation(ref, application, decision, reasons), as_json)
+    if not as_json:
+        console.print(f"cancellation {application} {out['cancellation']['status']}; {ref} is "
+                      f"{out['product']['status']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -196,6 +196,7 @@ AuditorCtx = Annotated[Ctx, Depends(ctx(R.AUDITOR))]
 OverseerCtx = Annotated[Ctx, Depends(ctx(*OVERSEERS))]  # the overseeing roles
 ReaderCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR, R.EXCHANGE, R.AUDITOR))]  # overseers and operators
 ExchangeOrAuthorityCtx = Annotated[Ctx, Depends(ctx(R.EXCHANGE, R.AUTHORITY))]
+OperatorOrExchangeCtx = Annotated[Ctx, Depends(ctx(R.OPERATOR, R.EXCHANGE))]  # who files a correction
 BuyerOrExchangeCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.EXCHANGE))]
 NegotiatorCtx = Annotated[Ctx, Depends(ctx(R.BUYER, R.OPERATOR))]  # either party to a negotiation
 PublisherCtx = Annotated[Ctx, Depends(ctx(R.AUTHORITY, R.OPERATOR))]  # who publishes an annual report

@@ -18,7 +18,8 @@ SIGNED_KINDS = frozenset({
     "price_cap.set", "offer.publish", "offer.withdraw", "voucher.issue", "voucher_programme.create", "voucher.reclaim",
     "negotiation.requested", "budget_policy.set", "provider.node", "roles.granted", "account.key_rotated",
     "public_welfare.set", "revenue_allowance.set", "report.published", "notice.started", "objection.filed",
-    "objection.resolved", "revision.proposed", "revision.decided", "revision.published", "cost.declared"})
+    "objection.resolved", "revision.proposed", "revision.decided", "revision.published", "cost.declared",
+    "correction.filed", "correction.decided", "cancellation.applied", "cancellation.decided"})
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "revision.decided": ("DataRegistry", EXCHANGE_ROLE),
     "revision.proposed": ("DataRegistry", OPERATOR_ROLE),
     "revision.published": ("DataRegistry", OPERATOR_ROLE),
+    "correction.decided": ("DataRegistry", EXCHANGE_ROLE),  # correction.filed: the operator or the exchange
+    "cancellation.applied": ("DataRegistry", OPERATOR_ROLE),
+    "cancellation.decided": ("DataRegistry", EXCHANGE_ROLE),
     "offer.publish": ("DataRegistry", OPERATOR_ROLE),
     "offer.withdraw": ("DataRegistry", OPERATOR_ROLE),
     "budget_policy.set": ("DataRegistry", OPERATOR_ROLE),

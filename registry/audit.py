@@ -50,7 +50,8 @@ STAGES = {
 # Record kinds are "<area>.<event>"; the area names the stage.
 RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "authorization", "query": "query",
                  "negotiation": "negotiation", "license": "license", "order": "license",
-                 "destruction": "destruction", "notice": "review", "objection": "review", "revision": "review"}
+                 "destruction": "destruction", "notice": "review", "objection": "review", "revision": "review",
+                 "correction": "review", "cancellation": "listing"}
 
 
 @dataclass

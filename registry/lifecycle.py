@@ -1,8 +1,9 @@
 """The product lifecycle: one transition table, compliance review, listing, suspension, delisting.
 
 draft -> submitted -> under_review -> in_notice | rejected; in_notice -> listed | rejected (the public notice,
-`registry.notice`); listed -> suspended -> listed | delisted. Approval, listing and relisting need an active
-authorization and a provider node that serves the product now (`registry.queries.serving`: NoServingNode).
+`registry.notice`) | delisted (a cancellation, `registry.cancellation`); listed -> suspended -> listed | delisted.
+Approval, listing and relisting need an active authorization and a provider node that serves the product now
+(`registry.queries.serving`: NoServingNode).
 """
 
 from __future__ import annotations
@@ -130,12 +131,13 @@ def _move(session: Session, gateway: ChainGateway, actor: Actor, ref: str, to: P
     listing again needs what listing needs (`require_listable`)."""
     actor.require(Role.EXCHANGE)
     row = get_product(session, ref)
+    if row.status == ProductStatus.IN_NOTICE:
+        raise Conflict(f"product {row.code} is in its public notice: it is listed when the notice ends (POST "
+                       f"/products/{row.code}/listing), rejected by an upheld objection or cancelled on its "
+                       "operator's application")
     check_transition(row, to)
     if to == ProductStatus.LISTED:
         assert reach is not None, "relisting asks the product's nodes"
-        if row.status != ProductStatus.SUSPENDED:
-            raise Conflict(f"product {row.code} is {row.status}: a product in its public notice is listed when "
-                           f"the notice ends (POST /products/{row.code}/listing)")
         require_listable(session, row, reach)
     set_status(session, gateway, actor, row, to, reason)
     return row

@@ -207,13 +207,17 @@ class Objection(SQLModel, table=True):
 
 
 class ProductRevision(SQLModel, table=True):
-    """A proposed material change to a listed product: pending -> approved -> published, or rejected."""
+    """An application about a registered product, by `kind`: a change (变更: pending -> approved -> published, or
+    rejected), a correction of wrong registration facts (更正: the same path) or a cancellation (注销: pending ->
+    approved, which delists the product, or rejected). `registry.revisions`, `registry.cancellation`."""
 
     __tablename__ = "product_revisions"
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)
     product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    kind: str = Field(default="change", max_length=16)  # change | correction | cancellation
     proposer_id: str = Field(foreign_key="accounts.id", max_length=36)
+    grounds: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))  # applicant's reasons
     base_version: int
     changes: dict[str, Any] = json_obj_col()
     metadata_hash: str = Field(max_length=64)  # the product's metadata hash once the changes apply

@@ -1,4 +1,5 @@
-"""Request and response shapes of the registration procedure: public notice, objections, revisions."""
+"""Request and response shapes of the registration procedure: public notice, objections, revisions, corrections
+and cancellations."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry.schemas import Checklist, Strict
+from registry.schemas import Checklist, ProductPatch, Strict
 
 Reasons = Annotated[str, Field(min_length=1, max_length=5000)]
 
@@ -70,14 +71,53 @@ class RevisionDecisionIn(Strict):
         "personal_information_removed": True, "sample_synthetic": True}}]})
 
 
+class CorrectionIn(Strict):
+    """A correction (更正登记) of registration facts that were wrong: the corrected fields and the evidence."""
+
+    changes: ProductPatch
+    evidence: Reasons = Field(description="why the registered facts were wrong, and what shows the right ones")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "changes": {"temporal_start": "2019-01-01"},
+        "evidence": "The registered start year was a typing error: the source tables begin in 2019 (bureau "
+                    "letter 2026-17)."}]})
+
+
+class CancellationIn(Strict):
+    """The operator's application to cancel a product's registration (注销登记), with its reasons."""
+
+    reasons: Reasons
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "reasons": "The source survey is discontinued; the product will not be updated any more."}]})
+
+
+class CancellationDecisionIn(Strict):
+    """approve: the product is delisted (on chain too) and its certificates show `cancelled`; reject: nothing
+    changes."""
+
+    decision: Literal["approve", "reject"]
+    reasons: Reasons
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "decision": "approve",
+        "reasons": "The operator's reasons are confirmed; existing licenses keep their terms."}]})
+
+
 class RevisionOut(BaseModel):
+    """An application about a registered product: a change, a correction or a cancellation."""
+
     id: str
     product_id: str
+    kind: str = Field(description="change (变更), correction (更正) or cancellation (注销)")
     proposer_id: str
+    grounds: str | None = Field(description="the applicant's reasons: a correction's evidence, a cancellation's "
+                                            "reasons (none for a change)")
     base_version: int
     changes: dict[str, Any]
     metadata_hash: str
-    status: str = Field(description="pending, approved (the operator publishes it), rejected or published")
+    status: str = Field(description="pending, approved (a change or correction: the operator publishes it; a "
+                                    "cancellation: done, the product is delisted), rejected or published")
     review_id: str | None
     reasons: str | None
     created_at: datetime

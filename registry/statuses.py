@@ -19,7 +19,7 @@ TRANSITIONS: dict[ProductStatus, set[ProductStatus]] = {
     S.DRAFT: {S.SUBMITTED},
     S.SUBMITTED: {S.UNDER_REVIEW},
     S.UNDER_REVIEW: {S.IN_NOTICE, S.REJECTED},
-    S.IN_NOTICE: {S.LISTED, S.REJECTED},
+    S.IN_NOTICE: {S.LISTED, S.REJECTED, S.DELISTED},  # delisted: its registration cancelled (注销)
     S.LISTED: {S.SUSPENDED, S.DELISTED},
     S.SUSPENDED: {S.LISTED, S.DELISTED},
     S.REJECTED: set(),

@@ -1,4 +1,5 @@
-"""Client calls for the registration procedure: public notices, objections, listing, revisions."""
+"""Client calls for the registration procedure: public notices, objections, listing, revisions, corrections,
+cancellations."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from api.client.base import BaseClient, Json
 
 
 class RegistrationCalls(BaseClient):
-    """The public notice after approval (objections, their resolution, the listing) and revisions."""
+    """The public notice after approval (objections, their resolution, the listing); change, correction and
+    cancellation registrations."""
 
     def notices(self) -> list[Json]:
         """`GET /notices`: products in their public notice (public)."""
@@ -40,9 +42,10 @@ class RegistrationCalls(BaseClient):
         """`POST /products/{ref}/revisions` (operator, own): a pending change to a listed product."""
         return dict(self.post(f"/products/{ref}/revisions", patch))
 
-    def revisions(self, ref: str) -> list[Json]:
-        """`GET /products/{ref}/revisions`: a product's revisions and their status."""
-        return list(self.get(f"/products/{ref}/revisions"))
+    def revisions(self, ref: str, kind: str | None = None) -> list[Json]:
+        """`GET /products/{ref}/revisions`: a product's applications (changes, corrections, cancellations; or one
+        `kind`) with their status and reasons."""
+        return list(self.get(f"/products/{ref}/revisions", kind=kind))
 
     def decide_revision(self, ref: str, revision_id: str, decision: str, checklist: Mapping[str, bool],
                         reasons: str) -> Json:
@@ -54,3 +57,18 @@ class RegistrationCalls(BaseClient):
         """`POST /products/{ref}/revisions/{revision_id}/publish` (operator, own): the approved revision replaces
         the listed version (new hash on chain, new certificate)."""
         return dict(self.post(f"/products/{ref}/revisions/{revision_id}/publish"))
+
+    def file_correction(self, ref: str, changes: Json, evidence: str) -> Json:
+        """`POST /products/{ref}/corrections` (the product's operator, or the exchange): a pending correction of
+        wrong registration facts; decided and published as a revision."""
+        return dict(self.post(f"/products/{ref}/corrections", {"changes": dict(changes), "evidence": evidence}))
+
+    def apply_for_cancellation(self, ref: str, reasons: str) -> Json:
+        """`POST /products/{ref}/cancellations` (operator, own): apply to cancel the product's registration."""
+        return dict(self.post(f"/products/{ref}/cancellations", {"reasons": reasons}))
+
+    def decide_cancellation(self, ref: str, revision_id: str, decision: str, reasons: str) -> Json:
+        """`POST /products/{ref}/cancellations/{revision_id}/decision` (exchange): approve (the product is
+        delisted, its certificates cancelled) or reject."""
+        return dict(self.post(f"/products/{ref}/cancellations/{revision_id}/decision",
+                              {"decision": decision, "reasons": reasons}))

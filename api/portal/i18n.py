@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
 
 LANGS = ("zh", "en")
@@ -361,6 +362,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "done_allowance_set": {"zh": "最高准许收入已设定。", "en": "The maximum allowed revenue is set."},
     "done_report_published": {"zh": "报告已发布并存证。", "en": "The report is published and anchored."},
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
+    **REGISTRATION_APPLICATIONS,
 }
 
 

@@ -104,12 +104,14 @@ def exchange(p: Page = Depends(page("exchange"))) -> Response:
     def items(status: str) -> list[Json]:
         return list(p.client.catalog_all(status=status))
 
-    live = items("listed") + items("suspended")
-    notices = [{"product": n, "objections": p.client.objections(n["id"])} for n in items("in_notice")]
-    revisions = [{"product": prod, "revision": r} for prod in live for r in p.client.revisions(prod["id"])
-                 if r["status"] == "pending"]
+    live, noticed = items("listed") + items("suspended"), items("in_notice")
+    notices = [{"product": n, "objections": p.client.objections(n["id"])} for n in noticed]
+    pending = [(prod, r) for prod in live + noticed for r in p.client.revisions(prod["id"]) if r["status"] == "pending"]
+    revisions = [{"product": prod, "revision": r} for prod, r in pending if r["kind"] != "cancellation"]
+    cancellations = [{"product": prod, "revision": r} for prod, r in pending if r["kind"] == "cancellation"]
     return p.render("exchange.html", queue=items("submitted") + items("under_review"), live=live,
-                    rejected=items("rejected"), checks=CHECKS, notices=notices, revisions=revisions)
+                    rejected=items("rejected"), checks=CHECKS, notices=notices, revisions=revisions,
+                    cancellations=cancellations)
 
 
 # ------------------------------------------------------------------------------------ authority

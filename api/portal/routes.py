@@ -184,7 +184,8 @@ def signout(request: Request) -> Response:
 DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
                            "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
                            "done_status_changed", "done_public_welfare", "done_objected", "done_resolved",
-                           "done_listed", "done_revision", "done_published", "done_cost_declared"})
+                           "done_listed", "done_revision", "done_published", "done_cost_declared",
+                           "done_correction", "done_cancellation", "done_cancellation_decided"})
 
 
 @router.post("/done")
@@ -245,8 +246,9 @@ REVIEW_READERS = ("exchange", "authority", "auditor", "operator")
 
 
 def _revisions(p: Page, prod: Json) -> list[Json] | None:
-    """The product's revisions (listed or suspended products), for the review readers; None otherwise."""
-    if p.me["role"] not in REVIEW_READERS or prod["status"] not in ("listed", "suspended"):
+    """The product's applications (changes, corrections, cancellations) once it was approved, for the review
+    readers; None otherwise."""
+    if p.me["role"] not in REVIEW_READERS or prod["status"] not in ("listed", "suspended", "in_notice", "delisted"):
         return None
     try:
         return p.client.revisions(prod["id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServicesDep, SessionDep
-from registry.certificates import certificate_view, certificates_of, check_certificate, get_certificate
+from registry.certificates import certificates_of, get_certificate, public_certificate, verify_certificate
 from registry.products import get_product
 from registry.schemas import CertificateCheck, CertificateOut
 
@@ -14,15 +14,18 @@ router = APIRouter(prefix="/certificates", tags=["certificates"])
 
 @router.get("", response_model=list[CertificateOut], summary="A product's certificates (public)")
 def of_product(product: str, s: SessionDep) -> list[CertificateOut]:
-    return [certificate_view(c) for c in certificates_of(s, get_product(s, product))]
+    return [public_certificate(s, c) for c in certificates_of(s, get_product(s, product))]
 
 
-@router.get("/{code}", response_model=CertificateOut, summary="A registration certificate (public)")
+@router.get("/{code}", response_model=CertificateOut, summary="A registration certificate (public)",
+            description="`status` is `cancelled`, with the date and reasons, once the product's registration was "
+                        "cancelled (注销登记); `correction` names the correction a corrected version applied.")
 def get(code: str, s: SessionDep) -> CertificateOut:
-    return certificate_view(get_certificate(s, code))
+    return public_certificate(s, get_certificate(s, code))
 
 
 @router.get("/{code}/verify", response_model=CertificateCheck,
-            summary="Check a certificate against the chain (public)")
+            summary="Check a certificate against the chain (public)",
+            description="`status`: valid, invalid (a check failed) or cancelled (the registration was cancelled).")
 def verify(code: str, s: SessionDep, svc: ServicesDep) -> CertificateCheck:
-    return check_certificate(get_certificate(s, code), svc.gateway.ledger)
+    return verify_certificate(s, get_certificate(s, code), svc.gateway.ledger)

@@ -1,16 +1,20 @@
-"""The registration procedure after approval: the public notice, objections, listing; revisions of listed products."""
+"""The registration procedure after approval: the public notice, objections, listing; change (revision), correction
+and cancellation registrations of listed products."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
-from api.deps import AnyCtx, ExchangeCtx, NodeReachDep, OperatorCtx, ReaderCtx, SessionDep
-from registry import notice, revisions
+from api.deps import AnyCtx, ExchangeCtx, NodeReachDep, OperatorCtx, OperatorOrExchangeCtx, ReaderCtx, SessionDep
+from registry import cancellation, notice, revisions
 from registry.certificates import certificate_view
 from registry.products import product_view
 from registry.registration_schemas import (
+    CancellationDecisionIn,
+    CancellationIn,
+    CorrectionIn,
     NoticeOut,
     ObjectionIn,
     ObjectionOut,
@@ -79,13 +83,49 @@ def propose(ref: str, body: ProductPatch, c: OperatorCtx) -> RevisionOut:
 
 
 @router.get("/products/{ref}/revisions", response_model=list[RevisionOut],
-            summary="A product's revisions and their reviews (overseers, the product's operator)")
-def revisions_of(ref: str, c: ReaderCtx) -> list[RevisionOut]:
-    return revisions.list_revisions(c.session, c.actor, ref)
+            summary="A product's applications: changes, corrections, cancellations (overseers, the operator)",
+            description="Each with its `kind`, status, the applicant's grounds and the exchange's reasons; `kind` "
+                        "narrows the list.")
+def revisions_of(ref: str, c: ReaderCtx,
+                 kind: Literal["change", "correction", "cancellation"] | None = None) -> list[RevisionOut]:
+    return revisions.list_revisions(c.session, c.actor, ref, kind)
+
+
+@router.post("/products/{ref}/corrections", status_code=201, response_model=RevisionOut,
+             summary="File a correction of wrong registration facts, with evidence (the product's operator, exchange)",
+             description="A revision of kind `correction`: reviewed at `/revisions/{id}/decision`, published by the "
+                         "operator at `/revisions/{id}/publish`; the new certificate names it. One open application "
+                         "per product (409).")
+def correct(ref: str, body: CorrectionIn, c: OperatorOrExchangeCtx) -> RevisionOut:
+    rev = revisions.file_correction(c.session, c.actor, ref, body)
+    c.commit()
+    return revisions.revision_view(rev)
+
+
+@router.post("/products/{ref}/cancellations", status_code=201, response_model=RevisionOut,
+             summary="Apply to cancel a product's registration, with reasons (operator, own)",
+             description="A listed, suspended or in-notice product; nothing changes until the exchange decides. "
+                         "One open application per product (409).")
+def apply_to_cancel(ref: str, body: CancellationIn, c: OperatorCtx) -> RevisionOut:
+    app = cancellation.apply_for_cancellation(c.session, c.actor, ref, body)
+    c.commit()
+    return revisions.revision_view(app)
+
+
+@router.post("/products/{ref}/cancellations/{revision_id}/decision",
+             summary="Approve (the product is delisted, its certificates cancelled) or reject a cancellation "
+                     "(exchange)",
+             description="Existing licenses keep their terms; a delisted product takes no new order, negotiation or "
+                         "query (`ProductNotTradable`).")
+def decide_cancellation(ref: str, revision_id: str, body: CancellationDecisionIn, c: ExchangeCtx) -> dict[str, Any]:
+    row, app = cancellation.decide_cancellation(c.session, c.gateway, c.actor, ref, revision_id, body)
+    c.commit()
+    return {"product": product_view(row).model_dump(mode="json"),
+            "cancellation": revisions.revision_view(app).model_dump(mode="json")}
 
 
 @router.post("/products/{ref}/revisions/{revision_id}/decision",
-             summary="Approve or reject a pending revision (exchange)",
+             summary="Approve or reject a pending revision or correction (exchange)",
              description="Approval needs what listing needs: an active authorization and a serving node "
                          "(409 `NoServingNode`).")
 def decide(ref: str, revision_id: str, body: RevisionDecisionIn, c: ExchangeCtx,

@@ -63,7 +63,21 @@ def _revision(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
     r.facts.set("product_revisions", d["revision_id"], src, product_id=rec["subject"], proposer_id=rec["actor"],
                 base_version=d["base_version"], changes=d["changes"], metadata_hash=d["metadata_hash"],
-                status="pending", review_id=None, reasons=None)
+                status="pending", review_id=None, reasons=None,
+                kind="correction" if rec["kind"] == "correction.filed" else "change", grounds=d.get("evidence"))
+
+
+def _cancellation(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("product_revisions", d["revision_id"], src, product_id=rec["subject"], proposer_id=rec["actor"],
+                base_version=d["version"], changes={}, metadata_hash=d["metadata_hash"], status="pending",
+                review_id=None, reasons=None, kind="cancellation", grounds=d["reasons"])
+
+
+def _cancellation_decided(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.update("product_revisions", d["revision_id"], src, reasons=d["reasons"],
+                   status="approved" if d["decision"] == "approve" else "rejected")
 
 
 def _revision_decided(r: Replay, rec: dict[str, Any], src: Source) -> None:
@@ -258,6 +272,8 @@ FOLDS: dict[str, Fold] = {
     "report.published": _report, "objection.filed": _objection, "objection.resolved": _objection_resolved,
     "revision.proposed": _revision, "revision.decided": _revision_decided, "revision.published": _revision_published,
     "cost.declared": _cost,
+    "correction.filed": _revision, "correction.decided": _revision_decided, "cancellation.applied": _cancellation,
+    "cancellation.decided": _cancellation_decided,
 }
 
 

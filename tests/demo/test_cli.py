@@ -60,6 +60,11 @@ def test_notices_and_revisions(live_demo: LiveDemo) -> None:
     assert as_json(provex(live_demo, "notices", "list", "--json")) == []  # public: no key
     revs = as_json(provex(live_demo, "revisions", "list", code, "--json", who="operator_xlg"))
     assert [(r["status"], r["base_version"]) for r in revs] == [("published", 1)]
+    assert [r["kind"] for r in revs] == ["change"]
+    assert as_json(provex(live_demo, "revisions", "list", code, "--kind", "cancellation", "--json",
+                          who="operator_xlg")) == []
+    refused = provex(live_demo, "revisions", "cancel", code, "--reasons", "not mine", who="buyer", check=False)
+    assert refused.returncode == 1 and "requires role operator" in refused.stdout, refused.stdout
     late = provex(live_demo, "notices", "object", code, "--reasons", "too late", who="buyer", check=False)
     assert late.returncode == 1 and "not in its public notice" in late.stdout, late.stdout
 

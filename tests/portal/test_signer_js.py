@@ -36,6 +36,7 @@ FORM = """<!doctype html><html><head><meta name="provex-csrf" content="t">
 <input name="days" value="2" data-json="days" data-key="expires_at">
 <input name="sectors" value=" agriculture, energy ,," data-json="list">
 <input name="epsilon" value="" data-json="number" data-optional>
+<textarea name="changes" data-json="object">{"title": "t"}</textarea>
 <input type="checkbox" name="lawful_source" data-group="checklist" checked>
 <input type="checkbox" name="sample_synthetic" data-group="checklist">
 <input type="radio" name="decision" value="approve"><input type="radio" name="decision" value="reject" checked>
@@ -110,12 +111,17 @@ def test_forms_become_the_api_bodies(page: Any) -> None:
     expires = body.pop("expires_at")
     assert body == {"holder_id": "acct-1", "amount_fen": 1234, "sectors": ["agriculture", "energy"],
                     "checklist": {"lawful_source": True, "sample_synthetic": False}, "decision": "reject",
-                    "reasons": "多行\n理由"}
+                    "reasons": "多行\n理由", "changes": {"title": "t"}}
     assert expires.endswith("Z") and len(expires) == 24
     page.fill("input[name=amount_yuan]", "twelve")
     failure = page.evaluate("""() => { try { ProvexSigner.formBody(document.getElementById('f')); }
                                        catch (e) { return [e.field, e.message]; } }""")
     assert failure == ["amount_fen", "not a number"]
+    page.fill("input[name=amount_yuan]", "1")
+    page.fill("textarea[name=changes]", "[1]")
+    failure = page.evaluate("""() => { try { ProvexSigner.formBody(document.getElementById('f')); }
+                                       catch (e) { return [e.field, e.message]; } }""")
+    assert failure == ["changes", "not a JSON object"]
 
 
 def test_the_key_stays_in_session_storage_until_forgotten(page: Any) -> None:

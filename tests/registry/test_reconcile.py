@@ -114,7 +114,9 @@ def history(own: Server) -> dict[str, Any]:
 
 
 def _notice_and_revision(server: Server, listed: dict[str, Any]) -> None:
-    """An objection to a product in its notice (dismissed), a revision of the listed product (rejected)."""
+    """An objection to a product in its notice (dismissed), a revision of the listed product (rejected), then a
+    correction of it filed by the exchange (approved, published), the cancellation of the product in notice
+    (approved: delisted)."""
     noticed = make_product(server, stage="under_review")
     with server.client("exchange") as ex, server.client("buyer") as b, server.client("operator") as op:
         r = ex.post(f"/products/{noticed['id']}/review", json={"decision": "approve", "checklist": CHECKLIST,
@@ -128,6 +130,16 @@ def _notice_and_revision(server: Server, listed: dict[str, Any]) -> None:
         r = ex.post(f"/products/{listed['id']}/revisions/{rev['id']}/decision",
                     json={"decision": "reject", "checklist": CHECKLIST, "reasons": "title misleading"})
         assert r.status_code == 200, r.text
+        cor = ex.post(f"/products/{listed['id']}/corrections", json={"changes": {"scale": "corrected scale"},
+                                                                      "evidence": "the survey letter"}).json()
+        r = ex.post(f"/products/{listed['id']}/revisions/{cor['id']}/decision",
+                    json={"decision": "approve", "checklist": CHECKLIST, "reasons": "confirmed"})
+        assert r.status_code == 200, r.text
+        assert op.post(f"/products/{listed['id']}/revisions/{cor['id']}/publish").status_code == 200
+        app = op.post(f"/products/{noticed['id']}/cancellations", json={"reasons": "withdrawn"}).json()
+        r = ex.post(f"/products/{noticed['id']}/cancellations/{app['id']}/decision",
+                    json={"decision": "approve", "reasons": "confirmed"})
+        assert r.status_code == 200 and r.json()["product"]["status"] == "delisted", r.text
 
 
 def _reclaim_expired(server: Server, voucher: dict[str, Any]) -> None:
@@ -262,6 +274,10 @@ TAMPERS = [
      "record"),
     ("UPDATE objections SET status = 'upheld'", "objections", "status", "record"),
     ("UPDATE product_revisions SET status = 'approved'", "product_revisions", "status", "record"),
+    ("UPDATE product_revisions SET kind = 'change' WHERE kind = 'cancellation'", "product_revisions", "kind",
+     "record"),
+    ("UPDATE product_revisions SET grounds = 'other evidence' WHERE kind = 'correction'", "product_revisions",
+     "grounds", "record"),
 ]
 
 

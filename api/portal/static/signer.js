@@ -18,8 +18,8 @@
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
  * naming no field goes).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
- * now) | list (comma separated) | bool ("true" or not) | skip; a multiple select sends the list of its chosen
- * values; data-key renames the JSON key; data-optional drops an empty value;
+ * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | skip; a multiple select sends
+ * the list of its chosen values; data-key renames the JSON key; data-optional drops an empty value;
  * data-group="x" collects checkboxes into an object x of booleans; data-required (for radios: on one of the
  * group) refuses to send while the field is empty or no choice is made, showing data-message; data-message
  * also replaces the API's message about a checkbox, a radio or an empty field.
@@ -187,6 +187,11 @@
     days: (v) => new Date(Date.now() + CONVERT.number(v) * 86400000).toISOString(),
     list: (v) => v.split(",").map((s) => s.trim()).filter(Boolean),
     bool: (v) => v === "true",
+    object: (v) => {
+      const o = JSON.parse(v);
+      if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
+      return o;
+    },
   };
 
   function isValueField(el) {
