@@ -5,13 +5,13 @@ Steps of the `Story` (api/demo/story.py), played in order with its ids (`state.i
 authority caps the livestock product's unit price (binding the offer already published) and sets the league
 operator's maximum allowed revenue for the year below what the sale brings, so the settlement is flagged and
 the excess carried into next year; after the queries the authority names the league's emergency bureau for
-public-governance use and the bureau takes a license free of charge; the operator then publishes its annual
-report, which `provex audit report` recomputes.
+public-governance use and the bureau takes a license free of charge; the operator declares a processing cost
+and publishes its annual report, which `provex audit report` recomputes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from api.client import ProvexClient
@@ -64,6 +64,10 @@ def annual_report(story: Plays, ids: dict[str, Any]) -> None:
     """The league operator publishes its operating report for the year (anchored by its signed record)."""
     op = story.as_("operator_xlg")
     year = this_year()
+    op.declare_cost(ids["product_livestock"], datetime.now(UTC).date().isoformat(), "processing", 80_000,
+                    "耳标数据清洗与去标识化 (cleaning and de-identification of the ear-tag data)")
+    story.step("operator_xlg", "declares ¥800 of processing cost for the livestock product (数据资产入表)",
+               "a signed record: its cost and revenue ledger and the accountant's evidence export count it")
     revenue = op.revenue(year)[0]
     published = op.publish_report(year)
     ids["report"] = published["id"]

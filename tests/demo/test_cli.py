@@ -94,6 +94,7 @@ def test_the_demos_annual_report_is_recomputed_by_the_auditor(live_demo: LiveDem
     assert out["ok"] is True, out
     revenue = published["operating"]["revenue"]
     assert revenue["excess_fen"] == 50_000 and revenue["allowed_fen"] == 150_000, revenue
+    assert "80000" in json.dumps(published["operating"]["costs"]), published["operating"]["costs"]  # the ¥800 cost
 
 
 def test_audit_trace_verify_export(live_demo: LiveDemo, tmp_path: Path) -> None:
