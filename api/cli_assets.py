@@ -9,8 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from api.cli_tools import API, JSON_OUT, KEY, SIGNER, client, console, dump, fail
-from api.client import ApiError
+from api.cli_tools import API, JSON_OUT, KEY, SIGNER, call, console, dump
 from registry.assets.book import CATEGORIES
 
 costs_app = typer.Typer(help="Data-asset evidence: declared costs, the cost and revenue ledger, the accountant's "
@@ -34,11 +33,8 @@ def declare(ref: str, on: str = typer.Option(..., "--on", help="the day incurred
     Example: `provex products costs declare PX-2026-000001 --on 2026-05-31 --category storage --amount-fen 120000
     --description "object storage, May" --key $OPERATOR --signer operator`.
     """
-    with client(api, key, signer) as c:
-        try:
-            row = c.declare_cost(ref, on, category, amount_fen, description, evidence_hash, corrects)
-        except ApiError as e:
-            raise fail(e) from None
+    row = call(api, key, lambda c: c.declare_cost(ref, on, category, amount_fen, description, evidence_hash,
+                                                  corrects), signer=signer)
     if as_json:
         dump(row)
         return
@@ -49,11 +45,7 @@ def declare(ref: str, on: str = typer.Option(..., "--on", help="the day incurred
 @costs_app.command("list")
 def costs_list(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """The product's cost entries with their corrections. Example: `provex products costs list PX-2026-000001`."""
-    with client(api, key) as c:
-        try:
-            rows = c.costs(ref)
-        except ApiError as e:
-            raise fail(e) from None
+    rows = call(api, key, lambda c: c.costs(ref))
     if as_json:
         dump(rows)
         return
@@ -70,11 +62,7 @@ def costs_list(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_OU
 def ledger(ref: str, year: int = typer.Option(None, "--year"), api: str = API, key: str = KEY,
            as_json: bool = JSON_OUT) -> None:
     """Costs by category and revenue per month, cumulative. Example: `provex products costs ledger REF --year 2026`."""
-    with client(api, key) as c:
-        try:
-            book = c.asset_ledger(ref, year)
-        except ApiError as e:
-            raise fail(e) from None
+    book = call(api, key, lambda c: c.asset_ledger(ref, year))
     if as_json:
         dump(book)
         return
@@ -97,11 +85,7 @@ def evidence(ref: str, year: int = typer.Option(..., "--year"),
 
     Example: `provex products costs evidence PX-2026-000001 --year 2026 --key $OPERATOR`.
     """
-    with client(api, key) as c:
-        try:
-            data = c.asset_evidence_zip(ref, year)
-        except ApiError as e:
-            raise fail(e) from None
+    data = call(api, key, lambda c: c.asset_evidence_zip(ref, year))
     target = out or Path(f"asset-evidence-{ref}-{year}.zip")
     target.write_bytes(data)
     console.print(f"{target} ({len(data):,} bytes)")

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli_report import audit_report, audit_revenue
-from api.cli_tools import API, JSON_OUT, KEY, SIGNER, client, console, dump, fail
+from api.cli_tools import API, JSON_OUT, KEY, SIGNER, call, client, console, dump, fail
 from api.cli_trust import AUTHORITY, chain_url, trust_app, verify_trusted, verify_untrusted
 from api.client import ApiError
 from api.settings import get_settings
@@ -30,11 +30,7 @@ def audit_trace(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_O
 
     Example: `provex audit trace PX-2026-000001 --key $AUDITOR`.
     """
-    with client(api, key) as c:
-        try:
-            trace = c.trace(ref)
-        except ApiError as e:
-            raise fail(e) from None
+    trace = call(api, key, lambda c: c.trace(ref))
     if as_json:
         dump(trace)
         return
@@ -58,11 +54,7 @@ def audit_record(seq: int, api: str = API, key: str = KEY, as_json: bool = JSON_
 
     Example: `provex audit record 42 --key $AUDITOR`.
     """
-    with client(api, key) as c:
-        try:
-            r = c.record(seq)
-        except ApiError as e:
-            raise fail(e) from None
+    r = call(api, key, lambda c: c.record(seq))
     if as_json:
         dump(r)
         return
@@ -86,11 +78,7 @@ def audit_public_welfare(api: str = API, key: str = KEY, as_json: bool = JSON_OU
 
     Example: `provex audit public-welfare --key $AUTHORITY`.
     """
-    with client(api, key) as c:
-        try:
-            licenses, users = c.licenses(use="public_welfare"), c.public_welfare_users()
-        except ApiError as e:
-            raise fail(e) from None
+    licenses, users = call(api, key, lambda c: (c.licenses(use="public_welfare"), c.public_welfare_users()))
     if as_json:
         dump({"licenses": licenses, "users": users})
         return

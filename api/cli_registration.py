@@ -15,8 +15,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from api.cli_tools import API, JSON_OUT, KEY, SIGNER, client, console, dump, fail
-from api.client import ApiError, ProvexClient
+from api.cli_tools import API, JSON_OUT, KEY, SIGNER, call, console, dump
+from api.client import ProvexClient
 
 notices_app = typer.Typer(help="Public notices of approved products: objections, listing.", no_args_is_help=True)
 revisions_app = typer.Typer(help="Change, correction and cancellation registrations of listed products.",
@@ -27,11 +27,7 @@ CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "
 
 def _run(api: str | None, key: str | None, signer: str | None, act: Any, as_json: bool) -> Any:
     """Call `act(client)`; print its answer as JSON with --json; an API refusal is one red line and exit 1."""
-    with client(api, key, signer) as c:
-        try:
-            out = act(c)
-        except ApiError as e:
-            raise fail(e) from None
+    out = call(api, key, act, signer)
     if as_json:
         dump(out)
     return out

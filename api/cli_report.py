@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import typer
 
-from api.cli_tools import API, JSON_OUT, KEY, client, console, dump, fail
+from api.cli_tools import API, JSON_OUT, KEY, call, client, console, dump
 from api.cli_trust import AUTHORITY, build, chain_url, load_trust
 from api.client import ApiError
 from api.settings import get_settings
@@ -146,11 +146,7 @@ def audit_revenue(year: int = YEAR, operator: str = typer.Option(None, "--operat
     revenue, excess and the records flagging it. Example: `provex audit revenue --year 2026 --key $AUTHORITY`."""
     from rich.table import Table
 
-    with client(api, key) as c:
-        try:
-            rows = c.revenue(year, operator)
-        except ApiError as e:
-            raise fail(e) from None
+    rows = call(api, key, lambda c: c.revenue(year, operator))
     if as_json:
         dump(rows)
         return

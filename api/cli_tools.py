@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +28,7 @@ from api.result_text import cell
 from api.settings import get_settings
 
 console = Console()
+T = TypeVar("T")
 API = typer.Option(None, "--api", help="API URL (default PROVEX_API_URL, else the running demo's, else :8700)")
 KEY = typer.Option(None, "--key", help="API key (default PROVEX_API_KEY)")
 JSON_OUT = typer.Option(False, "--json", help="print JSON")
@@ -40,6 +42,15 @@ def client(api: str | None, key: str | None, signer: str | None = None) -> Prove
     url = api or default_api_url(get_settings().home)
     name = signer or os.environ.get("PROVEX_SIGNER")
     return ProvexClient(url, key or os.environ.get("PROVEX_API_KEY"), signer=open_key(name) if name else None)
+
+
+def call(api: str | None, key: str | None, act: Callable[[ProvexClient], T], signer: str | None = None) -> T:
+    """`act(client)`'s answer; an API refusal is one red line and exit 1 (every command's one way to call)."""
+    with client(api, key, signer) as c:
+        try:
+            return act(c)
+        except ApiError as e:
+            raise fail(e) from None
 
 
 def fail(e: ApiError) -> typer.Exit:
@@ -58,11 +69,7 @@ def products_list(q: str = typer.Option(None, "--q", help="keywords"), sector: s
                   status: str = typer.Option(None, "--status"), api: str = API, key: str = KEY,
                   as_json: bool = JSON_OUT) -> None:
     """List catalog products (follows pages). Example: `provex products list --q 耳标 --key $BUYER`."""
-    with client(api, key) as c:
-        try:
-            items = list(c.catalog_all(q=q, sector=sector, status=status))
-        except ApiError as e:
-            raise fail(e) from None
+    items = call(api, key, lambda c: list(c.catalog_all(q=q, sector=sector, status=status)))
     if as_json:
         dump(items)
         return
@@ -78,11 +85,7 @@ def products_list(q: str = typer.Option(None, "--q", help="keywords"), sector: s
 @products_app.command("show")
 def products_show(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """One product with its offers. Example: `provex products show PX-2026-000001 --key $BUYER`."""
-    with client(api, key) as c:
-        try:
-            product, offers = c.product(ref), c.offers(ref)
-        except ApiError as e:
-            raise fail(e) from None
+    product, offers = call(api, key, lambda c: (c.product(ref), c.offers(ref)))
     if as_json:
         dump({"product": product, "offers": offers})
         return

@@ -17,8 +17,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from api.cli_tools import API, JSON_OUT, KEY, SIGNER, client, console, dump, fail
-from api.client import ApiError
+from api.cli_tools import API, JSON_OUT, KEY, SIGNER, call, console, dump
 
 vouchers_app = typer.Typer(help="Voucher programmes (算力券/数据券) and vouchers.", no_args_is_help=True)
 
@@ -57,33 +56,21 @@ def programme_create(
     body = {"name": name, "annual_budget_fen": budget_fen, "max_share_bps": max_share_bps,
             "starts_at": start.isoformat(), "ends_at": (start + timedelta(days=days)).isoformat(),
             "sectors": sector, "product_ids": product, "holder_ids": holder}
-    with client(api, key, signer) as c:
-        try:
-            out = c.create_voucher_programme(body)
-        except ApiError as e:
-            raise fail(e) from None
+    out = call(api, key, lambda c: c.create_voucher_programme(body), signer=signer)
     _show([out], as_json)
 
 
 @vouchers_app.command("programmes")
 def programmes(api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Voucher programmes with their use this budget year."""
-    with client(api, key) as c:
-        try:
-            rows = c.voucher_programmes()
-        except ApiError as e:
-            raise fail(e) from None
+    rows = call(api, key, lambda c: c.voucher_programmes())
     _show(rows, as_json)
 
 
 @vouchers_app.command("programme")
 def programme(programme_id: str, api: str = API, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """One programme: its budget and use, and its vouchers."""
-    with client(api, key) as c:
-        try:
-            out = c.voucher_programme(programme_id)
-        except ApiError as e:
-            raise fail(e) from None
+    out = call(api, key, lambda c: c.voucher_programme(programme_id))
     if as_json:
         dump(out)
         return
@@ -100,11 +87,7 @@ def programme(programme_id: str, api: str = API, key: str = KEY, as_json: bool =
 @vouchers_app.command("reclaim")
 def reclaim(voucher_id: str, api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
     """Take back the unspent part of an expired voucher (authority, signed with your own key)."""
-    with client(api, key, signer) as c:
-        try:
-            out = c.reclaim_voucher(voucher_id)
-        except ApiError as e:
-            raise fail(e) from None
+    out = call(api, key, lambda c: c.reclaim_voucher(voucher_id), signer=signer)
     if as_json:
         dump(out)
         return
@@ -122,11 +105,7 @@ def issue(
     """Issue a voucher under a programme, funded from your balance (authority, signed with your own key)."""
     body = {"programme_id": programme_id, "holder_id": holder, "amount_fen": amount_fen,
             "expires_at": (datetime.now(UTC) + timedelta(days=days)).isoformat()}
-    with client(api, key, signer) as c:
-        try:
-            out = c.issue_voucher(body)
-        except ApiError as e:
-            raise fail(e) from None
+    out = call(api, key, lambda c: c.issue_voucher(body), signer=signer)
     if as_json:
         dump(out)
         return
