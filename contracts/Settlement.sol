@@ -34,15 +34,27 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     uint8 public constant USE_COMMERCIAL = 0; // industrial and commercial use: pays the offer's price
     uint8 public constant USE_PUBLIC_WELFARE = 1; // public governance and public welfare: free of charge
 
+    uint8 public constant FORM_PERIOD = 2; // charge forms: 0 per item (one-off), 1 per call (metered), 2 per period
+
     struct Offer {
         bytes32 productId;
         address buyer; // address(0): public offer; otherwise a negotiated offer for one buyer
         bool active;
+        uint8 form; // charge form: 0 per item, 1 per call, 2 per period
         uint64 refundWindow;
         uint64[] tierMinQuantity;
         uint128[] tierUnitPrice;
         address[] payees;
         uint16[] bps;
+    }
+
+    /// @notice The authority's cap for one charge form of a product: `trialCap` before `trialUntil` (试行价格期),
+    ///         `cap` from `effectiveFrom`; 0 at either level falls through to the next (then `priceCap`).
+    struct FormCap {
+        uint128 cap;
+        uint64 effectiveFrom;
+        uint64 trialUntil;
+        uint128 trialCap;
     }
 
     struct Voucher {
@@ -74,6 +86,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     VoucherProgrammes public immutable programmes;
 
     mapping(bytes32 => uint128) public priceCap;
+    mapping(bytes32 => mapping(uint8 => FormCap)) public formCap;
     mapping(bytes32 => Offer) private _offers;
     mapping(bytes32 => Voucher) private _vouchers;
     mapping(bytes32 => License) private _licenses;
@@ -84,6 +97,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     error BasisPointsNotExact(uint256 sum);
     error BadPayees(uint256 payees, uint256 bps);
     error BadTiers();
+    error UnknownForm(uint8 form);
     error ZeroPayee(uint256 index);
     error NotProductOperator(bytes32 productId, address operator, address caller);
     error OfferExists(bytes32 offerId);
@@ -109,7 +123,8 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     error NotPublicWelfareUser(address buyer);
 
     event PriceCapSet(bytes32 indexed productId, uint128 cap);
-    event OfferPublished(bytes32 indexed offerId, bytes32 indexed productId, address buyer, uint64[] tierMinQuantity, uint128[] tierUnitPrice, address[] payees, uint16[] bps, uint64 refundWindow);
+    event FormCapSet(bytes32 indexed productId, uint8 indexed form, uint128 cap, uint64 effectiveFrom, uint128 trialCap, uint64 trialUntil);
+    event OfferPublished(bytes32 indexed offerId, bytes32 indexed productId, address buyer, uint64[] tierMinQuantity, uint128[] tierUnitPrice, address[] payees, uint16[] bps, uint64 refundWindow, uint8 form);
     event OfferWithdrawn(bytes32 indexed offerId);
     event VoucherIssued(bytes32 indexed voucherId, address indexed holder, uint128 amount, uint64 expiry, bytes32[] sectors);
     event VoucherRedeemed(bytes32 indexed voucherId, bytes32 indexed licenseId, uint128 amount);
@@ -146,6 +161,32 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         emit PriceCapSet(productId, cap);
     }
 
+    /// @notice The authority sets the cap of one charge form of a product, with its effective date and a trial
+    ///         period; it binds every later purchase of offers of that form, published before it too.
+    /// @param productId The product.
+    /// @param form The charge form (0 per item, 1 per call, 2 per period).
+    /// @param cap Highest unit price in fen from `effectiveFrom` (0: none).
+    /// @param effectiveFrom Unix seconds from which `cap` binds.
+    /// @param trialCap Highest unit price in fen before `trialUntil` (0: none).
+    /// @param trialUntil Unix seconds at which the trial period ends.
+    function setFormCap(bytes32 productId, uint8 form, uint128 cap, uint64 effectiveFrom, uint128 trialCap,
+                        uint64 trialUntil) external onlyRole(ProvexRoles.AUTHORITY) {
+        if (form > FORM_PERIOD) revert UnknownForm(form);
+        formCap[productId][form] = FormCap(cap, effectiveFrom, trialUntil, trialCap);
+        emit FormCapSet(productId, form, cap, effectiveFrom, trialCap, trialUntil);
+    }
+
+    /// @notice The unit-price cap binding a purchase of `form` now: the trial cap during the trial period, the
+    ///         form's cap from its effective date, else the product's `priceCap` (0: none).
+    /// @param productId The product.
+    /// @param form The charge form.
+    function capOf(bytes32 productId, uint8 form) public view returns (uint128) {
+        FormCap storage r = formCap[productId][form];
+        if (block.timestamp < r.trialUntil && r.trialCap != 0) return r.trialCap;
+        if (r.cap != 0 && block.timestamp >= r.effectiveFrom) return r.cap;
+        return priceCap[productId];
+    }
+
     /// @notice The product's operator publishes an offer with volume tiers and its payee split.
     /// @param offerId keccak256 of the offer's UUID.
     /// @param productId The product.
@@ -155,24 +196,24 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
     /// @param payees Who is paid.
     /// @param bps Basis points per payee; must sum to exactly 10,000.
     /// @param refundWindow Seconds during which an unused license can be refunded (0: paid at once).
+    /// @param form The charge form (0 per item, 1 per call, 2 per period): which form cap binds its purchases.
     function publishOffer(
         bytes32 offerId,
         bytes32 productId,
         address buyer,
-        uint64[] calldata tierMinQuantity,
-        uint128[] calldata tierUnitPrice,
-        address[] calldata payees,
-        uint16[] calldata bps,
-        uint64 refundWindow
+        uint64[] memory tierMinQuantity,
+        uint128[] memory tierUnitPrice,
+        address[] memory payees,
+        uint16[] memory bps,
+        uint64 refundWindow,
+        uint8 form
     ) external {
-        address op = registry.product(productId).operator;
-        if (op != _msgSender()) revert NotProductOperator(productId, op, _msgSender());
-        if (_offers[offerId].productId != bytes32(0)) revert OfferExists(offerId);
-        _checkTiers(productId, tierMinQuantity, tierUnitPrice);
+        Offer storage o = _newOffer(offerId, productId, form);
+        _checkTiers(productId, capOf(productId, form), tierMinQuantity, tierUnitPrice);
         _checkSplit(payees, bps);
-        _offers[offerId] =
-            Offer(productId, buyer, true, refundWindow, tierMinQuantity, tierUnitPrice, payees, bps);
-        emit OfferPublished(offerId, productId, buyer, tierMinQuantity, tierUnitPrice, payees, bps, refundWindow);
+        (o.productId, o.buyer, o.active, o.form, o.refundWindow) = (productId, buyer, true, form, refundWindow);
+        (o.tierMinQuantity, o.tierUnitPrice, o.payees, o.bps) = (tierMinQuantity, tierUnitPrice, payees, bps);
+        emit OfferPublished(offerId, productId, buyer, tierMinQuantity, tierUnitPrice, payees, bps, refundWindow, form);
     }
 
     /// @notice The product's operator withdraws an offer.
@@ -299,7 +340,7 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         address buyer = _msgSender();
         Offer storage o = _checkPurchase(licenseId, offerId, buyer);
         uint128 amount = priceOf(offerId, quantity);
-        uint128 cap = priceCap[o.productId]; // binds every purchase, offers published before the cap too
+        uint128 cap = capOf(o.productId, o.form); // binds every purchase, offers published before the cap too
         if (cap != 0 && amount > uint256(cap) * quantity) revert PriceAboveCap(o.productId, amount / quantity, cap);
         if (voucherAmount > amount) revert VoucherAboveAmount(voucherAmount, amount);
         if (voucherId != bytes32(0)) _redeem(voucherId, licenseId, o.productId, voucherAmount, amount);
@@ -440,17 +481,19 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
         }
     }
 
-    function _checkTiers(bytes32 productId, uint64[] calldata minQty, uint128[] calldata unitPrice) private view {
+    function _checkTiers(bytes32 productId, uint128 cap, uint64[] memory minQty, uint128[] memory unitPrice)
+        private
+        pure
+    {
         uint256 n = minQty.length;
         if (n == 0 || n != unitPrice.length || n > MAX_TIERS || minQty[0] != 1) revert BadTiers();
-        uint128 cap = priceCap[productId];
         for (uint256 i = 0; i < n; i++) {
             if (i > 0 && minQty[i] <= minQty[i - 1]) revert BadTiers();
             if (cap != 0 && unitPrice[i] > cap) revert PriceAboveCap(productId, unitPrice[i], cap);
         }
     }
 
-    function _checkSplit(address[] calldata payees, uint16[] calldata bps) private pure {
+    function _checkSplit(address[] memory payees, uint16[] memory bps) private pure {
         if (payees.length == 0 || payees.length != bps.length || payees.length > MAX_PAYEES) {
             revert BadPayees(payees.length, bps.length);
         }
@@ -460,6 +503,14 @@ contract Settlement is AccessControlDefaultAdminRules, ERC2771Context, Reentranc
             sum += bps[i];
         }
         if (sum != TOTAL_BPS) revert BasisPointsNotExact(sum);
+    }
+
+    function _newOffer(bytes32 offerId, bytes32 productId, uint8 form) private view returns (Offer storage o) {
+        address op = registry.product(productId).operator;
+        if (op != _msgSender()) revert NotProductOperator(productId, op, _msgSender());
+        o = _offers[offerId];
+        if (o.productId != bytes32(0)) revert OfferExists(offerId);
+        if (form > FORM_PERIOD) revert UnknownForm(form);
     }
 
     function _requireOffer(bytes32 offerId) private view returns (Offer storage o) {

@@ -104,13 +104,21 @@ class Acts:
     def set_price_cap(self, product_id: str, cap: int) -> Act:
         return self._act("Settlement", "setPriceCap", (chain_id_of(product_id), cap), "PriceCapSet")
 
+    def set_form_cap(self, product_id: str, form: int, cap: int, effective_from: int, trial_cap: int,
+                     trial_until: int) -> Act:
+        """The cap of one charge form (0 per item, 1 per call, 2 per period) with its effective date and trial."""
+        return self._act("Settlement", "setFormCap",
+                         (chain_id_of(product_id), form, cap, effective_from, trial_cap, trial_until), "FormCapSet")
+
     def publish_offer(self, offer_id: str, product_id: str, tiers: Sequence[tuple[int, int]],
-                      payees: Sequence[tuple[str, int]], refund_window: int = 0, buyer: str | None = None) -> Act:
-        """An offer: `tiers` are (min quantity, unit price fen), `payees` (address, bps)."""
+                      payees: Sequence[tuple[str, int]], refund_window: int = 0, buyer: str | None = None,
+                      form: int = 0) -> Act:
+        """An offer: `tiers` are (min quantity, unit price fen), `payees` (address, bps), `form` its charge form
+        (0 per item, 1 per call, 2 per period)."""
         return self._act("Settlement", "publishOffer",
                          (chain_id_of(offer_id), chain_id_of(product_id), buyer or "0x" + "0" * 40,
                           [t[0] for t in tiers], [t[1] for t in tiers],
-                          [p[0] for p in payees], [p[1] for p in payees], refund_window),
+                          [p[0] for p in payees], [p[1] for p in payees], refund_window, form),
                          "OfferPublished")
 
     def withdraw_offer(self, offer_id: str) -> Act:

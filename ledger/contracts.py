@@ -254,11 +254,21 @@ class Ledger:
     def price_cap(self, product_id: str) -> int:
         return int(self.client.call(self.settlement.functions.priceCap(chain_id_of(product_id))))
 
+    def set_form_cap(self, sender: LocalAccount, product_id: str, form: int, cap: int, effective_from: int = 0,
+                     trial_cap: int = 0, trial_until: int = 0) -> Receipt:
+        return self.send(sender, self.acts.set_form_cap(product_id, form, cap, effective_from, trial_cap, trial_until))
+
+    def cap_of(self, product_id: str, form: int) -> int:
+        """The unit-price cap binding a purchase of `form` at the latest block (Settlement.capOf)."""
+        return int(self.client.call(self.settlement.functions.capOf(chain_id_of(product_id), form)))
+
     def publish_offer(self, sender: LocalAccount, offer_id: str, product_id: str,
                       tiers: Sequence[tuple[int, int]], payees: Sequence[tuple[str, int]],
-                      refund_window: int = 0, buyer: str | None = None) -> Receipt:
-        """Publish an offer: `tiers` are (min quantity, unit price fen), `payees` (address, bps)."""
-        return self.send(sender, self.acts.publish_offer(offer_id, product_id, tiers, payees, refund_window, buyer))
+                      refund_window: int = 0, buyer: str | None = None, form: int = 0) -> Receipt:
+        """Publish an offer: `tiers` are (min quantity, unit price fen), `payees` (address, bps), `form` its charge
+        form."""
+        return self.send(sender, self.acts.publish_offer(offer_id, product_id, tiers, payees, refund_window, buyer,
+                                                         form))
 
     def withdraw_offer(self, sender: LocalAccount, offer_id: str) -> Receipt:
         return self.send(sender, self.acts.withdraw_offer(offer_id))

@@ -67,7 +67,7 @@ def _settlement(f: Facts, ev: ChainEvent, s: Source) -> None:
         f.set("offers", h(a["offerId"]), s, product_id=h(a["productId"]), buyer_id=addr(a["buyer"]),
               tiers=[[int(q), int(p)] for q, p in zip(a["tierMinQuantity"], a["tierUnitPrice"], strict=True)],
               payees=[[str(p).lower(), int(b)] for p, b in zip(a["payees"], a["bps"], strict=True)],
-              refund_window=int(a["refundWindow"]))
+              refund_window=int(a["refundWindow"]), kind=int(a["form"]))
     elif ev.name == "VoucherIssued":
         f.set("vouchers", h(a["voucherId"]), s, holder_id=addr(a["holder"]), amount_fen=int(a["amount"]),
               expires_at=int(a["expiry"]), sectors=[h(x) for x in a["sectors"]], redeemed_fen=0, reclaimed_fen=0)

@@ -8,6 +8,7 @@ from typing import Any
 
 from registry.reconcile.matching import cid
 from registry.statuses import chain_status_of
+from registry.trading.models import FORM_OF_KIND
 
 
 class Addresses:
@@ -54,6 +55,11 @@ def payees(v: Any, a: Addresses) -> Any:
     return [[str(p.get("address") or a.of(p["account_id"])).lower(), int(p["bps"])] for p in v]
 
 
+def form(v: Any, a: Addresses) -> Any:
+    """An offer's kind as the chain's charge form (Settlement `form`)."""
+    return FORM_OF_KIND.get(v)
+
+
 def payouts(v: Any, a: Addresses) -> Any:
     return sorted([str(a.of(p["account_id"])), int(p["amount_fen"])] for p in v)
 
@@ -65,7 +71,8 @@ CHAIN_COLUMNS: dict[str, dict[str, Convert]] = {
     "products": {"operator_id": account, "authorization_id": chain_id, "resource_ids": chain_ids,
                  "metadata_hash": same, "sector": chain_id, "version": same, "status": status},
     "price_caps": {"cap_fen": same},
-    "offers": {"product_id": chain_id, "buyer_id": account, "tiers": same, "payees": payees, "refund_window": same},
+    "offers": {"product_id": chain_id, "buyer_id": account, "tiers": same, "payees": payees, "refund_window": same,
+               "kind": form},
     "voucher_programmes": {"annual_budget_fen": same, "max_share_bps": same, "starts_at": same, "ends_at": same,
                            "sectors": chain_ids, "product_ids": chain_ids, "holder_ids": accounts},
     "vouchers": {"holder_id": account, "amount_fen": same, "expires_at": same, "sectors": chain_ids,

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from ledger.acts import Act
 from registry.chain import ChainGateway, Planner, Runner
 from registry.models import Account
+from registry.trading.models import FORM_OF_KIND, OfferKind
 from registry.trading.orders import plan_purchase, send_purchase
 
 
@@ -28,7 +29,8 @@ def _price_cap(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Ac
 def _offer_publish(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.publish_offer(
         p["offer_id"], p["product_id"], [(int(q), int(u)) for q, u in p["tiers"]],
-        [(a, int(b)) for a, b in p["payees"]], refund_window=int(p["refund_window"]), buyer=p.get("buyer"))]
+        [(a, int(b)) for a, b in p["payees"]], refund_window=int(p["refund_window"]), buyer=p.get("buyer"),
+        form=FORM_OF_KIND[p.get("kind", OfferKind.ONE_OFF)])]
 
 
 def _offer_withdraw(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:

@@ -22,6 +22,11 @@ class OfferKind(StrEnum):
     NEGOTIABLE = "negotiable"      # no price: buyers open a negotiation; never on chain itself
 
 
+# The charge form (计费方式) each priced kind is on chain (Settlement `form`): per item, per call, per period.
+# "Per data volume" has no offer kind yet.
+FORM_OF_KIND: dict[str, int] = {OfferKind.ONE_OFF: 0, OfferKind.METERED: 1, OfferKind.SUBSCRIPTION: 2}
+
+
 class OrderState(StrEnum):
     PENDING = "pending"  # written before buyLicense is sent; retried by the outbox until the chain answers
     PAID = "paid"        # the chain has the payment and the license row exists

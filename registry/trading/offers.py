@@ -137,7 +137,7 @@ def create_offer(session: Session, gateway: ChainGateway, actor: Actor, ref: str
         buyer = session.exec(select(Account.address).where(Account.id == buyer_id)).one() if buyer_id else None
         submit(session, gateway, subject_type="offer", subject_id=offer.id, action="offer.publish",
                payload={"offer_id": offer.id, "product_id": product.id, "operator_id": actor.id,
-                        "tiers": offer.tiers, "payees": [[p["address"], p["bps"]] for p in payees],
+                        "kind": offer.kind, "tiers": offer.tiers, "payees": [[p["address"], p["bps"]] for p in payees],
                         "refund_window": offer.refund_window, "buyer": buyer})
     append_record(session, kind="offer.publish", actor=actor.id, subject=product.id,
                   authorization=product.authorization_id,

@@ -208,6 +208,36 @@ def test_a_cap_set_after_an_offer_binds_its_purchases(ledger: Ledger, roles: Rol
     assert before - ledger.balance_of(funded_buyer.address) == 4_500
 
 
+def test_a_form_cap_with_a_trial_period_binds_offers_of_its_form(ledger: Ledger, roles: Roles,
+                                                                 new_account: NewAccount,
+                                                                 funded_buyer: LocalAccount) -> None:
+    listed = listed_product(ledger, roles, new_account)
+    payee = [(new_account().address, 10_000)]
+    calls, items = uid("o"), uid("o")
+    ledger.publish_offer(listed.operator, calls, listed.product, [(1, 300), (10, 200)], payee, form=1)
+    ledger.publish_offer(listed.operator, items, listed.product, [(1, 900)], payee, form=0)
+    with reverts("AccessControlUnauthorizedAccount"):  # only the authority sets caps
+        ledger.set_form_cap(listed.operator, listed.product, 1, 250)
+    t = now(ledger)  # per call: 250 from now; trial period of 100 s at 200 (both published before the rule)
+    ledger.set_form_cap(roles["authority"], listed.product, 1, 250, effective_from=t, trial_cap=200,
+                        trial_until=t + 100)
+    assert ledger.cap_of(listed.product, 1) == 200 and ledger.cap_of(listed.product, 0) == 0
+    with reverts("PriceAboveCap") as exc:  # during the trial: 300 > 200
+        ledger.buy_license(funded_buyer, uid("lic"), calls, 1, H1)
+    assert exc.value.args_by_name["unitPrice"] == 300 and exc.value.args_by_name["cap"] == 200
+    ledger.buy_license(funded_buyer, uid("lic"), calls, 10, H1)  # the 200 tier is under the trial cap
+    ledger.buy_license(funded_buyer, uid("lic"), items, 1, H1)  # another form is unaffected
+    advance_time(ledger, 101)
+    assert ledger.cap_of(listed.product, 1) == 250
+    with reverts("PriceAboveCap") as exc:  # after the trial the form cap binds
+        ledger.buy_license(funded_buyer, uid("lic"), calls, 1, H1)
+    assert exc.value.args_by_name["cap"] == 250
+    with reverts("UnknownForm"):
+        ledger.set_form_cap(roles["authority"], listed.product, 3, 250)
+    published = ledger.find_events("Settlement", "OfferPublished", offerId=chain_id_of(calls))
+    assert [e.args["form"] for e in published] == [1]
+
+
 def test_public_welfare_licenses_are_free_and_only_for_users_the_authority_names(
         ledger: Ledger, roles: Roles, new_account: NewAccount, funded_buyer: LocalAccount) -> None:
     listed = listed_product(ledger, roles, new_account)
