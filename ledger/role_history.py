@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # RoleAct is used where web3 is not loaded (ledger.record_che
 ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "authorization.revoked": ("DataRegistry", AUTHORITY_ROLE),
     "price_cap.set": ("Settlement", AUTHORITY_ROLE),
+    "price_cap_rule.set": ("Settlement", AUTHORITY_ROLE),
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),
     "voucher_programme.create": ("Settlement", AUTHORITY_ROLE),
     "voucher.reclaim": ("Settlement", AUTHORITY_ROLE),  # VoucherProgrammes reads Settlement's role

@@ -40,6 +40,7 @@ STAGES = {
     "ProductMetadataUpdated": "product",
     "ProductStatusChanged": "listing",
     "PriceCapSet": "pricing",
+    "FormCapSet": "pricing",
     "OfferPublished": "pricing",
     "OfferWithdrawn": "pricing",
     "LicensePurchased": "license",
@@ -188,7 +189,8 @@ def _product_events(ledger: Ledger, product: Product) -> list[ChainEvent]:
     events += read_events(client, "DataRegistry", reg, start,
                           names={"ProductRegistered", "ProductMetadataUpdated", "ProductStatusChanged"},
                           topic1=chain_id_of(product.id))
-    events += read_events(client, "Settlement", settle, start, names={"PriceCapSet"}, topic1=chain_id_of(product.id))
+    events += read_events(client, "Settlement", settle, start, names={"PriceCapSet", "FormCapSet"},
+                          topic1=chain_id_of(product.id))
     product_topic = chain_id_of(product.id)
     sales = [ev for ev in read_events(client, "Settlement", settle, start,
                                       names={"OfferPublished", "LicensePurchased", "OfferWithdrawn"})

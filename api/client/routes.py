@@ -60,6 +60,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/offers/{offer_id}/withdraw"): "withdraw_offer",
     ("GET", "/products/{ref}/quote"): "quote",
     ("PUT", "/products/{ref}/price-cap"): "set_price_cap",
+    ("PUT", "/products/{ref}/price-caps/{form}"): "set_price_cap_rule",
+    ("GET", "/products/{ref}/price-caps"): "price_cap_rules",
     ("PUT", "/products/{ref}/budget-policy"): "set_budget_policy",
     ("POST", "/voucher-programmes"): "create_voucher_programme",
     ("GET", "/voucher-programmes"): "voucher_programmes",

@@ -35,6 +35,17 @@ class TradingCalls(BaseClient):
         return dict(self.get(f"/products/{ref}/quote", offer_id=offer_id, quantity=quantity, voucher_id=voucher_id,
                              voucher_amount_fen=voucher_amount_fen))
 
+    def set_price_cap_rule(self, ref: str, form: str, cap_fen: int, effective_from: int, trial_cap_fen: int = 0,
+                           trial_until: int = 0) -> Json:
+        """`PUT /products/{ref}/price-caps/{form}` (authority): form one_off, metered or subscription."""
+        return dict(self.request("PUT", f"/products/{ref}/price-caps/{form}", json={
+            "cap_fen": cap_fen, "effective_from": effective_from, "trial_cap_fen": trial_cap_fen,
+            "trial_until": trial_until}))
+
+    def price_cap_rules(self, ref: str) -> list[Json]:
+        """`GET /products/{ref}/price-caps`."""
+        return list(self.request("GET", f"/products/{ref}/price-caps"))
+
     def set_price_cap(self, ref: str, cap_fen: int) -> Json:
         """`PUT /products/{ref}/price-cap` (authority)."""
         return dict(self.request("PUT", f"/products/{ref}/price-cap", json={"cap_fen": cap_fen}))

@@ -6,10 +6,19 @@ from fastapi import APIRouter, Query
 
 from api.deps import AnyCtx, AuthorityCtx, OperatorCtx
 from registry.limits import MAX_FEN, MAX_QUANTITY
+from registry.trading import caps
 from registry.trading import offers as svc
+from registry.trading.cap_schemas import ChargeForm, PriceCapRuleIn, PriceCapRuleOut
 from registry.trading.licenses import set_budget_policy
 from registry.trading.pricing import quote_offer
-from registry.trading.schemas import BudgetPolicyIn, OfferIn, OfferOut, PriceCapIn, PriceCapOut, QuoteOut
+from registry.trading.schemas import (
+    BudgetPolicyIn,
+    OfferIn,
+    OfferOut,
+    PriceCapIn,
+    PriceCapOut,
+    QuoteOut,
+)
 
 router = APIRouter(tags=["trading"])
 
@@ -45,6 +54,20 @@ def price_cap(ref: str, body: PriceCapIn, c: AuthorityCtx) -> PriceCapOut:
     row = svc.set_price_cap(c.session, c.gateway, c.actor, ref, body.cap_fen)
     c.commit()
     return svc.price_cap_view(row)
+
+
+@router.put("/products/{ref}/price-caps/{form}", response_model=PriceCapRuleOut,
+            summary="Cap one charge form of a product, with its effective date and trial period (authority)")
+def price_cap_rule(ref: str, form: ChargeForm, body: PriceCapRuleIn, c: AuthorityCtx) -> PriceCapRuleOut:
+    row = caps.set_rule(c.session, c.gateway, c.actor, ref, form, body)
+    c.commit()
+    return caps.rule_view(c.session, row)
+
+
+@router.get("/products/{ref}/price-caps", response_model=list[PriceCapRuleOut],
+            summary="A product's caps per charge form and the cap binding each now")
+def price_cap_rules(ref: str, c: AnyCtx) -> list[PriceCapRuleOut]:
+    return [caps.rule_view(c.session, r) for r in caps.rules_of(c.session, c.actor, ref)]
 
 
 @router.put("/products/{ref}/budget-policy", response_model=BudgetPolicyIn,

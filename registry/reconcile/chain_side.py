@@ -63,6 +63,10 @@ def _settlement(f: Facts, ev: ChainEvent, s: Source) -> None:
     a = ev.args
     if ev.name == "PriceCapSet":
         f.set("price_caps", h(a["productId"]), s, cap_fen=int(a["cap"]))
+    elif ev.name == "FormCapSet":
+        f.set("price_cap_rules", f"{h(a['productId'])}/{int(a['form'])}", s, cap_fen=int(a["cap"]),
+              effective_from=int(a["effectiveFrom"]), trial_cap_fen=int(a["trialCap"]),
+              trial_until=int(a["trialUntil"]))
     elif ev.name == "OfferPublished":
         f.set("offers", h(a["offerId"]), s, product_id=h(a["productId"]), buyer_id=addr(a["buyer"]),
               tiers=[[int(q), int(p)] for q, p in zip(a["tierMinQuantity"], a["tierUnitPrice"], strict=True)],

@@ -14,14 +14,16 @@ from ledger.verify import Divergence
 UNLIMITED = 1 << 62
 # Which argument names the subject of each event a record can claim (the rest have no record kind: resources,
 # authorization grants, product registration and metadata are matched to their rows instead).
-EVENT_KEYS = {"PriceCapSet": "productId", "OfferPublished": "offerId", "OfferWithdrawn": "offerId",
+EVENT_KEYS = {"PriceCapSet": "productId", "FormCapSet": "productId", "OfferPublished": "offerId",
+              "OfferWithdrawn": "offerId",
               "ProgrammeCreated": "programmeId",
               "VoucherIssued": "voucherId", "VoucherRedeemed": "licenseId", "VoucherReclaimed": "voucherId",
               "LicensePurchased": "licenseId", "PaymentSplit": "licenseId", "LicenseRefunded": "licenseId",
               "AuthorizationRevoked": "authorizationId", "ProductStatusChanged": "productId",
               "PublicWelfareUserSet": "user", "PublicWelfareUse": "licenseId"}
 # The table an event's subject lives in, to name it.
-EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferWithdrawn": "offers",
+EVENT_TABLES = {"PriceCapSet": "price_caps", "FormCapSet": "price_cap_rules", "OfferPublished": "offers",
+                "OfferWithdrawn": "offers",
                 "ProgrammeCreated": "voucher_programmes",
                 "VoucherIssued": "vouchers", "VoucherRedeemed": "licenses", "VoucherReclaimed": "vouchers",
                 "LicensePurchased": "licenses", "PaymentSplit": "licenses", "LicenseRefunded": "licenses",
@@ -32,7 +34,8 @@ EVENT_TABLES = {"PriceCapSet": "price_caps", "OfferPublished": "offers", "OfferW
 
 
 # The record kinds that claim events.
-CLAIMING = frozenset({"price_cap.set", "offer.publish", "offer.withdraw", "voucher_programme.create",
+CLAIMING = frozenset({"price_cap.set", "price_cap_rule.set", "offer.publish", "offer.withdraw",
+                      "voucher_programme.create",
                       "voucher.issue", "voucher.reclaim", "license.purchase",
                       "license.refund", "license.release", "product.status", "authorization.revoked",
                       "authorization.expired", "public_welfare.set"})
@@ -62,6 +65,8 @@ class Claims:
         kind, d = rec["kind"], rec["data"]
         if kind == "price_cap.set":
             self._claim("PriceCapSet", rec["subject"])
+        elif kind == "price_cap_rule.set":
+            self._claim("FormCapSet", rec["subject"])
         elif kind in ("offer.publish", "offer.withdraw") and d["offer_id"] not in negotiable:
             self._claim("OfferPublished" if kind == "offer.publish" else "OfferWithdrawn", d["offer_id"])
         elif kind == "voucher.issue":

@@ -99,6 +99,13 @@ def _price_cap(r: Replay, rec: dict[str, Any], src: Source) -> None:
     r.facts.set("price_caps", rec["subject"], src, cap_fen=rec["data"]["cap_fen"], authority_id=rec["actor"])
 
 
+def _price_cap_rule(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("price_cap_rules", f"{rec['subject']}/{d['kind']}", src, product_id=rec["subject"], kind=d["kind"],
+                cap_fen=d["cap_fen"], effective_from=d["effective_from"], trial_cap_fen=d["trial_cap_fen"],
+                trial_until=d["trial_until"], authority_id=rec["actor"])
+
+
 def _offer(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
     if d["kind"] == "negotiable":
@@ -262,7 +269,8 @@ def _cost(r: Replay, rec: dict[str, Any], src: Source) -> None:
 
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
-    "price_cap.set": _price_cap, "offer.publish": _offer, "offer.withdraw": _offer_withdrawn,
+    "price_cap.set": _price_cap, "price_cap_rule.set": _price_cap_rule, "offer.publish": _offer,
+    "offer.withdraw": _offer_withdrawn,
     "voucher_programme.create": _programme, "voucher.issue": _voucher, "voucher.reclaim": _voucher_reclaim,
     "order.placed": _order,
     "order.failed": _order_failed,

@@ -21,6 +21,7 @@ from registry.reconcile.replay import Replay
 from registry.reconcile.views import Addresses, on_chain, record_view
 from registry.reports.models import PublishedReport, RevenueAllowance
 from registry.trading.models import (
+    FORM_OF_KIND,
     BudgetPolicy,
     BuyerBudget,
     License,
@@ -29,6 +30,7 @@ from registry.trading.models import (
     Offer,
     Order,
     PriceCap,
+    PriceCapRule,
     PublicWelfareUser,
     Voucher,
     VoucherProgramme,
@@ -66,6 +68,8 @@ TABLES = (
     Table("objections", Objection),
     Table("product_revisions", ProductRevision),
     Table("price_caps", PriceCap, key=lambda r: str(r["product_id"]), chain_key=lambda r: cid(r["product_id"])),
+    Table("price_cap_rules", PriceCapRule, key=lambda r: f"{r['product_id']}/{r['kind']}",
+          chain_key=lambda r: f"{cid(r['product_id'])}/{FORM_OF_KIND[r['kind']]}"),
     Table("offers", Offer, chain_key=_by_id),
     Table("voucher_programmes", VoucherProgramme, chain_key=_by_id),
     Table("vouchers", Voucher, chain_key=_by_id),

@@ -71,6 +71,7 @@ CHAIN_COLUMNS: dict[str, dict[str, Convert]] = {
     "products": {"operator_id": account, "authorization_id": chain_id, "resource_ids": chain_ids,
                  "metadata_hash": same, "sector": chain_id, "version": same, "status": status},
     "price_caps": {"cap_fen": same},
+    "price_cap_rules": {"cap_fen": same, "effective_from": same, "trial_cap_fen": same, "trial_until": same},
     "offers": {"product_id": chain_id, "buyer_id": account, "tiers": same, "payees": payees, "refund_window": same,
                "kind": form},
     "voucher_programmes": {"annual_budget_fen": same, "max_share_bps": same, "starts_at": same, "ends_at": same,

@@ -26,6 +26,11 @@ def _price_cap(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Ac
     return [gw.ledger.acts.set_price_cap(p["product_id"], int(p["cap_fen"]))]
 
 
+def _price_cap_rule(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.set_form_cap(p["product_id"], int(p["form"]), int(p["cap_fen"]), int(p["effective_from"]),
+                                        int(p["trial_cap_fen"]), int(p["trial_until"]))]
+
+
 def _offer_publish(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.publish_offer(
         p["offer_id"], p["product_id"], [(int(q), int(u)) for q, u in p["tiers"]],
@@ -68,6 +73,7 @@ def _license_release(gw: ChainGateway, session: Session, p: dict[str, Any]) -> l
 
 TRADING_PLANS: dict[str, Planner] = {
     "price_cap.set": _price_cap,
+    "price_cap_rule.set": _price_cap_rule,
     "offer.publish": _offer_publish,
     "offer.withdraw": _offer_withdraw,
     "voucher_programme.create": _programme_create,

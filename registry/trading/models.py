@@ -70,6 +70,21 @@ class PriceCap(ChainFields, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class PriceCapRule(ChainFields, table=True):
+    """The authority's cap on one charge form of a product (on chain: Settlement.formCap): `trial_cap_fen` before
+    `trial_until`, `cap_fen` from `effective_from` (unix seconds); 0 falls through to the product's price cap."""
+
+    __tablename__ = "price_cap_rules"
+    product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=16)  # the offer kind = charge form: one_off, metered, subscription
+    cap_fen: int = big()
+    effective_from: int = big()
+    trial_cap_fen: int = big()
+    trial_until: int = big()
+    authority_id: str = Field(foreign_key="accounts.id", max_length=36)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class PublicWelfareUser(ChainFields, table=True):
     """An account the authority names for public-governance / public-welfare use (on chain:
     Settlement.publicWelfareUser): it may take licenses free of charge while `eligible`."""

@@ -146,7 +146,7 @@ def _check_amount(quantity: int, unit_price_fen: int | None) -> None:
 
 def _apply_counter(session: Session, row: Negotiation, data: CounterIn) -> None:
     product = get_product(session, row.product_id)
-    check_price_cap(session, product, [data.unit_price_fen])
+    check_price_cap(session, product, [data.unit_price_fen], row.kind)
     _check_amount(row.quantity if data.quantity is None else data.quantity, data.unit_price_fen)
     if data.terms is not None:
         check_terms(product, data.terms)

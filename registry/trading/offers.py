@@ -18,6 +18,7 @@ from registry.models import Account, Authorization, Product, Review, Role
 from registry.products import owned_product, visible_product
 from registry.schemas import ChainReceiptOut
 from registry.signing import new_id
+from registry.trading.caps import cap_at, now
 from registry.trading.models import Offer, OfferKind, PriceCap
 from registry.trading.schemas import OfferIn, OfferOut, PayeeOut, PriceCapOut, SplitIn, TermsIn, Tier
 
@@ -53,9 +54,9 @@ def price_cap_view(row: PriceCap) -> PriceCapOut:
     return PriceCapOut(product_id=row.product_id, cap_fen=row.cap_fen, chain=receipt_of(row))
 
 
-def check_price_cap(session: Session, product: Product, unit_prices: list[int]) -> None:
-    """PriceAboveCap, as the contract names it, with the offending price and the cap."""
-    cap = price_cap_of(session, product.id)
+def check_price_cap(session: Session, product: Product, unit_prices: list[int], kind: str | None) -> None:
+    """PriceAboveCap, as the contract names it, with the offending price and the cap binding `kind` now."""
+    cap = cap_at(session, product.id, kind, now())
     for price in unit_prices:
         if cap is not None and price > cap:
             raise RuleViolation("PriceAboveCap", productId=hex32(chain_id_of(product.id)), unitPrice=price, cap=cap,
@@ -125,7 +126,7 @@ def create_offer(session: Session, gateway: ChainGateway, actor: Actor, ref: str
     product = owned_product(session, actor, ref)
     check_tiers(data.tiers)
     check_terms(product, data.terms)
-    check_price_cap(session, product, [t.unit_price_fen for t in data.tiers])
+    check_price_cap(session, product, [t.unit_price_fen for t in data.tiers], data.kind)
     payees = resolve_payees(session, product, data.split)
     offer = Offer(id=new_id(session), product_id=product.id, operator_id=actor.id, kind=data.kind,
                   basis=data.basis, tiers=[[t.min_quantity, t.unit_price_fen] for t in data.tiers],

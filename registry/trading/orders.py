@@ -71,7 +71,8 @@ def check_order(session: Session, gateway: ChainGateway, actor: Actor, data: Ord
     if not offer.active:
         raise RuleViolation("OfferInactive", offerId=oid)
     check_quantity(offer, data.quantity)
-    check_price_cap(session, product, [unit_price_of(offer, data.quantity)])  # a cap set after the offer binds too
+    # a cap set after the offer binds too, the cap of its charge form at this time
+    check_price_cap(session, product, [unit_price_of(offer, data.quantity)], offer.kind)
     if data.purpose is not None and data.purpose not in offer.terms["purposes"]:
         raise InvalidInput("purpose", f"not one of the offer's purposes: {offer.terms['purposes']}")
     check_use(session, actor, data)

@@ -19,6 +19,7 @@ from registry.errors import ChainRejected, ChainUnavailableError, Conflict, Inva
 from registry.limits import MAX_FEN
 from registry.models import Product
 from registry.products import visible_product
+from registry.trading.caps import cap_at, now
 from registry.trading.models import Offer, OfferKind
 from registry.trading.offers import visible_offer
 from registry.trading.schemas import QuoteOut, QuotePayee
@@ -103,7 +104,8 @@ def quote_offer(session: Session, gateway: ChainGateway, actor: Actor, ref: str,
     offer = visible_offer(session, actor, offer_id)
     if offer.product_id != product.id:
         raise InvalidInput("offer_id", f"offer {offer_id} is not an offer of {product.code}")
-    base = quote(gateway, actor, product, offer, quantity)
+    base = quote(gateway, actor, product, offer, quantity).model_copy(
+        update={"cap_fen": cap_at(session, product.id, offer.kind, now())})
     if voucher_id is None:
         return base
     _, use = check_voucher(session, actor, voucher_id, product, base.amount_fen, voucher_amount_fen)

@@ -2,7 +2,8 @@
 readable without an account, as JSON or CSV.
 
 Only what any buyer may buy is shown: active public offers (a negotiated offer is one buyer's business). The
-figures are the exchange's copy of what the chain enforces (`Settlement.priceCap`, the offers' tiers); the use
+figures are the exchange's copy of what the chain enforces (`Settlement.priceCap`, the cap binding each offer's
+charge form now as `Settlement.capOf` computes it, the offers' tiers); the use
 rule is stated once: public-governance and public-welfare use by accounts the authority names is free.
 """
 
@@ -15,6 +16,7 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from registry.models import Account, Product, ProductStatus
+from registry.trading.caps import cap_at, now
 from registry.trading.models import Offer, OfferKind, PriceCap
 from registry.trading.schemas import ChargeScheduleOut, ScheduleOffer, ScheduleProduct
 
@@ -40,10 +42,12 @@ def charge_schedule(session: Session, limit: int = 100, cursor: int = 0, sector:
     offers: dict[str, list[ScheduleOffer]] = defaultdict(list)
     stmt_o = (select(Offer).where(col(Offer.product_id).in_(ids)).where(col(Offer.active))
               .where(col(Offer.buyer_id).is_(None)).where(Offer.kind != OfferKind.NEGOTIABLE).order_by(col(Offer.pk)))
+    t = now()
     for o in session.exec(stmt_o):
         offers[o.product_id].append(ScheduleOffer(
             offer_id=o.id, kind=o.kind, basis=o.basis, term_days=o.term_days,
-            tiers=[{"min_quantity": q, "unit_price_fen": u} for q, u in o.tiers]))
+            tiers=[{"min_quantity": q, "unit_price_fen": u} for q, u in o.tiers],
+            cap_fen=cap_at(session, o.product_id, o.kind, t)))
     products = [ScheduleProduct(code=p.code, title=p.title, operator=name, sector=p.sector,
                                 price_cap_fen=caps.get(p.id), offers=offers.get(p.id, [])) for p, name in rows]
     return ChargeScheduleOut(rule=PUBLIC_WELFARE_RULE, products=products,

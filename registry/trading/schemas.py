@@ -136,6 +136,7 @@ class QuoteOut(BaseModel):
     remainder_fen: int = Field(description="fen left after flooring every share, given out by the rule below")
     remainder_rule: str
     source: str = Field(description="where the numbers come from: the settlement contract (eth_call)")
+    cap_fen: int | None = Field(None, description="the unit-price cap binding this offer's charge form now")
 
 
 SectorCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -193,6 +194,7 @@ class ScheduleOffer(BaseModel):
     basis: str = Field(description="pricing basis: cost, revenue or negotiated (价格形成机制)")
     term_days: int | None
     tiers: list[dict[str, int]] = Field(description="min_quantity and unit_price_fen per volume tier")
+    cap_fen: int | None = Field(None, description="the unit-price cap binding this offer's charge form now")
 
 
 class ScheduleProduct(BaseModel):

@@ -87,6 +87,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/offers/{offer_id}"): (ALL, NO_CALL),
     ("POST", "/offers/{offer_id}/withdraw"): ({OP}, NO_CALL),
     ("PUT", "/products/{ref}/price-cap"): ({A}, {}),
+    ("PUT", "/products/{ref}/price-caps/{form}"): ({A}, {}),
+    ("GET", "/products/{ref}/price-caps"): (ALL, None),
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),

@@ -74,6 +74,9 @@ def history(own: Server) -> dict[str, Any]:
     product = listed_product(own)
     with own.client("authority") as a:
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
+        r = a.put(f"/products/{product['id']}/price-caps/subscription",
+                  json={"cap_fen": 4000, "effective_from": 0, "trial_cap_fen": 3000, "trial_until": 2_000_000_000})
+        assert r.status_code == 200, r.text
     with own.client("operator") as op:
         r = op.put(f"/products/{product['id']}/budget-policy", json={"epsilon": 5, "delta": 1e-3})
         assert r.status_code == 200, r.text
@@ -255,6 +258,7 @@ TAMPERS = [
      "record"),
     ("UPDATE reviews SET decision = 'reject'", "reviews", "decision", "record"),
     ("UPDATE price_caps SET cap_fen = 9000", "price_caps", "cap_fen", "record"),
+    ("UPDATE price_cap_rules SET trial_cap_fen = 9", "price_cap_rules", "trial_cap_fen", "record"),
     ("UPDATE orders SET quantity = 2", "orders", "quantity", "record"),
     ("UPDATE license_charges SET refunded = 0", "license_charges", "refunded", "record"),
     ("UPDATE budget_policies SET eps_cap = eps_cap * 2", "budget_policies", "eps_cap", "record"),

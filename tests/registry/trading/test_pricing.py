@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from privacy.plan import KINDS
 from registry.trading.schemas import QueryKind
+from tests.ledger.chain_helpers import now
 from tests.utils.server import Server
 from tests.utils.trading import balances, buy, count, listed_product, make_offer, new_account, offer_body
 
@@ -128,3 +129,28 @@ def test_price_cap_and_refusals_write_nothing(server: Server) -> None:
         assert "unitPrice=1001" in r.json()["detail"] and "cap=500" in r.json()["detail"]
     assert (count(server, "orders"), count(server, "licenses")) == (orders, licenses)
     assert server.ledger.balance_of(rich["address"]) == 10_000
+
+
+def test_a_form_cap_in_its_trial_period_is_refused_by_the_api_first(server: Server) -> None:
+    older = make_offer(server, listed_product(server), "metered", [(1, 300), (10, 200)])  # before the rule
+    item = make_offer(server, {"id": older["product_id"]}, "one_off", [(1, 900)])
+    t = now(server.ledger)  # the chain's time (tests elsewhere move it ahead of the clock)
+    with server.client("authority") as a:
+        r = a.put(f"/products/{older['product_id']}/price-caps/metered",
+                  json={"cap_fen": 250, "effective_from": t, "trial_cap_fen": 200, "trial_until": t + 3600})
+        assert r.status_code == 200 and r.json()["chain"]["state"] == "confirmed", r.text
+        assert r.json()["cap_now_fen"] == 200
+        assert [x["kind"] for x in a.get(f"/products/{older['product_id']}/price-caps").json()] == ["metered"]
+    assert server.ledger.cap_of(older["product_id"], 1) == 200  # the chain agrees
+    buyer = new_account(server, fen=10_000)
+    orders, records = count(server, "orders"), count(server, "ledger_records")
+    with server.client(key=buyer["api_key"]) as c:
+        q = c.get(f"/products/{older['product_id']}/quote", params={"offer_id": older["id"], "quantity": 1})
+        assert q.status_code == 200 and q.json()["cap_fen"] == 200, q.text
+        r = buy(c, older["id"])
+        assert r.status_code == 409 and r.json()["error"] == "PriceAboveCap", r.text
+        assert "unitPrice=300" in r.json()["detail"] and "cap=200" in r.json()["detail"]
+        assert (count(server, "orders"), count(server, "ledger_records")) == (orders, records)
+        assert server.ledger.balance_of(buyer["address"]) == 10_000
+        assert buy(c, older["id"], 10).status_code == 201  # the 200 tier is within the trial cap
+        assert buy(c, item["id"]).status_code == 201  # another form is unaffected
