@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from ledger.acts import Act
 from registry.chain import ChainGateway, Planner, Runner
 from registry.models import Account
-from registry.trading.models import FORM_OF_KIND, OfferKind
+from registry.trading.models import FORM_OF_KIND, Offer
 from registry.trading.orders import plan_purchase, send_purchase
 
 
@@ -32,10 +32,12 @@ def _price_cap_rule(gw: ChainGateway, session: Session, p: dict[str, Any]) -> li
 
 
 def _offer_publish(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    """A job queued before payloads named the kind reads it from the offer's row."""
+    kind = p.get("kind") or session.exec(select(Offer.kind).where(Offer.id == p["offer_id"])).one()
     return [gw.ledger.acts.publish_offer(
         p["offer_id"], p["product_id"], [(int(q), int(u)) for q, u in p["tiers"]],
         [(a, int(b)) for a, b in p["payees"]], refund_window=int(p["refund_window"]), buyer=p.get("buyer"),
-        form=FORM_OF_KIND[p.get("kind", OfferKind.ONE_OFF)])]
+        form=FORM_OF_KIND[kind])]
 
 
 def _offer_withdraw(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
