@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api import cli_assets, cli_audit, cli_registration, cli_tools, cli_vouchers
+from api import cli_assets, cli_audit, cli_registration, cli_tools, cli_vouchers, cli_worker
 from api.cli_errors import Cli
 from api.cli_keys import keys_app
 from api.cli_policy import policy_app
@@ -86,6 +86,16 @@ def chain_up(
             wait_for_interrupt()
     finally:
         runtime.stop()
+
+
+@chain_app.command("deploy")
+def chain_deploy(as_json: bool = typer.Option(False, "--json", help="print the manifest as JSON")) -> None:
+    """Deploy the contracts once (or find them deployed) and exit: run it before starting several API workers
+    and `provex worker` against one chain (PROVEX_RPC_URL), so none of them races to deploy.
+
+    Example: `PROVEX_RPC_URL=http://127.0.0.1:8545 PROVEX_DEPLOYER_KEY=0x… provex chain deploy`.
+    """
+    chain_up(as_json=as_json, exit_after_deploy=True)
 
 
 @chain_app.command("status")
@@ -266,6 +276,7 @@ cli_registration.register(app)
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_vouchers.vouchers_app, name="vouchers")
 app.command("witness")(witness)
+app.command("worker")(cli_worker.worker)
 
 if __name__ == "__main__":
     app()

@@ -23,8 +23,11 @@ from ledger.contracts import EXCHANGE_ROLE, RECORDER_ROLE, Ledger
 from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
 from ledger.keys import DEV_PASSPHRASE, Keyring, load_or_create_key
+from ledger.locks import file_lock
 from ledger.rpc_file import ChainEndpoint, publish, withdraw
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
+
+DEPLOY_LOCK = "deploy.lock"
 
 
 class ChainConfigError(ValueError):
@@ -112,12 +115,15 @@ class ChainRuntime:
         plan = DeployPlan(self.governance_address, self.recorder.address, cfg.admin_delay, cfg.settlement_token,
                           minter=self.minter.address if self.minter is not None else None)
         try:
-            manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer,
-                                                              cfg.manifest_path, plan)
-            self.ledger = Ledger(client, manifest, self.build)
-            self._check_roles()
-            self._fund()
-            self._house_role()
+            # Processes starting together on one home (API workers, `provex worker`) deploy once: the first
+            # deploys, the others wait here and find its manifest.
+            with file_lock(cfg.home / DEPLOY_LOCK):
+                manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer,
+                                                                  cfg.manifest_path, plan)
+                self.ledger = Ledger(client, manifest, self.build)
+                self._check_roles()
+                self._fund()
+                self._house_role()
         except BaseException:
             self.stop()
             raise

@@ -35,18 +35,21 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def listening_socket(host: str, preferred: int) -> socket.socket:
-    """A socket bound to `host:preferred` and listening, or (when that port is taken) to a free port: the
-    supervisor holds it from the start and hands it to the API (`uvicorn --fd`), so no other server can take the
-    port between choosing and serving. Connections accepted on it inherit TCP_NODELAY: a socket handed to
-    uvicorn does not get it (one it binds itself does), and without it every POST's answer waits ~40 ms behind
-    the client's delayed ACK."""
+def listening_socket(host: str, preferred: int, *, fallback: bool = True) -> socket.socket:
+    """A socket bound to `host:preferred` and listening, or (when that port is taken) to a free port; without
+    `fallback` a taken port raises OSError. The supervisor holds it from the start and hands it to the API
+    (`uvicorn --fd`), so no other server can take the port between choosing and serving. Connections accepted on
+    it inherit TCP_NODELAY: a socket handed to uvicorn does not get it (one it binds itself does), and without it
+    every POST's answer waits ~40 ms behind the client's delayed ACK."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port left in TIME_WAIT by the last run
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, preferred))
     except OSError:
+        if not fallback:
+            sock.close()
+            raise
         sock.bind((host, 0))
     sock.listen(128)  # listening: from here on no other process can bind the port
     return sock
