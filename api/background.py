@@ -24,6 +24,7 @@ from registry.leadership import Leadership, leadership_for
 from registry.outbox import RollbackWatch, drain
 
 log = logging.getLogger("provex.worker")
+LEADING = "leader: running the outbox dispatcher and the anchoring worker"  # logged on taking over
 
 
 def gateway_for(settings: Settings, rt: ChainRuntime) -> ChainGateway:
@@ -97,7 +98,7 @@ class ChainWork:
                 log.warning("lost leadership (the database connection holding it broke); stepping down")
                 self._step_down()
             elif not self.leading and leadership.try_acquire():
-                log.info("leader: running the outbox dispatcher and the anchoring worker")
+                log.info(LEADING)
                 self._lead()
         except Exception:  # the database is away: try again next poll
             log.exception("leadership check failed")

@@ -24,7 +24,7 @@ from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
 from ledger.keys import DEV_PASSPHRASE, Keyring, load_or_create_key
 from ledger.locks import file_lock
-from ledger.rpc_file import ChainEndpoint, publish, withdraw
+from ledger.rpc_file import ChainEndpoint, publish, running_endpoint, withdraw
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
 
 DEPLOY_LOCK = "deploy.lock"
@@ -127,9 +127,11 @@ class ChainRuntime:
         except BaseException:
             self.stop()
             raise
-        pid = self.anvil.proc.pid if self.anvil is not None and self.anvil.proc is not None else os.getpid()
-        self.endpoint = ChainEndpoint(url, pid)
-        publish(cfg.home, self.endpoint)
+        owner = running_endpoint(cfg.home)
+        if self.anvil is not None or owner is None or owner.rpc_url != url:  # never replace the chain's own process
+            pid = self.anvil.proc.pid if self.anvil is not None and self.anvil.proc is not None else os.getpid()
+            self.endpoint = ChainEndpoint(url, pid)
+            publish(cfg.home, self.endpoint)
         return self
 
     def _resolve_keys(self) -> None:

@@ -126,12 +126,21 @@ class Supervisor:
                 tick()
             time.sleep(0.25)
 
-    def start_api(self, sock: socket.socket, instance: str) -> Child:
-        """The API serving on `sock` (inherited; the supervisor closes its own copy), with PROVEX_INSTANCE
-        `instance`, which its `/health` echoes."""
+    def start_chain(self) -> Child:
+        """`provex chain up`: Anvil (its state kept in the home), the contracts deployed once, its RPC URL
+        published in `<home>/chain-rpc.json` for the API, the worker and the README's commands."""
+        return self.spawn("chain", [sys.executable, "-m", "api.cli", "chain", "up"], "")
+
+    def start_worker(self) -> Child:
+        """`provex worker`: the chain work (outbox dispatcher, anchoring) as the database's leader."""
+        return self.spawn("worker", [sys.executable, "-m", "api.cli", "worker"], "")
+
+    def start_api(self, sock: socket.socket, instance: str, workers: int = 1) -> Child:
+        """The API (`workers` processes) serving on `sock` (inherited; the supervisor closes its own copy), with
+        PROVEX_INSTANCE `instance`, which its `/health` echoes."""
         host, port = sock.getsockname()[:2]
         argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--fd", str(sock.fileno()),
-                "--log-level", "warning"]
+                "--workers", str(workers), "--log-level", "warning"]
         try:
             return self.spawn("api", argv, http_url(host, port), env={"PROVEX_INSTANCE": instance},
                               pass_fds=(sock.fileno(),))

@@ -15,13 +15,13 @@ import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from api.background import LEADING
 from ledger.runtime import ChainRuntime
 from tests.utils.common import repo_root
 from tests.utils.drills import Load, settle_and_verify
 from tests.utils.server import PG_URL, VENV_BIN, Server, drop_database, start_server
 
 BACKEND = "postgres" if PG_URL else "sqlite"  # the drill is about PostgreSQL; SQLite (a file lock) without one
-LEADING = "leader: running"
 TAKEOVER_S = 5.0
 
 
