@@ -2,7 +2,7 @@
 
 The same rows go into a CSV file (the file node's DuckDB) and into a PostgreSQL table; every plan below must
 give identical vectors from both, including NULLs, clipping, rounding ties, empty groups and histograms.
-Needs a real PostgreSQL (``PROVEX_TEST_POSTGRES_URL``, as CI sets it); skipped without one.
+Needs a real PostgreSQL (``PROVEX_TEST_POSTGRES_URL``, as CI sets it); those tests skip without one.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import csv
 import dataclasses
 import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,10 +33,9 @@ from privacy.provider.local import LocalData
 from privacy.provider.postgres import PostgresSource, SourceError, parse_source
 from privacy.secagg.crypto import public_key_hex
 from privacy.sql import parse_query
-from tests.privacy.cluster import start_cluster
+from tests.privacy.cluster import ROOT, start_cluster
 
 PG_URL = os.environ.get("PROVEX_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not PG_URL, reason="PROVEX_TEST_POSTGRES_URL not set")
 
 REGIONS = ["north", "south", "east", "west"]
 COLUMNS = [
@@ -93,7 +94,8 @@ def _csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 @pytest.fixture(scope="module")
 def pg() -> Iterator[tuple[str, str]]:
     """(DSN, a fresh schema name), dropped at the end."""
-    assert PG_URL
+    if not PG_URL:
+        pytest.skip("PROVEX_TEST_POSTGRES_URL not set")
     dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     schema = f"pgnode_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -172,16 +174,24 @@ def test_identifiers_are_quoted_and_the_transaction_is_read_only(pg: tuple[str, 
         assert conn.execute("SELECT to_regclass(%s)", [f"{schema}.written"]).fetchone() == (None,)
 
 
-def test_bad_sources_are_refused_at_start(pg: tuple[str, str]) -> None:
-    _, schema = pg
+def test_bad_sources_are_refused_at_start(tmp_path: Path) -> None:
+    """Malformed specs and an unreachable database stop the node at start with a clear message."""
     with pytest.raises(SourceError, match="name the table"):
         parse_source("postgresql://u@127.0.0.1:1/db")
     with pytest.raises(SourceError, match=r"expected \[schema\.\]table"):
         parse_source("postgresql://u@127.0.0.1:1/db#a.b.c")
-    with pytest.raises(SourceError, match="cannot be reached"):
-        PostgresSource("postgresql://nobody@127.0.0.1:1/db#t")
+    cli = [sys.executable, "-m", "api.cli", "provider", "serve", "--id", "n1", "--port", "1",
+           "--key-dir", str(tmp_path), "--coordinator-key", "00" * 32]
+    out = subprocess.run([*cli, "--source", "postgresql://nobody:secret@127.0.0.1:1/db#t"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    said = " ".join((out.stdout + out.stderr).split())
+    assert out.returncode == 2 and "did not start" in said and "127.0.0.1:1/db cannot be reached" in said
+    assert "secret" not in said
+
+
+def test_a_missing_table_is_refused_at_start(pg: tuple[str, str]) -> None:
     with pytest.raises(SourceError, match="does not exist"):
-        PostgresSource(f"{PG_URL}#{schema}.missing")
+        PostgresSource(f"{PG_URL}#{pg[1]}.missing")
 
 
 @pytest.fixture
