@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/products/{ref}/query-policy"): "query_policy",
     ("PUT", "/products/{ref}/query-policy"): "set_query_policy",
     ("POST", "/queries"): "query",
+    ("POST", "/queries/preview"): "preview_queries",
     ("GET", "/ledger/records/{seq}"): "record",
     ("GET", "/audit/products/{ref}/trace"): "trace",
     ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",

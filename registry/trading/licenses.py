@@ -178,16 +178,11 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     Refusals raise `UsageRefused` (409) naming the rule and what is left; nothing stays written.
     The caller commits (before running the query) and calls `refund_spend` if the query fails.
     """
-    _check_amounts(epsilon, delta, rho)
-    lic = buyers_license(session, actor, license_ref)
-    product = _check_usage(session, lic, kinds, columns)
-    e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
-    _spend_license(session, lic, e, d, r)
-    _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
-    session.refresh(lic)
+    lic = spend(session, actor, license_ref, kinds=kinds, columns=columns, epsilon=epsilon, delta=delta, rho=rho)
     unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
     charge = LicenseCharge(id=new_id(session), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
-                           unit_price_fen=unit, eps=e, delta=d, rho=r, kinds=sorted(kinds))
+                           unit_price_fen=unit, eps=eps_units(epsilon), delta=delta_units(delta),
+                           rho=eps_units(rho) if rho else 0, kinds=sorted(kinds))
     session.add(charge)
     append_record(session, kind="query.charge", actor=actor.id, subject=lic.product_id,
                   data={"license_id": lic.id, "charge_id": charge.id, "query_no": lic.queries_used,
@@ -198,6 +193,31 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
                         queries_left=lic.max_queries - lic.queries_used,
                         epsilon_left=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
                         delta_left=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT, terms_hash=lic.terms_hash)
+
+
+def spend(session: Session, actor: Actor, license_ref: str, *, kinds: set[str], columns: set[str], epsilon: float,
+          delta: float, rho: float | None) -> License:
+    """The checks and the two conditional UPDATEs of `authorize_and_spend`, nothing else; the license as it is
+    after them. `queries.preview` runs it and rolls back: a preview charges exactly what the query would."""
+    _check_amounts(epsilon, delta, rho)
+    lic = buyers_license(session, actor, license_ref)
+    product = _check_usage(session, lic, kinds, columns)
+    e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
+    _spend_license(session, lic, e, d, r)
+    _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
+    session.refresh(lic)
+    return lic
+
+
+def product_budget_left(session: Session, lic: License) -> tuple[float, float]:
+    """(epsilon, delta) the buyer has left on the license's product across all its licenses."""
+    eps_cap, delta_cap, _ = budget_caps(session, lic.product_id)
+    budget = session.get(BuyerBudget, (lic.product_id, lic.buyer_id))
+    eps_spent, delta_spent = 0, 0
+    if budget is not None:
+        session.refresh(budget)  # the UPDATEs bypass the session's copy
+        eps_spent, delta_spent = budget.eps_spent, budget.delta_spent
+    return (eps_cap - eps_spent) / EPS_UNIT, (delta_cap - delta_spent) / DELTA_UNIT
 
 
 def _check_amounts(epsilon: float, delta: float, rho: float | None) -> None:

@@ -79,6 +79,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/providers/me/node"): ({P}, {}),
     ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
+    ("POST", "/queries/preview"): ({B}, {}),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading

@@ -249,3 +249,40 @@ def test_exact_differencing_is_refused_and_recorded(qenv: QueryEnv, funded_buyer
     assert [d["error"] for d in records] == ["invalid_query", "disclosure_refused"]
     assert "age" in records[0]["detail"] and records[0]["signed"]  # the buyer's own signed request
     assert all(d["license_id"] == lic["id"] and len(d["plan_hash"]) == 64 for d in records)
+
+
+def _preview(qenv: QueryEnv, license_id: str, *queries: dict[str, Any]) -> dict[str, Any]:
+    with qenv.server.client("buyer") as buyer:
+        r = buyer.post("/queries/preview", json={"license_id": license_id, "queries": list(queries)})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _records(qenv: QueryEnv) -> int:
+    with qenv.server.db().connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one())
+
+
+def test_preview_spends_nothing_and_predicts_the_charge(qenv: QueryEnv, personal: dict[str, Any]) -> None:
+    lic = buy_license(qenv, personal, epsilon=1.0)
+    sql = "SELECT COUNT(*) AS n, AVG(age) AS a FROM data GROUP BY region"
+    before, records = license_state(qenv, lic["id"]), _records(qenv)
+    batch = _preview(qenv, lic["id"], {"sql": sql, "epsilon": 0.4}, {"sql": "SELECT SUM(income) FROM data",
+                                                                      "epsilon": 0.4}, {"sql": sql, "epsilon": 0.4})
+    first, second, third = batch["queries"]
+    assert first["refused"] is None and second["refused"] is None and batch["spent"] is False
+    assert third["refused"]["error"] == "PrivacyBudgetExhausted", "the batch does not fit: the third is named"
+    assert {e["stat"] for e in first["expected_error"]} >= {"count_star", "sum"}
+    assert all(e["sd"] > 0 and math.isclose(e["ci95_half_width"], 1.96 * e["sd"]) for e in first["expected_error"])
+    assert license_state(qenv, lic["id"]) == before and _records(qenv) == records, "a preview spends nothing"
+
+    alone = _preview(qenv, lic["id"], {"sql": sql, "epsilon": 0.4})
+    r = query(qenv, lic["id"], sql, epsilon=0.4)
+    assert r.status_code == 200, r.text
+    ran, priced = r.json(), alone["queries"][0]
+    assert (ran["epsilon_spent"], ran["delta_spent"], ran["rho_spent"]) == (priced["epsilon"], priced["delta"],
+                                                                          priced["rho"]), "the charge, exactly"
+    assert ran["budget_left"] == alone["budget_left"]
+    count_sd = next(e["sd"] for e in priced["expected_error"] if e["stat"] == "count_star")
+    assert ran["providers"] == 3 and all(math.isclose(g["se"]["n"], count_sd) for g in ran["groups"]
+                                         if not g["suppressed"]), "the expected error is the result's"
