@@ -131,12 +131,15 @@ def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHER
 
 def _print_preview(out: dict[str, Any]) -> None:
     q = out["queries"][0]
-    left, across = out["budget_left"], out["product_budget_left"]
+    left, mine, everyone = out["budget_left"], out["product_budget_left"], out["product_total_left"]
     if q["refused"]:
         console.print(f"[red]the license would refuse it: {q['refused']['detail']}[/red]")
-    table = Table(title=f"preview · ε {q['epsilon']:.4g} · δ {q['delta']:.3g} · ¥{q['price_fen'] / 100:,.2f} · "
-                        f"afterwards ε left {left['epsilon']:.4g} (product {across['epsilon']:.4g}), "
-                        f"{left['queries']} queries left · nothing spent")
+    total = "no cap" if everyone["epsilon"] is None else f"{everyone['epsilon']:.4g}"
+    console.print(f"cost: ε {q['epsilon']:.4g}, δ {q['delta']:.3g}, ¥{q['price_fen'] / 100:,.2f}", soft_wrap=True)
+    console.print(f"afterwards: ε {left['epsilon']:.4g} and {left['queries']} queries left on the license; "
+                  f"ε {mine['epsilon']:.4g} yours on the product; ε {total} for all buyers", soft_wrap=True)
+    console.print("nothing spent, nothing run", soft_wrap=True)
+    table = Table(title="expected error of each released total")
     for name in ("total", "column", "± 95 %"):
         table.add_column(name)
     for e in q["expected_error"]:

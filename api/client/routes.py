@@ -63,6 +63,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/products/{ref}/price-caps/{form}"): "set_price_cap_rule",
     ("GET", "/products/{ref}/price-caps"): "price_cap_rules",
     ("PUT", "/products/{ref}/budget-policy"): "set_budget_policy",
+    ("PUT", "/products/{ref}/total-budget"): "set_total_budget",
+    ("GET", "/products/{ref}/total-budget"): "total_budget",
     ("POST", "/voucher-programmes"): "create_voucher_programme",
     ("GET", "/voucher-programmes"): "voucher_programmes",
     ("GET", "/voucher-programmes/{programme_id}"): "voucher_programme",

@@ -19,8 +19,10 @@ from registry.queries.providers import product_endpoints
 from registry.queries.run import Prepared, prepare
 from registry.queries.schemas import BudgetLeft, ExpectedError, PreviewIn, PreviewItem, PreviewOut, QueryIn
 from registry.trading.errors import UsageRefused
-from registry.trading.licenses import DELTA_UNIT, EPS_UNIT, product_budget_left, spend, visible_license
+from registry.trading.licenses import product_budget_left, spend, visible_license
 from registry.trading.models import License, OfferKind
+from registry.trading.product_budget import total_left
+from registry.trading.units import DELTA_UNIT, EPS_UNIT
 
 
 def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
@@ -41,11 +43,13 @@ def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
             if refused is not None:
                 break
         eps_left, delta_left = product_budget_left(session, lic)
+        total_eps, total_delta = total_left(session, lic.product_id)
         return PreviewOut(license_id=lic.id, product_id=lic.product_id, queries=items,
                           budget_left=BudgetLeft(epsilon=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
                                                  delta=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT,
                                                  queries=lic.max_queries - lic.queries_used),
-                          product_budget_left=BudgetLeft(epsilon=eps_left, delta=delta_left, queries=None))
+                          product_budget_left=BudgetLeft(epsilon=eps_left, delta=delta_left, queries=None),
+                          product_total_left=BudgetLeft(epsilon=total_eps, delta=total_delta, queries=None))
     finally:
         session.rollback()
 

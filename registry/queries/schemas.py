@@ -154,4 +154,6 @@ class PreviewOut(BaseModel):
     budget_left: BudgetLeft = Field(description="on the license after the priced queries")
     product_budget_left: BudgetLeft = Field(description="the buyer's budget on the product across its licenses "
                                                         "after the priced queries")
+    product_total_left: BudgetLeft = Field(description="what all buyers together have left on the product after "
+                                                       "the priced queries (null: no product-wide cap)")
     spent: bool = Field(False, description="always false: a preview spends nothing")

@@ -43,21 +43,13 @@ from registry.trading.models import (
     Use,
 )
 from registry.trading.offers import receipt_of, require_operator_of
+from registry.trading.product_budget import give_back_total, spend_total
 from registry.trading.schemas import ChargeOut, LicenseOut
+from registry.trading.units import DELTA_UNIT, EPS_UNIT, delta_units, eps_units
 
-EPS_UNIT = 10**9
-DELTA_UNIT = 10**15
 # What one buyer may spend on one product across all its licenses unless the operator sets a policy.
 DEFAULT_PRODUCT_EPSILON = 10.0
 DEFAULT_PRODUCT_DELTA = 1e-4
-
-
-def eps_units(value: float) -> int:
-    return math.ceil(round(value * EPS_UNIT, 3))
-
-
-def delta_units(value: float) -> int:
-    return math.ceil(round(value * DELTA_UNIT, 3))
 
 
 @dataclass(frozen=True)
@@ -205,6 +197,12 @@ def spend(session: Session, actor: Actor, license_ref: str, *, kinds: set[str], 
     e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
     _spend_license(session, lic, e, d, r)
     _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
+    try:
+        spend_total(session, product, (e, d, r), (epsilon, delta))
+    except UsageRefused:
+        _unspend_license(session, lic.id, e, d, r)
+        _unspend_buyer(session, lic.product_id, lic.buyer_id, e, d, r)
+        raise
     session.refresh(lic)
     return lic
 
@@ -302,6 +300,13 @@ def _explain_license_refusal(session: Session, lic: License, e: int, d: int) -> 
                        deltaRequested=d / DELTA_UNIT, deltaLeft=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT)
 
 
+def _unspend_buyer(session: Session, product_id: str, buyer_id: str, e: int, d: int, r: int) -> None:
+    B = BuyerBudget
+    session.execute(sa.update(B).where(col(B.product_id) == product_id).where(col(B.buyer_id) == buyer_id)
+                    .values(eps_spent=col(B.eps_spent) - e, delta_spent=col(B.delta_spent) - d,
+                            rho_spent=col(B.rho_spent) - r).execution_options(synchronize_session=False))
+
+
 def _unspend_license(session: Session, license_id: str, e: int, d: int, r: int) -> None:
     L = License
     session.execute(sa.update(L).where(col(L.id) == license_id)
@@ -319,10 +324,8 @@ def refund_spend(session: Session, grant: LicenseGrant) -> bool:
         return False
     charge = session.exec(select(C).where(C.id == grant.charge_id)).one()
     _unspend_license(session, grant.license_id, charge.eps, charge.delta, charge.rho)
-    B = BuyerBudget
-    session.execute(sa.update(B).where(col(B.product_id) == grant.product_id).where(col(B.buyer_id) == grant.buyer_id)
-                    .values(eps_spent=col(B.eps_spent) - charge.eps, delta_spent=col(B.delta_spent) - charge.delta,
-                            rho_spent=col(B.rho_spent) - charge.rho).execution_options(synchronize_session=False))
+    _unspend_buyer(session, grant.product_id, grant.buyer_id, charge.eps, charge.delta, charge.rho)
+    give_back_total(session, grant.product_id, charge.eps, charge.delta, charge.rho)
     append_record(session, kind="query.charge_refunded", actor=grant.buyer_id, subject=grant.product_id,
                   data={"license_id": grant.license_id, "charge_id": grant.charge_id})
     return True

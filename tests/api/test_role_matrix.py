@@ -91,6 +91,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/price-caps/{form}"): ({A}, {}),
     ("GET", "/products/{ref}/price-caps"): (ALL, None),
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
+    ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
+    ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),
     ("POST", "/voucher-programmes"): ({A}, {}),

@@ -49,7 +49,7 @@ def test_products_and_query(live_demo: LiveDemo) -> None:
     assert "one_off" in table and "¥2,000.00" in table
     sql = "SELECT COUNT(*) FROM data GROUP BY species"
     priced = provex(live_demo, "query", sql, "--epsilon", "0.05", "--preview", who="buyer").stdout
-    assert "preview · ε 0.05" in priced and "nothing spent" in priced and "count_star" in priced, priced
+    assert "cost: ε 0.04" in priced and "nothing spent" in priced and "count_star" in priced, priced
     out = as_json(provex(live_demo, "query", sql, "--epsilon", "0.05", "--json", who="buyer"))
     assert len(out["groups"]) == 5 and out["providers"] >= 1
     refused = provex(live_demo, "query", "SELECT * FROM data", who="buyer", check=False)
