@@ -71,6 +71,7 @@ class ChainClient:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._chain_id: int | None = None
+        self._legacy_fees: bool | None = None
         self.receipt_timeout = timeout
 
     @property
@@ -212,6 +213,7 @@ class ChainClient:
         tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
         try:
             if fn is not None:
+                tx.update(self._legacy_fee())
                 built = self.rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
             else:
                 built = {**tx, "to": to, "value": value, "gas": 21000,
@@ -231,6 +233,13 @@ class ChainClient:
             raise
         self._nonces[sender.address] = nonce + 1
         return Sent(tx_hash, sender.address, nonce)
+
+    def _legacy_fee(self) -> dict[str, int]:
+        """`gasPrice` on a chain whose blocks carry no base fee (before London, as some consortium chains run),
+        where web3's default EIP-1559 fees cannot be filled; nothing (EIP-1559 fees) otherwise."""
+        if self._legacy_fees is None:
+            self._legacy_fees = self.rpc(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas") is None
+        return {"gasPrice": int(self.rpc(lambda: self.w3.eth.gas_price))} if self._legacy_fees else {}
 
     def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
         """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""
