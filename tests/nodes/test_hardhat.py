@@ -3,14 +3,18 @@ hardfork, contracts compiled for `paris` (no PUSH0), a block per transaction."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from eth_account import Account
 
-from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
+from ledger import hardhat
+from ledger.anvil import DEV_DEPLOYER_KEY, Anvil, free_port
 from ledger.contracts import RECORDER_ROLE
+from ledger.hardhat import Hardhat
 from ledger.runtime import ChainConfig, ChainRuntime
 from tests.nodes.subset import (
     Node,
@@ -46,3 +50,18 @@ def test_chain_without_base_fee(node: Node, tmp_path: Path, build_cache: Path) -
             assert ledger.client.w3.eth.get_transaction(grant.tx_hash)["type"] == 0  # type: ignore[arg-type]
         finally:
             runtime.stop()
+
+
+def test_launcher_moves_off_a_taken_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hardhat binds its port itself: when the free port it was given is taken meanwhile (here by a listening
+    socket of ours), the child exits and the launcher starts it again on another port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1]])
+        monkeypatch.setattr(hardhat, "free_port", lambda: next(ports, None) or free_port())
+        with Hardhat(tmp_path / "hardhat.log", chain_id=4242) as node:
+            assert node.port != taken.getsockname()[1]
+            r = httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=5)
+            assert int(r.json()["result"], 16) == 4242
+        assert node.proc is not None and node.proc.poll() is not None, "stopped"
