@@ -45,6 +45,13 @@ def _buy_from_the_product_page(page: Any, live_demo: LiveDemo, lang: str) -> str
     assert page.locator("[data-testid=quote-amount]").inner_text() == "¥2,000.00"
     assert page.locator("[data-testid=quote-payable]").inner_text() == "¥2,000.00"  # the voucher is used up
     shot(page, f"buy-quote-{lang}")
+    if lang == "en":  # a quantity changed under the quote: the API's refusal, signed and sent, said at the field
+        page.eval_on_selector("#buy-form input[name=quantity]", "el => { el.value = '2'; }")
+        page.click("#buy-form button[type=submit]")
+        err = page.locator("#buy-form .err[data-field=quantity]")
+        expect(err).to_have_text("This offer cannot be bought in this quantity (a one-off license is bought one at "
+                                 "a time).", timeout=30_000)
+        page.eval_on_selector("#buy-form input[name=quantity]", "el => { el.value = '1'; }")
     page.click("#buy-form button[type=submit]")  # signed in this tab, sent through the proxy, then 303
     page.wait_for_url("**/portal/buyer/licenses?new=*", timeout=60_000)
     return page.url.split("new=", 1)[1]
