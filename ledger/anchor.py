@@ -8,7 +8,7 @@ Crash safety: a checkpoint row is committed *before* its transaction is sent, wi
 tree frontier it produces. On every pass the worker first reconciles its rows with the chain:
 a checkpoint found on chain is adopted (never sent twice); one whose transaction vanished (chain
 restart, reorg) is sent again; a confirmed one that disappeared from the chain is un-confirmed
-and sent again. Only then does it cut a new batch. Run one worker per database.
+and sent again. Only then does it cut a new batch. One worker per database: the leader (api.background).
 """
 
 from __future__ import annotations

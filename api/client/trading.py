@@ -50,6 +50,15 @@ class TradingCalls(BaseClient):
         """`PUT /products/{ref}/price-cap` (authority)."""
         return dict(self.request("PUT", f"/products/{ref}/price-cap", json={"cap_fen": cap_fen}))
 
+    def set_total_budget(self, ref: str, epsilon: float, delta: float) -> Json:
+        """`PUT /products/{ref}/total-budget` (the product's operator, or the authority): what all buyers
+        together may spend on the product."""
+        return dict(self.request("PUT", f"/products/{ref}/total-budget", json={"epsilon": epsilon, "delta": delta}))
+
+    def total_budget(self, ref: str) -> Json:
+        """`GET /products/{ref}/total-budget`: the product-wide cap, what all buyers spent, what is left."""
+        return dict(self.get(f"/products/{ref}/total-budget"))
+
     def set_budget_policy(self, ref: str, epsilon: float, delta: float, rho: float | None = None) -> Json:
         """`PUT /products/{ref}/budget-policy` (operator, own product): the privacy budget one buyer may spend on
         the product across all its licenses."""

@@ -79,6 +79,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/providers/me/node"): ({P}, {}),
     ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
+    ("POST", "/queries/preview"): ({B}, {}),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading
@@ -90,6 +91,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/price-caps/{form}"): ({A}, {}),
     ("GET", "/products/{ref}/price-caps"): (ALL, None),
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
+    ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
+    ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),
     ("POST", "/voucher-programmes"): ({A}, {}),

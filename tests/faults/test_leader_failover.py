@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from api.background import LEADING
@@ -81,6 +83,26 @@ def fleet(chain: ChainRuntime, deployer: LocalAccount, tmp_path: Path) -> Iterat
             drop_database(pg_name)
 
 
+def _onboard(server: Server, stop: threading.Event, made: list[str], bad: list[str]) -> None:
+    """The exchange onboarding buyers meanwhile: each new account is a chain action of the exchange's own (gas)."""
+    while not stop.is_set():
+        account = Account.create()
+        name = f"buyer {len(made)}"
+        with server.client("exchange") as c:
+            r = c.post("/accounts", json={"role": "buyer", "name": name, **server.binding(account, "buyer", name)})
+        if r.status_code == 201:
+            made.append(r.json()["id"])
+        elif r.status_code != 503:
+            bad.append(f"POST /accounts: {r.status_code} {r.text[:200]}")
+
+
+def _settled_accounts(server: Server, ids: list[str]) -> bool:
+    with server.db().connect() as conn:
+        states = conn.execute(sa.text("SELECT chain_state FROM accounts WHERE id IN :ids")
+                              .bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids}).scalars().all()
+    return len(states) == len(ids) and all(s == "confirmed" for s in states)
+
+
 def _read(server: Server, stop: threading.Event, bad: list[str]) -> None:
     """An auditor reading while the authority writes: every answer must be a 200."""
     with server.client("auditor") as c:
@@ -94,9 +116,9 @@ def _read(server: Server, stop: threading.Event, bad: list[str]) -> None:
 def test_leader_killed_mid_load(fleet: Fleet) -> None:
     server = fleet.server
     first, second = fleet.workers
-    load, stop_reads, bad_reads = Load(server), threading.Event(), []
-    threads = [threading.Thread(target=load.run), threading.Thread(target=_read, args=(server, stop_reads,
-                                                                                         bad_reads))]
+    load, stop_others, bad, accounts = Load(server), threading.Event(), [], []
+    threads = [threading.Thread(target=load.run), threading.Thread(target=_read, args=(server, stop_others, bad)),
+               threading.Thread(target=_onboard, args=(server, stop_others, accounts, bad))]
     for t in threads:
         t.start()
     time.sleep(2.0)
@@ -105,11 +127,12 @@ def test_leader_killed_mid_load(fleet: Fleet) -> None:
     took = _wait(second.leads, TAKEOVER_S, f"no new leader within {TAKEOVER_S} s: {second.log.read_text()[-2000:]}")
     time.sleep(2.0)
     load.stop.set()
-    stop_reads.set()
+    stop_others.set()
     for t in threads:
         t.join(30)
-    assert not load.bad and not bad_reads, (load.bad + bad_reads)[:5]
-    assert len(load.accepted) >= 10, "the load kept writing"
+    assert not load.bad and not bad, (load.bad + bad)[:5]
+    assert len(load.accepted) >= 10 and len(accounts) >= 5, "the load kept writing"
     settle_and_verify(server, load)
+    _wait(lambda: _settled_accounts(server, accounts), 30, "every onboarded account's chain setup confirmed")
     assert httpx.get(server.url + "/health", timeout=5).status_code == 200
-    print(f"takeover in {took:.2f} s; {len(load.accepted)} writes accepted")
+    print(f"takeover in {took:.2f} s; {len(load.accepted)} registrations and {len(accounts)} accounts accepted")
