@@ -84,6 +84,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/licenses"): "licenses",
     ("GET", "/licenses/{license_id}"): "license",
     ("GET", "/licenses/{license_id}/charges"): "charges",
+    ("GET", "/licenses/{license_id}/receipt"): "license_receipt",
     ("POST", "/licenses/{license_id}/refund"): "refund_license",
     ("POST", "/licenses/{license_id}/release"): "release_license",
     ("POST", "/licenses/{license_id}/destruction"): "confirm_destruction",

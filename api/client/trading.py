@@ -154,6 +154,11 @@ class TradingCalls(BaseClient):
         """`GET /licenses/{id}/charges`: each query charged to the license."""
         return list(self.get(f"/licenses/{license_id}/charges"))
 
+    def license_receipt(self, license_id: str) -> Json:
+        """`GET /licenses/{id}/receipt`: the ledger receipt of the license's purchase (`license.purchase` record,
+        leaf hash, checkpoint, inclusion proof; the proof is null until a checkpoint covers the record)."""
+        return dict(self.get(f"/licenses/{license_id}/receipt"))
+
     def refund_license(self, license_id: str) -> Json:
         """`POST /licenses/{id}/refund` (its buyer, or the exchange): refund an unused escrowed license inside its
         refund window. Returns the license, now `refunded`."""

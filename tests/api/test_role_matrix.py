@@ -109,6 +109,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/licenses"): (ALL, None),
     ("GET", "/licenses/{license_id}"): (ALL, NO_CALL),
     ("GET", "/licenses/{license_id}/charges"): (ALL, NO_CALL),
+    ("GET", "/licenses/{license_id}/receipt"): (ALL, NO_CALL),  # who sees it: the license's and record's rules
     ("POST", "/licenses/{license_id}/refund"): ({B, E}, NO_CALL),
     ("POST", "/licenses/{license_id}/release"): (ALL - {U}, NO_CALL),
     ("POST", "/licenses/{license_id}/destruction"): ({B}, {}),
