@@ -4,19 +4,20 @@ indexed columns, stored leaf hash and signature facts. Pure, so that a big log's
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ledger.canonical import RecordFormatError, decode_record
-from ledger.merkle import leaf_hash
+from ledger.canonical import RecordFormatError, decode_text
 from ledger.record_signatures import SIGNED_KINDS, SignedFacts, signed_facts
 
 if TYPE_CHECKING:
     from ledger.statements import StatementDomain as StatementDomain
 
 INDEXED_FIELDS = ("kind", "actor", "subject", "authorization")
+_sha256 = hashlib.sha256
 CHUNK = 8192  # records per unit of work
 PARALLEL_FROM = 100_000  # records: below this, worker start-up costs more than it saves
 # seq, body, stored leaf hash, the INDEXED_FIELDS columns, promise: a ledger.verify.StoredRecord (an export's
@@ -49,31 +50,26 @@ class Checked:
 def check_chunk(domain: Domain, start: int, rows: list[Row]) -> Checked:
     """Check consecutive records expected to hold sequence numbers `start`, `start + 1`, ..."""
     out = Checked()
+    leaves, signed, promises = out.leaves, out.signed, out.promises
     trusted: StatementDomain | None = None
-    for offset, row in enumerate(rows):
-        seq, body, stored = row[0], row[1], row[2] if len(row) > 2 else None
-        expected = start + offset
-        if seq != expected:
-            kind = "record_deleted" if seq > expected else "record_inserted"
-            out.problem = Problem(kind, expected, "seq", f"expected record {expected}, found {seq}")
+    for seq, row in enumerate(rows, start):
+        if row[0] != seq:
+            kind = "record_deleted" if row[0] > seq else "record_inserted"
+            out.problem = Problem(kind, seq, "seq", f"expected record {seq}, found {row[0]}")
             return out
-        raw = body.encode("utf-8")
         try:
-            record = decode_record(raw)
+            raw, record = decode_text(row[1])
         except RecordFormatError as exc:
             out.problem = Problem("record_edited", seq, "body", f"not a canonical record: {exc}")
             return out
-        if record.get("seq") != seq:
-            out.problem = Problem("record_reordered", seq, "seq", f"row {seq} holds the body of record "
-                                  f"{record.get('seq')}")
+        get = record.get
+        if get("seq") != seq:
+            out.problem = Problem("record_reordered", seq, "seq", f"row {seq} holds the body of record {get('seq')}")
             return out
-        if stored is not None:  # a database row: its indexed columns must say what the body says
-            bad = next((i for i, f in enumerate(INDEXED_FIELDS) if row[3 + i] != record.get(f)), None)
-            if bad is not None:
-                name = INDEXED_FIELDS[bad]
-                out.problem = Problem("record_edited", seq, name, f"column {name}={row[3 + bad]!r} but the "
-                                      f"record says {record.get(name)!r}")
-                return out
+        stored = row[2] if len(row) > 2 else None
+        if stored is not None and row[3:7] != (get("kind"), get("actor"), get("subject"), get("authorization")):
+            out.problem = _column_problem(seq, row, record)  # a database row's columns must say what its body says
+            return out
         if _may_be_signed(record):
             if trusted is None and domain is not None:
                 from ledger.statements import StatementDomain
@@ -81,15 +77,22 @@ def check_chunk(domain: Domain, start: int, rows: list[Row]) -> Checked:
                 trusted = StatementDomain(*domain)
             facts = signed_facts(record, trusted)
             if facts is not None:
-                out.signed.append(facts)
-        leaf = leaf_hash(raw)
+                signed.append(facts)
+        leaf = _sha256(b"\x00" + raw).digest()  # ledger.merkle.leaf_hash
         if stored is not None and stored != leaf.hex():
             out.problem = Problem("record_edited", seq, "body", "body does not hash to the stored leaf hash")
             return out
-        out.leaves.append(leaf)
+        leaves.append(leaf)
         if len(row) > 7 and row[7] is not None:
-            out.promises.append((seq, row[7]))
+            promises.append((seq, row[7]))
     return out
+
+
+def _column_problem(seq: int, row: Row, record: dict[str, Any]) -> Problem:
+    bad = next(i for i, f in enumerate(INDEXED_FIELDS) if row[3 + i] != record.get(f))
+    name = INDEXED_FIELDS[bad]
+    return Problem("record_edited", seq, name, f"column {name}={row[3 + bad]!r} but the record says "
+                   f"{record.get(name)!r}")
 
 
 def _may_be_signed(record: dict[str, Any]) -> bool:
