@@ -39,10 +39,12 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "RecordFormatError",
     "canonical_json",
+    "canonical_object",
     "decode_record",
     "decode_text",
     "encode_record",
     "parse_canonical",
+    "quote",
     "sha256_hex",
 ]
 
@@ -230,6 +232,7 @@ def parse_canonical(text: str) -> dict[str, Any]:
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 _scan = json.scanner.c_make_scanner(_DECODER)  # type: ignore[attr-defined]  # (text, index) -> (value, end), in C
+_quote = json.encoder.encode_basestring  # the C string encoder (raw UTF-8, short escapes), as _ENCODER's
 _c_encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # the C encoder _ENCODER builds per call
     None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, False)
 
@@ -237,6 +240,26 @@ _c_encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # the C 
 def _encode(value: Any) -> str:
     """``_ENCODER.encode(value)`` for a value without cycles (checked, or just parsed)."""
     return "".join(_c_encode(value, 0))
+
+
+def quote(text: str) -> str:
+    """The canonical JSON of a string (TypeError for anything else)."""
+    return _quote(text)
+
+
+def canonical_object(text: str, depth: int = MAX_DEPTH) -> dict[str, Any] | None:
+    """The object `text` is the canonical JSON of, at most `depth` containers deep; None for anything else, without
+    a reason (``parse_canonical`` names it). Its brackets are counted strings and all, so deep-looking text is None
+    too."""
+    if text.count("[") + text.count("{") > depth:
+        return None
+    try:
+        value, end = _scan(text, 0)
+        if end == len(text) and type(value) is dict and _encode(value) == text:
+            return value
+    except (ValueError, RecursionError, StopIteration):
+        pass
+    return None
 
 
 def _explain(text: str) -> NoReturn:
