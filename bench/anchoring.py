@@ -1,11 +1,14 @@
 """Batched anchoring against one transaction per record, in the same run, on embedded Anvil.
 
-Measures records appended (bulk, 1,000 per database transaction) and anchored per second, and
-gas per record, at batch sizes 1, 64 and 1,024 (every checkpoint carries the consistency proof the
-contract verifies; `proof_hashes` is the mean proof length); then the time to verify N records
-against the chain (100k quick, 1M full), inline and with worker processes, as `provex audit verify` does it
-(checkpoints from the chain, records from the database), and N/10 records of which every second is a buyer's
-signed act (each a signature check). Last line: one JSON object.
+First the cost of appending one record (`append_record`: sequence number, canonical body, leaf hash, row) against
+a plain INSERT of the same precomputed row, in the same run, with 1 and 10 records per transaction (the API's
+shapes) and 1,000 (a bulk load). Then it measures records appended (bulk, 1,000 per database transaction) and
+anchored per second, and gas per record, at batch sizes 1, 64 and 1,024 (every checkpoint carries the consistency
+proof the contract verifies; `proof_hashes` is the mean proof length); then the time to verify N records against
+the chain (100k quick, 1M full), inline and with worker processes, as `provex audit verify` does it
+(checkpoints from the chain, records from the database), each beside a raw pass in the same run (read the bodies,
+hash the leaves, build the tree, compare the checkpoint roots: no record checks), and N/10 records of which every
+second is a buyer's signed act (each a signature check). Last line: one JSON object.
 Usage: python bench/anchoring.py [--quick]
 """
 
@@ -34,13 +37,14 @@ from anchor_baseline import run as run_baseline
 
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.contracts import Ledger
+from ledger.merkle import CompactTree, hash_leaves
 from ledger.record_check import PARALLEL_FROM, workers_for
-from ledger.records import LedgerCheckpoint, LedgerRecord, record_fields, reserve_seqs
+from ledger.records import LedgerCheckpoint, LedgerRecord, append_record, record_fields, record_rows, reserve_seqs
 from ledger.runtime import ChainConfig, ChainRuntime
 from ledger.statements import Binding, RequestStatement, StatementDomain, new_nonce, sign, statement_domain
 from ledger.verify import chain_checkpoints, verify_log
 from registry.db import make_engine
-from registry.verification import stored_records
+from registry.verification import stored_rows
 
 
 def append_records(session: Session, items: list[dict[str, Any]]) -> None:
@@ -62,6 +66,67 @@ def append_bulk(engine: object, n: int, chunk: int = 1000) -> float:
             s.commit()
         done += k
     return time.perf_counter() - start
+
+
+def _append_pass(engine: Engine, n: int, per_tx: int, plain: bool) -> float:
+    """Seconds to write `n` records, `per_tx` per transaction: through `append_record`, or (`plain`) as a plain
+    INSERT of the same rows computed beforehand (sequence numbers, bodies and leaf hashes included)."""
+    at = datetime.now(UTC)
+    rows = [record_fields(i, at, kind="query.run", actor="bench-buyer", subject=f"prod-{i % 17}",
+                          data={"epsilon": 0.1, "n": i}) for i in range(n)] if plain else []
+    insert = sa.insert(LedgerRecord.__table__)  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    for first in range(0, n, per_tx):
+        with Session(engine) as s:
+            for i in range(first, min(n, first + per_tx)):
+                if plain:
+                    s.connection().execute(insert, rows[i])
+                else:
+                    append_record(s, kind="query.run", actor="bench-buyer", subject=f"prod-{i % 17}",
+                                  data={"epsilon": 0.1, "n": i})
+            s.commit()
+    return time.perf_counter() - start
+
+
+def append_cost(n: int, rounds: int = 3) -> dict[str, Any]:
+    """Append against a plain INSERT of the same row, per transaction shape: the best of `rounds` alternating runs
+    of each on fresh SQLite files (the machine is shared: the best run is the least disturbed)."""
+    out: dict[str, Any] = {}
+    for per_tx in (1, 10, 1000):
+        best = {"insert": float("inf"), "append": float("inf")}
+        for _ in range(rounds):
+            for label in best:
+                with tempfile.TemporaryDirectory() as home:
+                    engine = make_engine(f"sqlite:///{home}/append.db")
+                    SQLModel.metadata.create_all(engine)
+                    with Session(engine) as s:
+                        reserve_seqs(s, 0)
+                        s.commit()
+                    best[label] = min(best[label], _append_pass(engine, n, per_tx, label == "insert"))
+                    engine.dispose()
+        out[f"per_tx_{per_tx}"] = {"insert_us": round(best["insert"] / n * 1e6, 1),
+                                   "append_us": round(best["append"] / n * 1e6, 1),
+                                   "ratio": round(best["append"] / best["insert"], 2)}
+    return out
+
+
+def raw_pass(engine: Engine, checkpoints: list[Any]) -> int:
+    """The floor under verification: read the bodies, hash the leaves, build the tree, compare each checkpoint's
+    root; no check of any record."""
+    tree, pending = CompactTree(), iter(checkpoints)
+    nxt = next(pending, None)
+    with Session(engine) as s:
+        for rows in record_rows(s, ("seq", "body")):
+            leaves = hash_leaves([body.encode("utf-8") for _, body in rows])
+            i = 0
+            while nxt is not None and nxt.tree_size - tree.size <= len(leaves) - i:
+                step = nxt.tree_size - tree.size
+                tree.extend(leaves[i:i + step])
+                i += step
+                assert tree.root() == nxt.root, nxt
+                nxt = next(pending, None)
+            tree.extend(leaves[i:])
+    return tree.size
 
 
 @contextmanager
@@ -116,14 +181,19 @@ def verification(records: int, build_cache: Path, signed_every: int = 0) -> dict
             append_bulk(engine, records, chunk=5000)
         Anchorer(engine, ledger, rt.recorder, AnchorPolicy(batch_size=8192)).drain(timeout=600)
         out: dict[str, Any] = {"records": records, "signed_every": signed_every}
+        start = time.perf_counter()  # the raw pass reads the checkpoints from the chain too
+        assert raw_pass(engine, chain_checkpoints(ledger.client, ledger)) == records
+        raw_s = time.perf_counter() - start
+        out["raw"] = {"seconds": round(raw_s, 2), "records_per_s": round(records / raw_s)}
         for label, workers in (("inline", 1), ("workers", workers_for(PARALLEL_FROM))):
             start = time.perf_counter()
             with Session(engine) as s:  # what `provex audit verify` does: checkpoints and records from scratch
-                report = verify_log(stored_records(s), chain_checkpoints(ledger.client, ledger), domain=domain,
+                report = verify_log(stored_rows(s), chain_checkpoints(ledger.client, ledger), domain=domain,
                                     workers=workers)
             seconds = time.perf_counter() - start
             assert report.ok, report.divergence
-            out[label] = {"workers": workers, "seconds": round(seconds, 2), "records_per_s": round(records / seconds)}
+            out[label] = {"workers": workers, "seconds": round(seconds, 2), "records_per_s": round(records / seconds),
+                          "ratio_to_raw": round(seconds / raw_s, 2)}
     return out
 
 
@@ -170,6 +240,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = {1: 200, 64: 6_400, 1024: 50_000} if args.quick else {1: 1_000, 64: 64_000, 1024: 500_000}
     verify_n = 100_000 if args.quick else 1_000_000
+    append = append_cost(1000 if args.quick else 5000)
+    print(json.dumps({"append": append}), file=sys.stderr)
     with tempfile.TemporaryDirectory() as cache:
         baseline = run_baseline(200 if args.quick else 1000)
         rows = [scenario(b, n, Path(cache)) for b, n in sizes.items()]
@@ -185,6 +257,7 @@ def main() -> None:
         "speedup_at_1024": round(float(best["records_per_s"]) / float(baseline["records_per_s"]), 1),
         "gas_ratio_at_1024": round(float(best["gas_per_record"]) / float(baseline["gas_per_record"]), 5),
         "gas_per_record_with_proofs": {str(r["batch"]): r["gas_per_record"] for r in rows if r["batch"] in (64, 1024)},
+        "append_vs_insert": append,
         "verify": ver,
         "verify_half_signed": signed,
     }))

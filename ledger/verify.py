@@ -19,7 +19,7 @@ from ledger.contracts import Checkpoint, Ledger
 from ledger.events import read_events
 from ledger.merkle import CompactTree
 from ledger.promises import Promise, PromiseBook, read_promises
-from ledger.record_check import CHUNK, Checked, workers_for
+from ledger.record_check import CHUNK, Checked, Row, workers_for
 from ledger.record_signatures import RecordSignatures, SignedFacts
 from ledger.role_history import RoleHistory
 from ledger.statements import StatementDomain
@@ -151,7 +151,7 @@ class _Walk:
 
 
 def verify_log(
-    records: Iterable[StoredRecord],
+    records: Iterable[Row],
     checkpoints: list[Checkpoint],
     progress: Callable[[int], None] | None = None,
     domain: StatementDomain | None = None,
@@ -160,7 +160,8 @@ def verify_log(
     workers: int | None = None,
     chunk: int = CHUNK,
 ) -> VerifyReport:
-    """Recompute every leaf in order and compare the tree heads with the anchored checkpoints; check that every
+    """Recompute every leaf in order and compare the tree heads with the anchored checkpoints (`records`: StoredRecords,
+    or plain tuples in their column order); check that every
     participant act is signed by its participant's bound address (`domain`: the trusted deployment's) and, given
     the chain's `roles`, that the signer held the chain role the act needs; with `promises`, every promise stored
     or collected (a broken one is `promise_broken`, after the log's own). Big logs are checked in `workers`

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
+from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ledger.contracts import Checkpoint, Ledger
 from ledger.cosignatures import add_witnesses
 from ledger.ids import chain_id_of
 from ledger.promises import Promise
-from ledger.records import LedgerCheckpoint, LedgerRecord
+from ledger.records import LedgerCheckpoint, record_rows
 from ledger.role_history import RoleHistory
 from ledger.statements import statement_domain
 from ledger.verify import Divergence, StoredRecord, VerifyReport, chain_checkpoints, promise_book, verify_log
@@ -24,18 +24,17 @@ from registry.reconcile import reconcile_database
 
 
 def stored_records(session: Session, batch: int = 20_000) -> Iterator[StoredRecord]:
-    """The record log in sequence order, streamed in keyset pages of plain rows in StoredRecord's column order
-    (SQL core, no ORM objects: a million are read per verification)."""
-    t = LedgerRecord.__table__  # type: ignore[attr-defined]
-    query = sa.select(t.c.seq, t.c.body, t.c.leaf_hash, t.c.kind, t.c.actor, t.c.subject, t.c.authorization,
-                      t.c.promise)
-    conn, last, make = session.connection(), -1, StoredRecord._make
-    while True:
-        rows = conn.execute(query.where(t.c.seq > last).order_by(t.c.seq).limit(batch)).all()
-        if not rows:
-            return
+    """The record log in sequence order, streamed in keyset pages of the driver's rows in StoredRecord's column
+    order (no ORM or SQLAlchemy row objects)."""
+    make = StoredRecord._make
+    for rows in record_rows(session, StoredRecord._fields, batch):
         yield from map(make, rows)
-        last = rows[-1][0]
+
+
+def stored_rows(session: Session, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """`stored_records` as the driver's plain tuples, for `verify_log` (a million are read per verification)."""
+    for rows in record_rows(session, StoredRecord._fields, batch):
+        yield from rows
 
 
 MAX_ALSO = 20
@@ -49,7 +48,7 @@ def verify_database(session: Session, ledger: Ledger,
     directions (`registry.reconcile`), chain-enforced rows against contract state. Stops at the first divergence
     (reconciliation keeps up to MAX_ALSO more in `also`)."""
     cps = chain_checkpoints(ledger.client, ledger)
-    report = verify_log(stored_records(session), cps,
+    report = verify_log(stored_rows(session), cps,
                         progress=(lambda n: progress("records", n)) if progress else None,
                         domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger),
                         promises=promise_book(ledger, promises))

@@ -14,7 +14,7 @@ from ledger.statements import statement_domain
 from ledger.verify import StoredRecord, chain_checkpoints, verify_log
 from registry.reports.check import ReportCheck, ReportDivergence, check_report
 from registry.reports.publish import latest_published
-from registry.verification import stored_records
+from registry.verification import stored_records, stored_rows
 
 
 def outcome(verify: dict[str, Any], check: ReportCheck | None) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def audit_database(session: Session, ledger: Ledger, year: int, scope: str,
     """The database's log against the chain (leaves, checkpoints, signatures, roles), then the latest published
     report of `year` and `scope` (or the copy `published`, e.g. a download) against its record and a
     recomputation."""
-    log = verify_log(stored_records(session), chain_checkpoints(ledger.client, ledger),
+    log = verify_log(stored_rows(session), chain_checkpoints(ledger.client, ledger),
                      domain=statement_domain(ledger.deployment), roles=RoleHistory.read(ledger)).as_dict()
     if not log["ok"]:
         return outcome(log, None)

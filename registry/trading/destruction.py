@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of
-from ledger.records import LedgerRecord, append_record
+from ledger.records import AppendedRecord, LedgerRecord, append_record
 from registry.actor import Actor
 from registry.errors import Conflict
 from registry.models import Role
@@ -43,7 +43,7 @@ def open_destructions(session: Session, product_id: str) -> list[str]:
     return [lic.id for lic in licenses if license_ended(lic) and lic.id not in done]
 
 
-def confirm_destruction(session: Session, actor: Actor, license_id: str, statement: str) -> LedgerRecord:
+def confirm_destruction(session: Session, actor: Actor, license_id: str, statement: str) -> AppendedRecord:
     """The license holder confirms destruction of every copy it received under an ended license."""
     actor.require(Role.BUYER)
     lic = buyers_license(session, actor, license_id)
