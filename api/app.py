@@ -9,6 +9,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
@@ -145,7 +146,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             gateway = make_gateway(rt.ledger, rt.deployer, house=rt.house,
                                    fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
                                    governance=rt.governance, minter=rt.minter)
-            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
+            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
+                           reads=anyio.CapacityLimiter(settings.read_threads))
             app.state.services = svc
             app.state.runtime = rt
             app.state.coordinator_key = load_or_create_coordinator_key(settings.home)

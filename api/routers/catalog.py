@@ -16,6 +16,6 @@ router = APIRouter(prefix="/catalog", tags=["catalog"])
 @router.get("", response_model=CatalogPage, summary="Search products",
             description="Keyword search over title, description and keywords; filters combine with AND; "
                         "`next_cursor` pages forward and stays stable while products are added.")
-def catalog(query: Annotated[CatalogQuery, Query()], c: AnyCtx) -> Response:
+async def catalog(query: Annotated[CatalogQuery, Query()], c: AnyCtx) -> Response:
     # serialized once by the service (a CatalogPage, as documented by response_model), not re-validated
-    return Response(search_json(c.session, c.actor, query), media_type="application/json")
+    return Response(await c.read(search_json, c.session, c.actor, query), media_type="application/json")
