@@ -11,9 +11,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from sqlalchemy.engine import Engine
 
 from api import errors, idempotency
+from api.background import chain_work_for, gateway_for
 from api.deps import Services
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
@@ -52,12 +52,8 @@ from api.security import attach_file_handler
 from api.settings import Settings, get_settings
 from api.websecurity import SecurityHeadersMiddleware
 from ledger import promises
-from ledger.anchor import Anchorer, AnchorPolicy
-from ledger.errors import ChainUnavailable
 from ledger.runtime import ChainRuntime
 from registry.db import make_engine, migrate
-from registry.jobs import make_gateway
-from registry.outbox import RollbackWatch, drain
 from registry.queries.providers import load_or_create_coordinator_key
 
 log = logging.getLogger("provex.api")
@@ -82,32 +78,6 @@ TAGS = [
     {"name": "assets", "description": "data-asset evidence (数据资产入表): declared costs, cost and revenue ledger, "
                                       "the accountant's evidence export"},
 ]
-
-
-def _outbox_loop(svc: Services, interval: float, stop: threading.Event) -> None:
-    watch = RollbackWatch()
-    while not stop.is_set():
-        svc.outbox_wakeup.wait(interval)
-        svc.outbox_wakeup.clear()
-        if stop.is_set():
-            break
-        try:
-            if watch.check(svc.engine, svc.gateway):
-                log.warning("the chain lost confirmed transactions; they are queued again")
-            drain(svc.engine, svc.gateway)
-        except ChainUnavailable:
-            pass  # jobs stay pending; the next pass retries
-        except Exception:  # keep the dispatcher alive; the job stays pending
-            log.exception("outbox drain failed")
-
-
-def _start_anchoring(settings: Settings, engine: Engine, rt: ChainRuntime) -> Anchorer:
-    """The anchoring worker, signing with the recorder key (named at deployment; checked by the runtime)."""
-    assert rt.ledger is not None and rt.recorder is not None
-    policy = AnchorPolicy(settings.anchor_batch_size, settings.anchor_max_age, settings.confirmations)
-    anchorer = Anchorer(engine, rt.ledger, rt.recorder, policy)
-    anchorer.start()
-    return anchorer
 
 
 def _promiser(settings: Settings, rt: ChainRuntime) -> promises.Promiser:
@@ -142,28 +112,18 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             migrate(engine)
             promises.install(engine, _promiser(settings, rt))
             cleanup.callback(promises.install, engine, None)
-            assert rt.ledger is not None and rt.deployer is not None
-            gateway = make_gateway(rt.ledger, rt.deployer, house=rt.house,
-                                   fund_wei=settings.dev_fund_wei if settings.env == "dev" else 0,
-                                   governance=rt.governance, minter=rt.minter)
+            gateway = gateway_for(settings, rt)
             svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
                            reads=anyio.CapacityLimiter(settings.read_threads))
             app.state.services = svc
             app.state.runtime = rt
             app.state.coordinator_key = load_or_create_coordinator_key(settings.home)
-            stop = threading.Event()
-            worker = threading.Thread(target=_outbox_loop, args=(svc, settings.outbox_interval, stop),
-                                      name="provex-outbox", daemon=True)
-            worker.start()
-            cleanup.callback(worker.join, timeout=10)
-            cleanup.callback(svc.outbox_wakeup.set)
-            cleanup.callback(stop.set)
-            svc.outbox_wakeup.set()
+            if settings.worker == "inline":  # else `provex worker` does it (api.background)
+                work = chain_work_for(settings, engine, gateway, rt, svc.outbox_wakeup).start()
+                cleanup.callback(work.stop)
+                app.state.chain_work = work
             security_log = attach_file_handler(settings.home)
             cleanup.callback(logging.getLogger("provex.security").removeHandler, security_log)
-            anchorer = _start_anchoring(settings, engine, rt)
-            cleanup.callback(anchorer.stop)
-            app.state.anchorer = anchorer
             yield
 
     return lifespan

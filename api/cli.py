@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api import cli_assets, cli_audit, cli_registration, cli_tools, cli_vouchers
+from api import cli_assets, cli_audit, cli_registration, cli_tools, cli_vouchers, cli_worker
 from api.cli_errors import Cli
 from api.cli_keys import keys_app
 from api.cli_policy import policy_app
@@ -86,6 +86,16 @@ def chain_up(
             wait_for_interrupt()
     finally:
         runtime.stop()
+
+
+@chain_app.command("deploy")
+def chain_deploy(as_json: bool = typer.Option(False, "--json", help="print the manifest as JSON")) -> None:
+    """Deploy the contracts once (or find them deployed) and exit: run it before starting several API workers
+    and `provex worker` against one chain (PROVEX_RPC_URL), so none of them races to deploy.
+
+    Example: `PROVEX_RPC_URL=http://127.0.0.1:8545 PROVEX_DEPLOYER_KEY=0x… provex chain deploy`.
+    """
+    chain_up(as_json=as_json, exit_after_deploy=True)
 
 
 @chain_app.command("status")
@@ -185,7 +195,9 @@ def fetch_coordinator_key(exchange: str) -> str:
 
 @provider_app.command("serve")
 def provider_serve(
-    data: Path = typer.Option(..., "--data", exists=True, dir_okay=False, help="CSV or Parquet file (stays here)"),
+    data: Path = typer.Option(None, "--data", exists=True, dir_okay=False, help="CSV or Parquet file (stays here)"),
+    source: str = typer.Option(None, "--source", help="or a PostgreSQL table: "
+                               "postgresql://user@host:port/db#schema.table (plans pushed down; rows stay there)"),
     node_id: str = typer.Option(..., "--id", help="node id (register the same id with the exchange)"),
     port: int = typer.Option(..., "--port", help="port to listen on"),
     host: str = typer.Option("127.0.0.1", "--host", help="bind address"),
@@ -200,10 +212,15 @@ def provider_serve(
 
     Prints one JSON line (node id, URL, public key, policy hash), then serves until Ctrl-C. Every plan must
     keep the node's signed policy (`provex provider policy`). Register it with `POST /providers/me/node`. Example:
-    `provex provider serve --data yields.csv --id agri-1 --port 8801 --exchange http://127.0.0.1:8700`.
+    `provex provider serve --data yields.csv --id agri-1 --port 8801 --exchange http://127.0.0.1:8700`
+    (or `--source postgresql://node@db:5432/farm#public.yields`).
     """
     from privacy.provider import serve
+    from privacy.provider.postgres import SourceError
 
+    if (data is None) == (source is None):
+        console.print("[red]give --data FILE or --source postgresql://...#table (one of them)[/red]")
+        raise typer.Exit(2)
     if exchange and coordinator_key:
         console.print("[red]give --exchange or --coordinator-key, not both[/red]")
         raise typer.Exit(2)
@@ -216,8 +233,9 @@ def provider_serve(
     from privacy.provider.policy import PolicyFormatError
 
     try:
-        serve(data, node_id, port, host, key_dir, coordinator_key, require_noise, policy)
-    except PolicyFormatError as e:
+        serve(data if data is not None else source, node_id, port, host, key_dir, coordinator_key, require_noise,
+              policy)
+    except (PolicyFormatError, SourceError) as e:
         console.print(f"[red]the node did not start: {e}[/red]")
         raise typer.Exit(2) from None
 
@@ -266,6 +284,7 @@ cli_registration.register(app)
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_vouchers.vouchers_app, name="vouchers")
 app.command("witness")(witness)
+app.command("worker")(cli_worker.worker)
 
 if __name__ == "__main__":
     app()

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     promise_max_delay: int = Field(600, ge=1, description="seconds the recorder promises, in each record's signed "
                                    "promise, that anchoring will take at most (docs/ledger-format.md); keep it "
                                    "well above anchor_max_age")
+    worker: Literal["inline", "external"] = Field("inline", description="who runs the chain work (outbox "
+                                                  "dispatcher, anchoring): `inline` — every API process "
+                                                  "campaigns and the database's leader runs it; `external` — "
+                                                  "only `provex worker` processes do")
     outbox_interval: float = Field(2.0, gt=0, description="seconds between outbox drains (chain jobs queued "
                                    "while the chain was down)")
     notice_days: float = Field(7.0, ge=0, le=365, description="days of public notice (公示) between a product's "

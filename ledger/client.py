@@ -20,6 +20,7 @@ from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
 NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction underpriced",
                 "invalid nonce", "nonce has already been used")
 """How nodes (Anvil, geth, Erigon) word a refused nonce."""
+NONCE_ATTEMPTS = 4  # sends of one transaction while other processes use the same key
 
 
 class NonceDrift(ChainError):
@@ -164,20 +165,20 @@ class ChainClient:
 
         Gas is estimated first, so a revert is raised as ContractRevert before anything is sent. When the
         node refuses the nonce (the same key sent a transaction outside this client), the pending nonce
-        is re-read and the transaction sent once more; if that fails too, ChainUnavailable (retry later).
+        is re-read and the transaction sent again, a few times; then ChainUnavailable (retry later).
         """
         with self._lock_for(sender.address):
-            try:
-                tx_hash = self._sign_and_send(sender, fn, to, value)
-            except NonceDrift:
-                # A transaction from this key was sent outside this client: re-read the pending nonce once.
-                self._nonces.pop(sender.address, None)
+            for attempt in range(NONCE_ATTEMPTS):
                 try:
                     tx_hash = self._sign_and_send(sender, fn, to, value)
+                    break
                 except NonceDrift as exc:
+                    # The key sent a transaction outside this client (another API worker): re-read the pending
+                    # nonce and send again; after a few collisions, retry later (the job stays queued).
                     self._nonces.pop(sender.address, None)
-                    raise ChainUnavailable(f"nonce of {sender.address} still out of step after re-reading it: "
-                                           f"{exc}") from exc
+                    if attempt == NONCE_ATTEMPTS - 1:
+                        raise ChainUnavailable(f"nonce of {sender.address} still out of step after re-reading "
+                                               f"it {NONCE_ATTEMPTS} times: {exc}") from exc
         try:
             return self.wait(tx_hash, event_address or getattr(fn, "address", None))
         except ChainUnavailable:

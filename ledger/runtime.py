@@ -23,8 +23,11 @@ from ledger.contracts import EXCHANGE_ROLE, RECORDER_ROLE, Ledger
 from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
 from ledger.keys import DEV_PASSPHRASE, Keyring, load_or_create_key
-from ledger.rpc_file import ChainEndpoint, publish, withdraw
+from ledger.locks import file_lock
+from ledger.rpc_file import ChainEndpoint, publish, running_endpoint, withdraw
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
+
+DEPLOY_LOCK = "deploy.lock"
 
 
 class ChainConfigError(ValueError):
@@ -112,18 +115,23 @@ class ChainRuntime:
         plan = DeployPlan(self.governance_address, self.recorder.address, cfg.admin_delay, cfg.settlement_token,
                           minter=self.minter.address if self.minter is not None else None)
         try:
-            manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer,
-                                                              cfg.manifest_path, plan)
-            self.ledger = Ledger(client, manifest, self.build)
-            self._check_roles()
-            self._fund()
-            self._house_role()
+            # Processes starting together on one home (API workers, `provex worker`) deploy once: the first
+            # deploys, the others wait here and find its manifest.
+            with file_lock(cfg.home / DEPLOY_LOCK):
+                manifest, self.fresh_deployment = ensure_deployed(client, self.build, self.deployer,
+                                                                  cfg.manifest_path, plan)
+                self.ledger = Ledger(client, manifest, self.build)
+                self._check_roles()
+                self._fund()
+                self._house_role()
         except BaseException:
             self.stop()
             raise
-        pid = self.anvil.proc.pid if self.anvil is not None and self.anvil.proc is not None else os.getpid()
-        self.endpoint = ChainEndpoint(url, pid)
-        publish(cfg.home, self.endpoint)
+        owner = running_endpoint(cfg.home)
+        if self.anvil is not None or owner is None or owner.rpc_url != url:  # never replace the chain's own process
+            pid = self.anvil.proc.pid if self.anvil is not None and self.anvil.proc is not None else os.getpid()
+            self.endpoint = ChainEndpoint(url, pid)
+            publish(cfg.home, self.endpoint)
         return self
 
     def _resolve_keys(self) -> None:

@@ -70,6 +70,13 @@ class ComputeRefused(PrivacyError):
     code = "provider_compute_refused"
 
 
+class SourceUnavailable(PrivacyError):
+    """A provider's database cannot be reached while it computes a plan (the node stays up)."""
+
+    code = "provider_source_unavailable"
+    http_status = 503
+
+
 class DisclosureRefused(PrivacyError):
     """An exact (noise-off) query could reveal an aggregate over fewer rows than the minimum group
     size (:mod:`privacy.disclosure`); nothing was released."""

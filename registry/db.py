@@ -8,12 +8,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 import registry.tables  # noqa: F401  (fills SQLModel.metadata)
+from ledger.locks import file_lock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -57,11 +59,42 @@ def alembic_config() -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
+    """Bring the schema to the newest revision. Processes starting at once migrate one after another (the later
+    ones find the schema at head and do nothing)."""
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with migration_lock(engine), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+MIGRATION_LOCK = 0x50524F5645580002  # "PROVEX" + 2: the advisory lock key held while migrating
+
+
+def lock_file_beside(engine: Engine, suffix: str) -> Path | None:
+    """A lock file beside a SQLite database file (None for an in-memory database: one process sees it)."""
+    db = engine.url.database
+    if engine.dialect.name != "sqlite" or not db or db == ":memory:":
+        return None
+    return Path(db).with_name(Path(db).name + suffix)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """An advisory lock on PostgreSQL, a file lock beside a SQLite file."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+        return
+    path = lock_file_beside(engine, ".migrate")
+    if path is None:
+        yield
+        return
+    with file_lock(path):
+        yield
 
 
 @contextmanager

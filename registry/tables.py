@@ -3,6 +3,7 @@
 import ledger.records  # noqa: F401  (ledger records and checkpoints)
 import registry.assets.models
 import registry.models
+import registry.portal_notes
 import registry.queries.models
 import registry.reports.models
 import registry.sessions

@@ -35,18 +35,21 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def listening_socket(host: str, preferred: int) -> socket.socket:
-    """A socket bound to `host:preferred` and listening, or (when that port is taken) to a free port: the
-    supervisor holds it from the start and hands it to the API (`uvicorn --fd`), so no other server can take the
-    port between choosing and serving. Connections accepted on it inherit TCP_NODELAY: a socket handed to
-    uvicorn does not get it (one it binds itself does), and without it every POST's answer waits ~40 ms behind
-    the client's delayed ACK."""
+def listening_socket(host: str, preferred: int, *, fallback: bool = True) -> socket.socket:
+    """A socket bound to `host:preferred` and listening, or (when that port is taken) to a free port; without
+    `fallback` a taken port raises OSError. The supervisor holds it from the start and hands it to the API
+    (`uvicorn --fd`), so no other server can take the port between choosing and serving. Connections accepted on
+    it inherit TCP_NODELAY: a socket handed to uvicorn does not get it (one it binds itself does), and without it
+    every POST's answer waits ~40 ms behind the client's delayed ACK."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port left in TIME_WAIT by the last run
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, preferred))
     except OSError:
+        if not fallback:
+            sock.close()
+            raise
         sock.bind((host, 0))
     sock.listen(128)  # listening: from here on no other process can bind the port
     return sock
@@ -123,12 +126,21 @@ class Supervisor:
                 tick()
             time.sleep(0.25)
 
-    def start_api(self, sock: socket.socket, instance: str) -> Child:
-        """The API serving on `sock` (inherited; the supervisor closes its own copy), with PROVEX_INSTANCE
-        `instance`, which its `/health` echoes."""
+    def start_chain(self) -> Child:
+        """`provex chain up`: Anvil (its state kept in the home), the contracts deployed once, its RPC URL
+        published in `<home>/chain-rpc.json` for the API, the worker and the README's commands."""
+        return self.spawn("chain", [sys.executable, "-m", "api.cli", "chain", "up"], "")
+
+    def start_worker(self) -> Child:
+        """`provex worker`: the chain work (outbox dispatcher, anchoring) as the database's leader."""
+        return self.spawn("worker", [sys.executable, "-m", "api.cli", "worker"], "")
+
+    def start_api(self, sock: socket.socket, instance: str, workers: int = 1) -> Child:
+        """The API (`workers` processes) serving on `sock` (inherited; the supervisor closes its own copy), with
+        PROVEX_INSTANCE `instance`, which its `/health` echoes."""
         host, port = sock.getsockname()[:2]
         argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--fd", str(sock.fileno()),
-                "--log-level", "warning"]
+                "--workers", str(workers), "--log-level", "warning"]
         try:
             return self.spawn("api", argv, http_url(host, port), env={"PROVEX_INSTANCE": instance},
                               pass_fds=(sock.fileno(),))

@@ -1,6 +1,6 @@
-"""`provex demo`: generate the datasets, start the API (with Anvil) and three provider nodes, play the story
-once, start the auditor's witness, print what happened with the portal URL, every role's API key, the chain, the
-trust file and the witness, then serve until Ctrl-C.
+"""`provex demo`: generate the datasets, start Anvil, the API workers, the chain worker and three provider nodes,
+play the story once, start the auditor's witness, print what happened with the portal URL, every role's API key,
+the chain, the trust file and the witness, then serve until Ctrl-C.
 
 State lives in PROVEX_HOME: a rerun finds `demo/state.json`, starts the same processes on the saved chain
 and database, re-registers the nodes at their new ports, resumes the witness from `demo/witness/state.json` and
@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.background import LEADING
 from api.bootstrap import create_bootstrap_account
 from api.client import ProvexClient
 from api.client.signer import domain_from, make_binding
@@ -34,8 +35,11 @@ from api.demo.processes import Supervisor, demo_env, listening_socket, provider_
 from api.demo.story import BOOTSTRAP, PEOPLE, NodeInfo, Step, Story, StoryState
 from api.demo.witness import WITNESS, DemoWitness, sign_demo_trust
 from api.settings import Settings
+from ledger.anvil import DEV_DEPLOYER_KEY
+from ledger.rpc_file import RPC_FILE, running_endpoint
 
 STATE_FILE = "state.json"
+API_WORKERS = 2  # the demo runs the scaled-out process model: stateless API workers beside `provex worker`
 
 
 class DemoStopped(Exception):
@@ -118,11 +122,14 @@ class Demo:
             progress.console.print(f"[yellow]port {self.settings.api_port} is taken; the API listens on {port}")
         env = {**demo_env(self.home, port), "PROVEX_GOVERNANCE_ADDRESS": keys["authority"].address}
         self.supervisor = sup = Supervisor(self.home / "demo" / "logs", env)
-        progress.update(task, description=f"starting the API and Anvil on port {port}")
+        progress.update(task, description="starting Anvil and deploying the contracts")
+        self.start_chain(sup)
+        progress.update(task, description=f"starting {API_WORKERS} API workers on port {port} and the chain worker")
         instance = secrets.token_hex(16)
-        api = sup.start_api(sock, instance)
+        api = sup.start_api(sock, instance, API_WORKERS)
         self.url = api.url
         sup.wait_http(api, "/health", timeout=180, tick=self.check_stop, expect={"instance": instance})
+        sup.wait_output(sup.start_worker(), LEADING, timeout=120, tick=self.check_stop)
         self.api_pid = api.proc.pid
         endpoint.publish(self.home, self.url, api.proc.pid)
         with ProvexClient(self.url) as anon:
@@ -155,6 +162,17 @@ class Demo:
             "PROVEX_KEYSTORE_PASSPHRASE": DEMO_PASSPHRASE, "RPC": w.rpc_url, "WITNESS": w.address})
         return state, played
 
+    def start_chain(self, sup: Supervisor) -> None:
+        """The chain as its own process; the API workers and the chain worker attach to it (the scaled-out
+        process model: api.background)."""
+        chain = sup.start_chain()
+        sup.wait_output(chain, "chain is up", timeout=180, tick=self.check_stop)
+        published = running_endpoint(self.home)
+        if published is None:
+            raise RuntimeError(f"the chain did not publish its RPC URL in {self.home / RPC_FILE}")
+        sup.env.update(PROVEX_RPC_URL=published.rpc_url, PROVEX_DEPLOYER_KEY=DEV_DEPLOYER_KEY,
+                       PROVEX_WORKER="external")
+
     def start_witness(self, sup: Supervisor, keys: dict[str, LocalAccount]) -> DemoWitness:
         """The authority signs the trust file with its own key; the auditor's witness follows the chain with its
         own key and state file (a rerun resumes from it)."""
@@ -183,7 +201,7 @@ class Demo:
 
     def stop(self) -> None:
         if self.supervisor is not None:
-            with self.console.status("stopping the witness, the provider nodes, the API and Anvil"):
+            with self.console.status("stopping the witness, the provider nodes, the chain worker, the API and Anvil"):
                 self.supervisor.stop()
         if self.api_pid is not None:
             endpoint.withdraw(self.home, self.api_pid)

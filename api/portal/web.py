@@ -22,12 +22,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.client import Json, ProvexClient
 from api.portal.i18n import LANGS, pick, translate
-from api.portal.notes import Notes
 from api.portal.vendor import ETHERS_URL, ethers_path
 from api.result_text import cell
 from api.settings import Settings
 from api.websecurity import SESSION_COOKIE, cross_origin_problem, effective_scheme
 from registry.errors import Unauthenticated
+from registry.portal_notes import Notes
 from registry.sessions import SessionInfo, resolve_session
 
 HERE = Path(__file__).parent
@@ -75,12 +75,8 @@ def base_context(request: Request, lang: str) -> dict[str, Any]:
 
 
 def notes_of(request: Request) -> Notes:
-    """The portal's flash messages and kept results (`api.portal.notes`), one store per app."""
-    state = request.app.state
-    if not hasattr(state, "portal_notes"):
-        state.portal_notes = Notes()
-    notes: Notes = state.portal_notes
-    return notes
+    """The portal's flash messages and kept results (`registry.portal_notes`), in the app's database."""
+    return Notes(request.app.state.services.engine)
 
 
 def settings_of(request: Request) -> Settings:
@@ -172,7 +168,7 @@ class Page:
         self.notes = notes_of(request)
 
     def keep(self, kind: str, value: Any) -> str:
-        """Keep a result for this session (`api.portal.notes`); its id addresses the page showing it."""
+        """Keep a result for this session (`registry.portal_notes`); its id addresses the page showing it."""
         return self.notes.keep(self.session_id, kind, value)
 
     def kept(self, kind: str, note_id: str) -> Any | None:

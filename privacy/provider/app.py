@@ -17,10 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from privacy.errors import PolicyRefused, PrivacyError, ProtocolError, ProviderAuthError
+from privacy.errors import PolicyRefused, PrivacyError, ProtocolError, ProviderAuthError, SourceUnavailable
 from privacy.provider.enforce import Enforcer
-from privacy.provider.local import LocalData
 from privacy.provider.policy import Policy, PolicyFormatError, read_document, verify_policy
+from privacy.provider.sources import DataSource, open_source
 from privacy.secagg.constants import PROTOCOL, REFUSAL_STATUS
 from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
 from privacy.secagg.provider import Handler, ProviderSecAgg
@@ -31,6 +31,8 @@ def _status(err: PrivacyError) -> int:
         return 401
     if isinstance(err, ProtocolError):
         return 409
+    if isinstance(err, SourceUnavailable):
+        return 503
     return 400
 
 
@@ -56,7 +58,7 @@ def refusal_event(key_dir: Path, err: PolicyRefused) -> None:
         fh.write(json.dumps(event, sort_keys=True) + "\n")
 
 
-def load_node_policy(path: Path, node_id: str, identity: Ed25519PrivateKey, local: LocalData) -> Policy:
+def load_node_policy(path: Path, node_id: str, identity: Ed25519PrivateKey, local: DataSource) -> Policy:
     """The node's signed policy, checked: signed by this node's key, for this node, and every declared
     column held by the data. :class:`PolicyFormatError` otherwise (the node does not start)."""
     policy = verify_policy(read_document(path), node_id, identity.public_key())
@@ -115,19 +117,20 @@ def protocol_endpoint(key_dir: Path, fn: Handler) -> Callable[[Request], Awaitab
 
 
 def create_app(
-    data: Path,
+    data: Path | str,
     node_id: str,
     key_dir: Path | None = None,
     coordinator_pubkey: str | None = None,
     require_noise: bool = False,
     policy_path: Path | None = None,
 ) -> FastAPI:
-    """Build the node: load data into DuckDB, load/create the identity key, load and check the signed
-    policy (when given: every plan must keep it), mount rounds."""
+    """Build the node: open its data (a file loaded into DuckDB, or a ``postgresql://...#table`` source),
+    load/create the identity key, load and check the signed policy (when given: every plan must keep it),
+    mount rounds."""
     key_dir = key_dir or default_key_dir(node_id)
     identity = load_or_create_identity(key_dir)
     coord_hex = resolve_coordinator_key(key_dir, coordinator_pubkey)
-    local = LocalData(data)
+    local = open_source(data)
     policy_path = resolve_policy(key_dir, policy_path)
     policy = load_node_policy(policy_path, node_id, identity, local) if policy_path else None
     policy_doc = read_document(policy_path) if policy_path else None
@@ -167,7 +170,7 @@ def create_app(
 
 
 def serve(
-    data: Path,
+    data: Path | str,
     node_id: str,
     port: int,
     host: str = "127.0.0.1",

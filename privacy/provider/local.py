@@ -23,6 +23,41 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
             "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
+def _group(gindex: dict[tuple[Any, ...], int], key: tuple[Any, ...]) -> int | None:
+    gi = gindex.get(tuple(key))
+    if gi is None:
+        gi = gindex.get(tuple(str(k) for k in key))
+    return gi
+
+
+HistRows = list[tuple[int, Component, list[tuple[Any, ...]]]]
+
+
+def cells_from_rows(plan: Plan, rows: list[tuple[Any, ...]], hist_rows: HistRows) -> list[int]:
+    """The plan's vector from the aggregate rows of a data source: ``rows`` are (group keys..., each
+    non-histogram lane family's value in layout order); ``hist_rows`` per histogram component index, its
+    (group keys..., bin, count) rows. Groups outside the public domains are dropped."""
+    layout = plan.layout()
+    gindex = {g: i for i, g in enumerate(layout.groups)}
+    scalar = [i for i, c in enumerate(layout.components) if c.stat != "hist"]
+    ng = len(plan.group_by)
+    cells: list[tuple[int, int, int, int]] = []
+    for row in rows:
+        gi = _group(gindex, row[:ng])
+        if gi is None:
+            continue
+        for ci, value in zip(scalar, row[ng:], strict=True):
+            cells.append((gi, ci, 0, int(value or 0)))
+    for ci, comp, hrows in hist_rows:
+        for row in hrows:
+            gi = _group(gindex, row[:ng])
+            b = row[ng]
+            if gi is None or b is None or comp.bins is None or not 0 <= int(b) < comp.bins:
+                continue
+            cells.append((gi, ci, int(b), int(row[ng + 1])))
+    return layout.encode(cells)
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -75,9 +110,7 @@ class LocalData:
                 self._con = self._load()
 
     def _compute(self, plan: Plan, units: list[int]) -> list[int]:
-        layout = plan.layout()
-        comps = layout.components
-        gindex = {g: i for i, g in enumerate(layout.groups)}
+        comps = plan.layout().components
         where, params = self._where(plan)
         gcols = [_q(g) for g in plan.group_by]
         scalar = [(i, c) for i, c in enumerate(comps) if c.stat != "hist"]
@@ -92,29 +125,7 @@ class LocalData:
                 for i, c in enumerate(comps)
                 if c.stat == "hist"
             ]
-        ng = len(gcols)
-        cells: list[tuple[int, int, int, int]] = []
-        for row in rows:
-            gi = self._group(gindex, row[:ng])
-            if gi is None:
-                continue
-            for (ci, _), value in zip(scalar, row[ng:], strict=True):
-                cells.append((gi, ci, 0, int(value or 0)))
-        for ci, comp, hrows in hist_rows:
-            for row in hrows:
-                gi = self._group(gindex, row[:ng])
-                b = row[ng]
-                if gi is None or b is None or comp.bins is None or not 0 <= int(b) < comp.bins:
-                    continue
-                cells.append((gi, ci, int(b), int(row[ng + 1])))
-        return layout.encode(cells)
-
-    @staticmethod
-    def _group(gindex: dict[tuple[Any, ...], int], key: tuple[Any, ...]) -> int | None:
-        gi = gindex.get(tuple(key))
-        if gi is None:
-            gi = gindex.get(tuple(str(k) for k in key))
-        return gi
+        return cells_from_rows(plan, rows, hist_rows)
 
     def _clipped(self, plan: Plan, column: str) -> str:
         spec = plan.column(column)  # GREATEST/LEAST skip NULLs, so NULL must be kept out explicitly

@@ -11,6 +11,7 @@ provider accounts; their registered nodes are the endpoints the coordinator talk
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,15 @@ def load_or_create_coordinator_key(home: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                              serialization.NoEncryption())
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-    with os.fdopen(fd, "wb") as f:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(seed)
+    try:
+        os.link(tmp, path)  # complete or absent: a process starting beside this one reads the winner's key
+    except FileExistsError:
+        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    finally:
+        tmp.unlink()
     (home / "coordinator.pub").write_text(public_key_hex(key) + "\n")
     return key
 

@@ -70,7 +70,7 @@ def test_postgres_restart_mid_load(cluster: tuple[str, Path], tmp_path: Path, bu
         assert not load.bad, load.bad[:5]
         assert len(load.accepted) >= 5
         assert 503 in load.statuses, "requests met the restarting database and were told to retry"
-        settle_and_verify(stack, load)
+        settle_and_verify(stack.server, load)
     finally:
         server.proc.terminate()
         server.proc.wait(10)

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -17,7 +16,7 @@ from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.runtime import ChainConfig, ChainRuntime
 from tests.utils.builders import resource_body
 from tests.utils.drills import Stack, drive, on_chain, settle_and_verify
-from tests.utils.server import launch_api, start_server
+from tests.utils.server import api_port, launch_api, start_server
 
 
 @pytest.fixture
@@ -47,12 +46,12 @@ def test_chain_stops_mid_load(stack: Stack) -> None:
     load = drive(stack, threading.Thread(target=outage))
     assert not load.bad, load.bad[:5]
     assert len(load.accepted) >= 5
-    settle_and_verify(stack, load)
+    settle_and_verify(stack.server, load)
 
 
 def test_api_killed_mid_load(stack: Stack) -> None:
     server = stack.server
-    port = int(urlparse(server.url).port or 0)
+    port = api_port(server.proc)
 
     def crash() -> None:
         server.proc.send_signal(signal.SIGKILL)
@@ -63,7 +62,7 @@ def test_api_killed_mid_load(stack: Stack) -> None:
     load = drive(stack, threading.Thread(target=crash))
     assert not load.bad, load.bad[:5]
     assert 0 in load.statuses, "some requests met the dead API"
-    settle_and_verify(stack, load)
+    settle_and_verify(stack.server, load)
 
 
 def test_chain_losing_blocks_requeues_confirmed_writes(stack: Stack) -> None:

@@ -29,7 +29,7 @@ def free_port() -> int:
 @dataclass
 class Node:
     id: str
-    data: Path
+    data: Path | str
     key_dir: Path
     port: int
     proc: subprocess.Popen[bytes]
@@ -61,7 +61,7 @@ class Cluster:
 
 
 def start_cluster(
-    files: list[Path],
+    files: Sequence[Path | str],
     workdir: Path,
     coordinator_pubkey: str,
     extra_args: list[str] | None = None,
@@ -69,7 +69,7 @@ def start_cluster(
     program: Sequence[str] = ("-m", "privacy.provider"),
     programs: dict[int, Sequence[str]] | None = None,
 ) -> Cluster:
-    """Start one node per data file, wait until each answers GET /identity.
+    """Start one node per data file (or ``postgresql://...#table`` source), wait until each answers GET /identity.
 
     ``program`` is what the interpreter runs: the provider node, or a script taking its arguments;
     ``programs`` overrides it for some nodes (by index), e.g. a faulty test node."""
@@ -80,7 +80,8 @@ def start_cluster(
         port = free_port()
         key_dir = workdir / f"keys-{node_id}"
         cmd = [
-            sys.executable, *(programs or {}).get(i, program), "--data", str(data), "--id", node_id,
+            sys.executable, *(programs or {}).get(i, program),
+            *(["--source", data] if isinstance(data, str) else ["--data", str(data)]), "--id", node_id,
             "--port", str(port), "--key-dir", str(key_dir),
             "--coordinator-key", coordinator_pubkey, *(extra_args or []),
         ]

@@ -78,9 +78,8 @@ def on_chain(server: Server, resource_id: str) -> bool:
         return False
 
 
-def settle_and_verify(stack: Stack, load: Load, timeout: float = 60) -> None:
+def settle_and_verify(server: Server, load: Load, timeout: float = 60) -> None:
     """Outbox drained, every accepted write present and on chain, all records anchored once, verify ok."""
-    server = stack.server
     deadline = time.monotonic() + timeout
     with server.client("auditor") as c:
         while True:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from api.client.signer import SigningTransport, make_binding
-from ledger.anvil import free_port
+from api.demo.processes import listening_socket
 from ledger.client import ChainClient
 from ledger.contracts import AUTHORITY_ROLE, EXCHANGE_ROLE, Ledger
 from ledger.deploy import Deployment
@@ -169,12 +169,19 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
-def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 240) -> subprocess.Popen[bytes]:
-    """Start uvicorn with `env` on `port` and wait until /health answers."""
+def launch_api(env: dict[str, str], tmp: Path, port: int = 0, timeout: float = 240,
+               workers: int = 1) -> subprocess.Popen[bytes]:
+    """Start uvicorn (`workers` processes) with `env` on a socket this process binds (`port`, or a free one when
+    0) and hands over, and wait until /health answers. The port is `api_port(proc)`."""
     log = open(tmp / "uvicorn.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([str(VENV_BIN / "uvicorn"), "--factory", "api.app:app_from_env", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root())
+    sock = listening_socket("127.0.0.1", port, fallback=False)
+    port = sock.getsockname()[1]
+    with sock:
+        proc = subprocess.Popen([str(VENV_BIN / "uvicorn"), "--factory", "api.app:app_from_env", "--fd",
+                                 str(sock.fileno()), "--workers", str(workers), "--log-level", "warning"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root(),
+                                pass_fds=(sock.fileno(),))
+    _PORTS[proc.pid] = port
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -189,10 +196,21 @@ def launch_api(env: dict[str, str], tmp: Path, port: int, timeout: float = 240) 
         time.sleep(0.2)
 
 
-def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp: Path) -> tuple[Server, str | None]:
+_PORTS: dict[int, int] = {}
+
+
+def api_port(proc: subprocess.Popen[bytes]) -> int:
+    """The port `launch_api` bound for `proc`."""
+    return _PORTS[proc.pid]
+
+
+def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp: Path, *, workers: int = 1,
+                 env_extra: dict[str, str] | None = None,
+                 before_onboarding: Callable[[dict[str, str]], None] | None = None) -> tuple[Server, str | None]:
     """Own deployer key (funded by the session deployer: it relays every signed act and gives each account
     0.1 ETH of its own, PROVEX_DEV_FUND_WEI), own contracts, own database. The session deployer holds 10,000
-    ETH for every server the session starts."""
+    ETH for every server the session starts. `workers` uvicorn processes serve it; `before_onboarding(env)`
+    runs once it answers (e.g. to start `provex worker` processes when `env_extra` sets PROVEX_WORKER=external)."""
     assert chain.ledger is not None and chain.build is not None
     key: LocalAccount = Account.create()
     chain.ledger.client.fund(deployer, key.address, 200 * 10**18)
@@ -203,13 +221,15 @@ def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp:
     (tmp / "build").mkdir(parents=True, exist_ok=True)
     for cached in chain.config.build_dir.glob("*.json"):  # the same sources: spare the server a compile
         shutil.copy(cached, tmp / "build" / cached.name)
-    port = free_port()
     env = _env(tmp, db_url, chain.rpc_url, key.key.to_0x_hex(), people["authority"].address)
-    proc = launch_api(env, tmp, port)
-    url = f"http://127.0.0.1:{port}"
+    env.update(env_extra or {})
+    proc = launch_api(env, tmp, workers=workers)
+    url = f"http://127.0.0.1:{api_port(proc)}"
     manifest = Deployment.load(tmp / "deployment.json")
     assert manifest is not None
     ledger = Ledger(ChainClient(chain.rpc_url, chain.ledger.client.decoder), manifest, chain.build)
+    if before_onboarding is not None:
+        before_onboarding(env)
     server = Server(backend, url, db_url, tmp, ledger, proc, env=env, accounts=people)
     for role in ("authority", "exchange"):
         name = f"{backend} {role}"
