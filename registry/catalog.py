@@ -41,7 +41,9 @@ SORT_HELP = ("newest (default) or oldest registered; title or title_desc; price 
 class CatalogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    q: Annotated[str | None, Field(max_length=200, description="keywords in title, description, keywords")] = None
+    q: Annotated[str | None, Field(max_length=200, examples=["grassland rainfall"],
+                                   description="words that must all occur in title, description or keywords "
+                                               "(as substrings, case-insensitive)")] = None
     sector: str | None = None
     region_code: str | None = None
     classification: Literal["general", "important"] | None = None
@@ -51,7 +53,7 @@ class CatalogQuery(BaseModel):
     price_max: Annotated[int | None, Field(ge=0, le=MAX_FEN, description="fen")] = None
     status: Literal["draft", "submitted", "under_review", "in_notice", "listed", "rejected", "suspended",
                     "delisted"] | None = None
-    sort: Annotated[Sort, Field(description=SORT_HELP)] = "newest"
+    sort: Annotated[Sort, Field(description=SORT_HELP, examples=["price"])] = "newest"
     cursor: Annotated[str | None, Field(max_length=1000,
                                         description="`next_cursor` of the previous page, same query")] = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
