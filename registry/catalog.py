@@ -171,7 +171,7 @@ def _shape(dialect: str, actor: Actor, query: CatalogQuery) -> tuple[Shape, dict
     shape = Shape(dialect=dialect, sort=query.sort, plan=plan, visibility=product_visibility(actor),
                   equals=tuple(FILTER_COLUMNS[f] for f in fields), provider=query.provider is not None,
                   price_min=query.price_min is not None, price_max=query.price_max is not None,
-                  match=match is not None and plan != "walk", likes=len(likes), cursor=query.cursor is not None,
+                  match=match is not None and plan != "walk", likes=len(likes), cursor=bool(query.cursor),
                   walk_index=not selective and plan in ("plain", "walk"), window=False)
     return shape, params
 
