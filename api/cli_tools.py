@@ -104,8 +104,10 @@ def products_show(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON
 def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHERE ...] [GROUP BY ...]"),
           license_id: str = typer.Option(None, "--license", help="license id (default: your first license)"),
           epsilon: float = typer.Option(None, "--epsilon", help="privacy cost of this query"),
+          preview: bool = typer.Option(False, "--preview", help="print its cost, what it leaves and its expected "
+                                       "error; run nothing, spend nothing"),
           api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
-    """Run a federated aggregate query under a license and print the result.
+    """Run a federated aggregate query under a license and print the result (or, with --preview, its price).
 
     Example: `provex query "SELECT COUNT(*), AVG(weight_kg) FROM data GROUP BY species" --epsilon 0.1 --key $BUYER`.
     """
@@ -115,12 +117,38 @@ def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHER
             if lic is None:
                 console.print("[red]no license: buy one first (POST /orders)[/red]")
                 raise typer.Exit(1)
-            out = c.query(lic, sql, epsilon=epsilon)
+            item = {"sql": sql, **({"epsilon": epsilon} if epsilon is not None else {})}
+            out = c.preview_queries(lic, [item]) if preview else c.query(lic, sql, epsilon=epsilon)
         except ApiError as e:
             raise fail(e) from None
     if as_json:
         dump(out)
-        return
+    elif preview:
+        _print_preview(out)
+    else:
+        _print_result(out)
+
+
+def _print_preview(out: dict[str, Any]) -> None:
+    q = out["queries"][0]
+    left, mine, everyone = out["budget_left"], out["product_budget_left"], out["product_total_left"]
+    if q["refused"]:
+        console.print(f"[red]the license would refuse it: {q['refused']['detail']}[/red]")
+    total = "no cap" if everyone["epsilon"] is None else f"{everyone['epsilon']:.4g}"
+    console.print(f"cost: ε {q['epsilon']:.4g}, δ {q['delta']:.3g}, ¥{q['price_fen'] / 100:,.2f}", soft_wrap=True)
+    console.print(f"afterwards: ε {left['epsilon']:.4g} and {left['queries']} queries left on the license; "
+                  f"ε {mine['epsilon']:.4g} yours on the product; ε {total} for all buyers", soft_wrap=True)
+    console.print("nothing spent, nothing run", soft_wrap=True)
+    table = Table(title="expected error of each released total")
+    for name in ("total", "column", "± 95 %"):
+        table.add_column(name)
+    for e in q["expected_error"]:
+        stat = f"{e['stat']}[{e['bins']} bins]" if e["bins"] else e["stat"]
+        table.add_row(stat, e["column"] or "*", f"{e['ci95_half_width']:.4g}")
+    console.print(table)
+
+
+def _print_result(out: dict[str, Any]) -> None:
     groups = out["groups"]
     table = Table(title=f"query {out['query_id'][:8]} · ε spent {out['epsilon_spent']:.3f} · "
                         f"ε left {out['budget_left']['epsilon']} · record #{out['receipt'].get('seq')}")

@@ -52,7 +52,7 @@ def build() -> Build:
     from ledger.compiler import compile_contracts
 
     s = get_settings()
-    return compile_contracts(s.contracts_dir, s.home / "build", s.solc, s.toolchain_dir)
+    return compile_contracts(s.contracts_dir, s.home / "build", s.solc, s.toolchain_dir, s.evm_version)
 
 
 def load_trust(path: Path) -> TrustFile:

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.anvil import is_dev_address
 from ledger.client import account_from_key
+from ledger.compiler import DEFAULT_EVM_VERSION, EvmVersion
 from ledger.keys import DEV_PASSPHRASE
 from ledger.runtime import ChainConfig
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
                                          "unset deploys the dev SettlementToken, which governance can mint")
     anvil: str | None = Field(None, description="path of the anvil binary (default: PATH, then .toolchain)")
     solc: str | None = Field(None, description="path of a native solc (SOLC_BINARY is honoured too)")
+    evm_version: EvmVersion = Field(DEFAULT_EVM_VERSION, description="EVM version the contracts are "
+                                               "compiled for: `paris` (or `london`) for a chain without PUSH0, "
+                                               "MCOPY and transient storage, e.g. Besu/QBFT or FISCO BCOS")
     toolchain_dir: Path = Field(DEFAULT_TOOLCHAIN_DIR, description="npm toolchain folder")
     contracts_dir: Path = Field(REPO_ROOT / "contracts", description="Solidity sources")
     persist_chain: bool = Field(True, description="embedded Anvil keeps its state in <home>/anvil-state.json")
@@ -140,6 +144,7 @@ class Settings(BaseSettings):
             deployer_key=self.deployer_key.get_secret_value() if self.deployer_key else None,
             anvil=self.anvil,
             solc=self.solc,
+            evm_version=self.evm_version,
             toolchain_dir=self.toolchain_dir,
             contracts_dir=self.contracts_dir,
             persist_state=self.persist_chain,

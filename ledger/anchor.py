@@ -8,7 +8,7 @@ Crash safety: a checkpoint row is committed *before* its transaction is sent, wi
 tree frontier it produces. On every pass the worker first reconciles its rows with the chain:
 a checkpoint found on chain is adopted (never sent twice); one whose transaction vanished (chain
 restart, reorg) is sent again; a confirmed one that disappeared from the chain is un-confirmed
-and sent again. Only then does it cut a new batch. Run one worker per database.
+and sent again. Only then does it cut a new batch. One worker per database: the leader (api.background).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from ledger.contracts import Ledger
 from ledger.errors import ChainError, ChainUnavailable
+from ledger.events import read_events
 from ledger.merkle import CompactTree
 from ledger.records import LedgerCheckpoint, LedgerRecord, record_count
 
@@ -144,12 +145,12 @@ class Anchorer:
         return tx is not None and tx.get("blockNumber") is None
 
     def _chain_checkpoints(self) -> dict[tuple[int, str], tuple[int, int]]:
-        """(tree size, root hex) → (index, block) for every checkpoint event on chain."""
-        event = self.ledger.checkpoints.events.CheckpointAnchored
-        logs = self.ledger.client.rpc(
-            lambda: event.get_logs(from_block=self.ledger.deployment.deployment_block))
-        return {(int(ev["args"]["treeSize"]), bytes(ev["args"]["root"]).hex()):
-                (int(ev["args"]["index"]), int(ev["blockNumber"])) for ev in logs}
+        """(tree size, root hex) → (index, block) for every checkpoint event on chain, read in block pages (a
+        node may refuse one eth_getLogs over its whole history)."""
+        events = read_events(self.ledger.client, "CheckpointLog", self.ledger.checkpoints,
+                             self.ledger.deployment.deployment_block, names={"CheckpointAnchored"})
+        return {(int(ev.args["treeSize"]), bytes(ev.args["root"]).hex()): (int(ev.args["index"]), ev.block_number)
+                for ev in events}
 
     def _cut_batch(self, session: Session, force: bool) -> int:
         last = session.exec(select(LedgerCheckpoint).order_by(col(LedgerCheckpoint.tree_size).desc())

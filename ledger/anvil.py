@@ -64,13 +64,19 @@ class Anvil:
         state_interval: int = 1,
         chain_id: int = 31337,
         log_file: Path | None = None,
+        block_time: float | None = None,
+        hardfork: str | None = None,
     ) -> None:
+        """`block_time` seals a block every that many seconds instead of one per transaction (as a
+        consortium chain does); `hardfork` (e.g. "paris") runs an older EVM."""
         self.binary = find_anvil(anvil)
         self.port = port or free_port()
         self.state_file = state_file
         self.state_interval = state_interval
         self.chain_id = chain_id
         self.log_file = log_file
+        self.block_time = block_time
+        self.hardfork = hardfork
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -86,6 +92,10 @@ class Anvil:
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
+        if self.block_time is not None:
+            cmd += ["--block-time", f"{self.block_time:g}"]
+        if self.hardfork is not None:
+            cmd += ["--hardfork", self.hardfork]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:

@@ -42,6 +42,15 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Sent:
+    """A transaction sent and not yet waited for."""
+
+    tx_hash: HexBytes
+    sender: str
+    nonce: int
+
+
+@dataclass(frozen=True)
 class BlockHead:
     """The newest block: its number, hash and timestamp."""
 
@@ -62,6 +71,7 @@ class ChainClient:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._chain_id: int | None = None
+        self._legacy_fees: bool | None = None
         self.receipt_timeout = timeout
 
     @property
@@ -156,7 +166,7 @@ class ChainClient:
         try:
             return self.rpc(fn.call)
         except ContractLogicError as exc:
-            raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+            raise self.decoder.decode(exc.data) from None
 
     def transact(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None = None, *,
                  to: str | None = None, value: int = 0, event_address: str | None = None,
@@ -167,11 +177,17 @@ class ChainClient:
         node refuses the nonce (the same key sent a transaction outside this client), the pending nonce
         is re-read and the transaction sent again, a few times; then ChainUnavailable (retry later).
         """
+        sent = self.send(sender, fn, to=to, value=value)
+        return self.wait_sent(sent, event_address or getattr(fn, "address", None))
+
+    def send(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None = None, *,
+             to: str | None = None, value: int = 0) -> Sent:
+        """`transact` without waiting: several independent transactions sent this way land in one block on a
+        chain with a block time; `wait_sent` each."""
         with self._lock_for(sender.address):
             for attempt in range(NONCE_ATTEMPTS):
                 try:
-                    tx_hash = self._sign_and_send(sender, fn, to, value)
-                    break
+                    return self._sign_and_send(sender, fn, to, value)
                 except NonceDrift as exc:
                     # The key sent a transaction outside this client (another API worker): re-read the pending
                     # nonce and send again; after a few collisions, retry later (the job stays queued).
@@ -179,20 +195,25 @@ class ChainClient:
                     if attempt == NONCE_ATTEMPTS - 1:
                         raise ChainUnavailable(f"nonce of {sender.address} still out of step after re-reading "
                                                f"it {NONCE_ATTEMPTS} times: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def wait_sent(self, sent: Sent, event_address: str | None = None) -> Receipt:
+        """The receipt of a transaction `send` sent; its sender's nonce is re-read when none comes."""
         try:
-            return self.wait(tx_hash, event_address or getattr(fn, "address", None))
+            return self.wait(sent.tx_hash, event_address)
         except ChainUnavailable:
-            self.forget_nonce(sender.address)
+            self.forget_nonce(sent.sender)
             raise
 
     def _sign_and_send(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None,
-                       to: str | None, value: int) -> HexBytes:
+                       to: str | None, value: int) -> Sent:
         """Build, sign and send at the next nonce (the caller holds the sender's lock); NonceDrift when the
         node refuses the nonce, ChainError for any other refusal."""
         nonce = self._next_nonce(sender.address)
         tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
         try:
             if fn is not None:
+                tx.update(self._legacy_fee())
                 built = self.rpc(lambda: fn.build_transaction(tx))  # type: ignore[arg-type]
             else:
                 built = {**tx, "to": to, "value": value, "gas": 21000,
@@ -201,7 +222,7 @@ class ChainClient:
             signed = sender.sign_transaction(built)
             tx_hash: HexBytes = self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
         except ContractLogicError as exc:
-            raise self.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+            raise self.decoder.decode(exc.data) from None
         except Web3RPCError as exc:
             self._nonces.pop(sender.address, None)
             if any(sign in str(exc).lower() for sign in NONCE_ERRORS):
@@ -211,7 +232,14 @@ class ChainClient:
             self._nonces.pop(sender.address, None)
             raise
         self._nonces[sender.address] = nonce + 1
-        return tx_hash
+        return Sent(tx_hash, sender.address, nonce)
+
+    def _legacy_fee(self) -> dict[str, int]:
+        """`gasPrice` on a chain whose blocks carry no base fee (before London, as some consortium chains run),
+        where web3's default EIP-1559 fees cannot be filled; nothing (EIP-1559 fees) otherwise."""
+        if self._legacy_fees is None:
+            self._legacy_fees = self.rpc(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas") is None
+        return {"gasPrice": int(self.rpc(lambda: self.w3.eth.gas_price))} if self._legacy_fees else {}
 
     def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
         """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""

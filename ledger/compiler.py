@@ -12,11 +12,17 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import solcx
 
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, find_solc, pragma_specifier
+
+EvmVersion = Literal["london", "paris", "shanghai", "cancun"]
+"""EVM versions the contracts are compiled for: `cancun` (the default: PUSH0, MCOPY) or an older one for a chain
+that lags (`paris` or `london` for Besu/QBFT or FISCO BCOS without PUSH0)."""
+EVM_VERSIONS: tuple[str, ...] = get_args(EvmVersion)
+DEFAULT_EVM_VERSION: EvmVersion = "cancun"
 
 IMPORT_RE = re.compile(r'^\s*import\s+(?:[^"\']*from\s+)?["\']([^"\']+)["\']\s*;', re.MULTILINE)
 
@@ -42,6 +48,7 @@ class Build:
     compiler_version: str
     sources_hash: str
     from_cache: bool
+    evm_version: str = DEFAULT_EVM_VERSION
 
 
 def collect_sources(contracts_dir: Path, toolchain_dir: Path) -> dict[str, str]:
@@ -72,17 +79,20 @@ def compile_contracts(
     build_dir: Path,
     solc: str | None = None,
     toolchain_dir: Path = DEFAULT_TOOLCHAIN_DIR,
+    evm_version: str = DEFAULT_EVM_VERSION,
 ) -> Build:
-    """Compile (or load from `build_dir`) every contract in `contracts_dir`."""
+    """Compile (or load from `build_dir`) every contract in `contracts_dir` for `evm_version`."""
+    if evm_version not in EVM_VERSIONS:
+        raise CompileError(f"EVM version {evm_version!r} is not one of {', '.join(EVM_VERSIONS)}")
     sources = collect_sources(contracts_dir, toolchain_dir)
     solc_path = find_solc(solc, pragma_specifier(
         {k: v for k, v in sources.items() if "/" not in k}), toolchain_dir)
     version = str(solcx.wrapper.get_solc_version(solc_path, with_commit_hash=True))
     digest = hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()
-    cache = build_dir / f"{digest[:16]}-{version}.json"
+    cache = build_dir / f"{digest[:16]}-{version}-{evm_version}.json"
     if cache.is_file():
-        return _load(cache, version, digest)
-    output = solcx.compile_standard(_standard_input(sources), solc_binary=solc_path)
+        return _load(cache, version, digest, evm_version)
+    output = solcx.compile_standard(_standard_input(sources, evm_version), solc_binary=solc_path)
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise CompileError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
@@ -95,26 +105,27 @@ def compile_contracts(
                 artifacts[name] = {"abi": c["abi"], "bytecode": "0x" + c["evm"]["bytecode"]["object"]}
     build_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"version": version, "sources_hash": digest, "contracts": artifacts}))
+    tmp.write_text(json.dumps({"version": version, "sources_hash": digest, "evm_version": evm_version,
+                               "contracts": artifacts}))
     tmp.replace(cache)
-    return _load(cache, version, digest, from_cache=False)
+    return _load(cache, version, digest, evm_version, from_cache=False)
 
 
-def _standard_input(sources: dict[str, str]) -> dict[str, Any]:
+def _standard_input(sources: dict[str, str], evm_version: str) -> dict[str, Any]:
     return {
         "language": "Solidity",
         "sources": {k: {"content": v} for k, v in sources.items()},
         "settings": {
             "optimizer": {"enabled": True, "runs": 200},
-            "evmVersion": "cancun",
+            "evmVersion": evm_version,
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
         },
     }
 
 
-def _load(cache: Path, version: str, digest: str, from_cache: bool = True) -> Build:
+def _load(cache: Path, version: str, digest: str, evm_version: str, from_cache: bool = True) -> Build:
     data = json.loads(cache.read_text())
     artifacts = {
         name: Artifact(name, c["abi"], c["bytecode"]) for name, c in data["contracts"].items()
     }
-    return Build(artifacts, version, digest, from_cache)
+    return Build(artifacts, version, digest, from_cache, evm_version)

@@ -24,8 +24,10 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.types import Nonce
+from web3.utils import get_create_address
 
-from ledger.client import ChainClient
+from ledger.client import ChainClient, Sent
 from ledger.compiler import Build
 
 # The forwarder first: the contracts that take participants' signed acts trust it from birth (ERC-2771).
@@ -126,17 +128,25 @@ def deploy_all(client: ChainClient, build: Build, deployer: LocalAccount, plan: 
             return delay, governance, _checksum(plan.recorder)
         return delay, governance, forwarder, addresses["SettlementToken"], addresses["DataRegistry"]
 
-    first_block: int | None = None
+    # No constructor calls another contract, so all are sent at once, each told the addresses its dependencies
+    # will have (from the deployer's nonces), and land in one block on a chain with a block time.
+    sent: dict[str, Sent] = {}
     for name in DEPLOY_ORDER:
         if name in addresses:
             continue
         art = build.artifacts[name]
         factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        receipt = client.transact(deployer, factory.constructor(*ctor_args(name)))
-        rcpt = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
-        addresses[name] = _checksum(str(rcpt["contractAddress"]))
-        first_block = receipt.block_number if first_block is None else first_block
-    assert first_block is not None
+        sent[name] = client.send(deployer, factory.constructor(*ctor_args(name)))
+        addresses[name] = _checksum(get_create_address(deployer.address, Nonce(sent[name].nonce)))
+    blocks = []
+    for name, tx in sent.items():
+        receipt = client.wait_sent(tx)
+        created = client.rpc(lambda h=receipt.tx_hash: w3.eth.get_transaction_receipt(HexBytes(h)))["contractAddress"]
+        if _checksum(str(created)) != addresses[name]:
+            raise DeploymentError(f"{name} was created at {created}, not at {addresses[name]} (the deployer sent "
+                                  f"another transaction meanwhile): deploy again")
+        blocks.append(receipt.block_number)
+    first_block = min(blocks)
     settlement = w3.eth.contract(address=_checksum(addresses["Settlement"]), abi=build.artifacts["Settlement"].abi)
     addresses["VoucherProgrammes"] = _checksum(client.call(settlement.functions.programmes()))
     return Deployment(

@@ -44,6 +44,14 @@ def _abi_type(param: dict[str, Any]) -> str:
     return str(param["type"])
 
 
+def revert_data(data: Any) -> str | None:
+    """The revert bytes (hex) a node attached to a refused call: a hex string (Anvil, geth, Besu) or an object
+    holding it under `data` (Hardhat: `{"message": ..., "data": "0x..."}`)."""
+    while isinstance(data, dict):
+        data = data.get("data")
+    return data if isinstance(data, str) else None
+
+
 class ErrorDecoder:
     """Maps 4-byte selectors of every custom error in the given ABIs to names and fields."""
 
@@ -61,8 +69,11 @@ class ErrorDecoder:
                 sel = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
                 self._errors[sel] = (entry["name"], types, names)
 
-    def decode(self, data: str | bytes | None) -> ContractRevert:
-        """Decode revert data (hex or bytes) into a ContractRevert; unknown data keeps its hex."""
+    def decode(self, data: str | bytes | dict[str, Any] | None) -> ContractRevert:
+        """Decode revert data (hex, bytes, or a node's error object holding it) into a ContractRevert; unknown
+        data keeps its hex."""
+        if isinstance(data, dict):
+            data = revert_data(data)
         raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else (data or b"")
         known = self._errors.get(raw[:4])
         if known is None:

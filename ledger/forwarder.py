@@ -268,7 +268,7 @@ class Relayer:
         try:
             return int(self.client.rpc(lambda: self.client.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]
         except ContractLogicError as exc:
-            raise self.client.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+            raise self.client.decoder.decode(exc.data) from None
 
     def _simulate_inner(self, r: ForwardRequest, block: int | str = "latest") -> None:
         """Run the inner call as the forwarder would (signer appended); raise its revert by name."""
@@ -276,7 +276,7 @@ class Relayer:
         try:
             self.client.rpc(lambda: self.client.w3.eth.call(tx, block))  # type: ignore[arg-type]
         except ContractLogicError as exc:
-            raise self.client.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+            raise self.client.decoder.decode(exc.data) from None
 
     def _executed(self, receipt: Receipt, r: ForwardRequest) -> bool | None:
         """The `success` of the forwarder's event for this request, None when it was skipped."""

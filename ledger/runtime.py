@@ -18,7 +18,7 @@ from web3 import Web3
 
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.client import ChainClient, account_from_key
-from ledger.compiler import Build, compile_contracts
+from ledger.compiler import DEFAULT_EVM_VERSION, Build, compile_contracts
 from ledger.contracts import EXCHANGE_ROLE, RECORDER_ROLE, Ledger
 from ledger.deploy import Deployment, DeployPlan, ensure_deployed
 from ledger.errors import ErrorDecoder
@@ -48,6 +48,7 @@ class ChainConfig:
     deployer_key: str | None = None
     anvil: str | None = None
     solc: str | None = None
+    evm_version: str = DEFAULT_EVM_VERSION
     toolchain_dir: Path = DEFAULT_TOOLCHAIN_DIR
     contracts_dir: Path = field(default_factory=lambda: REPO_ROOT / "contracts")
     persist_state: bool = True
@@ -97,7 +98,8 @@ class ChainRuntime:
         """Compile (cached), start or attach to the chain, deploy or reuse the deployment."""
         cfg = self.config
         self._resolve_keys()
-        self.build = compile_contracts(cfg.contracts_dir, cfg.build_dir, cfg.solc, cfg.toolchain_dir)
+        self.build = compile_contracts(cfg.contracts_dir, cfg.build_dir, cfg.solc, cfg.toolchain_dir,
+                                       cfg.evm_version)
         if cfg.rpc_url:
             if not cfg.deployer_key:
                 raise ChainConfigError("PROVEX_RPC_URL needs PROVEX_DEPLOYER_KEY (a funded key)")
@@ -175,10 +177,12 @@ class ChainRuntime:
     def _fund(self) -> None:
         """Gas for the keys this process signs with (the deployer pays; it grants nothing)."""
         assert self.ledger is not None and self.deployer is not None
-        want = self.config.fund_wei
-        for acct in (self.governance, self.recorder, self.minter):
-            if want and acct is not None and self.ledger.client.balance(acct.address) < want // 2:
-                self.ledger.client.fund(self.deployer, acct.address, want)
+        want, client = self.config.fund_wei, self.ledger.client
+        sent = [client.send(self.deployer, to=acct.address, value=want)
+                for acct in (self.governance, self.recorder, self.minter)
+                if want and acct is not None and client.balance(acct.address) < want // 2]
+        for tx in sent:  # sent together: one block on a chain with a block time
+            client.wait_sent(tx)
 
     def _house_role(self) -> None:
         """The exchange's house key acts on the exchange's own account (e.g. a refund a buyer asked for): it

@@ -93,3 +93,29 @@ def calibrate(plan: Plan, dp: DPParams | None) -> NoisePlan:
 def lane_variances(plan: Plan, noise: NoisePlan) -> list[float]:
     """Expand per-component variances to the full vector layout (groups x lanes)."""
     return plan.layout().expand(noise.variances)
+
+
+@dataclass(frozen=True)
+class ComponentError:
+    """How much noise a released total carries, in the column's own units: the standard deviation and the 95 %
+    half-width (1.96 sd). Derived statistics divide it: an average's error is about `sd / n` of its count `n`.
+    `quantum` is the per-row rounding of a quantised total (0 when none), which adds up to `quantum / 2` a row."""
+
+    stat: str
+    column: str | None
+    sd: float
+    ci95_half_width: float
+    quantum: float
+    bins: int | None = None
+
+
+def component_errors(plan: Plan, noise: NoisePlan, variance_factor: float = 1.0) -> list[ComponentError]:
+    """The error each lane family of `plan` will carry under `noise` (`variance_factor` as in
+    `privacy.result.decode_groups`: how much more noise than calibrated the survivors add)."""
+    layout = plan.layout()
+    out = []
+    for comp, unit, scale, var in zip(layout.components, noise.units, layout.scales, noise.variances, strict=True):
+        sd = math.sqrt(var * variance_factor) * unit / scale
+        out.append(ComponentError(comp.stat, comp.column, sd, 1.96 * sd, unit / scale if unit > 1 else 0.0,
+                                  comp.bins if comp.stat == "hist" else None))
+    return out

@@ -30,6 +30,7 @@ from registry.errors import NotFound, found
 from registry.models import Account, ChainTx, Product, Role
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
+from registry.trading.licenses import visible_license
 
 # Lifecycle stage of each chain event / record kind, in the order an auditor reads a lineage.
 STAGES = {
@@ -106,6 +107,19 @@ def record_receipt(session: Session, actor: Actor, seq: int, ledger: Ledger | No
                              "tx_hash": cp.tx_hash, "block_number": cp.block_number}
     receipt["inclusion_proof"] = [p.hex() for p in proof]
     return receipt
+
+
+def purchase_receipt(session: Session, actor: Actor, license_id: str, ledger: Ledger | None = None) -> dict[str, Any]:
+    """The receipt (`record_receipt`) of the `license.purchase` record that made a license the actor can see: the
+    buyer's proof of its purchase."""
+    lic = visible_license(session, actor, license_id)
+    bodies = session.exec(select(LedgerRecord.seq, LedgerRecord.body).where(LedgerRecord.kind == "license.purchase")
+                          .where(LedgerRecord.actor == lic.buyer_id).where(LedgerRecord.subject == lic.product_id)
+                          .order_by(col(LedgerRecord.seq).desc())).all()
+    seq = next((s for s, body in bodies if json.loads(body)["data"].get("license_id") == lic.id), None)
+    if seq is None:
+        raise NotFound(f"license {license_id} has no purchase record")
+    return record_receipt(session, actor, seq, ledger)
 
 
 def promise_view(text: str | None, cp: LedgerCheckpoint | None, ledger: Ledger | None) -> dict[str, Any] | None:

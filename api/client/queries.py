@@ -44,6 +44,11 @@ class QueryAuditCalls(BaseClient):
             body["delta"] = delta
         return dict(self.post("/queries", body))
 
+    def preview_queries(self, license_id: str, queries: list[Json]) -> Json:
+        """`POST /queries/preview` (buyer): what each query (`{"sql", "epsilon"?, "delta"?}`, run in this order)
+        would be charged, what it would leave and its expected error; nothing is spent, no provider is asked."""
+        return dict(self.post("/queries/preview", {"license_id": license_id, "queries": queries}))
+
     # -- audit -----------------------------------------------------------------------------------
     def record(self, seq: int) -> Json:
         """`GET /ledger/records/{seq}`: a ledger record with its checkpoint and inclusion proof."""

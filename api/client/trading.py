@@ -50,6 +50,15 @@ class TradingCalls(BaseClient):
         """`PUT /products/{ref}/price-cap` (authority)."""
         return dict(self.request("PUT", f"/products/{ref}/price-cap", json={"cap_fen": cap_fen}))
 
+    def set_total_budget(self, ref: str, epsilon: float, delta: float) -> Json:
+        """`PUT /products/{ref}/total-budget` (the product's operator, or the authority): what all buyers
+        together may spend on the product."""
+        return dict(self.request("PUT", f"/products/{ref}/total-budget", json={"epsilon": epsilon, "delta": delta}))
+
+    def total_budget(self, ref: str) -> Json:
+        """`GET /products/{ref}/total-budget`: the product-wide cap, what all buyers spent, what is left."""
+        return dict(self.get(f"/products/{ref}/total-budget"))
+
     def set_budget_policy(self, ref: str, epsilon: float, delta: float, rho: float | None = None) -> Json:
         """`PUT /products/{ref}/budget-policy` (operator, own product): the privacy budget one buyer may spend on
         the product across all its licenses."""
@@ -144,6 +153,11 @@ class TradingCalls(BaseClient):
     def charges(self, license_id: str) -> list[Json]:
         """`GET /licenses/{id}/charges`: each query charged to the license."""
         return list(self.get(f"/licenses/{license_id}/charges"))
+
+    def license_receipt(self, license_id: str) -> Json:
+        """`GET /licenses/{id}/receipt`: the ledger receipt of the license's purchase (`license.purchase` record,
+        leaf hash, checkpoint, inclusion proof; the proof is null until a checkpoint covers the record)."""
+        return dict(self.get(f"/licenses/{license_id}/receipt"))
 
     def refund_license(self, license_id: str) -> Json:
         """`POST /licenses/{id}/refund` (its buyer, or the exchange): refund an unused escrowed license inside its

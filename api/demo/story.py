@@ -356,7 +356,7 @@ class Story:
         ids["voucher"] = voucher["id"]
         self.step("authority", "issues a ¥1,500 data voucher (数据券) to the buyer, for agriculture",
                   "funded on chain", voucher["id"][:8])
-        ex.mint(self.id_of("buyer"), 100_000)
+        ex.mint(self.id_of("buyer"), 1_000_000)  # ¥10,000: the story's purchase, and a few more in the portal
         quote = buyer.quote(ids["product_livestock"], ids["offer_livestock"], 1, voucher["id"])
         order = buyer.order(ids["offer_livestock"], 1, voucher["id"], idempotency_key="demo-order-1")["order"]
         ids["license"] = order["license_id"]

@@ -46,7 +46,8 @@ def sign_demo_trust(settings: Settings, home: Path, authority: LocalAccount) -> 
     manifest = Deployment.load(home / "deployment.json")
     if manifest is None:
         raise RuntimeError(f"no deployment manifest in {home}")
-    contracts = compile_contracts(settings.contracts_dir, home / "build", settings.solc, settings.toolchain_dir)
+    contracts = compile_contracts(settings.contracts_dir, home / "build", settings.solc, settings.toolchain_dir,
+                                  settings.evm_version)
     trust, problems = make_trust(Ledger(ChainClient(endpoint.rpc_url), manifest, contracts), authority, contracts)
     if problems:
         raise RuntimeError("the demo's trust file does not hold: " + "; ".join(f"{p.field}: {p.detail}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
+from api.portal.i18n_buying import BUYING_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -370,6 +371,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "done_report_published": {"zh": "报告已发布并存证。", "en": "The report is published and anchored."},
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
     **REGISTRATION_APPLICATIONS,
+    **BUYING_MESSAGES,  # buying, licenses and receipts
 }
 
 

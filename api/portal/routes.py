@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import pages, signing, vendor
+from api.portal import buying, pages, signing, vendor
 from api.portal.i18n import pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -60,6 +60,7 @@ def install(app: Any) -> None:
     app.include_router(root)
     app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(buying.router)
     app.include_router(signing.router)
     app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")

@@ -48,7 +48,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "authority": ("catalog", "reports", "authority"), "auditor": ("catalog", "reports", "auditor"),
     "operator": ("reports", "assets", "catalog"), "provider": ("catalog",)}  # the last: the page after sign-in
 SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html",
-                               "reports.html", "assets.html"})
+                               "reports.html", "assets.html", "buy.html"})
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 

@@ -1,10 +1,15 @@
-"""Licenses: terms, usage and budget left, metered charges, refund inside the window, release after it."""
+"""Licenses: terms, usage and budget left, metered charges, the purchase's ledger receipt, refund inside the window,
+release after it."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Query
 
 from api.deps import AnyCtx, BuyerOrExchangeCtx, PartyCtx
+from api.routers.audit import RecordReceipt
+from registry.audit import purchase_receipt
 from registry.trading import licenses as svc
 from registry.trading.models import Use
 from registry.trading.orders import refund_license, release_license
@@ -28,6 +33,12 @@ def get(license_id: str, c: AnyCtx) -> LicenseOut:
 def charges(license_id: str, c: AnyCtx) -> list[ChargeOut]:
     lic = svc.visible_license(c.session, c.actor, license_id)
     return [svc.charge_view(x) for x in svc.list_charges(c.session, lic)]
+
+
+@router.get("/{license_id}/receipt", response_model=RecordReceipt,
+            summary="The ledger receipt of the license's purchase: its record, checkpoint and inclusion proof")
+def receipt(license_id: str, c: AnyCtx) -> dict[str, Any]:
+    return purchase_receipt(c.session, c.actor, license_id, c.gateway.ledger)
 
 
 @router.post("/{license_id}/refund", response_model=LicenseOut,

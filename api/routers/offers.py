@@ -1,18 +1,19 @@
-"""Offers, price caps, budget policies and quotes on a product."""
+"""Offers, price caps, budget policies (per buyer and product-wide) and quotes on a product."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from api.deps import AnyCtx, AuthorityCtx, OperatorCtx
+from api.deps import AnyCtx, AuthorityCtx, OperatorCtx, PublisherCtx
 from registry.limits import MAX_FEN, MAX_QUANTITY
-from registry.trading import caps
+from registry.products import visible_product
+from registry.trading import caps, product_budget
 from registry.trading import offers as svc
+from registry.trading.budget_schemas import BudgetPolicyIn, TotalBudgetIn, TotalBudgetOut
 from registry.trading.cap_schemas import ChargeForm, PriceCapRuleIn, PriceCapRuleOut
 from registry.trading.licenses import set_budget_policy
 from registry.trading.pricing import quote_offer
 from registry.trading.schemas import (
-    BudgetPolicyIn,
     OfferIn,
     OfferOut,
     PriceCapIn,
@@ -76,6 +77,20 @@ def budget_policy(ref: str, body: BudgetPolicyIn, c: OperatorCtx) -> BudgetPolic
     set_budget_policy(c.session, c.actor, ref, body.epsilon, body.delta, body.rho)
     c.commit()
     return body
+
+
+@router.put("/products/{ref}/total-budget", response_model=TotalBudgetOut,
+            summary="Privacy budget all buyers together may spend on the product (its operator, or the authority)")
+def set_total_budget(ref: str, body: TotalBudgetIn, c: PublisherCtx) -> TotalBudgetOut:
+    row = product_budget.set_total_budget(c.session, c.actor, ref, body.epsilon, body.delta)
+    c.commit()
+    return product_budget.total_view(c.session, row.product_id)
+
+
+@router.get("/products/{ref}/total-budget", response_model=TotalBudgetOut,
+            summary="The product-wide privacy budget: its cap, what all buyers spent, what is left")
+def total_budget(ref: str, c: AnyCtx) -> TotalBudgetOut:
+    return product_budget.total_view(c.session, visible_product(c.session, c.actor, ref).id)
 
 
 @router.get("/products/{ref}/quote", response_model=QuoteOut,

@@ -7,8 +7,9 @@ from fastapi import APIRouter
 from api.deps import AnyCtx, BuyerCtx, CoordinatorKey, OperatorCtx
 from registry.products import visible_product
 from registry.queries import policy as query_policy
+from registry.queries import preview as query_preview
 from registry.queries.run import QueryContext, run_query
-from registry.queries.schemas import QueryIn, QueryOut, QueryPolicyIn, QueryPolicyOut
+from registry.queries.schemas import PreviewIn, PreviewOut, QueryIn, QueryOut, QueryPolicyIn, QueryPolicyOut
 
 router = APIRouter(tags=["queries"])
 
@@ -17,6 +18,12 @@ router = APIRouter(tags=["queries"])
              summary="Run an aggregate query under a license (buyer); returns the result and its receipt")
 def query(body: QueryIn, c: BuyerCtx, key: CoordinatorKey) -> QueryOut:
     return run_query(c.session, QueryContext(key), c.actor, body)
+
+
+@router.post("/queries/preview", response_model=PreviewOut,
+             summary="What a query or a batch would cost, leave and how noisy it would be (buyer); spends nothing")
+def preview(body: PreviewIn, c: BuyerCtx) -> PreviewOut:
+    return query_preview.preview(c.session, c.actor, body)
 
 
 @router.put("/products/{ref}/query-policy", response_model=QueryPolicyOut,

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
 from ledger.records import append_record
-from privacy.calibrate import DPParams, calibrate
+from privacy.calibrate import DPParams, NoisePlan, calibrate
 from privacy.coordinator import Coordinator
 from privacy.disclosure import exact_plan, run_exact_sync
 from privacy.errors import (
@@ -115,8 +116,25 @@ def _coordinator(ctx: QueryContext, session: Session, product: Product, exact: b
                        sessions=ctx.sessions, min_group_size=policy.min_group_size)
 
 
-def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) -> QueryOut:
-    """Run one query under a license; commits the spend, then the result record (see module doc)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A query checked against its license and product: its plan, and the noise (hence the cost) it takes."""
+
+    license_id: str
+    product: Product
+    plan: Plan
+    dp: DPParams | None
+    noise: NoisePlan
+
+    @property
+    def columns(self) -> set[str]:
+        return {c.name for c in self.plan.columns}
+
+
+def prepare(session: Session, actor: Actor, data: QueryIn,
+            refused: Callable[[Product, Plan, QueryError], None] | None = None) -> Prepared:
+    """Parse the SQL against the product's columns and the license's allowances, and calibrate its noise;
+    `refused(product, plan, error)` hears of a plan the exact-answer rules refuse (then the error is raised)."""
     actor.require(Role.BUYER)
     lic = visible_license(session, actor, data.license_id)
     product = get_product(session, lic.product_id)
@@ -127,11 +145,19 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
         try:
             plan = exact_plan(plan, specs)
         except QueryError as e:
-            _refused(session, actor, product, lic.id, plan, e)
+            if refused is not None:
+                refused(product, plan, e)
             raise
-    noise = calibrate(plan, dp)
+    return Prepared(lic.id, product, plan, dp, calibrate(plan, dp))
+
+
+def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) -> QueryOut:
+    """Run one query under a license; commits the spend, then the result record (see module doc)."""
+    prep = prepare(session, actor, data,
+                   refused=lambda product, plan, e: _refused(session, actor, product, data.license_id, plan, e))
+    product, plan, dp, noise, lic_id = prep.product, prep.plan, prep.dp, prep.noise, prep.license_id
     coordinator = _coordinator(ctx, session, product, exact=not noise.enabled)
-    grant = authorize_and_spend(session, actor, lic.id, kinds=plan.kinds, columns={c.name for c in plan.columns},
+    grant = authorize_and_spend(session, actor, lic_id, kinds=plan.kinds, columns=prep.columns,
                                 epsilon=noise.epsilon, delta=noise.delta, rho=noise.rho or None)
     session.commit()
     try:
@@ -143,7 +169,7 @@ def run_query(session: Session, ctx: QueryContext, actor: Actor, data: QueryIn) 
         refund_spend(session, grant)
         session.commit()
         if isinstance(exc, DisclosureRefused | ProviderPolicyError):
-            _refused(session, actor, product, lic.id, plan, exc, charge_id=grant.charge_id)
+            _refused(session, actor, product, lic_id, plan, exc, charge_id=grant.charge_id)
         raise
     return _record(session, actor, product, grant, plan, result)
 

@@ -103,3 +103,57 @@ class QueryOut(BaseModel):
     rho_spent: float
     budget_left: BudgetLeft
     receipt: dict[str, Any] = Field(description="ledger record seq and where to fetch its receipt")
+
+
+class PreviewQuery(Strict):
+    sql: Annotated[str, Field(min_length=1, max_length=20_000)]
+    epsilon: Annotated[float | None, Field(strict=True, gt=0, le=100)] = None
+    delta: Annotated[float | None, Field(strict=True, gt=0, lt=1e-3)] = None
+
+
+class PreviewIn(Strict):
+    """One query or a batch, to be priced as if run in this order under one license; nothing is spent."""
+
+    license_id: Uuid
+    queries: Annotated[list[PreviewQuery], Field(min_length=1, max_length=20)]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "license_id": "00000000-0000-4000-8000-000000000001",
+        "queries": [{"sql": "SELECT COUNT(*), AVG(yield_t) FROM data GROUP BY county", "epsilon": 0.5},
+                    {"sql": "SELECT SUM(yield_t) FROM data"}]}]})
+
+
+class ExpectedError(BaseModel):
+    stat: str = Field(description="the released total: count_star, count, sum, sumsq or hist (each bin)")
+    column: str | None
+    bins: int | None = None
+    sd: float = Field(description="standard deviation of its noise, in the column's own units (0 when exact); an "
+                                  "average's error is about sd / n of its group's count n")
+    ci95_half_width: float
+    quantum: float = Field(description="per-row rounding of a quantised total (0 when none)")
+
+
+class PreviewItem(BaseModel):
+    sql: str
+    kinds: list[str]
+    noised: bool
+    epsilon: float = Field(description="what the query would be charged (what POST /queries charges)")
+    delta: float
+    rho: float
+    price_fen: int = Field(description="the per-query charge of a metered license (0 otherwise)")
+    expected_error: list[ExpectedError] = Field(description="per released total, with every registered provider "
+                                                            "taking part (fewer survivors add less noise)")
+    refused: dict[str, Any] | None = Field(None, description="set when the license would refuse this query here "
+                                                             "(the rule and what is left); nothing after it is priced")
+
+
+class PreviewOut(BaseModel):
+    license_id: str
+    product_id: str
+    queries: list[PreviewItem]
+    budget_left: BudgetLeft = Field(description="on the license after the priced queries")
+    product_budget_left: BudgetLeft = Field(description="the buyer's budget on the product across its licenses "
+                                                        "after the priced queries")
+    product_total_left: BudgetLeft = Field(description="what all buyers together have left on the product after "
+                                                       "the priced queries (null: no product-wide cap)")
+    spent: bool = Field(False, description="always false: a preview spends nothing")

@@ -12,7 +12,7 @@ from typing import Any
 from ledger.verify import Divergence, StoredRecord
 from registry.reconcile.facts import Facts, Source
 from registry.reconcile.matching import CLAIMING, Claims
-from registry.trading.licenses import delta_units, eps_units
+from registry.trading.units import delta_units, eps_units
 
 
 @dataclass
@@ -207,12 +207,24 @@ def _move_budget(r: Replay, license_id: str, buyer: str, product: str, units: di
         r.facts.set("buyer_budgets", key, src, eps_spent=0, delta_spent=0, rho_spent=0)
     r.facts.add("buyer_budgets", key, src, eps_spent=sign * units["eps"], delta_spent=sign * units["delta"],
                 rho_spent=sign * units["rho"])
+    if r.facts.row("product_budgets", product) is None:
+        r.facts.set("product_budgets", product, src, eps_spent=0, delta_spent=0, rho_spent=0)
+    r.facts.add("product_budgets", product, src, eps_spent=sign * units["eps"], delta_spent=sign * units["delta"],
+                rho_spent=sign * units["rho"])
 
 
 def _budget_policy(r: Replay, rec: dict[str, Any], src: Source) -> None:
     d = rec["data"]
     r.facts.set("budget_policies", rec["subject"], src, eps_cap=_units(d["epsilon"], eps_units),
                 delta_cap=_units(d["delta"], delta_units), rho_cap=_units(d["rho"], eps_units) or None)
+
+
+def _total_budget(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    if r.facts.row("product_budgets", rec["subject"]) is None:
+        r.facts.set("product_budgets", rec["subject"], src, eps_spent=0, delta_spent=0, rho_spent=0)
+    r.facts.update("product_budgets", rec["subject"], src, eps_cap=_units(d["epsilon"], eps_units),
+                   delta_cap=_units(d["delta"], delta_units))
 
 
 NEGOTIATION_COLUMNS = ("unit_price_fen", "quantity", "license_id", "reason")
@@ -276,6 +288,7 @@ FOLDS: dict[str, Fold] = {
     "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
+    "total_budget.set": _total_budget,
     "provider.node": _provider_node, "public_welfare.set": _public_welfare, "revenue_allowance.set": _allowance,
     "report.published": _report, "objection.filed": _objection, "objection.resolved": _objection_resolved,
     "revision.proposed": _revision, "revision.decided": _revision_decided, "revision.published": _revision_published,

@@ -31,6 +31,7 @@ from registry.trading.models import (
     Order,
     PriceCap,
     PriceCapRule,
+    ProductBudget,
     PublicWelfareUser,
     Voucher,
     VoucherProgramme,
@@ -79,6 +80,7 @@ TABLES = (
     Table("license_charges", LicenseCharge),
     Table("budget_policies", BudgetPolicy, key=lambda r: str(r["product_id"])),
     Table("buyer_budgets", BuyerBudget, key=lambda r: f"{r['product_id']}/{r['buyer_id']}"),
+    Table("product_budgets", ProductBudget, key=lambda r: str(r["product_id"])),
     Table("negotiations", Negotiation),
     Table("provider_nodes", ProviderNode, key=lambda r: str(r["account_id"])),
     Table("revenue_allowances", RevenueAllowance, key=lambda r: f"{r['operator_id']}/{r['year']}"),
@@ -100,7 +102,7 @@ def _row(t: Table, row: dict[str, Any], replay: Replay, chain: ChainSide,
          addresses: Addresses) -> Iterator[Divergence]:
     """One row against its records, then (when its chain acts are confirmed) against the chain."""
     expected = replay.facts.row(t.name, t.key(row))
-    if expected is None and t.name == "buyer_budgets":  # made on a first spend refused whole: nothing spent
+    if expected is None and t.name in ("buyer_budgets", "product_budgets"):  # made by a spend refused whole
         expected = Row(Source(), {c: (0, Source()) for c in ZERO_BUDGET})
     if expected is None and t.recorded:
         yield Divergence("row_unrecorded", t.name, t.pk(row), None, None,

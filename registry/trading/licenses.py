@@ -43,21 +43,13 @@ from registry.trading.models import (
     Use,
 )
 from registry.trading.offers import receipt_of, require_operator_of
+from registry.trading.product_budget import give_back_total, spend_total
 from registry.trading.schemas import ChargeOut, LicenseOut
+from registry.trading.units import DELTA_UNIT, EPS_UNIT, delta_units, eps_units
 
-EPS_UNIT = 10**9
-DELTA_UNIT = 10**15
 # What one buyer may spend on one product across all its licenses unless the operator sets a policy.
 DEFAULT_PRODUCT_EPSILON = 10.0
 DEFAULT_PRODUCT_DELTA = 1e-4
-
-
-def eps_units(value: float) -> int:
-    return math.ceil(round(value * EPS_UNIT, 3))
-
-
-def delta_units(value: float) -> int:
-    return math.ceil(round(value * DELTA_UNIT, 3))
 
 
 @dataclass(frozen=True)
@@ -178,16 +170,11 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     Refusals raise `UsageRefused` (409) naming the rule and what is left; nothing stays written.
     The caller commits (before running the query) and calls `refund_spend` if the query fails.
     """
-    _check_amounts(epsilon, delta, rho)
-    lic = buyers_license(session, actor, license_ref)
-    product = _check_usage(session, lic, kinds, columns)
-    e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
-    _spend_license(session, lic, e, d, r)
-    _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
-    session.refresh(lic)
+    lic = spend(session, actor, license_ref, kinds=kinds, columns=columns, epsilon=epsilon, delta=delta, rho=rho)
     unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
     charge = LicenseCharge(id=new_id(session), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
-                           unit_price_fen=unit, eps=e, delta=d, rho=r, kinds=sorted(kinds))
+                           unit_price_fen=unit, eps=eps_units(epsilon), delta=delta_units(delta),
+                           rho=eps_units(rho) if rho else 0, kinds=sorted(kinds))
     session.add(charge)
     append_record(session, kind="query.charge", actor=actor.id, subject=lic.product_id,
                   data={"license_id": lic.id, "charge_id": charge.id, "query_no": lic.queries_used,
@@ -198,6 +185,37 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
                         queries_left=lic.max_queries - lic.queries_used,
                         epsilon_left=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
                         delta_left=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT, terms_hash=lic.terms_hash)
+
+
+def spend(session: Session, actor: Actor, license_ref: str, *, kinds: set[str], columns: set[str], epsilon: float,
+          delta: float, rho: float | None) -> License:
+    """The checks and the two conditional UPDATEs of `authorize_and_spend`, nothing else; the license as it is
+    after them. `queries.preview` runs it and rolls back: a preview charges exactly what the query would."""
+    _check_amounts(epsilon, delta, rho)
+    lic = buyers_license(session, actor, license_ref)
+    product = _check_usage(session, lic, kinds, columns)
+    e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
+    _spend_license(session, lic, e, d, r)
+    _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
+    try:
+        spend_total(session, product, (e, d, r), (epsilon, delta))
+    except UsageRefused:
+        _unspend_license(session, lic.id, e, d, r)
+        _unspend_buyer(session, lic.product_id, lic.buyer_id, e, d, r)
+        raise
+    session.refresh(lic)
+    return lic
+
+
+def product_budget_left(session: Session, lic: License) -> tuple[float, float]:
+    """(epsilon, delta) the buyer has left on the license's product across all its licenses."""
+    eps_cap, delta_cap, _ = budget_caps(session, lic.product_id)
+    budget = session.get(BuyerBudget, (lic.product_id, lic.buyer_id))
+    eps_spent, delta_spent = 0, 0
+    if budget is not None:
+        session.refresh(budget)  # the UPDATEs bypass the session's copy
+        eps_spent, delta_spent = budget.eps_spent, budget.delta_spent
+    return (eps_cap - eps_spent) / EPS_UNIT, (delta_cap - delta_spent) / DELTA_UNIT
 
 
 def _check_amounts(epsilon: float, delta: float, rho: float | None) -> None:
@@ -282,6 +300,13 @@ def _explain_license_refusal(session: Session, lic: License, e: int, d: int) -> 
                        deltaRequested=d / DELTA_UNIT, deltaLeft=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT)
 
 
+def _unspend_buyer(session: Session, product_id: str, buyer_id: str, e: int, d: int, r: int) -> None:
+    B = BuyerBudget
+    session.execute(sa.update(B).where(col(B.product_id) == product_id).where(col(B.buyer_id) == buyer_id)
+                    .values(eps_spent=col(B.eps_spent) - e, delta_spent=col(B.delta_spent) - d,
+                            rho_spent=col(B.rho_spent) - r).execution_options(synchronize_session=False))
+
+
 def _unspend_license(session: Session, license_id: str, e: int, d: int, r: int) -> None:
     L = License
     session.execute(sa.update(L).where(col(L.id) == license_id)
@@ -299,10 +324,8 @@ def refund_spend(session: Session, grant: LicenseGrant) -> bool:
         return False
     charge = session.exec(select(C).where(C.id == grant.charge_id)).one()
     _unspend_license(session, grant.license_id, charge.eps, charge.delta, charge.rho)
-    B = BuyerBudget
-    session.execute(sa.update(B).where(col(B.product_id) == grant.product_id).where(col(B.buyer_id) == grant.buyer_id)
-                    .values(eps_spent=col(B.eps_spent) - charge.eps, delta_spent=col(B.delta_spent) - charge.delta,
-                            rho_spent=col(B.rho_spent) - charge.rho).execution_options(synchronize_session=False))
+    _unspend_buyer(session, grant.product_id, grant.buyer_id, charge.eps, charge.delta, charge.rho)
+    give_back_total(session, grant.product_id, charge.eps, charge.delta, charge.rho)
     append_record(session, kind="query.charge_refunded", actor=grant.buyer_id, subject=grant.product_id,
                   data={"license_id": grant.license_id, "charge_id": grant.charge_id})
     return True

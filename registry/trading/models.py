@@ -249,6 +249,19 @@ class BudgetPolicy(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ProductBudget(SQLModel, table=True):
+    """Privacy budget spent on one product by every buyer together, and its cap (null: none) set by the operator
+    or the authority: it bounds the total leakage whatever the number of buyers or accounts."""
+
+    __tablename__ = "product_budgets"
+    product_id: str = Field(foreign_key="products.id", primary_key=True, max_length=36)
+    eps_cap: int | None = Field(default=None, sa_type=sa.BigInteger)
+    delta_cap: int | None = Field(default=None, sa_type=sa.BigInteger)
+    eps_spent: int = big()
+    delta_spent: int = big()
+    rho_spent: int = big()
+
+
 class BuyerBudget(SQLModel, table=True):
     """Privacy budget spent by one buyer on one product, across its licenses."""
 

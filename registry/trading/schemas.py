@@ -324,12 +324,6 @@ class ChargeOut(BaseModel):
     created_at: datetime
 
 
-class BudgetPolicyIn(Strict):
-    epsilon: Annotated[float, Field(strict=True, gt=0, le=10_000)]
-    delta: Annotated[float, Field(strict=True, ge=0, lt=1)]
-    rho: Annotated[float | None, Field(strict=True, gt=0, le=10_000)] = None
-
-
 class NegotiationIn(Strict):
     offer_id: Uuid = Field(description="the offer negotiated from (usually a negotiable one)")
     kind: Literal["one_off", "subscription", "metered"]

@@ -145,6 +145,13 @@ def test_records_are_visible_to_their_parties_and_overseers_only(server: Server)
     for role in ("auditor", "exchange", "authority"):
         with server.client(role) as c:
             assert c.get(f"/ledger/records/{seq}").status_code == 200
+    license_id = r.json()["license"]["id"]
+    with server.client(key=buyer["api_key"]) as c:  # the purchase's receipt, found from the license
+        receipt = c.get(f"/licenses/{license_id}/receipt").json()
+        assert receipt["record"]["kind"] == "license.purchase" and receipt["record"]["data"]["license_id"] == license_id
+        assert receipt["seq"] > seq
+    with server.client(key=other["api_key"]) as c:
+        assert c.get(f"/licenses/{license_id}/receipt").status_code == 404
 
 
 def test_an_accounts_actions_include_the_acts_it_signed(server: Server) -> None:

@@ -79,6 +79,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/providers/me/node"): ({P}, {}),
     ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
+    ("POST", "/queries/preview"): ({B}, {}),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading
@@ -90,6 +91,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/price-caps/{form}"): ({A}, {}),
     ("GET", "/products/{ref}/price-caps"): (ALL, None),
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
+    ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
+    ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),
     ("POST", "/voucher-programmes"): ({A}, {}),
@@ -106,6 +109,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/licenses"): (ALL, None),
     ("GET", "/licenses/{license_id}"): (ALL, NO_CALL),
     ("GET", "/licenses/{license_id}/charges"): (ALL, NO_CALL),
+    ("GET", "/licenses/{license_id}/receipt"): (ALL, NO_CALL),  # who sees it: the license's and record's rules
     ("POST", "/licenses/{license_id}/refund"): ({B, E}, NO_CALL),
     ("POST", "/licenses/{license_id}/release"): (ALL - {U}, NO_CALL),
     ("POST", "/licenses/{license_id}/destruction"): ({B}, {}),

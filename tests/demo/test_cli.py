@@ -47,8 +47,10 @@ def test_products_and_query(live_demo: LiveDemo) -> None:
     assert [p["code"] for p in items] == [live_demo.run.state["ids"]["code_livestock"]]
     table = provex(live_demo, "products", "show", items[0]["code"], who="buyer").stdout
     assert "one_off" in table and "¥2,000.00" in table
-    out = as_json(provex(live_demo, "query", "SELECT COUNT(*) FROM data GROUP BY species", "--epsilon", "0.05",
-                         "--json", who="buyer"))
+    sql = "SELECT COUNT(*) FROM data GROUP BY species"
+    priced = provex(live_demo, "query", sql, "--epsilon", "0.05", "--preview", who="buyer").stdout
+    assert "cost: ε 0.04" in priced and "nothing spent" in priced and "count_star" in priced, priced
+    out = as_json(provex(live_demo, "query", sql, "--epsilon", "0.05", "--json", who="buyer"))
     assert len(out["groups"]) == 5 and out["providers"] >= 1
     refused = provex(live_demo, "query", "SELECT * FROM data", who="buyer", check=False)
     assert refused.returncode == 1 and "row selection is not allowed" in refused.stdout, refused.stdout

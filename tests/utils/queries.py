@@ -69,8 +69,9 @@ def wait_offer_on_chain(env: QueryEnv, offer_id: str, timeout: float = 30) -> No
 
 def buy_license(env: QueryEnv, product: dict[str, Any], *, columns: list[str] | None = None,
                 kinds: list[str] | None = None, epsilon: float = 2.0, delta: float = 1e-4,
-                max_queries: int = 1000) -> dict[str, Any]:
-    """Through trading's routes: the operator publishes a one-off offer, the (funded) buyer buys it."""
+                max_queries: int = 1000, buyer_key: str | None = None) -> dict[str, Any]:
+    """Through trading's routes: the operator publishes a one-off offer, the (funded) buyer (or the holder of
+    `buyer_key`) buys it."""
     terms = {"purposes": ["statistics"], "query_kinds": kinds or ALL_KINDS, "columns": columns or ALL_COLUMNS,
              "max_queries": max_queries, "epsilon": epsilon, "delta": delta}
     with env.server.client("operator") as op:
@@ -80,7 +81,7 @@ def buy_license(env: QueryEnv, product: dict[str, Any], *, columns: list[str] | 
         assert r.status_code == 201, r.text
         offer_id = r.json()["id"]
     wait_offer_on_chain(env, offer_id)
-    with env.server.client("buyer") as buyer:
+    with env.server.client("buyer" if buyer_key is None else None, key=buyer_key) as buyer:
         r = buyer.post("/orders", json={"offer_id": offer_id})
         assert r.status_code == 201, r.text
         lic: dict[str, Any] = r.json()["license"]
@@ -94,6 +95,6 @@ def license_state(env: QueryEnv, license_id: str) -> dict[str, Any]:
         return dict(r.json())
 
 
-def query(env: QueryEnv, license_id: str, sql: str, **extra: Any) -> httpx.Response:
-    with env.server.client("buyer") as buyer:
+def query(env: QueryEnv, license_id: str, sql: str, buyer_key: str | None = None, **extra: Any) -> httpx.Response:
+    with env.server.client("buyer" if buyer_key is None else None, key=buyer_key) as buyer:
         return buyer.post("/queries", json={"license_id": license_id, "sql": sql, **extra})

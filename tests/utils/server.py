@@ -102,9 +102,10 @@ def govern(server: Server) -> None:
     grants = [(c, AUTHORITY_ROLE, gov.address) for c in ("DataRegistry", "Settlement")] + [
         (c, EXCHANGE_ROLE, server.accounts["exchange"].address) for c in ("DataRegistry", "Settlement")] + [
         ("Settlement", EXCHANGE_ROLE, house)]
-    for contract, role, address in grants:
-        if not ledger.has_role(contract, role, address):
-            ledger.grant_role(gov, contract, role, address)
+    sent = [ledger.client.send(gov, ledger.acts.grant_role(contract, role, address).fn)
+            for contract, role, address in grants if not ledger.has_role(contract, role, address)]
+    for tx in sent:  # sent together: one block on a chain with a block time
+        ledger.client.wait_sent(tx)
 
 
 def cli_account(env: dict[str, str], role: str, name: str, binding: dict[str, Any]) -> dict[str, Any]:
@@ -204,19 +205,27 @@ def api_port(proc: subprocess.Popen[bytes]) -> int:
     return _PORTS[proc.pid]
 
 
+PARTICIPANTS = ("operator", "provider", "buyer", "auditor", "operator2")
+
+
 def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp: Path, *, workers: int = 1,
                  env_extra: dict[str, str] | None = None,
-                 before_onboarding: Callable[[dict[str, str]], None] | None = None) -> tuple[Server, str | None]:
+                 before_onboarding: Callable[[dict[str, str]], None] | None = None,
+                 participants: tuple[str, ...] = PARTICIPANTS) -> tuple[Server, str | None]:
     """Own deployer key (funded by the session deployer: it relays every signed act and gives each account
     0.1 ETH of its own, PROVEX_DEV_FUND_WEI), own contracts, own database. The session deployer holds 10,000
     ETH for every server the session starts. `workers` uvicorn processes serve it; `before_onboarding(env)`
-    runs once it answers (e.g. to start `provex worker` processes when `env_extra` sets PROVEX_WORKER=external)."""
+    runs once it answers (e.g. to start `provex worker` processes when `env_extra` sets PROVEX_WORKER=external).
+    Besides authority and exchange, the `participants` are onboarded (each costs a block on a chain with a block
+    time)."""
     assert chain.ledger is not None and chain.build is not None
     key: LocalAccount = Account.create()
-    chain.ledger.client.fund(deployer, key.address, 200 * 10**18)
     people = {role: Account.create() for role in ("authority", "exchange", "operator", "provider", "buyer",
                                                   "auditor", "operator2")}
-    chain.ledger.client.fund(deployer, people["authority"].address, 10 * 10**18)  # governance's own gas
+    client = chain.ledger.client
+    for tx in [client.send(deployer, to=key.address, value=200 * 10**18),
+               client.send(deployer, to=people["authority"].address, value=10 * 10**18)]:  # governance's own gas
+        client.wait_sent(tx)
     db_url, pg_name = _database(backend, tmp)
     (tmp / "build").mkdir(parents=True, exist_ok=True)
     for cached in chain.config.build_dir.glob("*.json"):  # the same sources: spare the server a compile
@@ -239,7 +248,7 @@ def start_server(backend: str, chain: ChainRuntime, deployer: LocalAccount, tmp:
     govern(server)
     for role in ("authority", "exchange"):
         wait_confirmed(server, role)
-    for role in ("operator", "provider", "buyer", "auditor", "operator2"):
+    for role in participants:
         out = server.onboard(role.rstrip("2"), f"{backend} {role}", people[role])
         server.keys[role], server.ids[role] = out["api_key"], out["id"]
     return server, pg_name

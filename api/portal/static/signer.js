@@ -16,7 +16,8 @@
  * Form attributes: data-api-path (may name `{field}`: the clicked button's or a field's value), data-api-method
  * (default POST), data-next (the page to go to after success; default: this page), data-done (the flash
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
- * naming no field goes).
+ * naming no field goes), data-errors (JSON {"code" or "code:field": {field, text}}: the page's translated message
+ * for an API refusal, and the field it is shown at).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
  * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | skip; a multiple select sends
  * the list of its chosen values; data-key renames the JSON key; data-optional drops an empty value;
@@ -270,20 +271,37 @@
     return (["checkbox", "radio"].includes(el.type) || el.value.trim() === "") ? el.dataset.message : null;
   }
 
+  /** The page's own (translated) message for an API refusal, from the form's `data-errors` ({key: {field, text}},
+   *  the key `code:field` or `code`), as [field, text], or null. */
+  function knownError(form, code, field) {
+    let table = {};
+    try {
+      table = JSON.parse(form.dataset.errors || "{}");
+    } catch (e) {
+      return null;
+    }
+    const known = (field && table[code + ":" + field]) || table[code];
+    return known ? [known.field || field || form.dataset.errorField || "_", known.text] : null;
+  }
+
   function showApiError(form, json) {
     const fields = Array.isArray(json.fields) && json.fields.length ? json.fields
       : (json.field ? [{field: json.field, message: json.detail}] : []);
     if (!fields.length) {
-      showNote(form, form.dataset.errorField || "_", json.detail || json.error || "error", "err");
+      const known = knownError(form, json.error, null);
+      if (known) showNote(form, known[0], known[1], "err");
+      else showNote(form, form.dataset.errorField || "_", json.detail || json.error || "error", "err");
       return;
     }
     const shown = new Set();
     for (const f of fields) {
       const name = String(f.field).split(".").pop().split("[")[0];
-      const text = ownMessage(form, name) || String(f.message || json.detail);
-      if (shown.has(name + text)) continue;
-      shown.add(name + text);
-      showNote(form, name, text, "err");
+      const known = knownError(form, json.error, name);
+      const at = known ? known[0] : name;
+      const text = ownMessage(form, name) || (known ? known[1] : String(f.message || json.detail));
+      if (shown.has(at + text)) continue;
+      shown.add(at + text);
+      showNote(form, at, text, "err");
     }
   }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -249,3 +250,78 @@ def test_exact_differencing_is_refused_and_recorded(qenv: QueryEnv, funded_buyer
     assert [d["error"] for d in records] == ["invalid_query", "disclosure_refused"]
     assert "age" in records[0]["detail"] and records[0]["signed"]  # the buyer's own signed request
     assert all(d["license_id"] == lic["id"] and len(d["plan_hash"]) == 64 for d in records)
+
+
+def _preview(qenv: QueryEnv, license_id: str, *queries: dict[str, Any]) -> dict[str, Any]:
+    with qenv.server.client("buyer") as buyer:
+        r = buyer.post("/queries/preview", json={"license_id": license_id, "queries": list(queries)})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _records(qenv: QueryEnv) -> int:
+    with qenv.server.db().connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one())
+
+
+def test_preview_spends_nothing_and_predicts_the_charge(qenv: QueryEnv, personal: dict[str, Any]) -> None:
+    lic = buy_license(qenv, personal, epsilon=1.0)
+    sql = "SELECT COUNT(*) AS n, AVG(age) AS a FROM data GROUP BY region"
+    before, records = license_state(qenv, lic["id"]), _records(qenv)
+    batch = _preview(qenv, lic["id"], {"sql": sql, "epsilon": 0.4}, {"sql": "SELECT SUM(income) FROM data",
+                                                                      "epsilon": 0.4}, {"sql": sql, "epsilon": 0.4})
+    first, second, third = batch["queries"]
+    assert first["refused"] is None and second["refused"] is None and batch["spent"] is False
+    assert third["refused"]["error"] == "PrivacyBudgetExhausted", "the batch does not fit: the third is named"
+    assert {e["stat"] for e in first["expected_error"]} >= {"count_star", "sum"}
+    assert all(e["sd"] > 0 and math.isclose(e["ci95_half_width"], 1.96 * e["sd"]) for e in first["expected_error"])
+    assert license_state(qenv, lic["id"]) == before and _records(qenv) == records, "a preview spends nothing"
+
+    alone = _preview(qenv, lic["id"], {"sql": sql, "epsilon": 0.4})
+    r = query(qenv, lic["id"], sql, epsilon=0.4)
+    assert r.status_code == 200, r.text
+    ran, priced = r.json(), alone["queries"][0]
+    assert (ran["epsilon_spent"], ran["delta_spent"], ran["rho_spent"]) == (priced["epsilon"], priced["delta"],
+                                                                          priced["rho"]), "the charge, exactly"
+    assert ran["budget_left"] == alone["budget_left"]
+    count_sd = next(e["sd"] for e in priced["expected_error"] if e["stat"] == "count_star")
+    assert ran["providers"] == 3 and all(math.isclose(g["se"]["n"], count_sd) for g in ran["groups"]
+                                         if not g["suppressed"]), "the expected error is the result's"
+
+
+def test_product_wide_budget_holds_under_concurrent_buyers(qenv: QueryEnv, funded_buyer: None) -> None:
+    """Two buyers, each with a license far above it, fire queries at once: all together never spend more than
+    the product-wide budget the authority set, and the refusals name it."""
+    server = qenv.server
+    product = listed_product(qenv, NODES, tags=["personal_information"])
+    second = server.onboard("buyer", "second buyer")
+    with server.client("exchange") as ex:
+        assert ex.post("/dev/mint", json={"account_id": second["id"], "amount_fen": 10**6}).status_code == 200
+    with server.client(key=second["api_key"]) as c:
+        deadline = time.monotonic() + 30
+        while c.get("/accounts/me").json()["chain_state"] != "confirmed":
+            assert time.monotonic() < deadline, "the second buyer's chain setup"
+            time.sleep(0.1)
+    keys = [None, second["api_key"]]
+    licenses = [buy_license(qenv, product, epsilon=5.0, buyer_key=k)["id"] for k in keys]
+    with server.client("authority") as authority:
+        r = authority.put(f"/products/{product['id']}/total-budget", json={"epsilon": 1.0, "delta": 1e-4})
+        assert r.status_code == 200 and r.json()["epsilon_left"] == 1.0, r.text
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: query(qenv, licenses[i % 2], "SELECT COUNT(*) FROM data",
+                                                buyer_key=keys[i % 2], epsilon=0.3), range(6)))
+    ran = [a.json() for a in answers if a.status_code == 200]
+    refused = [a.json() for a in answers if a.status_code != 200]
+    assert len(ran) == 3 and len(refused) == 3, [a.text for a in answers]  # 3 × 0.3 fits in 1.0, a 4th does not
+    assert all(r["error"] == "PrivacyBudgetExhausted" and "scope=product_total" in r["detail"] for r in refused)
+    with server.client("auditor") as auditor:
+        total = auditor.get(f"/products/{product['id']}/total-budget").json()
+    assert math.isclose(total["epsilon_spent"], sum(r["epsilon_spent"] for r in ran), abs_tol=1e-8)
+    assert total["epsilon_spent"] <= 1.0 and math.isclose(total["epsilon_left"], 1.0 - total["epsilon_spent"])
+    left = _preview(qenv, licenses[0], {"sql": "SELECT COUNT(*) FROM data", "epsilon": 0.3})
+    assert "scope=product_total" in left["queries"][0]["refused"]["detail"]
+    assert math.isclose(left["product_total_left"]["epsilon"], total["epsilon_left"])
+    with server.client("buyer") as buyer:  # another buyer's license: not even its preview
+        r = buyer.post("/queries/preview", json={"license_id": licenses[1], "queries": [{"sql": "SELECT COUNT(*) "
+                                                                                                "FROM data"}]})
+        assert r.status_code == 404, r.text
