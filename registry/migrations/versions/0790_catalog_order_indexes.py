@@ -1,7 +1,7 @@
 """Catalog title and price orders read from indexes: (title, pk) and (coalesce(price_from_fen, 2**62), pk)
 
 Revision ID: 0790
-Revises: 0800
+Revises: 0810
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0790"
-down_revision = "0800"  # given as 0780; 0800 (portal notes) landed on main first
+down_revision = "0810"  # given as 0780; 0800 and 0810 landed on main first
 branch_labels = None
 depends_on = None
 
