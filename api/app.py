@@ -9,6 +9,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from api import errors, idempotency
@@ -112,7 +113,8 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
             promises.install(engine, _promiser(settings, rt))
             cleanup.callback(promises.install, engine, None)
             gateway = gateway_for(settings, rt)
-            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={})
+            svc = Services(engine=engine, gateway=gateway, outbox_wakeup=threading.Event(), actors={},
+                           reads=anyio.CapacityLimiter(settings.read_threads))
             app.state.services = svc
             app.state.runtime = rt
             app.state.coordinator_key = load_or_create_coordinator_key(settings.home)

@@ -10,8 +10,9 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -42,6 +43,7 @@ class Services:
     gateway: ChainGateway
     outbox_wakeup: threading.Event
     actors: dict[str, tuple[Actor, float]]  # api key hash -> (actor, monotonic expiry)
+    reads: anyio.CapacityLimiter  # the read routes' own threads (`Ctx.read`, PROVEX_READ_THREADS)
 
 
 # The dependencies are `async def` so that FastAPI runs them on the event loop: a sync dependency costs
@@ -120,6 +122,7 @@ async def current_actor(request: Request, svc: Services = Depends(services)) -> 
     return actor
 
 
+T = TypeVar("T")
 ROLES_ATTR = "provex_roles"
 
 
@@ -149,6 +152,12 @@ class Ctx:
     @property
     def gateway(self) -> ChainGateway:
         return self.svc.gateway
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a read-only `fn(*args)` on the read routes' few threads (an `async def` read route's work):
+        reads then neither wait behind writes in the shared thread pool nor contend with each other for
+        the interpreter lock in dozens of threads."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.svc.reads)
 
     def commit(self) -> None:
         """Commit, then wake the outbox dispatcher if chain jobs are waiting."""

@@ -81,8 +81,11 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_key = dict(scope["headers"]).get(b"idempotency-key") if scope["type"] == "http" else None
-        if raw_key is None or scope["method"] != "POST" or scope["path"].startswith(PORTAL):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        raw_key = dict(scope["headers"]).get(b"idempotency-key")
+        if raw_key is None or scope["path"].startswith(PORTAL):
             await self.app(scope, receive, send)
             return
         owner = await principal(scope)

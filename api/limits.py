@@ -11,6 +11,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024
+READ_METHODS = frozenset({"GET", "HEAD"})  # no body, no record: the request middleware passes them straight on
 NUL_FORMS = (b"\x00", b"\\u0000")
 
 
@@ -27,7 +28,7 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in READ_METHODS:  # a read's body is never read
             await self.app(scope, receive, send)
             return
         too_large = _Refused(413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")

@@ -12,6 +12,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.limits import READ_METHODS
 from ledger.promises import Promise
 
 HEADER = "Provex-Record-Promises"
@@ -35,7 +36,7 @@ class PromiseHeaderMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in READ_METHODS:  # a read appends no record
             await self.app(scope, receive, send)
             return
         promises: list[Promise] = []

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
                                "set a longer one, never a shorter one")
     dev_fund_wei: int = Field(10**18, ge=0, description="gas ETH the deployer sends each new account (dev only)")
     db_pool_size: int = Field(10, ge=1, description="database connection pool size")
+    read_threads: int = Field(2, ge=1, le=64, description="threads that run the read routes (catalog search, "
+                              "product reads) of one API process: few, so that reads do not contend for the "
+                              "interpreter lock, two so that a slow search does not hold up the others; run "
+                              "more processes for more cores")
     portal_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="a portal sign-in lasts this "
                                         "many hours (sign-out or a new API key ends it sooner)")
     provider_allow: list[str] = Field([], description="networks (CIDR) and host names "

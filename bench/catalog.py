@@ -1,10 +1,16 @@
 """Catalog benchmark: N products, concurrent searches and product reads over real HTTP (uvicorn).
 
-Usage: `python bench/catalog.py --quick` (10k products, under a minute) or without `--quick`
-(100k). The products are bulk-loaded into the database (they are catalog rows; chain writes are
-measured elsewhere); the API runs as its own uvicorn process with an embedded Anvil.
-Last line: JSON with requests/s and p50/p99 latency (ms) per phase.
-Targets on 2 cores: search p99 < 50 ms at 100k products; >= 1,000 product reads/s.
+Usage: `python bench/catalog.py --quick` (10k products, under two minutes) or without `--quick` (100k);
+`--workers 2` runs every phase with one API worker, then with two, and reports the ratio.
+The products are bulk-loaded into the database (they are catalog rows; chain writes are measured
+elsewhere). The chain is one Anvil the bench starts, deployed once (`provex chain deploy`); the API
+runs as `uvicorn --workers N` with PROVEX_WORKER=external (no chain work in API processes).
+Phases: `search` (the original mix: one word, first page, newest first), `search_realistic` (1-3
+words that must all match, each of the six orders, filters sometimes, sessions that follow
+`next_cursor` up to 50 pages deep), `product_reads`.
+Last line: JSON with requests/s and p50/p99 latency (ms) per phase and worker count.
+Targets on 2 cores at 100k products and 16 clients: both search mixes p99 < 50 ms; >= 1,000 req/s with
+2 workers.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import uuid
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -35,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.client.signer import make_binding  # noqa: E402
-from ledger.anvil import free_port  # noqa: E402
+from ledger.anvil import DEV_DEPLOYER_KEY, Anvil, free_port  # noqa: E402
 from ledger.statements import StatementDomain  # noqa: E402
 from registry.accounts import create_account  # noqa: E402
 from registry.bindings import SignedBinding  # noqa: E402
@@ -73,7 +79,7 @@ def load(db_url: str, n: int) -> tuple[str, list[str]]:
         s.add(authz)
         op_id, authz_id, res_id = operator.id, authz.id, res.id
     rng = random.Random(7)
-    ids: list[str] = []
+    ids: ClassVar[list[str]] = []  # set once the products are loaded
     table = sa.Table(Product.__tablename__, Product.metadata)
     base = {"operator_id": op_id, "authorization_id": authz_id, "resource_ids": [res_id], "provider_ids": [],
             "publisher": "bench operator", "update_frequency": "monthly", "license": "standard",
@@ -104,25 +110,41 @@ def load(db_url: str, n: int) -> tuple[str, list[str]]:
     return buyer_key, ids
 
 
-def start_api(home: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def api_env(home: Path, db_url: str, rpc_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
-    env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_PERSIST_CHAIN="false",
-               PROVEX_KEYSTORE_SCRYPT_N="1024", PROVEX_DB_POOL_SIZE="20")
+    env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_RPC_URL=rpc_url,
+               PROVEX_DEPLOYER_KEY=DEV_DEPLOYER_KEY, PROVEX_WORKER="external", PROVEX_KEYSTORE_SCRYPT_N="1024",
+               PROVEX_DB_POOL_SIZE="20")
+    return env
+
+
+def deploy(home: Path, db_url: str, rpc_url: str) -> None:
+    """`provex chain deploy` once, before any API worker starts."""
+    provex = Path(sys.executable).with_name("provex")
+    with open(home / "deploy.log", "wb") as log:
+        subprocess.run([str(provex), "chain", "deploy", "--json"], cwd=ROOT, env=api_env(home, db_url, rpc_url),
+                       stdout=log, stderr=subprocess.STDOUT, check=True, timeout=300)
+
+
+def start_api(home: Path, db_url: str, rpc_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
     uvicorn = Path(sys.executable).with_name("uvicorn")
     proc = subprocess.Popen([str(uvicorn), "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "api.log", "wb"))  # noqa: SIM115
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             "--workers", str(workers)],
+                            cwd=ROOT, env=api_env(home, db_url, rpc_url), stdout=subprocess.DEVNULL,
+                            stderr=open(home / f"api-{workers}.log", "wb"))  # noqa: SIM115
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
+            # every worker answers: several /health in a row (each connection may land on another worker)
+            if all(httpx.get(url + "/health", timeout=2).status_code == 200 for _ in range(4 * workers)):
                 return proc, url
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError((home / "api.log").read_text()[-2000:])
+    raise RuntimeError((home / f"api-{workers}.log").read_text()[-2000:])
 
 
 def _cpu_seconds(root: int) -> float:
@@ -160,7 +182,84 @@ def _summary(latencies: list[float], errors: int, elapsed: float, server_cpu: fl
             "client_cpu_share": round(client_cpu / (client_cpu + server_cpu), 3) if server_cpu + client_cpu else 0}
 
 
-async def drive_httpx(url: str, key: str, make_path: Any, seconds: float, concurrency: int,
+class Mix:
+    """A client's request stream: `next()` gives the next path and query, `seen()` gets each response body."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def next(self) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def seen(self, body: bytes) -> None:
+        """A response body (a mix that follows cursors reads it)."""
+
+
+class CurrentMix(Mix):
+    """The original mix: one word, first page, newest first; a filter sometimes."""
+
+    def next(self) -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {"q": self.rng.choice(WORDS), "limit": 20}
+        roll = self.rng.random()
+        if roll < 0.3:
+            params["sector"] = self.rng.choice(SECTORS)
+        elif roll < 0.5:
+            params["region_code"] = self.rng.choice(REGIONS)
+        elif roll < 0.6:
+            params["price_min"], params["price_max"] = 1000, 200000
+        return "/catalog", params
+
+
+SORTS = ("newest", "oldest", "title", "title_desc", "price", "price_desc")
+SESSION_PAGES = (1, 1, 2, 3, 5, 10, 25, 50)  # how far a browsing session pages (deep pages via the cursor)
+
+
+class RealisticMix(Mix):
+    """Browsing sessions: 1-3 words that must all match (none at times), any of the six orders, a filter
+    sometimes, then the following pages through `next_cursor`, up to 50 pages deep."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.query: dict[str, Any] = {}
+        self.cursor: str | None = None
+        self.pages_left = 0
+
+    def _new_query(self) -> dict[str, Any]:
+        rng = self.rng
+        params: dict[str, Any] = {"sort": rng.choice(SORTS), "limit": 20}
+        words = rng.choice((0, 1, 1, 2, 2, 3))
+        if words:
+            params["q"] = " ".join(rng.sample(WORDS, words))
+        roll = rng.random()
+        if roll < 0.2:
+            params["sector"] = rng.choice(SECTORS)
+        elif roll < 0.3:
+            params["region_code"] = rng.choice(REGIONS)
+        elif roll < 0.4:
+            params["price_min"], params["price_max"] = 1000, 200000
+        return params
+
+    def next(self) -> tuple[str, dict[str, Any]]:
+        if self.pages_left <= 0 or self.cursor is None:
+            self.query, self.cursor, self.pages_left = self._new_query(), None, self.rng.choice(SESSION_PAGES)
+        self.pages_left -= 1
+        return "/catalog", {**self.query, **({"cursor": self.cursor} if self.cursor else {})}
+
+    def seen(self, body: bytes) -> None:
+        at = body.rfind(b'"next_cursor":')
+        self.cursor = json.loads(body[at + 14:-1]) if at >= 0 else None
+
+
+class ReadsMix(Mix):
+    """Product reads by id."""
+
+    ids: ClassVar[list[str]] = []  # set once the products are loaded
+
+    def next(self) -> tuple[str, dict[str, Any]]:
+        return f"/products/{self.rng.choice(self.ids)}", {}
+
+
+async def drive_httpx(url: str, key: str, mix: type[Mix], seconds: float, concurrency: int,
                       server_pid: int) -> dict[str, float]:
     """The original load generator (httpx.AsyncClient): heavy on the client side."""
     latencies: list[float] = []
@@ -171,14 +270,15 @@ async def drive_httpx(url: str, key: str, make_path: Any, seconds: float, concur
                                  timeout=30) as client:
         async def worker(seed: int) -> None:
             nonlocal errors
-            rng = random.Random(seed)
+            m = mix(random.Random(seed))
             while time.perf_counter() < stop_at:
-                path, params = make_path(rng)
+                path, params = m.next()
                 t0 = time.perf_counter()
                 r = await client.get(path, params=params)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 if r.status_code != 200:
                     errors += 1
+                m.seen(r.content)
 
         cpu0, scpu0, t0 = time.process_time(), _cpu_seconds(server_pid), time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -187,7 +287,7 @@ async def drive_httpx(url: str, key: str, make_path: Any, seconds: float, concur
     return _summary(latencies, errors, elapsed, scpu, cpu)
 
 
-async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency: int,
+async def drive(url: str, key: str, mix: type[Mix], seconds: float, concurrency: int,
                 server_pid: int) -> dict[str, float]:
     """A light load generator: one HTTP/1.1 keep-alive connection per client on raw asyncio streams, so
     that the client takes as little as possible of the CPU it shares with the server."""
@@ -200,11 +300,11 @@ async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency:
 
     async def worker(seed: int) -> None:
         nonlocal errors
-        rng = random.Random(seed)
+        m = mix(random.Random(seed))
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while time.perf_counter() < stop_at:
-                path, params = make_path(rng)
+                path, params = m.next()
                 target = (path + "?" + urlencode(params)) if params else path
                 t0 = time.perf_counter()
                 writer.write(b"GET " + target.encode() + head)
@@ -214,10 +314,11 @@ async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency:
                 if at < 0:
                     raise RuntimeError(f"no content-length: {header!r}")
                 length = int(lower[at + 17:lower.index(b"\r\n", at + 2)])
-                await reader.readexactly(length)
+                body = await reader.readexactly(length)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 if header[9:12] != b"200":
                     errors += 1
+                m.seen(body)
         finally:
             writer.close()
 
@@ -228,16 +329,24 @@ async def drive(url: str, key: str, make_path: Any, seconds: float, concurrency:
     return _summary(latencies, errors, elapsed, scpu, cpu)
 
 
-def search_path(rng: random.Random) -> tuple[str, dict[str, Any]]:
-    params: dict[str, Any] = {"q": rng.choice(WORDS), "limit": 20}
-    roll = rng.random()
-    if roll < 0.3:
-        params["sector"] = rng.choice(SECTORS)
-    elif roll < 0.5:
-        params["region_code"] = rng.choice(REGIONS)
-    elif roll < 0.6:
-        params["price_min"], params["price_max"] = 1000, 200000
-    return "/catalog", params
+PHASES: dict[str, type[Mix]] = {"search": CurrentMix, "search_realistic": RealisticMix, "product_reads": ReadsMix}
+
+
+def run_phases(home: Path, db_url: str, rpc_url: str, key: str, workers: int,
+               args: argparse.Namespace, seconds: float) -> dict[str, dict[str, float]]:
+    """Every phase against `uvicorn --workers <workers>`."""
+    proc, url = start_api(home, db_url, rpc_url, workers)
+    run = drive if args.client == "raw" else drive_httpx
+    results: dict[str, dict[str, float]] = {}
+    try:
+        asyncio.run(run(url, key, RealisticMix, 2.0, args.concurrency, proc.pid))  # warm-up (every worker)
+        for name, mix in PHASES.items():
+            results[name] = asyncio.run(run(url, key, mix, seconds, args.concurrency, proc.pid))
+            print(f"workers={workers} {name}: {results[name]}", file=sys.stderr)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    return results
 
 
 def main() -> None:
@@ -246,38 +355,35 @@ def main() -> None:
     ap.add_argument("--products", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None, help="seconds per phase")
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=1, help="API worker processes; above 1, every phase also "
+                    "runs with one worker first, and the ratio is reported")
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
                     help="load generator: raw HTTP/1.1 keep-alive sockets (light) or httpx (the original)")
     args = ap.parse_args()
     n = args.products or (10_000 if args.quick else 100_000)
     seconds = args.seconds or (8.0 if args.quick else 20.0)
-    with tempfile.TemporaryDirectory(prefix="provex-bench-") as tmp:
+    counts = sorted({1, args.workers})
+    with tempfile.TemporaryDirectory(prefix="provex-bench-") as tmp, Anvil(log_file=Path(tmp) / "anvil.log") as anvil:
         home = Path(tmp)
         db_url = args.database_url or f"sqlite:///{home / 'bench.db'}"
         t0 = time.perf_counter()
-        key, ids = load(db_url, n)
+        key, ReadsMix.ids = load(db_url, n)
         load_s = time.perf_counter() - t0
         print(f"loaded {n} products in {load_s:.1f}s", file=sys.stderr)
-        proc, url = start_api(home, db_url)
-        try:
-            run = drive if args.client == "raw" else drive_httpx
-            asyncio.run(run(url, key, search_path, 1.0, 4, proc.pid))  # warm-up
-            search = asyncio.run(run(url, key, search_path, seconds, args.concurrency, proc.pid))
-            print(f"search: {search}", file=sys.stderr)
-            reads = asyncio.run(run(url, key, lambda rng: (f"/products/{rng.choice(ids)}", {}), seconds,
-                                    args.concurrency, proc.pid))
-            print(f"reads: {reads}", file=sys.stderr)
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    db = "postgresql" if db_url.startswith("postgresql") else "sqlite"
-    print(json.dumps({"bench": "catalog", "products": n, "database": db, "concurrency": args.concurrency,
+        deploy(home, db_url, anvil.url)
+        runs = {w: run_phases(home, db_url, anvil.url, key, w, args, seconds) for w in counts}
+    top = runs[counts[-1]]
+    ratio = {f"{p}_rps": round(top[p]["rps"] / runs[1][p]["rps"], 2) for p in PHASES} if len(counts) > 1 else None
+    print(json.dumps({"bench": "catalog", "products": n, "concurrency": args.concurrency,
+                      "database": "postgresql" if db_url.startswith("postgresql") else "sqlite",
                       "client": args.client, "cores": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
-                      "server": {"workers": 1, "loop": "uvloop" if find_spec("uvloop") else "asyncio",
+                      "server": {"workers": counts[-1], "loop": "uvloop" if find_spec("uvloop") else "asyncio",
                                  "http": "httptools" if find_spec("httptools") else "h11"},
-                      "load_seconds": round(load_s, 1), "search": search, "product_reads": reads,
-                      "targets": {"search_p99_ms": 50, "reads_rps": 1000}}))
+                      "load_seconds": round(load_s, 1), **top,  # the phases with the most workers
+                      "by_workers": {str(w): r for w, r in runs.items()},
+                      f"ratio_{counts[-1]}_workers_to_1": ratio,
+                      "targets": {"search_p99_ms": 50, "search_realistic_p99_ms": 50, "rps_2_workers": 1000}}))
 
 
 if __name__ == "__main__":

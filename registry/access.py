@@ -7,7 +7,7 @@ the products, the listed ones and those in their public notice and, for an opera
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -57,12 +57,20 @@ def sees_product(actor: Actor, status: str, operator_id: str) -> bool:
     return status in PUBLIC_STATUSES or (actor.role == Role.OPERATOR and operator_id == actor.id)
 
 
+def product_visibility(actor: Actor) -> Literal["all", "public", "public_or_own"]:
+    """Which products `sees_product` lets the actor see: all, the public ones, or those and the operator's own."""
+    if oversees(actor):
+        return "all"
+    return "public_or_own" if actor.role == Role.OPERATOR else "public"
+
+
 def visible_products(actor: Actor) -> sa.ColumnElement[bool] | None:
     """`sees_product` as a WHERE clause on the products table (None: no restriction)."""
-    if oversees(actor):
+    visibility = product_visibility(actor)
+    if visibility == "all":
         return None
     listed = col(Product.status).in_(PUBLIC_STATUSES)
-    if actor.role == Role.OPERATOR:
+    if visibility == "public_or_own":
         return sa.or_(listed, col(Product.operator_id) == actor.id)
     return listed
 

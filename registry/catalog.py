@@ -10,23 +10,41 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlmodel import AutoString, Session, col, select
+from pydantic_core import from_json
+from sqlmodel import Session
 
-from registry.access import sees_product, visible_products
+from registry.access import product_visibility, sees_product
 from registry.actor import Actor
+from registry.catalog_sql import (
+    BY_CODE,
+    BY_ID,
+    JSON_COLUMNS,
+    NO_PRICE,
+    ORDERS,
+    PRICE_KEY,
+    TIME_COLUMNS,
+    VIEW_COLUMNS,
+    Shape,
+    Sort,
+    search_statement,
+    window_end,
+)
 from registry.errors import InvalidInput, NotFound
 from registry.limits import MAX_FEN
-from registry.models import Product, ProductProvider, ProductStatus
+from registry.models import Product, ProductStatus
 from registry.schemas import CatalogPage, ChainReceiptOut, ProductOut
 
-Sort = Literal["newest", "oldest", "title", "price"]
-NO_PRICE = 2**62
+PRODUCTS: sa.Table = Product.__table__  # type: ignore[attr-defined]
+SORT_HELP = ("newest (default) or oldest registered; title or title_desc; price or price_desc (by the lowest "
+             "offer price, unpriced products last in price and first in price_desc)")
 
 
 class CatalogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    q: Annotated[str | None, Field(max_length=200, description="keywords in title, description, keywords")] = None
+    q: Annotated[str | None, Field(max_length=200, examples=["grassland rainfall"],
+                                   description="words that must all occur in title, description or keywords "
+                                               "(as substrings, case-insensitive)")] = None
     sector: str | None = None
     region_code: str | None = None
     classification: Literal["general", "important"] | None = None
@@ -36,62 +54,28 @@ class CatalogQuery(BaseModel):
     price_max: Annotated[int | None, Field(ge=0, le=MAX_FEN, description="fen")] = None
     status: Literal["draft", "submitted", "under_review", "in_notice", "listed", "rejected", "suspended",
                     "delisted"] | None = None
-    sort: Sort = "newest"
-    cursor: str | None = None
+    sort: Annotated[Sort, Field(description=SORT_HELP, examples=["price"])] = "newest"
+    cursor: Annotated[str | None, Field(max_length=1000,
+                                        description="`next_cursor` of the previous page, same query")] = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
-def _sort_key(sort: Sort) -> Any:
-    if sort == "title":
-        return col(Product.title)
-    if sort == "price":
-        return sa.func.coalesce(col(Product.price_from_fen), NO_PRICE)
-    return None
-
-
 def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
+    """The order key and pk of the last row a cursor saw; InvalidInput unless this listing's order made it."""
+    key_type = {"title": str, "title_desc": str, "price": int, "price_desc": int}.get(sort, type(None))
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["s"] != sort or not isinstance(data["p"], int):
-            raise ValueError("cursor belongs to another sort order")
+        if data["s"] != sort:
+            raise InvalidInput("cursor", f"made by sort={data['s']}, not sort={sort}: send the same sort")
+        if type(data["p"]) is not int or type(data["k"]) is not key_type:
+            raise ValueError("not a cursor")
         return data["k"], data["p"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("cursor", "not a cursor returned by this listing with the same sort") from None
+        raise InvalidInput("cursor", "not a cursor returned by this listing (send `next_cursor` as it came)") \
+            from None
 
 
-def _terms(q: str) -> list[str]:
-    return [t for t in q.split() if t]
-
-
-# Columns a product view is rendered from, read raw: JSON columns as their stored text, timestamps as
-# the driver returns them, strings without sqlmodel's (identity) type decorator. The raw row is then
-# the exact input of the rendering, so it keys the cache of rendered views (no stale entries: any change
-# to any rendered column is a different key), and only a cache miss decodes JSON and timestamps.
-_TABLE: sa.Table = Product.__table__  # type: ignore[attr-defined]
-_JSON_COLUMNS = ("resource_ids", "provider_ids", "keywords", "columns", "sample", "quality", "offers")
-_VIEW_COLUMNS = ("pk", "id", "code", "status", "version", "title", "description", "publisher", "operator_id",
-                 "sector", "keywords", "region_code", "temporal_start", "temporal_end", "update_frequency",
-                 "license", "source_statement", "authorization_id", "authorization_basis", "resource_ids",
-                 "provider_ids", "classification", "scale", "columns", "sample", "quality", "offers",
-                 "price_from_fen", "metadata_hash", "chain_state", "tx_hash", "block_number", "log_index",
-                 "created_at", "updated_at", "listed_at", "notice_ends_at")
-_TIME_COLUMNS = ("created_at", "updated_at", "listed_at", "notice_ends_at")
-
-
-def _raw(name: str) -> Any:
-    column = _TABLE.c[name]
-    if name in _JSON_COLUMNS:
-        return sa.cast(column, sa.Text).label(name)
-    if name in _TIME_COLUMNS or isinstance(column.type, AutoString):
-        return sa.type_coerce(column, sa.String()).label(name)
-    return column
-
-
-_VIEW_SELECT = tuple(_raw(n) for n in _VIEW_COLUMNS)
-_VIEW_STMT = sa.select(*_VIEW_SELECT)  # built once: building a 36-column select costs more than running it
-_BY_ID = _VIEW_STMT.where(_TABLE.c.id == sa.bindparam("ref"))
-_BY_CODE = _VIEW_STMT.where(_TABLE.c.code == sa.bindparam("ref"))
-_I = {n: i for i, n in enumerate(_VIEW_COLUMNS)}
+_I = {n: i for i, n in enumerate(VIEW_COLUMNS)}
 _PK, _TITLE, _PRICE, _STATUS, _OPERATOR = (_I[n] for n in ("pk", "title", "price_from_fen", "status",
                                                            "operator_id"))
 VIEW_CACHE_SIZE = 4096
@@ -100,16 +84,16 @@ VIEW_CACHE_SIZE = 4096
 @functools.cache
 def _time_converters(dialect: sa.Dialect) -> list[tuple[str, Any]]:
     """What SQLAlchemy would do to each raw timestamp column of this dialect (UTC-aware datetimes)."""
-    procs = [(n, _TABLE.c[n].type.dialect_impl(dialect).result_processor(dialect, None)) for n in _TIME_COLUMNS]
+    procs = [(n, PRODUCTS.c[n].type.dialect_impl(dialect).result_processor(dialect, None)) for n in TIME_COLUMNS]
     return [(n, proc) for n, proc in procs if proc is not None]
 
 
 @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
 def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
     """A product's JSON exactly as `ProductOut` serializes it (validated once, serialized once)."""
-    v = dict(zip(_VIEW_COLUMNS, row, strict=True))
-    for n in _JSON_COLUMNS:
-        v[n] = json.loads(v[n])
+    v = dict(zip(VIEW_COLUMNS, row, strict=True))
+    for n in JSON_COLUMNS:
+        v[n] = from_json(v[n])  # pydantic-core's parser: 4x json.loads on these small documents
     for n, proc in _time_converters(dialect):
         v[n] = proc(v[n])
     out = ProductOut(
@@ -132,114 +116,96 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
 _PRODUCT_JSON = TypeAdapter(ProductOut).dump_json
 
 
+FTS_MIN_TERM = 3  # the trigram FTS5 index finds terms of 3 characters or more; shorter ones are matched with LIKE
+FILTER_COLUMNS = {"sector": "sector", "region_code": "region_code", "classification": "classification",
+                  "status": "status", "operator": "operator_id"}  # query field -> column it must equal
+
+
+def _pattern(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _fts_match(terms: list[str]) -> str:
     return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-def _keyword_filter(session: Session, q: str, fts_joined: bool) -> Any:
-    """The keyword condition; with `fts_joined` (SQLite) the FTS5 table is already joined and driving."""
-    terms = _terms(q)
-    dialect = session.get_bind().dialect.name
-    clauses: list[Any] = []
-    long_terms = [t for t in terms if len(t) >= 3]
-    short_terms = [t for t in terms if len(t) < 3]
-    if dialect == "sqlite":
-        if long_terms:
-            if fts_joined:
-                clauses.append(sa.text("product_fts MATCH :m").bindparams(m=_fts_match(long_terms)))
-            else:
-                clauses.append(col(Product.pk).in_(
-                    sa.text("SELECT rowid FROM product_fts WHERE product_fts MATCH :m")
-                    .bindparams(m=_fts_match(long_terms))))
-    else:
-        ascii_terms = [t for t in terms if t.isascii()]
-        short_terms = [t for t in terms if not t.isascii()]
-        if ascii_terms:
-            clauses.append(sa.literal_column("search_tsv").op("@@")(
-                sa.func.plainto_tsquery("simple", " ".join(ascii_terms))))
-    for t in short_terms:
-        pattern = "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(sa.or_(col(Product.title).ilike(pattern, escape="\\"),
-                              col(Product.description).ilike(pattern, escape="\\"),
-                              col(Product.keywords_text).ilike(pattern, escape="\\")))
-    return sa.and_(*clauses) if clauses else None
+def _selective(query: CatalogQuery) -> bool:
+    """A filter likely to keep few products (operator, provider, classification, a status other than listed):
+    there, reading that filter's index and sorting what it keeps beats walking an order's index."""
+    return bool(query.operator or query.provider or query.classification
+                or (query.status is not None and query.status != ProductStatus.LISTED))
 
 
-_FTS = sa.table("product_fts", sa.column("rowid", sa.Integer))
+WALK_BUDGET = 2000  # rows of an order's index a keyword search walks before it asks FTS5 for all matches instead
+Plan = Literal["plain", "fts_drive", "fts_in", "walk"]
 
 
-def _fts_drives(session: Session, query: CatalogQuery) -> bool:
-    """Walk the SQLite FTS5 matches in rowid (= pk) order, joining each to its product, and stop at the
-    page's end: a page of the newest (or oldest) matches then costs a few hundred row reads however
-    many products match. Not for title/price order (all matches must be sorted anyway), and not when a
-    filter is likely to keep only a few matches (operator, provider, classification, a status other
-    than listed): there, the old plan (all matches as a rowid list, then the filter's index) is cheaper."""
-    if session.get_bind().dialect.name != "sqlite" or query.sort not in ("newest", "oldest"):
-        return False
-    if not query.q or not any(len(t) >= 3 for t in _terms(query.q)):
-        return False
-    selective = (query.operator or query.provider or query.classification
-                 or (query.status is not None and query.status != ProductStatus.LISTED))
-    return not selective
+def _keyword_plan(dialect: str, query: CatalogQuery, selective: bool) -> tuple[Plan, str | None, list[str]]:
+    """The plan (`registry.catalog_sql`), the MATCH expression or tsquery words, and the LIKE terms.
+    Every term must match (in title, description or keywords). A walk's MATCH is its fallback's."""
+    terms = (query.q or "").split()
+    if dialect != "sqlite":  # full-text words; the rest (e.g. Chinese) by substring
+        words = [t for t in terms if t.isascii()]
+        return "plain", " ".join(words) or None, [t for t in terms if not t.isascii()]
+    long = [t for t in terms if len(t) >= FTS_MIN_TERM]
+    short = [t for t in terms if len(t) < FTS_MIN_TERM]
+    if not long:
+        return "plain", None, short
+    if ORDERS[query.sort].key is None:
+        return ("fts_in" if selective else "fts_drive"), _fts_match(long), short
+    if not selective and all(t.isascii() for t in terms):  # LIKE folds ASCII case only (FTS5 folds all)
+        return "walk", _fts_match(long), terms
+    return "fts_in", _fts_match(long), short
+
+
+def _shape(dialect: str, actor: Actor, query: CatalogQuery) -> tuple[Shape, dict[str, Any]]:
+    """This query's shape and the values to bind."""
+    selective = _selective(query)
+    plan, match, likes = _keyword_plan(dialect, query, selective)
+    params: dict[str, Any] = {"lim": query.limit + 1, "m": match, "me": actor.id, "budget": WALK_BUDGET}
+    fields = [f for f in FILTER_COLUMNS if getattr(query, f) is not None]
+    params.update({FILTER_COLUMNS[f]: getattr(query, f) for f in fields})
+    params.update({f: getattr(query, f) for f in ("provider", "price_min", "price_max")})
+    params.update({f"t{i}": _pattern(t) for i, t in enumerate(likes)})
+    if query.cursor:
+        params["ck"], params["cp"] = decode_cursor(query.cursor, query.sort)
+    shape = Shape(dialect=dialect, sort=query.sort, plan=plan, visibility=product_visibility(actor),
+                  equals=tuple(FILTER_COLUMNS[f] for f in fields), provider=query.provider is not None,
+                  price_min=query.price_min is not None, price_max=query.price_max is not None,
+                  match=match is not None and plan != "walk", likes=len(likes), cursor=bool(query.cursor),
+                  walk_index=not selective and plan in ("plain", "walk"), window=False)
+    return shape, params
 
 
 def _page_rows(session: Session, actor: Actor, query: CatalogQuery) -> tuple[list[Any], bool]:
-    """The page's raw view rows (`_VIEW_COLUMNS`) and whether more follow."""
-    stmt = _VIEW_STMT
-    fts_drives = _fts_drives(session, query)
-    pk: Any = col(Product.pk)
-    if fts_drives:
-        stmt = stmt.select_from(_FTS).join(_TABLE, _TABLE.c.pk == _FTS.c.rowid)
-        pk = _FTS.c.rowid  # order and cursor on the FTS rowid, so that FTS5 consumes them
+    """The page's raw view rows (`VIEW_COLUMNS`) and whether more follow.
+
+    A keyword search in title or price order first walks that order's index for at most WALK_BUDGET rows,
+    checking each product for every term: when many products match (the costly case for a sort) the page
+    is full after a few rows. Otherwise FTS5 finds all matches and they are sorted: few match then. Both
+    steps are bounded by the budget or by the matches, never by the catalog's size."""
+    conn = session.connection()
+    shape, params = _shape(conn.dialect.name, actor, query)
+    if shape.plan == "walk":
+        end = conn.execute(window_end(shape), params).first()
+        if end is not None:
+            params["wk"], params["wp"] = end
+        rows = list(conn.execute(search_statement(shape._replace(window=end is not None)), params).all())
+        if end is not None and len(rows) <= query.limit:  # the window ended before the page did
+            fallback = shape._replace(plan="fts_in", match=True, walk_index=False)
+            rows = list(conn.execute(search_statement(fallback), params).all())
     else:
-        stmt = stmt.select_from(_TABLE)
-    visible = visible_products(actor)
-    if visible is not None:
-        stmt = stmt.where(visible)
-    for field in ("sector", "region_code", "classification", "status"):
-        value = getattr(query, field)
-        if value is not None:
-            stmt = stmt.where(getattr(Product, field) == value)
-    if query.operator:
-        stmt = stmt.where(col(Product.operator_id) == query.operator)
-    if query.provider:
-        stmt = stmt.where(col(Product.id).in_(
-            select(ProductProvider.product_id).where(ProductProvider.provider_id == query.provider)))
-    if query.price_min is not None:
-        stmt = stmt.where(col(Product.price_from_fen) >= query.price_min)
-    if query.price_max is not None:
-        stmt = stmt.where(col(Product.price_from_fen) <= query.price_max)
-    if query.q and query.q.strip():
-        kw = _keyword_filter(session, query.q, fts_drives)
-        if kw is not None:
-            stmt = stmt.where(kw)
-    key = _sort_key(query.sort)
-    if query.cursor:
-        last_key, last_pk = decode_cursor(query.cursor, query.sort)
-        if query.sort == "newest":
-            stmt = stmt.where(pk < last_pk)
-        elif query.sort == "oldest":
-            stmt = stmt.where(pk > last_pk)
-        else:
-            stmt = stmt.where(sa.or_(key > last_key, sa.and_(key == last_key, pk > last_pk)))
-    if query.sort == "newest":
-        stmt = stmt.order_by(pk.desc())
-    elif query.sort == "oldest":
-        stmt = stmt.order_by(pk)
-    else:
-        stmt = stmt.order_by(key, pk)
-    rows = list(session.connection().execute(stmt.limit(query.limit + 1)).all())
-    more = len(rows) > query.limit
-    return rows[:query.limit], more
+        rows = list(conn.execute(search_statement(shape), params).all())
+    return rows[:query.limit], len(rows) > query.limit
 
 
 def encode_cursor(sort: Sort, row: Any) -> str:
-    """The cursor after `row`, a raw view row (`_VIEW_COLUMNS`)."""
+    """The cursor after `row`, a raw view row (`VIEW_COLUMNS`)."""
     key: Any = None
-    if sort == "title":
-        key = row[_TITLE]
-    elif sort == "price":
+    if ORDERS[sort].key is PRICE_KEY:
         key = row[_PRICE] if row[_PRICE] is not None else NO_PRICE
+    elif ORDERS[sort].key is not None:
+        key = row[_TITLE]
     raw = json.dumps({"s": sort, "k": key, "p": row[_PK]}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -260,7 +226,7 @@ def search(session: Session, actor: Actor, query: CatalogQuery) -> CatalogPage:
 def product_json(session: Session, actor: Actor, ref: str) -> bytes:
     """One product by id or PX- code as `ProductOut` JSON, if the actor may see it (else NotFound,
     as `registry.products.visible_product`)."""
-    row = session.connection().execute(_BY_CODE if ref.startswith("PX-") else _BY_ID, {"ref": ref}).first()
+    row = session.connection().execute(BY_CODE if ref.startswith("PX-") else BY_ID, {"ref": ref}).first()
     if row is None or not sees_product(actor, row[_STATUS], row[_OPERATOR]):
         raise NotFound(f"product {ref} not found")
     return _render(tuple(row), session.get_bind().dialect)

@@ -130,6 +130,9 @@ class Product(ChainFields, table=True):
     __table_args__ = (
         sa.Index("ix_products_status_pk", "status", "pk"),
         sa.Index("ix_products_sector_pk", "sector", "pk"),
+        # the catalog's title and price orders (registry.catalog_sql.ORDERS), read in index order
+        sa.Index("ix_products_title_pk", "title", "pk"),
+        sa.Index("ix_products_price_key_pk", sa.text(f"coalesce(price_from_fen, {2**62})"), "pk"),
     )
     pk: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True, max_length=36)

@@ -143,16 +143,19 @@ class RegistryCalls(BaseClient):
             raise ValueError("action must be suspend, relist or delist")
         return dict(self.post(f"/products/{ref}/{action}", {"reason": reason}))
 
-    def catalog(self, **filters: Any) -> Json:
-        """`GET /catalog`: q, sector, region_code, classification, provider, operator, price_min, price_max,
-        status, sort, cursor, limit. Returns `{"items": [...], "next_cursor": ...}`."""
-        return dict(self.get("/catalog", **filters))
+    def catalog(self, q: str | None = None, *, sort: str | None = None, cursor: str | None = None,
+                **filters: Any) -> Json:
+        """`GET /catalog`: `q` (words that must all match), `sort` (newest, oldest, title, title_desc, price,
+        price_desc), `cursor` (the previous page's `next_cursor`, same query), and filters sector, region_code,
+        classification, provider, operator, price_min, price_max, status, limit.
+        Returns `{"items": [...], "next_cursor": ...}`."""
+        return dict(self.get("/catalog", q=q, sort=sort, cursor=cursor, **filters))
 
-    def catalog_all(self, **filters: Any) -> Iterator[Json]:
-        """Every product matching the filters, following `next_cursor`."""
+    def catalog_all(self, q: str | None = None, *, sort: str | None = None, **filters: Any) -> Iterator[Json]:
+        """Every product matching the filters, in `sort` order, following `next_cursor`."""
         cursor: str | None = None
         while True:
-            page = self.catalog(**filters, cursor=cursor)
+            page = self.catalog(q, sort=sort, cursor=cursor, **filters)
             yield from page["items"]
             cursor = page.get("next_cursor")
             if not cursor:

@@ -202,9 +202,9 @@ def done(request: Request, form: dict[str, str] = Depends(form_data)) -> Respons
 # ------------------------------------------------------------------------------------ catalog, product
 
 @router.get("/catalog")
-def catalog(q: str = "", sector: str = "", classification: str = "", status: str = "", cursor: str = "",
-            p: Page = Depends(page("catalog"))) -> Response:
-    filters = {"q": q, "sector": sector, "classification": classification, "status": status}
+def catalog(q: str = "", sector: str = "", classification: str = "", status: str = "", sort: str = "",
+            cursor: str = "", p: Page = Depends(page("catalog"))) -> Response:
+    filters = {"q": q, "sector": sector, "classification": classification, "status": status, "sort": sort}
     try:
         result = p.client.catalog(**filters, cursor=cursor or None, limit=12)
         error = None

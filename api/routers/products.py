@@ -21,9 +21,9 @@ def create(body: ProductIn, c: OperatorCtx) -> ProductOut:
 
 
 @router.get("/{ref}", response_model=ProductOut, summary="One product by id or PX- code")
-def get(ref: str, c: AnyCtx) -> Response:
+async def get(ref: str, c: AnyCtx) -> Response:
     # serialized once (a ProductOut, as documented by response_model), not re-validated
-    return Response(product_json(c.session, c.actor, ref), media_type="application/json")
+    return Response(await c.read(product_json, c.session, c.actor, ref), media_type="application/json")
 
 
 @router.patch("/{ref}", response_model=ProductOut, summary="Edit a draft (operator, own)",

@@ -69,10 +69,25 @@ def test_pagination_is_stable_under_inserts(server: Server) -> None:
         def insert() -> None:
             op.post("/products", json=product_body(authz, title=f"{tag} late"))
 
-        for sort in ("newest", "oldest", "title"):
+        for sort in ("newest", "oldest", "title", "title_desc", "price", "price_desc"):
             seen = _all_pages(server, "exchange", {"q": tag, "limit": 2, "sort": sort}, between=insert)
             ids = [p["id"] for p in seen]
             assert len(ids) == len(set(ids)), "no product twice"
             assert {p["id"] for p in initial} <= set(ids), "no product skipped"
             if sort == "newest":
                 assert ids == [p["id"] for p in seen if p["title"] != f"{tag} late"]
+            if sort == "title_desc":
+                titles = [p["title"] for p in seen]
+                assert titles == sorted(titles, reverse=True)
+
+
+def test_bad_sort_and_cursor_are_refused_naming_them(server: Server) -> None:
+    make_product(server, title="zs" + uuid.uuid4().hex[:8])
+    with server.client("exchange") as ex:  # sees drafts: a price cursor exists
+        r = ex.get("/catalog", params={"sort": "cheapest"})
+        assert r.status_code == 422 and r.json()["field"] == "sort", r.text
+        cursor = ex.get("/catalog", params={"sort": "price", "limit": 1}).json()["next_cursor"]
+        assert cursor
+        for sort, bad in (("title", cursor), ("price", "not-a-cursor"), ("price", "x" * 1001)):
+            r = ex.get("/catalog", params={"sort": sort, "cursor": bad})
+            assert r.status_code == 422 and r.json()["field"] == "cursor", r.text

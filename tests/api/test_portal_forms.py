@@ -93,6 +93,8 @@ def test_an_act_leaves_its_outcome_and_the_language_switch_keeps_the_page(server
         assert "Signed and done." in page.text  # an unknown message key falls back to the generic one
         assert lang_links(page.text) == {"zh": "/portal/catalog?sector=energy&lang=zh",
                                          "en": "/portal/catalog?sector=energy&lang=en"}
+        page = b.http.get("/portal/catalog?lang=en&sort=price_desc")  # the catalog's order is kept in the form
+        assert '<option value="price_desc" selected>Price, highest first</option>' in page.text
 
 
 def test_a_query_result_page_reloads_without_spending_again(server: Server, tmp_path: Path) -> None:
