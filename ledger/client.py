@@ -14,6 +14,7 @@ from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.types import RPCEndpoint
 
 from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
 
@@ -21,6 +22,16 @@ NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement
                 "invalid nonce", "nonce has already been used")
 """How nodes (Anvil, geth, Erigon) word a refused nonce."""
 NONCE_ATTEMPTS = 4  # sends of one transaction while other processes use the same key
+
+
+CONSTANT_REQUESTS: dict[str, Any] = {
+    "cache_allowed_requests": True,
+    "cacheable_requests": {RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
+    "request_cache_validation_threshold": None,
+}
+"""web3's request cache, for the facts of a node that never change: the chain id (web3 asks for it before every
+call and transaction it builds: four requests in six of a quote before) and the network id. Nothing that a new
+block can change is cached (block reads stay live for reorg checks)."""
 
 
 class NonceDrift(ChainError):
@@ -64,8 +75,8 @@ class ChainClient:
 
     def __init__(self, rpc_url: str, decoder: ErrorDecoder | None = None, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
-        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
-                                    exception_retry_configuration=None))
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None,
+                                    **CONSTANT_REQUESTS))
         self.decoder = decoder or ErrorDecoder([])
         self._nonces: dict[str, int] = {}
         self._locks: dict[str, threading.Lock] = {}
