@@ -1,8 +1,8 @@
 """Settlement's offers as the chain holds them, read once and kept until the chain says they changed.
 
 An offer's tiers, payees and basis points never change once published (`publishOffer` refuses an id twice);
-only `withdrawOffer` changes it (`active`). So each offer is read once (`Settlement.offer` at a known block,
-that block being the entry's version) and kept until Settlement's `OfferPublished` or `OfferWithdrawn` names
+only `withdrawOffer` changes it (`active`). So each offer is read once (`Settlement.offer`, after a known block:
+the entry's version) and kept until Settlement's `OfferPublished` or `OfferWithdrawn` names
 it (`ledger.event_cache`: re-checked at most every 0.25 s with one `eth_blockNumber` and one `eth_getLogs`).
 Quotes then cost no JSON-RPC request at all: `price_of` and `split_of` are `ledger.settlement_rules`.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 
 from ledger import settlement_rules
 from ledger.client import ChainClient
@@ -22,7 +21,7 @@ from ledger.ids import chain_id_of
 
 @dataclass(frozen=True)
 class ChainOffer:
-    """`Settlement.offer` as of block `block` (the cache entry's version)."""
+    """`Settlement.offer` read after block `block` (the cache entry's version: any offer event after it drops it)."""
 
     product_id: bytes
     buyer: str
@@ -59,11 +58,8 @@ class OfferBook(EventInvalidated[ChainOffer]):
         return self.cached(key, lambda block: self._read(key, block))
 
     def _read(self, key: bytes, block: int) -> ChainOffer:
-        fn = self.settlement.functions.offer(key)
-        try:
-            raw = self.client.rpc(lambda: fn.call(block_identifier=block))
-        except ContractLogicError as exc:
-            raise self.client.decoder.decode(exc.data if isinstance(exc.data, str) else None) from None
+        """The offer now, read after block `block` (its version: events after it drop the entry, `cached`)."""
+        raw = self.client.call(self.settlement.functions.offer(key))
         return ChainOffer(bytes(raw[0]), str(raw[1]), bool(raw[2]), int(raw[3]), int(raw[4]),
                           tuple(int(x) for x in raw[5]), tuple(int(x) for x in raw[6]),
                           tuple(str(x) for x in raw[7]), tuple(int(x) for x in raw[8]), block)
