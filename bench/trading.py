@@ -1,10 +1,19 @@
 """Trading benchmark: license purchases per second end to end (HTTP -> order -> buyLicense on chain ->
-license), and quote requests per second (priceOf + splitOf by eth_call), over a real uvicorn + Anvil.
+license), and quotes per second, over a real uvicorn + Anvil.
 
-Usage: `python bench/trading.py --quick` (under a minute) or without `--quick` (longer phases).
+For each run: purchases/s (one thread per buyer, back to back), quotes/s (asyncio clients), JSON-RPC requests
+per purchase and per quote (counted from Anvil's own log of the methods it serves, batch items included:
+everything the API asks the chain during the phase, background work too) and API CPU ms per purchase and per
+quote (the uvicorn process tree, Anvil excluded). Runs: instant mining, then Anvil at a 1 s block time
+(`--block-time-buyers` buyers, since each purchase waits for its block). With `--compare DIR` (a checkout of
+the code before, e.g. `git worktree add /tmp/before main~1`) each run is made with DIR's API too, in the same
+process, and the after/before ratios are reported.
+
+Usage: `python bench/trading.py --quick [--compare DIR]` (about a minute a run) or without `--quick`.
 Setup goes through the API like a user would (CLI bootstrap accounts, resource, authorization, product,
 review, listing, a metered offer with a 3-way split, test fen for each buyer).
-Last line: JSON with `purchases_per_s` and `quotes_per_s`.
+Last line: JSON with `purchases_per_s` and `quotes_per_s` (instant mining, this tree), the per-run figures
+and the ratios.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,18 +40,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalog import drive, start_api  # noqa: E402
+from catalog import _cpu_seconds, drive, free_port  # noqa: E402
 from purchase_paths import measure as purchase_paths  # noqa: E402
 
 from api.client.signer import SigningTransport, domain_from, make_binding  # noqa: E402
+from ledger.anvil import DEV_DEPLOYER_KEY, find_anvil, wait_for_rpc  # noqa: E402
 from tests.utils.builders import make_product  # noqa: E402
 
 
 class Api:
     """Just what tests.utils.builders needs: role clients and account ids."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, home: Path) -> None:
         self.url = url
+        self.home = home  # the serving provider node's work directory goes under it
         self.keys: dict[str, str] = {}
         self.ids: dict[str, str] = {}
         self.signers: dict[str, LocalAccount] = {}  # api key -> its holder's own key, which signs its requests
@@ -63,12 +75,72 @@ class Api:
         return dict(r.json())
 
 
+class Chain:
+    """An Anvil of the bench's own (optionally with a block time) whose log names every method it serves."""
+
+    METHOD = re.compile(rb"^(eth|net|web3|anvil|evm|debug|txpool)_\w+$", re.M)
+
+    def __init__(self, home: Path, block_time: int) -> None:
+        self.log = home / "anvil.log"
+        self.url = f"http://127.0.0.1:{free_port()}"
+        cmd = [str(find_anvil(None)), "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1]]
+        if block_time:
+            cmd += ["--block-time", str(block_time)]
+        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+        wait_for_rpc(self.url)
+
+    def requests(self) -> dict[str, int]:
+        """JSON-RPC requests served so far, by method."""
+        counts: dict[str, int] = {}
+        for m in self.METHOD.finditer(self.log.read_bytes()):
+            name = m.group(0).decode()
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+NATIVE_SIGNING = {"ECC_BACKEND_CLASS": "eth_keys.backends.native.NativeECCBackend"}
+"""The compared tree signs as before coincurve was a dependency: eth_keys' pure-Python backend."""
+
+
+def start_api(root: Path, home: Path, db_url: str, rpc_url: str,
+              workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn serving the API of the tree at `root` against the bench's chain (`workers` processes, one of them
+    running the chain work: PROVEX_WORKER=inline)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
+    if root != ROOT:
+        env.update(NATIVE_SIGNING)
+    env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_RPC_URL=rpc_url,
+               PROVEX_DEPLOYER_KEY=DEV_DEPLOYER_KEY, PROVEX_KEYSTORE_SCRYPT_N="1024", PROVEX_DB_POOL_SIZE="20",
+               PROVEX_NOTICE_DAYS="0",  # listed at once (`builders.approve_and_list`)
+               PYTHONPATH=str(root))
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    proc = subprocess.Popen([str(uvicorn), "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             "--workers", str(workers)],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "api.log", "wb"))  # noqa: SIM115
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError((home / "api.log").read_text()[-2000:])
+
+
 def cli_account(api: Api, env: dict[str, str], role: str) -> dict[str, Any]:
     """`provex accounts create` with the holder's binding (the holder's key stays here, in `api.signers`)."""
     key, name = EthAccount.create(), f"bench {role}"
     provex = Path(sys.executable).with_name("provex")
     out = subprocess.run([str(provex), "accounts", "create", "--role", role, "--name", name, "--binding", "-",
-                          "--json"], env=env, capture_output=True, check=True, cwd=ROOT,
+                          "--json"], env=env, capture_output=True, check=True, cwd=env["PYTHONPATH"],
                          input=json.dumps(make_binding(key, api.domain, role, name)).encode())
     acct = dict(json.loads(out.stdout))
     api.signers[acct["api_key"]] = key
@@ -76,7 +148,7 @@ def cli_account(api: Api, env: dict[str, str], role: str) -> dict[str, Any]:
 
 
 def wait_confirmed(api: Api, key: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     with api.client(key=key) as c:
         while c.get("/accounts/me").json()["chain_state"] != "confirmed":
             if time.monotonic() > deadline:
@@ -117,6 +189,7 @@ def setup(api: Api, env: dict[str, str], buyers: int) -> tuple[dict[str, Any], d
 def purchases(api: Api, offer_id: str, keys: list[str], seconds: float) -> dict[str, Any]:
     """One thread per buyer, each buying licenses back to back with a fresh Idempotency-Key."""
     done: list[float] = []
+    pending: list[float] = []  # 202: accepted, the chain's receipt not in yet (the outbox settles it)
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
@@ -130,6 +203,8 @@ def purchases(api: Api, offer_id: str, keys: list[str], seconds: float) -> dict[
                 with lock:
                     if r.status_code == 201:
                         done.append((time.perf_counter() - t0) * 1000)
+                    elif r.status_code == 202:
+                        pending.append((time.perf_counter() - t0) * 1000)
                     else:
                         errors.append(f"{r.status_code} {r.text[:200]}")
 
@@ -141,50 +216,101 @@ def purchases(api: Api, offer_id: str, keys: list[str], seconds: float) -> dict[
         t.join()
     elapsed = time.perf_counter() - t0
     done.sort()
-    return {"purchases": len(done), "errors": len(errors), "first_error": errors[0] if errors else None,
+    return {"purchases": len(done), "pending": len(pending), "errors": len(errors),
+            "first_error": errors[0] if errors else None,
             "per_s": round(len(done) / elapsed, 2),
             "p50_ms": round(done[len(done) // 2], 1) if done else None,
             "p99_ms": round(done[max(0, int(len(done) * 0.99) - 1)], 1) if done else None}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="short phases (under a minute in all)")
-    ap.add_argument("--seconds", type=float, default=None, help="seconds per phase")
-    ap.add_argument("--buyers", type=int, default=4, help="concurrent purchasing buyers (one chain account each)")
-    ap.add_argument("--concurrency", type=int, default=8, help="concurrent quote clients")
-    args = ap.parse_args()
-    seconds = args.seconds or (6.0 if args.quick else 30.0)
+def per(delta: float, n: int, digits: int = 1) -> float | None:
+    return round(delta / n, digits) if n else None
+
+
+def run(root: Path, block_time: int, buyers: int, seconds: float, concurrency: int, workers: int) -> dict[str, Any]:
+    """One chain, one API (of the tree at `root`): set up, then the purchase phase, then the quote phase."""
     with tempfile.TemporaryDirectory(prefix="provex-bench-trading-") as tmp:
         home = Path(tmp)
         db_url = f"sqlite:///{home / 'bench.db'}"
+        chain = Chain(home, block_time)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROVEX_")}
-        env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_KEYSTORE_SCRYPT_N="1024")
+        env.update(PROVEX_HOME=str(home), PROVEX_DATABASE_URL=db_url, PROVEX_KEYSTORE_SCRYPT_N="1024",
+                   PROVEX_RPC_URL=chain.url, PROVEX_DEPLOYER_KEY=DEV_DEPLOYER_KEY, PYTHONPATH=str(root))
         t0 = time.perf_counter()
-        proc, url = start_api(home, db_url)
-        api = Api(url)
+        proc, url = start_api(root, home, db_url, chain.url, workers)
+        api = Api(url, home)
         try:
-            product, offer, keys = setup(api, env, args.buyers)
-            print(f"setup in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            product, offer, keys = setup(api, env, buyers)
+            print(f"[{root.name} block_time={block_time}] setup in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            rpc0, cpu0 = sum(chain.requests().values()), _cpu_seconds(proc.pid)
+            by0 = chain.requests()
             buys = purchases(api, offer["id"], keys, seconds)
-            print(f"purchases: {buys}", file=sys.stderr)
+            rpc1, cpu1 = sum(chain.requests().values()), _cpu_seconds(proc.pid)
+            by1 = chain.requests()
+            n = buys["purchases"] + buys["pending"]  # per purchase accepted (201 paid, 202 pending)
+            buys.update(rpc_per_purchase=per(rpc1 - rpc0, n), api_cpu_ms_per_purchase=per((cpu1 - cpu0) * 1000, n),
+                        rpc_by_method={k: per(v - by0.get(k, 0), n) for k, v in sorted(by1.items())
+                                       if v - by0.get(k, 0)})
+            print(f"  purchases: {buys}", file=sys.stderr)
             path = f"/products/{product['id']}/quote"
             quotes = asyncio.run(drive(url, keys[0], lambda rng: (path, {"offer_id": offer["id"],
                                                                           "quantity": rng.randrange(1, 5000)}),
-                                       seconds, args.concurrency, proc.pid))
-            print(f"quotes: {quotes}", file=sys.stderr)
+                                       seconds, concurrency, proc.pid))
+            rpc2 = sum(chain.requests().values())
+            quotes["rpc_per_quote"] = per(rpc2 - rpc1, int(quotes["requests"]), 3)
+            print(f"  quotes: {quotes}", file=sys.stderr)
         finally:
             proc.terminate()
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    chain = purchase_paths(args.quick)  # chain level, no API: relayed vs direct purchases
-    print(json.dumps({"bench": "trading", "seconds_per_phase": seconds, "buyers": args.buyers,
-                      "purchases_per_s": buys["per_s"], "purchase_p50_ms": buys["p50_ms"],
-                      "purchase_errors": buys["errors"], "purchase_first_error": buys["first_error"],
-                      "quotes_per_s": quotes["rps"],
-                      "quote_p50_ms": quotes["p50_ms"], "quote_errors": quotes["errors"], **chain}))
+            chain.stop()
+    return {"purchases_per_s": buys["per_s"], "purchase_p50_ms": buys["p50_ms"], "purchases_pending": buys["pending"],
+            "purchase_errors": buys["errors"],
+            "purchase_first_error": buys["first_error"], "rpc_per_purchase": buys["rpc_per_purchase"],
+            "api_cpu_ms_per_purchase": buys["api_cpu_ms_per_purchase"], "rpc_by_method": buys["rpc_by_method"],
+            "quotes_per_s": quotes["rps"], "quote_p50_ms": quotes["p50_ms"], "quote_errors": quotes["errors"],
+            "rpc_per_quote": quotes["rpc_per_quote"], "api_cpu_ms_per_quote": quotes["server_cpu_ms_per_req"]}
+
+
+def ratios(after: dict[str, Any], before: dict[str, Any]) -> dict[str, float | None]:
+    keys = ("purchases_per_s", "quotes_per_s", "rpc_per_purchase", "api_cpu_ms_per_purchase", "rpc_per_quote",
+            "api_cpu_ms_per_quote")
+    return {k: round(after[k] / before[k], 2) if after.get(k) and before.get(k) else None for k in keys}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="short phases (about a minute a run)")
+    ap.add_argument("--seconds", type=float, default=None, help="seconds per phase")
+    ap.add_argument("--buyers", type=int, default=4, help="concurrent purchasing buyers (one chain account each)")
+    ap.add_argument("--block-time-buyers", type=int, default=16,
+                    help="buyers in the 1 s block-time run (each purchase waits for its block)")
+    ap.add_argument("--concurrency", type=int, default=8, help="concurrent quote clients")
+    ap.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes of the API")
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="a checkout of the code before: each run is made with its API too, and ratios reported")
+    ap.add_argument("--no-block-time", action="store_true", help="skip the run with Anvil at a 1 s block time")
+    ap.add_argument("--no-chain-phase", action="store_true", help="skip bench/purchase_paths.py's chain phase")
+    args = ap.parse_args()
+    seconds = args.seconds or (6.0 if args.quick else 30.0)
+    runs: dict[str, dict[str, Any]] = {}
+    plan = [("instant", 0, args.buyers)] + ([] if args.no_block_time else [("block_1s", 1, args.block_time_buyers)])
+    for name, block_time, buyers in plan:
+        if args.compare is not None:  # before first: warm caches favour neither, the machine's load drifts
+            runs[f"before_{name}"] = run(args.compare.resolve(), block_time, buyers, seconds, args.concurrency,
+                                               args.api_workers)
+        runs[name] = run(ROOT, block_time, buyers, seconds, args.concurrency, args.api_workers)
+    out: dict[str, Any] = {"bench": "trading", "seconds_per_phase": seconds, "buyers": args.buyers,
+                           "api_workers": args.api_workers,
+                           "block_time_buyers": args.block_time_buyers,
+                           **{k: v for k, v in runs["instant"].items() if k != "rpc_by_method"}, "runs": runs}
+    if args.compare is not None:
+        out["after_over_before"] = {name: ratios(runs[name], runs[f"before_{name}"]) for name, _, _ in plan}
+    if not args.no_chain_phase:
+        out.update(purchase_paths(args.quick))  # chain level, no API: relayed vs direct purchases
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

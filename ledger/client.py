@@ -13,7 +13,8 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import RPCEndpoint
 
 from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
 
@@ -21,6 +22,20 @@ NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement
                 "invalid nonce", "nonce has already been used")
 """How nodes (Anvil, geth, Erigon) word a refused nonce."""
 NONCE_ATTEMPTS = 4  # sends of one transaction while other processes use the same key
+
+
+CONSTANT_REQUESTS: dict[str, Any] = {
+    "cache_allowed_requests": True,
+    "cacheable_requests": {RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
+    "request_cache_validation_threshold": None,
+}
+"""web3's request cache, for the facts of a node that never change: the chain id (web3 asks for it before every
+call and transaction it builds: four requests in six of a quote before) and the network id. Nothing that a new
+block can change is cached (block reads stay live for reorg checks)."""
+
+
+RECEIPT_POLL_FIRST_S, RECEIPT_POLL_MAX_S = 0.005, 0.1
+"""Receipt polling: the first pause and the longest (a block time of seconds is met within a tenth of one)."""
 
 
 class NonceDrift(ChainError):
@@ -64,8 +79,8 @@ class ChainClient:
 
     def __init__(self, rpc_url: str, decoder: ErrorDecoder | None = None, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
-        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
-                                    exception_retry_configuration=None))
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None,
+                                    **CONSTANT_REQUESTS))
         self.decoder = decoder or ErrorDecoder([])
         self._nonces: dict[str, int] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -243,11 +258,7 @@ class ChainClient:
 
     def wait(self, tx_hash: HexBytes | str, event_address: str | None = None) -> Receipt:
         """Wait for a receipt; `log_index` is that of the first log emitted by `event_address`."""
-        try:
-            rcpt = self.rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.01))
-        except TimeExhausted as exc:
-            raise ChainUnavailable(f"no receipt for {HexBytes(tx_hash).to_0x_hex()}: {exc}") from exc
+        rcpt = self._receipt(HexBytes(tx_hash))
         if rcpt["status"] != 1:
             raise ChainError(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
         logs = list(rcpt["logs"])
@@ -259,6 +270,20 @@ class ChainClient:
             gas_used=int(rcpt["gasUsed"]),
             logs=logs,
         )
+
+    def _receipt(self, tx_hash: HexBytes) -> Any:
+        """Poll for the receipt, the pause doubling from 5 ms to RECEIPT_POLL_MAX_S: an instantly mined
+        transaction is seen at once, one waiting for its block costs a few requests a second, not a hundred."""
+        deadline, pause = time.monotonic() + self.receipt_timeout, RECEIPT_POLL_FIRST_S
+        while True:
+            try:
+                return self.rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+            except TransactionNotFound:
+                if time.monotonic() >= deadline:
+                    raise ChainUnavailable(f"no receipt for {tx_hash.to_0x_hex()} after "
+                                           f"{self.receipt_timeout} s") from None
+                time.sleep(pause)
+                pause = min(pause * 2, RECEIPT_POLL_MAX_S)
 
     def fund(self, sender: LocalAccount, to: str, wei: int) -> Receipt:
         """Send native currency for gas."""

@@ -17,6 +17,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from ledger.acts import Act, Acts
+from ledger.allowances import Allowances
 from ledger.chain_types import (
     AUTHORITY_ROLE,
     DEFAULT_ADMIN_ROLE,
@@ -39,6 +40,7 @@ from ledger.deploy import Deployment
 from ledger.errors import ContractRevert
 from ledger.events import ChainEvent
 from ledger.ids import chain_id_of
+from ledger.offer_book import OfferBook
 
 __all__ = [  # the contract types are re-exported: callers import them from here
     "AUTHORITY_ROLE",
@@ -92,6 +94,11 @@ class Ledger:
                 if entry.get("type") == "event":
                     topic = event_abi_to_log_topic(entry)  # type: ignore[arg-type]
                     self._topics[(cname, str(entry.get("name")))] = topic
+        # Settlement's offers as the chain holds them, for quotes computed in process
+        self.offers = OfferBook(client, self.settlement, [self._topics[("Settlement", e)]
+                                                          for e in ("OfferPublished", "OfferWithdrawn")])
+        self.allowances = Allowances(client, self.token, self.settlement.address,
+                                     self._topics[("SettlementToken", "Approval")])
 
     # ----------------------------------------------------------------- plumbing
 
@@ -239,8 +246,8 @@ class Ledger:
         return int(self.client.call(self.token.functions.balanceOf(address)))
 
     def allowance(self, owner: str) -> int:
-        """How much Settlement may pull from `owner`."""
-        return int(self.client.call(self.token.functions.allowance(owner, self.settlement.address)))
+        """How much Settlement may pull from `owner` (an unlimited allowance is remembered: `ledger.allowances`)."""
+        return self.allowances.of(owner)
 
     def _ensure_allowance(self, sender: LocalAccount, amount: int) -> None:
         if self.allowance(sender.address) < amount:

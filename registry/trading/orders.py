@@ -7,8 +7,11 @@
 2. The signed acts are relayed at once (unless older chain jobs are queued): on the receipt the order is
    `paid` and the license row is created in the same transaction; a revert writes nothing (409). If the
    chain is down the order stays `pending` and the outbox dispatcher relays it later.
-3. Every send first asks the chain for the license id: if the chain already has it (sent before a
-   crash or outage), the payment is adopted, never repeated. `LicenseExists` on chain is the last guard.
+3. Every later send (the outbox's) first asks the chain for the license id: if the chain already has it (sent
+   before a crash or outage), the payment is adopted, never repeated; the send right after placing skips the
+   question (nothing else sends a young purchase). `LicenseExists` on chain is the last guard.
+4. Prices and splits are the contract's rules computed in process over the chain's offer
+   (`registry.trading.pricing`); each chain fact of a purchase is read where it decides something.
 
 A license row exists only when the chain has the payment.
 """
@@ -29,6 +32,7 @@ from ledger.contracts import LicenseStatus as ChainLicenseStatus
 from ledger.errors import ChainError, ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
 from ledger.records import append_record
+from ledger.settlement_rules import split_of
 from registry.access import require_servable, sees
 from registry.actor import Actor
 from registry.chain import ChainGateway, apply_result, catch_up, chain_time, record_receipt, relay_entries, submit
@@ -163,7 +167,7 @@ def pay_now(session: Session, gateway: ChainGateway, order: Order) -> None:
     if job is None or job.state != ChainState.PENDING or _older_jobs_pending(session, job):
         return
     try:
-        receipt = send_purchase(gateway, session, job)
+        receipt = send_purchase(gateway, session, job, fresh=True)
     except (ChainUnavailable, IntegrityError):
         session.rollback()  # still pending; the dispatcher (or the concurrent sender) finishes it
         return
@@ -185,17 +189,16 @@ def pay_now(session: Session, gateway: ChainGateway, order: Order) -> None:
 
 def plan_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     """The buyer's acts: approve Settlement when its allowance is short (dev token), then `buyLicense`
-    (`buyPublicWelfareLicense` for a public-welfare order: nothing to pay). None when the chain has the license
-    already (a payment made before a crash is adopted, not repeated)."""
+    (`buyPublicWelfareLicense` for a public-welfare order: nothing to pay). The order is new (its license id is
+    derived from the signed request, which runs once), so the chain is not asked for its license here: the
+    sender asks before any later send (`send_purchase`), and `LicenseExists` on chain is the last guard."""
     order = session.exec(select(Order).where(Order.id == p["order_id"])).one()
     ledger = gateway.ledger
     if order.use == Use.PUBLIC_WELFARE:
-        return [] if _on_chain(gateway, order) else [ledger.acts.buy_public_welfare_license(
-            order.license_id, order.offer_id, order.quantity, b32(order.terms_hash))]
+        return [ledger.acts.buy_public_welfare_license(order.license_id, order.offer_id, order.quantity,
+                                                       b32(order.terms_hash))]
     buyer = session.exec(select(Account.address).where(Account.id == order.buyer_id)).one()
     try:
-        if ledger.license(order.license_id) is not None:
-            return []
         short = p["amount"] is None or ledger.allowance(buyer) < int(p["amount"]) - int(p["voucher_fen"])
     except ChainUnavailable:
         short = True  # queued for later: approve first, to be safe
@@ -204,16 +207,21 @@ def plan_purchase(gateway: ChainGateway, session: Session, p: dict[str, Any]) ->
                                            order.voucher_id or "", int(p["voucher_fen"]))]
 
 
-def send_purchase(gateway: ChainGateway, session: Session, job: ChainTx) -> Receipt:
+def send_purchase(gateway: ChainGateway, session: Session, job: ChainTx, *, fresh: bool = False) -> Receipt:
     """The `license.buy` runner: relay the buyer's signed acts (unless the chain has the license already),
     then record the license from the chain's own figures. On a revert the order is marked failed (in the
-    caller's session) and the revert re-raised."""
+    caller's session) and the revert re-raised.
+
+    `fresh`: sent right after the order was placed (`pay_now`), its acts planned moments ago against the chain
+    (`plan_purchase` asked for the license) and no other sender touching it yet (the outbox leaves young
+    purchases alone): the license is not asked for again before the send. A send made meanwhile would still
+    be found by the forwarder (its nonce used: the payment adopted, `relay_entries`)."""
     order = session.exec(select(Order).where(Order.id == job.payload["order_id"])).one()
     if order.state == OrderState.PAID and order.tx_hash:
         return Receipt(order.tx_hash, order.block_number or 0, order.log_index, 0)
     ledger = gateway.ledger
     offer = get_offer(session, order.offer_id)
-    chain_license = ledger.license(order.license_id)
+    chain_license = None if fresh else ledger.license(order.license_id)
     receipt: Receipt | None = None
     if chain_license is None:
         try:
@@ -237,16 +245,9 @@ def send_purchase(gateway: ChainGateway, session: Session, job: ChainTx) -> Rece
     return receipt
 
 
-def _on_chain(gateway: ChainGateway, order: Order) -> bool:
-    try:
-        return gateway.ledger.license(order.license_id) is not None
-    except ChainUnavailable:
-        return False
-
-
 def _payouts(gateway: ChainGateway, offer: Offer, amount: int) -> list[dict[str, Any]]:
-    """Each payee's share of a paid price, split as the contract splits it."""
-    shares = gateway.ledger.split_of(amount, [x["bps"] for x in offer.payees])
+    """Each payee's share of a paid price, split as the contract splits it (`Settlement.splitOf`, in process)."""
+    shares = split_of(amount, [x["bps"] for x in offer.payees])
     return [{"account_id": x["account_id"], "role": x["role"], "amount_fen": s}
             for x, s in zip(offer.payees, shares, strict=True)]
 

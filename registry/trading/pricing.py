@@ -1,7 +1,10 @@
 """Quotes: the exact price of an offer and quantity and its split among the payees, to the fen.
 
-Both numbers come from the settlement contract itself (`priceOf`, `splitOf` by eth_call), so the quote
-is the payment: the tier rule and the largest-remainder rule each live in one place, the contract.
+Both numbers are the settlement contract's own rules (`priceOf`, `splitOf`) computed in process
+(`ledger.settlement_rules`) over the offer as the chain holds it (`ledger.offer_book`: read once, re-checked
+against the chain's offer events), so the quote is the payment: the contract stays the rule, and a test holds
+the local rules to `eth_call` on thousands of random cases. A quote makes no JSON-RPC request once the offer
+is cached.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from sqlmodel import Session
 from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable, ContractRevert
 from ledger.ids import chain_id_of, hex32
+from ledger.settlement_rules import split_of
 from registry.actor import Actor
 from registry.chain import ChainGateway
 from registry.errors import ChainRejected, ChainUnavailableError, Conflict, InvalidInput, RuleViolation
@@ -29,6 +33,10 @@ from registry.trading.vouchers import check_voucher
 REMAINDER_RULE = ("each payee gets floor(amount x bps / 10000); the fen left over (fewer than the payees) go one "
                   "each to the payees with the largest fractional parts, ties to the earlier payee "
                   "(largest-remainder method, Settlement.splitOf)")
+
+
+QUOTE_SOURCE = ("Settlement.priceOf + Settlement.splitOf, the contract's rules computed over the offer as the chain "
+                "holds it (ledger.settlement_rules, held to eth_call by tests)")
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,9 @@ def unit_price_of(offer: Offer, quantity: int) -> int:
 
 
 def price_of(ledger: Ledger, offer: Offer, quantity: int) -> int:
-    """The contract's price (`priceOf`), held to the bound of every amount (422 naming the quantity)."""
-    amount = ledger.price_of(offer.id, quantity)
+    """The contract's price (`priceOf` over the chain's offer), held to the bound of every amount (422 naming the
+    quantity)."""
+    amount = ledger.offers.get(offer.id).price_of(quantity)
     if amount > MAX_FEN:
         raise InvalidInput("quantity", f"the price of quantity {quantity} is {amount} fen, over the bound of "
                            f"{MAX_FEN} fen for any amount")
@@ -69,7 +78,7 @@ def price_of(ledger: Ledger, offer: Offer, quantity: int) -> int:
 def price(ledger: Ledger, offer: Offer, quantity: int) -> Price:
     """The contract's price and split (raises ChainUnavailable or ContractRevert)."""
     amount = price_of(ledger, offer, quantity)
-    shares = ledger.split_of(amount, [p["bps"] for p in offer.payees])
+    shares = split_of(amount, [p["bps"] for p in offer.payees])
     return Price(unit_price_of(offer, quantity), amount, shares)
 
 
@@ -94,7 +103,7 @@ def quote(gateway: ChainGateway, actor: Actor, product: Product, offer: Offer, q
                     unit_price_fen=p.unit_price_fen, amount_fen=p.amount_fen, voucher_id=voucher_id,
                     voucher_fen=voucher_fen, payable_fen=p.amount_fen - voucher_fen, payees=payees,
                     bps_total=sum(x.bps for x in payees), remainder_fen=p.amount_fen - floors,
-                    remainder_rule=REMAINDER_RULE, source="Settlement.priceOf + Settlement.splitOf (eth_call)")
+                    remainder_rule=REMAINDER_RULE, source=QUOTE_SOURCE)
 
 
 def quote_offer(session: Session, gateway: ChainGateway, actor: Actor, ref: str, offer_id: str, quantity: int,

@@ -135,7 +135,8 @@ class QuoteOut(BaseModel):
     bps_total: int
     remainder_fen: int = Field(description="fen left after flooring every share, given out by the rule below")
     remainder_rule: str
-    source: str = Field(description="where the numbers come from: the settlement contract (eth_call)")
+    source: str = Field(description="where the numbers come from: the settlement contract's rules, computed over "
+                                    "the offer as the chain holds it")
     cap_fen: int | None = Field(None, description="the unit-price cap binding this offer's charge form now")
 
 
