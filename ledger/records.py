@@ -155,14 +155,26 @@ def _take(conn: sa.Connection, count: int) -> int | None:
     mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
     if mark is None:
         return conn.execute(_TAKE, {"count": count}).scalar()
+    rows = driver_rows(conn, f"UPDATE ledger_head SET next_seq = next_seq + {mark} WHERE id = 1 RETURNING next_seq",
+                       (count,))
+    return int(rows[0][0]) if rows else None
+
+
+def driver_rows(conn: sa.Connection, sql: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
+    """`sql` run on the connection's own driver cursor, its rows as plain tuples (no SQLAlchemy row objects); the
+    driver's errors raised as SQLAlchemy's (an OperationalError stays one: the API answers 503, the CLI one line)."""
+    dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(f"UPDATE ledger_head SET next_seq = next_seq + {mark} WHERE id = 1 RETURNING next_seq",
-                       (count,))
-        row = cursor.fetchone()
+        if params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, params)
+        return cast(list[tuple[Any, ...]], cursor.fetchall())
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
     finally:
         cursor.close()
-    return None if row is None else int(row[0])
 
 
 def record_fields(seq: int, at: datetime, *, kind: str, actor: str, subject: str,
@@ -211,12 +223,7 @@ def record_rows(session: Session, columns: Sequence[str], batch: int = 20_000) -
     while True:
         query = sa.select(*cols).where(_RECORDS.c.seq > last).order_by(_RECORDS.c.seq).limit(batch)
         sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))  # integers only
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql)
-            rows = cast(list[tuple[Any, ...]], cursor.fetchall())
-        finally:
-            cursor.close()
+        rows = driver_rows(conn, sql)
         if not rows:
             return
         yield rows

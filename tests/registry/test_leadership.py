@@ -13,13 +13,11 @@ import sqlalchemy as sa
 
 from registry.db import make_engine
 from registry.leadership import FileLeadership, Leadership, PostgresLeadership, leadership_for
-from tests.utils.server import PG_URL, VENV_BIN
+from tests.utils.server import BACKENDS, PG_URL, VENV_BIN
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)  # PostgreSQL when PROVEX_TEST_POSTGRES_URL names one (CI does)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "postgres" and not PG_URL:
-        pytest.skip("PROVEX_TEST_POSTGRES_URL is not set (CI sets it)")
     url = PG_URL if request.param == "postgres" else f"sqlite:///{tmp_path / 'provex.db'}"
     assert url
     eng = make_engine(url)
