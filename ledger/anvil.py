@@ -107,14 +107,7 @@ class Anvil:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop Anvil gracefully (it dumps its state file on SIGINT), killing it if it hangs."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        interrupt(self.proc, timeout)
 
     def kill(self) -> None:
         """Stop Anvil abruptly (SIGKILL), as a crash would."""
@@ -129,3 +122,15 @@ class Anvil:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def interrupt(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Stop a node process as Ctrl-C would (SIGINT: it saves what it keeps), then SIGKILL if it hangs."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from types import TracebackType
 
 import httpx
 
-from ledger.anvil import free_port
+from ledger.anvil import free_port, interrupt
 from ledger.toolchain import DEFAULT_TOOLCHAIN_DIR, REPO_ROOT, ToolchainError
 
 HARDHAT_CONFIG = REPO_ROOT / "toolchain" / "hardhat.config.js"
@@ -97,14 +96,7 @@ class Hardhat:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the node (SIGINT, then SIGKILL if it hangs)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        interrupt(self.proc, timeout)
 
     def __enter__(self) -> Hardhat:
         return self.start()
