@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalog import _cpu_seconds, drive, free_port  # noqa: E402
+from catalog import Mix, _cpu_seconds, drive, free_port  # noqa: E402
 from purchase_paths import measure as purchase_paths  # noqa: E402
 
 from api.client.signer import SigningTransport, domain_from, make_binding  # noqa: E402
@@ -227,6 +227,16 @@ def per(delta: float, n: int, digits: int = 1) -> float | None:
     return round(delta / n, digits) if n else None
 
 
+def quote_mix(product_id: str, offer_id: str) -> type[Mix]:
+    """Quotes of one offer at random quantities (tier boundaries and remainders included)."""
+
+    class QuoteMix(Mix):
+        def next(self) -> tuple[str, dict[str, Any]]:
+            return f"/products/{product_id}/quote", {"offer_id": offer_id, "quantity": self.rng.randrange(1, 5000)}
+
+    return QuoteMix
+
+
 def run(root: Path, block_time: int, buyers: int, seconds: float, concurrency: int, workers: int) -> dict[str, Any]:
     """One chain, one API (of the tree at `root`): set up, then the purchase phase, then the quote phase."""
     with tempfile.TemporaryDirectory(prefix="provex-bench-trading-") as tmp:
@@ -252,10 +262,8 @@ def run(root: Path, block_time: int, buyers: int, seconds: float, concurrency: i
                         rpc_by_method={k: per(v - by0.get(k, 0), n) for k, v in sorted(by1.items())
                                        if v - by0.get(k, 0)})
             print(f"  purchases: {buys}", file=sys.stderr)
-            path = f"/products/{product['id']}/quote"
-            quotes = asyncio.run(drive(url, keys[0], lambda rng: (path, {"offer_id": offer["id"],
-                                                                          "quantity": rng.randrange(1, 5000)}),
-                                       seconds, concurrency, proc.pid))
+            quotes = asyncio.run(drive(url, keys[0], quote_mix(product["id"], offer["id"]), seconds, concurrency,
+                                       proc.pid))
             rpc2 = sum(chain.requests().values())
             quotes["rpc_per_quote"] = per(rpc2 - rpc1, int(quotes["requests"]), 3)
             print(f"  quotes: {quotes}", file=sys.stderr)
