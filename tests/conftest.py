@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -14,6 +15,23 @@ from ledger.runtime import ChainConfig, ChainRuntime
 from tests.utils.common import uid
 
 __all__ = ["uid"]  # tests/ledger imports it from here; new code imports tests.utils.common
+
+
+# Folders whose tests share one costly session fixture (the demo: ~65 s to start; the query cluster: ~18 s). Under
+# `--dist loadfile` each xdist worker that runs one of their files starts its own; scheduled as one unit, one does.
+SHARED_SESSION_FOLDERS = ("tests/demo/", "tests/registry/queries/")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, except that each of SHARED_SESSION_FOLDERS is one unit of work."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedSessionScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            folder = next((f for f in SHARED_SESSION_FOLDERS if nodeid.startswith(f)), None)
+            return folder or str(super()._split_scope(nodeid))
+
+    return SharedSessionScheduling(config, log) if config.getoption("dist") == "loadfile" else None
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def test_provider_payee_releases_as_soon_as_the_window_has_passed(server: Server
     product = listed_product(server)
     split = {"providers": [{"account_id": server.ids["provider"], "bps": 1000}], "operator": 7000,
              "authority": 1000, "exchange": 1000}
-    offer = make_offer(server, product, "one_off", [(1, 1000)], refund_window_seconds=20, split=split)
+    offer = make_offer(server, product, "one_off", [(1, 1000)], refund_window_seconds=8, split=split)
     buyer = new_account(server, fen=5_000)
     with server.client(key=buyer["api_key"]) as c:
         r = buy(c, offer["id"])
