@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from privacy.calibrate import component_errors
 from registry.actor import Actor
+from registry.products import get_product
 from registry.queries.policy import effective_threshold, policy_of
 from registry.queries.providers import product_endpoints
 from registry.queries.run import Prepared, prepare
@@ -29,6 +30,7 @@ def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
     """Price `data.queries` in order under the license; the transaction is rolled back whatever happens."""
     try:
         lic = visible_license(session, actor, data.license_id)
+        factor = _noise_factor(session, lic.product_id)
         items: list[PreviewItem] = []
         for q in data.queries:
             prep = prepare(session, actor, QueryIn(license_id=data.license_id, sql=q.sql, epsilon=q.epsilon,
@@ -39,7 +41,7 @@ def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
                             epsilon=prep.noise.epsilon, delta=prep.noise.delta, rho=prep.noise.rho or None)
             except UsageRefused as e:
                 refused = {"error": e.code, "detail": e.detail}
-            items.append(_item(session, q.sql, prep, lic, refused))
+            items.append(_item(q.sql, prep, lic, factor, refused))
             if refused is not None:
                 break
         eps_left, delta_left = product_budget_left(session, lic)
@@ -54,11 +56,17 @@ def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
         session.rollback()
 
 
-def _item(session: Session, sql: str, prep: Prepared, lic: License, refused: dict[str, Any] | None) -> PreviewItem:
+def _noise_factor(session: Session, product_id: str) -> float:
+    """How much more noise than calibrated the product's registered providers add when all take part
+    (`privacy.result.decode_groups`'s `variance_factor`: survivors / threshold)."""
+    product = get_product(session, product_id)
+    endpoints, _ = product_endpoints(session, product)
+    threshold = effective_threshold(product, policy_of(session, product))
+    return max(len(endpoints), threshold) / threshold
+
+
+def _item(sql: str, prep: Prepared, lic: License, factor: float, refused: dict[str, Any] | None) -> PreviewItem:
     noise = prep.noise
-    endpoints, _ = product_endpoints(session, prep.product)
-    threshold = effective_threshold(prep.product, policy_of(session, prep.product))
-    factor = max(len(endpoints), threshold) / threshold
     errors = [ExpectedError(**vars(e)) for e in component_errors(prep.plan, noise, factor)]
     return PreviewItem(sql=sql, kinds=sorted(prep.plan.kinds), noised=noise.enabled, epsilon=noise.epsilon,
                        delta=noise.delta, rho=noise.rho,

@@ -73,25 +73,32 @@ def give_back_total(session: Session, product_id: str, e: int, d: int, r: int) -
                             rho_spent=col(P.rho_spent) - r).execution_options(synchronize_session=False))
 
 
-def total_left(session: Session, product_id: str) -> tuple[float | None, float | None]:
-    """(epsilon, delta) all buyers together have left on the product (None: no cap)."""
+def _current(session: Session, product_id: str) -> ProductBudget | None:
     row = session.get(ProductBudget, product_id)
+    if row is not None:
+        session.refresh(row)  # the UPDATEs bypass the session's copy
+    return row
+
+
+def _left(row: ProductBudget | None) -> tuple[float | None, float | None]:
     if row is None:
         return None, None
-    session.refresh(row)  # the UPDATEs bypass the session's copy
     eps = None if row.eps_cap is None else (row.eps_cap - row.eps_spent) / EPS_UNIT
     delta = None if row.delta_cap is None else (row.delta_cap - row.delta_spent) / DELTA_UNIT
     return eps, delta
 
 
+def total_left(session: Session, product_id: str) -> tuple[float | None, float | None]:
+    """(epsilon, delta) all buyers together have left on the product (None: no cap)."""
+    return _left(_current(session, product_id))
+
+
 def total_view(session: Session, product_id: str) -> TotalBudgetOut:
-    row = session.get(ProductBudget, product_id)
-    if row is not None:
-        session.refresh(row)
-    cap_e = None if row is None or row.eps_cap is None else row.eps_cap / EPS_UNIT
-    cap_d = None if row is None or row.delta_cap is None else row.delta_cap / DELTA_UNIT
-    spent_e = 0.0 if row is None else row.eps_spent / EPS_UNIT
-    spent_d = 0.0 if row is None else row.delta_spent / DELTA_UNIT
-    left_e, left_d = total_left(session, product_id)
-    return TotalBudgetOut(product_id=product_id, epsilon_cap=cap_e, delta_cap=cap_d, epsilon_spent=spent_e,
-                          delta_spent=spent_d, epsilon_left=left_e, delta_left=left_d)
+    row = _current(session, product_id)
+    left_e, left_d = _left(row)
+    return TotalBudgetOut(product_id=product_id,
+                          epsilon_cap=None if row is None or row.eps_cap is None else row.eps_cap / EPS_UNIT,
+                          delta_cap=None if row is None or row.delta_cap is None else row.delta_cap / DELTA_UNIT,
+                          epsilon_spent=0.0 if row is None else row.eps_spent / EPS_UNIT,
+                          delta_spent=0.0 if row is None else row.delta_spent / DELTA_UNIT,
+                          epsilon_left=left_e, delta_left=left_d)
