@@ -144,9 +144,11 @@ def test_auditor_timeline_and_verification(as_role: Any, live_demo: LiveDemo) ->
 
 
 def test_each_role_sees_only_its_pages(as_role: Any, live_demo: LiveDemo) -> None:
-    expected = {"buyer": ["catalog", "buyer"], "auditor": ["catalog", "reports", "auditor"],
-                "exchange": ["catalog", "reports", "exchange"], "authority": ["catalog", "reports", "authority"],
-                "operator_xlg": ["reports", "assets", "catalog"]}
+    expected = {"buyer": ["catalog", "negotiations", "statement", "buyer"],
+                "auditor": ["catalog", "reports", "auditor"],
+                "exchange": ["catalog", "reports", "statement", "exchange"],
+                "authority": ["catalog", "reports", "authority"],
+                "operator_xlg": ["reports", "assets", "negotiations", "statement", "catalog"]}
     for who, pages in expected.items():
         page = as_role(who, key=False)
         nav = page.locator("header nav a").evaluate_all("els => els.map(e => e.dataset.page)")
