@@ -10,6 +10,7 @@ Session <id>`); the API key itself is never kept. Every state-changing request m
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -219,6 +220,15 @@ def notices(request: Request) -> Response:
         items = anon.notices()
     return templates.TemplateResponse(request, "notices.html",
                                       {**base_context(request, lang_of(request)), "notices": items})
+
+
+@router.get("/certificates/{code}")
+def certificate_file(code: str, p: Page = Depends(page("catalog"))) -> Response:
+    """The registration certificate with the API's check of it against the chain, as a JSON file to keep."""
+    body = {"certificate": p.client.certificate(code), "verification": p.client.verify_certificate(code)}
+    return Response(json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                    media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="provex-certificate-{code}.json"'})
 
 
 @router.get("/products/{ref}")
