@@ -4,6 +4,12 @@ receipts), refunds, and negotiations; merged into `api.portal.i18n.MESSAGES`."""
 from __future__ import annotations
 
 ACCOUNT_MESSAGES: dict[str, dict[str, str]] = {
+    "role_authority": {"zh": "主管部门", "en": "authority"},
+    "role_exchange": {"zh": "交易所", "en": "exchange"},
+    "role_operator": {"zh": "运营单位", "en": "operator"},
+    "role_provider": {"zh": "数据提供方", "en": "provider"},
+    "role_buyer": {"zh": "需求方", "en": "buyer"},
+    "role_auditor": {"zh": "审计方", "en": "auditor"},
     "statement": {"zh": "账单", "en": "Statement"},
     "negotiations": {"zh": "议价", "en": "Negotiations"},
     "st_title": {"zh": "账单与余额", "en": "Statement and balance"},

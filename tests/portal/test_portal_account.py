@@ -37,6 +37,7 @@ def test_a_buyer_refunds_a_license_and_reads_the_statement(portal: OpenPortal, s
 
     page.goto(f"{server.url}/portal/statement?lang=zh")
     assert page.locator("h1").inner_text() == "账单与余额"
+    assert page.locator("header .role").inner_text() == "需求方"  # the role badge speaks the page's language
     row = page.locator("[data-testid=spending] tbody tr", has_text=product["code"])
     assert row.count() >= 1 and "¥7.00" in row.first.inner_text()
     assert page.locator("svg.chart").count() >= 1
