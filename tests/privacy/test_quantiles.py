@@ -77,13 +77,15 @@ def run(coordinator: Coordinator, where: str, group: str, dp: DPParams | None) -
 
 def cells(result: AggregateResult, truth: dict[tuple[Any, ...], dict[str, float | None]]
           ) -> Iterator[tuple[str, Any, list[float], float, float]]:
-    """(alias, value, ci95, se, truth) of every cell SQL has a value for."""
+    """(alias, value, ci95, se, truth) of every cell SQL has a value for (noised: unless the group's noisy
+    count is not positive, as an AVG's)."""
     for g in result.groups:
         want = truth.get(tuple(g.key.values()))
         for alias, value in g.values.items():
             if want is not None and want[alias] is not None:
-                assert value is not None, (g.key, alias)
-                yield alias, value, g.ci95[alias], g.se[alias], float(want[alias])
+                assert value is not None or result.noised, (g.key, alias)
+                if value is not None:
+                    yield alias, value, g.ci95[alias], g.se[alias], float(want[alias])
 
 
 def test_noised_quantiles_cover_duckdb_at_the_stated_rate(five: Cluster, files: list[Path],
@@ -104,7 +106,7 @@ def test_noised_quantiles_cover_duckdb_at_the_stated_rate(five: Cluster, files: 
     rates = {k: sum(v) / len(v) for k, v in covered.items()}
     print(f"cells {sum(map(len, covered.values()))}: coverage {rates}, median |error| {statistics.median(errors):.3f}"
           f" and 95 % width {statistics.median(widths):.3f} of the range")
-    assert len(covered["quantile"]) >= 200 and len(covered["min/max"]) >= 80
+    assert len(covered["quantile"]) >= 180 and len(covered["min/max"]) >= 70
     assert rates["quantile"] >= 0.9 and rates["min/max"] >= 0.9, rates
     assert statistics.median(errors) < 0.08 and statistics.median(widths) < 0.5  # informative, not just wide
 
