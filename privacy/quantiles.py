@@ -7,15 +7,15 @@ its noise variance is at most log2(B) node variances rather than k bin variances
 
 A quantile at fraction q is DuckDB's ``quantile_cont``: the value at 0-based rank ``h = q (N - 1)`` of
 the column's N non-NULL values (interpolated between neighbouring ranks). ``x_(h) >= e_k`` exactly when
-at most h values lie below ``e_k``, so with ``C_k`` the noisy count below ``e_k`` and ``s_k`` the standard
-deviation of ``C_k - q N`` (both noisy, independent lanes), the 95 % interval is
-``[e_L, e_U]``: L the last edge with ``C_k + 1.96 s_k <= h``, U the first with ``C_k - 1.96 s_k > ceil(h)``;
-it is whole bins, so the bin width is part of it. The estimate reads the rank ``h + 1/2`` off the
-isotonic (monotone) fit of the noisy counts, interpolating linearly inside a bin. Ranks above the middle
-are counted from the top (the tree mirrored), so each side uses the counts nearer to it.
+at most h values lie below ``e_k``, so with ``C_k`` the isotonic (monotone) fit of the noisy counts below
+the edges and ``s_k`` the standard deviation of the noisy count below ``e_k`` minus ``q N`` (independent
+lanes), the 95 % interval is ``[e_L, e_U]``: L the last edge with ``C_k + 1.96 s_k <= h``, U the first
+with ``C_k - 1.96 s_k > ceil(h)``; it is whole bins, so the bin width is part of it. The estimate reads
+the rank ``h + 1/2`` off the same fit, interpolating linearly inside a bin. Ranks above the middle are
+counted from the top (the tree mirrored), so each side uses the counts nearer to it.
 
-MIN is the lower edge of the first bin through which the noisy count clears its own noise
-(``C_k - 1.96 s_k > 0``): the true minimum lies below that bin's upper edge with about 97.5 %
+MIN is the lower edge of the first bin through which the (unfitted) noisy count clears its own noise
+(exceeds 1.96 times its standard deviation): the true minimum lies below that bin's upper edge with about 97.5 %
 confidence; MAX mirrors it. The lower end of MIN's interval (upper end of MAX's) is usually the
 column's bound: a DP answer cannot rule out a few extreme rows. All of it is post-processing of the
 noised tree, so it costs nothing beyond the tree's lanes. Without noise (exact products) the interval

@@ -8,6 +8,7 @@ differencing control (the tree's finest bins are atoms).
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,7 +124,7 @@ def test_exact_quantiles_give_the_bins_holding_the_true_value(five: Cluster, fil
             width = (hi - lo) / QUANTILE_BINS
             assert ci[0] <= want <= ci[1] and ci[0] <= value <= ci[1], (alias, value, ci, want)
             assert all(((e - lo) / width).is_integer() for e in ci), "bin resolution only"
-            assert se == (ci[1] - ci[0]) / 2 / 1.959963984540054
+            assert math.isclose(se, (ci[1] - ci[0]) / 2 / 1.959963984540054)
             if alias[:2] in ("lo", "hi"):  # the bin holding the true MIN (MAX), its lower (upper) edge released
                 assert ci[1] - ci[0] == width and value == ci[0 if alias[:2] == "lo" else 1], (alias, value, ci)
             seen += 1
