@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from privacy.calibrate import DPParams, calibrate, component_errors, no_noise
 from privacy.coordinator import Coordinator
 from privacy.disclosure import exact_plan, run_exact_sync
-from privacy.errors import DisclosureRefused
+from privacy.errors import DisclosureRefused, PolicyRefused
 from privacy.plan import QUANTILE_BINS
+from privacy.provider.enforce import check_cells
+from privacy.provider.local import LocalData
 from privacy.result import AggregateResult
 from privacy.secagg.crypto import public_key_hex
 from privacy.sql import parse_query
@@ -152,3 +154,14 @@ def test_expected_error_of_the_new_kinds() -> None:
     assert all(e.sd > 0 and e.ci95_half_width == 1.96 * e.sd for e in tree)
     assert tree[2].sd == tree[3].sd < tree[1].sd  # MIN and MAX carry no share of the count's noise
     assert all(e.sd == 0 for e in component_errors(plan, no_noise(plan)))
+
+
+def test_a_node_checks_an_exact_trees_bins_against_its_cell_size(files: list[Path]) -> None:
+    """A node's own min_group_size rule: noised, a quantile releases only a DP estimate, so its column's
+    count per group is the cell; exact, the answer is read from the tree's finest bins, so each is a cell."""
+    plan = parse_query("SELECT MEDIAN(temp) AS m, MAX(n) AS x FROM data GROUP BY city", COLUMNS)
+    local = LocalData(files[0])
+    check_cells(plan, local.compute, 5)
+    with pytest.raises(PolicyRefused) as e:
+        check_cells(plan, local.compute, 5, exact=True)
+    assert e.value.rule == "min_group_size"
