@@ -68,5 +68,5 @@ def tree_aggregate(func: str, args: Sequence[exp.Expression], alias: str | None,
     if func == "min" or func == "max":
         return Aggregate(func, spec.name, alias or f"{func}({spec.name})", bins=QUANTILE_BINS)
     p = 0.5 if func == "median" else _fraction(args[1])
-    label = f"median({spec.name})" if func == "median" else f"quantile({spec.name},{p:g})"
+    label = f"median({spec.name})" if func == "median" else f"quantile({spec.name},{p!r})"
     return Aggregate("quantile", spec.name, alias or label, bins=QUANTILE_BINS, p=p)
