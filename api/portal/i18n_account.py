@@ -41,6 +41,8 @@ ACCOUNT_MESSAGES: dict[str, dict[str, str]] = {
     "lic_refund_note": {"zh": "退款期内、未使用的托管许可可全额退回;由您的密钥签名。",
                         "en": "An unused license still in escrow is refunded in full inside its refund window; "
                               "signed with your key."},
+    "plan_hash": {"zh": "查询计划哈希", "en": "plan"},
+    "dp_noise": {"zh": "已加差分隐私噪声", "en": "DP noise"},
     "cert_hash": {"zh": "证书哈希", "en": "Certificate hash"},
     "cert_download": {"zh": "下载证书及链上核验结果", "en": "Download the certificate with its check on chain"},
     "done_refunded": {"zh": "许可已退款,款项退回您的余额。", "en": "The license is refunded to your balance."},
