@@ -147,7 +147,8 @@ class TradingCalls(BaseClient):
         return list(self.get("/licenses", use=use))
 
     def license(self, license_id: str) -> Json:
-        """`GET /licenses/{id}`: one license with its usage and budget left."""
+        """`GET /licenses/{id}`: one license with its usage, its budget window (`budget_window`, `window_start`,
+        `window_refreshes_at`) and what is spent and left in the current window."""
         return dict(self.get(f"/licenses/{license_id}"))
 
     def charges(self, license_id: str) -> list[Json]:

@@ -151,7 +151,11 @@ class PreviewOut(BaseModel):
     license_id: str
     product_id: str
     queries: list[PreviewItem]
-    budget_left: BudgetLeft = Field(description="on the license after the priced queries")
+    budget_left: BudgetLeft = Field(description="on the license after the priced queries (in its current budget "
+                                                "window when it has one)")
+    budget_window: str | None = Field(None, description="the license's budget window: day, week, month; null: never")
+    window_start: datetime | None = Field(None, description="the window the queries would be charged to (UTC)")
+    window_refreshes_at: datetime | None = Field(None, description="when the next window starts fresh (UTC)")
     product_budget_left: BudgetLeft = Field(description="the buyer's budget on the product across its licenses "
                                                         "after the priced queries")
     product_total_left: BudgetLeft = Field(description="what all buyers together have left on the product after "

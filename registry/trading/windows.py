@@ -1,0 +1,42 @@
+"""Budget windows: an offer may let a license's privacy budget (ε, δ, ρ) and its query count refresh every
+calendar day, ISO week (from Monday) or month, in UTC. A window is named by its start (naive UTC datetime);
+the license keeps its lifetime counters and, beside them, what they stood at when its current window began, so
+"spent in this window" is one subtraction inside the same conditional UPDATE that spends (see `licenses`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+BudgetWindow = Literal["day", "week", "month"]
+WINDOWS: tuple[str, ...] = ("day", "week", "month")
+
+
+def utc_now() -> datetime:
+    """The one clock of budget windows and license validity: naive UTC wall time."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def window_start(window: str, t: datetime) -> datetime:
+    """The start of the `window` period that contains `t` (UTC)."""
+    day = naive(t).replace(hour=0, minute=0, second=0, microsecond=0)
+    if window == "day":
+        return day
+    if window == "week":
+        return day - timedelta(days=day.weekday())
+    if window == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown budget window {window!r}")
+
+
+def window_end(window: str, start: datetime) -> datetime:
+    """When the window beginning at `start` ends and the next one starts fresh."""
+    if window == "day":
+        return start + timedelta(days=1)
+    if window == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
