@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from ledger.records import append_record
 from registry.access import require_servable
@@ -50,7 +51,7 @@ from registry.trading.models import (
 from registry.trading.offers import require_operator_of
 from registry.trading.product_budget import give_back_total, spend_total
 from registry.trading.units import DELTA_UNIT, EPS_UNIT, delta_units, eps_units
-from registry.trading.windows import naive, utc_now, window_start
+from registry.trading.windows import aware, utc_now, window_start
 
 # What one buyer may spend on one product across all its licenses unless the operator sets a policy.
 DEFAULT_PRODUCT_EPSILON = 10.0
@@ -92,7 +93,7 @@ def window_use(lic: License, at: datetime | None = None) -> WindowUse:
     if lic.budget_window is None:
         return WindowUse(None, lic.queries_used, lic.eps_spent, lic.delta_spent, lic.rho_spent)
     cur = window_start(lic.budget_window, at or utc_now())
-    if lic.window_start is None or naive(lic.window_start) < cur:
+    if lic.window_start is None or aware(lic.window_start) < cur:
         return WindowUse(cur, 0 if lic.kind != OfferKind.METERED else lic.queries_used, 0, 0, 0)
     return WindowUse(cur, lic.queries_used - lic.win_queries, lic.eps_spent - lic.win_eps,
                      lic.delta_spent - lic.win_delta, lic.rho_spent - lic.win_rho)
@@ -200,7 +201,7 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     Refusals raise `UsageRefused` (409) naming the rule and what is left; nothing stays written.
     The caller commits (before running the query) and calls `refund_spend` if the query fails.
     """
-    at = at or utc_now()
+    at = aware(at) if at else utc_now()
     lic = spend(session, actor, license_ref, kinds=kinds, columns=columns, epsilon=epsilon, delta=delta, rho=rho,
                 at=at)
     unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
@@ -265,9 +266,9 @@ def _check_usage(session: Session, lic: License, kinds: set[str], columns: set[s
     """Not refunded, valid at `at`, product servable, kinds and columns licensed; returns the product."""
     if lic.status == LicenseStatus.REFUNDED:
         raise UsageRefused("LicenseRefunded", license=lic.id)
-    if at < naive(lic.valid_from):
+    if at < aware(lic.valid_from):
         raise UsageRefused("LicenseNotYetValid", license=lic.id, validFrom=lic.valid_from.isoformat())
-    if at >= naive(lic.valid_until):
+    if at >= aware(lic.valid_until):
         raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
     product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
     require_servable(session, product)
@@ -289,7 +290,7 @@ def _window_bases(lic: License, at: datetime) -> dict[str, Any]:
              "win_rho": col(L.win_rho)}
     if lic.budget_window is None:
         return bases
-    cur = sa.literal(window_start(lic.budget_window, at), sa.DateTime())
+    cur = sa.literal(window_start(lic.budget_window, at), UTCDateTime())
     same = col(L.window_start) >= cur
     rolled = {"win_eps": col(L.eps_spent), "win_delta": col(L.delta_spent), "win_rho": col(L.rho_spent)}
     if lic.kind != OfferKind.METERED:
@@ -372,7 +373,7 @@ def _unspend_license(session: Session, lic: License, units: tuple[int, int, int]
     e, d, r = units
     back: dict[str, Any] = {}
     if drawn is not None:
-        earlier = col(L.window_start) > sa.literal(drawn, sa.DateTime())
+        earlier = col(L.window_start) > sa.literal(drawn, UTCDateTime())
         back = {k: sa.case((earlier, col(getattr(L, k)) - n), else_=col(getattr(L, k)))
                 for k, n in (("win_eps", e), ("win_delta", d), ("win_rho", r))}
         if lic.kind != OfferKind.METERED:

@@ -1,5 +1,5 @@
 """Budget windows: an offer may let a license's privacy budget (ε, δ, ρ) and its query count refresh every
-calendar day, ISO week (from Monday) or month, in UTC. A window is named by its start (naive UTC datetime);
+calendar day, ISO week (from Monday) or month, in UTC. A window is named by its start (an aware UTC datetime);
 the license keeps its lifetime counters and, beside them, what they stood at when its current window began, so
 "spent in this window" is one subtraction inside the same conditional UPDATE that spends (see `licenses`)."""
 
@@ -13,17 +13,18 @@ WINDOWS: tuple[str, ...] = ("day", "week", "month")
 
 
 def utc_now() -> datetime:
-    """The one clock of budget windows and license validity: naive UTC wall time."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """The one clock of budget windows and license validity: UTC wall time (tests pass their own `at`)."""
+    return datetime.now(UTC)
 
 
-def naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+def aware(t: datetime) -> datetime:
+    """`t` in UTC; a naive time is taken as UTC (as older rows read back)."""
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def window_start(window: str, t: datetime) -> datetime:
     """The start of the `window` period that contains `t` (UTC)."""
-    day = naive(t).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = aware(t).replace(hour=0, minute=0, second=0, microsecond=0)
     if window == "day":
         return day
     if window == "week":

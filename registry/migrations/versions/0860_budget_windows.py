@@ -22,11 +22,11 @@ BASES = ("win_queries", "win_eps", "win_delta", "win_rho")
 def upgrade() -> None:
     with op.batch_alter_table("licenses") as t:
         t.add_column(sa.Column("budget_window", sqltypes.AutoString(length=8), nullable=True))
-        t.add_column(sa.Column("window_start", sa.DateTime(), nullable=True))
+        t.add_column(sa.Column("window_start", sqltypes.UTCDateTime(), nullable=True))
         for name in BASES:
             t.add_column(sa.Column(name, sa.BigInteger(), nullable=False, server_default="0"))
     with op.batch_alter_table("license_charges") as t:
-        t.add_column(sa.Column("window_start", sa.DateTime(), nullable=True))
+        t.add_column(sa.Column("window_start", sqltypes.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
