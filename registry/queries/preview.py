@@ -21,11 +21,11 @@ from registry.queries.run import Prepared, prepare
 from registry.queries.schemas import BudgetLeft, ExpectedError, PreviewIn, PreviewItem, PreviewOut, QueryIn
 from registry.trading.errors import UsageRefused
 from registry.trading.license_views import visible_license
-from registry.trading.licenses import product_budget_left, spend, window_use
+from registry.trading.licenses import product_budget_left, spend
 from registry.trading.models import License, OfferKind
 from registry.trading.product_budget import total_left
 from registry.trading.units import DELTA_UNIT, EPS_UNIT
-from registry.trading.windows import utc_now, window_end
+from registry.trading.windows import utc_now, window_end, window_use
 
 
 def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:

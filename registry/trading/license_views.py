@@ -11,12 +11,12 @@ from registry.actor import Actor
 from registry.errors import NotFound
 from registry.models import Role
 from registry.products import get_product
-from registry.trading.licenses import get_license, window_use
+from registry.trading.licenses import get_license
 from registry.trading.models import License, LicenseCharge, LicenseStatus, Use
 from registry.trading.offers import receipt_of
 from registry.trading.schemas import ChargeOut, LicenseOut
 from registry.trading.units import DELTA_UNIT, EPS_UNIT
-from registry.trading.windows import window_end
+from registry.trading.windows import window_end, window_use
 
 
 def visible_license(session: Session, actor: Actor, license_id: str) -> License:

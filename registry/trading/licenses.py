@@ -51,7 +51,7 @@ from registry.trading.models import (
 from registry.trading.offers import require_operator_of
 from registry.trading.product_budget import give_back_total, spend_total
 from registry.trading.units import DELTA_UNIT, EPS_UNIT, delta_units, eps_units
-from registry.trading.windows import aware, utc_now, window_start
+from registry.trading.windows import aware, utc_now, window_start, window_use
 
 # What one buyer may spend on one product across all its licenses unless the operator sets a policy.
 DEFAULT_PRODUCT_EPSILON = 10.0
@@ -75,28 +75,6 @@ class LicenseGrant:
     epsilon_left: float
     delta_left: float
     terms_hash: str
-
-
-@dataclass(frozen=True)
-class WindowUse:
-    """What a license has spent in its current budget window (the whole license when it has no window)."""
-
-    start: datetime | None
-    queries: int
-    eps: int
-    delta: int
-    rho: int
-
-
-def window_use(lic: License, at: datetime | None = None) -> WindowUse:
-    """The license's spend in the window containing `at` (nothing yet when that window has not been drawn from)."""
-    if lic.budget_window is None:
-        return WindowUse(None, lic.queries_used, lic.eps_spent, lic.delta_spent, lic.rho_spent)
-    cur = window_start(lic.budget_window, at or utc_now())
-    if lic.window_start is None or aware(lic.window_start) < cur:
-        return WindowUse(cur, 0 if lic.kind != OfferKind.METERED else lic.queries_used, 0, 0, 0)
-    return WindowUse(cur, lic.queries_used - lic.win_queries, lic.eps_spent - lic.win_eps,
-                     lic.delta_spent - lic.win_delta, lic.rho_spent - lic.win_rho)
 
 
 # --------------------------------------------------------------------- terms

@@ -5,8 +5,11 @@ the license keeps its lifetime counters and, beside them, what they stood at whe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+
+from registry.trading.models import License, OfferKind
 
 BudgetWindow = Literal["day", "week", "month"]
 WINDOWS: tuple[str, ...] = ("day", "week", "month")
@@ -41,3 +44,25 @@ def window_end(window: str, start: datetime) -> datetime:
     if window == "week":
         return start + timedelta(days=7)
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class WindowUse:
+    """What a license has spent in its current budget window (the whole license when it has no window)."""
+
+    start: datetime | None
+    queries: int
+    eps: int
+    delta: int
+    rho: int
+
+
+def window_use(lic: License, at: datetime | None = None) -> WindowUse:
+    """The license's spend in the window containing `at` (nothing yet when that window has not been drawn from)."""
+    if lic.budget_window is None:
+        return WindowUse(None, lic.queries_used, lic.eps_spent, lic.delta_spent, lic.rho_spent)
+    cur = window_start(lic.budget_window, at or utc_now())
+    if lic.window_start is None or aware(lic.window_start) < cur:
+        return WindowUse(cur, 0 if lic.kind != OfferKind.METERED else lic.queries_used, 0, 0, 0)
+    return WindowUse(cur, lic.queries_used - lic.win_queries, lic.eps_spent - lic.win_eps,
+                     lic.delta_spent - lic.win_delta, lic.rho_spent - lic.win_rho)
