@@ -17,7 +17,8 @@
  * (default POST), data-next (the page to go to after success; default: this page), data-done (the flash
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
  * naming no field goes), data-errors (JSON {"code" or "code:field": {field, text}}: the page's translated message
- * for an API refusal, and the field it is shown at).
+ * for an API refusal, and the field it is shown at). A button with `formaction` posts the form as a plain form
+ * (no signature, no act: e.g. the query form's preview).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
  * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | skip; a multiple select sends
  * the list of its chosen values; data-key renames the JSON key; data-optional drops an empty value;
@@ -361,6 +362,7 @@
     const form = event.target;
     if (form.matches("form.signout")) forgetWallet();
     if (!form.dataset.apiPath) return;
+    if (event.submitter && event.submitter.hasAttribute("formaction")) return;  // a plain post (a preview): no act
     event.preventDefault();
     if (form.dataset.busy) return;
     form.querySelectorAll("[data-signer]").forEach((el) => el.remove());
