@@ -12,12 +12,12 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from api.client import ApiError, Json
+from api.client import Json
 from api.portal import budgets, charts
 from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
 from api.routers.audit import VerifyOut
 from registry.assets.book import CATEGORIES
-from registry.queries.schemas import QueryOut
+from registry.queries.schemas import PreviewOut, QueryOut
 from registry.reports.period import CST, FIRST_YEAR, LAST_YEAR, year_of
 
 router = portal_router()
@@ -91,20 +91,12 @@ def buyer_result_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
 
 
 @router.post("/buyer/preview")
-def buyer_preview(form: dict[str, str] = Depends(form_data), p: Page = Depends(page("buyer"))) -> Response:
-    """The query form's Preview button (a plain form post: a preview is no act, nothing is signed or spent): the
-    API prices the query under the license; the answer is kept and shown on a GET page beside the form."""
-    values = {k: form.get(k, "") for k in ("license_id", "sql", "epsilon")}
-    item: dict[str, Any] = {"sql": values["sql"]}
-    try:
-        if values["epsilon"].strip():
-            item["epsilon"] = float(values["epsilon"])
-        kept: dict[str, Any] = {"preview": p.client.preview_queries(values["license_id"], [item])}
-    except ValueError:
-        kept = {"preview_error": {"code": "invalid_input", "detail": "epsilon: not a number"}}
-    except ApiError as e:
-        kept = {"preview_error": {"code": e.code, "detail": e.detail}}
-    note = p.keep("preview", {**kept, "values": values})
+def buyer_preview(shown: Shown = Depends(shown_of), p: Page = Depends(page("buyer"))) -> Response:
+    """The query form's Preview button: `signer.js` sent the query to `POST /queries/preview` (signed like every
+    POST; nothing is spent) and posts the answer here; it is kept and shown beside the form on a GET page."""
+    preview = _valid(PreviewOut, shown.response)
+    values = {k: str(shown.form.get(k, "")) for k in ("license_id", "sql", "epsilon")}
+    note = p.keep("preview", {"preview": preview, "values": values})
     return see_other(f"/portal/buyer/previews/{note}")
 
 
@@ -114,8 +106,7 @@ def buyer_preview_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
     if kept is None:
         return _buyer_view(p, None, status=404, gone=True)
     values = dict(kept["values"])
-    return _buyer_view(p, values.pop("license_id", None), values=values, preview=kept.get("preview"),
-                       preview_error=kept.get("preview_error"))
+    return _buyer_view(p, values.pop("license_id", None), values=values, preview=kept["preview"])
 
 
 def _valid(model: type[BaseModel], value: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
         lic = visible_license(session, actor, data.license_id)
         factor = _noise_factor(session, lic.product_id)
         items: list[PreviewItem] = []
-        for q in data.queries:
+        for q in data.batch():
             prep = prepare(session, actor, QueryIn(license_id=data.license_id, sql=q.sql, epsilon=q.epsilon,
                                                    delta=q.delta))
             refused: dict[str, Any] | None = None
