@@ -125,3 +125,13 @@ def spend_line(history: list[dict[str, Any]], before: float, cap: float | None) 
     steps.append(f"H {LINE_W - PAD:.1f}")
     return SpendLine(" ".join(steps), None if cap is None else y(cap), times[0].strftime("%Y-%m-%d %H:%M"),
                      times[-1].strftime("%Y-%m-%d %H:%M"), len(history))
+
+
+def series_chart(title: str, points: list[tuple[str, float]]) -> BarChart | None:
+    """One bar per labelled value (e.g. yuan by period), in the given order; None when there is nothing."""
+    if not points:
+        return None
+    top = max((abs(v) for _, v in points), default=0.0) or 1.0
+    span = WIDTH - LABEL_W - 70
+    bars = [Bar(label, v, i * (BAR_H + GAP), max(1.0, abs(v) / top * span)) for i, (label, v) in enumerate(points)]
+    return BarChart(title, bars, len(bars) * (BAR_H + GAP), top)
