@@ -30,7 +30,7 @@ from registry.errors import NotFound, found
 from registry.models import Account, ChainTx, Product, Role
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
-from registry.trading.licenses import visible_license
+from registry.trading.license_views import visible_license
 
 # Lifecycle stage of each chain event / record kind, in the order an auditor reads a lineage.
 STAGES = {

@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/products/{ref}/budget-policy"): "set_budget_policy",
     ("PUT", "/products/{ref}/total-budget"): "set_total_budget",
     ("GET", "/products/{ref}/total-budget"): "total_budget",
+    ("GET", "/products/{ref}/budget-usage"): "budget_usage",
     ("POST", "/voucher-programmes"): "create_voucher_programme",
     ("GET", "/voucher-programmes"): "voucher_programmes",
     ("GET", "/voucher-programmes/{programme_id}"): "voucher_programme",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.portal.i18n_account import ACCOUNT_MESSAGES
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
+from api.portal.i18n_budgets import BUDGET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
 
 LANGS = ("zh", "en")
@@ -380,6 +381,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
+    **BUDGET_MESSAGES,  # budget gauges, budget windows, the query preview
     **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
 }
 

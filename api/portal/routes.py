@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import account, buying, pages, signing, vendor
+from api.portal import account, budgets, buying, pages, signing, vendor
 from api.portal.i18n import MESSAGES, pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -247,7 +247,8 @@ def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
                 quote = None
         offers.append({"offer": offer, "quote": quote})
     notice = p.client.notice(prod["id"]) if prod["status"] == "in_notice" else None
-    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers,
+    figures = budgets.product_figures(p.client, prod["id"])
+    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers, figures=figures,
                     reviews=_reviews(p, prod), notice=notice, revisions=_revisions(p, prod))
 
 

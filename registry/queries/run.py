@@ -53,7 +53,8 @@ from registry.products import get_product
 from registry.queries.policy import check_noise_off_allowed, effective_threshold, policy_of
 from registry.queries.providers import product_endpoints
 from registry.queries.schemas import BudgetLeft, QueryIn, QueryOut
-from registry.trading.licenses import LicenseGrant, authorize_and_spend, refund_spend, visible_license
+from registry.trading.license_views import visible_license
+from registry.trading.licenses import LicenseGrant, authorize_and_spend, refund_spend
 
 log = logging.getLogger("provex.queries")
 PROVIDER_TIMEOUT = 10.0

@@ -93,6 +93,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
     ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
     ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),
+    ("GET", "/products/{ref}/budget-usage"): (ALL, None),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),
     ("POST", "/voucher-programmes"): ({A}, {}),
