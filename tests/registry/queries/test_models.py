@@ -11,9 +11,13 @@ from typing import Any
 import duckdb
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from api.cli import app
+from api.result_text import cell
 from ledger.canonical import canonical_json
 from ledger.records import exact
+from tests.api.test_portal_security import Browser
 from tests.utils.builders import make_authorization, make_product, make_resource, product_body
 from tests.utils.queries import ALL_KINDS, COLUMNS, QueryEnv, buy_license, listed_product, query, union_sql
 
@@ -81,6 +85,20 @@ def test_fit_license_and_model(qenv: QueryEnv, model_product: dict[str, Any]) ->
     assert record["data"]["epsilon"] == exact(fitted["epsilon"]) and record["data"]["plan_hash"] == fitted["plan_hash"]
     with qenv.server.client("operator") as op:  # the operator is no buyer: the license's model is not its to read
         assert op.get(f"/licenses/{lic['id']}/model").status_code == 403
+    _shown_in_portal_and_cli(qenv, model_product, lic["id"], fitted)
+
+
+def _shown_in_portal_and_cli(qenv: QueryEnv, product: dict[str, Any], license_id: str, fitted: dict[str, Any]) -> None:
+    coef = cell(fitted["coef"][1], fitted["ci95"][1])
+    with Browser(qenv.server) as b:
+        b.sign_in(qenv.server.keys["buyer"])
+        page = b.http.get(f"/portal/buyer?license={license_id}&lang=en").text
+        assert 'data-testid="license-model"' in page and "<code>(intercept)</code>" in page and coef in page
+        assert 'id="query-form"' not in page  # a model product answers no queries
+        assert "模型产品" in b.http.get(f"/portal/products/{product['code']}?lang=zh").text
+    out = CliRunner().invoke(app, ["model", "show", license_id, "--api", qenv.server.url,
+                                   "--key", qenv.server.keys["buyer"]], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and "(intercept)" in out.stdout and coef in out.stdout, out.stdout
 
 
 def test_linreg_query_on_a_data_product(qenv: QueryEnv, funded_buyer: None) -> None:
@@ -92,6 +110,7 @@ def test_linreg_query_on_a_data_product(qenv: QueryEnv, funded_buyer: None) -> N
     fit = body["groups"][0]["values"]["m"]
     assert fit["terms"] == ["(intercept)", "age"] and len(body["groups"][0]["se"]["m"]) == 2
     assert 0.9 < body["epsilon_spent"] <= 1.0 and body["result"]["groups"] == body["groups"]
+    assert cell(fit, body["groups"][0]["ci95"]["m"]).startswith("(intercept) ")  # as `provex query` prints it
     with qenv.server.client("buyer") as buyer:  # a data product's license delivers no model
         assert buyer.get(f"/licenses/{lic['id']}/model").status_code == 422
     narrow = buy_license(qenv, product)
