@@ -85,6 +85,11 @@ def test_fit_license_and_model(qenv: QueryEnv, model_product: dict[str, Any]) ->
     assert record["data"]["epsilon"] == exact(fitted["epsilon"]) and record["data"]["plan_hash"] == fitted["plan_hash"]
     with qenv.server.client("operator") as op:  # the operator is no buyer: the license's model is not its to read
         assert op.get(f"/licenses/{lic['id']}/model").status_code == 403
+        r = op.put(f"/products/{pid}/total-budget", json={"epsilon": fitted["epsilon"] + 0.5, "delta": 1e-3})
+        assert r.status_code == 200, r.text
+        r = op.post(f"/products/{pid}/model/fit", json={"epsilon": 1.0})  # past the product-wide cap: refused whole
+        assert r.status_code == 409 and "scope=product_total" in r.json()["detail"], r.text
+        assert math.isclose(op.get(f"/products/{pid}/total-budget").json()["epsilon_spent"], fitted["epsilon"])
     _shown_in_portal_and_cli(qenv, model_product, lic["id"], fitted)
 
 
