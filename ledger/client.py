@@ -14,7 +14,7 @@ from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import RPCEndpoint
+from web3.types import BlockIdentifier, RPCEndpoint
 
 from ledger.errors import ChainError, ChainUnavailable, ErrorDecoder
 
@@ -176,33 +176,35 @@ class ChainClient:
         except (requests.ConnectionError, requests.Timeout, ConnectionError) as exc:
             raise ChainUnavailable(f"chain at {self.rpc_url} is unavailable: {exc}") from exc
 
-    def call(self, fn: ContractFunction) -> Any:
-        """Run a view function; reverts become ContractRevert."""
+    def call(self, fn: ContractFunction, block: BlockIdentifier = "latest") -> Any:
+        """Run a view function at `block` ("pending": on top of the transactions the node holds unmined);
+        reverts become ContractRevert."""
         try:
-            return self.rpc(fn.call)
+            return self.rpc(lambda: fn.call(block_identifier=block))
         except ContractLogicError as exc:
             raise self.decoder.decode(exc.data) from None
 
     def transact(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None = None, *,
-                 to: str | None = None, value: int = 0, event_address: str | None = None,
+                 to: str | None = None, value: int = 0, event_address: str | None = None, gas: int | None = None,
                  ) -> Receipt:
         """Sign and send `fn` (or a plain value transfer) from `sender`; wait for the receipt.
 
         Gas is estimated first, so a revert is raised as ContractRevert before anything is sent. When the
         node refuses the nonce (the same key sent a transaction outside this client), the pending nonce
-        is re-read and the transaction sent again, a few times; then ChainUnavailable (retry later).
+        is re-read and the transaction sent again, a few times; then ChainUnavailable (retry later). A given
+        `gas` is used as is (no estimate).
         """
-        sent = self.send(sender, fn, to=to, value=value)
+        sent = self.send(sender, fn, to=to, value=value, gas=gas)
         return self.wait_sent(sent, event_address or getattr(fn, "address", None))
 
     def send(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None = None, *,
-             to: str | None = None, value: int = 0) -> Sent:
+             to: str | None = None, value: int = 0, gas: int | None = None) -> Sent:
         """`transact` without waiting: several independent transactions sent this way land in one block on a
         chain with a block time; `wait_sent` each."""
         with self._lock_for(sender.address):
             for attempt in range(NONCE_ATTEMPTS):
                 try:
-                    return self._sign_and_send(sender, fn, to, value)
+                    return self._sign_and_send(sender, fn, to, value, gas)
                 except NonceDrift as exc:
                     # The key sent a transaction outside this client (another API worker): re-read the pending
                     # nonce and send again; after a few collisions, retry later (the job stays queued).
@@ -221,11 +223,13 @@ class ChainClient:
             raise
 
     def _sign_and_send(self, sender: LocalAccount, fn: ContractFunction | ContractConstructor | None,
-                       to: str | None, value: int) -> Sent:
+                       to: str | None, value: int, gas: int | None = None) -> Sent:
         """Build, sign and send at the next nonce (the caller holds the sender's lock); NonceDrift when the
         node refuses the nonce, ChainError for any other refusal."""
         nonce = self._next_nonce(sender.address)
         tx: dict[str, Any] = {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
+        if gas is not None:
+            tx["gas"] = gas
         try:
             if fn is not None:
                 tx.update(self._legacy_fee())

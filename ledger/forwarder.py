@@ -37,6 +37,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError
+from web3.types import BlockIdentifier
 
 from ledger.client import Receipt
 from ledger.contracts import Act, Ledger
@@ -168,9 +169,9 @@ class Relayer:
         if actual != self.domain:
             raise ValueError(f"the forwarder's EIP-712 domain is {actual}, not {self.domain}")
 
-    def nonce(self, signer: str) -> int:
-        """The nonce the forwarder expects next from `signer`."""
-        return int(self.client.call(self.forwarder.functions.nonces(signer)))
+    def nonce(self, signer: str, block: BlockIdentifier = "latest") -> int:
+        """The nonce the forwarder expects next from `signer` (at `block`)."""
+        return int(self.client.call(self.forwarder.functions.nonces(signer), block))
 
     def prepare(self, signer: str, act: Act, *, pending: int = 0, deadline: int | None = None,
                 gas: int | None = None) -> ForwardRequest:
@@ -193,9 +194,13 @@ class Relayer:
         return sign_request(account, request, self.domain)
 
     def check(self, signed: SignedRequest) -> None:
-        """Raise, by name, what would stop `signed` from executing if it were sent now."""
+        """Raise, by name, what would stop `signed` from executing if it were sent now.
+
+        Judged on the pending state: a signer's earlier request that was sent but is not mined yet (a chain
+        sealing blocks on a timer) comes before this one, since the relayer's own transactions execute in the
+        order it sent them."""
         r = signed.request
-        current = self.nonce(r.sender)
+        current = self.nonce(r.sender, "pending")
         if r.nonce < current:
             raise ForwardRequestRefused("ForwardRequestNonceUsed", {"signer": r.sender, "nonce": r.nonce,
                                                                     "current": current})
@@ -203,11 +208,11 @@ class Relayer:
             raise ForwardRequestRefused("ForwardRequestNonceAhead", {"signer": r.sender, "nonce": r.nonce,
                                                                      "current": current})
         try:
-            self.client.call(self.forwarder.functions.execute(signed.as_struct()))
+            self.client.call(self.forwarder.functions.execute(signed.as_struct()), "pending")
         except ContractRevert as exc:
             if exc.name != "FailedCall":
                 raise
-            self._simulate_inner(r)  # names the contract's own rule
+            self._simulate_inner(r, "pending")  # names the contract's own rule
             raise
 
     def relay(self, signed: SignedRequest, act: Act | None = None, *, burn_on_refusal: bool = False) -> Receipt:
@@ -252,8 +257,15 @@ class Relayer:
         return Receipt(tx_hash, int(full["blockNumber"]), None, int(full["gasUsed"]), [dict(lg) for lg in full["logs"]])
 
     def _send(self, signed: SignedRequest) -> Receipt:
+        """Send the batch with gas estimated on the pending state, where the signer's earlier requests (sent,
+        not mined) have run: estimated on the mined state, the forwarder would skip this one as ahead and the
+        estimate would leave its call no gas."""
         batch = self.forwarder.functions.executeBatch([signed.as_struct()], self.account.address)
-        return self.client.transact(self.account, batch)
+        try:
+            gas = int(self.client.rpc(lambda: batch.estimate_gas({"from": self.account.address}, "pending")))
+        except ContractLogicError as exc:
+            raise self.client.decoder.decode(exc.data) from None
+        return self.client.transact(self.account, batch, gas=gas)
 
     def now(self) -> int:
         """The latest block's timestamp."""

@@ -8,18 +8,22 @@ outbox and a purchase to an audit that verifies.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from eth_account import Account
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from ledger.anchor import Anchorer, AnchorPolicy
 from ledger.anvil import DEV_DEPLOYER_KEY, Anvil
 from ledger.compiler import compile_contracts
 from ledger.errors import ChainError, ContractRevert
+from ledger.forwarder import Relayer
 from ledger.hardhat import Hardhat
 from ledger.records import LedgerCheckpoint
 from ledger.runtime import ChainConfig, ChainRuntime
@@ -102,6 +106,28 @@ def test_revert_decoded(node: Node) -> None:
     assert err.value.name == "AccessControlUnauthorizedAccount"
     assert err.value.args_by_name["account"] == deployer.address
     assert ledger.checkpoint_count() == before
+
+
+def test_a_signers_acts_relayed_back_to_back(node: Node) -> None:
+    """A signer's second request is relayed while its first is sent but not yet mined (a block every second):
+    it is checked against the pending state, not refused as ahead of the mined nonce, and both execute."""
+    ledger, deployer = node.runtime.ledger, node.runtime.deployer
+    assert ledger is not None and deployer is not None
+    relayer = Relayer(ledger, Account.create())
+    ledger.client.transact(deployer, to=relayer.account.address, value=10**18)
+    signer = Account.create()
+    acts = [ledger.acts.approve_settlement(amount) for amount in (1, 2)]
+    signed = [relayer.sign(signer, relayer.prepare(signer.address, act, pending=i)) for i, act in enumerate(acts)]
+    sent = ledger.client.w3.eth.get_transaction_count(relayer.account.address, "pending")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(relayer.relay, signed[0], acts[0])
+        deadline = time.monotonic() + 10
+        while ledger.client.w3.eth.get_transaction_count(relayer.account.address, "pending") == sent:
+            assert time.monotonic() < deadline and not first.done(), "the first request was never sent"
+            time.sleep(0.01)
+        relayer.relay(signed[1], acts[1])
+        first.result(timeout=20)
+    assert relayer.nonce(signer.address) == 2
 
 
 def test_anchoring_waits_for_confirmations(node: Node, tmp_path: Path) -> None:

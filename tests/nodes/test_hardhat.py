@@ -20,14 +20,15 @@ from tests.nodes.subset import (
     Node,
     api,
     start_node,
+    test_a_signers_acts_relayed_back_to_back,
     test_anchoring_waits_for_confirmations,
     test_bytecode_fits_the_evm,
     test_purchase_anchored_and_verified,
     test_revert_decoded,
 )
 
-__all__ = ["api", "test_anchoring_waits_for_confirmations", "test_bytecode_fits_the_evm",
-           "test_purchase_anchored_and_verified", "test_revert_decoded"]
+__all__ = ["api", "test_a_signers_acts_relayed_back_to_back", "test_anchoring_waits_for_confirmations",
+           "test_bytecode_fits_the_evm", "test_purchase_anchored_and_verified", "test_revert_decoded"]
 
 
 @pytest.fixture(scope="module")
