@@ -56,8 +56,8 @@ RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "aut
                  "destruction": "destruction", "notice": "review", "objection": "review", "revision": "review",
                  "correction": "review", "cancellation": "listing", "provider": "listing", "offer": "pricing",
                  "price_cap": "pricing", "price_cap_rule": "pricing", "revenue": "pricing",
-                 "revenue_allowance": "pricing", "cost": "pricing", "budget_policy": "query", "total_budget": "query", "model": "query",
-                 "voucher": "payment", "voucher_programme": "payment", "public_welfare": "payment",
+                 "revenue_allowance": "pricing", "cost": "pricing", "budget_policy": "query", "total_budget": "query",
+                 "model": "query", "voucher": "payment", "voucher_programme": "payment", "public_welfare": "payment",
                  "account": "account", "roles": "account", "report": "disclosure"}
 """Each ledger record kind's prefix (before the dot) → the lineage stage it belongs to."""
 
