@@ -6,6 +6,11 @@ fixed-point encoded (``round(v * scale)``); when noise is on, large families are
 quantised per row by an integer ``unit`` so that their sensitivity is at most 2^16 units,
 which keeps Poisson means in exact double range. The query's rho is split evenly over the
 lane families, and each family's variance is the smallest whose Skellam rho fits its share.
+
+A regression's moment vector (``LINREG``: n, Σz_a, Σz_a², Σz_a·z_b) is one lane family per moment, each with
+its own per-row bound |a|max·|b|max: after dividing each lane by its bound, a row moves the m-lane vector by at
+most √m in L2, and the even split gives every lane σ = bound·√(m / 2ρ) (to the Gaussian approximation of
+Skellam), the calibration for that L2 sensitivity.
 """
 
 from __future__ import annotations
@@ -61,9 +66,15 @@ def raw_sensitivity(plan: Plan, comp: Component) -> int:
     if comp.stat in ("count_star", "count", "hist"):
         return 1
     assert comp.column is not None
-    spec = plan.column(comp.column)
-    bound = max(abs(float(spec.lo or 0)), abs(float(spec.hi or 0))) * spec.scale
+    bound = _fixed_bound(plan, comp.column)
+    if comp.stat == "xprod":  # a regression's cross-product lane Σa·b
+        return max(1, math.ceil(bound * _fixed_bound(plan, str(comp.other))))
     return max(1, math.ceil(bound if comp.stat == "sum" else bound * bound))
+
+
+def _fixed_bound(plan: Plan, column: str) -> float:
+    spec = plan.column(column)
+    return max(abs(float(spec.lo or 0)), abs(float(spec.hi or 0))) * spec.scale
 
 
 def no_noise(plan: Plan) -> NoisePlan:

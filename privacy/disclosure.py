@@ -42,6 +42,9 @@ def exact_plan(plan: Plan, domains: Sequence[ColumnSpec]) -> Plan:
         raise QueryError(name, "exact answers allow WHERE only on columns with a public domain "
                                "(a filter on any other column could isolate single rows)")
     for a in plan.aggregates:
+        if a.kind == "linreg":
+            raise QueryError(a.alias, "LINREG is answered only with noise (exact fits over different complete "
+                                      "cases could be differenced)")
         if a.kind == "histogram":
             spec = plan.column(str(a.column))
             bins = int(a.bins or 0)

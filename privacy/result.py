@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.canonical import canonical_json
-from privacy import quantiles, stats
+from privacy import quantiles, regression, stats
 from privacy.calibrate import NoisePlan
 from privacy.plan import QUANTILE_BINS, TREE_KINDS, Aggregate, Component, Plan, tree_components
 
@@ -110,6 +110,14 @@ class _Group:
             var += rows * unit * unit / 12
         return stats.Total(Fraction(self.lanes[comp][0] * unit, scale), var / (scale * scale))
 
+    def moment(self, comp: Component) -> regression.Moment:
+        """A regression lane (its rows are the complete cases, ``COUNT(*)``) and its noise variance."""
+        unit, scale = self.units[comp], self.scales[comp]
+        var = self.variances[comp] * unit * unit
+        if unit > 1:
+            var += max(0, self.lanes[Component("count_star")][0]) * unit * unit / 12
+        return Fraction(self.lanes[comp][0] * unit, scale), var / (scale * scale)
+
     def bins(self, agg: Aggregate) -> tuple[list[int], float]:
         comp = Component("hist", agg.column, agg.lo, agg.hi, agg.bins)
         return list(self.lanes[comp]), self.variances[comp]
@@ -135,6 +143,8 @@ def _aggregate(agg: Aggregate, g: _Group, plan: Plan, m: int) -> Any:
     cell is undefined or covers fewer than ``m`` rows (its column's non-NULL count)."""
     if agg.column is None:
         return stats.count(g.total("count_star", None))
+    if agg.kind == "linreg":
+        return regression.fit(agg, g.moment)
     n = g.total("count", agg.column)
     if n.value < m:
         return None

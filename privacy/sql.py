@@ -2,7 +2,8 @@
 
 Accepted: ``SELECT agg, ... [, groupcol] FROM table [WHERE cond] [GROUP BY col, ...]`` with
 ``COUNT(*)``, ``COUNT(col)``, ``SUM``, ``AVG``, ``VAR``/``VARIANCE``/``VAR_SAMP``,
-``STDDEV``/``STDDEV_SAMP`` and ``HISTOGRAM(col, lo, hi, bins)``; ``cond`` is built from
+``STDDEV``/``STDDEV_SAMP``, ``HISTOGRAM(col, lo, hi, bins)`` and ``LINREG(y, x1, ...)`` (alone in its query,
+without GROUP BY; see :mod:`privacy.regression`); ``cond`` is built from
 comparisons, ``IN``, ``BETWEEN``, ``AND``, ``OR`` and parentheses on allowed columns with
 literal values. ``GROUP BY`` only on columns whose value domain is declared public.
 Everything else raises :class:`QueryError` naming the token and the reason.
@@ -19,6 +20,7 @@ from sqlglot import exp
 
 from privacy.errors import QueryError
 from privacy.plan import Aggregate, ColumnSpec, Cond, Plan, Scalar
+from privacy.sql_linreg import complete_cases, linreg_aggregate
 from privacy.sql_tree import TREE_FUNCS, check_arity, tree_aggregate
 
 MAX_BINS = 1000
@@ -46,7 +48,7 @@ _AGG_NAMES: dict[type[exp.Expression], str] = {
     exp.Max: "max",
 }
 _P_ARGS = ("quantile", "expression")  # where sqlglot keeps QUANTILE's / QUANTILE_CONT's p
-_ANON_AGGS = {"VAR": "var", "HISTOGRAM": "histogram"}
+_ANON_AGGS = {"VAR": "var", "HISTOGRAM": "histogram", "LINREG": "linreg"}
 _SELECT_ARG_TOKENS = {
     "joins": "JOIN",
     "laterals": "LATERAL",
@@ -217,6 +219,8 @@ class _Parser:
             return tree_aggregate(kind, args, alias, self.column)
         if kind == "count" and len(args) == 1 and isinstance(args[0], exp.Star):
             return Aggregate("count", None, alias or "count(*)")
+        if kind == "linreg":
+            return linreg_aggregate([self.column(a) for a in args], alias)
         if kind == "histogram":
             if len(args) != 4:
                 raise QueryError("HISTOGRAM", "expects HISTOGRAM(col, lo, hi, bins)")
@@ -241,6 +245,7 @@ class _Parser:
         if kind != "count" and not spec.numeric:
             raise QueryError(spec.name, f"{kind.upper()} needs a numeric column")
         return Aggregate(kind, spec.name, alias or f"{kind}({spec.name})")
+
 
 
 def _func_name(node: exp.Expression) -> str:
@@ -319,6 +324,7 @@ def _parse_select(root: exp.Select, p: _Parser) -> Plan:
         group_by=tuple(group_by),
         where=cond,
         columns=tuple(sorted((p.columns[n.lower()] for n in p.used), key=lambda c: c.name)),
+        complete=complete_cases(aggregates, group_by),
     )
     if plan.vector_length() > MAX_LANES:
         raise QueryError("GROUP BY", f"result would have more than {MAX_LANES} values")

@@ -105,6 +105,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/products/{ref}/query-policy"): "set_query_policy",
     ("POST", "/queries"): "query",
     ("POST", "/queries/preview"): "preview_queries",
+    ("POST", "/products/{ref}/model/fit"): "fit_model",
+    ("GET", "/licenses/{license_id}/model"): "license_model",
     ("GET", "/ledger/records/{seq}"): "record",
     ("GET", "/audit/products/{ref}/trace"): "trace",
     ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",

@@ -7,6 +7,7 @@ from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
 from api.portal.i18n_budgets import BUDGET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
+from api.portal.i18n_models import MODEL_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -383,6 +384,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **BUYING_MESSAGES,  # buying, licenses and receipts
     **BUDGET_MESSAGES,  # budget gauges, budget windows, the query preview
     **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
+    **MODEL_MESSAGES,  # model products
 }
 
 

@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from api.client import Json
+from api.client import ApiError, Json
 from api.portal import budgets, charts
 from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
 from api.routers.audit import VerifyOut
@@ -54,8 +54,10 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
         allowed = set(chosen["terms"].get("columns", []))
         columns = [c for c in products[chosen["product_id"]]["columns"] if c["name"] in allowed]
         figures = [budgets.license_figure(p.client, chosen), *budgets.product_figures(p.client, chosen["product_id"])]
+    model = _license_model(p, chosen, products)
     result = extra.get("result")
-    chart = charts.bar_chart(result["groups"]) if result else None
+    fit = result and any(isinstance(v, dict) for g in result["groups"] for v in g["values"].values())
+    chart = charts.bar_chart(result["groups"]) if result and not fit else None
     default_sql = ""
     if columns:
         group = next((c["name"] for c in columns if c.get("group_by")), None)
@@ -64,7 +66,20 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
             f" GROUP BY {group}" if group else "")
     values = {"sql": default_sql, "epsilon": "0.1", **extra.pop("values", {})}
     return p.render("buyer.html", status=extra.pop("status", 200), licenses=licenses, products=products,
-                    chosen=chosen, columns=columns, figures=figures, chart=chart, values=values, **extra)
+                    chosen=chosen, columns=columns, figures=figures, chart=chart, values=values, model=model,
+                    **extra)
+
+
+def _license_model(p: Page, chosen: Json | None, products: dict[str, Json]) -> Json | None:
+    """The fitted model a license on a model product delivers (None: not a model product, or not fitted yet)."""
+    if not chosen or products[chosen["product_id"]].get("deliverable") != "model":
+        return None
+    try:
+        return p.client.license_model(chosen["id"])
+    except ApiError as e:
+        if e.status != 404:
+            raise
+        return None
 
 
 @router.get("/buyer")

@@ -80,6 +80,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
     ("POST", "/queries/preview"): ({B}, {}),
+    ("POST", "/products/{ref}/model/fit"): ({OP}, {}),
+    ("GET", "/licenses/{license_id}/model"): ({B}, NO_CALL),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading
