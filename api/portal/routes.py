@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import buying, pages, signing, vendor
+from api.portal import buying, governance, pages, signing, vendor
 from api.portal.i18n import pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -61,6 +61,7 @@ def install(app: Any) -> None:
     app.include_router(router)
     app.include_router(pages.router)
     app.include_router(buying.router)
+    app.include_router(governance.router)
     app.include_router(signing.router)
     app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")
@@ -186,7 +187,8 @@ DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed",
                            "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
                            "done_status_changed", "done_public_welfare", "done_objected", "done_resolved",
                            "done_listed", "done_revision", "done_published", "done_cost_declared",
-                           "done_correction", "done_cancellation", "done_cancellation_decided"})
+                           "done_correction", "done_cancellation", "done_cancellation_decided",
+                           "done_resource_registered", "done_granted", "done_cap_set", "done_report_published"})
 
 
 @router.post("/done")
