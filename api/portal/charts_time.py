@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 180, 56, 28, 12
+BAR_MAX = 36  # the widest a bar gets (a chart of a few days or checkpoints)
 MAX_DAYS = 60  # the orders chart shows the last 60 days that had orders in their span
 
 
@@ -53,6 +54,12 @@ def _nice(value: float) -> float:
     return next(m * k for m in (1, 2, 5, 10) if m * k >= value)
 
 
+def _bar(x: float, step: float) -> tuple[float, float]:
+    """The left edge and width of a bar in a slot of `step` starting at `x`."""
+    width = min(step * 0.7, BAR_MAX)
+    return x + (step - width) / 2, width
+
+
 def _day(iso: str) -> date:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).date()
 
@@ -86,10 +93,10 @@ def orders_chart(orders: list[dict[str, Any]]) -> TimeChart | None:
             if n:
                 h = _scale(n, top)
                 below -= h
-                columns.append(Column(x + step * 0.15, step * 0.7, below, h, tick, f"{d} {state}: {n}", state))
+                columns.append(Column(*_bar(x, step), below, h, tick, f"{d} {state}: {n}", state))
                 tick = ""
         if tick:
-            columns.append(Column(x + step * 0.15, step * 0.7, HEIGHT - BOTTOM, 0, tick, f"{d}: 0"))
+            columns.append(Column(*_bar(x, step), HEIGHT - BOTTOM, 0, tick, f"{d}: 0"))
         points.append(f"{x + step / 2:.1f},{HEIGHT - BOTTOM - _scale(amounts[d], line_top):.1f}")
     return TimeChart(columns, " ".join(points) if any(amounts.values()) else "", top, line_top)
 
@@ -107,7 +114,7 @@ def lag_chart(rows: list[dict[str, Any]]) -> TimeChart | None:
         x = LEFT + i * step
         h = _scale(float(r["max_s"]), top)
         tick = f"#{r['index']}" if i in (0, len(rows) - 1) or len(rows) <= 10 else ""
-        columns.append(Column(x + step * 0.15, step * 0.7, HEIGHT - BOTTOM - h, h, tick,
+        columns.append(Column(*_bar(x, step), HEIGHT - BOTTOM - h, h, tick,
                               f"#{r['index']} · {r['records']} · {r['median_s']:.2f} / {r['max_s']:.2f} s"))
         points.append(f"{x + step / 2:.1f},{HEIGHT - BOTTOM - _scale(float(r['median_s']), top):.1f}")
     return TimeChart(columns, " ".join(points), top, top)

@@ -14,6 +14,8 @@ from ledger.ids import chain_id_of
 
 ZERO_ADDRESS = "0x" + "0" * 40
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TRANSLATED = frozenset({"from", "to", "decision", "status", "use", "kind", "classification", "sector", "basis"})
+SKIPPED = frozenset({"signed"})  # a participant's signature: shown as "signed", not as its bytes
 
 
 @dataclass(frozen=True)
@@ -82,16 +84,17 @@ def _text(key: str, value: Any, names: Names, lang: str) -> Shown:
             return Shown(label, "; ".join(f"{n.name} ({n.code})" for n in parts if n))
         return Shown(label, ", ".join(v[:8] + "…" if isinstance(v, str) and UUID.match(v) else str(v) for v in value))
     if isinstance(value, dict):
-        return Shown(label, "; ".join(f"{_label(k, lang)}: {v}" for k, v in value.items()))
+        return Shown(label, "; ".join(f"{_label(k, lang)}: {_plain(v)}" for k, v in value.items()))
     if isinstance(value, bool):
         return Shown(label, "✓" if value else "✗")
     if isinstance(value, str) and UUID.match(value):  # something this page cannot name: its id, shortened
         return Shown(label, value[:8] + "…", "")
     text = "—" if value is None else str(value)
-    return Shown(label, translate(text, lang) if key in ("from", "to", "decision", "status") else text)
+    return Shown(label, translate(text, lang) if key in TRANSLATED else text)
 
 
-SKIPPED = frozenset({"signed"})  # a participant's signature: shown as "signed", not as its bytes
+def _plain(value: Any) -> str:
+    return ("✓" if value else "✗") if isinstance(value, bool) else str(value)
 
 
 def shown_fields(detail: dict[str, Any], names: Names, lang: str) -> list[Shown]:

@@ -65,15 +65,17 @@ def exchange(p: Page = Depends(page("exchange"))) -> Response:
     pending = [(prod, r) for prod in live + noticed for r in p.client.revisions(prod["id"]) if r["status"] == "pending"]
     orders = p.client.all_orders()
     paid = [o for o in orders if o["state"] == "paid"]
+    names = Names(p.client.accounts(), _products(p))
     return p.render("exchange.html", queue=items("submitted") + items("under_review"), live=live,
                     rejected=items("rejected"), checks=CHECKS, notices=notices,
-                    revisions=[{"product": prod, "revision": r} for prod, r in pending if r["kind"] != "cancellation"],
+                    revisions=[{"product": prod, "revision": r, "fields": shown_fields(r["changes"], names, p.lang)}
+                               for prod, r in pending if r["kind"] != "cancellation"],
                     cancellations=[{"product": prod, "revision": r} for prod, r in pending
                                    if r["kind"] == "cancellation"],
                     orders=_settlements(p, orders), order_chart=charts_time.orders_chart(orders),
                     order_counts=Counter(o["state"] for o in orders),
                     paid_total=sum(int(o["amount_fen"] or 0) for o in paid),
-                    names=Names(p.client.accounts(), _products(p)), error_texts=error_texts(p.lang))
+                    names=names, error_texts=error_texts(p.lang))
 
 
 # ------------------------------------------------------------------------------------ authority

@@ -40,6 +40,7 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
                          "en": "Suspending, relisting or delisting needs a reason; it is recorded in the ledger and "
                                "on chain."},
     # authority: resources, grants, caps, disclosures
+    "sectors_choose": {"zh": "限定行业(可多选)", "en": "Sectors (choose one or more)"},
     "register_resource": {"zh": "登记公共数据资源", "en": "Register a resource"},
     "region_code": {"zh": "行政区划代码", "en": "Region code"},
     "sensitivity": {"zh": "敏感标签(逗号分隔)", "en": "Sensitivity tags (comma separated)"},
@@ -103,7 +104,6 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
                            "en": "This classification is above what the authorization allows."},
     "err_cap": {"zh": "上限须为非负金额。", "en": "The cap must be an amount of 0 or more."},
     "err_product": {"zh": "请选择产品。", "en": "Choose a product."},
-    "err_rule": {"zh": "不符合规则,未执行。", "en": "Not allowed by the rules: nothing was done."},
     "err_not_found": {"zh": "所选对象不存在。", "en": "What was chosen no longer exists."},
     "err_conflict": {"zh": "该对象的状态已改变,请刷新页面。", "en": "Its state has changed: reload the page."},
     # auditor: timeline, records, anchoring lag
@@ -148,6 +148,7 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "download_lag_csv": {"zh": "锚定延迟(CSV)", "en": "Anchoring lag (CSV)"},
     "download_orders_csv": {"zh": "订单与结算(CSV)", "en": "Orders and settlements (CSV)"},
     # field names of records and chain events
+    "f_subject": {"zh": "对象", "en": "Subject"},
     "f_product_id": {"zh": "产品", "en": "Product"},
     "f_productId": {"zh": "产品", "en": "Product"},
     "f_license_id": {"zh": "许可", "en": "License"},
@@ -290,7 +291,6 @@ GOV_ERRORS: dict[str, tuple[str, str]] = {
     "invalid_input:reasons": ("reasons", "reasons_missing"),
     "invalid_input:reason": ("reason", "reason_missing"),
     "invalid_input": ("", "err_field_invalid"),
-    "rule_violation": ("", "err_rule"),
     "not_found": ("", "err_not_found"),
     "conflict": ("", "err_conflict"),
 }

@@ -142,6 +142,10 @@ def test_exchange_rejects_with_reasons_and_sees_orders(signed_in: Any, server: S
     assert "已支付" in row.inner_text() and sold["product"]["title"][:10] in row.inner_text()
     assert_clean(page)
     shot(page, "portal-exchange-orders-zh")
+    mine = api_get(server, "buyer", "/orders")["items"]  # a buyer sees its own orders only, an operator none
+    assert sold["license"]["order_id"] in {o["id"] for o in mine}
+    assert {o["buyer_id"] for o in mine} == {server.ids["buyer"]}
+    assert api_get(server, "operator", "/orders")["items"] == []
     page.goto(f"{server.url}/portal/products/{product['code']}?lang=en#reviews")
     assert "授权范围不含该数据的商业用途。" in page.locator("main").inner_text()  # the reasons, shown to readers
 
@@ -151,6 +155,11 @@ def test_auditor_reads_records_as_fields_and_the_anchoring_lag(signed_in: Any, s
     code = sold["product"]["code"]
     purchase = api_get(server, "buyer", f"/licenses/{sold['license']['id']}/receipt")
     wait_anchored(server, purchase["seq"])  # a confirmed checkpoint has anchored records: the lag has a bar
+    lag = api_get(server, "auditor", "/audit/anchoring-lag")
+    sizes = [r["tree_size"] for r in lag]
+    assert sizes == sorted(sizes) and lag[-1]["tree_size"] > purchase["seq"]
+    assert all(0 <= r["min_s"] <= r["median_s"] <= r["max_s"] for r in lag if r["records"])
+    assert sum(r["records"] for r in lag) <= sizes[-1]
     page = signed_in("auditor", "zh")
     page.goto(f"{server.url}/portal/auditor?product={code}")
     offer = page.locator("ol.timeline li[data-kind=OfferPublished]").first
