@@ -100,10 +100,7 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "err_purposes": {"zh": "请至少写一项用途。", "en": "Write at least one purpose."},
     "err_valid_days": {"zh": "有效期须晚于生效日期。", "en": "The authorization must end after it starts."},
     "err_operator": {"zh": "请选择运营单位。", "en": "Choose an operator."},
-    "err_classification": {"zh": "该分级超出了授权允许的最高分级。",
-                           "en": "This classification is above what the authorization allows."},
     "err_cap": {"zh": "上限须为非负金额。", "en": "The cap must be an amount of 0 or more."},
-    "err_product": {"zh": "请选择产品。", "en": "Choose a product."},
     "err_not_found": {"zh": "所选对象不存在。", "en": "What was chosen no longer exists."},
     "err_conflict": {"zh": "该对象的状态已改变,请刷新页面。", "en": "Its state has changed: reload the page."},
     # auditor: timeline, records, anchoring lag
@@ -146,7 +143,6 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "no_lag": {"zh": "尚无已确认的检查点。", "en": "No confirmed checkpoint yet."},
     "downloads": {"zh": "下载", "en": "Downloads"},
     "download_lag_csv": {"zh": "锚定延迟(CSV)", "en": "Anchoring lag (CSV)"},
-    "download_orders_csv": {"zh": "订单与结算(CSV)", "en": "Orders and settlements (CSV)"},
     # field names of records and chain events
     "f_subject": {"zh": "对象", "en": "Subject"},
     "f_product_id": {"zh": "产品", "en": "Product"},
@@ -222,7 +218,6 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "f_result_hash": {"zh": "结果哈希", "en": "Result hash"},
     "f_status_code": {"zh": "状态码", "en": "Status code"},
     "f_signed": {"zh": "参与方签名", "en": "Participant's signature"},
-    "f_other": {"zh": "其他字段", "en": "Other fields"},
     # names of chain events and record kinds (shown with their code)
     "k_ResourceRegistered": {"zh": "资源登记", "en": "Resource registered"},
     "k_AuthorizationGranted": {"zh": "授权授予", "en": "Authorization granted"},
