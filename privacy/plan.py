@@ -19,7 +19,11 @@ from typing import Any, Literal
 from ledger.canonical import canonical_json
 
 Scalar = int | float | str
-KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram"})
+KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max"})
+TREE_KINDS = ("quantile", "min", "max")
+"""Kinds read from a column's dyadic histogram tree (:func:`tree_components`, :mod:`privacy.quantiles`)."""
+QUANTILE_BINS = 256
+"""Finest bins of that tree (8 levels: 2, 4, ..., 256 bins); ``privacy/README.md`` says why."""
 MAX_DECIMALS = 12
 # Accumulator capacity: a provider holds at most MAX_ROWS_PER_PROVIDER rows, and a row adds at most
 # MAX_FIXED_POINT^2 to a sum of squares, so every local sum fits DuckDB's HUGEINT (2^127) with room
@@ -116,11 +120,15 @@ class Aggregate:
     lo: float | None = None
     hi: float | None = None
     bins: int | None = None
+    p: float | None = None
+    """The quantile's fraction (0 < p < 1) for kind ``quantile`` (MEDIAN is 0.5)."""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "column": self.column, "alias": self.alias}
         if self.kind == "histogram":
             d.update(lo=self.lo, hi=self.hi, bins=self.bins)
+        elif self.kind in TREE_KINDS:
+            d.update(bins=self.bins, **({"p": self.p} if self.kind == "quantile" else {}))
         return d
 
 
@@ -169,6 +177,14 @@ class Component:
         return int(self.bins) if self.stat == "hist" and self.bins else 1
 
 
+def tree_components(spec: ColumnSpec, bins: int) -> list[Component]:
+    """A column's dyadic histogram tree over its declared bounds, coarsest level first: histograms of
+    2, 4, ..., ``bins`` bins (a power of two). Each level is an ordinary ``hist`` lane family, so nodes,
+    calibration and policies treat it as any histogram (one row moves one lane per level)."""
+    levels = bins.bit_length() - 1
+    return [Component("hist", spec.name, spec.lo, spec.hi, 1 << j) for j in range(1, levels + 1)]
+
+
 @dataclass(frozen=True)
 class Plan:
     """Canonical query plan; what the ledger records and what providers execute."""
@@ -215,6 +231,7 @@ class Plan:
                     lo=a.get("lo"),
                     hi=a.get("hi"),
                     bins=a.get("bins"),
+                    p=a.get("p"),
                 )
                 for a in d["aggregates"]
             ),
@@ -261,6 +278,9 @@ class Plan:
                 ]
             elif a.kind == "histogram":
                 wanted = [Component("hist", a.column, a.lo, a.hi, a.bins), Component("count", a.column)]
+            elif a.kind in TREE_KINDS:
+                wanted = [*tree_components(self.column(str(a.column)), int(a.bins or QUANTILE_BINS)),
+                          Component("count", a.column)]
             for c in wanted:
                 if c not in out:
                     out.append(c)

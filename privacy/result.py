@@ -19,9 +19,9 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.canonical import canonical_json
-from privacy import stats
+from privacy import quantiles, stats
 from privacy.calibrate import NoisePlan
-from privacy.plan import Aggregate, Component, Plan
+from privacy.plan import QUANTILE_BINS, TREE_KINDS, Aggregate, Component, Plan, tree_components
 
 DEFAULT_MIN_GROUP_SIZE = 10
 
@@ -114,6 +114,10 @@ class _Group:
         comp = Component("hist", agg.column, agg.lo, agg.hi, agg.bins)
         return list(self.lanes[comp]), self.variances[comp]
 
+    def tree(self, agg: Aggregate, plan: Plan) -> quantiles.Tree:
+        comps = tree_components(plan.column(str(agg.column)), int(agg.bins or QUANTILE_BINS))
+        return quantiles.Tree([self.lanes[c] for c in comps], [self.variances[c] for c in comps])
+
 
 def _hist_cells(bins: list[int], var: float, n: int, m: int) -> list[stats.Estimate | None]:
     """Each bin ≥ 0 and shown only with at least ``m`` rows; if the hidden bins would then hold
@@ -148,6 +152,8 @@ def _aggregate(agg: Aggregate, g: _Group, plan: Plan, m: int) -> Any:
     if agg.kind == "histogram":
         bins, var = g.bins(agg)
         return _hist_cells(bins, var, int(n.value), m)
+    if agg.kind in TREE_KINDS:
+        return quantiles.estimate(agg, g.tree(agg, plan), n, lo, hi)
     raise ValueError(f"unknown aggregate kind {agg.kind!r}")
 
 

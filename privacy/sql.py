@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from privacy.errors import QueryError
 from privacy.plan import Aggregate, ColumnSpec, Cond, Plan, Scalar
+from privacy.sql_tree import TREE_FUNCS, check_arity, tree_aggregate
 
 MAX_BINS = 1000
 MAX_LANES = 1_000_000
@@ -38,7 +39,13 @@ _AGG_NAMES: dict[type[exp.Expression], str] = {
     exp.Variance: "var",
     exp.Stddev: "stddev",
     exp.StddevSamp: "stddev",
+    exp.Median: "median",
+    exp.Quantile: "quantile",
+    exp.PercentileCont: "quantile",
+    exp.Min: "min",
+    exp.Max: "max",
 }
+_P_ARGS = ("quantile", "expression")  # where sqlglot keeps QUANTILE's / QUANTILE_CONT's p
 _ANON_AGGS = {"VAR": "var", "HISTOGRAM": "histogram"}
 _SELECT_ARG_TOKENS = {
     "joins": "JOIN",
@@ -199,11 +206,15 @@ class _Parser:
                 raise QueryError("DISTINCT", "distinct aggregates are not allowed")
             args = [this] if this is not None else []
             args += list(node.expressions or [])
+            extra = _P_ARGS if kind == "quantile" else ()
+            args += [node.args[k] for k in extra if node.args.get(k) is not None]
             for key, value in node.args.items():
-                if key not in ("this", "expressions", "big_int") and value:
+                if key not in ("this", "expressions", "big_int", *extra) and value:
                     raise QueryError(_sql_snippet(node), f"unsupported aggregate option {key}")
-        if self.allowed_kinds is not None and kind not in self.allowed_kinds:
+        if self.allowed_kinds is not None and ("quantile" if kind == "median" else kind) not in self.allowed_kinds:
             raise QueryError(kind.upper(), "aggregate kind not allowed by the license")
+        if kind in TREE_FUNCS:
+            return tree_aggregate(kind, args, alias, self.column)
         if kind == "count" and len(args) == 1 and isinstance(args[0], exp.Star):
             return Aggregate("count", None, alias or "count(*)")
         if kind == "histogram":
@@ -279,6 +290,7 @@ def parse_query(
     except Exception as e:  # sqlglot TokenError and friends
         raise QueryError(sql[:20], f"syntax error: {e}") from None
     statements = [s for s in statements if s is not None]
+    check_arity(sql)
     if len(statements) != 1:
         raise QueryError(";", "exactly one statement is allowed")
     root = statements[0]

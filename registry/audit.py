@@ -53,9 +53,12 @@ STAGES = {
 RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "authorization", "query": "query",
                  "negotiation": "negotiation", "license": "license", "order": "license",
                  "destruction": "destruction", "notice": "review", "objection": "review", "revision": "review",
-                 "correction": "review", "cancellation": "listing", "offer": "pricing", "price_cap": "pricing",
-                 "price_cap_rule": "pricing", "total_budget": "pricing", "budget_policy": "pricing",
-                 "voucher": "payment"}
+                 "correction": "review", "cancellation": "listing", "provider": "listing", "offer": "pricing",
+                 "price_cap": "pricing", "price_cap_rule": "pricing", "revenue": "pricing",
+                 "revenue_allowance": "pricing", "cost": "pricing", "budget_policy": "query", "total_budget": "query",
+                 "voucher": "payment", "voucher_programme": "payment", "public_welfare": "payment",
+                 "account": "account", "roles": "account", "report": "disclosure"}
+"""Each ledger record kind's prefix (before the dot) → the lineage stage it belongs to."""
 
 
 @dataclass

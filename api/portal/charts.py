@@ -90,3 +90,13 @@ def gauge(left: float | None, total: float | None) -> Gauge | None:
     arc = f"M {cx - r:.1f} {cy:.1f} A {r:.0f} {r:.0f} 0 0 1 {x:.1f} {y:.1f}" if frac > 0 else ""
     level = "empty" if frac <= 0.001 else ("low" if frac < 0.35 else "ok")
     return Gauge(round(left, 3), round(total, 3), frac, arc, level)
+
+
+def series_chart(title: str, points: list[tuple[str, float]]) -> BarChart | None:
+    """One bar per labelled value (e.g. yuan by period), in the given order; None when there is nothing."""
+    if not points:
+        return None
+    top = max((abs(v) for _, v in points), default=0.0) or 1.0
+    span = WIDTH - LABEL_W - 70
+    bars = [Bar(label, v, i * (BAR_H + GAP), max(1.0, abs(v) / top * span)) for i, (label, v) in enumerate(points)]
+    return BarChart(title, bars, len(bars) * (BAR_H + GAP), top)

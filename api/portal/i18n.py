@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.portal.i18n_account import ACCOUNT_MESSAGES
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
@@ -225,6 +226,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "agriculture": {"zh": "农牧业", "en": "agriculture"},
     "energy": {"zh": "能源", "en": "energy"},
     "health": {"zh": "卫生健康", "en": "health"},
+    "personal_information": {"zh": "个人信息", "en": "personal information"},
+    "commercial_secret": {"zh": "商业秘密", "en": "commercial secret"},
+    "minors": {"zh": "未成年人信息", "en": "minors"},
+    "location": {"zh": "行踪轨迹", "en": "location"},
+    "financial": {"zh": "金融账户", "en": "financial"},
+    "account": {"zh": "账户与角色", "en": "account"},
+    "disclosure": {"zh": "信息披露", "en": "disclosure"},
     "resource": {"zh": "资源登记", "en": "resource"},
     "authorization": {"zh": "授权", "en": "authorization"},
     "review": {"zh": "审核", "en": "review"},
@@ -373,6 +381,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
+    **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
     **GOVERNANCE_MESSAGES,  # the exchange's, the authority's and the auditor's pages
 }
 

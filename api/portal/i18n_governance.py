@@ -5,13 +5,6 @@ registrations, grants, caps and disclosures, the auditor's timeline, records and
 from __future__ import annotations
 
 GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
-    # roles (badges)
-    "role_authority": {"zh": "主管部门", "en": "authority"},
-    "role_operator": {"zh": "运营单位", "en": "operator"},
-    "role_provider": {"zh": "数据提供方", "en": "provider"},
-    "role_exchange": {"zh": "交易所", "en": "exchange"},
-    "role_buyer": {"zh": "买方", "en": "buyer"},
-    "role_auditor": {"zh": "审计方", "en": "auditor"},
     "code": {"zh": "编号", "en": "Code"},
     "resource_name": {"zh": "资源", "en": "Resource"},
     "unknown_account": {"zh": "未登记的地址", "en": "unregistered address"},
@@ -115,6 +108,8 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "stage_query": {"zh": "查询", "en": "query"},
     "stage_negotiation": {"zh": "协商", "en": "negotiation"},
     "stage_destruction": {"zh": "销毁确认", "en": "destruction"},
+    "stage_account": {"zh": "账户与角色", "en": "account"},
+    "stage_disclosure": {"zh": "信息披露", "en": "disclosure"},
     "stage_chain": {"zh": "链上事件", "en": "chain"},
     "stage_other": {"zh": "其他", "en": "other"},
     "any_buyer": {"zh": "任何买方", "en": "any buyer"},

@@ -124,7 +124,8 @@ class PreviewIn(Strict):
 
 
 class ExpectedError(BaseModel):
-    stat: str = Field(description="the released total: count_star, count, sum, sumsq or hist (each bin)")
+    stat: str = Field(description="the released total: count_star, count, sum, sumsq or hist (each bin); or a "
+                                  "quantile, min or max, whose sd is in rows of rank and quantum its bin width")
     column: str | None
     bins: int | None = None
     sd: float = Field(description="standard deviation of its noise, in the column's own units (0 when exact); an "

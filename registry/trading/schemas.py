@@ -15,7 +15,7 @@ from registry.schemas import ChainReceiptOut, Strict, Uuid
 from registry.trading.models import Use
 
 # The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal).
-QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
+QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max"]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Purpose = Annotated[str, Field(min_length=1, max_length=200)]
 OfferKindName = Literal["one_off", "subscription", "metered", "negotiable"]
@@ -46,7 +46,7 @@ class TermsIn(Strict):
     """The usage policy every license bought under the offer carries."""
 
     purposes: Annotated[list[Purpose], Field(min_length=1, max_length=20)]
-    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=6)]
+    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=len(QueryKind.__args__))]
     columns: Annotated[list[ColumnName], Field(min_length=1, max_length=200)]
     max_queries: Annotated[int, Field(
         strict=True, ge=1, le=10**9, description="per license (per period for subscriptions); "

@@ -61,6 +61,7 @@ QUERIES = [
     "SELECT COUNT(*), SUM(income), HISTOGRAM(age, 0, 100, 4), level FROM t WHERE region = 'nowhere' GROUP BY level",
     "SELECT COUNT(score), SUM(score), COUNT(region) FROM t WHERE score != 3 AND price <= 2.25",
     "SELECT SUM(price), COUNT(*) FROM t WHERE price = 1.5 OR price IN (-2.25, 3) OR income >= 999.995",
+    "SELECT MEDIAN(price), MIN(age), QUANTILE(income, 0.9), MAX(score), level FROM t GROUP BY level",
 ]
 
 

@@ -16,7 +16,7 @@ from tests.utils.server import Server
 __all__ = ["COLUMNS", "REGIONS", "Node", "start_nodes", "write_data"]
 
 ALL_COLUMNS = [c["name"] for c in COLUMNS]
-ALL_KINDS = ["count", "sum", "avg", "var", "stddev", "histogram"]
+ALL_KINDS = ["count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max"]
 
 
 @dataclass
