@@ -14,16 +14,18 @@ from ledger.ids import chain_id_of
 
 ZERO_ADDRESS = "0x" + "0" * 40
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-TRANSLATED = frozenset({"from", "to", "decision", "status", "use", "kind", "classification", "sector", "basis"})
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*([._][a-z0-9]+)+$")
+PAGE_NAMES = frozenset({"buyer", "exchange", "authority", "auditor", "catalog", "reports", "assets", "statement"})
 SKIPPED = frozenset({"signed"})  # a participant's signature: shown as "signed", not as its bytes
 
 
 @dataclass(frozen=True)
 class Shown:
     label: str
-    text: str  # the name, or the value as text
-    code: str = ""  # the code (PX-…, PXA-…) or the raw value kept for the title
+    text: str  # the name, or the value as text ("" when the value is shown as a code only)
+    code: str = ""  # the code (PX-…, PXA-…, an address), or a value no message names
     href: str = ""
+    raw_label: bool = False  # a field no message names: its key, shown as a code
 
 
 @dataclass(frozen=True)
@@ -64,15 +66,29 @@ class Names:
         return self.known.get(str(value).lower()) if isinstance(value, str) else None
 
 
-def _label(key: str, lang: str) -> str:
+def _label(key: str, lang: str) -> str | None:
     for known in (f"f_{key}", key):
-        if known in MESSAGES:
+        if known in MESSAGES and known not in PAGE_NAMES:
             return translate(known, lang)
-    return key.replace("_", " ")
+    return None
 
 
-def _text(key: str, value: Any, names: Names, lang: str) -> Shown:
+def _word(text: str, lang: str) -> Shown | None:
+    """A value that is a known word (a role, a status, a kind...) in `lang`; one that looks like an identifier as a
+    code; None for anything else (shown as it is)."""
+    for known in (f"role_{text}", text):
+        if known in MESSAGES and known not in PAGE_NAMES:
+            return Shown("", translate(known, lang))
+    return Shown("", "", text) if IDENTIFIER.match(text) else None
+
+
+def _field(key: str, value: Any, names: Names, lang: str) -> Shown:
     label = _label(key, lang)
+    shown = _text(label or key, key, value, names, lang)
+    return Shown(shown.label, shown.text, shown.code, shown.href, raw_label=label is None)
+
+
+def _text(label: str, key: str, value: Any, names: Names, lang: str) -> Shown:
     if isinstance(value, str) and value.lower() == ZERO_ADDRESS and key == "buyer":
         return Shown(label, translate("any_buyer", lang), value)
     named = names.of(value)
@@ -82,24 +98,44 @@ def _text(key: str, value: Any, names: Names, lang: str) -> Shown:
         parts = [names.of(v) for v in value]
         if value and all(parts):
             return Shown(label, "; ".join(f"{n.name} ({n.code})" for n in parts if n))
-        return Shown(label, ", ".join(v[:8] + "…" if isinstance(v, str) and UUID.match(v) else str(v) for v in value))
+        words = [_item(v, lang) for v in value]
+        if value and all(code for _, code in words):  # identifiers no message names: the list as a code
+            return Shown(label, "", ", ".join(text for text, _ in words))
+        return Shown(label, "; ".join(_inline(v, names, lang) for v in value))
     if isinstance(value, dict):
-        return Shown(label, "; ".join(f"{_label(k, lang)}: {_plain(v)}" for k, v in value.items()))
+        return Shown(label, _inline(value, names, lang))
     if isinstance(value, bool):
         return Shown(label, "✓" if value else "✗")
     if isinstance(value, str) and UUID.match(value):  # something this page cannot name: its id, shortened
         return Shown(label, value[:8] + "…", "")
     text = "—" if value is None else str(value)
-    return Shown(label, translate(text, lang) if key in TRANSLATED else text)
+    word = _word(text, lang) if isinstance(value, str) else None
+    return Shown(label, word.text, word.code) if word else Shown(label, text)
 
 
-def _plain(value: Any) -> str:
-    return ("✓" if value else "✗") if isinstance(value, bool) else str(value)
+def _item(value: Any, lang: str) -> tuple[str, bool]:
+    """A list item as text, and whether it is a code."""
+    if isinstance(value, str) and UUID.match(value):
+        return value[:8] + "…", False
+    word = _word(value, lang) if isinstance(value, str) else None
+    return (word.text, False) if word and word.text else ((word.code, True) if word else (str(value), False))
+
+
+def _inline(value: Any, names: Names, lang: str) -> str:
+    """A nested value (an object of a list, say a payee) as one line of text, by names where it names something."""
+    if isinstance(value, dict):
+        return ", ".join(f"{_label(k, lang) or k}: {_inline(v, names, lang)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_inline(v, names, lang) for v in value)
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    named = names.of(value)
+    return named.name if named else _item(value, lang)[0]
 
 
 def shown_fields(detail: dict[str, Any], names: Names, lang: str) -> list[Shown]:
     """The detail's fields, labelled in `lang`, each value by name and code where it names something known."""
-    out = [_text(k, v, names, lang) for k, v in detail.items() if k not in SKIPPED and v not in (None, "", [], {})]
+    out = [_field(k, v, names, lang) for k, v in detail.items() if k not in SKIPPED and v not in (None, "", [], {})]
     if detail.get("signed"):
-        out.append(Shown(_label("signed", lang), "✓"))
+        out.append(Shown(translate("f_signed", lang), "✓"))
     return out
