@@ -194,11 +194,17 @@ def _event_detail(ev: ChainEvent) -> dict[str, Any]:
     return out
 
 
+# The event argument that names who acted, for events that carry one; any other event's actor is the transaction's
+# signer. (OfferPublished's `buyer` is whom the offer is for, the zero address for any buyer; AuthorizationGranted's
+# and AuthorizationRevoked's `operator` is whom the authority's act is about.)
+ACTOR_ARGS = {"ProductStatusChanged": "actor", "ProductRegistered": "operator", "LicensePurchased": "buyer",
+              "LicenseRefunded": "buyer", "PaymentSplit": "payee"}
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
 def _event_actor(ev: ChainEvent, tx_from: str) -> str:
-    for key in ("actor", "buyer", "operator", "recorder", "payee"):
-        if key in ev.args and ev.name != "AuthorizationGranted":
-            return str(ev.args[key])
-    return tx_from
+    named = str(ev.args.get(ACTOR_ARGS.get(ev.name, ""), "") or "")
+    return named if named and named.lower() != ZERO_ADDRESS else tx_from
 
 
 def _product_events(ledger: Ledger, product: Product) -> list[ChainEvent]:

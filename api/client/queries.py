@@ -86,3 +86,8 @@ class QueryAuditCalls(BaseClient):
         """`GET /audit/checkpoints` (auditor, authority, exchange): the newest checkpoints on chain, newest first,
         with the witnesses that cosigned each."""
         return list(self.get("/audit/checkpoints", limit=limit))
+
+    def anchoring_lag(self, limit: int | None = None) -> list[Json]:
+        """`GET /audit/anchoring-lag` (auditor, authority, exchange): per confirmed checkpoint, oldest first, the
+        records it anchored and how many seconds they waited (min, median, max)."""
+        return list(self.get("/audit/anchoring-lag", limit=limit))

@@ -146,6 +146,23 @@ class TradingCalls(BaseClient):
         """`GET /orders/{id}`: one order (its buyer; exchange, authority, auditor). `order()` places one."""
         return dict(self.get(f"/orders/{order_id}"))
 
+    def orders(self, state: str | None = None, product_id: str | None = None, *, limit: int | None = None,
+               after: int | None = None) -> Json:
+        """`GET /orders`: orders, oldest first (all for exchange, authority, auditor; a buyer's own otherwise):
+        `{"items": [...], "next_after": n | None}`; pass `next_after` as `after` for the next page."""
+        return dict(self.get("/orders", state=state, product_id=product_id, limit=limit, after=after))
+
+    def all_orders(self, state: str | None = None) -> list[Json]:
+        """Every order `orders()` would page through."""
+        items: list[Json] = []
+        after: int | None = None
+        while True:
+            page = self.orders(state, limit=500, after=after)
+            items += page["items"]
+            after = page["next_after"]
+            if after is None:
+                return items
+
     def licenses(self, use: str | None = None) -> list[Json]:
         """`GET /licenses`: the buyer's own (everyone's for exchange, authority, auditor), optionally of one use
         category (`public_welfare`: what the authority audits)."""

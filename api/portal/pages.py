@@ -1,6 +1,5 @@
-"""Role pages: the buyer's licenses and queries, the exchange's review queue, the authority's resources and
-vouchers, revenue against the maximum allowed and the annual reports, the operator's data-asset ledger, the
-auditor's provenance and verification."""
+"""Role pages: the buyer's licenses and queries, revenue against the maximum allowed and the annual reports, the
+operator's data-asset ledger. (The exchange's, the authority's and the auditor's pages: `api.portal.governance`.)"""
 
 from __future__ import annotations
 
@@ -14,8 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.client import ApiError, Json
 from api.portal import budgets, charts
-from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
-from api.routers.audit import VerifyOut
+from api.portal.web import Page, form_data, page, portal_router, see_other
 from registry.assets.book import CATEGORIES
 from registry.queries.schemas import PreviewOut, QueryOut
 from registry.reports.period import CST, FIRST_YEAR, LAST_YEAR, year_of
@@ -131,35 +129,6 @@ def _valid(model: type[BaseModel], value: dict[str, Any]) -> dict[str, Any]:
         raise HTTPException(422, f"not an answer of the API: {e}") from e
 
 
-# ------------------------------------------------------------------------------------ exchange
-
-@router.get("/exchange")
-def exchange(p: Page = Depends(page("exchange"))) -> Response:
-    def items(status: str) -> list[Json]:
-        return list(p.client.catalog_all(status=status))
-
-    live, noticed = items("listed") + items("suspended"), items("in_notice")
-    notices = [{"product": n, "objections": p.client.objections(n["id"])} for n in noticed]
-    pending = [(prod, r) for prod in live + noticed for r in p.client.revisions(prod["id"]) if r["status"] == "pending"]
-    revisions = [{"product": prod, "revision": r} for prod, r in pending if r["kind"] != "cancellation"]
-    cancellations = [{"product": prod, "revision": r} for prod, r in pending if r["kind"] == "cancellation"]
-    return p.render("exchange.html", queue=items("submitted") + items("under_review"), live=live,
-                    rejected=items("rejected"), checks=CHECKS, notices=notices, revisions=revisions,
-                    cancellations=cancellations)
-
-
-# ------------------------------------------------------------------------------------ authority
-
-@router.get("/authority")
-def authority(p: Page = Depends(page("authority"))) -> Response:
-    accounts = {a["id"]: a for a in p.client.accounts()}
-    return p.render("authority.html", resources=p.client.resources(), authorizations=p.client.authorizations(),
-                    vouchers=p.client.vouchers(), programmes=p.client.voucher_programmes(), accounts=accounts,
-                    buyers=[a for a in accounts.values() if a["role"] == "buyer"],
-                    welfare_users=p.client.public_welfare_users(),
-                    welfare_licenses=p.client.licenses(use="public_welfare"))
-
-
 # ------------------------------------------------------------------------------------ revenue and reports
 
 @router.get("/reports")
@@ -171,43 +140,6 @@ def reports(year: int | None = Query(None, ge=FIRST_YEAR, le=LAST_YEAR), p: Page
     accounts = {p.me["id"]: p.me} if p.me["role"] == "operator" else {a["id"]: a for a in p.client.accounts()}
     return p.render("reports.html", year=year, rows=p.client.revenue(year), published=p.client.published_reports(),
                     accounts=accounts, operators=[a for a in accounts.values() if a["role"] == "operator"])
-
-
-# ------------------------------------------------------------------------------------ auditor
-
-def _auditor_view(p: Page, product: str | None, **extra: Any) -> Response:
-    products = sorted(p.client.catalog_all(limit=100), key=lambda x: x["code"])
-    ref = product or (products[0]["code"] if products else None)
-    trace = p.client.trace(ref) if ref else None
-    return p.render("auditor.html", status=extra.pop("status", 200), products=products, ref=ref, trace=trace,
-                    checkpoints=p.client.checkpoints(limit=10), **extra)
-
-
-@router.get("/auditor")
-def auditor(product: str | None = None, p: Page = Depends(page("auditor"))) -> Response:
-    return _auditor_view(p, product)
-
-
-@router.post("/auditor/report")
-def auditor_report(shown: Shown = Depends(shown_of), p: Page = Depends(page("auditor"))) -> Response:
-    """A verification report `signer.js` obtained from the API by a signed request: kept for this session, and
-    the browser goes to the page showing it."""
-    report = _valid(VerifyOut, shown.response)
-    note = p.keep("report", {"report": report, "product": shown.form.get("product") or None})
-    return see_other(f"/portal/auditor/reports/{note}")
-
-
-@router.get("/auditor/reports/{note}")
-def auditor_report_page(note: str, p: Page = Depends(page("auditor"))) -> Response:
-    kept = p.kept("report", note)
-    if kept is None:
-        return _auditor_view(p, None, status=404, gone=True)
-    return _auditor_view(p, kept["product"], report=kept["report"])
-
-
-@router.get("/auditor/records/{seq}")
-def auditor_record(seq: int, p: Page = Depends(page("auditor"))) -> Response:
-    return p.render("record.html", receipt=p.client.record(seq))
 
 
 # ------------------------------------------------------------------------------------ data assets (operator)

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import account, budgets, buying, pages, signing, vendor
+from api.portal import account, budgets, buying, governance, pages, signing, vendor
 from api.portal.i18n import MESSAGES, pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -63,6 +63,7 @@ def install(app: Any) -> None:
     app.include_router(pages.router)
     app.include_router(buying.router)
     app.include_router(account.router)
+    app.include_router(governance.router)
     app.include_router(signing.router)
     app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")

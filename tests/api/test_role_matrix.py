@@ -67,6 +67,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/audit/accounts/{account_id}/actions"): ({A, E, U}, None),
     ("POST", "/audit/verify"): ({U}, None),
     ("GET", "/audit/checkpoints"): ({A, E, U}, None),
+    ("GET", "/audit/anchoring-lag"): ({A, E, U}, None),
     ("GET", "/audit/security-events"): ({U}, None),
     # keys
     ("POST", "/accounts/{account_id}/rotate-key"): (ALL, NO_CALL),  # the holder only: tests/api/test_keys.py
@@ -109,6 +110,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/public-welfare-users"): ({A}, {}),
     ("POST", "/orders"): ({B}, {}),
     ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
+    ("GET", "/orders"): (ALL, None),  # a buyer's own, all for overseers: tests/portal/test_portal_governance.py
     ("GET", "/licenses"): (ALL, None),
     ("GET", "/licenses/{license_id}"): (ALL, NO_CALL),
     ("GET", "/licenses/{license_id}/charges"): (ALL, NO_CALL),

@@ -152,7 +152,7 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     form.locator("button[type=submit]").click()
     assert form.locator(".err[data-field=amount_fen]").inner_text() == "not a number"
     form.locator("input[name=amount_yuan]").fill("12.34")
-    form.locator("input[name=sectors]").fill("agriculture, energy")
+    form.locator("select[name=sectors]").select_option(["agriculture", "energy"])
     submit_and_reload(page, form)
     voucher = next(v for v in api_get(server, "authority", "/vouchers")
                    if v["holder_id"] == server.ids["buyer"] and v["amount_fen"] == 1234)

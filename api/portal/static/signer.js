@@ -20,11 +20,13 @@
  * for an API refusal, and the field it is shown at). A submit button's own data-api-path and data-render override
  * the form's (the query form's preview button).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
- * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | skip; a multiple select sends
+ * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | columns ("name:type, …" to
+ * [{name, type}]) | skip; a multiple select sends
  * the list of its chosen values; data-key renames the JSON key; data-optional drops an empty value;
  * data-group="x" collects checkboxes into an object x of booleans; data-required (for radios: on one of the
  * group) refuses to send while the field is empty or no choice is made, showing data-message; data-message
- * also replaces the API's message about a checkbox, a radio or an empty field.
+ * also replaces the API's message about a checkbox, a radio or an empty field, and the message of a value data-json
+ * cannot convert.
  */
 (function () {
   "use strict";
@@ -189,6 +191,11 @@
     days: (v) => new Date(Date.now() + CONVERT.number(v) * 86400000).toISOString(),
     list: (v) => v.split(",").map((s) => s.trim()).filter(Boolean),
     bool: (v) => v === "true",
+    columns: (v) => CONVERT.list(v).map((part) => {
+      const [name, type] = part.split(":").map((s) => s.trim());
+      if (!name || !type) throw new Error("name:type");
+      return {name: name, type: type};
+    }),
     object: (v) => {
       const o = JSON.parse(v);
       if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
@@ -217,7 +224,7 @@
         try {
           body[key] = convert ? convert(el.value) : el.value;
         } catch (e) {
-          throw new FieldError(key, e.message);
+          throw new FieldError(key, el.dataset.message || e.message);
         }
       }
     }
