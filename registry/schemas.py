@@ -12,6 +12,7 @@ from privacy.plan import MAX_DECIMALS
 from privacy.plan import ColumnSpec as PlanColumn
 from registry.bindings import SignedBinding
 from registry.limits import Sample
+from registry.verification_terms import VerificationSpec
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
@@ -220,6 +221,7 @@ class ProductFields(Strict):
     columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200)]
     sample: Sample = []
     quality: Quality
+    verification: VerificationSpec | None = None  # verification calls (核验): registry.verification_terms
 
     @field_validator("temporal_end")
     @classmethod
@@ -331,6 +333,7 @@ class ProductOut(BaseModel):
     quality: dict[str, Any]
     offers: list[dict[str, Any]]
     price_from_fen: int | None
+    verification: dict[str, Any] | None = None
     metadata_hash: str
     chain: ChainReceiptOut
     created_at: datetime

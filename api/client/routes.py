@@ -104,6 +104,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/products/{ref}/query-policy"): "set_query_policy",
     ("POST", "/queries"): "query",
     ("POST", "/queries/preview"): "preview_queries",
+    ("POST", "/verifications"): "verification_call",
+    ("GET", "/licenses/{license_id}/verifications"): "verifications",
     ("GET", "/ledger/records/{seq}"): "record",
     ("GET", "/audit/products/{ref}/trace"): "trace",
     ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",

@@ -14,8 +14,9 @@ from registry.limits import Quantity as Quantity
 from registry.schemas import ChainReceiptOut, Strict, Uuid
 from registry.trading.models import Use
 
-# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal).
-QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
+# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal), and "verify":
+# verification calls (`registry.queries.verify`).
+QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram", "verify"]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Purpose = Annotated[str, Field(min_length=1, max_length=200)]
 OfferKindName = Literal["one_off", "subscription", "metered", "negotiable"]
@@ -46,7 +47,7 @@ class TermsIn(Strict):
     """The usage policy every license bought under the offer carries."""
 
     purposes: Annotated[list[Purpose], Field(min_length=1, max_length=20)]
-    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=6)]
+    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=7)]
     columns: Annotated[list[ColumnName], Field(min_length=1, max_length=200)]
     max_queries: Annotated[int, Field(
         strict=True, ge=1, le=10**9, description="per license (per period for subscriptions); "

@@ -80,6 +80,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
     ("POST", "/queries/preview"): ({B}, {}),
+    ("POST", "/verifications"): ({B}, {}),
+    ("GET", "/licenses/{license_id}/verifications"): ({B}, NO_CALL),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading
