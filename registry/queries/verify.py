@@ -46,10 +46,6 @@ log = logging.getLogger("provex.verify")
 WINDOWS = (("per_minute", timedelta(minutes=1)), ("per_day", timedelta(days=1)))
 
 
-def _naive_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def claim_of(product: Product, data: VerifyIn) -> tuple[VerificationSpec, Claim]:
     """The product's verification terms and the buyer's claim, checked against them (422 naming the field)."""
     if not product.verification:
@@ -73,7 +69,7 @@ def check_rate(session: Session, lic: License, spec: VerificationSpec) -> None:
     """Refuse (429) when the license used up a rolling window; the license row is locked (PostgreSQL) so
     concurrent calls of one license are counted one after the other."""
     session.execute(select(License.pk).where(col(License.id) == lic.id).with_for_update())
-    now = _naive_utc()
+    now = datetime.now(UTC)
     for name, span in WINDOWS:
         allowed: int = getattr(spec, name)
         V = VerificationCall
@@ -81,7 +77,7 @@ def check_rate(session: Session, lic: License, spec: VerificationSpec) -> None:
             select(func.count(), func.min(V.created_at)).where(col(V.license_id) == lic.id)
             .where(col(V.created_at) > now - span)).one()
         if used >= allowed:
-            oldest = oldest.replace(tzinfo=None) if oldest.tzinfo else oldest
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             raise RateLimited(name, allowed, max(1, math.ceil((oldest + span - now).total_seconds())))
 
 
@@ -106,7 +102,7 @@ def verify(session: Session, ctx: QueryContext, actor: Actor, data: VerifyIn) ->
                                 epsilon=0.0, delta=0.0)
     call = VerificationCall(id=grant.charge_id, license_id=lic.id, buyer_id=actor.id, product_id=product.id,
                             charge_id=grant.charge_id, claim_column=claim.column, claim_op=claim.op,
-                            created_at=_naive_utc())
+                            created_at=datetime.now(UTC))
     session.add(call)
     session.commit()
     try:

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("status", sqltypes.AutoString(length=16), nullable=False),
         sa.Column("bundle_hash", sqltypes.AutoString(length=64), nullable=True),
         sa.Column("record_seq", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["license_id"], ["licenses.id"]),
         sa.PrimaryKeyConstraint("pk"),
         sa.UniqueConstraint("id"),

@@ -1,0 +1,187 @@
+"""Verification calls (核验) end to end: real provider nodes with signed policies, a real API on Anvil, a metered
+license bought through trading. One bit per call, sealed to the buyer; one charge per call; rate limits; the
+ledger record; a node's own policy; bad claims."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.client import ApiError, ProvexClient
+from api.node_policy import draft_policy
+from privacy.provider.policy import sign_policy, write_document
+from privacy.secagg.crypto import load_or_create_identity
+from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
+from registry.verification_terms import ClaimOp
+from tests.utils.builders import make_authorization, make_product, make_resource
+from tests.utils.queries import QueryEnv, register_nodes, start_nodes, wait_offer_on_chain
+
+BANNERS = ["锡林浩特市", "正蓝旗"]
+COLUMNS: list[dict[str, Any]] = [
+    {"name": "herder_id", "type": "string"},
+    {"name": "banner", "type": "string", "group_by": True, "domain": BANNERS},
+    {"name": "head_count", "type": "integer", "min": 0, "max": 5000},
+    {"name": "pasture_mu", "type": "number", "min": 0, "max": 100000},
+]
+VERIFY = {"key": "herder_id", "per_minute": 8,
+          "claims": [{"column": "head_count", "ops": [">=", "<=", "between", "within_pct"]},
+                     {"column": "pasture_mu", "ops": [">="]}]}  # the nodes' policies do not allow pasture_mu
+
+
+def _herds(path: Path, node: int) -> Path:
+    """20 herders per node (H-<node>-<i>, i × 20 head); H-1-7 has two rows (140 + 100 = 240 head)."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["herder_id", "banner", "head_count", "pasture_mu"])
+        for i in range(20):
+            w.writerow([f"H-{node}-{i}", BANNERS[i % 2], 20 * i, 1000 + i])
+        if node == 1:
+            w.writerow(["H-1-7", BANNERS[1], 100, 10])
+    return path
+
+
+@pytest.fixture(scope="module")
+def herds(qenv: QueryEnv, funded_buyer: None, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("verify-nodes")
+    files = {f"herds-{i}": _herds(workdir / f"h{i}.csv", i) for i in range(3)}
+    for node_id in files:
+        key_dir = workdir / f"keys-{node_id}"
+        policy = draft_policy(node_id, "herds", COLUMNS, max_epsilon=1.0, min_group_size=5,
+                              verify=("herder_id", "head_count"))
+        write_document(key_dir / "policy.json", sign_policy(policy, load_or_create_identity(key_dir)))
+    nodes = start_nodes(qenv.server, files, workdir)
+    try:
+        register_nodes(qenv, nodes)
+        res = make_resource(qenv.server, sensitivity_tags=["personal_information"])
+        authz = make_authorization(qenv.server, [res["id"]])
+        product = make_product(qenv.server, authz, stage="listed", columns=COLUMNS, verification=VERIFY,
+                               sample=[{"herder_id": "H-0-1", "banner": BANNERS[0], "head_count": 20}],
+                               provider_ids=[qenv.provider_ids[n] for n in nodes])
+        yield {"product": product, "nodes": nodes}
+    finally:
+        for n in nodes.values():
+            n.kill()
+            qenv.nodes.pop(n.node_id, None)
+
+
+def _metered(qenv: QueryEnv, product: dict[str, Any], quantity: int) -> dict[str, Any]:
+    """A metered license of `quantity` verification calls (prepaid draw-down at 50 fen a call)."""
+    terms = {"purposes": ["loan due diligence"], "query_kinds": ["verify"], "columns": ["herder_id", "head_count",
+                                                                                       "pasture_mu"]}
+    with qenv.server.client("operator") as op:
+        r = op.post(f"/products/{product['id']}/offers", json={
+            "kind": "metered", "basis": "cost", "tiers": [{"min_quantity": 1, "unit_price_fen": 50}],
+            "split": {"operator": 10_000}, "terms": terms})
+        assert r.status_code == 201, r.text
+    wait_offer_on_chain(qenv, r.json()["id"])
+    with qenv.server.client("buyer") as buyer:
+        r = buyer.post("/orders", json={"offer_id": r.json()["id"], "quantity": quantity})
+        assert r.status_code == 201, r.text
+        return dict(r.json()["license"])
+
+
+def _buyer(qenv: QueryEnv) -> ProvexClient:
+    s = qenv.server
+    return ProvexClient(s.url, s.keys["buyer"], timeout=30, signer=s.accounts["buyer"])
+
+
+def _used(px: ProvexClient, license_id: str) -> tuple[int, list[bool]]:
+    return px.license(license_id)["queries_used"], [c["refunded"] for c in px.charges(license_id)]
+
+
+def test_claim_operators_are_the_protocols() -> None:
+    assert set(ClaimOp.__args__) == set(OPS)  # type: ignore[attr-defined]
+
+
+def test_a_call_releases_one_sealed_bit_and_is_charged_once(qenv: QueryEnv, herds: dict[str, Any]) -> None:
+    lic = _metered(qenv, herds["product"], 20)
+    with _buyer(qenv) as px:
+        yes = px.verify_claim(lic["id"], "H-1-7", "head_count >= 200")  # 140 + 100 head at node 1
+        assert yes["match"] is True and yes["claim"] == "head_count >= 200"
+        bodies = [s["body"] for s in yes["statements"]]
+        assert sorted(b["node"] for b in bodies) == sorted(herds["nodes"])
+        assert [b["match"] for b in bodies].count(True) == 1
+        assert all(set(b) == {"type", "call", "node", "question", "match"} for b in bodies)  # nothing else inside
+        assert px.verify_claim(lic["id"], "H-1-7", "head_count between 100 and 239")["match"] is False
+        assert px.verify_claim(lic["id"], "H-2-10", "head_count within 6% of 190")["match"] is True  # 200 head
+        assert px.verify_claim(lic["id"], "H-2-10", "head_count within 5% of 190")["match"] is False  # 10 > 9.5
+        no_key = px.verify_claim(lic["id"], "H-9-9", "head_count <= 5000")  # nobody holds it: as a false claim
+        assert no_key["match"] is False and all(s["body"]["match"] is False for s in no_key["statements"])
+        assert _used(px, lic["id"]) == (5, [False] * 5)
+        # the raw response: only equal-size ciphertexts; a holder's answer looks like a non-holder's
+        secret = new_reply_key()
+        claim = Claim.parse("head_count", ">=", [1])
+        first = px.verification_call(lic["id"], "H-0-3", claim, reply_key_hex(secret), idempotency_key="v-retry-1")
+        again = px.verification_call(lic["id"], "H-0-3", claim, reply_key_hex(secret), idempotency_key="v-retry-1")
+        assert again == first and _used(px, lic["id"]) == (6, [False] * 6)  # a retry is never charged twice
+        assert len(first["sealed"]) == 3 and {len(base64.b64decode(s)) for s in first["sealed"]} == {SEALED_SIZE}
+        assert "H-0-3" not in json.dumps(first) and "match" not in json.dumps(first)
+        opened = [open_sealed(s, secret, first["call_id"]) for s in first["sealed"]]
+        assert [d["body"]["match"] for d in opened].count(True) == 1
+        assert first["charge_id"] == first["call_id"] and first["unit_price_fen"] == 50 and first["queries_left"] == 14
+        history = px.verifications(lic["id"])
+    assert [h["status"] for h in history] == ["done"] * 6 and history[0]["bundle_hash"] == first["bundle_hash"]
+    assert (history[0]["claim_column"], history[0]["claim_op"]) == ("head_count", ">=")
+
+
+def test_each_call_is_a_signed_ledger_record(qenv: QueryEnv, herds: dict[str, Any]) -> None:
+    lic = _metered(qenv, herds["product"], 2)
+    with _buyer(qenv) as px:
+        out = px.verify_claim(lic["id"], "H-0-5", "head_count >= 100")
+        record = px.record(out["receipt"]["seq"])["record"]
+    assert record["kind"] == "verification.call" and record["subject"] == herds["product"]["id"]
+    data = record["data"]
+    assert record["actor"] == qenv.server.ids["buyer"] and record["authorization"] == lic["id"]
+    assert (data["call_id"], data["charge_id"], data["bundle_hash"]) == (out["call_id"], out["charge_id"],
+                                                                         out["bundle_hash"])
+    assert data["answers"] == 3 and data["unit_price_fen"] == 50 and data["signed"]  # the buyer's own request
+    assert "H-0-5" not in json.dumps(record) and "100" not in json.dumps(data.get("signed", {}).get("path", ""))
+
+
+def test_a_node_refuses_a_column_its_policy_does_not_allow_and_the_call_is_refunded(
+        qenv: QueryEnv, herds: dict[str, Any]) -> None:
+    lic = _metered(qenv, herds["product"], 3)
+    with _buyer(qenv) as px:
+        with pytest.raises(ApiError) as e:
+            px.verify_claim(lic["id"], "H-0-5", "pasture_mu >= 100")
+        assert e.value.status == 409 and e.value.code == "provider_policy_refused", e.value.body
+        assert "column_use" in e.value.detail and "pasture_mu" in e.value.detail
+        assert _used(px, lic["id"]) == (0, [True])  # charged, then refunded
+        assert [h["status"] for h in px.verifications(lic["id"])] == ["failed"]
+
+
+def test_past_the_rate_limit_a_call_is_refused_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -> None:
+    lic = _metered(qenv, herds["product"], 10)
+    with _buyer(qenv) as px:
+        for _ in range(8):
+            px.verify_claim(lic["id"], "H-0-1", "head_count >= 1")
+    with qenv.server.client("buyer") as buyer:
+        r = buyer.post("/verifications", json={"license_id": lic["id"], "key": "H-0-1", "reply_key": "ab" * 32,
+                                               "claim": {"column": "head_count", "op": ">=", "value": 1}})
+    body = r.json()
+    assert r.status_code == 429 and (body["error"], body["limit"], body["allowed"]) == ("rate_limited", "per_minute", 8)
+    assert 1 <= body["retry_after"] <= 60 and r.headers["Retry-After"] == str(body["retry_after"])
+    with _buyer(qenv) as px:
+        assert _used(px, lic["id"]) == (8, [False] * 8)  # the refused call is not charged
+
+
+def test_a_bad_claim_is_a_422_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -> None:
+    lic = _metered(qenv, herds["product"], 1)
+    reply = reply_key_hex(new_reply_key())
+    with qenv.server.client("buyer") as buyer:
+        for claim, field, word in [({"column": "head_count", "op": "~=", "value": 3}, "claim.op", "~="),
+                                   ({"column": "head_count", "op": "=", "value": 3}, "claim.op", "'='"),
+                                   ({"column": "banner", "op": ">=", "value": 3}, "claim.column", "banner"),
+                                   ({"column": "head_count", "op": "between", "value": 3}, "claim.values", "2")]:
+            r = buyer.post("/verifications", json={"license_id": lic["id"], "key": "H-0-1", "claim": claim,
+                                                   "reply_key": reply})
+            assert r.status_code == 422 and r.json()["field"] == field and word in r.json()["detail"], r.text
+    with _buyer(qenv) as px:
+        assert _used(px, lic["id"]) == (0, [])
