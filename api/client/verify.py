@@ -29,11 +29,11 @@ def parse_claim(text: str) -> Claim:
 class VerifyCalls(BaseClient):
     """Verification calls: sealed to a fresh reply key, opened and checked here."""
 
-    def verification_call(self, license_id: str, key: str, claim: Claim, reply_key: str,
+    def verification_call(self, license_id: str, key: str, claim: Json, reply_key: str,
                           idempotency_key: str | None = None) -> Json:
-        """`POST /verifications` (buyer): the nodes' sealed answers (one each, random order, equal size)."""
-        body = {"license_id": license_id, "key": key, "reply_key": reply_key,
-                "claim": {"column": claim.column, "op": claim.op, "values": list(claim.values)}}
+        """`POST /verifications` (buyer): the nodes' sealed answers (one each, random order, equal size) to
+        `claim` (`{"column", "op", "value" or "values"}`), sealed to `reply_key` (X25519, hex)."""
+        body = {"license_id": license_id, "key": key, "reply_key": reply_key, "claim": claim}
         return dict(self.post("/verifications", body, idempotency_key=idempotency_key))
 
     def verify_claim(self, license_id: str, key: str, claim: str | Claim, idempotency_key: str | None = None) -> Json:
@@ -41,7 +41,7 @@ class VerifyCalls(BaseClient):
         signed statements (checked against the registered node keys the exchange returned)."""
         parsed = parse_claim(claim) if isinstance(claim, str) else claim
         secret = new_reply_key()
-        out = self.verification_call(license_id, key, parsed, reply_key_hex(secret), idempotency_key)
+        out = self.verification_call(license_id, key, parsed.to_dict(), reply_key_hex(secret), idempotency_key)
         question = question_hash(key, parsed)
         if out["question_hash"] != question:
             raise ValueError("the exchange answered another question than the one asked")

@@ -117,7 +117,7 @@ def test_a_call_releases_one_sealed_bit_and_is_charged_once(qenv: QueryEnv, herd
         assert _used(px, lic["id"]) == (5, [False] * 5)
         # the raw response: only equal-size ciphertexts; a holder's answer looks like a non-holder's
         secret = new_reply_key()
-        claim = Claim.parse("head_count", ">=", [1])
+        claim = Claim.parse("head_count", ">=", [1]).to_dict()
         first = px.verification_call(lic["id"], "H-0-3", claim, reply_key_hex(secret), idempotency_key="v-retry-1")
         again = px.verification_call(lic["id"], "H-0-3", claim, reply_key_hex(secret), idempotency_key="v-retry-1")
         assert again == first and _used(px, lic["id"]) == (6, [False] * 6)  # a retry is never charged twice
