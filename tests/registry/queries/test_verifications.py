@@ -5,86 +5,33 @@ ledger record; a node's own policy; bad claims."""
 from __future__ import annotations
 
 import base64
-import csv
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.client import ApiError, ProvexClient
-from api.node_policy import draft_policy
-from privacy.provider.policy import sign_policy, write_document
-from privacy.secagg.crypto import load_or_create_identity
 from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
 from registry.verification_terms import ClaimOp
-from tests.utils.builders import make_authorization, make_product, make_resource
-from tests.utils.queries import QueryEnv, register_nodes, start_nodes, wait_offer_on_chain
+from tests.utils.queries import QueryEnv
+from tests.utils.verify import metered_license, start_herd_nodes, verification_product
 
-BANNERS = ["锡林浩特市", "正蓝旗"]
-COLUMNS: list[dict[str, Any]] = [
-    {"name": "herder_id", "type": "string"},
-    {"name": "banner", "type": "string", "group_by": True, "domain": BANNERS},
-    {"name": "head_count", "type": "integer", "min": 0, "max": 5000},
-    {"name": "pasture_mu", "type": "number", "min": 0, "max": 100000},
-]
 VERIFY = {"key": "herder_id", "per_minute": 8,
           "claims": [{"column": "head_count", "ops": [">=", "<=", "between", "within_pct"]},
                      {"column": "pasture_mu", "ops": [">="]}]}  # the nodes' policies do not allow pasture_mu
 
 
-def _herds(path: Path, node: int) -> Path:
-    """20 herders per node (H-<node>-<i>, i × 20 head); H-1-7 has two rows (140 + 100 = 240 head)."""
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["herder_id", "banner", "head_count", "pasture_mu"])
-        for i in range(20):
-            w.writerow([f"H-{node}-{i}", BANNERS[i % 2], 20 * i, 1000 + i])
-        if node == 1:
-            w.writerow(["H-1-7", BANNERS[1], 100, 10])
-    return path
-
-
 @pytest.fixture(scope="module")
 def herds(qenv: QueryEnv, funded_buyer: None, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[dict[str, Any]]:
-    workdir = tmp_path_factory.mktemp("verify-nodes")
-    files = {f"herds-{i}": _herds(workdir / f"h{i}.csv", i) for i in range(3)}
-    for node_id in files:
-        key_dir = workdir / f"keys-{node_id}"
-        policy = draft_policy(node_id, "herds", COLUMNS, max_epsilon=1.0, min_group_size=5,
-                              verify=("herder_id", "head_count"))
-        write_document(key_dir / "policy.json", sign_policy(policy, load_or_create_identity(key_dir)))
-    nodes = start_nodes(qenv.server, files, workdir)
+    nodes = start_herd_nodes(qenv, tmp_path_factory.mktemp("verify-nodes"), 3)
     try:
-        register_nodes(qenv, nodes)
-        res = make_resource(qenv.server, sensitivity_tags=["personal_information"])
-        authz = make_authorization(qenv.server, [res["id"]])
-        product = make_product(qenv.server, authz, stage="listed", columns=COLUMNS, verification=VERIFY,
-                               sample=[{"herder_id": "H-0-1", "banner": BANNERS[0], "head_count": 20}],
-                               provider_ids=[qenv.provider_ids[n] for n in nodes])
-        yield {"product": product, "nodes": nodes}
+        yield {"product": verification_product(qenv, nodes, VERIFY), "nodes": nodes}
     finally:
         for n in nodes.values():
             n.kill()
             qenv.nodes.pop(n.node_id, None)
-
-
-def _metered(qenv: QueryEnv, product: dict[str, Any], quantity: int) -> dict[str, Any]:
-    """A metered license of `quantity` verification calls (prepaid draw-down at 50 fen a call)."""
-    terms = {"purposes": ["loan due diligence"], "query_kinds": ["verify"], "columns": ["herder_id", "head_count",
-                                                                                       "pasture_mu"]}
-    with qenv.server.client("operator") as op:
-        r = op.post(f"/products/{product['id']}/offers", json={
-            "kind": "metered", "basis": "cost", "tiers": [{"min_quantity": 1, "unit_price_fen": 50}],
-            "split": {"operator": 10_000}, "terms": terms})
-        assert r.status_code == 201, r.text
-    wait_offer_on_chain(qenv, r.json()["id"])
-    with qenv.server.client("buyer") as buyer:
-        r = buyer.post("/orders", json={"offer_id": r.json()["id"], "quantity": quantity})
-        assert r.status_code == 201, r.text
-        return dict(r.json()["license"])
 
 
 def _buyer(qenv: QueryEnv) -> ProvexClient:
@@ -101,7 +48,7 @@ def test_claim_operators_are_the_protocols() -> None:
 
 
 def test_a_call_releases_one_sealed_bit_and_is_charged_once(qenv: QueryEnv, herds: dict[str, Any]) -> None:
-    lic = _metered(qenv, herds["product"], 20)
+    lic = metered_license(qenv, herds["product"], 20)
     with _buyer(qenv) as px:
         yes = px.verify_claim(lic["id"], "H-1-7", "head_count >= 200")  # 140 + 100 head at node 1
         assert yes["match"] is True and yes["claim"] == "head_count >= 200"
@@ -132,7 +79,7 @@ def test_a_call_releases_one_sealed_bit_and_is_charged_once(qenv: QueryEnv, herd
 
 
 def test_each_call_is_a_signed_ledger_record(qenv: QueryEnv, herds: dict[str, Any]) -> None:
-    lic = _metered(qenv, herds["product"], 2)
+    lic = metered_license(qenv, herds["product"], 2)
     with _buyer(qenv) as px:
         out = px.verify_claim(lic["id"], "H-0-5", "head_count >= 100")
         record = px.record(out["receipt"]["seq"])["record"]
@@ -147,7 +94,7 @@ def test_each_call_is_a_signed_ledger_record(qenv: QueryEnv, herds: dict[str, An
 
 def test_a_node_refuses_a_column_its_policy_does_not_allow_and_the_call_is_refunded(
         qenv: QueryEnv, herds: dict[str, Any]) -> None:
-    lic = _metered(qenv, herds["product"], 3)
+    lic = metered_license(qenv, herds["product"], 3)
     with _buyer(qenv) as px:
         with pytest.raises(ApiError) as e:
             px.verify_claim(lic["id"], "H-0-5", "pasture_mu >= 100")
@@ -158,7 +105,7 @@ def test_a_node_refuses_a_column_its_policy_does_not_allow_and_the_call_is_refun
 
 
 def test_past_the_rate_limit_a_call_is_refused_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -> None:
-    lic = _metered(qenv, herds["product"], 10)
+    lic = metered_license(qenv, herds["product"], 10)
     with _buyer(qenv) as px:
         for _ in range(8):
             px.verify_claim(lic["id"], "H-0-1", "head_count >= 1")
@@ -173,7 +120,7 @@ def test_past_the_rate_limit_a_call_is_refused_naming_it(qenv: QueryEnv, herds: 
 
 
 def test_a_bad_claim_is_a_422_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -> None:
-    lic = _metered(qenv, herds["product"], 1)
+    lic = metered_license(qenv, herds["product"], 1)
     reply = reply_key_hex(new_reply_key())
     with qenv.server.client("buyer") as buyer:
         for claim, field, word in [({"column": "head_count", "op": "~=", "value": 3}, "claim.op", "~="),
