@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
+from api.portal.i18n_verify import VERIFY_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -372,6 +373,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
+    **VERIFY_MESSAGES,  # verification calls on the licenses page
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from api.client import ApiError, ProvexClient
 from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
 from registry.verification_terms import ClaimOp
+from tests.api.test_portal_security import Browser
 from tests.utils.queries import QueryEnv
 from tests.utils.verify import metered_license, start_herd_nodes, verification_product
 
@@ -89,7 +90,13 @@ def test_each_call_is_a_signed_ledger_record(qenv: QueryEnv, herds: dict[str, An
     assert (data["call_id"], data["charge_id"], data["bundle_hash"]) == (out["call_id"], out["charge_id"],
                                                                          out["bundle_hash"])
     assert data["answers"] == 3 and data["unit_price_fen"] == 50 and data["signed"]  # the buyer's own request
-    assert "H-0-5" not in json.dumps(record) and "100" not in json.dumps(data.get("signed", {}).get("path", ""))
+    assert "H-0-5" not in json.dumps(record)
+    with Browser(qenv.server) as b:  # the buyer's licenses page lists the call (the CLI makes and opens calls)
+        b.sign_in(qenv.server.keys["buyer"])
+        page = b.http.get("/portal/buyer/licenses?lang=en").text
+    section = page.split(f'id="license-{lic["id"]}"')[1].split("</section>")[0]
+    assert "Verification calls" in section and f"provex verify --license {lic['id']}" in section
+    assert out["bundle_hash"][:16] in section and f"#{out['receipt']['seq']}" in section and "answered" in section
 
 
 def test_a_node_refuses_a_column_its_policy_does_not_allow_and_the_call_is_refunded(
