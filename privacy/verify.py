@@ -130,6 +130,15 @@ def reply_key_hex(key: X25519PrivateKey) -> str:
     return raw_public(key).hex()
 
 
+def check_reply_key(hex_key: str) -> None:
+    """:class:`ClaimError` unless ``hex_key`` is an X25519 public key a node can seal to (32 bytes, not of
+    low order: the agreement with it must not be all zeros)."""
+    try:
+        X25519PrivateKey.generate().exchange(X25519PublicKey.from_public_bytes(bytes.fromhex(hex_key)))
+    except ValueError:
+        raise ClaimError("reply_key", "not a usable X25519 public key (32 bytes hex, not a low-order point)") from None
+
+
 def _aead_key(shared: bytes, call_id: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO + b"\0" + call_id.encode()).derive(shared)
 

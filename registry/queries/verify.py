@@ -28,7 +28,7 @@ from sqlmodel import Session, col, func, select
 from ledger.records import append_record
 from privacy.coordinator import ProviderEndpoint
 from privacy.errors import NotEnoughProviders
-from privacy.verify import Claim, ClaimError, bundle_hash, question_hash
+from privacy.verify import Claim, ClaimError, bundle_hash, check_reply_key, question_hash
 from privacy.verify_call import VerifyRequest, ask_nodes
 from registry.actor import Actor
 from registry.errors import InvalidInput, RateLimited
@@ -47,12 +47,14 @@ WINDOWS = (("per_minute", timedelta(minutes=1)), ("per_day", timedelta(days=1)))
 
 
 def claim_of(product: Product, data: VerifyIn) -> tuple[VerificationSpec, Claim]:
-    """The product's verification terms and the buyer's claim, checked against them (422 naming the field)."""
+    """The product's verification terms and the buyer's claim, checked against them, and the reply key (422 naming
+    the field)."""
     if not product.verification:
         raise InvalidInput("license_id", f"product {product.code} offers no verification calls")
     spec = VerificationSpec.model_validate(product.verification)
     try:
         claim = Claim.parse(data.claim.column, data.claim.op, data.claim.all_values())
+        check_reply_key(data.reply_key)
     except ClaimError as e:
         raise InvalidInput(e.field, e.detail) from None
     offered = {c.column: c.ops for c in spec.claims}

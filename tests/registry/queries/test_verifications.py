@@ -15,8 +15,9 @@ from api.client import ApiError, ProvexClient
 from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
 from registry.verification_terms import ClaimOp
 from tests.api.test_portal_security import Browser
+from tests.utils.builders import make_authorization, make_resource, product_body
 from tests.utils.queries import QueryEnv
-from tests.utils.verify import metered_license, start_herd_nodes, verification_product
+from tests.utils.verify import COLUMNS, metered_license, start_herd_nodes, verification_product
 
 VERIFY = {"key": "herder_id", "per_minute": 8,
           "claims": [{"column": "head_count", "ops": [">=", "<=", "between", "within_pct"]},
@@ -130,6 +131,9 @@ def test_a_bad_claim_is_a_422_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -
     lic = metered_license(qenv, herds["product"], 1)
     reply = reply_key_hex(new_reply_key())
     with qenv.server.client("buyer") as buyer:
+        r = buyer.post("/verifications", json={"license_id": lic["id"], "key": "H-0-1", "reply_key": "00" * 32,
+                                               "claim": {"column": "head_count", "op": ">=", "value": 3}})
+        assert r.status_code == 422 and r.json()["field"] == "reply_key", r.text  # a low-order point
         for claim, field, word in [({"column": "head_count", "op": "~=", "value": 3}, "claim.op", "~="),
                                    ({"column": "head_count", "op": "=", "value": 3}, "claim.op", "'='"),
                                    ({"column": "banner", "op": ">=", "value": 3}, "claim.column", "banner"),
@@ -139,3 +143,11 @@ def test_a_bad_claim_is_a_422_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -
             assert r.status_code == 422 and r.json()["field"] == field and word in r.json()["detail"], r.text
     with _buyer(qenv) as px:
         assert _used(px, lic["id"]) == (0, [])
+    authz = make_authorization(qenv.server, [make_resource(qenv.server)["id"]])
+    with qenv.server.client("operator") as op:  # the terms are checked at registration
+        r = op.post("/products", json=product_body(authz, columns=COLUMNS, sample=[], verification={
+            "key": "head_count_x", "claims": [{"column": "head_count", "ops": [">="]}]}))
+        assert r.status_code == 422 and r.json()["field"] == "verification.key", r.text
+        r = op.post("/products", json=product_body(authz, columns=COLUMNS, sample=[], verification={
+            "key": "herder_id", "claims": [{"column": "banner", "ops": [">="]}]}))
+        assert r.status_code == 422 and r.json()["field"] == "verification.claims[0].column", r.text
