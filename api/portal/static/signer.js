@@ -435,5 +435,6 @@
   document.addEventListener("submit", onSubmit);
   keyPage();
   showKey();
-  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet};
+  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet,
+    callApi};
 })();

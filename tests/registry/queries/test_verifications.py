@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,13 @@ from api.client import ApiError, ProvexClient
 from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
 from registry.verification_terms import ClaimOp
 from tests.api.test_portal_security import Browser
+from tests.portal.test_portal_signing import open_key
+from tests.utils.browser import PASSPHRASE, browser, write_keystore
 from tests.utils.builders import make_authorization, make_resource, product_body
 from tests.utils.queries import QueryEnv
 from tests.utils.verify import COLUMNS, metered_license, start_herd_nodes, verification_product
+
+__all__ = ["browser"]  # the module's headless Chromium fixture
 
 VERIFY = {"key": "herder_id", "per_minute": 8,
           "claims": [{"column": "head_count", "ops": [">=", "<=", "between", "within_pct"]},
@@ -151,3 +156,34 @@ def test_a_bad_claim_is_a_422_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -
         r = op.post("/products", json=product_body(authz, columns=COLUMNS, sample=[], verification={
             "key": "herder_id", "claims": [{"column": "banner", "ops": [">="]}]}))
         assert r.status_code == 422 and r.json()["field"] == "verification.claims[0].column", r.text
+
+
+def test_the_portal_makes_and_opens_a_call_in_the_browser(qenv: QueryEnv, herds: dict[str, Any], browser: Any,
+                                                          tmp_path: Path) -> None:
+    """Headless Chromium: the reply key is generated, the answers opened and the node signatures checked in the
+    tab (WebCrypto X25519, HKDF, AES-GCM, Ed25519); the request is the buyer's own signed act."""
+    lic = metered_license(qenv, herds["product"], 2)
+    url = qenv.server.url
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(f"{url}/portal/signin?lang=en")
+        page.fill("input[name=api_key]", qenv.server.keys["buyer"])
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        open_key(page, url, write_keystore(tmp_path, qenv.server.accounts["buyer"]), PASSPHRASE)
+        page.goto(f"{url}/portal/buyer/licenses?lang=en")
+        form = f"#verify-{lic['id']}"
+        for value, expected in (("200.0", "true"), ("241", "false")):  # H-1-7 holds 140 + 100 head
+            page.fill(f"{form} input[name=key]", "H-1-7")
+            page.select_option(f"{form} select[name=op]", ">=")
+            page.fill(f"{form} input[name=value]", value)
+            page.click(f"{form} button[type=submit]")
+            result = page.wait_for_selector(f"{form} [data-testid=verify-result][data-match='{expected}']",
+                                            timeout=60_000)
+            assert result is not None and "3 node signatures checked" in result.inner_text()
+            page.evaluate(f"document.querySelector('{form} [data-testid=verify-result]').removeAttribute('data-match')")
+    finally:
+        ctx.close()
+    with _buyer(qenv) as px:
+        assert _used(px, lic["id"]) == (2, [False, False])
