@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,14 @@ from typing import Any
 import pytest
 
 from api.client import ApiError, ProvexClient
+from ledger.keystore import Keystore
 from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
 from registry.verification_terms import ClaimOp
 from tests.api.test_portal_security import Browser
 from tests.portal.test_portal_signing import open_key
 from tests.utils.browser import PASSPHRASE, browser, write_keystore
 from tests.utils.builders import make_authorization, make_resource, product_body
+from tests.utils.common import repo_root
 from tests.utils.queries import QueryEnv
 from tests.utils.verify import COLUMNS, metered_license, start_herd_nodes, verification_product
 
@@ -187,3 +192,19 @@ def test_the_portal_makes_and_opens_a_call_in_the_browser(qenv: QueryEnv, herds:
         ctx.close()
     with _buyer(qenv) as px:
         assert _used(px, lic["id"]) == (2, [False, False])
+
+
+def test_the_cli_makes_and_opens_a_call(qenv: QueryEnv, herds: dict[str, Any], tmp_path: Path) -> None:
+    """`provex verify` with the buyer's own key from its keystore: the bit, the checked statements, the receipt."""
+    lic = metered_license(qenv, herds["product"], 1)
+    Keystore(tmp_path / "keys", 2**10).import_key("buyer", qenv.server.accounts["buyer"].key.hex(), "pw")
+    env = {**os.environ, "PYTHONPATH": str(repo_root()), "PROVEX_API_KEY": qenv.server.keys["buyer"],
+           "PROVEX_SIGNER": "buyer", "PROVEX_KEYSTORE": str(tmp_path / "keys"), "PROVEX_KEYSTORE_PASSPHRASE": "pw",
+           "PROVEX_KEYSTORE_SCRYPT_N": str(2**10), "COLUMNS": "200"}
+    out = subprocess.run([sys.executable, "-m", "api.cli", "verify", "--license", lic["id"], "--key", "H-1-7",
+                          "--claim", "head_count between 240 and 240", "--api", qenv.server.url, "--json"],
+                         env=env, capture_output=True, text=True, timeout=120, cwd=repo_root())
+    assert out.returncode == 0, out.stderr + out.stdout
+    body = json.loads(out.stdout)
+    assert body["match"] is True and body["claim"] == "head_count between 240 and 240" and body["queries_left"] == 0
+    assert len(body["statements"]) == 3 and body["receipt"]["url"] == f"/ledger/records/{body['receipt']['seq']}"
