@@ -56,12 +56,15 @@ def init(
     exact: bool = typer.Option(False, "--exact", help="allow exact answers (only without personal information)"),
     min_group_size: int = typer.Option(10, "--min-group-size"),
     daily_limit: int = typer.Option(1000, "--daily-limit", help="plans per UTC day (0: no limit)"),
+    verify: list[str] = typer.Option([], "--verify", help="a column verification calls may use (the key "
+                                     "column and each claim column; repeat)"),
 ) -> None:
     """Draft a policy from the product's columns; edit the uses, then `sign` it."""
     try:
         policy = draft_policy(node, dataset, json.loads(columns.read_text()),
                               max_epsilon=None if exact else max_epsilon, delta=delta,
-                              min_group_size=min_group_size, daily_query_limit=daily_limit or None)
+                              min_group_size=min_group_size, daily_query_limit=daily_limit or None,
+                              verify=tuple(verify))
     except (PolicyFormatError, ValueError, KeyError, TypeError) as e:
         raise _fail(f"cannot draft a policy: {e}") from None
     out.write_text(json.dumps(policy.to_body(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ SIGNED_KINDS = frozenset({
     "negotiation.requested", "budget_policy.set", "provider.node", "roles.granted", "account.key_rotated",
     "public_welfare.set", "revenue_allowance.set", "report.published", "notice.started", "objection.filed",
     "objection.resolved", "revision.proposed", "revision.decided", "revision.published", "cost.declared",
-    "correction.filed", "correction.decided", "cancellation.applied", "cancellation.decided"})
+    "correction.filed", "correction.decided", "cancellation.applied", "cancellation.decided", "verification.call"})
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,7 @@ class Product(ChainFields, table=True):
     columns: list[dict[str, Any]] = json_col()
     sample: list[dict[str, Any]] = json_col()
     quality: dict[str, Any] = json_obj_col()
+    verification: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     offers: list[dict[str, Any]] = json_col()
     price_from_fen: int | None = Field(default=None, index=True, sa_type=sa.BigInteger)
     status: str = Field(default=ProductStatus.DRAFT, max_length=16)

@@ -108,6 +108,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/queries/preview"): "preview_queries",
     ("POST", "/products/{ref}/model/fit"): "fit_model",
     ("GET", "/licenses/{license_id}/model"): "license_model",
+    ("POST", "/verifications"): "verification_call",
+    ("GET", "/licenses/{license_id}/verifications"): "verifications",
     ("GET", "/ledger/records/{seq}"): "record",
     ("GET", "/audit/products/{ref}/trace"): "trace",
     ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",

@@ -10,6 +10,7 @@ from api.portal.i18n_buying import BUYING_MESSAGES
 from api.portal.i18n_governance import GOVERNANCE_MESSAGES
 from api.portal.i18n_models import MODEL_MESSAGES
 from api.portal.i18n_reports import REPORT_MESSAGES
+from api.portal.i18n_verify import VERIFY_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -363,6 +364,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
     **MODEL_MESSAGES,  # model products
     **GOVERNANCE_MESSAGES,  # the exchange's, the authority's and the auditor's pages
+    **VERIFY_MESSAGES,  # verification calls on the licenses page
 }
 
 

@@ -1,6 +1,7 @@
-"""FastAPI app of a provider node: identity plus the four protocol rounds, nothing else.
+"""FastAPI app of a provider node: identity plus the four protocol rounds and verification calls, nothing else.
 
-There is deliberately no route that returns rows or unmasked aggregates.
+There is deliberately no route that returns rows or unmasked aggregates; a verification answer is one bit
+sealed to the buyer (:mod:`privacy.provider.verify`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from privacy.errors import PolicyRefused, PrivacyError, ProtocolError, ProviderA
 from privacy.provider.enforce import Enforcer
 from privacy.provider.policy import Policy, PolicyFormatError, read_document, verify_policy
 from privacy.provider.sources import DataSource, open_source
+from privacy.provider.verify import NodeVerifier
 from privacy.secagg.constants import PROTOCOL, REFUSAL_STATUS
 from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
 from privacy.secagg.provider import Handler, ProviderSecAgg
+from privacy.verify import ROUTE as VERIFY_ROUTE
 
 
 def _status(err: PrivacyError) -> int:
@@ -134,13 +137,14 @@ def create_app(
     policy_path = resolve_policy(key_dir, policy_path)
     policy = load_node_policy(policy_path, node_id, identity, local) if policy_path else None
     policy_doc = read_document(policy_path) if policy_path else None
+    gate = Enforcer(policy, local.compute, key_dir) if policy else None
     proto = ProviderSecAgg(
         node_id,
         identity,
         load_public_key(coord_hex) if coord_hex else None,
         local.compute,
         require_noise=require_noise,
-        gate=Enforcer(policy, local.compute, key_dir) if policy else None,
+        gate=gate,
         policy_hash=policy.hash() if policy else None,
     )
     app = FastAPI(title=f"provex provider {node_id}", docs_url=None, redoc_url=None,
@@ -166,6 +170,8 @@ def create_app(
 
     for route, handler in proto.rounds().items():
         app.add_api_route(route, protocol_endpoint(key_dir, handler), methods=["POST"])
+    verifier = NodeVerifier(proto, policy, local, gate.allowance if gate else None)
+    app.add_api_route(VERIFY_ROUTE, protocol_endpoint(key_dir, verifier.answer), methods=["POST"])
     return app
 
 

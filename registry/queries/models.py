@@ -1,11 +1,12 @@
-"""Tables of the query side: provider nodes known to the exchange, each product's query policy, and the models
-fitted for model products."""
+"""Tables of the query side: provider nodes known to the exchange, each product's query policy, the models
+fitted for model products, and verification calls."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from registry.models import json_obj_col, utcnow
@@ -51,3 +52,23 @@ class ModelFit(SQLModel, table=True):
     epsilon: float
     delta: float
     fitted_at: datetime = Field(default_factory=utcnow)
+
+
+class VerificationCall(SQLModel, table=True):
+    """One verification call under a license: who, which product, when, the claim's column and operator (never
+    the key or the value), its charge, and the hash of the sealed answers (``status``: pending, done, failed)."""
+
+    __tablename__ = "verification_calls"
+    __table_args__ = (Index("ix_verification_calls_license_at", "license_id", "created_at"),)
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True, max_length=36)
+    license_id: str = Field(foreign_key="licenses.id", max_length=36)
+    buyer_id: str = Field(max_length=36)
+    product_id: str = Field(max_length=36)
+    charge_id: str = Field(max_length=36)
+    claim_column: str = Field(max_length=64)
+    claim_op: str = Field(max_length=16)
+    status: str = Field(default="pending", max_length=16)
+    bundle_hash: str | None = Field(default=None, max_length=64)
+    record_seq: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)

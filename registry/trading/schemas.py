@@ -15,8 +15,9 @@ from registry.schemas import ChainReceiptOut, Strict, Uuid
 from registry.trading.models import Use
 from registry.trading.windows import BudgetWindow
 
-# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal).
-QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max", "linreg"]
+# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal), and "verify":
+# verification calls (`registry.queries.verify`).
+QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max", "linreg", "verify"]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Purpose = Annotated[str, Field(min_length=1, max_length=200)]
 OfferKindName = Literal["one_off", "subscription", "metered", "negotiable"]

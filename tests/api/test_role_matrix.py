@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/queries/preview"): ({B}, {}),
     ("POST", "/products/{ref}/model/fit"): ({OP}, {}),
     ("GET", "/licenses/{license_id}/model"): ({B}, NO_CALL),
+    ("POST", "/verifications"): ({B}, {}),
+    ("GET", "/licenses/{license_id}/verifications"): ({B}, NO_CALL),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading

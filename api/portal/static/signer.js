@@ -444,5 +444,6 @@
   document.addEventListener("submit", onSubmit);
   keyPage();
   showKey();
-  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet};
+  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet,
+    callApi};
 })();

@@ -2,7 +2,7 @@
 charge was drawn from.
 
 Revision ID: 0860
-Revises: 0840
+Revises: 0850
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlmodel.sql import sqltypes
 
 revision = "0860"
-down_revision = "0840"
+down_revision = "0850"
 branch_labels = None
 depends_on = None
 
