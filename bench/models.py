@@ -16,7 +16,7 @@ CSV): x_j uniform in [0, 10] with 2 decimals, y = 1 + Σ β_j x_j + N(0, 2²) wi
 
 Reported: the times and their ratio to the baseline; the coefficients' relative error against the baseline
 (‖β̂ − β‖ / ‖β‖ and the largest |β̂_j − β_j| / |β_j|), and the mean squared (β̂ − β) / se_noise (≈ 1 when the
-stated noise error is right). The verification-calls figure is left to ``bench/verify_calls.py`` (marked below).
+stated noise error is right). Verification calls per second come from ``bench/verify_calls.py`` in the same run.
 Last line: JSON.
 """
 
@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import verify_calls  # noqa: E402
 from privacy.calibrate import DPParams, calibrate, no_noise  # noqa: E402
 from privacy.coordinator import Coordinator  # noqa: E402
 from privacy.plan import ColumnSpec, Plan  # noqa: E402
@@ -102,10 +103,10 @@ def errors(fit: dict[str, Any], beta: np.ndarray) -> dict[str, float]:
     return out
 
 
-def verification_calls_per_s() -> float | None:
-    """VERIFY-CALLS: verification calls per second, from ``bench/verify_calls.py``'s ``measure()`` (another
-    part of issue 15; the lead wires it in here). None until then."""
-    return None
+def verification_calls(quick: bool) -> dict[str, Any]:
+    """Verification calls (核验) per second through the API with real provider nodes, next to a license read and a
+    COUNT(*) query in the same run (``bench/verify_calls.py``)."""
+    return verify_calls.measure(calls=30 if quick else 100)
 
 
 def main() -> None:
@@ -144,15 +145,16 @@ def main() -> None:
         "mean_z2_noise": statistics.mean(e["mean_z2"] for e in errs),
         "exact_rel_l2_error": errors(exact, beta)["rel_l2"],
         "r2": private[-1][0]["r2"], "n": private[-1][0]["n"],
-        "verification_calls_per_s": verification_calls_per_s(),  # VERIFY-CALLS (bench/verify_calls.py)
+        "verification": verification_calls(a.quick),
     }
     print(f"private fit (ε {a.epsilon}): {reused_s:.3f}s ({setup_s:.3f}s with key setup), "
           f"{report['ratio_private_to_baseline']:.2f}x the baseline; exact federated fit {exact_s:.3f}s", flush=True)
     print(f"coefficients vs the non-private fit: relative L2 error {report['rel_l2_error']:.2e}, largest relative "
           f"error {report['max_rel_error']:.2e}, mean z² over the stated noise error {report['mean_z2_noise']:.2f}; "
           f"exact fit {report['exact_rel_l2_error']:.1e}", flush=True)
-    print(f"verification calls per second: {report['verification_calls_per_s']} (VERIFY-CALLS: bench/verify_calls.py)",
-          flush=True)
+    v = report["verification"]
+    print(f"verification calls: {v['verify_per_s']:.2f}/s ({v['verify_vs_get_license']:.3f}x a license read, "
+          f"{v['verify_vs_count_query']:.2f}x a COUNT(*) query)", flush=True)
     print(json.dumps(report, separators=(",", ":")))
 
 
