@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
+from api.portal.i18n_operator import OPERATOR_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -372,6 +373,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
+    **OPERATOR_MESSAGES,  # the operator's and the provider's pages
 }
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import buying, pages, signing, vendor
+from api.portal import buying, operating, pages, providing, signing, vendor
 from api.portal.i18n import pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -61,6 +61,8 @@ def install(app: Any) -> None:
     app.include_router(router)
     app.include_router(pages.router)
     app.include_router(buying.router)
+    app.include_router(operating.router)
+    app.include_router(providing.router)
     app.include_router(signing.router)
     app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")
@@ -186,7 +188,9 @@ DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed",
                            "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
                            "done_status_changed", "done_public_welfare", "done_objected", "done_resolved",
                            "done_listed", "done_revision", "done_published", "done_cost_declared",
-                           "done_correction", "done_cancellation", "done_cancellation_decided"})
+                           "done_correction", "done_cancellation", "done_cancellation_decided",
+                           "done_product_registered", "done_submitted", "done_draft_saved", "done_offer_published",
+                           "done_offer_withdrawn", "done_node_registered"})
 
 
 @router.post("/done")

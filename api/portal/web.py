@@ -46,9 +46,10 @@ PAGES = ("catalog", "buyer", "exchange", "authority", "auditor")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "buyer": ("catalog", "buyer"), "exchange": ("catalog", "reports", "exchange"),
     "authority": ("catalog", "reports", "authority"), "auditor": ("catalog", "reports", "auditor"),
-    "operator": ("reports", "assets", "catalog"), "provider": ("catalog",)}  # the last: the page after sign-in
+    "operator": ("reports", "assets", "catalog", "operator"), "provider": ("catalog", "provider")}  # last: home
 SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html",
-                               "reports.html", "assets.html", "buy.html"})
+                               "reports.html", "assets.html", "buy.html", "operator_product.html",
+                               "operator_register.html", "provider.html"})
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 
