@@ -62,6 +62,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/products/{ref}/price-cap"): "set_price_cap",
     ("PUT", "/products/{ref}/price-caps/{form}"): "set_price_cap_rule",
     ("GET", "/products/{ref}/price-caps"): "price_cap_rules",
+    ("GET", "/products/{ref}/price-caps/now"): "price_caps_now",
     ("PUT", "/products/{ref}/budget-policy"): "set_budget_policy",
     ("PUT", "/products/{ref}/total-budget"): "set_total_budget",
     ("GET", "/products/{ref}/total-budget"): "total_budget",

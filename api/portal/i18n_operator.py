@@ -11,7 +11,8 @@ OPERATOR_MESSAGES: dict[str, dict[str, str]] = {
     "role_exchange": {"zh": "交易所", "en": "exchange"},
     "role_buyer": {"zh": "买方", "en": "buyer"},
     "role_auditor": {"zh": "审计方", "en": "auditor"},
-    "provider": {"zh": "我的节点", "en": "My node"},
+    "nav_operator": {"zh": "我的产品", "en": "My products"},
+    "nav_provider": {"zh": "我的节点", "en": "My node"},
     # the operator's home
     "op_home": {"zh": "我的产品与收入", "en": "My products & revenue"},
     "op_register": {"zh": "登记新产品", "en": "Register a product"},

@@ -74,10 +74,10 @@ def operator_home(p: Page = Depends(page("operator"))) -> Response:
                     chart=revenue_chart(statement["income"]) if statement else None)
 
 
-def _caps(p: Page, product_id: str) -> dict[str, Json]:
-    """The cap binding each charge form now (`price_cap_fen` of an offer is the cap when it was published)."""
+def _caps(p: Page, product_id: str) -> dict[str, int | None]:
+    """The cap binding each charge form now (fen; None: no cap)."""
     try:
-        return {r["kind"]: r for r in p.client.price_cap_rules(product_id)}
+        return p.client.price_caps_now(product_id)
     except ApiError:
         return {}
 

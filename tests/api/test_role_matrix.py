@@ -93,6 +93,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/price-cap"): ({A}, {}),
     ("PUT", "/products/{ref}/price-caps/{form}"): ({A}, {}),
     ("GET", "/products/{ref}/price-caps"): (ALL, None),
+    ("GET", "/products/{ref}/price-caps/now"): (ALL, None),
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
     ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
     ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),

@@ -146,12 +146,13 @@ def test_auditor_timeline_and_verification(as_role: Any, live_demo: LiveDemo) ->
 def test_each_role_sees_only_its_pages(as_role: Any, live_demo: LiveDemo) -> None:
     expected = {"buyer": ["catalog", "buyer"], "auditor": ["catalog", "reports", "auditor"],
                 "exchange": ["catalog", "reports", "exchange"], "authority": ["catalog", "reports", "authority"],
-                "operator_xlg": ["reports", "assets", "catalog"]}
+                "operator_xlg": ["reports", "assets", "catalog", "operator"],
+                "provider_xlg-east": ["catalog", "provider"]}
     for who, pages in expected.items():
         page = as_role(who, key=False)
         nav = page.locator("header nav a").evaluate_all("els => els.map(e => e.dataset.page)")
         assert nav == pages, who
-        for other in {"buyer", "exchange", "authority", "auditor"} - set(pages):
+        for other in {"buyer", "exchange", "authority", "auditor", "operator", "provider"} - set(pages):
             r = page.goto(f"{live_demo.url}/portal/{other}")
             assert r.status == 403, (who, other)
             assert "无权访问" in page.locator("main").inner_text()
