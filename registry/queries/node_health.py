@@ -110,6 +110,12 @@ def served_queries(session: Session, actor: Actor) -> list[dict[str, Any]]:
         data, product = body["data"], products[rec.subject]
         out.append({"seq": rec.seq, "at": body["at"], "product_id": product.id, "product_code": product.code,
                     "product_title": product.title, "query_id": data.get("query_id"),
-                    "kinds": data.get("kinds", []), "epsilon": data.get("epsilon"), "noised": data.get("noised"),
-                    "providers": data.get("providers"), "providers_dropped": data.get("providers_dropped")})
+                    "kinds": data.get("kinds", []), "epsilon": _number(data.get("epsilon")),
+                    "noised": data.get("noised"), "providers": data.get("providers"),
+                    "providers_dropped": data.get("providers_dropped")})
     return out
+
+
+def _number(value: Any) -> float | None:
+    """A number of a ledger record's data (canonical JSON writes non-integers as decimal strings)."""
+    return None if value is None else float(value)
