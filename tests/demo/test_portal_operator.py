@@ -124,7 +124,7 @@ def test_an_offer_above_the_cap_is_refused_at_its_field_in_en(as_role: Any, live
 
 def test_provider_sees_its_node_policy_and_queries_in_both_languages(as_role: Any, live_demo: LiveDemo) -> None:
     for lang in ("zh", "en"):
-        page = as_role("provider_xlg-east", lang=lang, key=False)
+        page = as_role("provider_xlg-east", lang=lang, key=lang == "zh")
         assert page.url.endswith("/portal/provider")  # its home after sign-in
         assert page.locator("[data-testid=node-id]").inner_text() == "xlg-east"
         assert len(page.locator("[data-testid=policy-hash]").inner_text()) == 64
@@ -138,4 +138,10 @@ def test_provider_sees_its_node_policy_and_queries_in_both_languages(as_role: An
         assert page.locator("#pv-queries tr[data-seq]").count() >= 1  # the demo's queries on the livestock product
         if lang == "zh":
             assert_translated(page)
+            form = page.locator("#node-form")  # another key than the node's: the exchange's check refuses it
+            form.locator("[name=public_key]").fill("ab" * 32)
+            form.locator("button[type=submit]").click()
+            expect(form.locator(".err[data-field=url]")).to_contain_text("无法核验节点", timeout=30_000)
+            page.reload()
+            assert page.locator("[data-testid=node-state]").inner_text() == "在线,可服务"  # nothing changed
         shot(page, f"provider-{lang}")
