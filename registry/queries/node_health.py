@@ -25,7 +25,7 @@ from registry.products import visible_product
 from registry.queries.egress import NodeUnverified, fetch_identity, fetch_node_json
 from registry.queries.models import ProviderNode
 from registry.queries.providers import identity_matches, node_view
-from registry.queries.serving import NodeReach, serves
+from registry.queries.serving import NodeReach, covers
 
 MAX_QUERIES = 200
 
@@ -42,7 +42,7 @@ def live_state(node: ProviderEndpoint, reach: NodeReach, product: Product | None
         return "unreachable"
     if not identity_matches(ident, node.id, node.public_key_hex, node.policy_hash, reach.coordinator_key):
         return "mismatch"
-    if product is not None and not serves(node, product, reach):
+    if product is not None and node.policy_hash is not None and not covers(node, product, reach):
         return "uncovered"
     return "serving"
 
