@@ -173,6 +173,8 @@ OPERATOR_MESSAGES: dict[str, dict[str, str]] = {
     "pv_policy_unverified": {"zh": "节点当前提供的策略无法核验(节点无法连接,或签名、哈希与登记不符)。",
                              "en": "The node's policy cannot be checked now (the node does not answer, or its "
                                    "signature or hash is not the registered one)."},
+    "pv_no_policy_help": {"zh": "节点登记时未附策略:只按交易所的策略提供服务。",
+                          "en": "The node registered no policy: it serves under the exchange's policy alone."},
     "pv_products": {"zh": "使用本方数据的产品", "en": "Products using my data"},
     "pv_no_products": {"zh": "暂无产品使用本方数据。", "en": "No product uses my data yet."},
     "pv_queries": {"zh": "这些产品上执行的查询", "en": "Queries run on these products"},
