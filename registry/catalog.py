@@ -109,7 +109,7 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
         chain=ChainReceiptOut(state=v["chain_state"], tx_hash=v["tx_hash"], block_number=v["block_number"],
                               log_index=v["log_index"]),
         created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"],
-        notice_ends_at=v["notice_ends_at"])
+        notice_ends_at=v["notice_ends_at"], deliverable=v["deliverable"], model=v["model_spec"] or None)
     return _PRODUCT_JSON(out)
 
 

@@ -168,6 +168,9 @@ class Product(ChainFields, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     listed_at: datetime | None = None
     notice_ends_at: datetime | None = None  # end of the public notice period (set on approval)
+    deliverable: str = Field(default="data", max_length=8, sa_column_kwargs={"server_default": "data"})
+    model_spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False,
+                                                                             server_default="{}"))
 
 
 class ProductProvider(SQLModel, table=True):

@@ -24,7 +24,8 @@ REVISABLE = (ProductStatus.LISTED, ProductStatus.SUSPENDED)  # changed through r
 
 
 def product_metadata(row: Product) -> dict[str, Any]:
-    """The canonical metadata (DCAT + registration fields) whose SHA-256 goes on chain."""
+    """The canonical metadata (DCAT + registration fields) whose SHA-256 goes on chain (a model product's
+    deliverable and model too)."""
     return {
         "id": row.id, "code": row.code, "title": row.title, "description": row.description,
         "publisher": row.publisher, "operator_id": row.operator_id, "theme": row.sector,
@@ -35,7 +36,7 @@ def product_metadata(row: Product) -> dict[str, Any]:
         "authorization_id": row.authorization_id, "resource_ids": row.resource_ids,
         "provider_ids": row.provider_ids, "classification": row.classification, "scale": row.scale,
         "columns": row.columns, "sample": row.sample, "quality": row.quality,
-    }
+    } | ({"deliverable": row.deliverable, "model": row.model_spec} if row.deliverable == "model" else {})
 
 
 def rehash(row: Product) -> None:
@@ -92,6 +93,7 @@ def create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
     _check_providers(session, list(data.provider_ids))
     fields = data.model_dump(mode="json", exclude={"authorization_id", "resource_ids", "provider_ids"})
     _check_sample(fields["columns"], fields["sample"])
+    fields["model_spec"] = fields.pop("model") or {}
     pid = new_id(session)
     row = Product(id=pid, code=f"tmp-{pid[:28]}", operator_id=actor.id, authorization_id=authz.id,
                   resource_ids=list(data.resource_ids), provider_ids=list(data.provider_ids),
@@ -184,4 +186,4 @@ def product_view(row: Product) -> ProductOut:
         chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash, block_number=row.block_number,
                               log_index=row.log_index),
         created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at,
-        notice_ends_at=row.notice_ends_at)
+        notice_ends_at=row.notice_ends_at, deliverable=row.deliverable, model=row.model_spec or None)

@@ -12,6 +12,7 @@ from privacy.plan import MAX_DECIMALS
 from privacy.plan import ColumnSpec as PlanColumn
 from registry.bindings import SignedBinding
 from registry.limits import Sample
+from registry.model_schemas import Deliverable, ModelSpec, check_model_spec
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
@@ -220,6 +221,9 @@ class ProductFields(Strict):
     columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200)]
     sample: Sample = []
     quality: Quality
+    deliverable: Deliverable = "data"
+    model: ModelSpec | None = None
+    _deliverable = model_validator(mode="after")(check_model_spec)
 
     @field_validator("temporal_end")
     @classmethod
@@ -337,6 +341,8 @@ class ProductOut(BaseModel):
     updated_at: datetime
     listed_at: datetime | None
     notice_ends_at: datetime | None = Field(None, description="in_notice: when the public notice period ends")
+    deliverable: Deliverable = "data"
+    model: dict[str, Any] | None = None
 
 
 class ReviewOut(BaseModel):

@@ -63,6 +63,11 @@ class TradingCalls(BaseClient):
         """`GET /products/{ref}/total-budget`: the product-wide cap, what all buyers spent, what is left."""
         return dict(self.get(f"/products/{ref}/total-budget"))
 
+    def budget_usage(self, ref: str) -> Json:
+        """`GET /products/{ref}/budget-usage`: the product-wide budget and, for a buyer, its own on the product
+        (never refreshing), each with its spend over time (`history`, after `epsilon_before`)."""
+        return dict(self.get(f"/products/{ref}/budget-usage"))
+
     def set_budget_policy(self, ref: str, epsilon: float, delta: float, rho: float | None = None) -> Json:
         """`PUT /products/{ref}/budget-policy` (operator, own product): the privacy budget one buyer may spend on
         the product across all its licenses."""
@@ -151,7 +156,8 @@ class TradingCalls(BaseClient):
         return list(self.get("/licenses", use=use))
 
     def license(self, license_id: str) -> Json:
-        """`GET /licenses/{id}`: one license with its usage and budget left."""
+        """`GET /licenses/{id}`: one license with its usage, its budget window (`budget_window`, `window_start`,
+        `window_refreshes_at`) and what is spent and left in the current window."""
         return dict(self.get(f"/licenses/{license_id}"))
 
     def charges(self, license_id: str) -> list[Json]:

@@ -16,6 +16,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 
 from api.client import ApiError, Json
+from api.portal import budgets
 from api.portal.i18n import translate
 from api.portal.i18n_buying import BUY_ERRORS
 from api.portal.pages import Shown, shown_of
@@ -114,7 +115,9 @@ def licenses(new: str = "", p: Page = Depends(page("buyer"))) -> Response:
     """Every license of the buyer with its terms, usage and budget left, and its receipt to download."""
     items = list(reversed(p.client.licenses()))
     products = {pid: p.client.product(pid) for pid in {lic["product_id"] for lic in items}}
-    return p.render("licenses.html", licenses=items, products=products, balance=_balance(p), new=new)
+    figures = {lic["id"]: budgets.license_figure(p.client, lic) for lic in items}
+    return p.render("licenses.html", licenses=items, products=products, balance=_balance(p), new=new,
+                    figures=figures)
 
 
 @router.get("/buyer/licenses/{license_id}/receipt")

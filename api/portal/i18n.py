@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from api.portal.i18n_account import ACCOUNT_MESSAGES
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
+from api.portal.i18n_budgets import BUDGET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
+from api.portal.i18n_models import MODEL_MESSAGES
 from api.portal.i18n_operator import OPERATOR_MESSAGES
 
 LANGS = ("zh", "en")
@@ -225,6 +228,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "agriculture": {"zh": "农牧业", "en": "agriculture"},
     "energy": {"zh": "能源", "en": "energy"},
     "health": {"zh": "卫生健康", "en": "health"},
+    "personal_information": {"zh": "个人信息", "en": "personal information"},
+    "commercial_secret": {"zh": "商业秘密", "en": "commercial secret"},
+    "minors": {"zh": "未成年人信息", "en": "minors"},
+    "location": {"zh": "行踪轨迹", "en": "location"},
+    "financial": {"zh": "金融账户", "en": "financial"},
+    "account": {"zh": "账户与角色", "en": "account"},
+    "disclosure": {"zh": "信息披露", "en": "disclosure"},
     "resource": {"zh": "资源登记", "en": "resource"},
     "authorization": {"zh": "授权", "en": "authorization"},
     "review": {"zh": "审核", "en": "review"},
@@ -327,9 +337,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "resolve": {"zh": "处理", "en": "Resolve"},
     "complete_listing": {"zh": "公示期满,上架", "en": "List (notice ended)"},
     "revisions": {"zh": "变更登记", "en": "Revisions"},
-    "revisions_help": {"zh": "已上架产品的变更须经交易所审核;审核通过并发布前,在售的仍是原版本。",
-                       "en": "A change to a listed product is reviewed by the exchange; the listed version stays "
-                             "on sale until the approved revision is published."},
     "revisions_to_review": {"zh": "待审核的变更", "en": "Revisions to review"},
     "propose_revision": {"zh": "提交变更", "en": "Propose a revision"},
     "publish": {"zh": "发布", "en": "Publish"},
@@ -373,6 +380,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
+    **BUDGET_MESSAGES,  # budget gauges, budget windows, the query preview
+    **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
+    **MODEL_MESSAGES,  # model products
     **OPERATOR_MESSAGES,  # the operator's and the provider's pages
 }
 

@@ -5,12 +5,6 @@ nodes, revenue) and the provider's page (its node, policy and the queries on its
 from __future__ import annotations
 
 OPERATOR_MESSAGES: dict[str, dict[str, str]] = {
-    "role_authority": {"zh": "主管部门", "en": "authority"},
-    "role_operator": {"zh": "运营单位", "en": "operator"},
-    "role_provider": {"zh": "数据提供方", "en": "provider"},
-    "role_exchange": {"zh": "交易所", "en": "exchange"},
-    "role_buyer": {"zh": "买方", "en": "buyer"},
-    "role_auditor": {"zh": "审计方", "en": "auditor"},
     "nav_operator": {"zh": "我的产品", "en": "My products"},
     "nav_provider": {"zh": "我的节点", "en": "My node"},
     # the operator's home
@@ -59,6 +53,9 @@ OPERATOR_MESSAGES: dict[str, dict[str, str]] = {
     "op_reasons_help": {"zh": "理由按交易所填写的原文显示。", "en": "Reasons are shown as the exchange wrote them."},
     "op_edit_title": {"zh": "修改草稿", "en": "Edit the draft"},
     "op_save_draft": {"zh": "签名并保存草稿", "en": "Sign and save the draft"},
+    "revisions_help": {"zh": "已上架产品的变更须经交易所审核;审核通过并发布前,在售的仍是原版本。",
+                       "en": "A change to a listed product is reviewed by the exchange; the listed version stays "
+                             "on sale until the approved revision is published."},
     "op_revisions": {"zh": "变更申请", "en": "Revisions"},
     "op_kind": {"zh": "类别", "en": "Kind"},
     "revkind_change": {"zh": "变更", "en": "change"},

@@ -12,12 +12,12 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from api.client import Json
-from api.portal import charts
+from api.client import ApiError, Json
+from api.portal import budgets, charts
 from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
 from api.routers.audit import VerifyOut
 from registry.assets.book import CATEGORIES
-from registry.queries.schemas import QueryOut
+from registry.queries.schemas import PreviewOut, QueryOut
 from registry.reports.period import CST, FIRST_YEAR, LAST_YEAR, year_of
 
 router = portal_router()
@@ -49,13 +49,15 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
     products = {pid: p.client.product(pid) for pid in {lic["product_id"] for lic in licenses}}
     chosen = next((lic for lic in licenses if lic["id"] == license_id), licenses[0] if licenses else None)
     columns: list[Json] = []
-    meter = None
+    figures: list[budgets.BudgetFigure] = []
     if chosen:
         allowed = set(chosen["terms"].get("columns", []))
         columns = [c for c in products[chosen["product_id"]]["columns"] if c["name"] in allowed]
-        meter = charts.gauge(chosen["epsilon_left"], chosen["terms"].get("epsilon"))
+        figures = [budgets.license_figure(p.client, chosen), *budgets.product_figures(p.client, chosen["product_id"])]
+    model = _license_model(p, chosen, products)
     result = extra.get("result")
-    chart = charts.bar_chart(result["groups"]) if result else None
+    fit = result and any(isinstance(v, dict) for g in result["groups"] for v in g["values"].values())
+    chart = charts.bar_chart(result["groups"]) if result and not fit else None
     default_sql = ""
     if columns:
         group = next((c["name"] for c in columns if c.get("group_by")), None)
@@ -64,7 +66,20 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
             f" GROUP BY {group}" if group else "")
     values = {"sql": default_sql, "epsilon": "0.1", **extra.pop("values", {})}
     return p.render("buyer.html", status=extra.pop("status", 200), licenses=licenses, products=products,
-                    chosen=chosen, columns=columns, gauge=meter, chart=chart, values=values, **extra)
+                    chosen=chosen, columns=columns, figures=figures, chart=chart, values=values, model=model,
+                    **extra)
+
+
+def _license_model(p: Page, chosen: Json | None, products: dict[str, Json]) -> Json | None:
+    """The fitted model a license on a model product delivers (None: not a model product, or not fitted yet)."""
+    if not chosen or products[chosen["product_id"]].get("deliverable") != "model":
+        return None
+    try:
+        return p.client.license_model(chosen["id"])
+    except ApiError as e:
+        if e.status != 404:
+            raise
+        return None
 
 
 @router.get("/buyer")
@@ -88,6 +103,25 @@ def buyer_result_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
     if kept is None:
         return _buyer_view(p, None, status=404, gone=True)
     return _buyer_view(p, kept["result"]["license_id"], values=dict(kept["values"]), result=kept["result"])
+
+
+@router.post("/buyer/preview")
+def buyer_preview(shown: Shown = Depends(shown_of), p: Page = Depends(page("buyer"))) -> Response:
+    """The query form's Preview button: `signer.js` sent the query to `POST /queries/preview` (signed like every
+    POST; nothing is spent) and posts the answer here; it is kept and shown beside the form on a GET page."""
+    preview = _valid(PreviewOut, shown.response)
+    values = {k: str(shown.form.get(k, "")) for k in ("license_id", "sql", "epsilon")}
+    note = p.keep("preview", {"preview": preview, "values": values})
+    return see_other(f"/portal/buyer/previews/{note}")
+
+
+@router.get("/buyer/previews/{note}")
+def buyer_preview_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
+    kept = p.kept("preview", note)
+    if kept is None:
+        return _buyer_view(p, None, status=404, gone=True)
+    values = dict(kept["values"])
+    return _buyer_view(p, values.pop("license_id", None), values=values, preview=kept["preview"])
 
 
 def _valid(model: type[BaseModel], value: dict[str, Any]) -> dict[str, Any]:

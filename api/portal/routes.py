@@ -10,6 +10,7 @@ Session <id>`); the API key itself is never kept. Every state-changing request m
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -20,8 +21,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import buying, operating, pages, providing, signing, vendor
-from api.portal.i18n import pick, translate
+from api.portal import account, budgets, buying, operating, pages, providing, signing, vendor
+from api.portal.i18n import MESSAGES, pick, translate
 from api.portal.web import (
     LANG_COOKIE,
     LEGACY_KEY_COOKIE,
@@ -61,6 +62,7 @@ def install(app: Any) -> None:
     app.include_router(router)
     app.include_router(pages.router)
     app.include_router(buying.router)
+    app.include_router(account.router)
     app.include_router(operating.router)
     app.include_router(providing.router)
     app.include_router(signing.router)
@@ -183,14 +185,9 @@ def signout(request: Request) -> Response:
     return response
 
 
-# Flash messages a signed act may leave (signer.js posts the form's `data-done`, else `done_saved`).
-DONE_MESSAGES = frozenset({"done_saved", "done_review_started", "done_reviewed", "done_revoked",
-                           "done_voucher_issued", "done_programme_created", "done_voucher_reclaimed",
-                           "done_status_changed", "done_public_welfare", "done_objected", "done_resolved",
-                           "done_listed", "done_revision", "done_published", "done_cost_declared",
-                           "done_correction", "done_cancellation", "done_cancellation_decided",
-                           "done_product_registered", "done_submitted", "done_draft_saved", "done_offer_published",
-                           "done_offer_withdrawn", "done_node_registered"})
+# Flash messages a signed act may leave (signer.js posts the form's `data-done`, else `done_saved`): every
+# translated `done_*` message.
+DONE_MESSAGES = frozenset(key for key in MESSAGES if key.startswith("done_"))
 
 
 @router.post("/done")
@@ -227,6 +224,15 @@ def notices(request: Request) -> Response:
                                       {**base_context(request, lang_of(request)), "notices": items})
 
 
+@router.get("/certificates/{code}")
+def certificate_file(code: str, p: Page = Depends(page("catalog"))) -> Response:
+    """The registration certificate with the API's check of it against the chain, as a JSON file to keep."""
+    body = {"certificate": p.client.certificate(code), "verification": p.client.verify_certificate(code)}
+    return Response(json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                    media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="provex-certificate-{code}.json"'})
+
+
 @router.get("/products/{ref}")
 def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
     prod = p.client.product(ref)
@@ -243,7 +249,8 @@ def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
                 quote = None
         offers.append({"offer": offer, "quote": quote})
     notice = p.client.notice(prod["id"]) if prod["status"] == "in_notice" else None
-    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers,
+    figures = budgets.product_figures(p.client, prod["id"])
+    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers, figures=figures,
                     reviews=_reviews(p, prod), notice=notice, revisions=_revisions(p, prod))
 
 

@@ -42,14 +42,15 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"  # the signer's fetch calls carry the token here (their bodies are JSON)
 FORM_TYPE = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PAGES = ("catalog", "buyer", "exchange", "authority", "auditor")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "buyer": ("catalog", "buyer"), "exchange": ("catalog", "reports", "exchange"),
+    "buyer": ("catalog", "negotiations", "statement", "buyer"),
+    "exchange": ("catalog", "reports", "statement", "exchange"),
     "authority": ("catalog", "reports", "authority"), "auditor": ("catalog", "reports", "auditor"),
-    "operator": ("reports", "assets", "catalog", "operator"), "provider": ("catalog", "provider")}  # last: home
+    "operator": ("reports", "assets", "negotiations", "statement", "catalog", "operator"),
+    "provider": ("statement", "catalog", "provider")}  # the last: the page after sign-in
 SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html",
-                               "reports.html", "assets.html", "buy.html", "operator_product.html",
-                               "operator_register.html", "provider.html"})
+                               "reports.html", "assets.html", "buy.html", "licenses.html", "negotiations.html",
+                               "operator_product.html", "operator_register.html", "provider.html"})
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import AnyCtx, BuyerCtx, Ctx
 from registry.trading import orders as svc
-from registry.trading.licenses import license_view
+from registry.trading.license_views import license_view
 from registry.trading.models import OrderState
 from registry.trading.schemas import OrderIn, OrderOut
 

@@ -211,8 +211,8 @@ def _uses(plan: Plan) -> dict[str, set[str]]:
     for c in plan.where.columns() if plan.where is not None else set():
         used.setdefault(c, set()).add("filter")
     for a in plan.aggregates:
-        if a.column is not None:
-            used.setdefault(a.column, set()).add("aggregate")
+        for column in a.used:  # a LINREG aggregates its target and every regressor
+            used.setdefault(column, set()).add("aggregate")
     return used
 
 

@@ -1,12 +1,14 @@
-"""Tables of the query side: provider nodes known to the exchange, and each product's query policy."""
+"""Tables of the query side: provider nodes known to the exchange, each product's query policy, and the models
+fitted for model products."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from registry.models import utcnow
+from registry.models import json_obj_col, utcnow
 
 
 class ProviderNode(SQLModel, table=True):
@@ -34,3 +36,18 @@ class QueryPolicy(SQLModel, table=True):
     default_epsilon: float = 0.1
     default_delta: float = 1e-6
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelFit(SQLModel, table=True):
+    """One fit of a model product's model (the newest is what licensed buyers get), with its `model.fit` record."""
+
+    __tablename__ = "model_fits"
+    id: str = Field(primary_key=True, max_length=36)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=36)
+    seq: int = Field(unique=True)
+    model: dict[str, Any] = json_obj_col()
+    model_hash: str = Field(max_length=64)
+    plan_hash: str = Field(max_length=64)
+    epsilon: float
+    delta: float
+    fitted_at: datetime = Field(default_factory=utcnow)

@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/products/{ref}/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
     ("POST", "/queries/preview"): ({B}, {}),
+    ("POST", "/products/{ref}/model/fit"): ({OP}, {}),
+    ("GET", "/licenses/{license_id}/model"): ({B}, NO_CALL),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading
@@ -97,6 +99,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
     ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
     ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),
+    ("GET", "/products/{ref}/budget-usage"): (ALL, None),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),
     ("POST", "/voucher-programmes"): ({A}, {}),

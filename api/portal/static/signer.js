@@ -17,7 +17,8 @@
  * (default POST), data-next (the page to go to after success; default: this page), data-done (the flash
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
  * naming no field goes), data-errors (JSON {"code" or "code:field": {field, text}}: the page's translated message
- * for an API refusal, and the field it is shown at).
+ * for an API refusal, and the field it is shown at). A submit button's own data-api-path and data-render override
+ * the form's (the query form's preview button).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
  * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | skip; a multiple select sends
  * the list of its chosen values; data-key renames the JSON key; data-path places the value in nested objects and
@@ -273,7 +274,8 @@
   }
 
   function apiPath(form, submitter) {
-    return form.dataset.apiPath.replace(/\{(\w+)\}/g, (_, name) => {
+    const path = (submitter && submitter.dataset.apiPath) || form.dataset.apiPath;
+    return path.replace(/\{(\w+)\}/g, (_, name) => {
       const field = submitter && submitter.name === name ? submitter : form.elements.namedItem(name);
       return encodeURIComponent((field && field.value) || "");
     });
@@ -395,8 +397,8 @@
     const answer = await callApi(currentWallet(), method, apiPath(form, submitter), body);
     if (!answer.ok) {
       showApiError(form, answer.json);
-    } else if (form.dataset.render) {
-      postPage(form.dataset.render, {form: JSON.stringify(formFields(form)), response: JSON.stringify(answer.json)});
+    } else if ((submitter && submitter.dataset.render) || form.dataset.render) {
+      postPage((submitter && submitter.dataset.render) || form.dataset.render, {form: JSON.stringify(formFields(form)), response: JSON.stringify(answer.json)});
     } else {
       postPage("/portal/done", {next: form.dataset.next || location.pathname + location.search,
                                 done: form.dataset.done || "done_saved"});
