@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.demo import test_portal
+from tests.demo.test_portal_text import VISIBLE_TEXT, column_names, problems
 from tests.utils.demo import LiveDemo
 
 as_role = test_portal.as_role  # the signed-in page fixture (its own browser context, the key open in the tab)
@@ -22,11 +23,13 @@ ENGLISH = ("serving", "unreachable", "one_off", "one-off", "draft", "submitted",
            "operator", "provider", "group by", "aggregate", "revenue-based", "None", "{'", "Traceback")
 
 
-def assert_translated(page: Any) -> None:
+def assert_translated(page: Any, live_demo: LiveDemo) -> None:
+    """This page's own words, and the portal-wide check of every zh page (`test_portal_text.problems`)."""
     text = page.locator("body").inner_text()
     assert not RAW_KEY.search(text), RAW_KEY.search(text)
     found = [w for w in ENGLISH if w in text]
     assert not found, found
+    assert problems(page.evaluate(VISIBLE_TEXT), column_names(live_demo)) == []
 
 
 def test_operator_registers_a_product_submits_it_and_publishes_an_offer_in_zh(as_role: Any,
@@ -38,11 +41,11 @@ def test_operator_registers_a_product_submits_it_and_publishes_an_offer_in_zh(as
     assert "已上架" in row.inner_text() and row.locator(".b-node-serving").count() == 3  # live: all three serve
     assert page.locator("#revenue-chart .rev-col").count() >= 1  # the demo's sales, by month
     assert page.locator("[data-testid=revenue-total]").inner_text().startswith("¥")
-    assert_translated(page)
+    assert_translated(page, live_demo)
     shot(page, "operator-home-zh")
 
     page.click("#register-link")
-    assert_translated(page)
+    assert_translated(page, live_demo)
     form = page.locator("#register-form")
     form.locator("[name=title]").fill("锡林郭勒盟牧区体重监测 (portal test)")
     form.locator("[name=description]").fill("按旗县统计的牲畜体重。")
@@ -84,7 +87,7 @@ def test_operator_registers_a_product_submits_it_and_publishes_an_offer_in_zh(as
     expect(page.locator("[data-testid=flash]")).to_have_text("报价已在链上发布。", timeout=60_000)
     active = page.locator("#op-offers tr[data-active=true]")
     assert active.count() == 1 and "¥800.00" in active.inner_text() and "运营单位 80.00%" in active.inner_text()
-    assert_translated(page)
+    assert_translated(page, live_demo)
     shot(page, "operator-product-zh")
     page.reload()  # post/redirect/get: nothing is sent again
     assert page.locator("#op-offers tr[data-active=true]").count() == 1
@@ -137,7 +140,7 @@ def test_provider_sees_its_node_policy_and_queries_in_both_languages(as_role: An
         assert page.locator("[data-testid=min-group]").inner_text().isdigit()
         assert page.locator("#pv-queries tr[data-seq]").count() >= 1  # the demo's queries on the livestock product
         if lang == "zh":
-            assert_translated(page)
+            assert_translated(page, live_demo)
             form = page.locator("#node-form")  # another key than the node's: the exchange's check refuses it
             form.locator("[name=public_key]").fill("ab" * 32)
             form.locator("button[type=submit]").click()
