@@ -27,6 +27,18 @@ class QueryAuditCalls(BaseClient):
         """`GET /providers/nodes`: registered provider nodes."""
         return list(self.get("/providers/nodes"))
 
+    def my_node_status(self) -> Json:
+        """`GET /providers/me/status` (provider): the node, its live state, its verified policy, its products."""
+        return dict(self.get("/providers/me/status"))
+
+    def my_served_queries(self) -> list[Json]:
+        """`GET /providers/me/queries` (provider): queries run on the products listing this provider."""
+        return list(self.get("/providers/me/queries"))
+
+    def product_nodes(self, ref: str) -> list[Json]:
+        """`GET /products/{ref}/nodes`: the product's providers, their nodes and each node's live state."""
+        return list(self.get(f"/products/{ref}/nodes"))
+
     def query_policy(self, ref: str) -> Json:
         """`GET /products/{ref}/query-policy`: what queries on the product may do."""
         return dict(self.get(f"/products/{ref}/query-policy"))

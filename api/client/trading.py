@@ -46,6 +46,10 @@ class TradingCalls(BaseClient):
         """`GET /products/{ref}/price-caps`."""
         return list(self.request("GET", f"/products/{ref}/price-caps"))
 
+    def price_caps_now(self, ref: str) -> Json:
+        """`GET /products/{ref}/price-caps/now`: the cap binding each charge form now (fen; None: no cap)."""
+        return dict(self.get(f"/products/{ref}/price-caps/now"))
+
     def set_price_cap(self, ref: str, cap_fen: int) -> Json:
         """`PUT /products/{ref}/price-cap` (authority)."""
         return dict(self.request("PUT", f"/products/{ref}/price-cap", json={"cap_fen": cap_fen}))

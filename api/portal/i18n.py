@@ -9,6 +9,7 @@ from api.portal.i18n_budgets import BUDGET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
 from api.portal.i18n_governance import GOVERNANCE_MESSAGES
 from api.portal.i18n_models import MODEL_MESSAGES
+from api.portal.i18n_operator import OPERATOR_MESSAGES
 from api.portal.i18n_reports import REPORT_MESSAGES
 from api.portal.i18n_verify import VERIFY_MESSAGES
 
@@ -339,9 +340,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "resolve": {"zh": "处理", "en": "Resolve"},
     "complete_listing": {"zh": "公示期满,上架", "en": "List (notice ended)"},
     "revisions": {"zh": "变更登记", "en": "Revisions"},
-    "revisions_help": {"zh": "已上架产品的变更须经交易所审核;审核通过并发布前,在售的仍是原版本。",
-                       "en": "A change to a listed product is reviewed by the exchange; the listed version stays "
-                             "on sale until the approved revision is published."},
     "revisions_to_review": {"zh": "待审核的变更", "en": "Revisions to review"},
     "propose_revision": {"zh": "提交变更", "en": "Propose a revision"},
     "publish": {"zh": "发布", "en": "Publish"},
@@ -365,6 +363,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **MODEL_MESSAGES,  # model products
     **GOVERNANCE_MESSAGES,  # the exchange's, the authority's and the auditor's pages
     **VERIFY_MESSAGES,  # verification calls on the licenses page
+    **OPERATOR_MESSAGES,  # the operator's and the provider's pages
 }
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import account, budgets, buying, governance, pages, signing, vendor
+from api.portal import account, budgets, buying, governance, operating, pages, providing, signing, vendor
 from api.portal.i18n import MESSAGES, pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -64,6 +64,8 @@ def install(app: Any) -> None:
     app.include_router(buying.router)
     app.include_router(account.router)
     app.include_router(governance.router)
+    app.include_router(operating.router)
+    app.include_router(providing.router)
     app.include_router(signing.router)
     app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")

@@ -46,10 +46,11 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "buyer": ("catalog", "negotiations", "statement", "buyer"),
     "exchange": ("catalog", "reports", "statement", "exchange"),
     "authority": ("catalog", "reports", "authority"), "auditor": ("catalog", "reports", "auditor"),
-    "operator": ("reports", "assets", "negotiations", "statement", "catalog"),
-    "provider": ("statement", "catalog")}  # the last: the page after sign-in
+    "operator": ("reports", "assets", "negotiations", "statement", "catalog", "operator"),
+    "provider": ("statement", "catalog", "provider")}  # the last: the page after sign-in
 SIGNING_TEMPLATES = frozenset({"buyer.html", "exchange.html", "authority.html", "auditor.html", "key.html",
-                               "reports.html", "assets.html", "buy.html", "licenses.html", "negotiations.html"})
+                               "reports.html", "assets.html", "buy.html", "licenses.html", "negotiations.html",
+                               "operator_product.html", "operator_register.html", "provider.html"})
 CHECKS = ("lawful_source", "valid_authorization", "classification_consistent", "personal_information_removed",
           "sample_synthetic")
 

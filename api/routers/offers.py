@@ -72,6 +72,12 @@ def price_cap_rules(ref: str, c: AnyCtx) -> list[PriceCapRuleOut]:
     return [caps.rule_view(c.session, r) for r in caps.rules_of(c.session, c.actor, ref)]
 
 
+@router.get("/products/{ref}/price-caps/now", response_model=dict[str, int | None],
+            summary="The unit-price cap binding each charge form of the product now, in fen (null: none)")
+def price_caps_now(ref: str, c: AnyCtx) -> dict[str, int | None]:
+    return caps.caps_now(c.session, c.actor, ref)
+
+
 @router.put("/products/{ref}/budget-policy", response_model=BudgetPolicyIn,
             summary="Privacy budget one buyer may spend on the product across licenses (operator, own)")
 def budget_policy(ref: str, body: BudgetPolicyIn, c: OperatorCtx) -> BudgetPolicyIn:

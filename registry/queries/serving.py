@@ -38,7 +38,7 @@ class NodeReach:
     egress: NodeAddressPolicy
 
 
-def _covers(node: ProviderEndpoint, product: Product, reach: NodeReach) -> bool:
+def covers(node: ProviderEndpoint, product: Product, reach: NodeReach) -> bool:
     """The node's signed policy is the registered one and declares every column of the product."""
     try:
         document = fetch_node_json(node.url, "/policy", reach.egress)
@@ -56,7 +56,7 @@ def serves(node: ProviderEndpoint, product: Product, reach: NodeReach) -> bool:
         return False
     if not identity_matches(ident, node.id, node.public_key_hex, node.policy_hash, reach.coordinator_key):
         return False
-    return node.policy_hash is None or _covers(node, product, reach)
+    return node.policy_hash is None or covers(node, product, reach)
 
 
 def require_serving_node(session: Session, product: Product, reach: NodeReach) -> str:

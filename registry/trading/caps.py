@@ -70,3 +70,11 @@ def rule_view(session: Session, row: PriceCapRule) -> PriceCapRuleOut:
                            trial_until=row.trial_until, cap_now_fen=cap_at(session, row.product_id, row.kind, now()),
                            chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash,
                                                  block_number=row.block_number, log_index=row.log_index))
+
+
+def caps_now(session: Session, actor: Actor, ref: str) -> dict[str, int | None]:
+    """The unit-price cap binding each charge form of the product now (its form's rule, else the product's cap;
+    None: no cap), as an offer of that kind is checked against it."""
+    product = visible_product(session, actor, ref)
+    t = now()
+    return {str(kind): cap_at(session, product.id, kind, t) for kind in FORM_OF_KIND}

@@ -148,12 +148,13 @@ def test_each_role_sees_only_its_pages(as_role: Any, live_demo: LiveDemo) -> Non
                 "auditor": ["catalog", "reports", "auditor"],
                 "exchange": ["catalog", "reports", "statement", "exchange"],
                 "authority": ["catalog", "reports", "authority"],
-                "operator_xlg": ["reports", "assets", "negotiations", "statement", "catalog"]}
+                "operator_xlg": ["reports", "assets", "negotiations", "statement", "catalog", "operator"],
+                "provider_xlg-east": ["statement", "catalog", "provider"]}
     for who, pages in expected.items():
         page = as_role(who, key=False)
         nav = page.locator("header nav a").evaluate_all("els => els.map(e => e.dataset.page)")
         assert nav == pages, who
-        for other in {"buyer", "exchange", "authority", "auditor"} - set(pages):
+        for other in {"buyer", "exchange", "authority", "auditor", "operator", "provider"} - set(pages):
             r = page.goto(f"{live_demo.url}/portal/{other}")
             assert r.status == 403, (who, other)
             assert "无权访问" in page.locator("main").inner_text()

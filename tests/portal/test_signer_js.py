@@ -41,7 +41,21 @@ FORM = """<!doctype html><html><head><meta name="provex-csrf" content="t">
 <input type="checkbox" name="sample_synthetic" data-group="checklist">
 <input type="radio" name="decision" value="approve"><input type="radio" name="decision" value="reject" checked>
 <textarea name="reasons">多行
-理由</textarea><button name="action" value="go">go</button></form></main></body></html>"""
+理由</textarea><button name="action" value="go">go</button></form>
+<form id="nested" data-api-path="/products/p/offers">
+<select name="kind" data-path="kind"><option>one_off</option></select>
+<input name="t0q" value="1" data-path="tiers[0].min_quantity" data-json="number" data-optional>
+<input name="t0p" value="8" data-path="tiers[0].unit_price_fen" data-json="fen" data-optional>
+<input name="t1q" value="" data-path="tiers[1].min_quantity" data-json="number" data-optional>
+<input name="t1p" value="" data-path="tiers[1].unit_price_fen" data-json="fen" data-optional>
+<input name="op" value="9000" data-path="split.operator" data-json="number">
+<input name="c0" value="banner" data-path="columns[0].name" data-optional>
+<input type="checkbox" name="g0" data-path="columns[0].group_by" data-optional checked>
+<input name="d0" value="a, b" data-path="columns[0].domain" data-json="list" data-optional>
+<input name="c1" value="" data-path="columns[1].name" data-optional>
+<input type="checkbox" name="g1" data-path="columns[1].group_by" data-optional>
+<select name="qk" data-path="terms.query_kinds" multiple><option selected>count</option><option>sum</option></select>
+</form></main></body></html>"""
 
 
 @pytest.fixture
@@ -122,6 +136,18 @@ def test_forms_become_the_api_bodies(page: Any) -> None:
     failure = page.evaluate("""() => { try { ProvexSigner.formBody(document.getElementById('f')); }
                                        catch (e) { return [e.field, e.message]; } }""")
     assert failure == ["changes", "not a JSON object"]
+
+
+def test_field_paths_build_nested_bodies_without_empty_rows(page: Any) -> None:
+    body = page.evaluate("ProvexSigner.formBody(document.getElementById('nested'))")
+    assert body == {"kind": "one_off", "tiers": [{"min_quantity": 1, "unit_price_fen": 800}],
+                    "split": {"operator": 9000},
+                    "columns": [{"name": "banner", "group_by": True, "domain": ["a", "b"]}],
+                    "terms": {"query_kinds": ["count"]}}
+    page.fill("input[name=t1p]", "x")
+    failure = page.evaluate("""() => { try { ProvexSigner.formBody(document.getElementById('nested')); }
+                                       catch (e) { return [e.field, e.message]; } }""")
+    assert failure == ["tiers[1].unit_price_fen", "not a number"]
 
 
 def test_the_key_stays_in_session_storage_until_forgotten(page: Any) -> None:

@@ -22,7 +22,9 @@
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
  * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | columns ("name:type, …" to
  * [{name, type}]) | skip; a multiple select sends
- * the list of its chosen values; data-key renames the JSON key; data-optional drops an empty value;
+ * the list of its chosen values; data-key renames the JSON key; data-path places the value in nested objects and
+ * lists, as the API names fields (`tiers[0].unit_price_fen`, `split.operator`): list items left empty (every
+ * field optional and empty, or an unchecked optional checkbox) are dropped; data-optional drops an empty value;
  * data-group="x" collects checkboxes into an object x of booleans; data-required (for radios: on one of the
  * group) refuses to send while the field is empty or no choice is made, showing data-message; data-message
  * also replaces the API's message about a checkbox, a radio or an empty field, and the message of a value data-json
@@ -207,13 +209,54 @@
     return el.name && !el.disabled && el.tagName !== "BUTTON" && !["submit", "button", "file"].includes(el.type);
   }
 
+  /** Set `value` at a field path of the API (`a.b[0].c`) in `body`, making objects and lists on the way. */
+  function setPath(body, path, value) {
+    const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+    let at = body;
+    keys.forEach((key, i) => {
+      if (i === keys.length - 1) {
+        at[key] = value;
+      } else {
+        at[key] = at[key] || (/^\d+$/.test(keys[i + 1]) ? [] : {});
+        at = at[key];
+      }
+    });
+  }
+
+  /** Lists without the items left empty (data-path rows the person did not fill), recursively. */
+  function compact(value) {
+    if (Array.isArray(value)) {
+      return value.filter((v) => v !== undefined && !(v && typeof v === "object" && !Array.isArray(v)
+        && Object.keys(v).length === 0)).map(compact);
+    }
+    if (value && typeof value === "object") {
+      for (const k of Object.keys(value)) value[k] = compact(value[k]);
+    }
+    return value;
+  }
+
+  function pathValue(el) {
+    if (el.type === "checkbox") return el.checked || el.hasAttribute("data-optional") ? el.checked || undefined : false;
+    if (el.type === "select-multiple") return Array.from(el.selectedOptions, (o) => o.value);
+    if (el.value === "" && el.hasAttribute("data-optional")) return undefined;
+    const convert = CONVERT[el.dataset.json];
+    try {
+      return convert ? convert(el.value) : el.value;
+    } catch (e) {
+      throw new FieldError(el.dataset.path, e.message);
+    }
+  }
+
   /** The API's JSON body, built from the form's fields (see the attributes above). */
   function formBody(form) {
     const body = {};
     for (const el of form.elements) {
       if (!isValueField(el) || el.dataset.json === "skip" || (el.type === "radio" && !el.checked)) continue;
       const key = el.dataset.key || el.name;
-      if (el.dataset.group) {
+      if (el.dataset.path) {
+        const value = pathValue(el);
+        if (value !== undefined) setPath(body, el.dataset.path, value);
+      } else if (el.dataset.group) {
         (body[el.dataset.group] = body[el.dataset.group] || {})[key] = el.checked;
       } else if (el.type === "checkbox") {
         body[key] = el.checked;
@@ -228,7 +271,7 @@
         }
       }
     }
-    return body;
+    return compact(body);
   }
 
   function formFields(form) {
@@ -247,7 +290,8 @@
 
   function fieldAnchor(form, field) {
     if (field === "_") return null;
-    const el = form.querySelector(`[data-key="${CSS.escape(field)}"], [name="${CSS.escape(field)}"]`)
+    const el = form.querySelector(`[data-path="${CSS.escape(field)}"]`)
+      || form.querySelector(`[data-key="${CSS.escape(field)}"], [name="${CSS.escape(field)}"]`)
       || form.querySelector(`[data-group="${CSS.escape(field)}"]`);
     return el && (el.closest("label, fieldset") || el);
   }
@@ -304,7 +348,9 @@
     }
     const shown = new Set();
     for (const f of fields) {
-      const name = String(f.field).split(".").pop().split("[")[0];
+      const path = String(f.field);
+      const byPath = form.querySelector(`[data-path="${CSS.escape(path)}"]`);
+      const name = byPath ? path : path.split(".").pop().split("[")[0];
       const known = knownError(form, json.error, name);
       const at = known ? known[0] : name;
       const text = ownMessage(form, name) || (known ? known[1] : String(f.message || json.detail));

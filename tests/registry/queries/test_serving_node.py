@@ -63,6 +63,14 @@ def _written(server: Server, product_id: str) -> tuple[int, int]:
         return int(reviews.scalar_one()), int(records.scalar_one())
 
 
+def _states(server: Server, product: dict[str, Any]) -> list[str]:
+    """Each provider's node state, as `GET /products/{ref}/nodes` gives it to the product's operator."""
+    with server.client("operator") as op:
+        r = op.get(f"/products/{product['id']}/nodes")
+        assert r.status_code == 200, r.text
+        return [n["state"] for n in r.json()]
+
+
 def test_listing_refused_without_a_serving_node(qenv: QueryEnv, nodes: Any) -> None:
     server = qenv.server
     nodeless = server.onboard("provider", "provider without a node")["id"]
@@ -79,6 +87,7 @@ def test_listing_refused_without_a_serving_node(qenv: QueryEnv, nodes: Any) -> N
         with server.client("exchange") as ex:
             assert ex.get(f"/products/{product['id']}").json()["status"] == "under_review"
     served = _product(server, [nodeless, qenv.provider_ids["partial"], qenv.provider_ids["full"]])
+    assert _states(server, served) == ["no_node", "uncovered", "serving"]  # what the operator's page shows
     r = _approve(server, served)  # the third provider's node serves it
     assert r.status_code == 200 and r.json()["product"]["status"] == "in_notice", r.text
     with server.client("exchange") as ex:  # listing (after the zero-length notice) asks the nodes again
@@ -97,13 +106,24 @@ def test_relist_needs_the_node_answering_with_its_registered_policy(qenv: QueryE
         old.kill()  # down
         r = ex.post(f"/products/{product['id']}/relist", json={"reason": "cleared"})
         assert r.status_code == 409 and r.json()["error"] == "NoServingNode", r.text
+        assert _states(server, product) == ["unreachable"]
         sign(workdir / "keys-full", "full", COLUMNS, limit=5000)  # back with a policy it never registered
         started.update(start_nodes(server, files, workdir, ports={"full": old.port}))
         r = ex.post(f"/products/{product['id']}/relist", json={"reason": "cleared"})
         assert r.status_code == 409 and r.json()["error"] == "NoServingNode", r.text
+        assert _states(server, product) == ["mismatch"]
+        with server.client(key=qenv.provider_keys["full"]) as provider:  # its own page: no policy it can trust
+            mine = provider.get("/providers/me/status").json()
+            assert (mine["state"], mine["policy"], mine["node"]["node_id"]) == ("mismatch", None, "full")
+            assert product["id"] in {p["id"] for p in mine["products"]}
         started["full"].kill()
         sign(workdir / "keys-full", "full", COLUMNS)  # the registered policy again
         started.update(start_nodes(server, files, workdir, ports={"full": old.port}))
         assert started["full"].policy_hash == old.policy_hash
         r = ex.post(f"/products/{product['id']}/relist", json={"reason": "cleared"})
         assert r.status_code == 200 and r.json()["status"] == "listed", r.text
+    assert _states(server, product) == ["serving"]
+    with server.client(key=qenv.provider_keys["full"]) as provider:
+        mine = provider.get("/providers/me/status").json()
+        assert mine["state"] == "serving" and mine["policy"]["daily_query_limit"] == 1000
+        assert {c["name"] for c in mine["policy"]["columns"]} == {c["name"] for c in COLUMNS}
