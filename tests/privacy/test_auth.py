@@ -120,7 +120,7 @@ def test_only_protocol_routes(cluster: Cluster, data_files: list[Path], tmp_path
     app = create_app(data_files[0], "x", key_dir=tmp_path / "k")
     paths = {getattr(r, "path", "") for r in app.routes}
     assert paths == {"/identity", "/policy", "/secagg/advertise", "/secagg/share", "/secagg/input",
-                     "/secagg/unmask"}
+                     "/secagg/unmask", "/verify"}
     node = cluster.nodes[0]
     for path in ("/docs", "/openapi.json", "/bench/plain", "/data", "/rows"):
         assert httpx.get(node.url + path).status_code in (404, 405)
