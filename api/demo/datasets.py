@@ -5,7 +5,8 @@
 * Hohhot district electricity and renewable consumption (呼和浩特分区用电与绿电消纳), monthly;
 * the Horinger data-centre cluster's quarterly energy use by campus and building (和林格尔数据中心集群能耗季报):
   consumption, renewable share and PUE, its own rows (not the monthly district feeders re-labelled);
-* Xilingol county clinic visits by age band (旗县卫生院门诊量).
+* Xilingol county clinic visits by age band (旗县卫生院门诊量);
+* the Xilingol herder registry: each household's livestock holding (牧户牲畜存栏登记), on a node of its own.
 
 Same seed, same bytes: the files' SHA-256 is the resources' content hash, so a rerun registers nothing new.
 """
@@ -161,6 +162,37 @@ CLINIC_COLUMNS = [
     {"name": "visits", "type": "integer", "min": 0, "max": 500},
     {"name": "chronic_visits", "type": "integer", "min": 0, "max": 500},
 ]
+# The herder registry (牧户牲畜存栏登记): each household's holding by banner, held by the league's livestock registry
+# on a node of its own; it backs the verification product (a bank checks a herder's holding before a loan).
+REGISTRY_NODE = ("xlg-registry", "锡林郭勒盟牲畜登记中心", "Xilingol livestock registry")
+HERDERS_PER_BANNER = 40
+HERDER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "herder_id", "type": "string"},
+    {"name": "banner", "type": "string", "group_by": True, "domain": BANNERS},
+    {"name": "sheep", "type": "integer", "min": 0, "max": 20_000},
+    {"name": "cattle", "type": "integer", "min": 0, "max": 5_000},
+    {"name": "head_count", "type": "integer", "min": 0, "max": 30_000},
+]
+VERIFY_COLUMNS = ("herder_id", "head_count", "cattle")
+VERIFICATION_TERMS = {"key": "herder_id", "claims": [{"column": "head_count", "ops": [">=", "<=", "between"]},
+                                                     {"column": "cattle", "ops": [">="]}],
+                      "per_minute": 30, "per_day": 500}
+
+
+def herder_id(banner_index: int, n: int) -> str:
+    return f"XL{banner_index + 1:02d}-{n:04d}"
+
+
+def _herders(rng: random.Random) -> Iterator[Row]:
+    for bi, banner in enumerate(BANNERS):
+        for n in range(1, HERDERS_PER_BANNER + 1):
+            sheep = max(0, int(rng.lognormvariate(5.6, 0.6)))
+            cattle = max(0, int(rng.lognormvariate(3.2, 0.8)))
+            goats, horses, camels = int(sheep * rng.uniform(0.1, 0.3)), rng.randint(0, 20), rng.randint(0, 6)
+            yield {"herder_id": herder_id(bi, n), "banner": banner, "sheep": sheep, "cattle": cattle,
+                   "head_count": sheep + cattle + goats + horses + camels}
+
+
 LIVESTOCK_NODES = [("xlg-east", "东部牧区畜牧工作站", "East pastoral livestock station", EAST),
                    ("xlg-west", "西部牧区畜牧工作站", "West pastoral livestock station", WEST),
                    ("xlg-south", "南部农牧交错区畜牧工作站", "South agro-pastoral livestock station", SOUTH)]
@@ -182,7 +214,7 @@ def _write(path: Path, rows: Iterator[Row]) -> tuple[int, str, list[Row]]:
     return n, hashlib.sha256(path.read_bytes()).hexdigest(), head
 
 
-def _single(folder: Path, key: str, columns: list[dict[str, Any]],
+def single(folder: Path, key: str, columns: list[dict[str, Any]],
             make: Callable[[random.Random], Iterator[Row]], seed: int) -> Dataset:
     path = folder / f"{key}.csv"
     n, digest, head = _write(path, make(random.Random(f"{seed}:{key}")))
@@ -204,6 +236,7 @@ def generate(folder: Path, seed: int = SEED) -> dict[str, Dataset]:
     livestock = Dataset("livestock", LIVESTOCK_COLUMNS, sample, sum(p.rows for p in parts), whole.hexdigest(),
                         folder / "livestock", parts)
     return {"livestock": livestock,
-            "electricity": _single(folder, "electricity", ELECTRICITY_COLUMNS, _electricity, seed),
-            "datacenters": _single(folder, "datacenters", DATACENTER_COLUMNS, _datacenters, seed),
-            "clinics": _single(folder, "clinics", CLINIC_COLUMNS, _clinics, seed)}
+            "electricity": single(folder, "electricity", ELECTRICITY_COLUMNS, _electricity, seed),
+            "datacenters": single(folder, "datacenters", DATACENTER_COLUMNS, _datacenters, seed),
+            "clinics": single(folder, "clinics", CLINIC_COLUMNS, _clinics, seed),
+            "herders": single(folder, "herders", HERDER_COLUMNS, _herders, seed)}

@@ -193,12 +193,13 @@ def provider_public_key(key_dir: Path) -> str:
 
 
 def sign_node_policy(key_dir: Path, node_id: str, dataset: str, columns: list[dict[str, Any]],
-                     personal: bool) -> tuple[Path, str]:
+                     personal: bool, verify: tuple[str, ...] = ()) -> tuple[Path, str]:
     """The node's own policy over the dataset's declared columns, signed with the node's key (created on
     first use) into `<key_dir>/policy.json`: noise required (at most ε 2 at δ 1e-6 per query from the node's
-    own share) when the data is personal, groups of at least 10 rows, 1000 queries a day. Path and hash."""
+    own share) when the data is personal, groups of at least 10 rows, 1000 queries a day; the `verify` columns
+    also allow verification calls. Path and hash."""
     policy = draft_policy(node_id, dataset, columns, max_epsilon=2.0 if personal else None,
-                          min_group_size=10, daily_query_limit=1000)
+                          min_group_size=10, daily_query_limit=1000, verify=verify)
     path = key_dir / "policy.json"
     write_document(path, sign_policy(policy, load_or_create_identity(key_dir)))
     return path, policy.hash()

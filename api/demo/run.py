@@ -29,10 +29,11 @@ from api.bootstrap import create_bootstrap_account
 from api.client import ProvexClient
 from api.client.signer import domain_from, make_binding
 from api.demo import endpoint
-from api.demo.datasets import Dataset, generate
+from api.demo.cast import BOOTSTRAP, PEOPLE
+from api.demo.datasets import REGISTRY_NODE, VERIFY_COLUMNS, Dataset, generate
 from api.demo.keys import DEMO_PASSPHRASE, keystore_dir, participant_keys
 from api.demo.processes import Supervisor, demo_env, listening_socket, provider_public_key, sign_node_policy
-from api.demo.story import BOOTSTRAP, PEOPLE, NodeInfo, Step, Story, StoryState
+from api.demo.story import NodeInfo, Step, Story, StoryState
 from api.demo.witness import WITNESS, DemoWitness, sign_demo_trust
 from api.settings import Settings
 from ledger.anvil import DEV_DEPLOYER_KEY
@@ -184,7 +185,8 @@ class Demo:
 
     def start_nodes(self, sup: Supervisor, data: dict[str, Dataset]) -> dict[str, NodeInfo]:
         """Each livestock station's node, with its own signed policy (the ear tags are location data: noise
-        required)."""
+        required), and the herder registry's node, whose policy also allows verification calls on the herder id,
+        the head count and the cattle."""
         with ProvexClient(self.url) as anon:
             coordinator = anon.coordinator_identity()["public_key"]
         nodes = {}
@@ -197,6 +199,15 @@ class Demo:
             public_key = provider_public_key(key_dir)
             sup.wait_http(child, "/identity", timeout=60, tick=self.check_stop, expect={"public_key": public_key})
             nodes[part.node_id] = NodeInfo(child.url, public_key, policy_hash)
+        registry = data["herders"]
+        node_id = REGISTRY_NODE[0]
+        key_dir = self.home / "providers" / node_id
+        policy, policy_hash = sign_node_policy(key_dir, node_id, registry.key, registry.columns, personal=True,
+                                               verify=VERIFY_COLUMNS)
+        child = sup.start_provider(node_id, registry.path, key_dir, coordinator, policy)
+        public_key = provider_public_key(key_dir)
+        sup.wait_http(child, "/identity", timeout=60, tick=self.check_stop, expect={"public_key": public_key})
+        nodes[node_id] = NodeInfo(child.url, public_key, policy_hash)
         return nodes
 
     def stop(self) -> None:

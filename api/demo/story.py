@@ -17,6 +17,7 @@ Every listed product answers queries.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,8 @@ from eth_account.signers.local import LocalAccount
 
 from api.client import ApiError, Json, ProvexClient
 from api.client.signer import make_binding
+from api.demo import story_products
+from api.demo.cast import BOOTSTRAP, PEOPLE
 from api.demo.datasets import LIVESTOCK_NODES, Dataset
 from api.demo.story_pricing import annual_report, public_welfare, regulate
 from api.demo.story_registration import (
@@ -38,18 +41,6 @@ from api.demo.story_registration import (
 )
 from ledger.statements import StatementDomain
 
-# Participants: key -> (role, name). Authority and exchange are bootstrapped outside the API.
-PEOPLE: dict[str, tuple[str, str]] = {
-    "authority": ("authority", "内蒙古自治区政务服务与数据管理局"),
-    "exchange": ("exchange", "内蒙古数据交易中心"),
-    "operator_xlg": ("operator", "锡林郭勒盟数据运营有限公司"),
-    "operator_hhht": ("operator", "呼和浩特市公共数据运营有限公司"),
-    **{f"provider_{node}": ("provider", zh) for node, zh, _en, _b in LIVESTOCK_NODES},
-    "buyer": ("buyer", "草原畜牧业研究院"),
-    "bureau": ("buyer", "锡林郭勒盟应急管理局"),  # takes free public-welfare licenses
-    "auditor": ("auditor", "自治区数据要素审计中心"),
-}
-BOOTSTRAP = ("authority", "exchange")
 LICENSE_EPSILON = 3.0
 QUERY_EPSILON = 0.5
 LOW_BUDGET = 1.0  # the buyer stops when less than this is left (the rest is for the portal)
@@ -151,6 +142,7 @@ class Story:
         self.authorize()
         self.register_products()
         self.review()
+        notice_ends = story_products.register(self, self.state.ids)
         self.sell()
         regulate(self, self.state.ids)
         propose_revision(self, self.state.ids)
@@ -158,6 +150,7 @@ class Story:
         review_revision(self, self.state.ids)
         public_welfare(self, self.state.ids)
         annual_report(self, self.state.ids)
+        story_products.sell(self, self.state.ids, notice_ends)
         self.audit()
         self.state.played_at = datetime.now(UTC).isoformat(timespec="seconds")
         return self.state
@@ -175,7 +168,9 @@ class Story:
                 continue
             acct = ex.create_account(role, name, make_binding(self.keys[who], self.domain, role, name))
             self.state.accounts[who] = {k: acct[k] for k in ("id", "role", "name", "address", "api_key")}
-        self.step("exchange", "onboards 2 operators, 3 providers, 2 buyers and an auditor",
+        counts = Counter(role for who, (role, _) in PEOPLE.items() if who not in BOOTSTRAP)
+        self.step("exchange", f"onboards {counts['operator']} operators, {counts['provider']} providers, "
+                              f"{counts['buyer']} buyers and an auditor",
                   f"{len(PEOPLE)} accounts, each bound to its holder's own key by the holder's signature")
 
     def register_nodes(self, nodes: dict[str, NodeInfo] | None = None) -> None:

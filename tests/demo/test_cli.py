@@ -43,7 +43,7 @@ def anvil_rpc(home: Path) -> str:
 
 
 def test_products_and_query(live_demo: LiveDemo) -> None:
-    items = as_json(provex(live_demo, "products", "list", "--q", "耳标", "--json", who="buyer"))
+    items = as_json(provex(live_demo, "products", "list", "--q", "耳标 月度", "--json", who="buyer"))
     assert [p["code"] for p in items] == [live_demo.run.state["ids"]["code_livestock"]]
     table = provex(live_demo, "products", "show", items[0]["code"], who="buyer").stdout
     assert "one_off" in table and "¥2,000.00" in table

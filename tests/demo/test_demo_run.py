@@ -13,7 +13,7 @@ from api.client import ProvexClient
 from tests.utils.demo import DemoRun, LiveDemo
 
 ROLES = ("authority", "exchange", "operator_xlg", "operator_hhht", "provider_xlg-east", "provider_xlg-west",
-         "provider_xlg-south", "buyer", "bureau", "auditor")
+         "provider_xlg-south", "provider_xlg-registry", "buyer", "bureau", "bank", "auditor")
 
 
 def listening(url: str) -> bool:
@@ -31,6 +31,8 @@ def test_demo_plays_the_story_and_prints_the_summary(demo_run: DemoRun) -> None:
                      "lists the livestock product", "is refused listing the electricity product",
                      "buys a license", "federated queries over 3 provider nodes", "budget runs low",
                      "takes a livestock license free of charge",
+                     "fits the health model by federated regression", "licenses the health model",
+                     "≥ 200 head: match; ≥ 5,000 head: no match",
                      "traces the livestock product", "database matches the chain"):
         assert expected in out, expected
     assert re.search(r"Portal: http://127\.0\.0\.1:\d+/", out)
