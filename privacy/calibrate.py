@@ -6,6 +6,10 @@ fixed-point encoded (``round(v * scale)``); when noise is on, large families are
 quantised per row by an integer ``unit`` so that their sensitivity is at most 2^16 units,
 which keeps Poisson means in exact double range. The query's rho is split evenly over the
 lane families, and each family's variance is the smallest whose Skellam rho fits its share.
+
+With a privacy unit (:mod:`privacy.unit`) neighbours differ by one ID, not one row: every family's
+per-row bound is multiplied by the unit's L1 and L2 factors (P·G·R and P·√G·R), whatever the family,
+so the rho charged is per ID; the quantisation unit then keeps the whole ID's sensitivity within 2^16.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from privacy.accountant import epsilon_from_rho, rho_from_epsilon, skellam_rho
 from privacy.accountant import skellam_variance_for as _variance_for
 from privacy.errors import DPConfigError
 from privacy.plan import Component, Plan
+from privacy.unit import factors
 
 MAX_SENSITIVITY_UNITS = 1 << 16
 
@@ -65,6 +70,29 @@ def raw_sensitivity(plan: Plan, comp: Component) -> int:
     return max(1, math.ceil(bound if comp.stat == "sum" else bound * bound))
 
 
+def group_count(plan: Plan) -> int:
+    """How many groups the plan's vector has (the product of its group-by domains)."""
+    return math.prod(len(plan.column(g).domain or ()) for g in plan.group_by)
+
+
+def quantisation_unit(plan: Plan, comp: Component) -> int:
+    """The per-row quantisation of a family: its whole per-ID sensitivity stays within 2^16 units."""
+    raw = raw_sensitivity(plan, comp)
+    if raw == 1:
+        return 1
+    l1f, _ = factors(plan.privacy_unit, group_count(plan))
+    return max(1, min(raw, math.ceil(raw * l1f / MAX_SENSITIVITY_UNITS)))
+
+
+def sensitivity(plan: Plan, comp: Component, unit: int, per_node: bool = False) -> tuple[float, float]:
+    """(L1, L2) sensitivity of a family in quantised units: the per-row bound times the privacy unit's
+    factors (``per_node``: one node's own rows, P = 1)."""
+    per_row = math.ceil(raw_sensitivity(plan, comp) / unit)
+    pu = plan.privacy_unit.per_node() if per_node and plan.privacy_unit else plan.privacy_unit
+    l1f, l2f = factors(pu, group_count(plan))
+    return per_row * l1f, per_row * l2f
+
+
 def no_noise(plan: Plan) -> NoisePlan:
     n = len(plan.components())
     return NoisePlan(units=(1,) * n, variances=(0.0,) * n, rho=0.0, delta=0.0)
@@ -80,13 +108,12 @@ def calibrate(plan: Plan, dp: DPParams | None) -> NoisePlan:
         raise DPConfigError("epsilon too small")
     units, variances, total = [], [], 0.0
     for comp in comps:
-        raw = raw_sensitivity(plan, comp)
-        unit = max(1, math.ceil(raw / MAX_SENSITIVITY_UNITS))
-        sens = math.ceil(raw / unit)
-        var = _variance_for(sens, sens, rho_each)
+        unit = quantisation_unit(plan, comp)
+        l1, l2 = sensitivity(plan, comp, unit)
+        var = _variance_for(l1, l2, rho_each)
         units.append(unit)
         variances.append(var)
-        total += skellam_rho(sens, sens, var)
+        total += skellam_rho(l1, l2, var)
     return NoisePlan(tuple(units), tuple(variances), total, dp.delta)
 
 

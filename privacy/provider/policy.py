@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.canonical import RecordFormatError, canonical_json, sha256_hex
 from privacy.accountant import skellam_rho
-from privacy.calibrate import raw_sensitivity
+from privacy.calibrate import sensitivity
 from privacy.errors import PolicyRefused, ProviderAuthError
 from privacy.plan import ColumnSpec, Plan
 from privacy.secagg.crypto import sign, verify
@@ -223,8 +223,8 @@ def share_rho(plan: Plan, units: list[int], variances: list[float], threshold: i
         share = var / threshold
         if not math.isfinite(share) or share <= 0:
             return math.inf
-        sens = math.ceil(raw_sensitivity(plan, comp) / unit)
-        total += skellam_rho(sens, sens, share)
+        l1, l2 = sensitivity(plan, comp, unit, per_node=True)
+        total += skellam_rho(l1, l2, share)
     return total
 
 
