@@ -179,6 +179,8 @@ class QueryColumn(Strict):
     group_by: bool = False
     domain: Annotated[list[str], Field(max_length=1000)] = Field(
         default_factory=list, description="public value domain of a group-by column")
+    privacy_id: bool = Field(False, description="the privacy-ID column (at most one; string or integer; never "
+                             "grouped, filtered, aggregated or shown): each provider bounds each ID's rows")
 
     @model_validator(mode="after")
     def _bounds(self) -> QueryColumn:
@@ -193,6 +195,8 @@ class QueryColumn(Strict):
             raise ValueError(f"column {self.name}: decimals only apply to number columns")
         if self.group_by and not self.domain:
             raise ValueError(f"group-by column {self.name} needs its public value domain")
+        if self.privacy_id and (self.group_by or self.type not in ("string", "integer")):
+            raise ValueError(f"privacy-ID column {self.name} must be a string or integer, never group_by")
         return self
 
 
@@ -337,6 +341,8 @@ class ProductOut(BaseModel):
     updated_at: datetime
     listed_at: datetime | None
     notice_ends_at: datetime | None = Field(None, description="in_notice: when the public notice period ends")
+    privacy_unit: dict[str, Any] | None = Field(None, description="{column, max_rows_per_id, max_groups_per_id, "
+                                                "providers_per_id}: the noise hides one ID; null: one row")
 
 
 class ReviewOut(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from registry.models import utcnow
+from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID
 
 
 class ProviderNode(SQLModel, table=True):
@@ -33,4 +34,6 @@ class QueryPolicy(SQLModel, table=True):
     min_group_size: int = 10
     default_epsilon: float = 0.1
     default_delta: float = 1e-6
+    max_rows_per_id: int = DEFAULT_ROWS_PER_ID
+    max_groups_per_id: int = DEFAULT_GROUPS_PER_ID
     updated_at: datetime = Field(default_factory=utcnow)

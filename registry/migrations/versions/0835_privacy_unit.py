@@ -1,0 +1,27 @@
+"""The privacy unit of a product's query policy: rows per privacy ID per group (R) and groups per ID (G).
+
+Revision ID: 0835
+Revises: 0820
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0835"
+down_revision = "0820"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("query_policies") as batch:
+        batch.add_column(sa.Column("max_rows_per_id", sa.Integer(), nullable=False, server_default="10"))
+        batch.add_column(sa.Column("max_groups_per_id", sa.Integer(), nullable=False, server_default="10"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("query_policies") as batch:
+        batch.drop_column("max_groups_per_id")
+        batch.drop_column("max_rows_per_id")
