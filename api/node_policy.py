@@ -3,7 +3,9 @@
 Defaults, for the provider to tighten before signing: a column with a public group-by domain may be
 grouped by and filtered on; a number may be aggregated and filtered on; any other column may not be
 used at all. Noise: at most ``rho_from_epsilon(max_epsilon, delta)`` per query from the node's own
-noise share, or none (``max_epsilon=None``) for data without personal information.
+noise share, or none (``max_epsilon=None``) for data without personal information. A product's privacy-ID
+column is declared with no uses, and the policy's ``privacy_unit`` names it with the node's ceilings R
+(``max_rows_per_id``) and G (``max_groups_per_id``): plans asking more, or none, are refused.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from privacy.accountant import rho_from_epsilon
 from privacy.provider.policy import Policy, policy_from_body
+from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID, privacy_id_column
 
 TYPES = {"integer": "int", "number": "float"}
 DEFAULT_FLOAT_DECIMALS = 2
@@ -24,6 +27,8 @@ def column_rule(c: dict[str, Any]) -> dict[str, Any]:
     if c.get("group_by") and c.get("domain"):
         domain = [int(v) for v in c["domain"]] if kind == "int" else list(c["domain"])
     uses = ["group_by", "filter"] if domain is not None else (["aggregate", "filter"] if kind != "category" else [])
+    if c.get("privacy_id"):
+        uses = []
     rule: dict[str, Any] = {"name": c["name"], "type": kind, "uses": uses, "domain": domain,
                             "lo": None, "hi": None, "decimals": 0}
     if kind != "category":
@@ -34,9 +39,13 @@ def column_rule(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def draft_policy(node: str, dataset: str, columns: list[dict[str, Any]], *, max_epsilon: float | None,
-                 delta: float = 1e-6, min_group_size: int = 10, daily_query_limit: int | None = 1000) -> Policy:
+                 delta: float = 1e-6, min_group_size: int = 10, daily_query_limit: int | None = 1000,
+                 max_rows_per_id: int = DEFAULT_ROWS_PER_ID, max_groups_per_id: int = DEFAULT_GROUPS_PER_ID) -> Policy:
     """A validated (unsigned) policy for ``node``'s ``dataset`` with the product's ``columns``."""
-    return policy_from_body({
+    pid = privacy_id_column(columns)
+    unit = {"privacy_unit": {"column": pid, "max_rows_per_id": max_rows_per_id,
+                             "max_groups_per_id": max_groups_per_id}} if pid else {}
+    return policy_from_body({**unit,
         "type": "provider_policy", "version": 1, "node": node, "dataset": dataset,
         "columns": [column_rule(c) for c in columns],
         "max_rho_per_query": rho_from_epsilon(max_epsilon, delta) if max_epsilon is not None else None,
