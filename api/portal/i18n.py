@@ -6,6 +6,7 @@ from api.portal.i18n_account import ACCOUNT_MESSAGES
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
+from api.portal.i18n_privacy import PRIVACY_UNIT_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -374,6 +375,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
     **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
+    **PRIVACY_UNIT_MESSAGES,  # whom the noise protects
 }
 
 
