@@ -10,6 +10,14 @@ DEFAULT_ROWS_PER_ID = 10
 DEFAULT_GROUPS_PER_ID = 10
 
 
+def one_privacy_id(columns: list[Any]) -> list[Any]:
+    """A product's columns declare at most one privacy-ID column (validation error naming them otherwise)."""
+    ids = [c.name for c in columns if c.privacy_id]
+    if len(ids) > 1:
+        raise ValueError(f"at most one privacy-ID column; {', '.join(ids)} are all marked privacy_id")
+    return columns
+
+
 def privacy_id_column(columns: list[dict[str, Any]]) -> str | None:
     """The product's privacy-ID column (None: a row is the unit)."""
     return next((c["name"] for c in columns if c.get("privacy_id")), None)

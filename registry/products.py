@@ -51,8 +51,6 @@ def _check_sample(columns: list[dict[str, Any]], sample: list[dict[str, Any]]) -
     if len(set(names)) != len(names):
         raise InvalidInput("columns", "column names must be unique")
     hidden = [c["name"] for c in columns if c.get("privacy_id")]
-    if len(hidden) > 1:
-        raise InvalidInput("columns", f"at most one privacy-ID column; {', '.join(hidden)} are all privacy_id")
     for i, rec in enumerate(sample):
         for key in rec:
             if key not in names:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ledger.statements import StatementDomain
 from privacy.plan import MAX_DECIMALS
 from privacy.plan import ColumnSpec as PlanColumn
 from registry.bindings import SignedBinding
 from registry.limits import Sample
+from registry.privacy_unit import one_privacy_id
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
@@ -179,8 +180,7 @@ class QueryColumn(Strict):
     group_by: bool = False
     domain: Annotated[list[str], Field(max_length=1000)] = Field(
         default_factory=list, description="public value domain of a group-by column")
-    privacy_id: bool = Field(False, description="the privacy-ID column (at most one; string or integer; never "
-                             "grouped, filtered, aggregated or shown): each provider bounds each ID's rows")
+    privacy_id: bool = Field(False, description="the privacy-ID column: at most one; never queried or shown")
 
     @model_validator(mode="after")
     def _bounds(self) -> QueryColumn:
@@ -221,7 +221,7 @@ class ProductFields(Strict):
     source_statement: Annotated[str, Field(min_length=1, max_length=5000)]
     classification: Literal["general", "important"]
     scale: Name
-    columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200)]
+    columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200), AfterValidator(one_privacy_id)]
     sample: Sample = []
     quality: Quality
 
