@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tests.utils.builders import authorized, make_product, product_body
-from tests.utils.queries import QueryEnv
+import duckdb
+
+from tests.utils.builders import authorized, make_authorization, make_product, make_resource, product_body
+from tests.utils.queries import COLUMNS, QueryEnv, buy_license, query
 
 ID_COLUMNS = [{"name": "county", "type": "string", "group_by": True, "domain": ["A", "B"]},
               {"name": "yield_t", "type": "number", "min": 0, "max": 1e6},
@@ -41,3 +43,24 @@ def test_the_query_policy_round_trips_r_and_g_and_the_product_states_its_unit(qe
             r = op.put(path, json=bad)
             assert r.status_code == 422 and next(iter(bad)) in r.text, r.text
         assert op.get(path).json()["max_rows_per_id"] == 4  # nothing written by the refused ones
+
+
+def test_a_query_through_the_api_bounds_each_id_at_each_node(qenv: QueryEnv, funded_buyer: None) -> None:
+    """`age` as the privacy ID, R = G = 1, exact answers: each node counts each age once."""
+    nodes = ["node-0", "node-1", "node-2"]
+    columns = [*COLUMNS[:2], {**COLUMNS[2], "privacy_id": True}, COLUMNS[3]]
+    authz = make_authorization(qenv.server, [make_resource(qenv.server, sensitivity_tags=[])["id"]])
+    product = make_product(qenv.server, authz, stage="listed", columns=columns,
+                           sample=[{"region": "north", "level": 1, "income": 12.5}],
+                           provider_ids=[qenv.provider_ids[n] for n in nodes])
+    with qenv.server.client("operator") as op:
+        r = op.put(f"/products/{product['id']}/query-policy", json={
+            "noise": False, "min_group_size": 0, "max_rows_per_id": 1, "max_groups_per_id": 1})
+        assert r.status_code == 200 and r.json()["privacy_unit"]["providers_per_id"] == 3, r.text
+    lic = buy_license(qenv, product, columns=["region", "level", "age", "income"])
+    r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
+    distinct = [duckdb.sql(f"SELECT COUNT(DISTINCT age) FROM read_csv_auto('{qenv.nodes[n].data}')").fetchall()[0][0]
+                for n in nodes]
+    assert r.status_code == 200 and r.json()["groups"][0]["values"]["n"] == sum(distinct), r.text
+    r = query(qenv, lic["id"], "SELECT SUM(income) FROM data WHERE age > 3")
+    assert r.status_code == 400 and r.json()["token"] == "age", r.text  # the ID is never queried
