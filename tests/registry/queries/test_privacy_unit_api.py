@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from tests.api.test_portal_security import Browser
 from tests.utils.builders import authorized, make_authorization, make_product, make_resource, product_body
 from tests.utils.queries import COLUMNS, QueryEnv, buy_license, query
 
@@ -43,6 +44,13 @@ def test_the_query_policy_round_trips_r_and_g_and_the_product_states_its_unit(qe
             r = op.put(path, json=bad)
             assert r.status_code == 422 and next(iter(bad)) in r.text, r.text
         assert op.get(path).json()["max_rows_per_id"] == 4  # nothing written by the refused ones
+    with Browser(qenv.server) as b:  # the portal's product page says whom the noise protects, in zh and en
+        b.sign_in(qenv.server.keys["operator"])
+        en = b.http.get(f"/portal/products/{product['code']}?lang=en").text
+        assert "Per farm_id: each node keeps at most 2 groups per farm_id and at most 4 rows" in en
+        zh = b.http.get(f"/portal/products/{product['code']}?lang=zh").text
+        assert "按 farm_id 保护" in zh and "最多取 2 个分组、每组最多 4 行" in zh
+        assert "按行保护" in b.http.get(f"/portal/products/{plain['code']}?lang=zh").text
 
 
 def test_a_query_through_the_api_bounds_each_id_at_each_node(qenv: QueryEnv, funded_buyer: None) -> None:
