@@ -29,6 +29,11 @@ class PrivacyUnit:
     max_rows: int
     max_groups: int
     providers: int = 1
+    partitioned: bool = False
+    """The product declares its IDs partitioned by provider (each node holds only its own ID prefixes, so P is
+    1); a node refuses such a plan unless its policy declares prefixes, and drops every row outside them."""
+    prefixes: tuple[str, ...] = ()
+    """Node-local: the ID prefixes this node keeps (from its own policy; never part of the plan's JSON)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.column, str) or not self.column:
@@ -53,15 +58,19 @@ class PrivacyUnit:
 
     def per_node(self) -> PrivacyUnit:
         """The unit as one node sees its own rows (P = 1): what its own noise share must hide."""
-        return PrivacyUnit(self.column, self.max_rows, self.max_groups, 1)
+        return PrivacyUnit(self.column, self.max_rows, self.max_groups, 1, self.partitioned, self.prefixes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "max_rows_per_id": self.max_rows, "max_groups_per_id": self.max_groups,
-                "providers_per_id": self.providers}
+        d: dict[str, Any] = {"column": self.column, "max_rows_per_id": self.max_rows,
+                             "max_groups_per_id": self.max_groups, "providers_per_id": self.providers}
+        if self.partitioned:
+            d["ids_partitioned"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PrivacyUnit:
-        return cls(d["column"], d["max_rows_per_id"], d["max_groups_per_id"], d.get("providers_per_id", 1))
+        return cls(d["column"], d["max_rows_per_id"], d["max_groups_per_id"], d.get("providers_per_id", 1),
+                   d.get("ids_partitioned") is True)
 
 
 def factors(unit: PrivacyUnit | None, groups: int) -> tuple[float, float]:

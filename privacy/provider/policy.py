@@ -16,7 +16,8 @@ the signature or the content is bad. What it says, per dataset:
 * ``privacy_unit`` (optional): the node's privacy-ID column (declared with no uses: never grouped by,
   filtered on or aggregated) and its ceilings ``max_rows_per_id`` (R) and ``max_groups_per_id`` (G); every
   plan must then carry a privacy unit on that column within those ceilings, which the node enforces on its
-  rows before aggregating (:mod:`privacy.provider.bounding`).
+  rows before aggregating (:mod:`privacy.provider.bounding`); with ``id_prefixes`` the node keeps only IDs
+  starting with one of them (its share of IDs partitioned by provider).
 
 :func:`check_plan` applies the rules a plan can be checked against without reading data; the rest
 (local cell sizes, the daily count) are in :mod:`privacy.provider.enforce`.
@@ -47,6 +48,7 @@ USES = ("group_by", "filter", "aggregate")
 TYPES = ("int", "float", "category")
 MAX_DECIMALS = 12
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+PREFIX = r"[A-Za-z0-9_.:-]{1,64}"
 RULES = ("undeclared_column", "column_use", "column_spec", "noise_floor", "min_group_size", "daily_limit",
          "privacy_unit")
 """The rule names a refusal carries."""
@@ -92,8 +94,10 @@ class Policy:
                 "max_rho_per_query": self.max_rho_per_query, "min_group_size": self.min_group_size,
                 "daily_query_limit": self.daily_query_limit}
         if self.privacy_unit is not None:
-            unit = self.privacy_unit.to_dict()
-            del unit["providers_per_id"]
+            unit: dict[str, Any] = {"column": self.privacy_unit.column, "max_rows_per_id": self.privacy_unit.max_rows,
+                                    "max_groups_per_id": self.privacy_unit.max_groups}
+            if self.privacy_unit.prefixes:
+                unit["id_prefixes"] = list(self.privacy_unit.prefixes)
             body["privacy_unit"] = unit
         return body
 
@@ -172,14 +176,18 @@ def _unit(d: Any, columns: dict[str, ColumnRule]) -> PrivacyUnit | None:
     """The declared privacy unit: a declared category or int column with no uses, and R, G ceilings."""
     if d is None:
         return None
-    if not isinstance(d, dict) or set(d) != {"column", "max_rows_per_id", "max_groups_per_id"}:
-        raise PolicyFormatError("privacy_unit must be {column, max_rows_per_id, max_groups_per_id}")
+    if not isinstance(d, dict) or set(d) - {"id_prefixes"} != {"column", "max_rows_per_id", "max_groups_per_id"}:
+        raise PolicyFormatError("privacy_unit must be {column, max_rows_per_id, max_groups_per_id[, id_prefixes]}")
+    prefixes = d.get("id_prefixes", [])
+    if not isinstance(prefixes, list) or (prefixes == [] and "id_prefixes" in d) \
+            or any(not isinstance(p, str) or not re.fullmatch(PREFIX, p) for p in prefixes):
+        raise PolicyFormatError("id_prefixes must be a non-empty list of 1..64 letters, digits, '_', '.', ':', '-'")
     rule = columns.get(d["column"]) if isinstance(d["column"], str) else None
     if rule is None or rule.type not in ("category", "int") or rule.uses:
         raise PolicyFormatError(f"privacy_unit column {d['column']!r} must be a declared category or int column "
                                 "with no uses (never grouped by, filtered on or aggregated)")
     try:
-        return PrivacyUnit(d["column"], d["max_rows_per_id"], d["max_groups_per_id"])
+        return PrivacyUnit(d["column"], d["max_rows_per_id"], d["max_groups_per_id"], prefixes=tuple(prefixes))
     except ValueError as e:
         raise PolicyFormatError(str(e)) from None
 
@@ -261,6 +269,9 @@ def share_rho(plan: Plan, units: list[int], variances: list[float], threshold: i
 def check_unit(policy: Policy, plan: Plan) -> None:
     """A node that declares a privacy unit answers only plans bounding that ID within its R and G."""
     mine, asked = policy.privacy_unit, plan.privacy_unit
+    if asked is not None and asked.partitioned and (mine is None or not mine.prefixes):
+        raise PolicyRefused("privacy_unit", "the plan counts each ID at one provider only; this node declares no "
+                                            "ID prefixes of its own")
     if mine is None:
         return
     if asked is None:

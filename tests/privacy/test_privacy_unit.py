@@ -55,7 +55,10 @@ def rows_of(node: int) -> list[list[Any]]:
     return rows
 
 
-def policy_body(node: str, max_rows: int = R, max_groups: int = G) -> dict[str, Any]:
+def policy_body(node: str, max_rows: int = R, max_groups: int = G, prefixes: list[str] | None = None) -> dict[str, Any]:
+    unit: dict[str, Any] = {"column": "id", "max_rows_per_id": max_rows, "max_groups_per_id": max_groups}
+    if prefixes:
+        unit["id_prefixes"] = prefixes
     return {"type": "provider_policy", "version": 1, "node": node, "dataset": "herds",
             "columns": [{"name": "id", "type": "category", "lo": None, "hi": None, "decimals": 0, "domain": None,
                          "uses": []},
@@ -66,7 +69,7 @@ def policy_body(node: str, max_rows: int = R, max_groups: int = G) -> dict[str, 
                         {"name": "g", "type": "category", "lo": None, "hi": None, "decimals": 0, "domain": GROUPS,
                          "uses": ["group_by", "filter"]}],
             "max_rho_per_query": None, "min_group_size": 1, "daily_query_limit": None,
-            "privacy_unit": {"column": "id", "max_rows_per_id": max_rows, "max_groups_per_id": max_groups}}
+            "privacy_unit": unit}
 
 
 @pytest.fixture(scope="module")
@@ -81,28 +84,34 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return out
 
 
+def signed_cluster(files: list[Path], work: Path, coord: Ed25519PrivateKey,
+                   prefixes: list[list[str]] | None = None) -> Cluster:
+    for i in range(len(files)):
+        key_dir = work / f"keys-p{i}"
+        body = policy_body(f"p{i}", prefixes=prefixes[i] if prefixes else None)
+        write_document(key_dir / "policy.json", sign_policy(policy_from_body(body), load_or_create_identity(key_dir)))
+    return start_cluster(files, work, public_key_hex(coord))
+
+
 @pytest.fixture(scope="module")
 def herds(files: list[Path], coord_key: Ed25519PrivateKey,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    work = tmp_path_factory.mktemp("pid-cluster")
-    for i in range(len(files)):
-        key_dir = work / f"keys-p{i}"
-        write_document(key_dir / "policy.json",
-                       sign_policy(policy_from_body(policy_body(f"p{i}")), load_or_create_identity(key_dir)))
-    c = start_cluster(files, work, public_key_hex(coord_key))
+    c = signed_cluster(files, tmp_path_factory.mktemp("pid-cluster"), coord_key)
     yield c
     c.stop()
 
 
-def plan_of(sql: str, max_rows: int = R, max_groups: int = G, providers: int = 3) -> Plan:
+def plan_of(sql: str, max_rows: int = R, max_groups: int = G, providers: int = 3, partitioned: bool = False) -> Plan:
     plan = parse_query(sql, COLUMNS)
-    return dataclasses.replace(plan, privacy_unit=PrivacyUnit("id", max_rows, max_groups, providers))
+    return dataclasses.replace(plan, privacy_unit=PrivacyUnit("id", max_rows, max_groups, providers, partitioned))
 
 
-def run(coord: Ed25519PrivateKey, cluster: Cluster, plan: Plan) -> dict[Any, dict[str, Any]]:
+def run(coord: Ed25519PrivateKey, cluster: Cluster, plan: Plan,
+        prefixes: list[list[str]] | None = None) -> dict[Any, dict[str, Any]]:
     """The exact result: each group's values by its (first) group-by value (None without GROUP BY)."""
-    eps = [ProviderEndpoint(n.id, n.url, n.public_key, policy_from_body(policy_body(n.id)).hash())
-           for n in cluster.nodes]
+    eps = [ProviderEndpoint(n.id, n.url, n.public_key,
+                            policy_from_body(policy_body(n.id, prefixes=prefixes[i] if prefixes else None)).hash())
+           for i, n in enumerate(cluster.nodes)]
     result = Coordinator(coord, eps, threshold=2, pool=1).run_sync(plan, no_noise(plan), min_group_size=0)
     return {next(iter(g.key.values()), None): g.values for g in result.groups}
 
@@ -163,6 +172,26 @@ def test_a_node_refuses_plans_beyond_its_bounds_or_without_the_unit(herds: Clust
     assert "no privacy unit" in refusal(coord_key, herds, dataclasses.replace(plan_of(sql), privacy_unit=None))
     other = dataclasses.replace(plan_of(sql), privacy_unit=PrivacyUnit("src", R, G))
     assert "privacy ID is 'id'" in refusal(coord_key, herds, other)
+    assert "declares no ID prefixes" in refusal(coord_key, herds, plan_of(sql, providers=1, partitioned=True))
+
+
+def test_ids_partitioned_by_provider_count_once_across_the_federation(
+        files: list[Path], coord_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    """Each node keeps only its own prefix: an ID's rows at another node are dropped, so P = 1 holds."""
+    prefixes = [["E-"], ["W-"]]
+    data = []
+    for i, (mine, other) in enumerate([("E-1", "W-1"), ("W-1", "E-1")]):
+        path = tmp_path / f"part{i}.csv"
+        rows = [[mine, "w1", "a", BOUND]] * 1000 + [[other, "w1", "a", BOUND]] * 50 + [[f"{mine}x", "small", "a", 1]]
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows([HEADER, *rows])
+        data.append(path)
+    cluster = signed_cluster(data, tmp_path, coord_key, prefixes)
+    try:
+        plan = plan_of("SELECT COUNT(*) AS n, SUM(v) AS s FROM data WHERE src = 'w1'", providers=1, partitioned=True)
+        assert run(coord_key, cluster, plan, prefixes)[None] == {"n": 2 * R, "s": 2 * R * BOUND}  # R per ID, in all
+    finally:
+        cluster.stop()
 
 
 def test_noise_scales_with_rows_and_the_root_of_groups() -> None:
@@ -207,3 +236,6 @@ def test_the_postgresql_pushdown_bounds_each_id_too(pg_source: PostgresSource) -
     assert w1[0] == R and (R - 1) * BOUND <= w1[1] <= R * BOUND and w1[2] == w1[3] + w1[4] == R
     per_g = pg_source.compute(plan_of("SELECT COUNT(*) FROM data WHERE src = 'wg' GROUP BY g"), [1])
     assert sorted(per_g) == [0] + [R] * G
+    assert plan.privacy_unit is not None  # a node holding the prefix "w1" only keeps that ID
+    own = dataclasses.replace(plan, privacy_unit=dataclasses.replace(plan.privacy_unit, prefixes=("w1",)))
+    assert pg_source.compute(own, units)[::width] == [0, R, 0, 0]
