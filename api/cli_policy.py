@@ -61,13 +61,15 @@ def init(
                                  "may contribute to a group (products with a privacy_id column)"),
     max_groups: int = typer.Option(DEFAULT_GROUPS_PER_ID, "--max-groups-per-id", help="G: most groups one "
                                    "privacy ID may contribute to"),
+    id_prefix: list[str] = typer.Option([], "--id-prefix", help="a privacy-ID prefix this node holds (repeat): "
+                                        "the node keeps only those IDs (products with IDs partitioned by provider)"),
 ) -> None:
     """Draft a policy from the product's columns; edit the uses, then `sign` it."""
     try:
         policy = draft_policy(node, dataset, json.loads(columns.read_text()),
                               max_epsilon=None if exact else max_epsilon, delta=delta,
                               min_group_size=min_group_size, daily_query_limit=daily_limit or None,
-                              max_rows_per_id=max_rows, max_groups_per_id=max_groups)
+                              max_rows_per_id=max_rows, max_groups_per_id=max_groups, id_prefixes=id_prefix or None)
     except (PolicyFormatError, ValueError, KeyError, TypeError) as e:
         raise _fail(f"cannot draft a policy: {e}") from None
     out.write_text(json.dumps(policy.to_body(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -124,5 +126,6 @@ def print_policy(policy: Policy) -> None:
                   f"; min group size {policy.min_group_size}; daily limit {policy.daily_query_limit or 'none'}")
     unit = policy.privacy_unit
     console.print("privacy unit: " + (f"{unit.column}, at most {unit.max_rows} rows per ID per group and "
-                                      f"{unit.max_groups} groups per ID" if unit else "none (row-level)"))
+                                      f"{unit.max_groups} groups per ID" if unit else "none (row-level)")
+                  + (f"; keeps only IDs starting with {', '.join(unit.prefixes)}" if unit and unit.prefixes else ""))
     console.print(f"policy hash: [bold]{policy.hash()}[/bold]")

@@ -5,7 +5,8 @@ grouped by and filtered on; a number may be aggregated and filtered on; any othe
 used at all. Noise: at most ``rho_from_epsilon(max_epsilon, delta)`` per query from the node's own
 noise share, or none (``max_epsilon=None``) for data without personal information. A product's privacy-ID
 column is declared with no uses, and the policy's ``privacy_unit`` names it with the node's ceilings R
-(``max_rows_per_id``) and G (``max_groups_per_id``): plans asking more, or none, are refused.
+(``max_rows_per_id``) and G (``max_groups_per_id``): plans asking more, or none, are refused; with
+``id_prefixes`` the node keeps only IDs starting with one of them (IDs partitioned by provider).
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ def column_rule(c: dict[str, Any]) -> dict[str, Any]:
 
 def draft_policy(node: str, dataset: str, columns: list[dict[str, Any]], *, max_epsilon: float | None,
                  delta: float = 1e-6, min_group_size: int = 10, daily_query_limit: int | None = 1000,
-                 max_rows_per_id: int = DEFAULT_ROWS_PER_ID, max_groups_per_id: int = DEFAULT_GROUPS_PER_ID) -> Policy:
+                 max_rows_per_id: int = DEFAULT_ROWS_PER_ID, max_groups_per_id: int = DEFAULT_GROUPS_PER_ID,
+                 id_prefixes: list[str] | None = None) -> Policy:
     """A validated (unsigned) policy for ``node``'s ``dataset`` with the product's ``columns``."""
     pid = privacy_id_column(columns)
-    unit = {"privacy_unit": {"column": pid, "max_rows_per_id": max_rows_per_id,
-                             "max_groups_per_id": max_groups_per_id}} if pid else {}
+    unit: dict[str, Any] = {"privacy_unit": {"column": pid, "max_rows_per_id": max_rows_per_id,
+                                             "max_groups_per_id": max_groups_per_id}} if pid else {}
+    if pid and id_prefixes:
+        unit["privacy_unit"]["id_prefixes"] = id_prefixes
     return policy_from_body({**unit,
         "type": "provider_policy", "version": 1, "node": node, "dataset": dataset,
         "columns": [column_rule(c) for c in columns],

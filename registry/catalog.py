@@ -112,7 +112,7 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
         created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"],
         notice_ends_at=v["notice_ends_at"],
         privacy_unit=privacy_unit_view(v["columns"], len(v["provider_ids"]), v["max_rows_per_id"],
-                                       v["max_groups_per_id"]))
+                                       v["max_groups_per_id"], v["ids_partitioned"]))
     return _PRODUCT_JSON(out)
 
 

@@ -63,8 +63,9 @@ VIEW_COLUMNS = ("pk", "id", "code", "status", "version", "title", "description",
                 "license", "source_statement", "authorization_id", "authorization_basis", "resource_ids",
                 "provider_ids", "classification", "scale", "columns", "sample", "quality", "offers",
                 "price_from_fen", "metadata_hash", "chain_state", "tx_hash", "block_number", "log_index",
-                "created_at", "updated_at", "listed_at", "notice_ends_at", "max_rows_per_id", "max_groups_per_id")
-POLICY_COLUMNS = ("max_rows_per_id", "max_groups_per_id")  # the privacy unit's bounds, from the query policy
+                "created_at", "updated_at", "listed_at", "notice_ends_at", "max_rows_per_id", "max_groups_per_id",
+                "ids_partitioned")
+POLICY_COLUMNS = ("max_rows_per_id", "max_groups_per_id", "ids_partitioned")  # the privacy unit, from the policy
 TIME_COLUMNS = ("created_at", "updated_at", "listed_at", "notice_ends_at")
 
 

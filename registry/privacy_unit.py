@@ -24,10 +24,15 @@ def privacy_id_column(columns: list[dict[str, Any]]) -> str | None:
 
 
 def privacy_unit_view(columns: list[dict[str, Any]], providers: int, max_rows: int | None,
-                      max_groups: int | None) -> dict[str, Any] | None:
-    """What the catalog shows: {column, max_rows_per_id, max_groups_per_id, providers_per_id}, or None."""
+                      max_groups: int | None, partitioned: Any = False) -> dict[str, Any] | None:
+    """What the catalog shows: {column, max_rows_per_id, max_groups_per_id, providers_per_id[, ids_partitioned]}, or
+    None. P is 1 when IDs are partitioned by provider, else every provider (the worst case)."""
     column = privacy_id_column(columns)
     if column is None:
         return None
-    return {"column": column, "max_rows_per_id": max_rows or DEFAULT_ROWS_PER_ID,
-            "max_groups_per_id": max_groups or DEFAULT_GROUPS_PER_ID, "providers_per_id": max(1, providers)}
+    view: dict[str, Any] = {"column": column, "max_rows_per_id": max_rows or DEFAULT_ROWS_PER_ID,
+                            "max_groups_per_id": max_groups or DEFAULT_GROUPS_PER_ID,
+                            "providers_per_id": 1 if partitioned else max(1, providers)}
+    if partitioned:
+        view["ids_partitioned"] = True
+    return view

@@ -198,4 +198,4 @@ def _unit_view(row: Product) -> dict[str, Any] | None:
     session = object_session(row)
     policy = session.get(QueryPolicy, row.id) if session is not None and row.id else None
     return privacy_unit_view(row.columns, len(row.provider_ids), policy.max_rows_per_id if policy else None,
-                             policy.max_groups_per_id if policy else None)
+                             policy.max_groups_per_id if policy else None, policy.ids_partitioned if policy else False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel
 
 from registry.models import utcnow
 from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID
@@ -20,6 +20,8 @@ class ProviderNode(SQLModel, table=True):
     url: str = Field(max_length=500)
     public_key: str = Field(max_length=64)
     policy_hash: str | None = Field(default=None, max_length=64)
+    id_prefixes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The privacy-ID prefixes its verified policy declares (None: none)."""
     registered_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -36,4 +38,5 @@ class QueryPolicy(SQLModel, table=True):
     default_delta: float = 1e-6
     max_rows_per_id: int = DEFAULT_ROWS_PER_ID
     max_groups_per_id: int = DEFAULT_GROUPS_PER_ID
+    ids_partitioned: bool = False
     updated_at: datetime = Field(default_factory=utcnow)

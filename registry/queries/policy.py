@@ -22,6 +22,7 @@ from registry.models import Product, Resource
 from registry.privacy_unit import privacy_unit_view
 from registry.products import owned_product
 from registry.queries.models import QueryPolicy
+from registry.queries.partition import check_partition
 from registry.queries.schemas import QueryPolicyIn, QueryPolicyOut
 
 # Sensitivity tags that rule out exact answers: personal information (PIPL: personal and sensitive
@@ -64,7 +65,7 @@ def effective_threshold(product: Product, policy: QueryPolicy) -> int:
 def privacy_unit(product: Product, policy: QueryPolicy) -> PrivacyUnit | None:
     """What every plan on the product carries: the ID column, R and G, and P = its number of providers."""
     view = privacy_unit_view(product.columns, len(product.provider_ids), policy.max_rows_per_id,
-                             policy.max_groups_per_id)
+                             policy.max_groups_per_id, policy.ids_partitioned)
     return PrivacyUnit.from_dict(view) if view else None
 
 
@@ -77,6 +78,8 @@ def set_policy(session: Session, actor: Actor, ref: str, data: QueryPolicyIn) ->
     for key, value in data.model_dump().items():
         setattr(row, key, value)
     effective_threshold(product, row)
+    if row.ids_partitioned:
+        check_partition(session, product)
     row.updated_at = datetime.now(UTC)
     session.add(row)
     return product, row
@@ -89,5 +92,5 @@ def policy_view(product: Product, row: QueryPolicy) -> QueryPolicyOut:
     return QueryPolicyOut(product_id=product.id, noise=row.noise, threshold=threshold, providers=n,
                           min_group_size=row.min_group_size, default_epsilon=row.default_epsilon,
                           default_delta=row.default_delta, max_rows_per_id=row.max_rows_per_id,
-                          max_groups_per_id=row.max_groups_per_id,
+                          max_groups_per_id=row.max_groups_per_id, ids_partitioned=row.ids_partitioned,
                           privacy_unit=unit.to_dict() if unit else None)

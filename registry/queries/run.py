@@ -51,6 +51,7 @@ from registry.actor import Actor
 from registry.errors import InvalidInput
 from registry.models import Product, Role
 from registry.products import get_product
+from registry.queries.partition import check_partition
 from registry.queries.policy import check_noise_off_allowed, effective_threshold, policy_of, privacy_unit
 from registry.queries.providers import product_endpoints
 from registry.queries.schemas import BudgetLeft, QueryIn, QueryOut
@@ -145,6 +146,8 @@ def prepare(session: Session, actor: Actor, data: QueryIn,
     specs = column_specs(product)
     plan = parse_query(data.sql, specs, allowed_columns=set(lic.columns), allowed_kinds=set(lic.query_kinds))
     plan = replace(plan, privacy_unit=privacy_unit(product, policy_of(session, product)))
+    if plan.privacy_unit is not None and plan.privacy_unit.partitioned:
+        check_partition(session, product)
     dp = _dp_params(session, product, data)
     if dp is None:  # exact answers: the differencing control of privacy.disclosure
         try:

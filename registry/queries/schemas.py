@@ -61,6 +61,8 @@ class QueryPolicyIn(Strict):
         "column; chosen at random)"))] = DEFAULT_ROWS_PER_ID
     max_groups_per_id: Annotated[int, Field(strict=True, ge=1, le=MAX_GROUPS_PER_ID, description=(
         "G: groups each privacy ID may contribute to, at each provider"))] = DEFAULT_GROUPS_PER_ID
+    ids_partitioned: bool = Field(False, description="each privacy ID is held by one provider only: every node's "
+                                  "policy declares its own, non-overlapping ID prefixes and drops other IDs")
 
 
 class QueryPolicyOut(BaseModel):
@@ -73,6 +75,7 @@ class QueryPolicyOut(BaseModel):
     default_delta: float
     max_rows_per_id: int
     max_groups_per_id: int
+    ids_partitioned: bool
     privacy_unit: dict[str, Any] | None = Field(description="the product's privacy unit (column, R, G and how many "
                                                             "providers one ID may span); null: a row is the unit")
 

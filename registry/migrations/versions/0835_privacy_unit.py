@@ -1,4 +1,5 @@
-"""The privacy unit of a product's query policy: rows per privacy ID per group (R) and groups per ID (G).
+"""The privacy unit: rows per privacy ID per group (R), groups per ID (G) and IDs partitioned by provider in a
+product's query policy; the ID prefixes each registered node's policy declares.
 
 Revision ID: 0835
 Revises: 0820
@@ -19,9 +20,15 @@ def upgrade() -> None:
     with op.batch_alter_table("query_policies") as batch:
         batch.add_column(sa.Column("max_rows_per_id", sa.Integer(), nullable=False, server_default="10"))
         batch.add_column(sa.Column("max_groups_per_id", sa.Integer(), nullable=False, server_default="10"))
+        batch.add_column(sa.Column("ids_partitioned", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("provider_nodes") as batch:
+        batch.add_column(sa.Column("id_prefixes", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("provider_nodes") as batch:
+        batch.drop_column("id_prefixes")
     with op.batch_alter_table("query_policies") as batch:
+        batch.drop_column("ids_partitioned")
         batch.drop_column("max_groups_per_id")
         batch.drop_column("max_rows_per_id")
