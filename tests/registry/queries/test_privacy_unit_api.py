@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import duckdb
+from typing import Any
 
+import duckdb
+import pytest
+
+from api.node_policy import draft_policy
+from privacy.provider.policy import sign_policy, write_document
+from privacy.secagg.crypto import load_or_create_identity
 from tests.api.test_portal_security import Browser
 from tests.utils.builders import authorized, make_authorization, make_product, make_resource, product_body
-from tests.utils.queries import COLUMNS, QueryEnv, buy_license, query
+from tests.utils.queries import COLUMNS, QueryEnv, buy_license, query, register_nodes, start_nodes, write_data
 
 ID_COLUMNS = [{"name": "county", "type": "string", "group_by": True, "domain": ["A", "B"]},
               {"name": "yield_t", "type": "number", "min": 0, "max": 1e6},
@@ -53,10 +59,26 @@ def test_the_query_policy_round_trips_r_and_g_and_the_product_states_its_unit(qe
         assert "按行保护" in b.http.get(f"/portal/products/{plain['code']}?lang=zh").text
 
 
+AGE_ID = [*COLUMNS[:2], {**COLUMNS[2], "privacy_id": True}, COLUMNS[3]]  # `age` as the privacy ID
+EXACT_PER_ID = {"noise": False, "min_group_size": 0, "max_rows_per_id": 1, "max_groups_per_id": 1}
+
+
+def listed(qenv: QueryEnv, nodes: list[str], stage: str = "listed") -> dict[str, Any]:
+    authz = make_authorization(qenv.server, [make_resource(qenv.server, sensitivity_tags=[])["id"]])
+    return make_product(qenv.server, authz, stage=stage, columns=AGE_ID,
+                        sample=[{"region": "north", "level": 1, "income": 12.5}],
+                        provider_ids=[qenv.provider_ids[n] for n in nodes])
+
+
+def distinct_ages(qenv: QueryEnv, node: str, prefix: str = "") -> int:
+    return int(duckdb.sql(f"SELECT COUNT(DISTINCT age) FROM read_csv_auto('{qenv.nodes[node].data}') "
+                          f"WHERE CAST(age AS VARCHAR) LIKE '{prefix}%'").fetchall()[0][0])
+
+
 def test_a_query_through_the_api_bounds_each_id_at_each_node(qenv: QueryEnv, funded_buyer: None) -> None:
-    """`age` as the privacy ID, R = G = 1, exact answers: each node counts each age once."""
+    """R = G = 1, exact answers: each node counts each age once."""
     nodes = ["node-0", "node-1", "node-2"]
-    columns = [*COLUMNS[:2], {**COLUMNS[2], "privacy_id": True}, COLUMNS[3]]
+    columns = AGE_ID
     authz = make_authorization(qenv.server, [make_resource(qenv.server, sensitivity_tags=[])["id"]])
     product = make_product(qenv.server, authz, stage="listed", columns=columns,
                            sample=[{"region": "north", "level": 1, "income": 12.5}],
@@ -67,8 +89,31 @@ def test_a_query_through_the_api_bounds_each_id_at_each_node(qenv: QueryEnv, fun
         assert r.status_code == 200 and r.json()["privacy_unit"]["providers_per_id"] == 3, r.text
     lic = buy_license(qenv, product, columns=["region", "level", "age", "income"])
     r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
-    distinct = [duckdb.sql(f"SELECT COUNT(DISTINCT age) FROM read_csv_auto('{qenv.nodes[n].data}')").fetchall()[0][0]
-                for n in nodes]
-    assert r.status_code == 200 and r.json()["groups"][0]["values"]["n"] == sum(distinct), r.text
+    assert r.status_code == 200 and r.json()["groups"][0]["values"]["n"] == sum(distinct_ages(qenv, n) for n in nodes)
     r = query(qenv, lic["id"], "SELECT SUM(income) FROM data WHERE age > 3")
     assert r.status_code == 400 and r.json()["token"] == "age", r.text  # the ID is never queried
+
+
+def test_ids_partitioned_by_provider_need_their_prefixes(qenv: QueryEnv, funded_buyer: None,
+                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Nodes declaring age prefixes 1 and 2: a product over both counts each age at one node only (P = 1); over
+    one of them and a node without prefixes, the product may not claim partitioned IDs."""
+    work = tmp_path_factory.mktemp("pid-nodes")
+    prefixes = {"pid-a": ["1"], "pid-b": ["2"]}
+    files = {n: write_data(work / f"{n}.csv", 60, seed=400 + i) for i, n in enumerate(prefixes)}
+    for n, own in prefixes.items():
+        policy = draft_policy(n, "people", AGE_ID, max_epsilon=None, min_group_size=1, id_prefixes=own)
+        key_dir = work / f"keys-{n}"
+        write_document(key_dir / "policy.json", sign_policy(policy, load_or_create_identity(key_dir)))
+    register_nodes(qenv, start_nodes(qenv.server, files, work))
+    good, bad = listed(qenv, ["pid-a", "pid-b"]), listed(qenv, ["pid-a", "node-0"], stage="draft")
+    with qenv.server.client("operator") as op:
+        r = op.put(f"/products/{good['id']}/query-policy", json={**EXACT_PER_ID, "ids_partitioned": True})
+        assert r.status_code == 200 and r.json()["privacy_unit"]["providers_per_id"] == 1, r.text
+        r = op.put(f"/products/{bad['id']}/query-policy", json={**EXACT_PER_ID, "ids_partitioned": True})
+        assert r.status_code == 409 and r.json()["error"] == "IdPrefixesMissing" and "node-0" in r.text, r.text
+        assert op.get(f"/products/{bad['id']}/query-policy").json()["ids_partitioned"] is False
+    lic = buy_license(qenv, good, columns=["region", "level", "age", "income"])
+    r = query(qenv, lic["id"], "SELECT COUNT(*) AS n FROM data")
+    expected = distinct_ages(qenv, "pid-a", "1") + distinct_ages(qenv, "pid-b", "2")  # others' ages are dropped
+    assert r.status_code == 200 and r.json()["groups"][0]["values"]["n"] == expected, r.text
