@@ -2,11 +2,13 @@
 
 After the plan's WHERE filter, each ID keeps at most G of its groups and at most R of its rows in each
 kept group (:mod:`privacy.unit`): the groups by a keyed hash of (ID, group) under a fresh random salt,
-the rows by a fresh ``random()`` per row, so every plan draws anew and neither choice follows file
-order. Ties in the group key fall back to the group values, so no ID ever keeps more than G groups.
-Rows whose ID is NULL are one ID (SQL ``PARTITION BY`` puts NULLs together). A node whose policy declares
-ID prefixes first drops every row whose ID starts with none of them (:func:`keeping_prefixes`). The same three levels
-are written for DuckDB (text, the file path) and for PostgreSQL (sqlglot trees, the pushdown path).
+the rows by fresh randomness (DuckDB: ``random()`` per row; PostgreSQL: a keyed hash of the row and its
+number among identical rows, so every statement of the plan keeps the same rows), so every plan draws
+anew and neither choice follows file order. Ties in the group key fall back to the group values, so no
+ID ever keeps more than G groups. Rows whose ID is NULL are one ID (SQL ``PARTITION BY`` puts NULLs
+together). A node whose policy declares ID prefixes first drops every row whose ID starts with none of
+them (:func:`keeping_prefixes`). The same three levels are written for DuckDB (text, the file path) and
+for PostgreSQL (sqlglot trees, the pushdown path).
 """
 
 from __future__ import annotations
