@@ -45,6 +45,7 @@ from api.routers import (
     reviews,
     schedule,
     statements,
+    verifications,
     voucher_programmes,
     vouchers,
 )
@@ -131,7 +132,7 @@ def _lifespan(settings: Settings, runtime: ChainRuntime | None) -> Lifespan:
 
 ROUTERS = (audit, destruction, health, accounts, governance, resources, authorizations, products, reviews, catalog,
            certificates, registration,
-           providers, queries,
+           providers, queries, verifications,
            offers, schedule, voucher_programmes, vouchers, public_welfare, orders, licenses, negotiations,
            statements, reports, assets)  # the last two lines: trading
 DEV_ROUTERS = (dev,)  # mounted only when PROVEX_ENV=dev

@@ -14,7 +14,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api import cli_assets, cli_audit, cli_registration, cli_tools, cli_vouchers, cli_worker
+from api import (
+    cli_assets,
+    cli_audit,
+    cli_licenses,
+    cli_models,
+    cli_registration,
+    cli_tools,
+    cli_verify,
+    cli_vouchers,
+    cli_worker,
+)
 from api.cli_errors import Cli
 from api.cli_keys import keys_app
 from api.cli_policy import policy_app
@@ -280,11 +290,14 @@ def demo(
 
 cli_tools.products_app.add_typer(cli_assets.costs_app, name="costs")
 cli_tools.register(app)
+cli_licenses.register(app)
 cli_registration.register(app)
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_vouchers.vouchers_app, name="vouchers")
+app.add_typer(cli_models.model_app, name="model")
 app.command("witness")(witness)
 app.command("worker")(cli_worker.worker)
+app.command("verify")(cli_verify.verify)
 
 if __name__ == "__main__":
     app()

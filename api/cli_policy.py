@@ -63,13 +63,16 @@ def init(
                                    "privacy ID may contribute to"),
     id_prefix: list[str] = typer.Option([], "--id-prefix", help="a privacy-ID prefix this node holds (repeat): "
                                         "the node keeps only those IDs (products with IDs partitioned by provider)"),
+    verify: list[str] = typer.Option([], "--verify", help="a column verification calls may use (the key "
+                                     "column and each claim column; repeat)"),
 ) -> None:
     """Draft a policy from the product's columns; edit the uses, then `sign` it."""
     try:
         policy = draft_policy(node, dataset, json.loads(columns.read_text()),
                               max_epsilon=None if exact else max_epsilon, delta=delta,
                               min_group_size=min_group_size, daily_query_limit=daily_limit or None,
-                              max_rows_per_id=max_rows, max_groups_per_id=max_groups, id_prefixes=id_prefix or None)
+                              max_rows_per_id=max_rows, max_groups_per_id=max_groups, id_prefixes=id_prefix or None,
+                              verify=tuple(verify))
     except (PolicyFormatError, ValueError, KeyError, TypeError) as e:
         raise _fail(f"cannot draft a policy: {e}") from None
     out.write_text(json.dumps(policy.to_body(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -138,6 +138,9 @@ def _print_preview(out: dict[str, Any]) -> None:
     console.print(f"cost: ε {q['epsilon']:.4g}, δ {q['delta']:.3g}, ¥{q['price_fen'] / 100:,.2f}", soft_wrap=True)
     console.print(f"afterwards: ε {left['epsilon']:.4g} and {left['queries']} queries left on the license; "
                   f"ε {mine['epsilon']:.4g} yours on the product; ε {total} for all buyers", soft_wrap=True)
+    if out.get("budget_window"):
+        console.print(f"the license's {out['budget_window']} window refreshes "
+                      f"{out['window_refreshes_at'][:16].replace('T', ' ')} UTC", soft_wrap=True)
     console.print("nothing spent, nothing run", soft_wrap=True)
     table = Table(title="expected error of each released total")
     for name in ("total", "column", "± 95 %"):

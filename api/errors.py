@@ -22,6 +22,7 @@ from registry.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     RegistryError,
     RuleViolation,
     Unauthenticated,
@@ -30,7 +31,7 @@ from registry.signing import SignatureRequired
 
 STATUS: list[tuple[type[RegistryError], int]] = [
     (NotFound, 404), (SignatureRequired, 428), (Unauthenticated, 401), (Forbidden, 403), (InvalidInput, 422),
-    (Conflict, 409), (RuleViolation, 409), (ChainUnavailableError, 503),
+    (Conflict, 409), (RuleViolation, 409), (ChainUnavailableError, 503), (RateLimited, 429),
 ]
 RETRY_AFTER = "5"
 
@@ -62,6 +63,9 @@ async def registry_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, ChainUnavailableError):
         headers["Retry-After"] = RETRY_AFTER
+    if isinstance(exc, RateLimited):
+        extra.update(limit=exc.limit, allowed=exc.allowed, retry_after=exc.retry_after)
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(error_body(exc.code, exc.detail, **extra), status_code=status, headers=headers)
 
 

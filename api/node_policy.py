@@ -42,8 +42,13 @@ def column_rule(c: dict[str, Any]) -> dict[str, Any]:
 def draft_policy(node: str, dataset: str, columns: list[dict[str, Any]], *, max_epsilon: float | None,
                  delta: float = 1e-6, min_group_size: int = 10, daily_query_limit: int | None = 1000,
                  max_rows_per_id: int = DEFAULT_ROWS_PER_ID, max_groups_per_id: int = DEFAULT_GROUPS_PER_ID,
-                 id_prefixes: list[str] | None = None) -> Policy:
-    """A validated (unsigned) policy for ``node``'s ``dataset`` with the product's ``columns``."""
+                 id_prefixes: list[str] | None = None, verify: tuple[str, ...] = ()) -> Policy:
+    """A validated (unsigned) policy for ``node``'s ``dataset`` with the product's ``columns``; the ``verify``
+    columns (a verification product's key and claim columns) also allow the use ``verify``."""
+    rules = [column_rule(c) for c in columns]
+    for r in rules:
+        if r["name"] in verify:
+            r["uses"].append("verify")
     pid = privacy_id_column(columns)
     unit: dict[str, Any] = {"privacy_unit": {"column": pid, "max_rows_per_id": max_rows_per_id,
                                              "max_groups_per_id": max_groups_per_id}} if pid else {}
@@ -51,6 +56,6 @@ def draft_policy(node: str, dataset: str, columns: list[dict[str, Any]], *, max_
         unit["privacy_unit"]["id_prefixes"] = id_prefixes
     return policy_from_body({**unit,
         "type": "provider_policy", "version": 1, "node": node, "dataset": dataset,
-        "columns": [column_rule(c) for c in columns],
+        "columns": rules,
         "max_rho_per_query": rho_from_epsilon(max_epsilon, delta) if max_epsilon is not None else None,
         "min_group_size": min_group_size, "daily_query_limit": daily_query_limit})

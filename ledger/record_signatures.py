@@ -15,12 +15,12 @@ if TYPE_CHECKING:  # imported where used: checking unsigned records in a worker 
 # Records a participant's own request writes, with the participant as actor: each must carry its signature.
 SIGNED_KINDS = frozenset({
     "order.placed", "query.run", "query.refused", "review.started", "review.decided", "authorization.revoked",
-    "price_cap.set", "price_cap_rule.set", "total_budget.set",
+    "price_cap.set", "price_cap_rule.set", "total_budget.set", "model.fit",
     "offer.publish", "offer.withdraw", "voucher.issue", "voucher_programme.create", "voucher.reclaim",
     "negotiation.requested", "budget_policy.set", "provider.node", "roles.granted", "account.key_rotated",
     "public_welfare.set", "revenue_allowance.set", "report.published", "notice.started", "objection.filed",
     "objection.resolved", "revision.proposed", "revision.decided", "revision.published", "cost.declared",
-    "correction.filed", "correction.decided", "cancellation.applied", "cancellation.decided"})
+    "correction.filed", "correction.decided", "cancellation.applied", "cancellation.decided", "verification.call"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ quantised per row by an integer ``unit`` so that their sensitivity is at most 2^
 which keeps Poisson means in exact double range. The query's rho is split evenly over the
 lane families, and each family's variance is the smallest whose Skellam rho fits its share.
 
+A regression's moment vector (``LINREG``: n, Σz_a, Σz_a², Σz_a·z_b) is one lane family per moment, each with
+its own per-row bound |a|max·|b|max: after dividing each lane by its bound, a row moves the m-lane vector by at
+most √m in L2, and the even split gives every lane σ = bound·√(m / 2ρ) (to the Gaussian approximation of
+Skellam), the calibration for that L2 sensitivity.
+
 With a privacy unit (:mod:`privacy.unit`) neighbours differ by one ID, not one row: every family's
 per-row bound is multiplied by the unit's L1 and L2 factors (P·G·R and P·√G·R), whatever the family,
 so the rho charged is per ID; the quantisation unit then keeps the whole ID's sensitivity within 2^16.
@@ -21,7 +26,8 @@ from typing import Any
 from privacy.accountant import epsilon_from_rho, rho_from_epsilon, skellam_rho
 from privacy.accountant import skellam_variance_for as _variance_for
 from privacy.errors import DPConfigError
-from privacy.plan import Component, Plan
+from privacy.plan import QUANTILE_BINS, TREE_KINDS, Component, Plan, tree_components
+from privacy.quantiles import rank_sd
 from privacy.unit import factors
 
 MAX_SENSITIVITY_UNITS = 1 << 16
@@ -65,9 +71,15 @@ def raw_sensitivity(plan: Plan, comp: Component) -> int:
     if comp.stat in ("count_star", "count", "hist"):
         return 1
     assert comp.column is not None
-    spec = plan.column(comp.column)
-    bound = max(abs(float(spec.lo or 0)), abs(float(spec.hi or 0))) * spec.scale
+    bound = _fixed_bound(plan, comp.column)
+    if comp.stat == "xprod":  # a regression's cross-product lane Σa·b
+        return max(1, math.ceil(bound * _fixed_bound(plan, str(comp.other))))
     return max(1, math.ceil(bound if comp.stat == "sum" else bound * bound))
+
+
+def _fixed_bound(plan: Plan, column: str) -> float:
+    spec = plan.column(column)
+    return max(abs(float(spec.lo or 0)), abs(float(spec.hi or 0))) * spec.scale
 
 
 def group_count(plan: Plan) -> int:
@@ -126,7 +138,10 @@ def lane_variances(plan: Plan, noise: NoisePlan) -> list[float]:
 class ComponentError:
     """How much noise a released total carries, in the column's own units: the standard deviation and the 95 %
     half-width (1.96 sd). Derived statistics divide it: an average's error is about `sd / n` of its count `n`.
-    `quantum` is the per-row rounding of a quantised total (0 when none), which adds up to `quantum / 2` a row."""
+    `quantum` is the per-row rounding of a quantised total (0 when none), which adds up to `quantum / 2` a row.
+    For a quantile, MIN or MAX (`stat` is its kind) `sd` is in rows of rank (the most any edge's count carries)
+    and `quantum` is the tree's bin width: its interval spans the values whose rank is within 1.96 sd of the
+    asked one, to whole bins."""
 
     stat: str
     column: str | None
@@ -145,4 +160,17 @@ def component_errors(plan: Plan, noise: NoisePlan, variance_factor: float = 1.0)
         sd = math.sqrt(var * variance_factor) * unit / scale
         out.append(ComponentError(comp.stat, comp.column, sd, 1.96 * sd, unit / scale if unit > 1 else 0.0,
                                   comp.bins if comp.stat == "hist" else None))
+    return out + _tree_errors(plan, noise, variance_factor)
+
+
+def _tree_errors(plan: Plan, noise: NoisePlan, variance_factor: float) -> list[ComponentError]:
+    """One entry per quantile, MIN or MAX: its rank error in rows and the tree's bin width."""
+    var = {c: v * variance_factor for c, v in zip(plan.components(), noise.variances, strict=True)}
+    out = []
+    for a in plan.aggregates:
+        if a.kind in TREE_KINDS:
+            spec, bins = plan.column(str(a.column)), int(a.bins or QUANTILE_BINS)
+            sd = rank_sd(a, [var[c] for c in tree_components(spec, bins)], var[Component("count", a.column)])
+            out.append(ComponentError(a.kind, a.column, sd, 1.96 * sd, (float(spec.hi or 0) - float(spec.lo or 0))
+                                      / bins, bins))
     return out

@@ -29,7 +29,7 @@ from dataclasses import replace
 from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator
 from privacy.errors import DisclosureRefused, QueryError
-from privacy.plan import Aggregate, ColumnSpec, Plan
+from privacy.plan import TREE_KINDS, Aggregate, ColumnSpec, Plan
 from privacy.result import AggregateResult
 from privacy.sql import MAX_LANES
 
@@ -42,6 +42,9 @@ def exact_plan(plan: Plan, domains: Sequence[ColumnSpec]) -> Plan:
         raise QueryError(name, "exact answers allow WHERE only on columns with a public domain "
                                "(a filter on any other column could isolate single rows)")
     for a in plan.aggregates:
+        if a.kind == "linreg":
+            raise QueryError(a.alias, "LINREG is answered only with noise (exact fits over different complete "
+                                      "cases could be differenced)")
         if a.kind == "histogram":
             spec = plan.column(str(a.column))
             bins = int(a.bins or 0)
@@ -60,6 +63,11 @@ def atoms_plan(plan: Plan) -> Plan:
     for a in plan.aggregates:
         if a.kind == "histogram":
             aggs.append(replace(a, alias=f"bins:{a.alias}"))
+        elif a.kind in TREE_KINDS:  # released from the tree: its finest bins are the atoms
+            spec = plan.column(str(a.column))
+            tree = Aggregate("histogram", a.column, f"tree:{a.column}", spec.lo, spec.hi, a.bins)
+            if tree not in aggs:
+                aggs.append(tree)
         elif a.column is not None and all(x.column != a.column or x.kind != "count" for x in aggs[1:]):
             aggs.append(Aggregate("count", a.column, f"count:{a.column}"))
     atoms = Plan(aggregates=tuple(aggs), group_by=plan.in_domain, where=None, columns=plan.columns,

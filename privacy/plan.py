@@ -20,11 +20,16 @@ from ledger.canonical import canonical_json
 from privacy.unit import PrivacyUnit
 
 Scalar = int | float | str
-KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram"})
+KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max", "linreg"})
+TREE_KINDS = ("quantile", "min", "max")
+"""Kinds read from a column's dyadic histogram tree (:func:`tree_components`, :mod:`privacy.quantiles`)."""
+QUANTILE_BINS = 256
+"""Finest bins of that tree (8 levels: 2, 4, ..., 256 bins); ``privacy/README.md`` says why."""
 MAX_DECIMALS = 12
 # Accumulator capacity: a provider holds at most MAX_ROWS_PER_PROVIDER rows, and a row adds at most
 # MAX_FIXED_POINT^2 to a sum of squares, so every local sum fits DuckDB's HUGEINT (2^127) with room
-# to spare, and (with up to 2^16 providers) the ring never needs more than a few hundred bits.
+# to spare, and (with up to 2^16 providers) the ring never needs more than a few hundred bits. A regression's
+# cross-product Σa·b adds at most MAX_FIXED_POINT^2 a row too, so the same rule covers its accumulators.
 MAX_ROWS_PER_PROVIDER = 1 << 32
 MAX_FIXED_POINT = 1 << 47
 
@@ -73,7 +78,7 @@ class ColumnSpec:
         if widest > MAX_FIXED_POINT:
             raise ValueError(
                 f"column {self.name}: max(|lo|, |hi|) x 10^decimals = {widest:.6g} exceeds 2^47; "
-                "sums of squares over 2^32 rows could overflow (narrow the bounds or the decimals)"
+                "sums of squares and cross-products over 2^32 rows could overflow (narrow the bounds or the decimals)"
             )
 
     @property
@@ -117,12 +122,25 @@ class Aggregate:
     lo: float | None = None
     hi: float | None = None
     bins: int | None = None
+    p: float | None = None
+    """The quantile's fraction (0 < p < 1) for kind ``quantile`` (MEDIAN is 0.5)."""
+    features: tuple[str, ...] = ()
+    """LINREG: the regressors (``column`` is the target); empty for every other kind."""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "column": self.column, "alias": self.alias}
         if self.kind == "histogram":
             d.update(lo=self.lo, hi=self.hi, bins=self.bins)
+        elif self.kind in TREE_KINDS:
+            d.update(bins=self.bins, **({"p": self.p} if self.kind == "quantile" else {}))
+        elif self.kind == "linreg":
+            d["features"] = list(self.features)
         return d
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """Every column this aggregate reads its values from."""
+        return tuple(c for c in (self.column, *self.features) if c is not None)
 
 
 @dataclass(frozen=True)
@@ -157,17 +175,27 @@ class Cond:
 
 @dataclass(frozen=True)
 class Component:
-    """A lane family of the provider's local vector: count_star, count, sum, sumsq, hist."""
+    """A lane family of the provider's local vector: count_star, count, sum, sumsq, hist, and xprod (the sum
+    of ``column × other``, a cross-product lane of a regression's moment matrix)."""
 
     stat: str
     column: str | None = None
     lo: float | None = None
     hi: float | None = None
     bins: int | None = None
+    other: str | None = None
 
     @property
     def lanes(self) -> int:
         return int(self.bins) if self.stat == "hist" and self.bins else 1
+
+
+def tree_components(spec: ColumnSpec, bins: int) -> list[Component]:
+    """A column's dyadic histogram tree over its declared bounds, coarsest level first: histograms of
+    2, 4, ..., ``bins`` bins (a power of two). Each level is an ordinary ``hist`` lane family, so nodes,
+    calibration and policies treat it as any histogram (one row moves one lane per level)."""
+    levels = bins.bit_length() - 1
+    return [Component("hist", spec.name, spec.lo, spec.hi, 1 << j) for j in range(1, levels + 1)]
 
 
 @dataclass(frozen=True)
@@ -185,6 +213,9 @@ class Plan:
     privacy_unit: PrivacyUnit | None = None
     """The ID column whose contribution each node bounds before aggregating (:mod:`privacy.unit`);
     None: a row is the unit."""
+    complete: tuple[str, ...] = ()
+    """Columns that must all be non-NULL for a row to count at all (LINREG's complete cases: then
+    ``COUNT(*)`` is the number of rows the fit uses); empty for everything else."""
 
     @property
     def kinds(self) -> set[str]:
@@ -208,6 +239,8 @@ class Plan:
             d["in_domain"] = list(self.in_domain)
         if self.privacy_unit is not None:
             d["privacy_unit"] = self.privacy_unit.to_dict()
+        if self.complete:
+            d["complete"] = list(self.complete)
         return d
 
     @classmethod
@@ -221,6 +254,8 @@ class Plan:
                     lo=a.get("lo"),
                     hi=a.get("hi"),
                     bins=a.get("bins"),
+                    p=a.get("p"),
+                    features=tuple(str(f) for f in a.get("features") or ()),
                 )
                 for a in d["aggregates"]
             ),
@@ -230,6 +265,7 @@ class Plan:
             version=int(d.get("version", 1)),
             in_domain=tuple(str(c) for c in d.get("in_domain") or ()),
             privacy_unit=PrivacyUnit.from_dict(d["privacy_unit"]) if d.get("privacy_unit") else None,
+            complete=tuple(str(c) for c in d.get("complete") or ()),
         )
 
     def __post_init__(self) -> None:
@@ -268,6 +304,11 @@ class Plan:
                 ]
             elif a.kind == "histogram":
                 wanted = [Component("hist", a.column, a.lo, a.hi, a.bins), Component("count", a.column)]
+            elif a.kind in TREE_KINDS:
+                wanted = [*tree_components(self.column(str(a.column)), int(a.bins or QUANTILE_BINS)),
+                          Component("count", a.column)]
+            elif a.kind == "linreg":
+                wanted = moment_components(a)
             for c in wanted:
                 if c not in out:
                     out.append(c)
@@ -307,8 +348,12 @@ class VectorLayout:
         for comp in comps:
             offsets.append(width)
             width += comp.lanes
-            scale = plan.column(comp.column).scale if comp.column and comp.stat in ("sum", "sumsq") else 1
-            scales.append(scale * scale if comp.stat == "sumsq" else scale)
+            scale = plan.column(comp.column).scale if comp.column and comp.stat in ("sum", "sumsq", "xprod") else 1
+            if comp.stat == "sumsq":
+                scale *= scale
+            elif comp.stat == "xprod":
+                scale *= plan.column(str(comp.other)).scale
+            scales.append(scale)
         return cls(tuple(plan.groups()), comps, tuple(offsets), tuple(scales), width)
 
     @property
@@ -338,4 +383,15 @@ class VectorLayout:
         for comp, value in zip(self.components, per_component, strict=True):
             per_group.extend([value] * comp.lanes)
         return per_group * len(self.groups)
+
+
+
+def moment_components(agg: Aggregate) -> list[Component]:
+    """The lane families of ``LINREG(y, x1..xk)``: with z = (x1..xk, y) and the plan restricted to complete
+    cases (``Plan.complete``), COUNT(*) is n, and these are Σz_a, Σz_a² and Σz_a·z_b (a < b): the upper
+    triangle of the moment matrix of (1, x1..xk, y), i.e. XᵀX, Xᵀy and yᵀy with the intercept column."""
+    z = [*agg.features, str(agg.column)]
+    out = [Component("sum", c) for c in z] + [Component("sumsq", c) for c in z]
+    out += [Component("xprod", a, other=b) for i, a in enumerate(z) for b in z[i + 1:]]
+    return out
 

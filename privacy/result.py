@@ -19,9 +19,9 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.canonical import canonical_json
-from privacy import stats
+from privacy import quantiles, regression, stats
 from privacy.calibrate import NoisePlan
-from privacy.plan import Aggregate, Component, Plan
+from privacy.plan import QUANTILE_BINS, TREE_KINDS, Aggregate, Component, Plan, tree_components
 
 DEFAULT_MIN_GROUP_SIZE = 10
 
@@ -110,9 +110,21 @@ class _Group:
             var += rows * unit * unit / 12
         return stats.Total(Fraction(self.lanes[comp][0] * unit, scale), var / (scale * scale))
 
+    def moment(self, comp: Component) -> regression.Moment:
+        """A regression lane (its rows are the complete cases, ``COUNT(*)``) and its noise variance."""
+        unit, scale = self.units[comp], self.scales[comp]
+        var = self.variances[comp] * unit * unit
+        if unit > 1:
+            var += max(0, self.lanes[Component("count_star")][0]) * unit * unit / 12
+        return Fraction(self.lanes[comp][0] * unit, scale), var / (scale * scale)
+
     def bins(self, agg: Aggregate) -> tuple[list[int], float]:
         comp = Component("hist", agg.column, agg.lo, agg.hi, agg.bins)
         return list(self.lanes[comp]), self.variances[comp]
+
+    def tree(self, agg: Aggregate, plan: Plan) -> quantiles.Tree:
+        comps = tree_components(plan.column(str(agg.column)), int(agg.bins or QUANTILE_BINS))
+        return quantiles.Tree([self.lanes[c] for c in comps], [self.variances[c] for c in comps])
 
 
 def _hist_cells(bins: list[int], var: float, n: int, m: int) -> list[stats.Estimate | None]:
@@ -131,6 +143,8 @@ def _aggregate(agg: Aggregate, g: _Group, plan: Plan, m: int) -> Any:
     cell is undefined or covers fewer than ``m`` rows (its column's non-NULL count)."""
     if agg.column is None:
         return stats.count(g.total("count_star", None))
+    if agg.kind == "linreg":
+        return regression.fit(agg, g.moment)
     n = g.total("count", agg.column)
     if n.value < m:
         return None
@@ -148,6 +162,8 @@ def _aggregate(agg: Aggregate, g: _Group, plan: Plan, m: int) -> Any:
     if agg.kind == "histogram":
         bins, var = g.bins(agg)
         return _hist_cells(bins, var, int(n.value), m)
+    if agg.kind in TREE_KINDS:
+        return quantiles.estimate(agg, g.tree(agg, plan), n, lo, hi)
     raise ValueError(f"unknown aggregate kind {agg.kind!r}")
 
 

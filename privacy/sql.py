@@ -2,7 +2,8 @@
 
 Accepted: ``SELECT agg, ... [, groupcol] FROM table [WHERE cond] [GROUP BY col, ...]`` with
 ``COUNT(*)``, ``COUNT(col)``, ``SUM``, ``AVG``, ``VAR``/``VARIANCE``/``VAR_SAMP``,
-``STDDEV``/``STDDEV_SAMP`` and ``HISTOGRAM(col, lo, hi, bins)``; ``cond`` is built from
+``STDDEV``/``STDDEV_SAMP``, ``HISTOGRAM(col, lo, hi, bins)`` and ``LINREG(y, x1, ...)`` (alone in its query,
+without GROUP BY; see :mod:`privacy.regression`); ``cond`` is built from
 comparisons, ``IN``, ``BETWEEN``, ``AND``, ``OR`` and parentheses on allowed columns with
 literal values. ``GROUP BY`` only on columns whose value domain is declared public.
 Everything else raises :class:`QueryError` naming the token and the reason.
@@ -19,6 +20,8 @@ from sqlglot import exp
 
 from privacy.errors import QueryError
 from privacy.plan import Aggregate, ColumnSpec, Cond, Plan, Scalar
+from privacy.sql_linreg import complete_cases, linreg_aggregate
+from privacy.sql_tree import TREE_FUNCS, check_arity, tree_aggregate
 
 MAX_BINS = 1000
 MAX_LANES = 1_000_000
@@ -38,8 +41,14 @@ _AGG_NAMES: dict[type[exp.Expression], str] = {
     exp.Variance: "var",
     exp.Stddev: "stddev",
     exp.StddevSamp: "stddev",
+    exp.Median: "median",
+    exp.Quantile: "quantile",
+    exp.PercentileCont: "quantile",
+    exp.Min: "min",
+    exp.Max: "max",
 }
-_ANON_AGGS = {"VAR": "var", "HISTOGRAM": "histogram"}
+_P_ARGS = ("quantile", "expression")  # where sqlglot keeps QUANTILE's / QUANTILE_CONT's p
+_ANON_AGGS = {"VAR": "var", "HISTOGRAM": "histogram", "LINREG": "linreg"}
 _SELECT_ARG_TOKENS = {
     "joins": "JOIN",
     "laterals": "LATERAL",
@@ -199,13 +208,19 @@ class _Parser:
                 raise QueryError("DISTINCT", "distinct aggregates are not allowed")
             args = [this] if this is not None else []
             args += list(node.expressions or [])
+            extra = _P_ARGS if kind == "quantile" else ()
+            args += [node.args[k] for k in extra if node.args.get(k) is not None]
             for key, value in node.args.items():
-                if key not in ("this", "expressions", "big_int") and value:
+                if key not in ("this", "expressions", "big_int", *extra) and value:
                     raise QueryError(_sql_snippet(node), f"unsupported aggregate option {key}")
-        if self.allowed_kinds is not None and kind not in self.allowed_kinds:
+        if self.allowed_kinds is not None and ("quantile" if kind == "median" else kind) not in self.allowed_kinds:
             raise QueryError(kind.upper(), "aggregate kind not allowed by the license")
+        if kind in TREE_FUNCS:
+            return tree_aggregate(kind, args, alias, self.column)
         if kind == "count" and len(args) == 1 and isinstance(args[0], exp.Star):
             return Aggregate("count", None, alias or "count(*)")
+        if kind == "linreg":
+            return linreg_aggregate([self.column(a) for a in args], alias)
         if kind == "histogram":
             if len(args) != 4:
                 raise QueryError("HISTOGRAM", "expects HISTOGRAM(col, lo, hi, bins)")
@@ -230,6 +245,7 @@ class _Parser:
         if kind != "count" and not spec.numeric:
             raise QueryError(spec.name, f"{kind.upper()} needs a numeric column")
         return Aggregate(kind, spec.name, alias or f"{kind}({spec.name})")
+
 
 
 def _func_name(node: exp.Expression) -> str:
@@ -279,6 +295,7 @@ def parse_query(
     except Exception as e:  # sqlglot TokenError and friends
         raise QueryError(sql[:20], f"syntax error: {e}") from None
     statements = [s for s in statements if s is not None]
+    check_arity(sql)
     if len(statements) != 1:
         raise QueryError(";", "exactly one statement is allowed")
     root = statements[0]
@@ -307,6 +324,7 @@ def _parse_select(root: exp.Select, p: _Parser) -> Plan:
         group_by=tuple(group_by),
         where=cond,
         columns=tuple(sorted((p.columns[n.lower()] for n in p.used), key=lambda c: c.name)),
+        complete=complete_cases(aggregates, group_by),
     )
     if plan.vector_length() > MAX_LANES:
         raise QueryError("GROUP BY", f"result would have more than {MAX_LANES} values")

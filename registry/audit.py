@@ -30,7 +30,8 @@ from registry.errors import NotFound, found
 from registry.models import Account, ChainTx, Product, Role
 from registry.statuses import CHAIN_STATUS_NAMES
 from registry.trading.destruction import open_destructions
-from registry.trading.licenses import visible_license
+from registry.trading.license_views import visible_license
+from registry.trading.models import License
 
 # Lifecycle stage of each chain event / record kind, in the order an auditor reads a lineage.
 STAGES = {
@@ -53,7 +54,12 @@ STAGES = {
 RECORD_STAGES = {"review": "review", "product": "listing", "authorization": "authorization", "query": "query",
                  "negotiation": "negotiation", "license": "license", "order": "license",
                  "destruction": "destruction", "notice": "review", "objection": "review", "revision": "review",
-                 "correction": "review", "cancellation": "listing"}
+                 "correction": "review", "cancellation": "listing", "provider": "listing", "offer": "pricing",
+                 "price_cap": "pricing", "price_cap_rule": "pricing", "revenue": "pricing",
+                 "revenue_allowance": "pricing", "cost": "pricing", "budget_policy": "query", "total_budget": "query",
+                 "model": "query", "voucher": "payment", "voucher_programme": "payment", "public_welfare": "payment",
+                 "account": "account", "roles": "account", "report": "disclosure"}
+"""Each ledger record kind's prefix (before the dot) → the lineage stage it belongs to."""
 
 
 @dataclass
@@ -88,7 +94,8 @@ def _levels(leaves: tuple[bytes, ...]) -> MerkleLevels:
 def record_receipt(session: Session, actor: Actor, seq: int, ledger: Ledger | None = None) -> dict[str, Any]:
     """The record, its leaf hash, the promise made when it was written (judged on `ledger`'s chain when given),
     the confirmed checkpoint covering it and the inclusion proof. Overseers see
-    every record; anyone else only its own acts and, for an operator, records about its products (404
+    every record; anyone else only its own acts, for an operator records about its products, and for a buyer the
+    `model.fit` records of the products it holds a license on (404
     otherwise: another buyer's purchase or query does not exist for them)."""
     row = session.get(LedgerRecord, seq)
     if row is None or not _sees_record(session, actor, row):
@@ -144,6 +151,9 @@ def promise_view(text: str | None, cp: LedgerCheckpoint | None, ledger: Ledger |
 def _sees_record(session: Session, actor: Actor, row: LedgerRecord) -> bool:
     if sees(actor, row.actor):
         return True
+    if row.kind == "model.fit" and actor.role == Role.BUYER:  # a model's receipt, for the buyers licensing it
+        return session.exec(select(License.id).where(License.product_id == row.subject,
+                                                     License.buyer_id == actor.id)).first() is not None
     if actor.role != Role.OPERATOR:
         return False
     operator = session.exec(select(Product.operator_id).where(Product.id == row.subject)).first()
@@ -184,11 +194,17 @@ def _event_detail(ev: ChainEvent) -> dict[str, Any]:
     return out
 
 
+# The event argument that names who acted, for events that carry one; any other event's actor is the transaction's
+# signer. (OfferPublished's `buyer` is whom the offer is for, the zero address for any buyer; AuthorizationGranted's
+# and AuthorizationRevoked's `operator` is whom the authority's act is about.)
+ACTOR_ARGS = {"ProductStatusChanged": "actor", "ProductRegistered": "operator", "LicensePurchased": "buyer",
+              "LicenseRefunded": "buyer", "PaymentSplit": "payee"}
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
 def _event_actor(ev: ChainEvent, tx_from: str) -> str:
-    for key in ("actor", "buyer", "operator", "recorder", "payee"):
-        if key in ev.args and ev.name != "AuthorizationGranted":
-            return str(ev.args[key])
-    return tx_from
+    named = str(ev.args.get(ACTOR_ARGS.get(ev.name, ""), "") or "")
+    return named if named and named.lower() != ZERO_ADDRESS else tx_from
 
 
 def _product_events(ledger: Ledger, product: Product) -> list[ChainEvent]:

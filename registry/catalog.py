@@ -94,7 +94,7 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
     """A product's JSON exactly as `ProductOut` serializes it (validated once, serialized once)."""
     v = dict(zip(VIEW_COLUMNS, row, strict=True))
     for n in JSON_COLUMNS:
-        v[n] = from_json(v[n])  # pydantic-core's parser: 4x json.loads on these small documents
+        v[n] = from_json(v[n]) if v[n] is not None else None  # pydantic-core's parser: 4x json.loads
     for n, proc in _time_converters(dialect):
         v[n] = proc(v[n])
     out = ProductOut(
@@ -106,11 +106,11 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
         authorization_id=v["authorization_id"], authorization_basis=v["authorization_basis"],
         resource_ids=v["resource_ids"], provider_ids=v["provider_ids"], classification=v["classification"],
         scale=v["scale"], columns=v["columns"], sample=v["sample"], quality=v["quality"], offers=v["offers"],
-        price_from_fen=v["price_from_fen"], metadata_hash=v["metadata_hash"],
+        price_from_fen=v["price_from_fen"], verification=v["verification"], metadata_hash=v["metadata_hash"],
         chain=ChainReceiptOut(state=v["chain_state"], tx_hash=v["tx_hash"], block_number=v["block_number"],
                               log_index=v["log_index"]),
         created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"],
-        notice_ends_at=v["notice_ends_at"],
+        notice_ends_at=v["notice_ends_at"], deliverable=v["deliverable"], model=v["model_spec"] or None,
         privacy_unit=privacy_unit_view(v["columns"], len(v["provider_ids"]), v["max_rows_per_id"],
                                        v["max_groups_per_id"], v["ids_partitioned"]))
     return _PRODUCT_JSON(out)

@@ -57,14 +57,15 @@ ORDERS: dict[str, Order] = {
 # the driver returns them, strings without sqlmodel's (identity) type decorator. The raw row is then
 # the exact input of the rendering, so it keys the cache of rendered views (no stale entries: any change
 # to any rendered column is a different key), and only a cache miss decodes JSON and timestamps.
-JSON_COLUMNS = ("resource_ids", "provider_ids", "keywords", "columns", "sample", "quality", "offers")
+JSON_COLUMNS = ("resource_ids", "provider_ids", "keywords", "columns", "sample", "quality", "offers", "model_spec",
+                "verification")
 VIEW_COLUMNS = ("pk", "id", "code", "status", "version", "title", "description", "publisher", "operator_id",
                 "sector", "keywords", "region_code", "temporal_start", "temporal_end", "update_frequency",
                 "license", "source_statement", "authorization_id", "authorization_basis", "resource_ids",
                 "provider_ids", "classification", "scale", "columns", "sample", "quality", "offers",
                 "price_from_fen", "metadata_hash", "chain_state", "tx_hash", "block_number", "log_index",
-                "created_at", "updated_at", "listed_at", "notice_ends_at", "max_rows_per_id", "max_groups_per_id",
-                "ids_partitioned")
+                "created_at", "updated_at", "listed_at", "notice_ends_at", "deliverable", "model_spec", "verification",
+                "max_rows_per_id", "max_groups_per_id", "ids_partitioned")
 POLICY_COLUMNS = ("max_rows_per_id", "max_groups_per_id", "ids_partitioned")  # the privacy unit, from the policy
 TIME_COLUMNS = ("created_at", "updated_at", "listed_at", "notice_ends_at")
 

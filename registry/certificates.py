@@ -15,11 +15,12 @@ from ledger.contracts import Ledger
 from ledger.contracts import ProductStatus as ChainStatus
 from ledger.errors import ContractRevert
 from ledger.ids import chain_id_of
+from registry.certificate_schemas import CancellationNote, CertificateCheck, CertificateOut
 from registry.codes import readable_code
 from registry.errors import found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Certificate, Product, ProductRevision, Review
-from registry.schemas import CancellationNote, CertificateCheck, CertificateOut, ChainReceiptOut
+from registry.schemas import ChainReceiptOut
 from registry.signing import new_id
 
 

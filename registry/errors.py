@@ -79,3 +79,15 @@ class ChainUnavailableError(RegistryError):
     """The request needs the chain right now and it does not answer."""
 
     code = "chain_unavailable"
+
+
+class RateLimited(RegistryError):
+    """A rate limit is used up: `limit` names it (e.g. `per_minute`), `allowed` its size, `retry_after` the seconds
+    until a call fits again."""
+
+    code = "rate_limited"
+
+    def __init__(self, limit: str, allowed: int, retry_after: int) -> None:
+        super().__init__(f"rate limit {limit} reached: at most {allowed} calls {limit.replace('_', ' ')} per "
+                         f"license; retry after {retry_after} s")
+        self.limit, self.allowed, self.retry_after = limit, allowed, retry_after

@@ -159,6 +159,7 @@ class Product(ChainFields, table=True):
     columns: list[dict[str, Any]] = json_col()
     sample: list[dict[str, Any]] = json_col()
     quality: dict[str, Any] = json_obj_col()
+    verification: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     offers: list[dict[str, Any]] = json_col()
     price_from_fen: int | None = Field(default=None, index=True, sa_type=sa.BigInteger)
     status: str = Field(default=ProductStatus.DRAFT, max_length=16)
@@ -168,6 +169,9 @@ class Product(ChainFields, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     listed_at: datetime | None = None
     notice_ends_at: datetime | None = None  # end of the public notice period (set on approval)
+    deliverable: str = Field(default="data", max_length=8, sa_column_kwargs={"server_default": "data"})
+    model_spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False,
+                                                                             server_default="{}"))
 
 
 class ProductProvider(SQLModel, table=True):

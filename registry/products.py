@@ -22,12 +22,14 @@ from registry.queries.models import QueryPolicy
 from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
 from registry.signing import new_id
 from registry.statuses import check_transition, level
+from registry.verification_terms import check_against_columns
 
 REVISABLE = (ProductStatus.LISTED, ProductStatus.SUSPENDED)  # changed through revisions only
 
 
 def product_metadata(row: Product) -> dict[str, Any]:
-    """The canonical metadata (DCAT + registration fields) whose SHA-256 goes on chain."""
+    """The canonical metadata (DCAT + registration fields) whose SHA-256 goes on chain (a model product's
+    deliverable and model too)."""
     return {
         "id": row.id, "code": row.code, "title": row.title, "description": row.description,
         "publisher": row.publisher, "operator_id": row.operator_id, "theme": row.sector,
@@ -38,7 +40,8 @@ def product_metadata(row: Product) -> dict[str, Any]:
         "authorization_id": row.authorization_id, "resource_ids": row.resource_ids,
         "provider_ids": row.provider_ids, "classification": row.classification, "scale": row.scale,
         "columns": row.columns, "sample": row.sample, "quality": row.quality,
-    }
+        **({"verification": row.verification} if row.verification else {}),
+    } | ({"deliverable": row.deliverable, "model": row.model_spec} if row.deliverable == "model" else {})
 
 
 def rehash(row: Product) -> None:
@@ -98,6 +101,9 @@ def create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
     _check_providers(session, list(data.provider_ids))
     fields = data.model_dump(mode="json", exclude={"authorization_id", "resource_ids", "provider_ids"})
     _check_sample(fields["columns"], fields["sample"])
+    fields["model_spec"] = fields.pop("model") or {}
+    if data.verification is not None:
+        check_against_columns(data.verification, data.columns)
     pid = new_id(session)
     row = Product(id=pid, code=f"tmp-{pid[:28]}", operator_id=actor.id, authorization_id=authz.id,
                   resource_ids=list(data.resource_ids), provider_ids=list(data.provider_ids),
@@ -186,11 +192,12 @@ def product_view(row: Product) -> ProductOut:
         authorization_id=row.authorization_id, authorization_basis=row.authorization_basis,
         resource_ids=row.resource_ids, provider_ids=row.provider_ids, classification=row.classification,
         scale=row.scale, columns=row.columns, sample=row.sample, quality=row.quality, offers=row.offers,
-        price_from_fen=row.price_from_fen, metadata_hash=row.metadata_hash,
+        price_from_fen=row.price_from_fen, verification=row.verification, metadata_hash=row.metadata_hash,
         chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash, block_number=row.block_number,
                               log_index=row.log_index),
         created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at,
-        notice_ends_at=row.notice_ends_at, privacy_unit=_unit_view(row))
+        notice_ends_at=row.notice_ends_at, deliverable=row.deliverable, model=row.model_spec or None,
+        privacy_unit=_unit_view(row))
 
 
 def _unit_view(row: Product) -> dict[str, Any] | None:

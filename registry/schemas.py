@@ -12,7 +12,9 @@ from privacy.plan import MAX_DECIMALS
 from privacy.plan import ColumnSpec as PlanColumn
 from registry.bindings import SignedBinding
 from registry.limits import Sample
+from registry.model_schemas import Deliverable, ModelSpec, check_model_spec
 from registry.privacy_unit import one_privacy_id
+from registry.verification_terms import VerificationSpec
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["agriculture"])]
@@ -224,6 +226,10 @@ class ProductFields(Strict):
     columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200), AfterValidator(one_privacy_id)]
     sample: Sample = []
     quality: Quality
+    deliverable: Deliverable = "data"
+    model: ModelSpec | None = None
+    _deliverable = model_validator(mode="after")(check_model_spec)
+    verification: VerificationSpec | None = None  # verification calls (核验): registry.verification_terms
 
     @field_validator("temporal_end")
     @classmethod
@@ -335,6 +341,7 @@ class ProductOut(BaseModel):
     quality: dict[str, Any]
     offers: list[dict[str, Any]]
     price_from_fen: int | None
+    verification: dict[str, Any] | None = None
     metadata_hash: str
     chain: ChainReceiptOut
     created_at: datetime
@@ -343,6 +350,8 @@ class ProductOut(BaseModel):
     notice_ends_at: datetime | None = Field(None, description="in_notice: when the public notice period ends")
     privacy_unit: dict[str, Any] | None = Field(None, description="{column, max_rows_per_id, max_groups_per_id, "
                                                 "providers_per_id}: the noise hides one ID; null: one row")
+    deliverable: Deliverable = "data"
+    model: dict[str, Any] | None = None
 
 
 class ReviewOut(BaseModel):
@@ -356,43 +365,6 @@ class ReviewOut(BaseModel):
     metadata_hash: str
     record_seq: int | None
     created_at: datetime
-
-
-class CancellationNote(BaseModel):
-    """Why and when a product's registration was cancelled (注销登记): the approved application."""
-
-    application_id: str
-    cancelled_at: datetime | None
-    reasons: str | None = Field(description="the operator's reasons for applying")
-    decision_reasons: str | None = Field(description="the exchange's reasons for approving")
-
-
-class CertificateOut(BaseModel):
-    code: str
-    product_id: str
-    product_code: str
-    holder: dict[str, Any]
-    basis: dict[str, Any]
-    body: dict[str, Any]
-    cert_hash: str
-    chain: ChainReceiptOut
-    issued_at: datetime
-    status: str = Field("in_force", description="in_force, or cancelled (the product's registration was "
-                                                "cancelled: see `cancellation`)")
-    cancellation: CancellationNote | None = None
-    correction: dict[str, Any] | None = Field(None, description="the correction (更正登记) this certificate's "
-                                                                "version applied: `id`, `evidence`")
-
-
-class CertificateCheck(BaseModel):
-    code: str
-    valid: bool
-    checks: dict[str, bool]
-    chain_status: str | None
-    chain_metadata_hash: str | None
-    status: str = Field("valid", description="valid, cancelled (the registration was cancelled: not valid) or "
-                                             "invalid (a check failed)")
-    cancellation: CancellationNote | None = None
 
 
 class CatalogPage(BaseModel):

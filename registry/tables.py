@@ -4,7 +4,7 @@ import ledger.records  # noqa: F401  (ledger records and checkpoints)
 import registry.assets.models
 import registry.models
 import registry.portal_notes
-import registry.queries.models
+import registry.queries.models  # provider nodes, query policies, model fits
 import registry.reports.models
 import registry.sessions
 import registry.trading.models  # noqa: F401  (offers, orders, licenses, vouchers, negotiations)

@@ -10,7 +10,7 @@ Every method returns the decoded JSON of the response (the shapes are the API's 
 `/docs`). A non-2xx answer raises `ApiError` with the API's `error` code, `detail` text and, for input
 errors, the `field` it is about.
 
-The methods are grouped by area (`registry`, `registration`, `trading`, `queries`, `reports`, `assets` in this
+The methods are grouped by area (`registry`, `registration`, `trading`, `queries`, `verify`, `reports`, `assets` in this
 package) over one transport (`base`). `ROUTES` (in `routes`) maps every API operation `(METHOD, path)` to the
 client method that calls it; a test keeps it equal to the app's OpenAPI, so a new route without a client method
 fails the suite.
@@ -26,9 +26,11 @@ from api.client.registry import RegistryCalls
 from api.client.reports import ReportCalls
 from api.client.routes import DEV_ROUTES, ROUTES
 from api.client.trading import TradingCalls
+from api.client.verify import VerifyCalls
 
 
-class ProvexClient(RegistryCalls, RegistrationCalls, TradingCalls, QueryAuditCalls, ReportCalls, AssetCalls):
+class ProvexClient(RegistryCalls, RegistrationCalls, TradingCalls, QueryAuditCalls, ReportCalls, AssetCalls,
+                   VerifyCalls):
     """One API key against one exchange, with a method for every API operation (see `ROUTES`)."""
 
 

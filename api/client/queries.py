@@ -49,6 +49,16 @@ class QueryAuditCalls(BaseClient):
         would be charged, what it would leave and its expected error; nothing is spent, no provider is asked."""
         return dict(self.post("/queries/preview", {"license_id": license_id, "queries": queries}))
 
+    # -- model products --------------------------------------------------------------------------
+    def fit_model(self, ref: str, epsilon: float, delta: float = 1e-6) -> Json:
+        """`POST /products/{ref}/model/fit` (the product's operator): fit its model, spending (epsilon, delta)
+        from the product-wide budget; the fitted model with its `model.fit` receipt."""
+        return dict(self.post(f"/products/{ref}/model/fit", {"epsilon": epsilon, "delta": delta}))
+
+    def license_model(self, license_id: str) -> Json:
+        """`GET /licenses/{license_id}/model` (its buyer): the fitted model the license delivers."""
+        return dict(self.get(f"/licenses/{license_id}/model"))
+
     # -- audit -----------------------------------------------------------------------------------
     def record(self, seq: int) -> Json:
         """`GET /ledger/records/{seq}`: a ledger record with its checkpoint and inclusion proof."""
@@ -76,3 +86,8 @@ class QueryAuditCalls(BaseClient):
         """`GET /audit/checkpoints` (auditor, authority, exchange): the newest checkpoints on chain, newest first,
         with the witnesses that cosigned each."""
         return list(self.get("/audit/checkpoints", limit=limit))
+
+    def anchoring_lag(self, limit: int | None = None) -> list[Json]:
+        """`GET /audit/anchoring-lag` (auditor, authority, exchange): per confirmed checkpoint, oldest first, the
+        records it anchored and how many seconds they waited (min, median, max)."""
+        return list(self.get("/audit/anchoring-lag", limit=limit))

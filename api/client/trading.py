@@ -59,6 +59,11 @@ class TradingCalls(BaseClient):
         """`GET /products/{ref}/total-budget`: the product-wide cap, what all buyers spent, what is left."""
         return dict(self.get(f"/products/{ref}/total-budget"))
 
+    def budget_usage(self, ref: str) -> Json:
+        """`GET /products/{ref}/budget-usage`: the product-wide budget and, for a buyer, its own on the product
+        (never refreshing), each with its spend over time (`history`, after `epsilon_before`)."""
+        return dict(self.get(f"/products/{ref}/budget-usage"))
+
     def set_budget_policy(self, ref: str, epsilon: float, delta: float, rho: float | None = None) -> Json:
         """`PUT /products/{ref}/budget-policy` (operator, own product): the privacy budget one buyer may spend on
         the product across all its licenses."""
@@ -141,13 +146,31 @@ class TradingCalls(BaseClient):
         """`GET /orders/{id}`: one order (its buyer; exchange, authority, auditor). `order()` places one."""
         return dict(self.get(f"/orders/{order_id}"))
 
+    def orders(self, state: str | None = None, product_id: str | None = None, *, limit: int | None = None,
+               after: int | None = None) -> Json:
+        """`GET /orders`: orders, oldest first (all for exchange, authority, auditor; a buyer's own otherwise):
+        `{"items": [...], "next_after": n | None}`; pass `next_after` as `after` for the next page."""
+        return dict(self.get("/orders", state=state, product_id=product_id, limit=limit, after=after))
+
+    def all_orders(self, state: str | None = None) -> list[Json]:
+        """Every order `orders()` would page through."""
+        items: list[Json] = []
+        after: int | None = None
+        while True:
+            page = self.orders(state, limit=500, after=after)
+            items += page["items"]
+            after = page["next_after"]
+            if after is None:
+                return items
+
     def licenses(self, use: str | None = None) -> list[Json]:
         """`GET /licenses`: the buyer's own (everyone's for exchange, authority, auditor), optionally of one use
         category (`public_welfare`: what the authority audits)."""
         return list(self.get("/licenses", use=use))
 
     def license(self, license_id: str) -> Json:
-        """`GET /licenses/{id}`: one license with its usage and budget left."""
+        """`GET /licenses/{id}`: one license with its usage, its budget window (`budget_window`, `window_start`,
+        `window_refreshes_at`) and what is spent and left in the current window."""
         return dict(self.get(f"/licenses/{license_id}"))
 
     def charges(self, license_id: str) -> list[Json]:

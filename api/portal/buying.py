@@ -16,6 +16,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 
 from api.client import ApiError, Json
+from api.portal import budgets
 from api.portal.i18n import translate
 from api.portal.i18n_buying import BUY_ERRORS
 from api.portal.pages import Shown, shown_of
@@ -111,10 +112,14 @@ def bought(shown: Shown = Depends(shown_of), p: Page = Depends(page("buyer"))) -
 
 @router.get("/buyer/licenses")
 def licenses(new: str = "", p: Page = Depends(page("buyer"))) -> Response:
-    """Every license of the buyer with its terms, usage and budget left, and its receipt to download."""
+    """Every license of the buyer with its terms, usage and budget left, and its receipt to download; a license
+    for verification calls (核验) lists its calls (the CLI makes and opens them: answers are sealed to the buyer)."""
     items = list(reversed(p.client.licenses()))
     products = {pid: p.client.product(pid) for pid in {lic["product_id"] for lic in items}}
-    return p.render("licenses.html", licenses=items, products=products, balance=_balance(p), new=new)
+    figures = {lic["id"]: budgets.license_figure(p.client, lic) for lic in items}
+    calls = {lic["id"]: p.client.verifications(lic["id"]) for lic in items if "verify" in lic["terms"]["query_kinds"]}
+    return p.render("licenses.html", licenses=items, products=products, balance=_balance(p), new=new,
+                    figures=figures, calls=calls)
 
 
 @router.get("/buyer/licenses/{license_id}/receipt")

@@ -1,5 +1,5 @@
-"""Geometry for the portal's inline SVG: a bar chart of a query result (with 95 % error bars) and the
-privacy-budget gauge.
+"""Geometry for the portal's inline SVG: a bar chart of a query result (with 95 % error bars), the
+privacy-budget gauge and the spend-over-time line beside it.
 
 Pure functions over the API's JSON; the templates only draw what these return.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 WIDTH, BAR_H, GAP, LABEL_W = 640, 18, 6, 170
@@ -90,6 +91,40 @@ def gauge(left: float | None, total: float | None) -> Gauge | None:
     arc = f"M {cx - r:.1f} {cy:.1f} A {r:.0f} {r:.0f} 0 0 1 {x:.1f} {y:.1f}" if frac > 0 else ""
     level = "empty" if frac <= 0.001 else ("low" if frac < 0.35 else "ok")
     return Gauge(round(left, 3), round(total, 3), frac, arc, level)
+
+
+@dataclass(frozen=True)
+class SpendLine:
+    path: str  # SVG path of the cumulative spend, a step per charge
+    cap_y: float | None  # y of the cap line (None: no cap)
+    first: str  # dates of the first and the last charge
+    last: str
+    points: int
+
+
+LINE_W, LINE_H, PAD = 240.0, 70.0, 8.0
+
+
+def spend_line(history: list[dict[str, Any]], before: float, cap: float | None) -> SpendLine | None:
+    """The spend over time (`history`: charges `{at, epsilon}` in time order, after `before` spent earlier) as a
+    step line under the cap."""
+    if not history:
+        return None
+    times = [datetime.fromisoformat(h["at"]) for h in history]
+    span = (times[-1] - times[0]).total_seconds() or 1.0
+    total = before + sum(float(h["epsilon"]) for h in history)
+    top = max(cap or 0.0, total) or 1.0
+
+    def y(v: float) -> float:
+        return LINE_H - PAD - v / top * (LINE_H - 2 * PAD)
+
+    spent, steps = before, [f"M {PAD:.1f} {y(before):.1f}"]
+    for t, h in zip(times, history, strict=True):
+        spent += float(h["epsilon"])
+        steps.append(f"H {PAD + (t - times[0]).total_seconds() / span * (LINE_W - 2 * PAD):.1f} V {y(spent):.1f}")
+    steps.append(f"H {LINE_W - PAD:.1f}")
+    return SpendLine(" ".join(steps), None if cap is None else y(cap), times[0].strftime("%Y-%m-%d %H:%M"),
+                     times[-1].strftime("%Y-%m-%d %H:%M"), len(history))
 
 
 def series_chart(title: str, points: list[tuple[str, float]]) -> BarChart | None:

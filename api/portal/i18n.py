@@ -5,8 +5,13 @@ from __future__ import annotations
 from api.portal.i18n_account import ACCOUNT_MESSAGES
 from api.portal.i18n_applications import REGISTRATION_APPLICATIONS
 from api.portal.i18n_assets import ASSET_MESSAGES
+from api.portal.i18n_budgets import BUDGET_MESSAGES
 from api.portal.i18n_buying import BUYING_MESSAGES
+from api.portal.i18n_governance import GOVERNANCE_MESSAGES
+from api.portal.i18n_models import MODEL_MESSAGES
 from api.portal.i18n_privacy import PRIVACY_UNIT_MESSAGES
+from api.portal.i18n_reports import REPORT_MESSAGES
+from api.portal.i18n_verify import VERIFY_MESSAGES
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -226,6 +231,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "agriculture": {"zh": "农牧业", "en": "agriculture"},
     "energy": {"zh": "能源", "en": "energy"},
     "health": {"zh": "卫生健康", "en": "health"},
+    "personal_information": {"zh": "个人信息", "en": "personal information"},
+    "commercial_secret": {"zh": "商业秘密", "en": "commercial secret"},
+    "minors": {"zh": "未成年人信息", "en": "minors"},
+    "location": {"zh": "行踪轨迹", "en": "location"},
+    "financial": {"zh": "金融账户", "en": "financial"},
+    "account": {"zh": "账户与角色", "en": "account"},
+    "disclosure": {"zh": "信息披露", "en": "disclosure"},
     "resource": {"zh": "资源登记", "en": "resource"},
     "authorization": {"zh": "授权", "en": "authorization"},
     "review": {"zh": "审核", "en": "review"},
@@ -344,38 +356,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "description": {"zh": "简介", "en": "Description"},
     "rejected_help": {"zh": "驳回理由见各产品页,运营单位也能看到。",
                       "en": "Each product's page shows the reasons, as its operator sees them."},
-    # maximum allowed revenue and annual reports
-    "reports": {"zh": "收入与年报", "en": "Revenue & reports"},
-    "allowed_revenue": {"zh": "最高准许收入", "en": "Maximum allowed revenue"},
-    "year": {"zh": "年度", "en": "Year"},
     "show": {"zh": "查看", "en": "Show"},
-    "allowed": {"zh": "准许收入", "en": "Allowed"},
-    "carried": {"zh": "上年超收扣减", "en": "Carried deduction"},
-    "effective": {"zh": "本年有效上限", "en": "Effective maximum"},
-    "revenue_actual": {"zh": "实际收入", "en": "Revenue"},
-    "excess": {"zh": "超收", "en": "Excess"},
-    "flags": {"zh": "超收记录", "en": "Flag records"},
-    "no_allowances": {"zh": "本年度尚未设定最高准许收入。", "en": "No maximum allowed revenue is set for this year."},
-    "carry_rule": {"zh": "超出有效上限的收入在结算时即记录(不拒绝交易),并从下一年度的准许收入中扣减。",
-                   "en": "Revenue above the effective maximum is flagged as it settles (the sale stands) and deducted "
-                         "from next year's maximum."},
-    "set_allowance": {"zh": "设定最高准许收入", "en": "Set the maximum allowed revenue"},
-    "allowed_yuan": {"zh": "准许收入(元)", "en": "Allowed (yuan)"},
-    "published_reports": {"zh": "已公开的年度披露与经营报告", "en": "Published disclosures and operating reports"},
-    "report_scope": {"zh": "披露主体", "en": "Discloser"},
-    "report_hash": {"zh": "报告哈希", "en": "Report hash"},
-    "download": {"zh": "下载", "en": "Download"},
-    "reports_public": {"zh": "公开披露:无需登录即可下载;`provex audit report` 可按账本与链上数据重新计算核对。",
-                       "en": "Public: downloadable without an account; `provex audit report` recomputes each from the "
-                             "ledger and the chain."},
-    "publish_report": {"zh": "发布本年度报告", "en": "Publish the year's report"},
-    "done_allowance_set": {"zh": "最高准许收入已设定。", "en": "The maximum allowed revenue is set."},
-    "done_report_published": {"zh": "报告已发布并存证。", "en": "The report is published and anchored."},
     **ASSET_MESSAGES,  # data-asset evidence (数据资产入表)
+    **REPORT_MESSAGES,  # maximum allowed revenue and annual reports
     **REGISTRATION_APPLICATIONS,
     **BUYING_MESSAGES,  # buying, licenses and receipts
+    **BUDGET_MESSAGES,  # budget gauges, budget windows, the query preview
     **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
     **PRIVACY_UNIT_MESSAGES,  # whom the noise protects
+    **MODEL_MESSAGES,  # model products
+    **GOVERNANCE_MESSAGES,  # the exchange's, the authority's and the auditor's pages
+    **VERIFY_MESSAGES,  # verification calls on the licenses page
 }
 
 

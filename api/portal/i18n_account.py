@@ -4,6 +4,12 @@ receipts), refunds, and negotiations; merged into `api.portal.i18n.MESSAGES`."""
 from __future__ import annotations
 
 ACCOUNT_MESSAGES: dict[str, dict[str, str]] = {
+    "role_authority": {"zh": "主管部门", "en": "authority"},
+    "role_exchange": {"zh": "交易所", "en": "exchange"},
+    "role_operator": {"zh": "运营单位", "en": "operator"},
+    "role_provider": {"zh": "数据提供方", "en": "provider"},
+    "role_buyer": {"zh": "需求方", "en": "buyer"},
+    "role_auditor": {"zh": "审计方", "en": "auditor"},
     "statement": {"zh": "账单", "en": "Statement"},
     "negotiations": {"zh": "议价", "en": "Negotiations"},
     "st_title": {"zh": "账单与余额", "en": "Statement and balance"},
@@ -35,6 +41,10 @@ ACCOUNT_MESSAGES: dict[str, dict[str, str]] = {
     "lic_refund_note": {"zh": "退款期内、未使用的托管许可可全额退回;由您的密钥签名。",
                         "en": "An unused license still in escrow is refunded in full inside its refund window; "
                               "signed with your key."},
+    "plan_hash": {"zh": "查询计划哈希", "en": "plan"},
+    "dp_noise": {"zh": "已加差分隐私噪声", "en": "DP noise"},
+    "cert_hash": {"zh": "证书哈希", "en": "Certificate hash"},
+    "cert_download": {"zh": "下载证书及链上核验结果", "en": "Download the certificate with its check on chain"},
     "done_refunded": {"zh": "许可已退款,款项退回您的余额。", "en": "The license is refunded to your balance."},
     "ng_title": {"zh": "议价", "en": "Negotiations"},
     "ng_open": {"zh": "发起议价", "en": "Open a negotiation"},

@@ -1,6 +1,5 @@
-"""Role pages: the buyer's licenses and queries, the exchange's review queue, the authority's resources and
-vouchers, revenue against the maximum allowed and the annual reports, the operator's data-asset ledger, the
-auditor's provenance and verification."""
+"""Role pages: the buyer's licenses and queries, revenue against the maximum allowed and the annual reports, the
+operator's data-asset ledger. (The exchange's, the authority's and the auditor's pages: `api.portal.governance`.)"""
 
 from __future__ import annotations
 
@@ -12,12 +11,11 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from api.client import Json
-from api.portal import charts
-from api.portal.web import CHECKS, Page, form_data, page, portal_router, see_other
-from api.routers.audit import VerifyOut
+from api.client import ApiError, Json
+from api.portal import budgets, charts
+from api.portal.web import Page, form_data, page, portal_router, see_other
 from registry.assets.book import CATEGORIES
-from registry.queries.schemas import QueryOut
+from registry.queries.schemas import PreviewOut, QueryOut
 from registry.reports.period import CST, FIRST_YEAR, LAST_YEAR, year_of
 
 router = portal_router()
@@ -49,13 +47,15 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
     products = {pid: p.client.product(pid) for pid in {lic["product_id"] for lic in licenses}}
     chosen = next((lic for lic in licenses if lic["id"] == license_id), licenses[0] if licenses else None)
     columns: list[Json] = []
-    meter = None
+    figures: list[budgets.BudgetFigure] = []
     if chosen:
         allowed = set(chosen["terms"].get("columns", []))
         columns = [c for c in products[chosen["product_id"]]["columns"] if c["name"] in allowed]
-        meter = charts.gauge(chosen["epsilon_left"], chosen["terms"].get("epsilon"))
+        figures = [budgets.license_figure(p.client, chosen), *budgets.product_figures(p.client, chosen["product_id"])]
+    model = _license_model(p, chosen, products)
     result = extra.get("result")
-    chart = charts.bar_chart(result["groups"]) if result else None
+    fit = result and any(isinstance(v, dict) for g in result["groups"] for v in g["values"].values())
+    chart = charts.bar_chart(result["groups"]) if result and not fit else None
     default_sql = ""
     if columns:
         group = next((c["name"] for c in columns if c.get("group_by")), None)
@@ -64,7 +64,20 @@ def _buyer_view(p: Page, license_id: str | None, **extra: Any) -> Response:
             f" GROUP BY {group}" if group else "")
     values = {"sql": default_sql, "epsilon": "0.1", **extra.pop("values", {})}
     return p.render("buyer.html", status=extra.pop("status", 200), licenses=licenses, products=products,
-                    chosen=chosen, columns=columns, gauge=meter, chart=chart, values=values, **extra)
+                    chosen=chosen, columns=columns, figures=figures, chart=chart, values=values, model=model,
+                    **extra)
+
+
+def _license_model(p: Page, chosen: Json | None, products: dict[str, Json]) -> Json | None:
+    """The fitted model a license on a model product delivers (None: not a model product, or not fitted yet)."""
+    if not chosen or products[chosen["product_id"]].get("deliverable") != "model":
+        return None
+    try:
+        return p.client.license_model(chosen["id"])
+    except ApiError as e:
+        if e.status != 404:
+            raise
+        return None
 
 
 @router.get("/buyer")
@@ -90,40 +103,30 @@ def buyer_result_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
     return _buyer_view(p, kept["result"]["license_id"], values=dict(kept["values"]), result=kept["result"])
 
 
+@router.post("/buyer/preview")
+def buyer_preview(shown: Shown = Depends(shown_of), p: Page = Depends(page("buyer"))) -> Response:
+    """The query form's Preview button: `signer.js` sent the query to `POST /queries/preview` (signed like every
+    POST; nothing is spent) and posts the answer here; it is kept and shown beside the form on a GET page."""
+    preview = _valid(PreviewOut, shown.response)
+    values = {k: str(shown.form.get(k, "")) for k in ("license_id", "sql", "epsilon")}
+    note = p.keep("preview", {"preview": preview, "values": values})
+    return see_other(f"/portal/buyer/previews/{note}")
+
+
+@router.get("/buyer/previews/{note}")
+def buyer_preview_page(note: str, p: Page = Depends(page("buyer"))) -> Response:
+    kept = p.kept("preview", note)
+    if kept is None:
+        return _buyer_view(p, None, status=404, gone=True)
+    values = dict(kept["values"])
+    return _buyer_view(p, values.pop("license_id", None), values=values, preview=kept["preview"])
+
+
 def _valid(model: type[BaseModel], value: dict[str, Any]) -> dict[str, Any]:
     try:
         return model.model_validate(value).model_dump(mode="json")
     except ValidationError as e:
         raise HTTPException(422, f"not an answer of the API: {e}") from e
-
-
-# ------------------------------------------------------------------------------------ exchange
-
-@router.get("/exchange")
-def exchange(p: Page = Depends(page("exchange"))) -> Response:
-    def items(status: str) -> list[Json]:
-        return list(p.client.catalog_all(status=status))
-
-    live, noticed = items("listed") + items("suspended"), items("in_notice")
-    notices = [{"product": n, "objections": p.client.objections(n["id"])} for n in noticed]
-    pending = [(prod, r) for prod in live + noticed for r in p.client.revisions(prod["id"]) if r["status"] == "pending"]
-    revisions = [{"product": prod, "revision": r} for prod, r in pending if r["kind"] != "cancellation"]
-    cancellations = [{"product": prod, "revision": r} for prod, r in pending if r["kind"] == "cancellation"]
-    return p.render("exchange.html", queue=items("submitted") + items("under_review"), live=live,
-                    rejected=items("rejected"), checks=CHECKS, notices=notices, revisions=revisions,
-                    cancellations=cancellations)
-
-
-# ------------------------------------------------------------------------------------ authority
-
-@router.get("/authority")
-def authority(p: Page = Depends(page("authority"))) -> Response:
-    accounts = {a["id"]: a for a in p.client.accounts()}
-    return p.render("authority.html", resources=p.client.resources(), authorizations=p.client.authorizations(),
-                    vouchers=p.client.vouchers(), programmes=p.client.voucher_programmes(), accounts=accounts,
-                    buyers=[a for a in accounts.values() if a["role"] == "buyer"],
-                    welfare_users=p.client.public_welfare_users(),
-                    welfare_licenses=p.client.licenses(use="public_welfare"))
 
 
 # ------------------------------------------------------------------------------------ revenue and reports
@@ -137,43 +140,6 @@ def reports(year: int | None = Query(None, ge=FIRST_YEAR, le=LAST_YEAR), p: Page
     accounts = {p.me["id"]: p.me} if p.me["role"] == "operator" else {a["id"]: a for a in p.client.accounts()}
     return p.render("reports.html", year=year, rows=p.client.revenue(year), published=p.client.published_reports(),
                     accounts=accounts, operators=[a for a in accounts.values() if a["role"] == "operator"])
-
-
-# ------------------------------------------------------------------------------------ auditor
-
-def _auditor_view(p: Page, product: str | None, **extra: Any) -> Response:
-    products = sorted(p.client.catalog_all(limit=100), key=lambda x: x["code"])
-    ref = product or (products[0]["code"] if products else None)
-    trace = p.client.trace(ref) if ref else None
-    return p.render("auditor.html", status=extra.pop("status", 200), products=products, ref=ref, trace=trace,
-                    checkpoints=p.client.checkpoints(limit=10), **extra)
-
-
-@router.get("/auditor")
-def auditor(product: str | None = None, p: Page = Depends(page("auditor"))) -> Response:
-    return _auditor_view(p, product)
-
-
-@router.post("/auditor/report")
-def auditor_report(shown: Shown = Depends(shown_of), p: Page = Depends(page("auditor"))) -> Response:
-    """A verification report `signer.js` obtained from the API by a signed request: kept for this session, and
-    the browser goes to the page showing it."""
-    report = _valid(VerifyOut, shown.response)
-    note = p.keep("report", {"report": report, "product": shown.form.get("product") or None})
-    return see_other(f"/portal/auditor/reports/{note}")
-
-
-@router.get("/auditor/reports/{note}")
-def auditor_report_page(note: str, p: Page = Depends(page("auditor"))) -> Response:
-    kept = p.kept("report", note)
-    if kept is None:
-        return _auditor_view(p, None, status=404, gone=True)
-    return _auditor_view(p, kept["product"], report=kept["report"])
-
-
-@router.get("/auditor/records/{seq}")
-def auditor_record(seq: int, p: Page = Depends(page("auditor"))) -> Response:
-    return p.render("record.html", receipt=p.client.record(seq))
 
 
 # ------------------------------------------------------------------------------------ data assets (operator)

@@ -10,6 +10,7 @@ Session <id>`); the API key itself is never kept. Every state-changing request m
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api.client import ApiError, Json, ProvexClient
-from api.portal import account, buying, pages, signing, vendor
+from api.portal import account, budgets, buying, governance, pages, signing, vendor
 from api.portal.i18n import MESSAGES, pick, translate
 from api.portal.web import (
     LANG_COOKIE,
@@ -62,6 +63,7 @@ def install(app: Any) -> None:
     app.include_router(pages.router)
     app.include_router(buying.router)
     app.include_router(account.router)
+    app.include_router(governance.router)
     app.include_router(signing.router)
     app.include_router(vendor.router)  # before the static mount, which would otherwise claim its path
     app.mount("/portal/static", static, name="portal-static")
@@ -221,6 +223,15 @@ def notices(request: Request) -> Response:
                                       {**base_context(request, lang_of(request)), "notices": items})
 
 
+@router.get("/certificates/{code}")
+def certificate_file(code: str, p: Page = Depends(page("catalog"))) -> Response:
+    """The registration certificate with the API's check of it against the chain, as a JSON file to keep."""
+    body = {"certificate": p.client.certificate(code), "verification": p.client.verify_certificate(code)}
+    return Response(json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                    media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="provex-certificate-{code}.json"'})
+
+
 @router.get("/products/{ref}")
 def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
     prod = p.client.product(ref)
@@ -237,7 +248,8 @@ def product(ref: str, p: Page = Depends(page("catalog"))) -> Response:
                 quote = None
         offers.append({"offer": offer, "quote": quote})
     notice = p.client.notice(prod["id"]) if prod["status"] == "in_notice" else None
-    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers,
+    figures = budgets.product_figures(p.client, prod["id"])
+    return p.render("product.html", product=prod, cert=cert, check=check, offers=offers, figures=figures,
                     reviews=_reviews(p, prod), notice=notice, revisions=_revisions(p, prod))
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.deps import AnyCtx, AuditorCtx, OverseerCtx, SettingsDep
 from api.security import recent_events
 from ledger.verify import CheckpointCosigners, Divergence
+from registry.anchoring_lag import anchoring_lag
 from registry.audit import account_actions, checkpoint_cosigners, record_receipt, trace_product
 from registry.limits import MAX_CURSOR
 from registry.schemas import Strict
@@ -138,6 +139,22 @@ def verify(c: AuditorCtx, body: VerifyIn | None = None) -> dict[str, Any]:
             summary="The newest checkpoints on chain, newest first, with the witnesses that cosigned each")
 def checkpoints(c: OverseerCtx, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
     return checkpoint_cosigners(c.session, c.gateway.ledger, limit)
+
+
+class AnchoringLagOut(BaseModel):
+    index: int | None = Field(description="the checkpoint's index in CheckpointLog")
+    tree_size: int
+    at: str = Field(description="when the checkpoint was sent (ISO 8601)")
+    records: int = Field(description="records this checkpoint anchored that the previous one did not")
+    min_s: float | None
+    median_s: float | None
+    max_s: float | None = Field(description="seconds from writing a record to sending its checkpoint")
+
+
+@router.get("/audit/anchoring-lag", response_model=list[AnchoringLagOut],
+            summary="Per confirmed checkpoint, oldest first: how long its newly anchored records waited")
+def anchoring(c: OverseerCtx, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    return anchoring_lag(c.session, limit)
 
 
 class SecurityEvent(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServicesDep, SessionDep
+from registry.certificate_schemas import CertificateCheck, CertificateOut
 from registry.certificates import certificates_of, get_certificate, public_certificate, verify_certificate
 from registry.products import get_product
-from registry.schemas import CertificateCheck, CertificateOut
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import AnyCtx, BuyerOrExchangeCtx, PartyCtx
 from api.routers.audit import RecordReceipt
 from registry.audit import purchase_receipt
-from registry.trading import licenses as svc
+from registry.trading import license_views as svc
 from registry.trading.models import Use
 from registry.trading.orders import refund_license, release_license
 from registry.trading.schemas import ChargeOut, LicenseOut

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query
 from api.deps import AnyCtx, AuthorityCtx, OperatorCtx, PublisherCtx
 from registry.limits import MAX_FEN, MAX_QUANTITY
 from registry.products import visible_product
+from registry.trading import budget_usage as usage
 from registry.trading import caps, product_budget
 from registry.trading import offers as svc
-from registry.trading.budget_schemas import BudgetPolicyIn, TotalBudgetIn, TotalBudgetOut
+from registry.trading.budget_schemas import BudgetPolicyIn, BudgetUsageOut, TotalBudgetIn, TotalBudgetOut
 from registry.trading.cap_schemas import ChargeForm, PriceCapRuleIn, PriceCapRuleOut
 from registry.trading.licenses import set_budget_policy
 from registry.trading.pricing import quote_offer
@@ -91,6 +92,12 @@ def set_total_budget(ref: str, body: TotalBudgetIn, c: PublisherCtx) -> TotalBud
             summary="The product-wide privacy budget: its cap, what all buyers spent, what is left")
 def total_budget(ref: str, c: AnyCtx) -> TotalBudgetOut:
     return product_budget.total_view(c.session, visible_product(c.session, c.actor, ref).id)
+
+
+@router.get("/products/{ref}/budget-usage", response_model=BudgetUsageOut,
+            summary="The product-wide budget and (a buyer's) own budget on the product, each with its spend over time")
+def budget_usage(ref: str, c: AnyCtx) -> BudgetUsageOut:
+    return usage.budget_usage(c.session, c.actor, ref)
 
 
 @router.get("/products/{ref}/quote", response_model=QuoteOut,

@@ -1,11 +1,13 @@
-"""Federated aggregate queries under a license, and each product's query policy."""
+"""Federated aggregate queries under a license, each product's query policy, and model products' fitted models."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from api.deps import AnyCtx, BuyerCtx, CoordinatorKey, OperatorCtx
+from registry.model_schemas import ModelFitIn, ModelOut
 from registry.products import visible_product
+from registry.queries import model_fit
 from registry.queries import policy as query_policy
 from registry.queries import preview as query_preview
 from registry.queries.run import QueryContext, run_query
@@ -38,3 +40,15 @@ def set_policy(ref: str, body: QueryPolicyIn, c: OperatorCtx) -> QueryPolicyOut:
 def get_policy(ref: str, c: AnyCtx) -> QueryPolicyOut:
     product = visible_product(c.session, c.actor, ref)
     return query_policy.policy_view(product, query_policy.policy_of(c.session, product))
+
+
+@router.post("/products/{ref}/model/fit", response_model=ModelOut,
+             summary="Fit a model product's model, spending from the product-wide budget (operator, own)")
+def fit_model(ref: str, body: ModelFitIn, c: OperatorCtx, key: CoordinatorKey) -> ModelOut:
+    return model_fit.fit_model(c.session, QueryContext(key), c.actor, ref, body)
+
+
+@router.get("/licenses/{license_id}/model", response_model=ModelOut,
+            summary="The fitted model a license on a model product delivers (its buyer)")
+def license_model(license_id: str, c: BuyerCtx) -> ModelOut:
+    return model_fit.license_model(c.session, c.actor, license_id)

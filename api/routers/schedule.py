@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep
+from registry.limits import MAX_CURSOR
 from registry.trading.schedule import MAX_PAGE, charge_schedule, schedule_csv
 from registry.trading.schemas import ChargeScheduleOut
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/charge-schedule", tags=["trading"])
 
 @router.get("", response_model=ChargeScheduleOut, summary="Public charge schedule: prices and caps (public)",
             responses={200: {"content": {"text/csv": {}}}})
-def schedule(s: SessionDep, limit: int = Query(100, ge=1, le=MAX_PAGE), cursor: int = Query(0, ge=0),
+def schedule(s: SessionDep, limit: int = Query(100, ge=1, le=MAX_PAGE), cursor: int = Query(0, ge=0, le=MAX_CURSOR),
              sector: str | None = Query(None, pattern=r"^[a-z][a-z0-9_]{0,63}$"),
              format: Literal["json", "csv"] = "json") -> Response:
     page = charge_schedule(s, limit, cursor, sector)

@@ -1,6 +1,7 @@
-"""FastAPI app of a provider node: identity plus the four protocol rounds, nothing else.
+"""FastAPI app of a provider node: identity plus the four protocol rounds and verification calls, nothing else.
 
-There is deliberately no route that returns rows or unmasked aggregates.
+There is deliberately no route that returns rows or unmasked aggregates; a verification answer is one bit
+sealed to the buyer (:mod:`privacy.provider.verify`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from privacy.provider.bounding import keeping_prefixes
 from privacy.provider.enforce import Enforcer
 from privacy.provider.policy import Policy, PolicyFormatError, read_document, verify_policy
 from privacy.provider.sources import DataSource, open_source
+from privacy.provider.verify import NodeVerifier
 from privacy.secagg.constants import PROTOCOL, REFUSAL_STATUS
 from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
 from privacy.secagg.provider import Handler, ProviderSecAgg
+from privacy.verify import ROUTE as VERIFY_ROUTE
 
 
 def _status(err: PrivacyError) -> int:
@@ -137,13 +140,14 @@ def create_app(
     policy_doc = read_document(policy_path) if policy_path else None
     prefixes = policy.privacy_unit.prefixes if policy and policy.privacy_unit else ()
     compute = keeping_prefixes(local.compute, prefixes) if prefixes else local.compute
+    gate = Enforcer(policy, compute, key_dir) if policy else None
     proto = ProviderSecAgg(
         node_id,
         identity,
         load_public_key(coord_hex) if coord_hex else None,
         compute,
         require_noise=require_noise,
-        gate=Enforcer(policy, compute, key_dir) if policy else None,
+        gate=gate,
         policy_hash=policy.hash() if policy else None,
     )
     app = FastAPI(title=f"provex provider {node_id}", docs_url=None, redoc_url=None,
@@ -169,6 +173,8 @@ def create_app(
 
     for route, handler in proto.rounds().items():
         app.add_api_route(route, protocol_endpoint(key_dir, handler), methods=["POST"])
+    verifier = NodeVerifier(proto, policy, local, gate.allowance if gate else None)
+    app.add_api_route(VERIFY_ROUTE, protocol_endpoint(key_dir, verifier.answer), methods=["POST"])
     return app
 
 

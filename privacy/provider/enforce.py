@@ -5,7 +5,8 @@ Order: the rules that need no data (:func:`privacy.provider.policy.check_plan`),
 day's allowance (kept in ``<state_dir>/usage-<dataset>.json``, so it survives restarts), then the
 local cell sizes. The node counts, with the same WHERE filter and groups, its rows in each group
 (``COUNT(*)``), its non-NULL values of each aggregated column per group (``COUNT(col)``, the rows a
-SUM/AVG/VAR cell is made of) and its values in each histogram bin; any such count between 1 and
+SUM/AVG/VAR/quantile cell is made of), its values in each histogram bin and, for an exact plan, in
+each finest bin of a quantile tree; any such count between 1 and
 ``min_group_size - 1`` refuses the whole plan. Empty cells are allowed (group domains are public
 cartesian products, most of them empty at any one node). What a node cannot see locally: how other
 nodes' rows combine with its own, and differences between two plans that each pass (differencing);
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from privacy.errors import PolicyRefused
-from privacy.plan import Aggregate, Plan
+from privacy.plan import TREE_KINDS, Aggregate, Plan
 from privacy.provider.policy import Policy, check_plan
 from privacy.secagg.provider import ComputeFn
 
@@ -64,18 +65,24 @@ class DailyAllowance:
             os.replace(tmp, self.path)
 
 
-def cell_counts_plan(plan: Plan) -> Plan:
+def cell_counts_plan(plan: Plan, exact: bool = False) -> Plan:
     """The plan whose lanes are the row counts behind every cell ``plan`` releases: COUNT(*) per group
-    (always lane 0), COUNT(col) per aggregated column, and each histogram's bin counts."""
+    (always lane 0), COUNT(col) per aggregated column, and each histogram's bin counts; for an ``exact``
+    (noise-off) plan also the finest bins of each quantile/MIN/MAX tree, which its answer is read from
+    (noised, a tree's bins are never released, only a DP estimate)."""
     columns = sorted({a.column for a in plan.aggregates if a.column is not None and a.kind != "histogram"})
     aggs = [Aggregate("count", c, f"count_{i}") for i, c in enumerate(columns)]
     aggs += [a for a in plan.aggregates if a.kind == "histogram"]
+    trees = sorted({(str(a.column), int(a.bins or 0)) for a in plan.aggregates if exact and a.kind in TREE_KINDS})
+    for column, bins in trees:
+        spec = plan.column(column)
+        aggs.append(Aggregate("histogram", column, f"tree_{column}", spec.lo, spec.hi, bins))
     return dataclasses.replace(plan, aggregates=tuple(aggs))
 
 
-def check_cells(plan: Plan, compute: ComputeFn, min_group_size: int) -> None:
+def check_cells(plan: Plan, compute: ComputeFn, min_group_size: int, exact: bool = False) -> None:
     """Refuse (rule ``min_group_size``) when a released cell would hold 1..k-1 of this node's rows."""
-    probe = cell_counts_plan(plan)
+    probe = cell_counts_plan(plan, exact)
     layout = probe.layout()
     counts = compute(probe, [1] * len(layout.components))
     if any(0 < n < min_group_size for n in counts):
@@ -96,4 +103,4 @@ class Enforcer:
     def __call__(self, plan: Plan, units: list[int], variances: list[float], threshold: int) -> None:
         check_plan(self.policy, plan, units, variances, threshold)
         self.allowance.take()
-        check_cells(plan, self.compute, self.policy.min_group_size)
+        check_cells(plan, self.compute, self.policy.min_group_size, exact=not any(v > 0 for v in variances))

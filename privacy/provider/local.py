@@ -1,8 +1,9 @@
 """Local aggregate of a plan over the provider's own rows, as an integer vector.
 
 SQL semantics: NULLs are skipped by every per-column statistic (they never reach the clipping),
-COUNT(col) counts non-NULL values. A number is clipped to its column's bounds and rounded to the
-declared decimals half away from zero (DuckDB's ``ROUND``) before it is summed in fixed point.
+COUNT(col) counts non-NULL values; a LINREG plan counts only the rows holding all its columns (complete
+cases). A number is clipped to its column's bounds and rounded to the declared decimals half away from
+zero (DuckDB's ``ROUND``) before it is summed in fixed point.
 A DuckDB error while computing becomes a :class:`~privacy.errors.ComputeRefused` (a clear 400),
 and a connection the error left unusable is rebuilt from the data file.
 """
@@ -150,14 +151,18 @@ class LocalData:
         assert comp.column is not None
         if comp.stat == "count":
             return f"COUNT({_q(comp.column)})"
-        spec = plan.column(comp.column)
-        fixed = f"CAST(ROUND({self._clipped(plan, comp.column)} * {spec.scale}) AS HUGEINT)"
+        fixed = self._fixed(plan, comp.column)
         if comp.stat == "sum":
             per_row = fixed if unit == 1 else f"ROUND(CAST({fixed} AS DOUBLE) / {unit})"
         else:
-            sq = f"({fixed} * {fixed})"
+            other = fixed if comp.stat == "sumsq" else self._fixed(plan, str(comp.other))
+            sq = f"({fixed} * {other})"
             per_row = sq if unit == 1 else f"ROUND(CAST({sq} AS DOUBLE) / {unit})"
         return f"SUM(CAST({per_row} AS HUGEINT))"
+
+    def _fixed(self, plan: Plan, column: str) -> str:
+        """A value clipped and encoded in fixed point (``round(v * scale)``)."""
+        return f"CAST(ROUND({self._clipped(plan, column)} * {plan.column(column).scale}) AS HUGEINT)"
 
     def _hist_sql(self, plan: Plan, comp: Component, where: str) -> str:
         """``where``: the relation and its filter (``<table> WHERE <cond>``)."""
@@ -179,6 +184,8 @@ class LocalData:
             parts.append(self._cond(plan.where, params))
         for g in plan.group_by:  # values outside the public domain are dropped on mapping
             parts.append(f"{_q(g)} IS NOT NULL")
+        for name in plan.complete:  # LINREG: complete cases only
+            parts.append(f"{_q(name)} IS NOT NULL")
         for name in plan.in_domain:  # exact products: rows outside the public domains are not data
             domain = plan.column(name).domain or ()
             params.extend(domain)

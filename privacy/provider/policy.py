@@ -5,7 +5,8 @@ The provider writes the policy and signs it with the node's Ed25519 identity key
 the signature or the content is bad. What it says, per dataset:
 
 * ``columns``: each declared column with its type, bounds, decimals, public domain, and the uses it
-  allows (``group_by``, ``filter``, ``aggregate``; an empty list means never), as SecretFlow SCQL's
+  allows (``group_by``, ``filter``, ``aggregate``, ``verify``: the key column and the claim column of a
+  verification call, :mod:`privacy.provider.verify`; an empty list means never), as SecretFlow SCQL's
   column control list;
 * ``max_rho_per_query``: the noise floor, as the most zCDP rho one query may cost **this node's own
   noise share** (``variance / t`` per lane, sensitivity from the plan's bounds and units), so that no
@@ -44,7 +45,7 @@ from privacy.unit import PrivacyUnit
 
 POLICY_TYPE = "provider_policy"
 VERSION = 1
-USES = ("group_by", "filter", "aggregate")
+USES = ("group_by", "filter", "aggregate", "verify")
 TYPES = ("int", "float", "category")
 MAX_DECIMALS = 12
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
@@ -249,8 +250,8 @@ def _uses(plan: Plan) -> dict[str, set[str]]:
     for c in plan.where.columns() if plan.where is not None else set():
         used.setdefault(c, set()).add("filter")
     for a in plan.aggregates:
-        if a.column is not None:
-            used.setdefault(a.column, set()).add("aggregate")
+        for column in a.used:  # a LINREG aggregates its target and every regressor
+            used.setdefault(column, set()).add("aggregate")
     return used
 
 

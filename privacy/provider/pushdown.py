@@ -95,7 +95,7 @@ class Pushdown:
     def __init__(self, plan: Plan, units: list[int], table: exp.Table, types: dict[str, str]) -> None:
         self.plan, self.units, self.table, self.types = plan, units, table, types
         self.comps = plan.layout().components
-        names = sorted({c.column for c in self.comps if c.column is not None})
+        names = sorted({n for c in self.comps for n in (c.column, c.other) if n is not None})
         self.cols = {n: Column(i, n, self._exact(n)) for i, n in enumerate(names)}
         self.ng = len(plan.group_by)
         self.key = salt()  # one draw of the rows each privacy ID keeps, for all the plan's statements
@@ -178,7 +178,8 @@ class Pushdown:
             per_row: exp.Expr = f if unit == 1 else _round_away(
                 exp.Div(this=exp.cast(f, DOUBLE), expression=_double(unit)))
         else:
-            sq = exp.Mul(this=exp.cast(f, NUMERIC), expression=exp.cast(f.copy(), NUMERIC))
+            g = f.copy() if comp.stat == "sumsq" else _ref(f"f{self.cols[str(comp.other)].index}")
+            sq = exp.Mul(this=exp.cast(f, NUMERIC), expression=exp.cast(g, NUMERIC))
             per_row = sq if unit == 1 else _round_away(exp.Div(this=exp.cast(sq, DOUBLE), expression=_double(unit)))
         return _sum_numeric(per_row)
 
@@ -217,6 +218,8 @@ class Pushdown:
             parts.append(self._cond(self.plan.where))
         for g in self.plan.group_by:  # values outside the public domain are dropped on mapping
             parts.append(exp.Not(this=exp.Is(this=exp.column(g, quoted=True), expression=exp.Null())))
+        for name in self.plan.complete:  # LINREG: complete cases only
+            parts.append(exp.Not(this=exp.Is(this=exp.column(name, quoted=True), expression=exp.Null())))
         for name in self.plan.in_domain:  # exact products: rows outside the public domains are not data
             domain = self.plan.column(name).domain or ()
             parts.append(exp.In(this=exp.column(name, quoted=True), expressions=[_literal(v) for v in domain]))

@@ -20,25 +20,30 @@ from registry.queries.providers import product_endpoints
 from registry.queries.run import Prepared, prepare
 from registry.queries.schemas import BudgetLeft, ExpectedError, PreviewIn, PreviewItem, PreviewOut, QueryIn
 from registry.trading.errors import UsageRefused
-from registry.trading.licenses import product_budget_left, spend, visible_license
+from registry.trading.license_views import visible_license
+from registry.trading.licenses import product_budget_left, spend
 from registry.trading.models import License, OfferKind
 from registry.trading.product_budget import total_left
 from registry.trading.units import DELTA_UNIT, EPS_UNIT
+from registry.trading.windows import utc_now, window_end, window_use
 
 
 def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
-    """Price `data.queries` in order under the license; the transaction is rolled back whatever happens."""
+    """Price `data.queries` in order under the license, at one instant (so in one budget window); the
+    transaction is rolled back whatever happens."""
+    at = utc_now()
     try:
         lic = visible_license(session, actor, data.license_id)
         factor = _noise_factor(session, lic.product_id)
         items: list[PreviewItem] = []
-        for q in data.queries:
+        for q in data.batch():
             prep = prepare(session, actor, QueryIn(license_id=data.license_id, sql=q.sql, epsilon=q.epsilon,
                                                    delta=q.delta))
             refused: dict[str, Any] | None = None
             try:
                 lic = spend(session, actor, data.license_id, kinds=prep.plan.kinds, columns=prep.columns,
-                            epsilon=prep.noise.epsilon, delta=prep.noise.delta, rho=prep.noise.rho or None)
+                            epsilon=prep.noise.epsilon, delta=prep.noise.delta, rho=prep.noise.rho or None,
+                            at=at)
             except UsageRefused as e:
                 refused = {"error": e.code, "detail": e.detail}
             items.append(_item(q.sql, prep, lic, factor, refused))
@@ -46,10 +51,14 @@ def preview(session: Session, actor: Actor, data: PreviewIn) -> PreviewOut:
                 break
         eps_left, delta_left = product_budget_left(session, lic)
         total_eps, total_delta = total_left(session, lic.product_id)
+        used = window_use(lic, at)
         return PreviewOut(license_id=lic.id, product_id=lic.product_id, queries=items,
-                          budget_left=BudgetLeft(epsilon=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
-                                                 delta=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT,
-                                                 queries=lic.max_queries - lic.queries_used),
+                          budget_left=BudgetLeft(epsilon=(lic.eps_budget - used.eps) / EPS_UNIT,
+                                                 delta=(lic.delta_budget - used.delta) / DELTA_UNIT,
+                                                 queries=lic.max_queries - used.queries),
+                          budget_window=lic.budget_window, window_start=used.start,
+                          window_refreshes_at=window_end(lic.budget_window, used.start)
+                          if lic.budget_window and used.start else None,
                           product_budget_left=BudgetLeft(epsilon=eps_left, delta=delta_left, queries=None),
                           product_total_left=BudgetLeft(epsilon=total_eps, delta=total_delta, queries=None))
     finally:

@@ -55,7 +55,8 @@ from registry.queries.partition import check_partition
 from registry.queries.policy import check_noise_off_allowed, effective_threshold, policy_of, privacy_unit
 from registry.queries.providers import product_endpoints
 from registry.queries.schemas import BudgetLeft, QueryIn, QueryOut
-from registry.trading.licenses import LicenseGrant, authorize_and_spend, refund_spend, visible_license
+from registry.trading.license_views import visible_license
+from registry.trading.licenses import LicenseGrant, authorize_and_spend, refund_spend
 
 log = logging.getLogger("provex.queries")
 PROVIDER_TIMEOUT = 10.0
@@ -143,6 +144,9 @@ def prepare(session: Session, actor: Actor, data: QueryIn,
     actor.require(Role.BUYER)
     lic = visible_license(session, actor, data.license_id)
     product = get_product(session, lic.product_id)
+    if product.deliverable == "model":
+        raise InvalidInput("license_id", f"product {product.code} delivers a fitted model, not query answers: "
+                                         f"GET /licenses/{lic.id}/model")
     specs = column_specs(product)
     plan = parse_query(data.sql, specs, allowed_columns=set(lic.columns), allowed_kinds=set(lic.query_kinds))
     plan = replace(plan, privacy_unit=privacy_unit(product, policy_of(session, product)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from privacy.unit import MAX_GROUPS_PER_ID, MAX_ROWS_PER_ID
 from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID
@@ -126,10 +126,27 @@ class PreviewQuery(Strict):
 
 
 class PreviewIn(Strict):
-    """One query or a batch, to be priced as if run in this order under one license; nothing is spent."""
+    """One query or a batch, to be priced as if run in this order under one license; nothing is spent. One query
+    may also be given flat (`sql`, `epsilon`, `delta`, as `POST /queries` takes it)."""
 
     license_id: Uuid
-    queries: Annotated[list[PreviewQuery], Field(min_length=1, max_length=20)]
+    queries: Annotated[list[PreviewQuery] | None, Field(min_length=1, max_length=20)] = None
+    sql: Annotated[str | None, Field(min_length=1, max_length=20_000)] = None
+    epsilon: Annotated[float | None, Field(strict=True, gt=0, le=100)] = None
+    delta: Annotated[float | None, Field(strict=True, gt=0, lt=1e-3)] = None
+
+    @model_validator(mode="after")
+    def _one_or_batch(self) -> PreviewIn:
+        if (self.queries is None) == (self.sql is None):
+            raise ValueError("queries: give a batch (`queries`) or one query (`sql`), not both")
+        if self.sql is not None:
+            self.queries = [PreviewQuery(sql=self.sql, epsilon=self.epsilon, delta=self.delta)]
+        elif self.epsilon is not None or self.delta is not None:
+            raise ValueError("epsilon: give it per query in `queries`")
+        return self
+
+    def batch(self) -> list[PreviewQuery]:
+        return self.queries or []
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "license_id": "00000000-0000-4000-8000-000000000001",
@@ -138,7 +155,8 @@ class PreviewIn(Strict):
 
 
 class ExpectedError(BaseModel):
-    stat: str = Field(description="the released total: count_star, count, sum, sumsq or hist (each bin)")
+    stat: str = Field(description="the released total: count_star, count, sum, sumsq or hist (each bin); or a "
+                                  "quantile, min or max, whose sd is in rows of rank and quantum its bin width")
     column: str | None
     bins: int | None = None
     sd: float = Field(description="standard deviation of its noise, in the column's own units (0 when exact); an "
@@ -165,7 +183,11 @@ class PreviewOut(BaseModel):
     license_id: str
     product_id: str
     queries: list[PreviewItem]
-    budget_left: BudgetLeft = Field(description="on the license after the priced queries")
+    budget_left: BudgetLeft = Field(description="on the license after the priced queries (in its current budget "
+                                                "window when it has one)")
+    budget_window: str | None = Field(None, description="the license's budget window: day, week, month; null: never")
+    window_start: datetime | None = Field(None, description="the window the queries would be charged to (UTC)")
+    window_refreshes_at: datetime | None = Field(None, description="when the next window starts fresh (UTC)")
     product_budget_left: BudgetLeft = Field(description="the buyer's budget on the product across its licenses "
                                                         "after the priced queries")
     product_total_left: BudgetLeft = Field(description="what all buyers together have left on the product after "

@@ -227,6 +227,15 @@ def _total_budget(r: Replay, rec: dict[str, Any], src: Source) -> None:
                    delta_cap=_units(d["delta"], delta_units))
 
 
+def _model_fit(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    """A model product's fit spends from the product-wide budget (never from a license)."""
+    units, product = _spend(rec), rec["subject"]
+    if r.facts.row("product_budgets", product) is None:
+        r.facts.set("product_budgets", product, src, eps_spent=0, delta_spent=0, rho_spent=0)
+    r.facts.add("product_budgets", product, src, eps_spent=units["eps"], delta_spent=units["delta"],
+                rho_spent=units["rho"])
+
+
 NEGOTIATION_COLUMNS = ("unit_price_fen", "quantity", "license_id", "reason")
 
 
@@ -288,7 +297,7 @@ FOLDS: dict[str, Fold] = {
     "order.failed": _order_failed,
     "license.purchase": _purchase, "license.refund": _refund, "license.release": _release,
     "query.charge": _charge, "query.charge_refunded": _charge_refunded, "budget_policy.set": _budget_policy,
-    "total_budget.set": _total_budget,
+    "total_budget.set": _total_budget, "model.fit": _model_fit,
     "provider.node": _provider_node, "public_welfare.set": _public_welfare, "revenue_allowance.set": _allowance,
     "report.published": _report, "objection.filed": _objection, "objection.resolved": _objection_resolved,
     "revision.proposed": _revision, "revision.decided": _revision_decided, "revision.published": _revision_published,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,3 +33,25 @@ class TotalBudgetOut(BaseModel):
     delta_spent: float
     epsilon_left: float | None
     delta_left: float | None
+
+
+class SpendPoint(BaseModel):
+    at: datetime
+    epsilon: float = Field(description="what one query spent (refunded queries are left out)")
+
+
+class BudgetTrack(BaseModel):
+    """A budget with its history: each charge in time order, after `epsilon_before` spent earlier."""
+
+    epsilon_cap: float | None = Field(description="null: no cap (the spend is counted anyway)")
+    epsilon_spent: float
+    epsilon_left: float | None
+    refreshes: bool = Field(False, description="false: a lifetime budget, it never refreshes")
+    epsilon_before: float = Field(description="spent before the first point of `history`")
+    history: list[SpendPoint]
+
+
+class BudgetUsageOut(BaseModel):
+    product_id: str
+    product_total: BudgetTrack = Field(description="all buyers together (the product-wide budget)")
+    mine: BudgetTrack | None = Field(description="a buyer's own budget on the product across its licenses")

@@ -3,10 +3,15 @@
 A license binds buyer, product, offer and terms (purpose, query kinds, columns, number of queries,
 privacy budget, validity window, no resale); the SHA-256 of its canonical terms is on chain.
 
+A license may carry a budget window (`registry.trading.windows`): its query count and privacy budget then
+refresh every calendar day, week or month (UTC); what counts is the spend in the current window. The buyer-wide
+and product-wide caps never refresh.
+
 Privacy budgets are stored as integers (epsilon and rho in 1e-9 units, delta in 1e-15 units) so that
 the conditional updates below are exact on every database. The query service calls:
 
     grant = authorize_and_spend(session, actor, license_id, kinds=..., columns=..., epsilon=..., delta=...)
+                                 # at=: the time of the query (default: `windows.utc_now()`, the wall clock)
     session.commit()                     # the spend is durable before the query runs
     ... run the query ...
     on failure: refund_spend(session, grant); session.commit()
@@ -23,11 +28,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from ledger.records import append_record
-from registry.access import own_rows, require_servable, sees
+from registry.access import require_servable
 from registry.actor import Actor
-from registry.errors import Forbidden, InvalidInput, NotFound, found
+from registry.errors import Forbidden, InvalidInput, found
 from registry.models import Product, Role
 from registry.products import get_product
 from registry.signing import new_id
@@ -42,10 +48,10 @@ from registry.trading.models import (
     OfferKind,
     Use,
 )
-from registry.trading.offers import receipt_of, require_operator_of
+from registry.trading.offers import require_operator_of
 from registry.trading.product_budget import give_back_total, spend_total
-from registry.trading.schemas import ChargeOut, LicenseOut
 from registry.trading.units import DELTA_UNIT, EPS_UNIT, delta_units, eps_units
+from registry.trading.windows import aware, utc_now, window_start, window_use
 
 # What one buyer may spend on one product across all its licenses unless the operator sets a policy.
 DEFAULT_PRODUCT_EPSILON = 10.0
@@ -76,9 +82,11 @@ class LicenseGrant:
 def build_terms(offer: Offer, *, license_id: str, buyer_id: str, buyer_address: str, quantity: int,
                 purpose: str, use: str, start: datetime) -> dict[str, Any]:
     """The license terms whose canonical hash goes on chain. Subscriptions scale per period; a metered
-    license allows exactly the queries bought. `use` is the declared use category (public welfare: free)."""
+    license allows exactly the queries bought. `use` is the declared use category (public welfare: free).
+    With a `budget_window` the budget and query count are per window (a subscription's periods add validity)."""
     t = offer.terms
-    periods = quantity if offer.kind == OfferKind.SUBSCRIPTION else 1
+    window = t.get("budget_window")
+    periods = quantity if offer.kind == OfferKind.SUBSCRIPTION and not window else 1
     days = (offer.term_days or 0) * quantity if offer.kind == OfferKind.SUBSCRIPTION else t["validity_days"]
     max_queries = quantity if offer.kind == OfferKind.METERED else t["max_queries"] * periods
     return {
@@ -89,6 +97,7 @@ def build_terms(offer: Offer, *, license_id: str, buyer_id: str, buyer_address: 
         "rho": t["rho"] * periods if t.get("rho") else None,
         "valid_from": start.isoformat(timespec="seconds"),
         "valid_until": (start + timedelta(days=days)).isoformat(timespec="seconds"), "no_resale": True,
+        **({"budget_window": window} if window else {}),
     }
 
 
@@ -105,6 +114,9 @@ def create_license(session: Session, *, order_id: str, license_id: str, offer: O
         rho_budget=eps_units(terms["rho"]) if terms.get("rho") else None,
         valid_from=datetime.fromisoformat(terms["valid_from"]),
         valid_until=datetime.fromisoformat(terms["valid_until"]), release_after=release_after,
+        budget_window=terms.get("budget_window"),
+        window_start=window_start(terms["budget_window"], datetime.fromisoformat(terms["valid_from"]))
+        if terms.get("budget_window") else None,
         status=status, payouts=payouts, use=terms.get("use", Use.COMMERCIAL))
     session.add(row)
     ensure_buyer_budget(session, offer.product_id, terms["buyer_id"])
@@ -143,10 +155,6 @@ def set_budget_policy(session: Session, actor: Actor, ref: str, epsilon: float, 
 
 # ------------------------------------------------------------ spend & refund
 
-def _naive(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=None) if dt.tzinfo else dt
-
-
 def get_license(session: Session, license_id: str) -> License:
     return found(session.exec(select(License).where(License.id == license_id)).first(), f"license {license_id}")
 
@@ -160,7 +168,8 @@ def buyers_license(session: Session, actor: Actor, license_id: str) -> License:
 
 
 def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kinds: set[str], columns: set[str],
-                        epsilon: float, delta: float, rho: float | None = None) -> LicenseGrant:
+                        epsilon: float, delta: float, rho: float | None = None,
+                        at: datetime | None = None) -> LicenseGrant:
     """Check the license for one query and spend one query plus its privacy budget, atomically.
 
     Checks: the buyer owns it, it is not refunded, now is inside its validity window, the product is
@@ -170,37 +179,41 @@ def authorize_and_spend(session: Session, actor: Actor, license_ref: str, *, kin
     Refusals raise `UsageRefused` (409) naming the rule and what is left; nothing stays written.
     The caller commits (before running the query) and calls `refund_spend` if the query fails.
     """
-    lic = spend(session, actor, license_ref, kinds=kinds, columns=columns, epsilon=epsilon, delta=delta, rho=rho)
+    at = aware(at) if at else utc_now()
+    lic = spend(session, actor, license_ref, kinds=kinds, columns=columns, epsilon=epsilon, delta=delta, rho=rho,
+                at=at)
     unit = lic.unit_price_fen if lic.kind == OfferKind.METERED else 0
+    used = window_use(lic, at)
     charge = LicenseCharge(id=new_id(session), license_id=lic.id, buyer_id=lic.buyer_id, product_id=lic.product_id,
                            unit_price_fen=unit, eps=eps_units(epsilon), delta=delta_units(delta),
-                           rho=eps_units(rho) if rho else 0, kinds=sorted(kinds))
+                           rho=eps_units(rho) if rho else 0, kinds=sorted(kinds), window_start=used.start)
     session.add(charge)
+    window = {"window_start": used.start.isoformat()} if used.start else {}
     append_record(session, kind="query.charge", actor=actor.id, subject=lic.product_id,
                   data={"license_id": lic.id, "charge_id": charge.id, "query_no": lic.queries_used,
                         "unit_price_fen": unit, "epsilon": epsilon, "delta": delta, "rho": rho,
-                        "kinds": sorted(kinds), "columns": sorted(columns)})
+                        "kinds": sorted(kinds), "columns": sorted(columns), **window})
     return LicenseGrant(license_id=lic.id, charge_id=charge.id, product_id=lic.product_id, buyer_id=lic.buyer_id,
                         kinds=tuple(sorted(kinds)), epsilon=epsilon, delta=delta, rho=rho, unit_price_fen=unit,
-                        queries_left=lic.max_queries - lic.queries_used,
-                        epsilon_left=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
-                        delta_left=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT, terms_hash=lic.terms_hash)
+                        queries_left=lic.max_queries - used.queries,
+                        epsilon_left=(lic.eps_budget - used.eps) / EPS_UNIT,
+                        delta_left=(lic.delta_budget - used.delta) / DELTA_UNIT, terms_hash=lic.terms_hash)
 
 
 def spend(session: Session, actor: Actor, license_ref: str, *, kinds: set[str], columns: set[str], epsilon: float,
-          delta: float, rho: float | None) -> License:
-    """The checks and the two conditional UPDATEs of `authorize_and_spend`, nothing else; the license as it is
+          delta: float, rho: float | None, at: datetime) -> License:
+    """The checks and the three conditional UPDATEs of `authorize_and_spend`, nothing else; the license as it is
     after them. `queries.preview` runs it and rolls back: a preview charges exactly what the query would."""
     _check_amounts(epsilon, delta, rho)
     lic = buyers_license(session, actor, license_ref)
-    product = _check_usage(session, lic, kinds, columns)
+    product = _check_usage(session, lic, kinds, columns, at)
     e, d, r = eps_units(epsilon), delta_units(delta), eps_units(rho) if rho else 0
-    _spend_license(session, lic, e, d, r)
+    _spend_license(session, lic, (e, d, r), at)
     _spend_across_licenses(session, lic, product, (e, d, r), (epsilon, delta))
     try:
         spend_total(session, product, (e, d, r), (epsilon, delta))
     except UsageRefused:
-        _unspend_license(session, lic.id, e, d, r)
+        _unspend_license(session, lic, (e, d, r), None)
         _unspend_buyer(session, lic.product_id, lic.buyer_id, e, d, r)
         raise
     session.refresh(lic)
@@ -227,14 +240,13 @@ def _check_amounts(epsilon: float, delta: float, rho: float | None) -> None:
         raise InvalidInput("rho", "must be a finite number >= 0")
 
 
-def _check_usage(session: Session, lic: License, kinds: set[str], columns: set[str]) -> Product:
-    """Not refunded, inside its window, product servable, kinds and columns licensed; returns the product."""
+def _check_usage(session: Session, lic: License, kinds: set[str], columns: set[str], at: datetime) -> Product:
+    """Not refunded, valid at `at`, product servable, kinds and columns licensed; returns the product."""
     if lic.status == LicenseStatus.REFUNDED:
         raise UsageRefused("LicenseRefunded", license=lic.id)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    if now < _naive(lic.valid_from):
+    if at < aware(lic.valid_from):
         raise UsageRefused("LicenseNotYetValid", license=lic.id, validFrom=lic.valid_from.isoformat())
-    if now >= _naive(lic.valid_until):
+    if at >= aware(lic.valid_until):
         raise UsageRefused("LicenseExpired", license=lic.id, validUntil=lic.valid_until.isoformat())
     product = session.exec(select(Product).where(Product.id == lic.product_id)).one()
     require_servable(session, product)
@@ -247,20 +259,43 @@ def _check_usage(session: Session, lic: License, kinds: set[str], columns: set[s
     return product
 
 
-def _spend_license(session: Session, lic: License, e: int, d: int, r: int) -> None:
-    """One query and its budget off the license, if they fit (one conditional UPDATE); else the refusal."""
+def _window_bases(lic: License, at: datetime) -> dict[str, Any]:
+    """SQL for the license's window bases (and window start) as of `at`: unchanged while its current window is
+    `at`'s, else the lifetime counters (the new window starts fresh). A metered license's prepaid query count
+    never refreshes."""
     L = License
+    bases = {"win_queries": col(L.win_queries), "win_eps": col(L.win_eps), "win_delta": col(L.win_delta),
+             "win_rho": col(L.win_rho)}
+    if lic.budget_window is None:
+        return bases
+    cur = sa.literal(window_start(lic.budget_window, at), UTCDateTime())
+    same = col(L.window_start) >= cur
+    rolled = {"win_eps": col(L.eps_spent), "win_delta": col(L.delta_spent), "win_rho": col(L.rho_spent)}
+    if lic.kind != OfferKind.METERED:
+        rolled["win_queries"] = col(L.queries_used)
+    out: dict[str, Any] = {k: sa.case((same, v), else_=rolled[k]) if k in rolled else v for k, v in bases.items()}
+    out["window_start"] = sa.case((same, col(L.window_start)), else_=cur)
+    return out
+
+
+def _spend_license(session: Session, lic: License, units: tuple[int, int, int], at: datetime) -> None:
+    """One query and its budget off the license's current window, if they fit (one conditional UPDATE that also
+    moves the window on when `at` is in a later one); else the refusal."""
+    L = License
+    e, d, r = units
+    b = _window_bases(lic, at)
     spent = session.execute(
         sa.update(L).where(col(L.id) == lic.id).where(col(L.status) != LicenseStatus.REFUNDED)
-        .where(col(L.queries_used) + 1 <= col(L.max_queries))
-        .where(col(L.eps_spent) + e <= col(L.eps_budget)).where(col(L.delta_spent) + d <= col(L.delta_budget))
-        .where(sa.or_(col(L.rho_budget).is_(None), col(L.rho_spent) + r <= col(L.rho_budget)))
+        .where(col(L.queries_used) - b["win_queries"] + 1 <= col(L.max_queries))
+        .where(col(L.eps_spent) - b["win_eps"] + e <= col(L.eps_budget))
+        .where(col(L.delta_spent) - b["win_delta"] + d <= col(L.delta_budget))
+        .where(sa.or_(col(L.rho_budget).is_(None), col(L.rho_spent) - b["win_rho"] + r <= col(L.rho_budget)))
         .values(queries_used=col(L.queries_used) + 1, eps_spent=col(L.eps_spent) + e,
-                delta_spent=col(L.delta_spent) + d, rho_spent=col(L.rho_spent) + r)
+                delta_spent=col(L.delta_spent) + d, rho_spent=col(L.rho_spent) + r, **b)
         .execution_options(synchronize_session=False))
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         session.expire(lic)
-        _explain_license_refusal(session, lic, e, d)
+        _explain_license_refusal(session, lic, e, d, at)
 
 
 def _spend_across_licenses(session: Session, lic: License, product: Product, units: tuple[int, int, int],
@@ -279,7 +314,7 @@ def _spend_across_licenses(session: Session, lic: License, product: Product, uni
         .execution_options(synchronize_session=False))
     if across.rowcount == 1:  # type: ignore[attr-defined]
         return
-    _unspend_license(session, lic.id, e, d, r)
+    _unspend_license(session, lic, units, None)
     budget = session.get(B, (lic.product_id, lic.buyer_id))
     assert budget is not None
     session.refresh(budget)
@@ -288,16 +323,18 @@ def _spend_across_licenses(session: Session, lic: License, product: Product, uni
                        deltaRequested=requested[1], deltaLeft=(delta_cap - budget.delta_spent) / DELTA_UNIT)
 
 
-def _explain_license_refusal(session: Session, lic: License, e: int, d: int) -> None:
+def _explain_license_refusal(session: Session, lic: License, e: int, d: int, at: datetime) -> None:
     session.refresh(lic)
     if lic.status == LicenseStatus.REFUNDED:
         raise UsageRefused("LicenseRefunded", license=lic.id)
-    if lic.queries_used + 1 > lic.max_queries:
+    used = window_use(lic, at)
+    window = {"window": lic.budget_window} if lic.budget_window else {}
+    if used.queries + 1 > lic.max_queries:
         raise UsageRefused("QueryQuotaExhausted", license=lic.id, maxQueries=lic.max_queries,
-                           used=lic.queries_used, left=0)
+                           used=used.queries, left=0, **window)
     raise UsageRefused("PrivacyBudgetExhausted", scope="license", license=lic.id,
-                       epsilonRequested=e / EPS_UNIT, epsilonLeft=(lic.eps_budget - lic.eps_spent) / EPS_UNIT,
-                       deltaRequested=d / DELTA_UNIT, deltaLeft=(lic.delta_budget - lic.delta_spent) / DELTA_UNIT)
+                       epsilonRequested=e / EPS_UNIT, epsilonLeft=(lic.eps_budget - used.eps) / EPS_UNIT,
+                       deltaRequested=d / DELTA_UNIT, deltaLeft=(lic.delta_budget - used.delta) / DELTA_UNIT, **window)
 
 
 def _unspend_buyer(session: Session, product_id: str, buyer_id: str, e: int, d: int, r: int) -> None:
@@ -307,11 +344,21 @@ def _unspend_buyer(session: Session, product_id: str, buyer_id: str, e: int, d: 
                             rho_spent=col(B.rho_spent) - r).execution_options(synchronize_session=False))
 
 
-def _unspend_license(session: Session, license_id: str, e: int, d: int, r: int) -> None:
+def _unspend_license(session: Session, lic: License, units: tuple[int, int, int], drawn: datetime | None) -> None:
+    """Give one query and its budget back. A charge `drawn` in an earlier window than the license's current one
+    lowers the window bases too: the current window's spend is unchanged (the old window is over)."""
     L = License
-    session.execute(sa.update(L).where(col(L.id) == license_id)
+    e, d, r = units
+    back: dict[str, Any] = {}
+    if drawn is not None:
+        earlier = col(L.window_start) > sa.literal(drawn, UTCDateTime())
+        back = {k: sa.case((earlier, col(getattr(L, k)) - n), else_=col(getattr(L, k)))
+                for k, n in (("win_eps", e), ("win_delta", d), ("win_rho", r))}
+        if lic.kind != OfferKind.METERED:
+            back["win_queries"] = sa.case((earlier, col(L.win_queries) - 1), else_=col(L.win_queries))
+    session.execute(sa.update(L).where(col(L.id) == lic.id)
                     .values(queries_used=col(L.queries_used) - 1, eps_spent=col(L.eps_spent) - e,
-                            delta_spent=col(L.delta_spent) - d, rho_spent=col(L.rho_spent) - r)
+                            delta_spent=col(L.delta_spent) - d, rho_spent=col(L.rho_spent) - r, **back)
                     .execution_options(synchronize_session=False))
 
 
@@ -323,55 +370,10 @@ def refund_spend(session: Session, grant: LicenseGrant) -> bool:
     if marked.rowcount != 1:  # type: ignore[attr-defined]
         return False
     charge = session.exec(select(C).where(C.id == grant.charge_id)).one()
-    _unspend_license(session, grant.license_id, charge.eps, charge.delta, charge.rho)
+    _unspend_license(session, get_license(session, grant.license_id), (charge.eps, charge.delta, charge.rho),
+                     charge.window_start)
     _unspend_buyer(session, grant.product_id, grant.buyer_id, charge.eps, charge.delta, charge.rho)
     give_back_total(session, grant.product_id, charge.eps, charge.delta, charge.rho)
     append_record(session, kind="query.charge_refunded", actor=grant.buyer_id, subject=grant.product_id,
                   data={"license_id": grant.license_id, "charge_id": grant.charge_id})
     return True
-
-
-# --------------------------------------------------------------------- views
-
-def visible_license(session: Session, actor: Actor, license_id: str) -> License:
-    """Overseers, its buyer, its payees (a provider or authority paid by it) and the product's operator
-    see a license."""
-    row = get_license(session, license_id)
-    if sees(actor, row.buyer_id) or any(p.get("account_id") == actor.id for p in row.payouts or []):
-        return row
-    if actor.role == Role.OPERATOR and get_product(session, row.product_id).operator_id == actor.id:
-        return row
-    raise NotFound(f"license {license_id} not found")
-
-
-def list_licenses(session: Session, actor: Actor, use: Use | None = None) -> list[License]:
-    """The licenses `actor` may see (overseers: all), optionally of one use category (the authority audits the
-    public-welfare ones)."""
-    stmt = select(License).order_by(col(License.pk))
-    if use is not None:
-        stmt = stmt.where(License.use == use)
-    return list(session.exec(own_rows(stmt, actor, License.buyer_id)).all())
-
-
-def list_charges(session: Session, lic: License) -> list[LicenseCharge]:
-    return list(session.exec(select(LicenseCharge).where(LicenseCharge.license_id == lic.id)
-                             .order_by(col(LicenseCharge.pk))).all())
-
-
-def license_view(row: License) -> LicenseOut:
-    return LicenseOut(
-        id=row.id, order_id=row.order_id, buyer_id=row.buyer_id, product_id=row.product_id, offer_id=row.offer_id,
-        kind=row.kind, status=row.status, quantity=row.quantity, unit_price_fen=row.unit_price_fen,
-        amount_fen=row.amount_fen, voucher_fen=row.voucher_fen, terms=row.terms, terms_hash=row.terms_hash,
-        max_queries=row.max_queries, queries_used=row.queries_used, queries_left=row.max_queries - row.queries_used,
-        epsilon_left=(row.eps_budget - row.eps_spent) / EPS_UNIT,
-        delta_left=(row.delta_budget - row.delta_spent) / DELTA_UNIT, valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        refundable_until=row.release_after if row.status == LicenseStatus.ESCROWED else None,
-        payouts=row.payouts, use=row.use, chain=receipt_of(row))
-
-
-def charge_view(row: LicenseCharge) -> ChargeOut:
-    return ChargeOut(id=row.id, license_id=row.license_id, product_id=row.product_id, unit_price_fen=row.unit_price_fen,
-                     epsilon=row.eps / EPS_UNIT, delta=row.delta / DELTA_UNIT, kinds=row.kinds, refunded=row.refunded,
-                     created_at=row.created_at)

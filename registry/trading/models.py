@@ -210,6 +210,14 @@ class License(ChainFields, table=True):
     delta_spent: int = big()
     rho_budget: int | None = Field(default=None, sa_type=sa.BigInteger)
     rho_spent: int = big()
+    # Budget window (`registry.trading.windows`): the counters above are lifetime totals; `win_*` are what they
+    # stood at when the current window (starting `window_start`) began. No window: null and zeros.
+    budget_window: str | None = Field(default=None, max_length=8)
+    window_start: datetime | None = None
+    win_queries: int = big()
+    win_eps: int = big()
+    win_delta: int = big()
+    win_rho: int = big()
     valid_from: datetime
     valid_until: datetime
     release_after: int = Field(default=0, sa_type=sa.BigInteger, description="chain time (unix s)")
@@ -235,6 +243,7 @@ class LicenseCharge(SQLModel, table=True):
     rho: int = big()
     kinds: list[str] = json_col()
     refunded: bool = False
+    window_start: datetime | None = None  # the license's budget window the charge was drawn from
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -43,7 +43,8 @@ from registry.models import Account, ChainState, ChainTx, Product, Role
 from registry.products import get_product
 from registry.reports.revenue import flag_settlement
 from registry.signing import new_id
-from registry.trading.licenses import build_terms, create_license, visible_license
+from registry.trading.license_views import visible_license
+from registry.trading.licenses import build_terms, create_license
 from registry.trading.models import License, LicenseStatus, Offer, Order, OrderState, Use
 from registry.trading.negotiations import check_agreement, finalize_for_license
 from registry.trading.offers import check_price_cap, get_offer, receipt_of

@@ -13,9 +13,11 @@ from registry.limits import PositiveFen as PositiveFen
 from registry.limits import Quantity as Quantity
 from registry.schemas import ChainReceiptOut, Strict, Uuid
 from registry.trading.models import Use
+from registry.trading.windows import BudgetWindow
 
-# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal).
-QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram"]
+# The query kinds of the privacy query language (`privacy.plan.KINDS`; a test keeps them equal), and "verify":
+# verification calls (`registry.queries.verify`).
+QueryKind = Literal["count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max", "linreg", "verify"]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 Purpose = Annotated[str, Field(min_length=1, max_length=200)]
 OfferKindName = Literal["one_off", "subscription", "metered", "negotiable"]
@@ -46,7 +48,7 @@ class TermsIn(Strict):
     """The usage policy every license bought under the offer carries."""
 
     purposes: Annotated[list[Purpose], Field(min_length=1, max_length=20)]
-    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=6)]
+    query_kinds: Annotated[list[QueryKind], Field(min_length=1, max_length=len(QueryKind.__args__))]
     columns: Annotated[list[ColumnName], Field(min_length=1, max_length=200)]
     max_queries: Annotated[int, Field(
         strict=True, ge=1, le=10**9, description="per license (per period for subscriptions); "
@@ -58,6 +60,9 @@ class TermsIn(Strict):
         strict=True, gt=0, le=1000, description="zCDP budget, when the product uses it")] = None
     validity_days: Annotated[int, Field(strict=True, ge=1, le=3650, description="one-off and metered licenses")] = 365
     no_resale: Literal[True] = True
+    budget_window: BudgetWindow | None = Field(
+        None, description="the license's privacy budget and query count refresh every calendar day, ISO week "
+        "(from Monday) or month, UTC; null: never. A metered license's prepaid queries never refresh.")
 
 
 class OfferIn(Strict):
@@ -301,9 +306,17 @@ class LicenseOut(BaseModel):
     terms_hash: str
     max_queries: int
     queries_used: int
-    queries_left: int
+    queries_left: int = Field(description="in the current budget window (the whole license when it has none)")
+    epsilon_budget: float = Field(description="per budget window when the license has one")
+    delta_budget: float
     epsilon_left: float
     delta_left: float
+    budget_window: str | None = Field(description="day, week or month (UTC); null: the budget never refreshes")
+    window_start: datetime | None
+    window_refreshes_at: datetime | None = Field(description="when the next window starts fresh (UTC)")
+    window_queries_used: int
+    window_epsilon_spent: float
+    window_delta_spent: float
     valid_from: datetime
     valid_until: datetime
     refundable_until: int | None = Field(description="chain time (unix s) before which an unused license can "
@@ -322,6 +335,7 @@ class ChargeOut(BaseModel):
     delta: float
     kinds: list[str]
     refunded: bool
+    window_start: datetime | None = Field(description="the license's budget window the charge was drawn from")
     created_at: datetime
 
 

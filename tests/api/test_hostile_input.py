@@ -136,3 +136,12 @@ def test_product_columns_that_could_overflow_are_refused_at_registration(server:
         ok = {"name": "v", "type": "number", "min": -40, "max": 50, "decimals": 6}
         r = op.post("/products", json=product_body(authz, columns=[ok], sample=[]))
         assert r.status_code == 201 and r.json()["columns"][0]["decimals"] == 6, r.text
+
+
+@pytest.mark.parametrize("path", ["/charge-schedule?cursor=99999999999999999999", "/charge-schedule?cursor=-1",
+                                  "/ledger/records/99999999999999999999"])
+def test_out_of_range_numbers_in_the_url_are_refused_with_the_field(server: Server, path: str) -> None:
+    with server.client("auditor") as c:
+        r = c.get(path)
+    assert r.status_code == 422, r.text
+    assert "cursor" in r.text or "seq" in r.text

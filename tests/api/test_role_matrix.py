@@ -67,6 +67,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/audit/accounts/{account_id}/actions"): ({A, E, U}, None),
     ("POST", "/audit/verify"): ({U}, None),
     ("GET", "/audit/checkpoints"): ({A, E, U}, None),
+    ("GET", "/audit/anchoring-lag"): ({A, E, U}, None),
     ("GET", "/audit/security-events"): ({U}, None),
     # keys
     ("POST", "/accounts/{account_id}/rotate-key"): (ALL, NO_CALL),  # the holder only: tests/api/test_keys.py
@@ -80,6 +81,10 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/providers/nodes"): ({A, OP, E, U}, None),
     ("POST", "/queries"): ({B}, {}),
     ("POST", "/queries/preview"): ({B}, {}),
+    ("POST", "/products/{ref}/model/fit"): ({OP}, {}),
+    ("GET", "/licenses/{license_id}/model"): ({B}, NO_CALL),
+    ("POST", "/verifications"): ({B}, {}),
+    ("GET", "/licenses/{license_id}/verifications"): ({B}, NO_CALL),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading
@@ -93,6 +98,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("PUT", "/products/{ref}/budget-policy"): ({OP}, {}),
     ("PUT", "/products/{ref}/total-budget"): ({A, OP}, {}),
     ("GET", "/products/{ref}/total-budget"): (ALL, NO_CALL),
+    ("GET", "/products/{ref}/budget-usage"): (ALL, None),
     ("GET", "/products/{ref}/quote"): (ALL, NO_CALL),
     ("GET", "/voucher-programmes"): (ALL, None),
     ("POST", "/voucher-programmes"): ({A}, {}),
@@ -106,6 +112,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("POST", "/public-welfare-users"): ({A}, {}),
     ("POST", "/orders"): ({B}, {}),
     ("GET", "/orders/{order_id}"): (ALL, NO_CALL),
+    ("GET", "/orders"): (ALL, None),  # a buyer's own, all for overseers: tests/portal/test_portal_governance.py
     ("GET", "/licenses"): (ALL, None),
     ("GET", "/licenses/{license_id}"): (ALL, NO_CALL),
     ("GET", "/licenses/{license_id}/charges"): (ALL, NO_CALL),

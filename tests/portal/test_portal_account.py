@@ -4,6 +4,8 @@ browser with the participant's own key."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from tests.portal.test_portal_signing import OpenPortal, api_get, portal, shot, sqlite_server, submit_and_reload
@@ -35,6 +37,7 @@ def test_a_buyer_refunds_a_license_and_reads_the_statement(portal: OpenPortal, s
 
     page.goto(f"{server.url}/portal/statement?lang=zh")
     assert page.locator("h1").inner_text() == "账单与余额"
+    assert page.locator("header .role").inner_text() == "需求方"  # the role badge speaks the page's language
     row = page.locator("[data-testid=spending] tbody tr", has_text=product["code"])
     assert row.count() >= 1 and "¥7.00" in row.first.inner_text()
     assert page.locator("svg.chart").count() >= 1
@@ -43,6 +46,12 @@ def test_a_buyer_refunds_a_license_and_reads_the_statement(portal: OpenPortal, s
     shot(page, "portal-statement-zh")
     page.click("header .langs a[data-lang=en]")  # the language switch keeps the page
     assert "/portal/statement" in page.url and page.locator("h1").inner_text() == "Statement and balance"
+
+    page.goto(f"{server.url}/portal/products/{product['code']}")
+    with page.expect_download() as download:
+        page.click("[data-testid=certificate-link]")
+    kept = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert kept["certificate"]["product_id"] == product["id"] and kept["verification"]["valid"] is True
     assert page.csp_violations == []
 
 

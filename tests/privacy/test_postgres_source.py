@@ -61,6 +61,8 @@ QUERIES = [
     "SELECT COUNT(*), SUM(income), HISTOGRAM(age, 0, 100, 4), level FROM t WHERE region = 'nowhere' GROUP BY level",
     "SELECT COUNT(score), SUM(score), COUNT(region) FROM t WHERE score != 3 AND price <= 2.25",
     "SELECT SUM(price), COUNT(*) FROM t WHERE price = 1.5 OR price IN (-2.25, 3) OR income >= 999.995",
+    "SELECT MEDIAN(price), MIN(age), QUANTILE(income, 0.9), MAX(score), level FROM t GROUP BY level",
+    "SELECT LINREG(income, age, price, score) FROM t WHERE region != 'east'",  # complete cases, cross-products
 ]
 
 
@@ -121,7 +123,7 @@ def sources(pg: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> tu
 
 
 def _units(plan: Plan, unit: int) -> list[int]:
-    return [unit if c.stat in ("sum", "sumsq") else 1 for c in plan.components()]
+    return [unit if c.stat in ("sum", "sumsq", "xprod") else 1 for c in plan.components()]
 
 
 @pytest.mark.parametrize("columns", [COLUMNS, FRACTIONAL_AGE], ids=["declared", "fractional_age"])

@@ -149,6 +149,19 @@ def test_noise_below_the_floor_is_refused(guarded: Cluster, coord_key: Ed25519Pr
     assert refused(coord_key, guarded, plan, too_much).rule == "noise_floor"
 
 
+def test_the_noise_floor_holds_for_quantile_trees(guarded: Cluster, coord_key: Ed25519PrivateKey) -> None:
+    """Every level of a quantile's histogram tree is a lane family the floor counts (one row moves one lane
+    in each): within the floor the plan is answered, above it refused."""
+    plan = plan_of("SELECT MEDIAN(age) AS m, QUANTILE(income, 0.9) AS q, MIN(age), MAX(income) FROM data "
+                   "GROUP BY region")
+    result = run(coord_key, guarded, plan, noised(plan, epsilon=0.5))  # answered (a small group may be suppressed)
+    assert len(result.groups) > 1 and any(g.values["m"] is not None for g in result.groups)
+    assert refused(coord_key, guarded, plan, noised(plan, epsilon=3.0)).rule == "noise_floor"
+    lanes = len(plan.components())
+    deaf = NoisePlan(units=(1,) * lanes, variances=(1e6,) + (1e-9,) * (lanes - 1), rho=0.0, delta=1e-6)
+    assert refused(coord_key, guarded, plan, deaf).rule == "noise_floor"
+
+
 def single_row_filter(files: list[Path]) -> str:
     """A WHERE that holds exactly one row of the first node's data."""
     src = f"read_csv_auto('{files[0]}')" if files[0].suffix == ".csv" else f"read_parquet('{files[0]}')"

@@ -46,6 +46,21 @@ def test_all_kinds_and_conditions() -> None:
     assert where["args"][0]["args"][1] == {"op": "in", "column": "score", "values": [-1, 2]}
 
 
+def test_quantile_kinds_share_one_tree_per_column() -> None:
+    plan = parse_query("SELECT MEDIAN(age), QUANTILE_CONT(age, 0.9) AS p90, MIN(age), MAX(income) FROM t", COLUMNS)
+    assert plan.kinds == {"quantile", "min", "max"}
+    assert [(a.kind, a.alias, a.p) for a in plan.aggregates] == [
+        ("quantile", "median(age)", 0.5), ("quantile", "p90", 0.9), ("min", "min(age)", None),
+        ("max", "max(income)", None)]
+    assert [(c.stat, c.column, c.bins) for c in plan.components()] == [
+        ("count_star", None, None), *((("hist", "age", 2**j)) for j in range(1, 9)), ("count", "age", None),
+        *((("hist", "income", 2**j)) for j in range(1, 9)), ("count", "income", None)]
+    assert Plan.from_dict(plan.to_dict()) == plan and plan.to_dict()["aggregates"][1]["p"] == 0.9
+    with pytest.raises(QueryError) as e:
+        parse_query("SELECT MEDIAN(age) FROM t", COLUMNS, allowed_kinds={"count", "min"})
+    assert e.value.token == "MEDIAN" and "not allowed by the license" in e.value.reason
+
+
 REFUSALS = [
     ("SELECT age FROM t", "age", "row selection"),
     ("SELECT * FROM t", "*", "row selection"),
@@ -53,7 +68,16 @@ REFUSALS = [
     ("SELECT COUNT(*) FROM t, u", "JOIN", "not allowed"),
     ("SELECT COUNT(*) FROM (SELECT * FROM t)", "(SELECT * FROM t)", "subqueries"),
     ("SELECT COUNT(*) FROM t WHERE age IN (SELECT age FROM t)", "IN", "subqueries"),
-    ("SELECT MAX(age) FROM t", "MAX", "function not allowed"),
+    ("SELECT MODE(age) FROM t", "MODE", "function not allowed"),
+    ("SELECT QUANTILE(age) FROM t", "QUANTILE", "QUANTILE(col, p)"),
+    ("SELECT QUANTILE(age, 1) FROM t", "1", "strictly between 0 and 1"),
+    ("SELECT QUANTILE(age, -0.5) FROM t", "-0.5", "0 < p < 1"),
+    ("SELECT QUANTILE(age, 'half') FROM t", "'half'", "number literal"),
+    ("SELECT QUANTILE(age, score) FROM t", "score", "number literal"),
+    ("SELECT QUANTILE(age, 0.5, 2) FROM t", "QUANTILE", "expects 2 arguments"),
+    ("SELECT MIN(age, 3) FROM t", "MIN", "expects 1 argument"),
+    ("SELECT MEDIAN(region) FROM t", "region", "numeric"),
+    ("SELECT MAX(*) FROM t", "*", "not allowed"),
     ("SELECT COUNT(*) FROM t WHERE ABS(score) > 1", "ABS", "function not allowed"),
     ("SELECT SUM(ssn) FROM t", "ssn", "unknown column"),
     ("SELECT SUM(region) FROM t", "region", "numeric"),

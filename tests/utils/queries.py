@@ -16,7 +16,7 @@ from tests.utils.server import Server
 __all__ = ["COLUMNS", "REGIONS", "Node", "start_nodes", "write_data"]
 
 ALL_COLUMNS = [c["name"] for c in COLUMNS]
-ALL_KINDS = ["count", "sum", "avg", "var", "stddev", "histogram"]
+ALL_KINDS = ["count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max"]
 
 
 @dataclass
@@ -69,11 +69,12 @@ def wait_offer_on_chain(env: QueryEnv, offer_id: str, timeout: float = 30) -> No
 
 def buy_license(env: QueryEnv, product: dict[str, Any], *, columns: list[str] | None = None,
                 kinds: list[str] | None = None, epsilon: float = 2.0, delta: float = 1e-4,
-                max_queries: int = 1000, buyer_key: str | None = None) -> dict[str, Any]:
+                max_queries: int = 1000, buyer_key: str | None = None,
+                budget_window: str | None = None) -> dict[str, Any]:
     """Through trading's routes: the operator publishes a one-off offer, the (funded) buyer (or the holder of
     `buyer_key`) buys it."""
     terms = {"purposes": ["statistics"], "query_kinds": kinds or ALL_KINDS, "columns": columns or ALL_COLUMNS,
-             "max_queries": max_queries, "epsilon": epsilon, "delta": delta}
+             "max_queries": max_queries, "epsilon": epsilon, "delta": delta, "budget_window": budget_window}
     with env.server.client("operator") as op:
         r = op.post(f"/products/{product['id']}/offers", json={
             "kind": "one_off", "basis": "cost", "tiers": [{"min_quantity": 1, "unit_price_fen": 100}],

@@ -102,13 +102,14 @@ def bought(server: Server, buyer: dict[str, Any], offer: dict[str, Any], qty: in
 
 
 def spend(server: Server, who: Actor, license_id: str, eps: float = 0.1, kinds: set[str] | None = None,
-          columns: set[str] | None = None) -> str:
-    """One authorize_and_spend in its own session and transaction; returns "ok" or the refusal code."""
+          columns: set[str] | None = None, at: datetime | None = None) -> str:
+    """One authorize_and_spend (at time `at`, default now) in its own session and transaction; returns "ok" or
+    the refusal code."""
     engine = server.db()
     try:
         with Session(engine) as s:
             authorize_and_spend(s, who, license_id, kinds=kinds or {"count"}, columns=columns or {"county"},
-                                epsilon=eps, delta=0.0)
+                                epsilon=eps, delta=0.0, at=at)
             s.commit()
             return "ok"
     except RegistryError as exc:

@@ -17,13 +17,16 @@
  * (default POST), data-next (the page to go to after success; default: this page), data-done (the flash
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
  * naming no field goes), data-errors (JSON {"code" or "code:field": {field, text}}: the page's translated message
- * for an API refusal, and the field it is shown at).
+ * for an API refusal, and the field it is shown at). A submit button's own data-api-path and data-render override
+ * the form's (the query form's preview button).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
- * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | skip; a multiple select sends
+ * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | columns ("name:type, …" to
+ * [{name, type}]) | skip; a multiple select sends
  * the list of its chosen values; data-key renames the JSON key; data-optional drops an empty value;
  * data-group="x" collects checkboxes into an object x of booleans; data-required (for radios: on one of the
  * group) refuses to send while the field is empty or no choice is made, showing data-message; data-message
- * also replaces the API's message about a checkbox, a radio or an empty field.
+ * also replaces the API's message about a checkbox, a radio or an empty field, and the message of a value data-json
+ * cannot convert.
  */
 (function () {
   "use strict";
@@ -188,6 +191,11 @@
     days: (v) => new Date(Date.now() + CONVERT.number(v) * 86400000).toISOString(),
     list: (v) => v.split(",").map((s) => s.trim()).filter(Boolean),
     bool: (v) => v === "true",
+    columns: (v) => CONVERT.list(v).map((part) => {
+      const [name, type] = part.split(":").map((s) => s.trim());
+      if (!name || !type) throw new Error("name:type");
+      return {name: name, type: type};
+    }),
     object: (v) => {
       const o = JSON.parse(v);
       if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
@@ -216,7 +224,7 @@
         try {
           body[key] = convert ? convert(el.value) : el.value;
         } catch (e) {
-          throw new FieldError(key, e.message);
+          throw new FieldError(key, el.dataset.message || e.message);
         }
       }
     }
@@ -230,7 +238,8 @@
   }
 
   function apiPath(form, submitter) {
-    return form.dataset.apiPath.replace(/\{(\w+)\}/g, (_, name) => {
+    const path = (submitter && submitter.dataset.apiPath) || form.dataset.apiPath;
+    return path.replace(/\{(\w+)\}/g, (_, name) => {
       const field = submitter && submitter.name === name ? submitter : form.elements.namedItem(name);
       return encodeURIComponent((field && field.value) || "");
     });
@@ -349,8 +358,8 @@
     const answer = await callApi(currentWallet(), method, apiPath(form, submitter), body);
     if (!answer.ok) {
       showApiError(form, answer.json);
-    } else if (form.dataset.render) {
-      postPage(form.dataset.render, {form: JSON.stringify(formFields(form)), response: JSON.stringify(answer.json)});
+    } else if ((submitter && submitter.dataset.render) || form.dataset.render) {
+      postPage((submitter && submitter.dataset.render) || form.dataset.render, {form: JSON.stringify(formFields(form)), response: JSON.stringify(answer.json)});
     } else {
       postPage("/portal/done", {next: form.dataset.next || location.pathname + location.search,
                                 done: form.dataset.done || "done_saved"});
@@ -435,5 +444,6 @@
   document.addEventListener("submit", onSubmit);
   keyPage();
   showKey();
-  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet};
+  window.ProvexSigner = {signStatement, signForward, typesFor, formBody, currentWallet, keepWallet, forgetWallet,
+    callApi};
 })();

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from api.result_text import cell
 from ledger.canonical import canonical_json
 from ledger.merkle import leaf_hash, verify_inclusion
 from ledger.records import exact
@@ -325,3 +326,35 @@ def test_product_wide_budget_holds_under_concurrent_buyers(qenv: QueryEnv, funde
         r = buyer.post("/queries/preview", json={"license_id": licenses[1], "queries": [{"sql": "SELECT COUNT(*) "
                                                                                                 "FROM data"}]})
         assert r.status_code == 404, r.text
+
+
+def test_quantiles_through_the_api(qenv: QueryEnv, personal: dict[str, Any], plain: dict[str, Any]) -> None:
+    """Malformed QUANTILE arguments are a 400 naming the token (nothing charged); a noised MEDIAN/MAX has
+    its interval and a preview's expected error; an exact MIN is the bin holding the true minimum."""
+    lic = buy_license(qenv, personal, kinds=["count", "quantile", "min", "max"])
+    bad = {"SELECT QUANTILE(age, 1.5) FROM data": "1.5", "SELECT QUANTILE(age) FROM data": "QUANTILE",
+           "SELECT QUANTILE(age, 0.5, 2) FROM data": "QUANTILE", "SELECT MEDIAN(region) FROM data": "region",
+           "SELECT QUANTILE(age, 'x') FROM data": "'x'", "SELECT AVG(age) FROM data": "AVG"}
+    for sql, token in bad.items():
+        r = query(qenv, lic["id"], sql)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_query", (sql, r.text)
+        assert r.json()["token"] == token, (sql, r.text)
+    assert license_state(qenv, lic["id"])["queries_left"] == 1000
+    sql = "SELECT MEDIAN(age) AS m, QUANTILE(income, 0.9) AS q, MAX(income) AS x FROM data GROUP BY region"
+    priced = _preview(qenv, lic["id"], {"sql": sql, "epsilon": 0.5})["queries"][0]
+    tree = {e["stat"]: e for e in priced["expected_error"] if e["stat"] in ("quantile", "max")}
+    assert tree["max"]["bins"] == 256 and tree["max"]["quantum"] == 1000 / 256 and tree["max"]["sd"] > 0
+    r = query(qenv, lic["id"], sql, epsilon=0.5)
+    assert r.status_code == 200, r.text
+    for g in r.json()["groups"]:
+        for alias, (lo, hi) in {"m": (0, 99), "q": (0, 1000), "x": (0, 1000)}.items():
+            if g["values"][alias] is not None:
+                assert lo <= g["ci95"][alias][0] <= g["values"][alias] <= g["ci95"][alias][1] <= hi, g
+                assert g["se"][alias] > 0 and " ± " in cell(g["values"][alias], g["ci95"][alias])
+    exact = query(qenv, buy_license(qenv, plain)["id"], "SELECT MIN(age) AS lo FROM data GROUP BY region")
+    assert exact.status_code == 200 and exact.json()["noised"] is False, exact.text
+    rel = duckdb.sql(f"SELECT region, MIN(age) FROM {union_sql([qenv.nodes[n] for n in NODES])} GROUP BY region")
+    assert rel is not None
+    for region, low in rel.fetchall():
+        g = next(g for g in exact.json()["groups"] if g["group"]["region"] == region)
+        assert g["ci95"]["lo"][0] == g["values"]["lo"] <= low <= g["ci95"]["lo"][1] == g["values"]["lo"] + 99 / 256

@@ -1,8 +1,8 @@
 """The privacy unit: rows per privacy ID per group (R), groups per ID (G) and IDs partitioned by provider in a
 product's query policy; the ID prefixes each registered node's policy declares.
 
-Revision ID: 0835
-Revises: 0820
+Revision ID: 0870
+Revises: 0860
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0835"
-down_revision = "0820"
+revision = "0870"
+down_revision = "0860"
 branch_labels = None
 depends_on = None
 
