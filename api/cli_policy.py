@@ -26,6 +26,7 @@ from privacy.provider.policy import (
     write_document,
 )
 from privacy.secagg.crypto import load_or_create_identity, load_public_key
+from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID
 
 console = Console()
 policy_app = typer.Typer(help="The node's own signed policy: columns and their uses, noise floor, limits.",
@@ -56,6 +57,12 @@ def init(
     exact: bool = typer.Option(False, "--exact", help="allow exact answers (only without personal information)"),
     min_group_size: int = typer.Option(10, "--min-group-size"),
     daily_limit: int = typer.Option(1000, "--daily-limit", help="plans per UTC day (0: no limit)"),
+    max_rows: int = typer.Option(DEFAULT_ROWS_PER_ID, "--max-rows-per-id", help="R: most rows one privacy ID "
+                                 "may contribute to a group (products with a privacy_id column)"),
+    max_groups: int = typer.Option(DEFAULT_GROUPS_PER_ID, "--max-groups-per-id", help="G: most groups one "
+                                   "privacy ID may contribute to"),
+    id_prefix: list[str] = typer.Option([], "--id-prefix", help="a privacy-ID prefix this node holds (repeat): "
+                                        "the node keeps only those IDs (products with IDs partitioned by provider)"),
     verify: list[str] = typer.Option([], "--verify", help="a column verification calls may use (the key "
                                      "column and each claim column; repeat)"),
 ) -> None:
@@ -64,6 +71,7 @@ def init(
         policy = draft_policy(node, dataset, json.loads(columns.read_text()),
                               max_epsilon=None if exact else max_epsilon, delta=delta,
                               min_group_size=min_group_size, daily_query_limit=daily_limit or None,
+                              max_rows_per_id=max_rows, max_groups_per_id=max_groups, id_prefixes=id_prefix or None,
                               verify=tuple(verify))
     except (PolicyFormatError, ValueError, KeyError, TypeError) as e:
         raise _fail(f"cannot draft a policy: {e}") from None
@@ -119,4 +127,8 @@ def print_policy(policy: Policy) -> None:
     rho = policy.max_rho_per_query
     console.print(f"noise floor: {'none (exact answers allowed)' if rho is None else f'rho <= {rho:.6g} per query'}"
                   f"; min group size {policy.min_group_size}; daily limit {policy.daily_query_limit or 'none'}")
+    unit = policy.privacy_unit
+    console.print("privacy unit: " + (f"{unit.column}, at most {unit.max_rows} rows per ID per group and "
+                                      f"{unit.max_groups} groups per ID" if unit else "none (row-level)")
+                  + (f"; keeps only IDs starting with {', '.join(unit.prefixes)}" if unit and unit.prefixes else ""))
     console.print(f"policy hash: [bold]{policy.hash()}[/bold]")

@@ -11,6 +11,10 @@ A regression's moment vector (``LINREG``: n, Σz_a, Σz_a², Σz_a·z_b) is one 
 its own per-row bound |a|max·|b|max: after dividing each lane by its bound, a row moves the m-lane vector by at
 most √m in L2, and the even split gives every lane σ = bound·√(m / 2ρ) (to the Gaussian approximation of
 Skellam), the calibration for that L2 sensitivity.
+
+With a privacy unit (:mod:`privacy.unit`) neighbours differ by one ID, not one row: every family's
+per-row bound is multiplied by the unit's L1 and L2 factors (P·G·R and P·√G·R), whatever the family,
+so the rho charged is per ID; the quantisation unit then keeps the whole ID's sensitivity within 2^16.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from privacy.accountant import skellam_variance_for as _variance_for
 from privacy.errors import DPConfigError
 from privacy.plan import QUANTILE_BINS, TREE_KINDS, Component, Plan, tree_components
 from privacy.quantiles import rank_sd
+from privacy.unit import factors
 
 MAX_SENSITIVITY_UNITS = 1 << 16
 
@@ -77,6 +82,29 @@ def _fixed_bound(plan: Plan, column: str) -> float:
     return max(abs(float(spec.lo or 0)), abs(float(spec.hi or 0))) * spec.scale
 
 
+def group_count(plan: Plan) -> int:
+    """How many groups the plan's vector has (the product of its group-by domains)."""
+    return math.prod(len(plan.column(g).domain or ()) for g in plan.group_by)
+
+
+def quantisation_unit(plan: Plan, comp: Component) -> int:
+    """The per-row quantisation of a family: its whole per-ID sensitivity stays within 2^16 units."""
+    raw = raw_sensitivity(plan, comp)
+    if raw == 1:
+        return 1
+    l1f, _ = factors(plan.privacy_unit, group_count(plan))
+    return max(1, min(raw, math.ceil(raw * l1f / MAX_SENSITIVITY_UNITS)))
+
+
+def sensitivity(plan: Plan, comp: Component, unit: int, per_node: bool = False) -> tuple[float, float]:
+    """(L1, L2) sensitivity of a family in quantised units: the per-row bound times the privacy unit's
+    factors (``per_node``: one node's own rows, P = 1)."""
+    per_row = math.ceil(raw_sensitivity(plan, comp) / unit)
+    pu = plan.privacy_unit.per_node() if per_node and plan.privacy_unit else plan.privacy_unit
+    l1f, l2f = factors(pu, group_count(plan))
+    return per_row * l1f, per_row * l2f
+
+
 def no_noise(plan: Plan) -> NoisePlan:
     n = len(plan.components())
     return NoisePlan(units=(1,) * n, variances=(0.0,) * n, rho=0.0, delta=0.0)
@@ -92,13 +120,12 @@ def calibrate(plan: Plan, dp: DPParams | None) -> NoisePlan:
         raise DPConfigError("epsilon too small")
     units, variances, total = [], [], 0.0
     for comp in comps:
-        raw = raw_sensitivity(plan, comp)
-        unit = max(1, math.ceil(raw / MAX_SENSITIVITY_UNITS))
-        sens = math.ceil(raw / unit)
-        var = _variance_for(sens, sens, rho_each)
+        unit = quantisation_unit(plan, comp)
+        l1, l2 = sensitivity(plan, comp, unit)
+        var = _variance_for(l1, l2, rho_each)
         units.append(unit)
         variances.append(var)
-        total += skellam_rho(sens, sens, var)
+        total += skellam_rho(l1, l2, var)
     return NoisePlan(tuple(units), tuple(variances), total, dp.delta)
 
 

@@ -71,7 +71,7 @@ def atoms_plan(plan: Plan) -> Plan:
         elif a.column is not None and all(x.column != a.column or x.kind != "count" for x in aggs[1:]):
             aggs.append(Aggregate("count", a.column, f"count:{a.column}"))
     atoms = Plan(aggregates=tuple(aggs), group_by=plan.in_domain, where=None, columns=plan.columns,
-                 in_domain=plan.in_domain)
+                 in_domain=plan.in_domain, privacy_unit=plan.privacy_unit)
     if atoms.vector_length() > MAX_LANES:
         raise QueryError("GROUP BY", f"the product's public partition has more than {MAX_LANES} cells; "
                                      "exact answers cannot be checked against differencing")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ledger.canonical import canonical_json
+from privacy.unit import PrivacyUnit
 
 Scalar = int | float | str
 KINDS = frozenset({"count", "sum", "avg", "var", "stddev", "histogram", "quantile", "min", "max", "linreg"})
@@ -209,6 +210,9 @@ class Plan:
     in_domain: tuple[str, ...] = ()
     """Columns whose value must lie in their public domain for a row to count at all (exact
     products: see :mod:`privacy.disclosure`); empty for everything else."""
+    privacy_unit: PrivacyUnit | None = None
+    """The ID column whose contribution each node bounds before aggregating (:mod:`privacy.unit`);
+    None: a row is the unit."""
     complete: tuple[str, ...] = ()
     """Columns that must all be non-NULL for a row to count at all (LINREG's complete cases: then
     ``COUNT(*)`` is the number of rows the fit uses); empty for everything else."""
@@ -233,6 +237,8 @@ class Plan:
         }
         if self.in_domain:
             d["in_domain"] = list(self.in_domain)
+        if self.privacy_unit is not None:
+            d["privacy_unit"] = self.privacy_unit.to_dict()
         if self.complete:
             d["complete"] = list(self.complete)
         return d
@@ -258,6 +264,7 @@ class Plan:
             columns=tuple(ColumnSpec.from_dict(c) for c in d["columns"]),
             version=int(d.get("version", 1)),
             in_domain=tuple(str(c) for c in d.get("in_domain") or ()),
+            privacy_unit=PrivacyUnit.from_dict(d["privacy_unit"]) if d.get("privacy_unit") else None,
             complete=tuple(str(c) for c in d.get("complete") or ()),
         )
 

@@ -32,6 +32,7 @@ from registry.catalog_sql import (
 from registry.errors import InvalidInput, NotFound
 from registry.limits import MAX_FEN
 from registry.models import Product, ProductStatus
+from registry.privacy_unit import privacy_unit_view
 from registry.schemas import CatalogPage, ChainReceiptOut, ProductOut
 
 PRODUCTS: sa.Table = Product.__table__  # type: ignore[attr-defined]
@@ -109,7 +110,9 @@ def _render(row: tuple[Any, ...], dialect: sa.Dialect) -> bytes:
         chain=ChainReceiptOut(state=v["chain_state"], tx_hash=v["tx_hash"], block_number=v["block_number"],
                               log_index=v["log_index"]),
         created_at=v["created_at"], updated_at=v["updated_at"], listed_at=v["listed_at"],
-        notice_ends_at=v["notice_ends_at"], deliverable=v["deliverable"], model=v["model_spec"] or None)
+        notice_ends_at=v["notice_ends_at"], deliverable=v["deliverable"], model=v["model_spec"] or None,
+        privacy_unit=privacy_unit_view(v["columns"], len(v["provider_ids"]), v["max_rows_per_id"],
+                                       v["max_groups_per_id"], v["ids_partitioned"]))
     return _PRODUCT_JSON(out)
 
 

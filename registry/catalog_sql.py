@@ -27,11 +27,13 @@ from sqlmodel import AutoString
 
 from registry.access import PUBLIC_STATUSES
 from registry.models import Product, ProductProvider
+from registry.queries.models import QueryPolicy
 
 Sort = Literal["newest", "oldest", "title", "title_desc", "price", "price_desc"]
 NO_PRICE = 2**62  # the price key of a product without a price: it sorts as the highest price
 
 _TABLE: sa.Table = Product.__table__  # type: ignore[attr-defined]
+_POLICIES: sa.Table = QueryPolicy.__table__  # type: ignore[attr-defined]
 # The price order's key; `ix_products_price_key_pk` (migration 0820) indexes exactly this expression, so the
 # constant is literal SQL (an index on an expression is used only for the same expression, not a parameter).
 PRICE_KEY = sa.func.coalesce(_TABLE.c.price_from_fen, sa.literal_column(str(NO_PRICE), sa.BigInteger()))
@@ -62,11 +64,15 @@ VIEW_COLUMNS = ("pk", "id", "code", "status", "version", "title", "description",
                 "license", "source_statement", "authorization_id", "authorization_basis", "resource_ids",
                 "provider_ids", "classification", "scale", "columns", "sample", "quality", "offers",
                 "price_from_fen", "metadata_hash", "chain_state", "tx_hash", "block_number", "log_index",
-                "created_at", "updated_at", "listed_at", "notice_ends_at", "deliverable", "model_spec", "verification")
+                "created_at", "updated_at", "listed_at", "notice_ends_at", "deliverable", "model_spec", "verification",
+                "max_rows_per_id", "max_groups_per_id", "ids_partitioned")
+POLICY_COLUMNS = ("max_rows_per_id", "max_groups_per_id", "ids_partitioned")  # the privacy unit, from the policy
 TIME_COLUMNS = ("created_at", "updated_at", "listed_at", "notice_ends_at")
 
 
 def _raw(name: str) -> Any:
+    if name in POLICY_COLUMNS:  # null without a policy row (the defaults apply)
+        return sa.select(_POLICIES.c[name]).where(_POLICIES.c.product_id == _TABLE.c.id).scalar_subquery().label(name)
     column = _TABLE.c[name]
     if name in JSON_COLUMNS:
         return sa.cast(column, sa.Text).label(name)

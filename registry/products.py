@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from ledger.ids import chain_id_of, hex32
@@ -16,6 +17,8 @@ from registry.codes import readable_code
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, found
 from registry.hashing import canonical_hash
 from registry.models import Account, Authorization, Product, ProductProvider, ProductStatus, Role
+from registry.privacy_unit import privacy_unit_view
+from registry.queries.models import QueryPolicy
 from registry.schemas import ChainReceiptOut, ProductIn, ProductOut, ProductPatch
 from registry.signing import new_id
 from registry.statuses import check_transition, level
@@ -50,10 +53,13 @@ def _check_sample(columns: list[dict[str, Any]], sample: list[dict[str, Any]]) -
     names = [c["name"] for c in columns]
     if len(set(names)) != len(names):
         raise InvalidInput("columns", "column names must be unique")
+    hidden = [c["name"] for c in columns if c.get("privacy_id")]
     for i, rec in enumerate(sample):
         for key in rec:
             if key not in names:
                 raise InvalidInput(f"sample[{i}].{key}", "not one of the product's columns")
+            if key in hidden:
+                raise InvalidInput(f"sample[{i}].{key}", "the privacy-ID column is never shown")
 
 
 def _check_providers(session: Session, ids: list[str]) -> None:
@@ -190,4 +196,13 @@ def product_view(row: Product) -> ProductOut:
         chain=ChainReceiptOut(state=row.chain_state, tx_hash=row.tx_hash, block_number=row.block_number,
                               log_index=row.log_index),
         created_at=row.created_at, updated_at=row.updated_at, listed_at=row.listed_at,
-        notice_ends_at=row.notice_ends_at, deliverable=row.deliverable, model=row.model_spec or None)
+        notice_ends_at=row.notice_ends_at, deliverable=row.deliverable, model=row.model_spec or None,
+        privacy_unit=_unit_view(row))
+
+
+def _unit_view(row: Product) -> dict[str, Any] | None:
+    """The product's privacy unit with its query policy's bounds (the defaults without one)."""
+    session = object_session(row)
+    policy = session.get(QueryPolicy, row.id) if session is not None and row.id else None
+    return privacy_unit_view(row.columns, len(row.provider_ids), policy.max_rows_per_id if policy else None,
+                             policy.max_groups_per_id if policy else None, policy.ids_partitioned if policy else False)

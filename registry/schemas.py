@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ledger.statements import StatementDomain
 from privacy.plan import MAX_DECIMALS
@@ -13,6 +13,7 @@ from privacy.plan import ColumnSpec as PlanColumn
 from registry.bindings import SignedBinding
 from registry.limits import Sample
 from registry.model_schemas import Deliverable, ModelSpec, check_model_spec
+from registry.privacy_unit import one_privacy_id
 from registry.verification_terms import VerificationSpec
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -181,6 +182,7 @@ class QueryColumn(Strict):
     group_by: bool = False
     domain: Annotated[list[str], Field(max_length=1000)] = Field(
         default_factory=list, description="public value domain of a group-by column")
+    privacy_id: bool = Field(False, description="the privacy-ID column: at most one; never queried or shown")
 
     @model_validator(mode="after")
     def _bounds(self) -> QueryColumn:
@@ -195,6 +197,8 @@ class QueryColumn(Strict):
             raise ValueError(f"column {self.name}: decimals only apply to number columns")
         if self.group_by and not self.domain:
             raise ValueError(f"group-by column {self.name} needs its public value domain")
+        if self.privacy_id and (self.group_by or self.type not in ("string", "integer")):
+            raise ValueError(f"privacy-ID column {self.name} must be a string or integer, never group_by")
         return self
 
 
@@ -219,7 +223,7 @@ class ProductFields(Strict):
     source_statement: Annotated[str, Field(min_length=1, max_length=5000)]
     classification: Literal["general", "important"]
     scale: Name
-    columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200)]
+    columns: Annotated[list[QueryColumn], Field(min_length=1, max_length=200), AfterValidator(one_privacy_id)]
     sample: Sample = []
     quality: Quality
     deliverable: Deliverable = "data"
@@ -344,6 +348,8 @@ class ProductOut(BaseModel):
     updated_at: datetime
     listed_at: datetime | None
     notice_ends_at: datetime | None = Field(None, description="in_notice: when the public notice period ends")
+    privacy_unit: dict[str, Any] | None = Field(None, description="{column, max_rows_per_id, max_groups_per_id, "
+                                                "providers_per_id}: the noise hides one ID; null: one row")
     deliverable: Deliverable = "data"
     model: dict[str, Any] | None = None
 

@@ -8,6 +8,11 @@
 * Xilingol county clinic visits by age band (旗县卫生院门诊量);
 * the Xilingol herder registry: each household's livestock holding (牧户牲畜存栏登记), on a node of its own.
 
+Where rows belong to an identifiable unit, it is the product's privacy-ID column (`privacy_id`): the feeder
+of the electricity rows, the clinic of the visit rows; each node then bounds each one's contribution. The
+livestock rows carry no animal or herder ID (each month's readings are drawn afresh), so that product keeps
+row-level privacy.
+
 Same seed, same bytes: the files' SHA-256 is the resources' content hash, so a rerun registers nothing new.
 """
 
@@ -96,7 +101,7 @@ def _electricity(rng: random.Random) -> Iterator[Row]:
                 for feeder in range(1, 9):
                     mwh = max(50.0, rng.gauss(base * size * season / 8, base * 0.02))
                     share = min(0.95, max(0.1, rng.gauss(0.62 if sector == "数据中心" else 0.38, 0.06)))
-                    yield {"district": district, "month": month, "sector": sector, "feeder": f"F{feeder}",
+                    yield {"district": district, "month": month, "sector": sector, "feeder": f"{district}-F{feeder}",
                            "consumption_mwh": round(mwh, 1), "renewable_mwh": round(mwh * share, 1),
                            "peak_load_mw": round(mwh / 24 / 30 * rng.uniform(1.4, 2.1), 2)}
 
@@ -124,7 +129,7 @@ def _clinics(rng: random.Random) -> Iterator[Row]:
             for band in AGE_BANDS:
                 for clinic in range(1, 5):
                     mean = {"0-14": 40, "15-44": 55, "45-64": 70, "65+": 85}[band] * (1.3 if month < "2024-03" else 1.0)
-                    yield {"county": county, "month": month, "age_band": band, "clinic": f"C{clinic}",
+                    yield {"county": county, "month": month, "age_band": band, "clinic": f"{county}-C{clinic}",
                            "visits": max(0, int(rng.gauss(mean, mean * 0.2))),
                            "chronic_visits": max(0, int(rng.gauss(mean * (0.5 if band == "65+" else 0.2), 4)))}
 
@@ -146,6 +151,7 @@ ELECTRICITY_COLUMNS = [
     {"name": "consumption_mwh", "type": "number", "min": 0, "max": 20000},
     {"name": "renewable_mwh", "type": "number", "min": 0, "max": 20000},
     {"name": "peak_load_mw", "type": "number", "min": 0, "max": 100},
+    {"name": "feeder", "type": "string", "privacy_id": True},
 ]
 DATACENTER_COLUMNS = [
     {"name": "campus", "type": "string", "group_by": True, "domain": list(CAMPUSES)},
@@ -161,6 +167,7 @@ CLINIC_COLUMNS = [
     {"name": "age_band", "type": "string", "group_by": True, "domain": AGE_BANDS},
     {"name": "visits", "type": "integer", "min": 0, "max": 500},
     {"name": "chronic_visits", "type": "integer", "min": 0, "max": 500},
+    {"name": "clinic", "type": "string", "privacy_id": True},
 ]
 # The herder registry (牧户牲畜存栏登记): each household's holding by banner, held by the league's livestock registry
 # on a node of its own; it backs the verification product (a bank checks a herder's holding before a loan).
@@ -218,7 +225,7 @@ def single(folder: Path, key: str, columns: list[dict[str, Any]],
             make: Callable[[random.Random], Iterator[Row]], seed: int) -> Dataset:
     path = folder / f"{key}.csv"
     n, digest, head = _write(path, make(random.Random(f"{seed}:{key}")))
-    keep = {c["name"] for c in columns}
+    keep = {c["name"] for c in columns if not c.get("privacy_id")}  # the sample never shows a privacy ID
     return Dataset(key, columns, [{k: v for k, v in r.items() if k in keep} for r in head], n, digest, path)
 
 

@@ -10,6 +10,7 @@ from api.portal.i18n_buying import BUYING_MESSAGES
 from api.portal.i18n_governance import GOVERNANCE_MESSAGES
 from api.portal.i18n_models import MODEL_MESSAGES
 from api.portal.i18n_operator import OPERATOR_MESSAGES
+from api.portal.i18n_privacy import PRIVACY_UNIT_MESSAGES
 from api.portal.i18n_reports import REPORT_MESSAGES
 from api.portal.i18n_verify import VERIFY_MESSAGES
 
@@ -360,6 +361,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **BUYING_MESSAGES,  # buying, licenses and receipts
     **BUDGET_MESSAGES,  # budget gauges, budget windows, the query preview
     **ACCOUNT_MESSAGES,  # statement, refunds, negotiations
+    **PRIVACY_UNIT_MESSAGES,  # whom the noise protects
     **MODEL_MESSAGES,  # model products
     **GOVERNANCE_MESSAGES,  # the exchange's, the authority's and the auditor's pages
     **VERIFY_MESSAGES,  # verification calls on the licenses page

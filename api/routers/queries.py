@@ -29,7 +29,7 @@ def preview(body: PreviewIn, c: BuyerCtx) -> PreviewOut:
 
 
 @router.put("/products/{ref}/query-policy", response_model=QueryPolicyOut,
-            summary="How the product answers queries: noise, threshold, suppression (operator, own)")
+            summary="How the product answers queries: noise, threshold, suppression, privacy unit (operator, own)")
 def set_policy(ref: str, body: QueryPolicyIn, c: OperatorCtx) -> QueryPolicyOut:
     product, row = query_policy.set_policy(c.session, c.actor, ref, body)
     c.commit()

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from privacy.errors import PolicyRefused, PrivacyError, ProtocolError, ProviderAuthError, SourceUnavailable
+from privacy.provider.bounding import keeping_prefixes
 from privacy.provider.enforce import Enforcer
 from privacy.provider.policy import Policy, PolicyFormatError, read_document, verify_policy
 from privacy.provider.sources import DataSource, open_source
@@ -137,12 +138,14 @@ def create_app(
     policy_path = resolve_policy(key_dir, policy_path)
     policy = load_node_policy(policy_path, node_id, identity, local) if policy_path else None
     policy_doc = read_document(policy_path) if policy_path else None
-    gate = Enforcer(policy, local.compute, key_dir) if policy else None
+    prefixes = policy.privacy_unit.prefixes if policy and policy.privacy_unit else ()
+    compute = keeping_prefixes(local.compute, prefixes) if prefixes else local.compute
+    gate = Enforcer(policy, compute, key_dir) if policy else None
     proto = ProviderSecAgg(
         node_id,
         identity,
         load_public_key(coord_hex) if coord_hex else None,
-        local.compute,
+        compute,
         require_noise=require_noise,
         gate=gate,
         policy_hash=policy.hash() if policy else None,

@@ -18,8 +18,10 @@ import duckdb
 
 from privacy.errors import ComputeRefused
 from privacy.plan import MAX_ROWS_PER_PROVIDER, Component, Cond, Plan
+from privacy.provider.bounding import duckdb_bounded
 
 TABLE = "data"
+BOUNDED = "bounded_rows"
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 
@@ -85,7 +87,8 @@ class LocalData:
         return con
 
     def check_plan(self, plan: Plan) -> None:
-        missing = [c.name for c in plan.columns if c.name not in self.columns]
+        names = [c.name for c in plan.columns] + ([plan.privacy_unit.column] if plan.privacy_unit else [])
+        missing = [n for n in names if n not in self.columns]
         if missing:
             raise ComputeRefused(f"columns not held by this provider: {missing}")
         for c in plan.columns:
@@ -112,20 +115,29 @@ class LocalData:
 
     def _compute(self, plan: Plan, units: list[int]) -> list[int]:
         comps = plan.layout().components
-        where, params = self._where(plan)
+        filtered, params = self._where(plan)
+        where = f"{TABLE} WHERE {filtered}"
         gcols = [_q(g) for g in plan.group_by]
         scalar = [(i, c) for i, c in enumerate(comps) if c.stat != "hist"]
         exprs = [self._expr(plan, c, units[i]) for i, c in scalar]
-        sql = f"SELECT {', '.join([*gcols, *exprs])} FROM {TABLE} WHERE {where}"
-        if gcols:
-            sql += f" GROUP BY {', '.join(gcols)}"
         with self._lock:
-            rows = self._con.execute(sql, params).fetchall()
-            hist_rows = [
-                (i, c, self._con.execute(self._hist_sql(plan, c, where), params).fetchall())
-                for i, c in enumerate(comps)
-                if c.stat == "hist"
-            ]
+            if plan.privacy_unit is not None:  # each ID bounded after the filter, one draw for every lane
+                self._con.execute(f"CREATE OR REPLACE TEMP TABLE {BOUNDED} AS SELECT * FROM "
+                                  f"{duckdb_bounded(plan.privacy_unit, plan.group_by, where)}", params)
+                where, params = f"{BOUNDED} WHERE TRUE", []
+            sql = f"SELECT {', '.join([*gcols, *exprs])} FROM {where}"
+            if gcols:
+                sql += f" GROUP BY {', '.join(gcols)}"
+            try:
+                rows = self._con.execute(sql, params).fetchall()
+                hist_rows = [
+                    (i, c, self._con.execute(self._hist_sql(plan, c, where), params).fetchall())
+                    for i, c in enumerate(comps)
+                    if c.stat == "hist"
+                ]
+            finally:
+                if plan.privacy_unit is not None:
+                    self._con.execute(f"DROP TABLE IF EXISTS {BOUNDED}")
         return cells_from_rows(plan, rows, hist_rows)
 
     def _clipped(self, plan: Plan, column: str) -> str:
@@ -153,6 +165,7 @@ class LocalData:
         return f"CAST(ROUND({self._clipped(plan, column)} * {plan.column(column).scale}) AS HUGEINT)"
 
     def _hist_sql(self, plan: Plan, comp: Component, where: str) -> str:
+        """``where``: the relation and its filter (``<table> WHERE <cond>``)."""
         assert comp.column is not None and comp.bins is not None
         lo, hi, bins = float(comp.lo or 0), float(comp.hi or 0), comp.bins
         spec = plan.column(comp.column)
@@ -162,7 +175,7 @@ class LocalData:
         sel = ", ".join([*gcols, f"CAST({b} AS BIGINT) AS b", f"COUNT({_q(comp.column)})"])
         group = ", ".join([*gcols, "b"])
         notnull = f"{_q(comp.column)} IS NOT NULL"
-        return f"SELECT {sel} FROM {TABLE} WHERE {where} AND {notnull} GROUP BY {group}"
+        return f"SELECT {sel} FROM {where} AND {notnull} GROUP BY {group}"
 
     def _where(self, plan: Plan) -> tuple[str, list[Any]]:
         params: list[Any] = []

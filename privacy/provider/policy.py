@@ -13,7 +13,12 @@ the signature or the content is bad. What it says, per dataset:
   coordinator can lower it, not even by listing made-up participants to raise ``t``; ``null`` only for
   data without personal information (exact answers allowed);
 * ``min_group_size``: every released cell must hold none or at least this many of the node's rows;
-* ``daily_query_limit``: plans the node evaluates per UTC day (``null``: no limit).
+* ``daily_query_limit``: plans the node evaluates per UTC day (``null``: no limit);
+* ``privacy_unit`` (optional): the node's privacy-ID column (declared with no uses: never grouped by,
+  filtered on or aggregated) and its ceilings ``max_rows_per_id`` (R) and ``max_groups_per_id`` (G); every
+  plan must then carry a privacy unit on that column within those ceilings, which the node enforces on its
+  rows before aggregating (:mod:`privacy.provider.bounding`); with ``id_prefixes`` the node keeps only IDs
+  starting with one of them (its share of IDs partitioned by provider).
 
 :func:`check_plan` applies the rules a plan can be checked against without reading data; the rest
 (local cell sizes, the daily count) are in :mod:`privacy.provider.enforce`.
@@ -32,10 +37,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.canonical import RecordFormatError, canonical_json, sha256_hex
 from privacy.accountant import skellam_rho
-from privacy.calibrate import raw_sensitivity
+from privacy.calibrate import sensitivity
 from privacy.errors import PolicyRefused, ProviderAuthError
 from privacy.plan import ColumnSpec, Plan
 from privacy.secagg.crypto import sign, verify
+from privacy.unit import PrivacyUnit
 
 POLICY_TYPE = "provider_policy"
 VERSION = 1
@@ -43,7 +49,9 @@ USES = ("group_by", "filter", "aggregate", "verify")
 TYPES = ("int", "float", "category")
 MAX_DECIMALS = 12
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
-RULES = ("undeclared_column", "column_use", "column_spec", "noise_floor", "min_group_size", "daily_limit")
+PREFIX = r"[A-Za-z0-9_.:-]{1,64}"
+RULES = ("undeclared_column", "column_use", "column_spec", "noise_floor", "min_group_size", "daily_limit",
+         "privacy_unit")
 """The rule names a refusal carries."""
 
 
@@ -78,12 +86,21 @@ class Policy:
     max_rho_per_query: float | None
     min_group_size: int
     daily_query_limit: int | None
+    privacy_unit: PrivacyUnit | None = None
+    """The node's privacy-ID column and its R and G ceilings (``providers`` unused: always 1)."""
 
     def to_body(self) -> dict[str, Any]:
-        return {"type": POLICY_TYPE, "version": VERSION, "node": self.node, "dataset": self.dataset,
+        body = {"type": POLICY_TYPE, "version": VERSION, "node": self.node, "dataset": self.dataset,
                 "columns": [c.to_dict() for c in self.columns.values()],
                 "max_rho_per_query": self.max_rho_per_query, "min_group_size": self.min_group_size,
                 "daily_query_limit": self.daily_query_limit}
+        if self.privacy_unit is not None:
+            unit: dict[str, Any] = {"column": self.privacy_unit.column, "max_rows_per_id": self.privacy_unit.max_rows,
+                                    "max_groups_per_id": self.privacy_unit.max_groups}
+            if self.privacy_unit.prefixes:
+                unit["id_prefixes"] = list(self.privacy_unit.prefixes)
+            body["privacy_unit"] = unit
+        return body
 
     def hash(self) -> str:
         """SHA-256 (hex) of the body's canonical JSON: what the exchange registers and the node reports."""
@@ -134,8 +151,8 @@ def policy_from_body(body: Any) -> Policy:
         raise PolicyFormatError(f"not a {POLICY_TYPE} version {VERSION}")
     known = {"type", "version", "node", "dataset", "columns", "max_rho_per_query", "min_group_size",
              "daily_query_limit"}
-    if set(body) != known:
-        raise PolicyFormatError(f"policy fields must be exactly {sorted(known)}")
+    if set(body) - {"privacy_unit"} != known:
+        raise PolicyFormatError(f"policy fields must be exactly {sorted(known)} (and optionally privacy_unit)")
     if not isinstance(body["node"], str) or not isinstance(body["dataset"], str) \
             or not re.fullmatch(NAME, body["dataset"]):
         raise PolicyFormatError("node must be a string and dataset a name of letters, digits, '_', '.', '-'")
@@ -152,7 +169,28 @@ def policy_from_body(body: Any) -> Policy:
         raise PolicyFormatError("min_group_size must be an integer >= 1")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise PolicyFormatError("daily_query_limit must be an integer >= 1 (or null: no limit)")
-    return Policy(body["node"], body["dataset"], {c.name: c for c in columns}, rho, k, limit)
+    by_name = {c.name: c for c in columns}
+    return Policy(body["node"], body["dataset"], by_name, rho, k, limit, _unit(body.get("privacy_unit"), by_name))
+
+
+def _unit(d: Any, columns: dict[str, ColumnRule]) -> PrivacyUnit | None:
+    """The declared privacy unit: a declared category or int column with no uses, and R, G ceilings."""
+    if d is None:
+        return None
+    if not isinstance(d, dict) or set(d) - {"id_prefixes"} != {"column", "max_rows_per_id", "max_groups_per_id"}:
+        raise PolicyFormatError("privacy_unit must be {column, max_rows_per_id, max_groups_per_id[, id_prefixes]}")
+    prefixes = d.get("id_prefixes", [])
+    if not isinstance(prefixes, list) or (prefixes == [] and "id_prefixes" in d) \
+            or any(not isinstance(p, str) or not re.fullmatch(PREFIX, p) for p in prefixes):
+        raise PolicyFormatError("id_prefixes must be a non-empty list of 1..64 letters, digits, '_', '.', ':', '-'")
+    rule = columns.get(d["column"]) if isinstance(d["column"], str) else None
+    if rule is None or rule.type not in ("category", "int") or rule.uses:
+        raise PolicyFormatError(f"privacy_unit column {d['column']!r} must be a declared category or int column "
+                                "with no uses (never grouped by, filtered on or aggregated)")
+    try:
+        return PrivacyUnit(d["column"], d["max_rows_per_id"], d["max_groups_per_id"], prefixes=tuple(prefixes))
+    except ValueError as e:
+        raise PolicyFormatError(str(e)) from None
 
 
 def sign_policy(policy: Policy, key: Ed25519PrivateKey) -> dict[str, Any]:
@@ -224,14 +262,34 @@ def share_rho(plan: Plan, units: list[int], variances: list[float], threshold: i
         share = var / threshold
         if not math.isfinite(share) or share <= 0:
             return math.inf
-        sens = math.ceil(raw_sensitivity(plan, comp) / unit)
-        total += skellam_rho(sens, sens, share)
+        l1, l2 = sensitivity(plan, comp, unit, per_node=True)
+        total += skellam_rho(l1, l2, share)
     return total
+
+
+def check_unit(policy: Policy, plan: Plan) -> None:
+    """A node that declares a privacy unit answers only plans bounding that ID within its R and G."""
+    mine, asked = policy.privacy_unit, plan.privacy_unit
+    if asked is not None and asked.partitioned and (mine is None or not mine.prefixes):
+        raise PolicyRefused("privacy_unit", "the plan counts each ID at one provider only; this node declares no "
+                                            "ID prefixes of its own")
+    if mine is None:
+        return
+    if asked is None:
+        raise PolicyRefused("privacy_unit", f"the plan has no privacy unit; this node bounds each "
+                                            f"{mine.column!r} to at most {mine.max_rows} rows per group")
+    if asked.column != mine.column:
+        raise PolicyRefused("privacy_unit", f"the plan bounds {asked.column!r}; this node's privacy ID is "
+                                            f"{mine.column!r}")
+    if asked.max_rows > mine.max_rows or asked.max_groups > mine.max_groups:
+        raise PolicyRefused("privacy_unit", f"the plan allows {asked.max_rows} rows per ID per group and "
+                                            f"{asked.max_groups} groups per ID; this node allows at most "
+                                            f"{mine.max_rows} and {mine.max_groups}")
 
 
 def check_plan(policy: Policy, plan: Plan, units: list[int], variances: list[float], threshold: int) -> None:
     """Raise :class:`PolicyRefused` (naming the rule) unless ``plan`` with this noise keeps every rule
-    that needs no data: declared columns, allowed uses, declared specs, the noise floor."""
+    that needs no data: declared columns, allowed uses, declared specs, the privacy unit, the noise floor."""
     used = _uses(plan)
     for name in sorted(set(used) | {c.name for c in plan.columns}):
         if name not in policy.columns:
@@ -244,6 +302,7 @@ def check_plan(policy: Policy, plan: Plan, units: list[int], variances: list[flo
                                               f"(allowed: {allowed})")
     for spec in plan.columns:
         _check_spec(spec, policy.columns[spec.name])
+    check_unit(policy, plan)
     if policy.max_rho_per_query is not None:
         rho = share_rho(plan, units, variances, threshold)
         if rho > policy.max_rho_per_query:

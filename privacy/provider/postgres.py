@@ -127,7 +127,8 @@ class PostgresSource:
             conn.close()
 
     def check_plan(self, plan: Plan) -> None:
-        missing = [c.name for c in plan.columns if c.name not in self.columns]
+        names = [c.name for c in plan.columns] + ([plan.privacy_unit.column] if plan.privacy_unit else [])
+        missing = [n for n in names if n not in self.columns]
         if missing:
             raise ComputeRefused(f"columns not held by this provider: {missing}")
         for c in plan.columns:

@@ -26,11 +26,13 @@ from sqlglot import exp
 
 from privacy.errors import ComputeRefused
 from privacy.plan import Component, Cond, Plan
+from privacy.provider.bounding import postgres_bounded, salt
 
 INTEGER_TYPES = ("int2", "int4", "int8")
 NUMBER_TYPES = (*INTEGER_TYPES, "float4", "float8", "numeric")
 DOUBLE = "DOUBLE"
 NUMERIC = "DECIMAL"
+ID_ALIAS = "pid"
 
 
 def _literal(value: Any) -> exp.Expr:
@@ -96,6 +98,7 @@ class Pushdown:
         names = sorted({n for c in self.comps for n in (c.column, c.other) if n is not None})
         self.cols = {n: Column(i, n, self._exact(n)) for i, n in enumerate(names)}
         self.ng = len(plan.group_by)
+        self.key = salt()  # one draw of the rows each privacy ID keeps, for all the plan's statements
 
     def _exact(self, name: str) -> bool:
         spec = self.plan.column(name)
@@ -124,7 +127,15 @@ class Pushdown:
             sel.append(exp.alias_(exp.column(col.name, quoted=True), f"v{col.index}", quoted=True))
             if self.plan.column(col.name).numeric:
                 sel.append(exp.alias_(self._clipped(col), f"x{col.index}", quoted=True))
+        if self.plan.privacy_unit is not None:
+            sel.append(exp.alias_(exp.column(self.plan.privacy_unit.column, quoted=True), ID_ALIAS, quoted=True))
         return exp.select(*sel).from_(self.table.copy()).where(self._where())
+
+    def _bounded(self) -> exp.Select:
+        """Level 1, each privacy ID's contribution bounded (:mod:`privacy.provider.bounding`)."""
+        rows = self._rows()
+        unit = self.plan.privacy_unit
+        return rows if unit is None else postgres_bounded(rows, unit, self.ng, ID_ALIAS, self.key)
 
     def _fixed(self) -> exp.Select:
         """Level 2: level 1 plus each numeric column's fixed-point value ``f<k>`` and its value rounded to
@@ -146,7 +157,7 @@ class Pushdown:
                 mod = _double(10.0 ** d)
                 h = exp.Div(this=_round_away(exp.Mul(this=x.copy(), expression=mod)), expression=mod.copy())
             sel += [exp.alias_(f, f"f{col.index}", quoted=True), exp.alias_(h, f"h{col.index}", quoted=True)]
-        return exp.select(*sel).from_(_subquery(self._rows(), "r"))
+        return exp.select(*sel).from_(_subquery(self._bounded(), "r"))
 
     def _source(self) -> exp.Subquery:
         return _subquery(self._fixed(), "s")

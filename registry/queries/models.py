@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel
 
 from registry.models import json_obj_col, utcnow
+from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID
 
 
 class ProviderNode(SQLModel, table=True):
@@ -22,6 +23,8 @@ class ProviderNode(SQLModel, table=True):
     url: str = Field(max_length=500)
     public_key: str = Field(max_length=64)
     policy_hash: str | None = Field(default=None, max_length=64)
+    id_prefixes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The privacy-ID prefixes its verified policy declares (None: none)."""
     registered_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -36,6 +39,9 @@ class QueryPolicy(SQLModel, table=True):
     min_group_size: int = 10
     default_epsilon: float = 0.1
     default_delta: float = 1e-6
+    max_rows_per_id: int = DEFAULT_ROWS_PER_ID
+    max_groups_per_id: int = DEFAULT_GROUPS_PER_ID
+    ids_partitioned: bool = False
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,9 +1,12 @@
 """A product's query policy: noise on or off, the provider threshold, group suppression, defaults.
 
-Two rules live here and nowhere else:
+Three rules live here and nowhere else:
 * noise may be off only for products none of whose resources carries a personal-information or
   commercial-secret tag;
-* the threshold of surviving providers must be a strict majority of the product's providers.
+* the threshold of surviving providers must be a strict majority of the product's providers;
+* a product with a privacy-ID column protects IDs, not rows: its plans carry the privacy unit (the column,
+  the policy's R and G, and P = the number of its providers, the worst case of one ID at every provider),
+  which every node enforces and calibration multiplies into every sensitivity (`privacy.unit`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
+from privacy.unit import PrivacyUnit
 from registry.actor import Actor
 from registry.errors import InvalidInput, RuleViolation
 from registry.models import Product, Resource
+from registry.privacy_unit import privacy_unit_view
 from registry.products import owned_product
 from registry.queries.models import QueryPolicy
+from registry.queries.partition import check_partition
 from registry.queries.schemas import QueryPolicyIn, QueryPolicyOut
 
 # Sensitivity tags that rule out exact answers: personal information (PIPL: personal and sensitive
@@ -56,6 +62,13 @@ def effective_threshold(product: Product, policy: QueryPolicy) -> int:
     return threshold
 
 
+def privacy_unit(product: Product, policy: QueryPolicy) -> PrivacyUnit | None:
+    """What every plan on the product carries: the ID column, R and G, and P = its number of providers."""
+    view = privacy_unit_view(product.columns, len(product.provider_ids), policy.max_rows_per_id,
+                             policy.max_groups_per_id, policy.ids_partitioned)
+    return PrivacyUnit.from_dict(view) if view else None
+
+
 def set_policy(session: Session, actor: Actor, ref: str, data: QueryPolicyIn) -> tuple[Product, QueryPolicy]:
     """The operator sets how its product answers queries."""
     product = owned_product(session, actor, ref)
@@ -65,6 +78,8 @@ def set_policy(session: Session, actor: Actor, ref: str, data: QueryPolicyIn) ->
     for key, value in data.model_dump().items():
         setattr(row, key, value)
     effective_threshold(product, row)
+    if row.ids_partitioned:
+        check_partition(session, product)
     row.updated_at = datetime.now(UTC)
     session.add(row)
     return product, row
@@ -73,6 +88,9 @@ def set_policy(session: Session, actor: Actor, ref: str, data: QueryPolicyIn) ->
 def policy_view(product: Product, row: QueryPolicy) -> QueryPolicyOut:
     n = len(product.provider_ids)
     threshold = row.threshold if row.threshold is not None else n // 2 + 1
+    unit = privacy_unit(product, row)
     return QueryPolicyOut(product_id=product.id, noise=row.noise, threshold=threshold, providers=n,
                           min_group_size=row.min_group_size, default_epsilon=row.default_epsilon,
-                          default_delta=row.default_delta)
+                          default_delta=row.default_delta, max_rows_per_id=row.max_rows_per_id,
+                          max_groups_per_id=row.max_groups_per_id, ids_partitioned=row.ids_partitioned,
+                          privacy_unit=unit.to_dict() if unit else None)

@@ -22,13 +22,15 @@ from sqlmodel import Session, col, select
 
 from ledger.records import append_record
 from privacy.coordinator import ProviderEndpoint
+from privacy.provider.policy import PolicyFormatError, verify_policy
 from privacy.secagg.constants import PROTOCOL
-from privacy.secagg.crypto import public_key_hex
+from privacy.secagg.crypto import load_public_key, public_key_hex
 from registry.actor import Actor
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Product, Role
-from registry.queries.egress import NodeAddressPolicy, NodeUnverified, fetch_identity
+from registry.queries.egress import NodeAddressPolicy, NodeUnverified, fetch_identity, fetch_node_json
 from registry.queries.models import ProviderNode
+from registry.queries.partition import check_provider_products
 from registry.queries.schemas import NodeIn, NodeOut
 
 COORDINATOR_KEY_FILE = "coordinator.key"
@@ -83,6 +85,20 @@ def _check_identity(data: NodeIn, ident: dict[str, Any], coordinator_pubkey: str
         raise NodeUnverified
 
 
+def _id_prefixes(data: NodeIn, egress: NodeAddressPolicy) -> list[str] | None:
+    """The privacy-ID prefixes of the node's signed policy (fetched, verified, hashing to the submitted hash)."""
+    if data.policy_hash is None:
+        return None
+    try:
+        policy = verify_policy(fetch_node_json(data.url, "/policy", egress), data.node_id,
+                               load_public_key(data.public_key))
+    except (PolicyFormatError, ValueError):
+        raise NodeUnverified("policy") from None
+    if policy.hash() != data.policy_hash:
+        raise NodeUnverified("policy")
+    return list(policy.privacy_unit.prefixes) if policy.privacy_unit and policy.privacy_unit.prefixes else None
+
+
 def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubkey: str,
                   policy: NodeAddressPolicy) -> ProviderNode:
     """Register (or move) the caller's node after checking its live identity and the policy it enforces;
@@ -90,6 +106,7 @@ def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubk
     actor.require(Role.PROVIDER)
     try:
         _check_identity(data, fetch_identity(data.url, policy), coordinator_pubkey)
+        prefixes = _id_prefixes(data, policy)
     except NodeUnverified:
         raise InvalidInput("url", UNVERIFIED) from None
     taken = session.exec(select(ProviderNode).where(ProviderNode.node_id == data.node_id,
@@ -104,7 +121,10 @@ def register_node(session: Session, actor: Actor, data: NodeIn, coordinator_pubk
     else:
         row.node_id, row.url, row.public_key, row.updated_at = data.node_id, data.url, data.public_key, now
         row.policy_hash = data.policy_hash
+    row.id_prefixes = prefixes
     session.add(row)
+    session.flush()
+    check_provider_products(session, actor.id)  # its partitioned products keep disjoint ID prefixes
     append_record(session, kind="provider.node", actor=actor.id, subject=actor.id,
                   data={"node_id": data.node_id, "url": data.url, "public_key": data.public_key,
                         "policy_hash": data.policy_hash})

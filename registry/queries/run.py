@@ -1,7 +1,8 @@
 """Running a buyer's query: parse, price, spend, federate, record.
 
 1. The license (the buyer's own) names the product, its columns and query kinds; the SQL is parsed
-   against the product's declared columns (bounds, public domains) and the license's allowances.
+   against the product's declared columns (bounds, public domains) and the license's allowances; the
+   plan carries the product's privacy unit, if it has one (`query_policy.privacy_unit`).
 2. The product's query policy decides noise: exact answers only for products without personal
    information (`query_policy.check_noise_off_allowed`), otherwise (epsilon, delta) calibrated to the
    plan; the cost charged is what the calibration actually uses (rho, and its epsilon at delta), and
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -50,7 +51,8 @@ from registry.actor import Actor
 from registry.errors import InvalidInput
 from registry.models import Product, Role
 from registry.products import get_product
-from registry.queries.policy import check_noise_off_allowed, effective_threshold, policy_of
+from registry.queries.partition import check_partition
+from registry.queries.policy import check_noise_off_allowed, effective_threshold, policy_of, privacy_unit
 from registry.queries.providers import product_endpoints
 from registry.queries.schemas import BudgetLeft, QueryIn, QueryOut
 from registry.trading.license_views import visible_license
@@ -65,9 +67,12 @@ def column_specs(product: Product) -> list[ColumnSpec]:
     """The product's declared columns as the query language sees them.
 
     Integers and numbers keep their bounds; everything else is a category. Only `group_by` columns
-    expose their value domain (integer domains are compared as integers)."""
+    expose their value domain (integer domains are compared as integers). The privacy-ID column is not
+    one: no query may name it (its nodes bound each ID's rows instead)."""
     specs = []
     for c in product.columns:
+        if c.get("privacy_id"):
+            continue
         kind = TYPES.get(c["type"], "category")
         domain: list[str | int] | None = None
         if c.get("group_by"):
@@ -144,6 +149,9 @@ def prepare(session: Session, actor: Actor, data: QueryIn,
                                          f"GET /licenses/{lic.id}/model")
     specs = column_specs(product)
     plan = parse_query(data.sql, specs, allowed_columns=set(lic.columns), allowed_kinds=set(lic.query_kinds))
+    plan = replace(plan, privacy_unit=privacy_unit(product, policy_of(session, product)))
+    if plan.privacy_unit is not None and plan.privacy_unit.partitioned:
+        check_partition(session, product)
     dp = _dp_params(session, product, data)
     if dp is None:  # exact answers: the differencing control of privacy.disclosure
         try:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from privacy.unit import MAX_GROUPS_PER_ID, MAX_ROWS_PER_ID
+from registry.privacy_unit import DEFAULT_GROUPS_PER_ID, DEFAULT_ROWS_PER_ID
 from registry.schemas import Strict, Uuid
 
 Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Ed25519 public key, 32 bytes, lower-case hex")]
@@ -54,6 +56,13 @@ class QueryPolicyIn(Strict):
     default_epsilon: Annotated[float, Field(
         strict=True, gt=0, le=100, description="per query when the buyer names none")] = 0.1
     default_delta: Annotated[float, Field(strict=True, gt=0, lt=1e-3)] = 1e-6
+    max_rows_per_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ROWS_PER_ID, description=(
+        "R: rows each privacy ID may contribute to each group, at each provider (products with a privacy-ID "
+        "column; chosen at random)"))] = DEFAULT_ROWS_PER_ID
+    max_groups_per_id: Annotated[int, Field(strict=True, ge=1, le=MAX_GROUPS_PER_ID, description=(
+        "G: groups each privacy ID may contribute to, at each provider"))] = DEFAULT_GROUPS_PER_ID
+    ids_partitioned: bool = Field(False, description="each privacy ID is held by one provider only: every node's "
+                                  "policy declares its own, non-overlapping ID prefixes and drops other IDs")
 
 
 class QueryPolicyOut(BaseModel):
@@ -64,6 +73,11 @@ class QueryPolicyOut(BaseModel):
     min_group_size: int
     default_epsilon: float
     default_delta: float
+    max_rows_per_id: int
+    max_groups_per_id: int
+    ids_partitioned: bool
+    privacy_unit: dict[str, Any] | None = Field(description="the product's privacy unit (column, R, G and how many "
+                                                            "providers one ID may span); null: a row is the unit")
 
 
 class QueryIn(Strict):

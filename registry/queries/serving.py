@@ -27,6 +27,8 @@ from privacy.secagg.crypto import load_public_key
 from registry.errors import RuleViolation
 from registry.models import Product
 from registry.queries.egress import NodeAddressPolicy, NodeUnverified, fetch_identity, fetch_node_json
+from registry.queries.models import QueryPolicy
+from registry.queries.partition import check_partition
 from registry.queries.providers import identity_matches, product_endpoints
 
 
@@ -62,6 +64,9 @@ def serves(node: ProviderEndpoint, product: Product, reach: NodeReach) -> bool:
 def require_serving_node(session: Session, product: Product, reach: NodeReach) -> str:
     """The id of the first of the product's nodes that serves it (in `provider_ids` order); NoServingNode
     otherwise."""
+    policy = session.get(QueryPolicy, product.id)
+    if policy is not None and policy.ids_partitioned:
+        check_partition(session, product)
     endpoints, _missing = product_endpoints(session, product)
     for node in endpoints:
         if serves(node, product, reach):
