@@ -24,7 +24,7 @@ from api.demo.story_registration import APPROVAL, CHECKLIST_OK, NOTICE_SECONDS
 MODEL: dict[str, Any] = {"kind": "linear", "target": "body_temp_c",
                          "features": ["health_alerts", "daily_distance_km", "grazing_hours"]}
 MODEL_COLUMNS = ["health_alerts", "daily_distance_km", "grazing_hours", "body_temp_c"]
-MODEL_EPSILON = 1.0
+MODEL_EPSILON = 1.0  # the product-wide budget, spent on its one fit (the nodes allow at most ε 2 a query)
 HERDER = herder_id(0, 1)  # a household of 锡林浩特市 (the registry holds 382 head for it)
 
 
@@ -109,10 +109,12 @@ def sell(self: Plays, ids: dict[str, str], ends: float) -> None:
     ex, op, bank = self.as_("exchange"), self.as_("operator_xlg"), self.as_("bank")
     for key in ("model", "herders"):
         ex.complete_listing(ids[f"product_{key}"])
-    op.set_total_budget(ids["product_model"], 3.0, 1e-4)
+    op.set_total_budget(ids["product_model"], MODEL_EPSILON, 1e-4)
     fitted = op.fit_model(ids["product_model"], MODEL_EPSILON)
+    lo, hi = fitted["ci95"][1]
     self.step("operator_xlg", "lists and fits the health model by federated regression over 3 nodes",
-              f"ε {fitted['epsilon']:.2f} of the product's 3.0; R² {fitted['r2']:.2f}; model.fit recorded",
+              f"ε {fitted['epsilon']:.2f} (the product's whole budget); health_alerts {fitted['coef'][1]:+.2f} °C, "
+              f"95 % [{lo:.2f}, {hi:.2f}]: the stated error of ε {MODEL_EPSILON:g} over {fitted['n']:,} rows",
               f"record #{fitted['receipt']['seq']}")
     split = {"operator": 8000, "authority": 1000, "exchange": 1000}
     model_offer = op.create_offer(ids["product_model"], {
