@@ -15,22 +15,16 @@ Numbers travel as decimal strings (canonical JSON has no floats) and are compare
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.canonical import canonical_json, sha256_hex
 from privacy.errors import ProviderAuthError
+from privacy.sealbox import open_sealed_doc, seal, sealed_size
 from privacy.secagg.crypto import load_public_key, raw_public, verify
 
 ROUTE = "/verify"
@@ -42,7 +36,7 @@ OPS = ("=", ">=", "<=", ">", "<", "between", "within_pct")
 pct % of |target|), the others one value."""
 PLAINTEXT_SIZE = 1024
 """Every sealed statement is padded to this many bytes before encryption."""
-SEALED_SIZE = 32 + 12 + PLAINTEXT_SIZE + 16  # ephemeral key, nonce, padded statement, GCM tag
+SEALED_SIZE = sealed_size(PLAINTEXT_SIZE)
 INFO = b"provex-verify-v1"
 MAX_KEY = 200
 
@@ -114,10 +108,11 @@ def holds(claim: Claim, value: Fraction) -> bool:
             "<": value < v[0]}[op]
 
 
-def question_hash(key: str, claim: Claim) -> str:
-    """SHA-256 of the question (key and claim): each node's statement names it, so the buyer knows the
-    answer is to its own question."""
-    return sha256_hex(canonical_json({"key": key, "claim": claim.to_dict()}))
+def question_hash(key: str, claim: Claim, nonce: str) -> str:
+    """SHA-256 of the question (key, claim and the buyer's fresh random ``nonce``, so the hash, which the exchange
+    sees, cannot be matched against guessed keys): each node's statement names it, so the buyer knows the answer
+    is to its own question."""
+    return sha256_hex(canonical_json({"key": key, "claim": claim.to_dict(), "nonce": nonce}))
 
 
 # ------------------------------------------------------------------ sealing
@@ -139,40 +134,18 @@ def check_reply_key(hex_key: str) -> None:
         raise ClaimError("reply_key", "not a usable X25519 public key (32 bytes hex, not a low-order point)") from None
 
 
-def _aead_key(shared: bytes, call_id: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO + b"\0" + call_id.encode()).derive(shared)
-
-
 def seal_statement(statement: dict[str, Any], reply_key_hex_: str, call_id: str) -> str:
-    """The signed statement sealed to the buyer's reply key: base64 of ``eph_pub || nonce || AES-GCM(padded)``,
-    always :data:`SEALED_SIZE` bytes."""
-    data = canonical_json(statement)
-    if len(data) > PLAINTEXT_SIZE - 2:
-        raise ValueError("statement too long to seal")
-    padded = len(data).to_bytes(2, "big") + data + b"\0" * (PLAINTEXT_SIZE - 2 - len(data))
-    eph = X25519PrivateKey.generate()
-    peer = X25519PublicKey.from_public_bytes(bytes.fromhex(reply_key_hex_))
-    key = _aead_key(eph.exchange(peer), call_id)
-    nonce = os.urandom(12)
-    blob = raw_public(eph) + nonce + AESGCM(key).encrypt(nonce, padded, call_id.encode())
-    return base64.b64encode(blob).decode("ascii")
+    """The signed statement sealed to the buyer's reply key (HKDF info bound to the call id, the call id as
+    AAD), always :data:`SEALED_SIZE` bytes."""
+    return seal(statement, reply_key_hex_, INFO + b"\0" + call_id.encode(), call_id.encode(), PLAINTEXT_SIZE)
 
 
 def open_sealed(sealed: str, reply_key: X25519PrivateKey, call_id: str) -> dict[str, Any]:
     """The signed statement inside one sealed answer; :class:`ProviderAuthError` if it does not open."""
     try:
-        blob = base64.b64decode(sealed.encode("ascii"), validate=True)
-        if len(blob) != SEALED_SIZE:
-            raise ValueError("wrong size")
-        key = _aead_key(reply_key.exchange(X25519PublicKey.from_public_bytes(blob[:32])), call_id)
-        padded = AESGCM(key).decrypt(blob[32:44], blob[44:], call_id.encode())
-        n = int.from_bytes(padded[:2], "big")
-        doc = json.loads(padded[2:2 + n])
-    except (ValueError, InvalidTag, UnicodeError):
+        return open_sealed_doc(sealed, reply_key, INFO + b"\0" + call_id.encode(), call_id.encode(), PLAINTEXT_SIZE)
+    except ProviderAuthError:
         raise ProviderAuthError("a sealed answer failed to open") from None
-    if not isinstance(doc, dict):
-        raise ProviderAuthError("a sealed answer holds no statement")
-    return doc
 
 
 def bundle_hash(sealed: list[str]) -> str:

@@ -23,7 +23,7 @@ from privacy.errors import PolicyRefused, PrivacyError, ProviderAuthError, Provi
 from privacy.secagg.constants import COORDINATOR
 from privacy.secagg.crypto import load_public_key, sign_with_digest, verify_with_digest
 from privacy.secagg.refusal import raise_if_refusal
-from privacy.verify import REPLY, REQUEST, ROUTE, SEALED_SIZE, Claim
+from privacy.verify import REPLY, REQUEST, ROUTE, SEALED_SIZE
 
 _CLIENT = httpx.Client(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
 _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="verify")
@@ -32,19 +32,23 @@ SEALED_B64 = 4 * ((SEALED_SIZE + 2) // 3)
 
 @dataclass(frozen=True)
 class VerifyRequest:
-    """What the coordinator asks every node: the call, the key column, the key, the claim, the reply key."""
+    """What the coordinator asks every node: the call, the key column, the claim's column and operator, the
+    question hash, the buyer's reply key, and each node's sealed question (node id -> sealed; it cannot open them)."""
 
     call_id: str
     key_column: str
-    key: str
-    claim: Claim
+    claim_column: str
+    claim_op: str
+    question: str
     reply_key: str
+    sealed: dict[str, str]
 
 
 def _ask(signing_key: Ed25519PrivateKey, node: ProviderEndpoint, req: VerifyRequest, timeout: float) -> str:
     body = {"type": REQUEST, "to": node.id, "nonce": secrets.token_hex(16), "ts": int(time.time()),
-            "call": req.call_id, "key_column": req.key_column, "key": req.key, "claim": req.claim.to_dict(),
-            "reply_key": req.reply_key}
+            "call": req.call_id, "key_column": req.key_column,
+            "claim": {"column": req.claim_column, "op": req.claim_op}, "question": req.question,
+            "reply_key": req.reply_key, "sealed": req.sealed[node.id]}
     envelope, digest = sign_with_digest(body, COORDINATOR, signing_key)
     try:
         resp = _CLIENT.post(node.url.rstrip("/") + ROUTE, json=envelope, timeout=timeout)

@@ -114,6 +114,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/licenses/{license_id}/model"): "license_model",
     ("POST", "/verifications"): "verification_call",
     ("GET", "/licenses/{license_id}/verifications"): "verifications",
+    ("GET", "/licenses/{license_id}/verification-nodes"): "verification_nodes",
     ("GET", "/ledger/records/{seq}"): "record",
     ("GET", "/audit/products/{ref}/trace"): "trace",
     ("GET", "/audit/accounts/{account_id}/actions"): "account_actions",

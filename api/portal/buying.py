@@ -118,8 +118,18 @@ def licenses(new: str = "", p: Page = Depends(page("buyer"))) -> Response:
     products = {pid: p.client.product(pid) for pid in {lic["product_id"] for lic in items}}
     figures = {lic["id"]: budgets.license_figure(p.client, lic) for lic in items}
     calls = {lic["id"]: p.client.verifications(lic["id"]) for lic in items if "verify" in lic["terms"]["query_kinds"]}
+    nodes = {lid: _verification_nodes(p, lid) for lid in calls}
     return p.render("licenses.html", licenses=items, products=products, balance=_balance(p), new=new,
-                    figures=figures, calls=calls)
+                    figures=figures, calls=calls, nodes=nodes)
+
+
+def _verification_nodes(p: Page, license_id: str) -> list[Any]:
+    """The nodes a verification question is sealed to (the tab checks each node's signature on its sealing key);
+    none when a node cannot be reached (the form then says so)."""
+    try:
+        return p.client.verification_nodes(license_id)
+    except ApiError:
+        return []
 
 
 @router.get("/buyer/licenses/{license_id}/receipt")

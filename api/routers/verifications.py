@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import BuyerCtx, CoordinatorKey
+from api.deps import BuyerCtx, CoordinatorKey, NodeReachDep
 from registry.queries import verify as svc
 from registry.queries.run import QueryContext
-from registry.queries.verify_schemas import VerificationCallOut, VerifyIn, VerifyOut
+from registry.queries.verify_schemas import VerificationCallOut, VerificationNode, VerifyIn, VerifyOut
 
 router = APIRouter(tags=["queries"])
 
@@ -22,3 +22,9 @@ def verify(body: VerifyIn, c: BuyerCtx, key: CoordinatorKey) -> VerifyOut:
             summary="The license's verification calls: when, claim column and operator, result hash, receipt (buyer)")
 def calls(license_id: str, c: BuyerCtx) -> list[VerificationCallOut]:
     return svc.list_calls(c.session, c.actor, license_id)
+
+
+@router.get("/licenses/{license_id}/verification-nodes", response_model=list[VerificationNode],
+            summary="The product's nodes: registered keys and node-signed sealing keys to seal questions to (buyer)")
+def nodes(license_id: str, c: BuyerCtx, reach: NodeReachDep) -> list[VerificationNode]:
+    return svc.verification_nodes(c.session, c.actor, license_id, reach.egress)

@@ -24,10 +24,12 @@ from privacy.provider.enforce import Enforcer
 from privacy.provider.policy import Policy, PolicyFormatError, read_document, verify_policy
 from privacy.provider.sources import DataSource, open_source
 from privacy.provider.verify import NodeVerifier
+from privacy.sealbox import load_or_create_sealing_key
 from privacy.secagg.constants import PROTOCOL, REFUSAL_STATUS
 from privacy.secagg.crypto import load_or_create_identity, load_public_key, public_key_hex
 from privacy.secagg.provider import Handler, ProviderSecAgg
 from privacy.verify import ROUTE as VERIFY_ROUTE
+from privacy.verify_question import sealing_key_envelope
 
 
 def _status(err: PrivacyError) -> int:
@@ -133,6 +135,7 @@ def create_app(
     mount rounds."""
     key_dir = key_dir or default_key_dir(node_id)
     identity = load_or_create_identity(key_dir)
+    sealing = load_or_create_sealing_key(key_dir)
     coord_hex = resolve_coordinator_key(key_dir, coordinator_pubkey)
     local = open_source(data)
     policy_path = resolve_policy(key_dir, policy_path)
@@ -162,6 +165,7 @@ def create_app(
             "protocol": PROTOCOL,
             "coordinator_key": coord_hex,
             "policy_hash": policy.hash() if policy else None,
+            "sealing_key": sealing_key_envelope(node_id, identity, sealing),
         }
 
     @app.get("/policy")
@@ -173,7 +177,7 @@ def create_app(
 
     for route, handler in proto.rounds().items():
         app.add_api_route(route, protocol_endpoint(key_dir, handler), methods=["POST"])
-    verifier = NodeVerifier(proto, policy, local, gate.allowance if gate else None)
+    verifier = NodeVerifier(proto, policy, local, gate.allowance if gate else None, sealing)
     app.add_api_route(VERIFY_ROUTE, protocol_endpoint(key_dir, verifier.answer), methods=["POST"])
     return app
 

@@ -1,7 +1,10 @@
 """A node's answer to a verification call: its own policy, its own rows of one key, one sealed signed bit.
 
-The coordinator's signed request (``verify_req``: call id, key column, key, claim, the buyer's reply key) is
-checked like a protocol round (signature, addressee, freshness, single-use nonce). The node then refuses,
+The coordinator's signed request (``verify_req``: call id, key column, the claim's column and operator, the
+question hash, the buyer's reply key and the question sealed to this node) is checked like a protocol round
+(signature, addressee, freshness, single-use nonce). The node opens the sealed question with its sealing key
+(:mod:`privacy.verify_question`: the key and the claim's values, which the exchange never sees) and checks it
+matches the request's question hash, column, operator and reply key. It then refuses,
 naming the rule, unless its signed policy declares both the key column and the claim column with the use
 ``verify`` (a node without a policy verifies nothing), and takes one plan of its daily allowance. It computes,
 on its own rows whose key column equals the key, the row count and the sum of the claim column (clipped to
@@ -16,7 +19,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from privacy.errors import PolicyRefused, ProtocolError
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from privacy.errors import PolicyRefused, ProtocolError, ProviderAuthError
 from privacy.plan import Aggregate, ColumnSpec, Cond, Plan
 from privacy.provider.enforce import DailyAllowance
 from privacy.provider.policy import Policy
@@ -24,43 +29,45 @@ from privacy.provider.sources import DataSource
 from privacy.secagg.crypto import sign
 from privacy.secagg.provider import ProviderSecAgg
 from privacy.secagg.refusal import refusal_body
-from privacy.verify import MAX_KEY, REPLY, REQUEST, STATEMENT, Claim, ClaimError, holds, question_hash, seal_statement
+from privacy.verify import MAX_KEY, REPLY, REQUEST, STATEMENT, Claim, ClaimError, holds, seal_statement
+from privacy.verify_question import open_question
 
 
 class NodeVerifier:
     """The ``POST /verify`` handler of a node."""
 
     def __init__(self, proto: ProviderSecAgg, policy: Policy | None, source: DataSource,
-                 allowance: DailyAllowance | None) -> None:
+                 allowance: DailyAllowance | None, sealing: X25519PrivateKey) -> None:
         self.proto = proto
+        self.sealing = sealing
         self.policy = policy
         self.source = source
         self.allowance = allowance
 
     def answer(self, envelope: Any) -> dict[str, Any]:
         body, req = self.proto.open_request(envelope, REQUEST)
-        call_id, key_column, key, reply_key = (str(body["call"]), str(body["key_column"]), body["key"],
-                                               str(body["reply_key"]))
-        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY or len(bytes.fromhex(reply_key)) != 32:
-            raise ProtocolError("a verification needs a key of 1..200 characters and a 32-byte reply key")
+        call_id, key_column, question = str(body["call"]), str(body["key_column"]), str(body["question"])
         c = body["claim"]
         try:
-            claim = Claim.parse(str(c["column"]), str(c["op"]), list(c["values"]))
+            q = open_question(str(body["sealed"]), self.sealing, self.proto.node_id, question)
         except ClaimError as e:
             raise ProtocolError(str(e)) from None
+        if (q.claim.column, q.claim.op, q.reply_key) != (c["column"], c["op"], body["reply_key"]) \
+                or not 0 < len(q.key) <= MAX_KEY:
+            raise ProviderAuthError("the sealed question does not match the request's claim and reply key")
         try:
-            spec_key, spec_claim = self._allowed(key_column, claim.column)
+            spec_key, spec_claim = self._allowed(key_column, q.claim.column)
             if self.allowance is not None:
                 self.allowance.take()
         except PolicyRefused as e:  # signed, bound to this request, as a plan's refusal
-            e.refusal = self.proto.reply(req, refusal_body(e, call_id, question_hash(key, claim)))
+            e.refusal = self.proto.reply(req, refusal_body(e, call_id, question))
             raise
-        match = self._lookup(spec_key, key, spec_claim, claim)
+        match = self._lookup(spec_key, q.key, spec_claim, q.claim)
         node = self.proto.node_id
-        statement = sign({"type": STATEMENT, "call": call_id, "node": node, "question": question_hash(key, claim),
-                          "match": match}, node, self.proto.identity)
+        statement = sign({"type": STATEMENT, "call": call_id, "node": node, "question": question, "match": match},
+                         node, self.proto.identity)
         return self.proto.reply(req, {"type": REPLY, "call": call_id,
-                                      "sealed": seal_statement(statement, reply_key, call_id)})
+                                      "sealed": seal_statement(statement, q.reply_key, call_id)})
 
     def _allowed(self, key_column: str, claim_column: str) -> tuple[ColumnSpec, ColumnSpec]:
         """The two columns as this node's policy declares them, if it allows them for ``verify``."""

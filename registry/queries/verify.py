@@ -7,7 +7,9 @@
    the product's limits the call is refused with `RateLimited` (429, naming the limit, `Retry-After`).
 3. `licenses.authorize_and_spend` charges one query of the license (one unit of a metered license: prepaid
    draw-down) with no privacy budget; the charge and the pending call are committed before any node is asked.
-4. `privacy.verify_call.ask_nodes` sends the coordinator-signed request to every node; each answers one
+4. `privacy.verify_call.ask_nodes` sends the coordinator-signed request to every node, carrying the question the
+   buyer sealed to that node (`privacy.verify_question`; the exchange never holds the key or the claim's values,
+   only the claim's column and operator and the salted question hash); each answers one
    sealed, signed, fixed-size statement. If any node refuses or fails, the charge is refunded and the call
    marked failed. The answers are shuffled, so their order says nothing about which node holds the key.
 5. A `verification.call` ledger record (call, license, charge, price, the bundle's hash, how many answers;
@@ -27,17 +29,26 @@ from sqlmodel import Session, col, func, select
 
 from ledger.records import append_record
 from privacy.coordinator import ProviderEndpoint
-from privacy.errors import NotEnoughProviders
-from privacy.verify import Claim, ClaimError, bundle_hash, check_reply_key, question_hash
+from privacy.errors import NotEnoughProviders, ProviderRefused
+from privacy.verify import OPS, ClaimError, bundle_hash, check_reply_key
 from privacy.verify_call import VerifyRequest, ask_nodes
+from privacy.verify_question import SEALED_QUESTION_B64
 from registry.actor import Actor
 from registry.errors import InvalidInput, RateLimited
 from registry.models import Product, Role
 from registry.products import get_product
+from registry.queries.egress import NodeAddressPolicy, NodeUnverified, fetch_identity
 from registry.queries.models import VerificationCall
 from registry.queries.providers import product_endpoints
 from registry.queries.run import QueryContext
-from registry.queries.verify_schemas import NodeKey, VerificationCallOut, VerifyIn, VerifyOut
+from registry.queries.verify_schemas import (
+    ClaimIn,
+    NodeKey,
+    VerificationCallOut,
+    VerificationNode,
+    VerifyIn,
+    VerifyOut,
+)
 from registry.trading.licenses import LicenseGrant, authorize_and_spend, buyers_license, refund_spend
 from registry.trading.models import License
 from registry.verification_terms import VerificationSpec
@@ -46,14 +57,20 @@ log = logging.getLogger("provex.verify")
 WINDOWS = (("per_minute", timedelta(minutes=1)), ("per_day", timedelta(days=1)))
 
 
-def claim_of(product: Product, data: VerifyIn) -> tuple[VerificationSpec, Claim]:
-    """The product's verification terms and the buyer's claim, checked against them, and the reply key (422 naming
-    the field)."""
+def _spec(product: Product) -> VerificationSpec:
     if not product.verification:
         raise InvalidInput("license_id", f"product {product.code} offers no verification calls")
-    spec = VerificationSpec.model_validate(product.verification)
+    return VerificationSpec.model_validate(product.verification)
+
+
+def claim_of(product: Product, data: VerifyIn) -> tuple[VerificationSpec, ClaimIn]:
+    """The product's verification terms and the claim's column and operator, checked against them, and the reply
+    key (422 naming the field). The claim's values are sealed: the nodes check them."""
+    spec = _spec(product)
+    claim = data.claim
     try:
-        claim = Claim.parse(data.claim.column, data.claim.op, data.claim.all_values())
+        if claim.op not in OPS:
+            raise ClaimError("claim.op", f"{claim.op!r} is not a claim operator (one of {', '.join(OPS)})")
         check_reply_key(data.reply_key)
     except ClaimError as e:
         raise InvalidInput(e.field, e.detail) from None
@@ -92,6 +109,34 @@ def _nodes(session: Session, product: Product) -> list[ProviderEndpoint]:
     return endpoints
 
 
+def verification_nodes(session: Session, actor: Actor, license_id: str,
+                       egress: NodeAddressPolicy) -> list[VerificationNode]:
+    """The product's nodes with their registered identity keys and their signed sealing keys (fetched from each
+    node's live `GET /identity`); the buyer checks each signature before sealing its question."""
+    lic = buyers_license(session, actor, license_id)
+    product = get_product(session, lic.product_id)
+    _spec(product)
+    out = []
+    for n in _nodes(session, product):
+        try:
+            envelope = fetch_identity(n.url, egress).get("sealing_key")
+        except NodeUnverified:
+            raise ProviderRefused({n.id: "its GET /identity did not answer"}) from None
+        if not isinstance(envelope, dict):
+            raise ProviderRefused({n.id: "it publishes no sealing key"})
+        out.append(VerificationNode(node_id=n.id, public_key=n.public_key_hex, sealing_key=envelope))
+    return sorted(out, key=lambda v: v.node_id)
+
+
+def _check_sealed(data: VerifyIn, nodes: list[ProviderEndpoint]) -> None:
+    """One sealed question of the fixed size per node of the product (422 ``sealed`` otherwise)."""
+    ids = sorted(n.id for n in nodes)
+    if sorted(data.sealed) != ids:
+        raise InvalidInput("sealed", f"one sealed question per node of the product: {', '.join(ids)}")
+    if any(len(s) != SEALED_QUESTION_B64 for s in data.sealed.values()):
+        raise InvalidInput("sealed", f"every sealed question is {SEALED_QUESTION_B64} base64 characters")
+
+
 def verify(session: Session, ctx: QueryContext, actor: Actor, data: VerifyIn) -> VerifyOut:
     """One verification call (see the module doc)."""
     actor.require(Role.BUYER)
@@ -99,6 +144,7 @@ def verify(session: Session, ctx: QueryContext, actor: Actor, data: VerifyIn) ->
     product = get_product(session, lic.product_id)
     spec, claim = claim_of(product, data)
     nodes = _nodes(session, product)
+    _check_sealed(data, nodes)
     check_rate(session, lic, spec)
     grant = authorize_and_spend(session, actor, lic.id, kinds={"verify"}, columns={spec.key, claim.column},
                                 epsilon=0.0, delta=0.0)
@@ -108,14 +154,14 @@ def verify(session: Session, ctx: QueryContext, actor: Actor, data: VerifyIn) ->
     session.add(call)
     session.commit()
     try:
-        sealed = ask_nodes(ctx.coordinator_key, nodes, VerifyRequest(call.id, spec.key, data.key, claim,
-                                                                     data.reply_key), ctx.timeout)
+        sealed = ask_nodes(ctx.coordinator_key, nodes, VerifyRequest(
+            call.id, spec.key, claim.column, claim.op, data.question_hash, data.reply_key, data.sealed), ctx.timeout)
     except BaseException:
         log.warning("verification %s on %s failed; refunding its charge", call.id, product.code)
         _fail(session, grant)
         raise
     random.SystemRandom().shuffle(sealed)
-    return _record(session, actor, product, grant, call, sealed, question_hash(data.key, claim), nodes)
+    return _record(session, actor, product, grant, call, sealed, data.question_hash, nodes)
 
 
 def _fail(session: Session, grant: LicenseGrant) -> None:

@@ -9,27 +9,34 @@ from pydantic import BaseModel, Field
 
 from registry.schemas import Strict, Uuid
 
-Number = float | int | str
-
 
 class ClaimIn(Strict):
-    """``column op value`` (``between``: ``values`` [lo, hi]; ``within_pct``: ``values`` [target, pct])."""
+    """The claim's column and operator: product terms the exchange checks. The key and the value(s) travel only
+    inside the sealed questions."""
 
     column: Annotated[str, Field(min_length=1, max_length=64)]
     op: Annotated[str, Field(min_length=1, max_length=16, description="=, >=, <=, >, <, between, within_pct")]
-    value: Number | None = None
-    values: Annotated[list[Number] | None, Field(max_length=2)] = None
-
-    def all_values(self) -> list[Any]:
-        return ([self.value] if self.value is not None else []) + list(self.values or [])
 
 
 class VerifyIn(Strict):
     license_id: Uuid
-    key: Annotated[str, Field(min_length=1, max_length=200, description="e.g. the herder's id")]
     claim: ClaimIn
+    question_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical "
+                                        "{key, claim, nonce}: every node's statement names it")]
     reply_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$",
                                     description="the buyer's X25519 public key (hex): the answers are sealed to it")]
+    sealed: Annotated[dict[str, str], Field(min_length=1, max_length=64, description="node id -> the question "
+                                            "{key, claim, nonce, reply_key} sealed to that node's sealing key "
+                                            "(GET /licenses/{id}/verification-nodes)")]
+
+
+class VerificationNode(BaseModel):
+    """A node of the product: its registered identity key (as on the ledger's `provider.node` record) and its
+    X25519 sealing key, in an envelope the node signed with that identity key (check it before sealing to it)."""
+
+    node_id: str
+    public_key: str
+    sealing_key: dict[str, Any]
 
 
 class NodeKey(BaseModel):

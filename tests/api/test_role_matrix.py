@@ -88,6 +88,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/licenses/{license_id}/model"): ({B}, NO_CALL),
     ("POST", "/verifications"): ({B}, {}),
     ("GET", "/licenses/{license_id}/verifications"): ({B}, NO_CALL),
+    ("GET", "/licenses/{license_id}/verification-nodes"): ({B}, NO_CALL),
     ("PUT", "/products/{ref}/query-policy"): ({OP}, {}),
     ("GET", "/products/{ref}/query-policy"): (ALL, NO_CALL),
     # trading

@@ -9,14 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from privacy.calibrate import no_noise
 from privacy.coordinator import Coordinator, ProviderEndpoint
-from privacy.errors import ProviderRefused
+from privacy.errors import ProviderAuthError, ProviderRefused
 from privacy.provider.app import create_app
 from privacy.secagg.coordinator import request
-from privacy.secagg.crypto import public_key_hex, sign
+from privacy.secagg.crypto import public_key_hex, raw_public, sign
 from privacy.sql import parse_query
+from privacy.verify_question import checked_sealing_key, sealing_key_envelope
 from tests.privacy.cluster import Cluster
 from tests.privacy.conftest import COLUMNS
 
@@ -133,4 +135,11 @@ def test_identity_key_persisted(cluster: Cluster) -> None:
     assert info["node"] == node.id
     assert info["public_key"] == (node.key_dir / "identity.pub").read_text().strip()
     assert (node.key_dir / "identity.key").stat().st_mode & 0o077 == 0
-    assert set(info) == {"node", "public_key", "protocol", "coordinator_key", "policy_hash"}
+    assert set(info) == {"node", "public_key", "protocol", "coordinator_key", "policy_hash", "sealing_key"}
+    # the X25519 sealing key for verification questions: beside the identity key, 0600, signed by the node
+    sealing = X25519PrivateKey.from_private_bytes((node.key_dir / "sealing.key").read_bytes())
+    assert (node.key_dir / "sealing.key").stat().st_mode & 0o077 == 0
+    assert checked_sealing_key(info["sealing_key"], node.id, info["public_key"]) == raw_public(sealing).hex()
+    forged = sealing_key_envelope(node.id, Ed25519PrivateKey.generate(), X25519PrivateKey.generate())
+    with pytest.raises(ProviderAuthError):  # a sealing key the exchange signed itself is refused
+        checked_sealing_key(forged, node.id, info["public_key"])

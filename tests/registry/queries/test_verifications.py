@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from api.client import ApiError, ProvexClient
 from ledger.keystore import Keystore
-from privacy.verify import OPS, SEALED_SIZE, Claim, new_reply_key, open_sealed, reply_key_hex
+from privacy.sealbox import sealed_size
+from privacy.verify import OPS, SEALED_SIZE, Claim, ClaimError, new_reply_key, open_sealed, reply_key_hex
+from privacy.verify_question import QUESTION_SIZE, SEALED_QUESTION_B64
 from registry.verification_terms import ClaimOp
 from tests.api.test_portal_security import Browser
 from tests.portal.test_portal_signing import open_key
@@ -51,6 +54,19 @@ def _buyer(qenv: QueryEnv) -> ProvexClient:
     return ProvexClient(s.url, s.keys["buyer"], timeout=30, signer=s.accounts["buyer"])
 
 
+def _exchange_holds(qenv: QueryEnv, secrets: tuple[str, ...]) -> list[str]:
+    """Where the exchange stores any of `secrets`: every row of its database (ledger records included) and its log."""
+    found = []
+    engine = qenv.server.db()
+    with engine.connect() as conn:
+        for table in sa.inspect(engine).get_table_names():
+            text = repr(conn.execute(sa.text(f'SELECT * FROM "{table}"')).all())
+            found += [f"{table}: {s}" for s in secrets if s in text]
+    engine.dispose()
+    logs = "".join(p.read_text(errors="replace") for p in qenv.server.home.glob("*.log"))
+    return found + [f"log: {s}" for s in secrets if s in logs]
+
+
 def _used(px: ProvexClient, license_id: str) -> tuple[int, list[bool]]:
     return px.license(license_id)["queries_used"], [c["refunded"] for c in px.charges(license_id)]
 
@@ -74,20 +90,26 @@ def test_a_call_releases_one_sealed_bit_and_is_charged_once(qenv: QueryEnv, herd
         no_key = px.verify_claim(lic["id"], "H-9-9", "head_count <= 5000")  # nobody holds it: as a false claim
         assert no_key["match"] is False and all(s["body"]["match"] is False for s in no_key["statements"])
         assert _used(px, lic["id"]) == (5, [False] * 5)
-        # the raw response: only equal-size ciphertexts; a holder's answer looks like a non-holder's
+        # the raw call: the exchange sees no key and no value, only equal-size ciphertexts both ways
         secret = new_reply_key()
-        claim = Claim.parse("head_count", ">=", [1]).to_dict()
-        first = px.verification_call(lic["id"], "H-0-3", claim, reply_key_hex(secret), idempotency_key="v-retry-1")
-        again = px.verification_call(lic["id"], "H-0-3", claim, reply_key_hex(secret), idempotency_key="v-retry-1")
+        claim = Claim.parse("head_count", "<=", ["4321.5"])  # '-' and '.' are not base64: a leak would show
+        question, sealed, _ = px.sealed_question(lic["id"], "H-0-3", claim, reply_key_hex(secret))
+        args = (lic["id"], {"column": "head_count", "op": "<="}, question.hash, reply_key_hex(secret), sealed)
+        body = json.dumps(args)
+        assert "H-0-3" not in body and "4321.5" not in body
+        assert {len(base64.b64decode(s)) for s in sealed.values()} == {sealed_size(QUESTION_SIZE)}
+        first = px.verification_call(*args, idempotency_key="v-retry-1")
+        again = px.verification_call(*args, idempotency_key="v-retry-1")
         assert again == first and _used(px, lic["id"]) == (6, [False] * 6)  # a retry is never charged twice
         assert len(first["sealed"]) == 3 and {len(base64.b64decode(s)) for s in first["sealed"]} == {SEALED_SIZE}
         assert "H-0-3" not in json.dumps(first) and "match" not in json.dumps(first)
         opened = [open_sealed(s, secret, first["call_id"]) for s in first["sealed"]]
         assert [d["body"]["match"] for d in opened].count(True) == 1
         assert first["charge_id"] == first["call_id"] and first["unit_price_fen"] == 50 and first["queries_left"] == 14
+        assert not _exchange_holds(qenv, ("H-0-3", "4321.5"))  # its database rows, ledger records and logs
         history = px.verifications(lic["id"])
     assert [h["status"] for h in history] == ["done"] * 6 and history[0]["bundle_hash"] == first["bundle_hash"]
-    assert (history[0]["claim_column"], history[0]["claim_op"]) == ("head_count", ">=")
+    assert (history[0]["claim_column"], history[0]["claim_op"]) == ("head_count", "<=")
 
 
 def test_each_call_is_a_signed_ledger_record(qenv: QueryEnv, herds: dict[str, Any]) -> None:
@@ -119,7 +141,14 @@ def test_a_node_refuses_a_column_its_policy_does_not_allow_and_the_call_is_refun
         assert e.value.status == 409 and e.value.code == "provider_policy_refused", e.value.body
         assert "column_use" in e.value.detail and "pasture_mu" in e.value.detail
         assert _used(px, lic["id"]) == (0, [True])  # charged, then refunded
-        assert [h["status"] for h in px.verifications(lic["id"])] == ["failed"]
+        # an exchange relaying a question under other terms than those sealed in it: every node refuses
+        reply = reply_key_hex(new_reply_key())
+        question, sealed, _ = px.sealed_question(lic["id"], "H-0-5", Claim.parse("head_count", "<=", [9]), reply)
+        with pytest.raises(ApiError) as e:
+            px.verification_call(lic["id"], {"column": "head_count", "op": ">="}, question.hash, reply, sealed)
+        assert e.value.status == 502 and "does not match the request" in e.value.detail, e.value.body
+        assert _used(px, lic["id"]) == (0, [True, True])
+        assert [h["status"] for h in px.verifications(lic["id"])] == ["failed", "failed"]
 
 
 def test_past_the_rate_limit_a_call_is_refused_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -> None:
@@ -127,9 +156,11 @@ def test_past_the_rate_limit_a_call_is_refused_naming_it(qenv: QueryEnv, herds: 
     with _buyer(qenv) as px:
         for _ in range(8):
             px.verify_claim(lic["id"], "H-0-1", "head_count >= 1")
+        reply = reply_key_hex(new_reply_key())
+        question, sealed, _ = px.sealed_question(lic["id"], "H-0-1", Claim.parse("head_count", ">=", [1]), reply)
     with qenv.server.client("buyer") as buyer:
-        r = buyer.post("/verifications", json={"license_id": lic["id"], "key": "H-0-1", "reply_key": "ab" * 32,
-                                               "claim": {"column": "head_count", "op": ">=", "value": 1}})
+        r = buyer.post("/verifications", json={"license_id": lic["id"], "claim": {"column": "head_count", "op": ">="},
+                                               "question_hash": question.hash, "reply_key": reply, "sealed": sealed})
     body = r.json()
     assert r.status_code == 429 and (body["error"], body["limit"], body["allowed"]) == ("rate_limited", "per_minute", 8)
     assert 1 <= body["retry_after"] <= 60 and r.headers["Retry-After"] == str(body["retry_after"])
@@ -141,16 +172,24 @@ def test_a_bad_claim_is_a_422_naming_it(qenv: QueryEnv, herds: dict[str, Any]) -
     lic = metered_license(qenv, herds["product"], 1)
     reply = reply_key_hex(new_reply_key())
     with qenv.server.client("buyer") as buyer:
-        r = buyer.post("/verifications", json={"license_id": lic["id"], "key": "H-0-1", "reply_key": "00" * 32,
-                                               "claim": {"column": "head_count", "op": ">=", "value": 3}})
+        def post(claim: dict[str, Any], reply_key: str = reply, sealed: Any = None) -> Any:
+            return buyer.post("/verifications", json={
+                "license_id": lic["id"], "claim": claim, "question_hash": "0" * 64, "reply_key": reply_key,
+                "sealed": sealed or {n: "A" * SEALED_QUESTION_B64 for n in herds["nodes"]}})
+        r = post({"column": "head_count", "op": ">="}, "00" * 32)
         assert r.status_code == 422 and r.json()["field"] == "reply_key", r.text  # a low-order point
-        for claim, field, word in [({"column": "head_count", "op": "~=", "value": 3}, "claim.op", "~="),
-                                   ({"column": "head_count", "op": "=", "value": 3}, "claim.op", "'='"),
-                                   ({"column": "banner", "op": ">=", "value": 3}, "claim.column", "banner"),
-                                   ({"column": "head_count", "op": "between", "value": 3}, "claim.values", "2")]:
-            r = buyer.post("/verifications", json={"license_id": lic["id"], "key": "H-0-1", "claim": claim,
-                                                   "reply_key": reply})
+        for claim, field, word in [({"column": "head_count", "op": "~="}, "claim.op", "~="),
+                                   ({"column": "head_count", "op": "="}, "claim.op", "'='"),
+                                   ({"column": "banner", "op": ">="}, "claim.column", "banner")]:
+            r = post(claim)
             assert r.status_code == 422 and r.json()["field"] == field and word in r.json()["detail"], r.text
+        r = post({"column": "head_count", "op": ">="}, sealed={"herds-0": "A" * SEALED_QUESTION_B64})
+        assert r.status_code == 422 and r.json()["field"] == "sealed" and "herds-1" in r.json()["detail"], r.text
+        r = post({"column": "head_count", "op": "between", "key": "H-0-1", "values": [3]})  # no key, no values
+        assert r.status_code == 422, r.text
+    with pytest.raises(ClaimError) as e:  # the values are sealed: the buyer's client checks them, then each node
+        Claim.parse("head_count", "between", [3])
+    assert e.value.field == "claim.values"
     with _buyer(qenv) as px:
         assert _used(px, lic["id"]) == (0, [])
     authz = make_authorization(qenv.server, [make_resource(qenv.server)["id"]])
