@@ -116,6 +116,11 @@ OPERATOR_MESSAGES: dict[str, dict[str, str]] = {
     "qk_var": {"zh": "方差", "en": "variance"},
     "qk_stddev": {"zh": "标准差", "en": "standard deviation"},
     "qk_histogram": {"zh": "直方图", "en": "histogram"},
+    "qk_quantile": {"zh": "分位数", "en": "quantiles"},
+    "qk_min": {"zh": "最小值", "en": "minimum"},
+    "qk_max": {"zh": "最大值", "en": "maximum"},
+    "qk_linreg": {"zh": "线性回归", "en": "linear regression"},
+    "qk_verify": {"zh": "核验", "en": "verification"},
     # registering a product
     "op_no_authorization": {"zh": "您没有有效的授权运营协议,无法登记产品。",
                             "en": "You hold no active authorization: no product can be registered."},
@@ -164,6 +169,7 @@ OPERATOR_MESSAGES: dict[str, dict[str, str]] = {
     "use_group_by": {"zh": "分组", "en": "group by"},
     "use_filter": {"zh": "筛选", "en": "filter"},
     "use_aggregate": {"zh": "聚合", "en": "aggregate"},
+    "use_verify": {"zh": "核验", "en": "verify"},
     "pv_policy_help": {"zh": "此策略由节点自己的密钥签名,哈希与交易所登记一致;节点拒绝任何超出策略的查询计划。",
                        "en": "The node signed this policy with its own key and its hash is the registered one; "
                              "the node refuses any query plan beyond it."},

@@ -11,6 +11,7 @@ proxy); the portal only reads the API as the signed-in operator. A registered pr
 from __future__ import annotations
 
 import json
+from typing import get_args
 from urllib.parse import quote
 
 from fastapi import Depends
@@ -22,11 +23,12 @@ from api.portal.i18n_operator import OPERATOR_ERRORS
 from api.portal.pages import Shown, shown_of
 from api.portal.revenue_chart import revenue_chart
 from api.portal.web import Page, page, portal_router, see_other
+from registry.trading.schemas import QueryKind
 
 router = portal_router()
 OFFER_KINDS = ("one_off", "subscription", "metered", "negotiable")
 BASES = ("revenue", "cost", "negotiated")
-QUERY_KINDS = ("count", "sum", "avg", "var", "stddev", "histogram")
+QUERY_KINDS: tuple[str, ...] = get_args(QueryKind)  # what an offer may license: the registry's one list
 COLUMN_TYPES = ("string", "integer", "number", "date", "boolean")
 FREQUENCIES = ("realtime", "daily", "weekly", "monthly", "quarterly", "yearly", "irregular")
 EDITABLE = ("draft",)
