@@ -99,6 +99,42 @@ def products_show(ref: str, api: str = API, key: str = KEY, as_json: bool = JSON
     console.print(table)
 
 
+POLICY_FIELDS = ("noise", "threshold", "min_group_size", "default_epsilon", "default_delta", "max_rows_per_id",
+                 "max_groups_per_id", "ids_partitioned")
+
+
+@products_app.command("policy")
+def products_policy(ref: str,
+                    rows_per_id: int = typer.Option(None, "--max-rows-per-id", help="R: rows per privacy ID a group"),
+                    groups_per_id: int = typer.Option(None, "--max-groups-per-id", help="G: groups per privacy ID"),
+                    min_group: int = typer.Option(None, "--min-group-size", help="smaller cells are suppressed"),
+                    partitioned: bool = typer.Option(None, "--ids-partitioned/--ids-shared",
+                                                     help="each privacy ID at one provider (disjoint prefixes)"),
+                    api: str = API, key: str = KEY, signer: str = SIGNER, as_json: bool = JSON_OUT) -> None:
+    """A product's query policy and privacy unit; with options, the operator changes them (signed). Example:
+    `provex products policy PX-2026-000003 --max-rows-per-id 5 --key $OPERATOR --signer operator`."""
+    changes = {k: v for k, v in (("max_rows_per_id", rows_per_id), ("max_groups_per_id", groups_per_id),
+                                 ("min_group_size", min_group), ("ids_partitioned", partitioned)) if v is not None}
+
+    def act(c: ProvexClient) -> Any:
+        current = c.query_policy(ref)
+        if not changes:
+            return current
+        return c.set_query_policy(ref, {**{k: current[k] for k in POLICY_FIELDS}, **changes})
+
+    policy = call(api, key, act, signer)
+    if as_json:
+        dump(policy)
+        return
+    table = Table(title=f"query policy of {ref}", show_header=False)
+    for k in (*POLICY_FIELDS, "providers"):
+        table.add_row(k, str(policy[k]))
+    unit = policy.get("privacy_unit")
+    table.add_row("privacy unit", f"{unit['column']} (R {policy['max_rows_per_id']}, G {policy['max_groups_per_id']})"
+                  if unit else "a row (no privacy-ID column)")
+    console.print(table)
+
+
 # ------------------------------------------------------------------------------------ query
 
 def query(sql: str = typer.Argument(..., help="SELECT agg[, ...] FROM data [WHERE ...] [GROUP BY ...]"),

@@ -113,6 +113,7 @@ def operator_product(ref: str, p: Page = Depends(page("operator"))) -> Response:
     except ApiError:
         purposes = []
     return p.render("operator_product.html", product=prod, nodes=nodes, offers=p.client.offers(prod["id"]),
+                    policy=p.client.query_policy(prod["id"]),
                     caps=_caps(p, prod["id"]), reviews=_reviews(p, prod["id"]), revisions=_revisions(p, prod),
                     editable=prod["status"] in EDITABLE, revisable=prod["status"] in REVISABLE,
                     kinds=OFFER_KINDS, bases=BASES, purposes=purposes, query_kinds=QUERY_KINDS,

@@ -183,3 +183,19 @@ def test_an_unreachable_api_chain_or_database_is_one_line(live_demo: LiveDemo, t
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 3 and "the database cannot be read" in out.stderr, out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_model_verification_and_the_privacy_unit_from_the_cli(live_demo: LiveDemo) -> None:
+    """The bank reads its licensed model and makes a verification call; an operator reads and changes a product's
+    privacy unit bounds (signed with its own key)."""
+    ids = live_demo.run.state["ids"]
+    model = provex(live_demo, "model", "show", ids["license_model"], who="bank").stdout
+    assert "health_alerts" in model and "(intercept)" in model, model
+    verdict = provex(live_demo, "verify", "--license", ids["license_verify"], "--key", "XL01-0001", "--claim",
+                     "head_count >= 300", who="bank").stdout
+    assert "→ match" in verdict, verdict
+    shown = provex(live_demo, "products", "policy", ids["code_electricity"], who="operator_hhht").stdout
+    assert "feeder" in shown, shown
+    out = as_json(provex(live_demo, "products", "policy", ids["code_electricity"], "--max-rows-per-id", "4", "--json",
+                         who="operator_hhht"))
+    assert out["max_rows_per_id"] == 4 and out["privacy_unit"]["column"] == "feeder"

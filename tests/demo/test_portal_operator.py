@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.demo import test_portal
@@ -95,8 +96,20 @@ def test_operator_registers_a_product_submits_it_and_publishes_an_offer_in_zh(as
     active.locator("form.withdraw button").click()
     expect(page.locator("[data-testid=flash]")).to_have_text("报价已撤回。", timeout=60_000)
     assert page.locator("#op-offers tr[data-active=false]").count() == 1
+
+    assert "逐行" in page.locator("[data-testid=privacy-unit]").inner_text()  # no privacy-ID column: a row
+    policy = page.locator("#policy-form")
+    policy.locator("[name=max_rows_per_id]").fill("3")
+    policy.locator("[name=min_group_size]").fill("12")
+    policy.locator("button[type=submit]").click()
+    expect(page.locator("[data-testid=flash]")).to_have_text("查询策略已保存。", timeout=60_000)
+    code = page.url.rstrip("/").rsplit("/", 1)[-1]
+    auth = {"Authorization": f"Bearer {live_demo.key('operator_xlg')}"}
+    with httpx.Client(base_url=live_demo.url, headers=auth) as c:
+        saved = c.get(f"/products/{code}/query-policy").json()
+    assert (saved["max_rows_per_id"], saved["min_group_size"], saved["noise"]) == (3, 12, True)
     page.goto(f"{live_demo.url}/portal/operator")
-    assert page.locator("#op-products tr[data-code]").count() == 2
+    assert page.locator("#op-products tr[data-code]").count() == 4  # the story's three and this one
 
 
 def test_an_offer_above_the_cap_is_refused_at_its_field_in_en(as_role: Any, live_demo: LiveDemo) -> None:
