@@ -83,7 +83,8 @@ def summary(console: Console, state: StoryState, portal: str, home: Path,
     console.print(f"API: {portal} (the CLI's default while the demo runs, from {home / endpoint.API_FILE}; "
                   "--api or PROVEX_API_URL override it)", soft_wrap=True, highlight=False)
     console.print(f"For the README's commands: . {home / endpoint.ENV_FILE}   (the buyer's key as PROVEX_API_KEY, "
-                  "AUDITOR_KEY, RPC, WITNESS, the demo keystore)", soft_wrap=True, highlight=False)
+                  "AUDITOR_KEY, BANK_KEY, VERIFY_LICENSE, RPC, WITNESS, the demo keystore)", soft_wrap=True,
+                  highlight=False)
     if witness is not None:
         w = witness
         console.print(f"Chain: {w.rpc_url} (`provex chain status` shows it)", soft_wrap=True)
@@ -160,7 +161,9 @@ class Demo:
         endpoint.write_env(self.home, {
             "PROVEX_HOME": str(self.home), "PROVEX_API_KEY": state.accounts["buyer"]["api_key"],
             "AUDITOR_KEY": state.accounts["auditor"]["api_key"], "PROVEX_KEYSTORE": str(keystore_dir(self.home)),
-            "PROVEX_KEYSTORE_PASSPHRASE": DEMO_PASSPHRASE, "RPC": w.rpc_url, "WITNESS": w.address})
+            "PROVEX_KEYSTORE_PASSPHRASE": DEMO_PASSPHRASE, "RPC": w.rpc_url, "WITNESS": w.address,
+            "BANK_KEY": state.accounts.get("bank", {}).get("api_key", ""),
+            "VERIFY_LICENSE": state.ids.get("license_verify", "")})  # absent in a state saved by an older demo
         return state, played
 
     def start_chain(self, sup: Supervisor) -> None:
