@@ -66,13 +66,14 @@ def test_catalog_search_and_filters(as_role: Any, live_demo: LiveDemo) -> None:
     assert ids["code_clinics"] not in codes  # rejected: buyers never see it
     assert ids["code_electricity"] not in codes  # no provider node serves it: not listed
     shot(page, "catalog")
-    page.fill("input[name=q]", "耳标")
+    page.fill("input[name=q]", "耳标 月度")  # every word must match: the ear-tag product, not the model built on it
     page.click("form.filters button")
     assert cards.count() == 1
     assert "锡林郭勒盟牲畜耳标监测" in cards.first.inner_text()
     assert "¥2,000.00" in cards.first.inner_text()
-    page.goto(f"{live_demo.url}/portal/catalog?sector=agriculture")
-    assert cards.count() == 1 and "耳标" in cards.first.inner_text()
+    page.goto(f"{live_demo.url}/portal/catalog?sector=agriculture")  # livestock, its model, the herder registry
+    agriculture = cards.evaluate_all("els => els.map(e => e.dataset.code)")
+    assert sorted(agriculture) == sorted(ids[f"code_{k}"] for k in ("livestock", "model", "herders"))
     page.goto(f"{live_demo.url}/portal/catalog?q=nothing-matches-this")
     assert cards.count() == 0 and page.locator("text=没有符合条件的产品").is_visible()
 

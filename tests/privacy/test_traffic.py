@@ -139,7 +139,7 @@ def test_recorded_provider_traffic_is_protocol_only(
             assert head.startswith(b"HTTP/1.1 200"), head
             msg: dict[str, Any] = json.loads(body)
             if "public_key" in msg:  # GET /identity
-                assert set(msg) == {"node", "public_key", "protocol", "coordinator_key", "policy_hash"}
+                assert set(msg) == {"node", "public_key", "protocol", "coordinator_key", "policy_hash", "sealing_key"}
                 continue
             assert set(msg) == {"body", "signer", "sig"} and msg["signer"] == node.id
             inner = msg["body"]
