@@ -48,6 +48,7 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "tag_public_security": {"zh": "公共安全", "en": "public security"},
     "update_frequency": {"zh": "更新频率", "en": "Update frequency"},
     "rows": {"zh": "行数", "en": "Rows"},
+    # update frequencies (the resource and product forms of every role)
     "freq_realtime": {"zh": "实时", "en": "real time"},
     "freq_daily": {"zh": "每日", "en": "daily"},
     "freq_weekly": {"zh": "每周", "en": "weekly"},
