@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.canonical import canonical_json
 from privacy.errors import ProviderAuthError
-from privacy.secagg.crypto import raw_public
+from privacy.secagg.crypto import raw_public, secret_file
 
 
 def sealed_size(size: int) -> int:
@@ -65,12 +65,4 @@ def open_sealed_doc(sealed: str, key: X25519PrivateKey, info: bytes, aad: bytes,
 
 def load_or_create_sealing_key(key_dir: Path) -> X25519PrivateKey:
     """A node's X25519 sealing key: ``sealing.key`` (raw 32 bytes, mode 0600) beside its identity key."""
-    key_dir.mkdir(parents=True, exist_ok=True)
-    path = key_dir / "sealing.key"
-    if path.exists():
-        return X25519PrivateKey.from_private_bytes(path.read_bytes())
-    key = X25519PrivateKey.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes_raw())
-    return key
+    return X25519PrivateKey.from_private_bytes(secret_file(key_dir / "sealing.key"))

@@ -223,19 +223,20 @@ class Story:
         self.step("authority", "authorizes 2 operators (授权运营), 3 years", "on chain: AuthorizationGranted",
                   f"{xlg['code']}, {hhht['code']}")
 
-    def _product(self, who: str, ds: Dataset, authz: str, resource: str, providers: list[str],
-                 **fields: Any) -> Json:
+    def register_product(self, who: str, ds: Dataset, authz: str, resource: str, providers: list[str],
+                         key: str | None = None, **fields: Any) -> Json:
+        """`who` drafts a product over `ds` (once: `key`, default the dataset's, names it for a rerun)."""
         body = {"sector": "agriculture", "region_code": "152500", "temporal_start": "2024-01-01",
                 "temporal_end": "2024-12-31", "update_frequency": "monthly", "classification": "general",
                 "columns": ds.columns, "sample": ds.sample,
                 "authorization_id": self.state.ids[authz], "resource_ids": [self.state.ids[resource]],
                 "provider_ids": providers, **fields}
-        return self.as_(who).create_product(body, idempotency_key=f"demo-product-{ds.key}")
+        return self.as_(who).create_product(body, idempotency_key=f"demo-product-{key or ds.key}")
 
     def register_products(self) -> None:
         d = self.data
         providers = [self.id_of(f"provider_{n}") for n, *_ in LIVESTOCK_NODES]
-        livestock = self._product(
+        livestock = self.register_product(
             "operator_xlg", d["livestock"], "authz_xlg", "resource_livestock", providers,
             title="锡林郭勒盟牲畜耳标监测月度统计 (Xilingol livestock ear-tag telemetry)",
             description="12 个旗县市 2024 年逐月牲畜耳标监测：日均移动距离、放牧时长、体温、体重与健康预警。"
@@ -246,7 +247,7 @@ class Story:
             source_statement="锡林郭勒盟农牧局牲畜耳标监测数据，经授权运营加工。",
             scale=f"{d['livestock'].rows} 条记录，12 旗县 × 12 月 × 5 畜种", license="Provex 标准数据许可 v1",
             quality={"completeness": 0.97, "timeliness": 0.92, "accuracy": 0.95})
-        electricity = self._product(
+        electricity = self.register_product(
             "operator_hhht", d["electricity"], "authz_hhht", "resource_electricity", [],
             title="呼和浩特市分区用电与绿电消纳月报 (Hohhot district electricity and renewables)",
             description="9 个旗县区按行业的逐月用电量、绿电消纳量与峰值负荷，服务算电协同与绿色算力规划。\n"
@@ -255,7 +256,7 @@ class Story:
             source_statement="呼和浩特市能源局分区用电统计，经授权运营加工。",
             scale=f"{d['electricity'].rows} 条记录，9 区县 × 12 月 × 4 行业",
             quality={"completeness": 0.99, "timeliness": 0.95, "accuracy": 0.97})
-        clinics = self._product(
+        clinics = self.register_product(
             "operator_hhht", d["clinics"], "authz_hhht", "resource_clinics", [],
             title="旗县卫生院分年龄段门诊量 (County clinic visits by age band)",
             description="锡林郭勒盟 12 个旗县卫生院逐月分年龄段门诊量与慢病就诊量。\n"
@@ -265,7 +266,7 @@ class Story:
             scale=f"{d['clinics'].rows} 条记录，12 旗县 × 12 月 × 4 年龄段",
             sample=[{"county": "多伦县", "month": "2024-01", "age_band": "0-14", "visits": 3, "chronic_visits": 1}],
             quality={"completeness": 0.9, "timeliness": 0.8, "accuracy": 0.9})
-        datacenters = self._product(
+        datacenters = self.register_product(
             "operator_hhht", d["datacenters"], "authz_hhht", "resource_datacenters", [],
             title="和林格尔新区数据中心绿电消纳季报 (Horinger data-centre renewable share)",
             description="和林格尔数据中心集群 6 个园区逐季度、逐机房楼的 IT 负载、PUE、用电量与绿电消纳量，"

@@ -39,14 +39,15 @@ class Plays(Protocol):
 
     def id_of(self, who: str) -> str: ...
 
+    def register_product(self, who: str, ds: Dataset, authz: str, resource: str, providers: list[str],
+                         key: str | None = None, **fields: Any) -> Json: ...
+
 
 def _product(self: Plays, ids: dict[str, str], key: str, ds: Dataset, authz: str, resource: str,
              providers: list[str], **fields: Any) -> Json:
-    body = {"sector": "agriculture", "region_code": "152500", "temporal_start": "2024-01-01",
-            "temporal_end": "2024-12-31", "update_frequency": "monthly", "classification": "general",
-            "columns": ds.columns, "sample": ds.sample, "authorization_id": ids[authz], "resource_ids": [ids[resource]],
-            "provider_ids": providers, "license": "Provex 标准数据许可 v1", **fields}
-    p = self.as_("operator_xlg").create_product(body, idempotency_key=f"demo-product-{key}")
+    """The operator drafts and submits a product; its id and code go into `ids` under `key`."""
+    p = self.register_product("operator_xlg", ds, authz, resource, providers, key=key,
+                              license="Provex 标准数据许可 v1", **fields)
     ids[f"product_{key}"], ids[f"code_{key}"] = p["id"], p["code"]
     self.as_("operator_xlg").submit_product(p["id"])
     return p

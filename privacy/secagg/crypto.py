@@ -58,22 +58,25 @@ def load_public_key(hex_key: str) -> Ed25519PublicKey:
         raise ProviderAuthError(f"invalid Ed25519 public key: {e}") from None
 
 
-def load_or_create_identity(key_dir: Path) -> Ed25519PrivateKey:
-    """Load ``identity.key`` (raw 32-byte seed, mode 0600) from key_dir, creating it once."""
-    key_dir.mkdir(parents=True, exist_ok=True)
-    path = key_dir / "identity.key"
+def secret_file(path: Path) -> bytes:
+    """The raw 32-byte secret in ``path`` (mode 0600), created from the OS's randomness the first time (an
+    Ed25519 seed or an X25519 private key: both take any 32 bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-    key = Ed25519PrivateKey.generate()
-    seed = key.private_bytes(
-        serialization.Encoding.Raw,
-        serialization.PrivateFormat.Raw,
-        serialization.NoEncryption(),
-    )
+        return path.read_bytes()
+    secret = os.urandom(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(seed)
-    (key_dir / "identity.pub").write_text(public_key_hex(key) + "\n")
+        f.write(secret)
+    return secret
+
+
+def load_or_create_identity(key_dir: Path) -> Ed25519PrivateKey:
+    """Load ``identity.key`` (raw 32-byte seed, mode 0600) from key_dir, creating it once (and ``identity.pub``)."""
+    key = Ed25519PrivateKey.from_private_bytes(secret_file(key_dir / "identity.key"))
+    pub = key_dir / "identity.pub"
+    if not pub.exists():
+        pub.write_text(public_key_hex(key) + "\n")
     return key
 
 
