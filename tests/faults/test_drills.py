@@ -45,7 +45,6 @@ def test_chain_stops_mid_load(stack: Stack) -> None:
 
     load = drive(stack, threading.Thread(target=outage))
     assert not load.bad, load.bad[:5]
-    assert len(load.accepted) >= 5
     settle_and_verify(stack.server, load)
 
 

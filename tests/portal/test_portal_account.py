@@ -8,7 +8,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.portal.test_portal_signing import OpenPortal, api_get, portal, shot, sqlite_server, submit_and_reload
+from tests.portal.test_portal_signing import (
+    OpenPortal,
+    api_get,
+    portal,
+    shot,
+    sqlite_server,
+    submit_and_reload,
+    switch_language,
+)
 from tests.utils.server import Server
 from tests.utils.trading import bought, listed_product, make_offer, mint
 
@@ -44,7 +52,7 @@ def test_a_buyer_refunds_a_license_and_reads_the_statement(portal: OpenPortal, s
     assert page.locator("[data-testid=receipts] tbody tr", has_text="已退款").count() >= 1
     assert_clean(page)
     shot(page, "portal-statement-zh")
-    page.click("header .langs a[data-lang=en]")  # the language switch keeps the page
+    switch_language(page, "en")  # the language switch keeps the page
     assert "/portal/statement" in page.url and page.locator("h1").inner_text() == "Statement and balance"
 
     page.goto(f"{server.url}/portal/products/{product['code']}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.portal.test_portal_signing import OpenPortal, portal, shot, sqlite_server
+from tests.portal.test_portal_signing import OpenPortal, portal, shot, sqlite_server, switch_language
 from tests.utils.queries import (
     QueryEnv,
     buy_license,
@@ -65,7 +65,7 @@ def test_a_buyer_previews_runs_and_the_gauges_move(portal: OpenPortal, sqlite_se
         assert "refreshes monthly" in page.locator("[data-testid=budget-license]").inner_text()
         shot(page, "portal-budget-en")
 
-        page.click("header .langs a[data-lang=zh]")
+        switch_language(page, "zh")
         _preview_then_run(page, sqlite_server.url, lic["id"], 1.5, "查询预览")
         assert "按月刷新" in page.locator("[data-testid=budget-license]").inner_text()
         assert page.locator("[data-testid=budget-license] svg.spend-line").get_attribute("data-points") == "2"

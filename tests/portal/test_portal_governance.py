@@ -15,7 +15,7 @@ import pytest
 
 from api.portal.i18n import MESSAGES
 from ledger.ids import chain_id_of
-from tests.portal.test_portal_signing import api_get, forwarded_for, open_key, shot, submit_and_reload
+from tests.portal.test_portal_signing import api_get, forwarded_for, open_key, shot, submit_and_reload, switch_language
 from tests.utils.browser import PASSPHRASE, write_keystore
 from tests.utils.builders import make_product
 from tests.utils.queries import QueryEnv, buy_license
@@ -116,7 +116,7 @@ def test_authority_registers_a_resource_and_grants_an_authorization(signed_in: A
         server.accounts["authority"].address]  # relayed, but signed by the authority's own key
     shot(page, "portal-authority-register-grant-en")
 
-    page.click("header .langs a[data-lang=zh]")  # the same page in Chinese: the resource table is headed 资源
+    switch_language(page, "zh")  # the same page in Chinese: the resource table is headed 资源
     headers = page.locator("[data-testid=resources] thead th").all_inner_texts()
     assert headers[:2] == ["编号", "资源"] and "产品" not in headers
     assert page.locator(f"[data-testid=authorizations] tr[data-code='{granted['code']}']").count() == 1
@@ -179,7 +179,7 @@ def test_auditor_reads_records_as_fields_and_the_anchoring_lag(signed_in: Any, s
     with page.expect_download() as download:
         page.click("[data-testid=record-download]")
     assert download.value.suggested_filename.startswith("provex-record-")
-    page.click("header .langs a[data-lang=en]")
+    switch_language(page, "en")
     assert "Inclusion proof" in page.locator("#anchoring").inner_text() or "unanchored" in page.locator(
         "#anchoring").inner_text()
     shot(page, "portal-record-en")

@@ -106,6 +106,13 @@ def forwarded_for(server: Server, event: str, contract: str = "DataRegistry", **
     return [str(e.args["signer"]) for e in executed if e.tx_hash == found[-1].tx_hash and e.args["success"]]
 
 
+def switch_language(page: Any, lang: str) -> None:
+    """Click the header's language link and wait until the page it loads is in that language."""
+    page.click(f"header .langs a[data-lang={lang}]")
+    page.wait_for_function(f"() => document.documentElement.lang === '{'zh-CN' if lang == 'zh' else 'en'}'")
+    page.wait_for_load_state()
+
+
 def submit_and_reload(page: Any, form: Any) -> None:
     """Submit a signed form and wait for the page it goes to; an error shown instead fails with its text."""
     page.evaluate("window.beforeSubmit = true")
@@ -263,7 +270,7 @@ def test_an_auditor_verifies_and_the_portal_draws_the_report(portal: OpenPortal,
     report_page = page.url
     page.reload()
     assert "records" in verdict.inner_text()
-    page.click("header .langs a[data-lang=zh]")
+    switch_language(page, "zh")
     assert page.url.startswith(report_page) and "一致" in verdict.inner_text()  # the same report, in Chinese
     assert page.csp_violations == []
 
@@ -290,9 +297,9 @@ def test_a_buyer_queries_and_the_portal_draws_the_result(portal: OpenPortal, sql
         assert "/portal/buyer/results/" in page.url  # the result's own page (post/redirect/get)
         page.reload()  # shows the result again: nothing is run, nothing spent
         assert page.locator("table.result tbody tr").count() == 4
-        page.click("header .langs a[data-lang=zh]")  # the language switch keeps the result page
+        switch_language(page, "zh")  # the language switch keeps the result page
         assert "/portal/buyer/results/" in page.url and page.locator("#result h2").inner_text() == "查询结果"
-        page.click("header .langs a[data-lang=en]")
+        switch_language(page, "en")
         assert license_state(env, lic["id"])["epsilon_left"] == pytest.approx(1.75, abs=0.01)
         page.fill("textarea[name=sql]", "SELECT MODE(income) FROM data")
         page.click("#query-form button[type=submit]")

@@ -56,17 +56,27 @@ class Load:
             else:
                 self.bad.append(f"{r.status_code}: {r.text[:200]}")
 
+    def wait_for_more(self, n: int, what: str, timeout: float = 60) -> None:
+        """Wait until `n` more writes are accepted: drills count writes, never time them (a loaded machine is slow)."""
+        target, deadline = len(self.accepted) + n, time.monotonic() + timeout
+        while len(self.accepted) < target:
+            assert not self.stop.is_set() and time.monotonic() < deadline, f"{what}: {self.statuses[-5:]}"
+            time.sleep(0.05)
+
 
 def drive(stack: Stack, fault: threading.Thread) -> Load:
+    """Run the load, inject the fault once writes flow, and stop once writes flow again after it."""
     load = Load(stack.server)
     worker = threading.Thread(target=load.run)
     worker.start()
-    time.sleep(1.0)
-    fault.start()
-    fault.join()
-    time.sleep(1.5)
-    load.stop.set()
-    worker.join(30)
+    try:
+        load.wait_for_more(2, "the load writes before the fault")
+        fault.start()
+        fault.join()
+        load.wait_for_more(3, "the load kept writing after the fault")
+    finally:
+        load.stop.set()
+        worker.join(30)
     return load
 
 
