@@ -225,7 +225,7 @@ def provider_serve(
     `provex provider serve --data yields.csv --id agri-1 --port 8801 --exchange http://127.0.0.1:8700`
     (or `--source postgresql://node@db:5432/farm#public.yields`).
     """
-    from privacy.provider import serve
+    from privacy.provider.app import serve
     from privacy.provider.postgres import SourceError
 
     if (data is None) == (source is None):

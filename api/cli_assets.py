@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from api.cli_tools import API, JSON_OUT, KEY, SIGNER, call, console, dump
-from registry.assets.book import CATEGORIES
+from registry.assets.categories import CATEGORIES
 
 costs_app = typer.Typer(help="Data-asset evidence: declared costs, the cost and revenue ledger, the accountant's "
                              "export.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.compiler import Build
-from ledger.trust import TrustFile, TrustFileError
+
+if TYPE_CHECKING:  # ledger.trust loads the verifier and the database layer: only the commands that use it
+    from ledger.trust import TrustFile
 
 console = Console()
 trust_app = typer.Typer(help="The trust file the authority signs: chain, contracts, governance (make, check).",
@@ -56,6 +58,8 @@ def build() -> Build:
 
 
 def load_trust(path: Path) -> TrustFile:
+    from ledger.trust import TrustFile, TrustFileError
+
     try:
         return TrustFile.parse(path.read_text(encoding="utf-8"))
     except OSError as exc:

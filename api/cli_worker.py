@@ -10,10 +10,7 @@ from typing import Any
 
 import typer
 
-from api.background import chain_work_for, gateway_for
 from api.settings import get_settings
-from ledger.runtime import ChainRuntime
-from registry.db import make_engine, migrate
 
 
 def worker(
@@ -25,6 +22,10 @@ def worker(
     database (PROVEX_DB_URL). Run two for fail-over. Example: `PROVEX_WORKER=external uvicorn --workers 2
     --factory api.app:app_from_env` beside `provex worker`.
     """
+    from api.background import chain_work_for, gateway_for
+    from ledger.runtime import ChainRuntime
+    from registry.db import make_engine, migrate
+
     settings = get_settings()
     if not settings.rpc_url:
         typer.echo("provex worker needs PROVEX_RPC_URL: the chain the API workers share (an embedded Anvil "

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from api.client import ApiError, Json
 from api.portal import budgets, charts
 from api.portal.web import Page, form_data, page, portal_router, see_other
-from registry.assets.book import CATEGORIES
+from registry.assets.categories import CATEGORIES
 from registry.queries.schemas import PreviewOut, QueryOut
 from registry.reports.period import CST, FIRST_YEAR, LAST_YEAR, year_of
 

@@ -1,5 +1,2 @@
-"""Provider node: holds raw data in a local DuckDB database, answers only protocol rounds."""
-
-from privacy.provider.app import create_app, serve
-
-__all__ = ["create_app", "serve"]
+"""Provider node: holds raw data in a local DuckDB database, answers only protocol rounds (`privacy.provider.app`).
+Nothing is imported here, so the node's policy and plan modules load without the web server."""

@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from registry.assets.categories import CATEGORIES
 from registry.reports.period import CST
 from registry.reports.revenue import settled_fen
 from registry.trading.tiers import tier_unit_price
 
 COST_KIND = "cost.declared"
-CATEGORIES = ("collection", "processing", "storage", "computing", "personnel", "compliance", "other")
 LEDGER_KINDS = (COST_KIND, "license.purchase", "license.refund", "offer.publish")
 PUBLIC_WELFARE = "public_welfare"
 Rec = dict[str, Any]

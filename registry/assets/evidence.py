@@ -23,7 +23,8 @@ from sqlmodel import Session, col, select
 from ledger.contracts import Ledger
 from ledger.errors import ChainUnavailable
 from ledger.records import LedgerCheckpoint
-from registry.assets.book import CATEGORIES, ledger_of
+from registry.assets.book import ledger_of
+from registry.assets.categories import CATEGORIES
 from registry.assets.costs import product_records
 from registry.assets.schemas import AssetLedgerOut
 from registry.certificates import certificate_view, certificates_of, check_certificate

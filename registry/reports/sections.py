@@ -11,7 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from registry.assets.book import CATEGORIES, PUBLIC_WELFARE, effective_costs, forgone_fen, offer_tiers
+from registry.assets.book import PUBLIC_WELFARE, effective_costs, forgone_fen, offer_tiers
+from registry.assets.categories import CATEGORIES
 from registry.reports.period import year_bounds, year_of
 from registry.reports.revenue import RevenueBook, book_of
 from registry.reports.sources import STATUS, Sources
