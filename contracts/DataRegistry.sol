@@ -74,10 +74,13 @@ contract DataRegistry is AccessControlDefaultAdminRules, ERC2771Context {
     error NotProductOperator(bytes32 productId, address operator, address caller);
     error IllegalStatusTransition(bytes32 productId, uint8 fromStatus, uint8 toStatus);
     error AuthorizationStillValid(bytes32 authorizationId);
+    error LimitWidens(bytes32 authorizationId, uint64 validUntil, uint64 currentValidUntil);
+    error LimitInPast(bytes32 authorizationId, uint64 validUntil, uint64 nowTs);
 
     event ResourceRegistered(bytes32 indexed resourceId, uint8 classification, bytes32 contentHash, bytes32 metadataHash);
     event AuthorizationGranted(bytes32 indexed authorizationId, address indexed operator, bytes32[] resourceIds, bytes32 purposeHash, uint64 validFrom, uint64 validUntil, uint8 maxClassification);
     event AuthorizationRevoked(bytes32 indexed authorizationId, address indexed operator, bytes32 reasonHash);
+    event AuthorizationLimited(bytes32 indexed authorizationId, address indexed operator, uint64 validUntil, bytes32 purposeHash, bytes32 reasonHash);
     event ProductRegistered(bytes32 indexed productId, address indexed operator, bytes32 indexed authorizationId, bytes32[] resourceIds, bytes32 metadataHash, bytes32 sector);
     event ProductMetadataUpdated(bytes32 indexed productId, uint32 version, bytes32 metadataHash);
     event ProductStatusChanged(bytes32 indexed productId, uint8 fromStatus, uint8 toStatus, address indexed actor, bytes32 reasonHash);
@@ -164,6 +167,27 @@ contract DataRegistry is AccessControlDefaultAdminRules, ERC2771Context {
         if (a.revoked) revert AuthorizationAlreadyRevoked(authorizationId);
         a.revoked = true;
         emit AuthorizationRevoked(authorizationId, a.operator, reasonHash);
+    }
+
+    /// @notice Limits an active authorization: an earlier (or the same) end and/or narrower purposes.
+    /// @dev Never widens: a later end reverts `LimitWidens` (a wider authorization is a new grant). That the
+    ///      purposes are a subset of the granted ones is checked off chain, where the purposes are; the chain
+    ///      keeps their hash. After the new end the authorization expires like any other.
+    /// @param authorizationId The authorization to limit.
+    /// @param validUntil The new end of validity (unix seconds, exclusive), after now and not after the current.
+    /// @param purposeHash Hash of the remaining permitted purposes.
+    /// @param reasonHash Hash of the written reason.
+    function limitAuthorization(bytes32 authorizationId, uint64 validUntil, bytes32 purposeHash, bytes32 reasonHash)
+        external
+        onlyRole(ProvexRoles.AUTHORITY)
+    {
+        Authorization storage a = _requireAuthorization(authorizationId);
+        _requireActive(authorizationId, a);
+        if (validUntil > a.validUntil) revert LimitWidens(authorizationId, validUntil, a.validUntil);
+        if (validUntil <= block.timestamp) revert LimitInPast(authorizationId, validUntil, uint64(block.timestamp));
+        a.validUntil = validUntil;
+        a.purposeHash = purposeHash;
+        emit AuthorizationLimited(authorizationId, a.operator, validUntil, purposeHash, reasonHash);
     }
 
     /// @notice Returns an authorization.

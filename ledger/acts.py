@@ -71,6 +71,12 @@ class Acts:
         return self._act("DataRegistry", "revokeAuthorization", (chain_id_of(authorization_id), reason_hash),
                          "AuthorizationRevoked")
 
+    def limit_authorization(self, authorization_id: str, valid_until: int, purpose_hash: bytes,
+                            reason_hash: bytes) -> Act:
+        return self._act("DataRegistry", "limitAuthorization",
+                         (chain_id_of(authorization_id), valid_until, purpose_hash, reason_hash),
+                         "AuthorizationLimited")
+
     def register_product(self, product_id: str, authorization_id: str, resource_ids: Sequence[str],
                          metadata_hash: bytes, sector: str) -> Act:
         return self._act("DataRegistry", "registerProduct",

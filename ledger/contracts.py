@@ -205,6 +205,11 @@ class Ledger:
     def revoke_authorization(self, sender: LocalAccount, authorization_id: str, reason_hash: bytes) -> Receipt:
         return self.send(sender, self.acts.revoke_authorization(authorization_id, reason_hash))
 
+    def limit_authorization(self, sender: LocalAccount, authorization_id: str, valid_until: int,
+                            purpose_hash: bytes, reason_hash: bytes) -> Receipt:
+        return self.send(sender, self.acts.limit_authorization(authorization_id, valid_until, purpose_hash,
+                                                               reason_hash))
+
     def is_authorized(self, operator: str, resource_id: str) -> bool:
         return bool(self.client.call(self.registry.functions.isAuthorized(operator, chain_id_of(resource_id))))
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # imported where used: checking unsigned records in a worker 
 # Records a participant's own request writes, with the participant as actor: each must carry its signature.
 SIGNED_KINDS = frozenset({
     "order.placed", "query.run", "query.refused", "review.started", "review.decided", "authorization.revoked",
+    "authorization.limited",
     "price_cap.set", "price_cap_rule.set", "total_budget.set", "model.fit",
     "offer.publish", "offer.withdraw", "voucher.issue", "voucher_programme.create", "voucher.reclaim",
     "negotiation.requested", "budget_policy.set", "provider.node", "roles.granted", "account.key_rotated",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # RoleAct is used where web3 is not loaded (ledger.record_che
 # act on chain). Acts of buyers, providers and auditors need none.
 ROLE_OF_KIND: dict[str, tuple[str, bytes]] = {
     "authorization.revoked": ("DataRegistry", AUTHORITY_ROLE),
+    "authorization.limited": ("DataRegistry", AUTHORITY_ROLE),
     "price_cap.set": ("Settlement", AUTHORITY_ROLE),
     "price_cap_rule.set": ("Settlement", AUTHORITY_ROLE),
     "voucher.issue": ("Settlement", AUTHORITY_ROLE),

@@ -38,6 +38,7 @@ STAGES = {
     "ResourceRegistered": "resource",
     "AuthorizationGranted": "authorization",
     "AuthorizationRevoked": "authorization",
+    "AuthorizationLimited": "authorization",
     "ProductRegistered": "product",
     "ProductMetadataUpdated": "product",
     "ProductStatusChanged": "listing",
@@ -195,8 +196,8 @@ def _event_detail(ev: ChainEvent) -> dict[str, Any]:
 
 
 # The event argument that names who acted, for events that carry one; any other event's actor is the transaction's
-# signer. (OfferPublished's `buyer` is whom the offer is for, the zero address for any buyer; AuthorizationGranted's
-# and AuthorizationRevoked's `operator` is whom the authority's act is about.)
+# signer. (OfferPublished's `buyer` is whom the offer is for, the zero address for any buyer; AuthorizationGranted's,
+# AuthorizationLimited's and AuthorizationRevoked's `operator` is whom the authority's act is about.)
 ACTOR_ARGS = {"ProductStatusChanged": "actor", "ProductRegistered": "operator", "LicensePurchased": "buyer",
               "LicenseRefunded": "buyer", "PaymentSplit": "payee"}
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -214,7 +215,8 @@ def _product_events(ledger: Ledger, product: Product) -> list[ChainEvent]:
     events: list[ChainEvent] = []
     for rid in product.resource_ids:
         events += read_events(client, "DataRegistry", reg, start, names={"ResourceRegistered"}, topic1=chain_id_of(rid))
-    events += read_events(client, "DataRegistry", reg, start, names={"AuthorizationGranted", "AuthorizationRevoked"},
+    events += read_events(client, "DataRegistry", reg, start, names={"AuthorizationGranted", "AuthorizationRevoked",
+                                                                        "AuthorizationLimited"},
                           topic1=chain_id_of(product.authorization_id))
     events += read_events(client, "DataRegistry", reg, start,
                           names={"ProductRegistered", "ProductMetadataUpdated", "ProductStatusChanged"},

@@ -64,6 +64,11 @@ def _authorization_revoke(gw: ChainGateway, session: Session, p: dict[str, Any])
     return [gw.ledger.acts.revoke_authorization(p["authorization_id"], b32(p["reason_hash"]))]
 
 
+def _authorization_limit(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
+    return [gw.ledger.acts.limit_authorization(p["authorization_id"], p["valid_until"], b32(p["purpose_hash"]),
+                                               b32(p["reason_hash"]))]
+
+
 def _product_register(gw: ChainGateway, session: Session, p: dict[str, Any]) -> list[Act]:
     return [gw.ledger.acts.register_product(p["product_id"], p["authorization_id"], p["resource_ids"],
                                             b32(p["metadata_hash"]), p["sector"])]
@@ -86,6 +91,7 @@ CORE_PLANS: dict[str, Planner] = {
     "resource.register": _resource_register,
     "authorization.grant": _authorization_grant,
     "authorization.revoke": _authorization_revoke,
+    "authorization.limit": _authorization_limit,
     "product.register": _product_register,
     "product.metadata": _product_metadata,
     "product.status": _product_status,

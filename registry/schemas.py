@@ -148,6 +148,22 @@ class RevokeIn(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class LimitIn(Strict):
+    """A limit: an earlier end and/or fewer purposes (at least one); widening is a new grant."""
+
+    valid_until: datetime | None = None
+    purposes: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
+                        Field(min_length=1, max_length=20)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+    @field_validator("valid_until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a timezone (e.g. 2026-01-01T00:00:00Z)")
+        return value
+
+
 class AuthorizationOut(BaseModel):
     id: str
     code: str

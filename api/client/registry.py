@@ -95,6 +95,12 @@ class RegistryCalls(BaseClient):
         """`POST /authorizations/{ref}/revoke` (authority); listed products on it are suspended."""
         return dict(self.post(f"/authorizations/{ref}/revoke", {"reason": reason}))
 
+    def limit_authorization(self, ref: str, reason: str, valid_until: str | None = None,
+                            purposes: list[str] | None = None) -> Json:
+        """`POST /authorizations/{ref}/limit` (authority): an earlier end (ISO time) and/or fewer purposes."""
+        body: Json = {"reason": reason, "valid_until": valid_until, "purposes": purposes}
+        return dict(self.post(f"/authorizations/{ref}/limit", {k: v for k, v in body.items() if v is not None}))
+
     def sweep_expired_authorizations(self) -> Json:
         """`POST /authorizations/sweep-expired` (exchange, authority): suspend products on expired ones."""
         return dict(self.post("/authorizations/sweep-expired"))

@@ -25,6 +25,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/authorizations"): "authorizations",
     ("GET", "/authorizations/{ref}"): "authorization",
     ("POST", "/authorizations/{ref}/revoke"): "revoke_authorization",
+    ("POST", "/authorizations/{ref}/limit"): "limit_authorization",
     ("POST", "/authorizations/sweep-expired"): "sweep_expired_authorizations",
     ("POST", "/products"): "create_product",
     ("GET", "/products/{ref}"): "product",

@@ -1,6 +1,6 @@
 """The governance pages: the exchange's review, notices, orders and settlements and suspensions; the authority's
-resources, authorizations, price caps, voucher programmes and disclosures; the auditor's timeline, record pages,
-verification, witnesses, anchoring lag and downloads.
+resources, authorizations (grant, limit, revoke), price caps, voucher programmes and disclosures; the auditor's
+timeline, record pages, verification, witnesses, anchoring lag and downloads.
 
 Every form that changes state is signed in the browser by the participant's own key (`static/signer.js`) and sent
 through the portal's proxy; its refusals are shown at their field in the page's language (`GOV_ERRORS`), and a
@@ -22,7 +22,7 @@ from api.client import Json
 from api.portal import charts_time
 from api.portal.fields import Names, Shown, shown_fields
 from api.portal.i18n import MESSAGES, translate
-from api.portal.i18n_governance import GOV_ERRORS
+from api.portal.i18n_governance import GOV_ERRORS, LIMIT_ERRORS
 from api.portal.pages import Shown as Answer
 from api.portal.pages import _valid, shown_of
 from api.portal.web import CHECKS, Page, page, portal_router, see_other
@@ -36,9 +36,11 @@ FREQUENCIES = ("realtime", "daily", "weekly", "monthly", "quarterly", "yearly", 
 CLASSIFICATIONS = ("general", "important", "core")
 
 
-def error_texts(lang: str) -> str:
-    """A governance form's `data-errors`: each known refusal's field and message, for `signer.js`."""
-    return json.dumps({k: {"field": f, "text": translate(m, lang)} for k, (f, m) in GOV_ERRORS.items()},
+def error_texts(lang: str, own: dict[str, tuple[str, str]] | None = None) -> str:
+    """A governance form's `data-errors`: each known refusal's field and message (the form's `own` first), for
+    `signer.js`."""
+    errors = {**GOV_ERRORS, **(own or {})}
+    return json.dumps({k: {"field": f, "text": translate(m, lang)} for k, (f, m) in errors.items()},
                       ensure_ascii=False)
 
 
@@ -93,7 +95,7 @@ def authority(p: Page = Depends(page("authority"))) -> Response:
                     welfare_licenses=p.client.licenses(use="public_welfare"), products=capped,
                     disclosures=disclosures, sectors=SECTORS, frequencies=FREQUENCIES,
                     classifications=CLASSIFICATIONS, error_texts=error_texts(p.lang),
-                    year=year_of(datetime.now(UTC)) - 1)
+                    limit_error_texts=error_texts(p.lang, LIMIT_ERRORS), year=year_of(datetime.now(UTC)) - 1)
 
 
 # ------------------------------------------------------------------------------------ auditor

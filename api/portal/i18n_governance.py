@@ -270,6 +270,25 @@ GOVERNANCE_MESSAGES: dict[str, dict[str, str]] = {
     "k_negotiation.requested": {"zh": "协商请求", "en": "Negotiation requested"},
     "k_destruction.confirmed": {"zh": "销毁确认", "en": "Destruction confirmed"},
     "k_voucher.issue": {"zh": "数据券发放", "en": "Voucher issued"},
+    "k_AuthorizationLimited": {"zh": "授权限缩", "en": "Authorization limited"},
+    "k_authorization.limited": {"zh": "授权限缩", "en": "Authorization limited"},
+    # authority: limiting an authorization (an earlier end, fewer purposes; never wider)
+    "limit": {"zh": "限缩", "en": "Limit"},
+    "limit_help": {"zh": "可提前截止日期或减少用途,不能延长或增加:扩大授权须重新授予。",
+                   "en": "End it earlier or keep fewer purposes; it can never be widened: a wider one is a new grant."},
+    "limit_until": {"zh": "新截止日期", "en": "New end date"},
+    "limit_purposes": {"zh": "保留的用途", "en": "Purposes kept"},
+    "done_limited": {"zh": "授权已限缩。", "en": "The authorization is limited."},
+    "err_limit_until": {"zh": "新截止日期须早于现有截止日期且尚未过去;或只减少用途。",
+                        "en": "The new end must be before the current one and not past; or only drop purposes."},
+    "err_limit_purposes": {"zh": "请保留至少一项原有用途,且只能减少用途。",
+                           "en": "Keep at least one of the granted purposes, and only drop some."},
+    "err_limit_widens": {"zh": "限缩不能延长授权:更晚的截止日期须重新授予。",
+                         "en": "A limit cannot extend the authorization: a later end is a new grant."},
+    "err_limit_past": {"zh": "新截止日期已过:如需立即终止,请撤销授权。",
+                       "en": "The new end is already past: revoke the authorization to end it now."},
+    "err_authorization_inactive": {"zh": "该授权已不在有效期内或已撤销。",
+                                   "en": "The authorization is no longer active (expired or revoked)."},
 }
 
 # API refusal of a governance form -> (the form field it is about, the message key). Keyed by the error code, or by
@@ -294,4 +313,13 @@ GOV_ERRORS: dict[str, tuple[str, str]] = {
     "invalid_input": ("", "err_field_invalid"),
     "not_found": ("", "err_not_found"),
     "conflict": ("", "err_conflict"),
+}
+
+# The limit form's own messages: the same fields as the grant form's, another meaning; and its rules' refusals.
+LIMIT_ERRORS: dict[str, tuple[str, str]] = {
+    "invalid_input:valid_until": ("valid_until", "err_limit_until"),
+    "invalid_input:purposes": ("purposes", "err_limit_purposes"),
+    "LimitWidens": ("valid_until", "err_limit_widens"),
+    "LimitInPast": ("valid_until", "err_limit_past"),
+    "AuthorizationInactive": ("", "err_authorization_inactive"),
 }

@@ -1,4 +1,4 @@
-"""Authorizations (授权运营): grant and revoke (authority); operators see their own."""
+"""Authorizations (授权运营): grant, limit and revoke (authority); operators see their own."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import AuthorityCtx, ExchangeOrAuthorityCtx, ReaderCtx
+from registry import authorization_limits, revocation
 from registry import authorizations as svc
-from registry import revocation
 from registry.limits import MAX_CURSOR
 from registry.models import Role
 from registry.products import product_view
-from registry.schemas import AuthorizationIn, AuthorizationOut, RevokeIn
+from registry.schemas import AuthorizationIn, AuthorizationOut, LimitIn, RevokeIn
 
 router = APIRouter(prefix="/authorizations", tags=["authorizations"])
 R = Role
@@ -52,3 +52,11 @@ def revoke(ref: str, body: RevokeIn, c: AuthorityCtx) -> dict[str, Any]:
     c.commit()
     return {"authorization": svc.view_authorization(c.actor, row).model_dump(mode="json"),
             "suspended_products": [product_view(p).model_dump(mode="json") for p in suspended]}
+
+
+@router.post("/{ref}/limit", response_model=AuthorizationOut,
+             summary="Limit (authority): an earlier end and/or fewer purposes; never wider (LimitWidens)")
+def limit(ref: str, body: LimitIn, c: AuthorityCtx) -> AuthorizationOut:
+    row = authorization_limits.limit_authorization(c.session, c.gateway, c.actor, ref, body)
+    c.commit()
+    return svc.view_authorization(c.actor, row)

@@ -47,6 +47,9 @@ def _registry(f: Facts, ev: ChainEvent, s: Source) -> None:
               max_classification=Classification(a["maxClassification"]).name.lower(), revoked=False)
     elif ev.name == "AuthorizationRevoked":
         f.update("authorizations", h(a["authorizationId"]), s, revoked=True)
+    elif ev.name == "AuthorizationLimited":
+        f.update("authorizations", h(a["authorizationId"]), s, valid_until=int(a["validUntil"]),
+                 purpose_hash=bytes(a["purposeHash"]).hex())
     elif ev.name == "ProductRegistered":
         f.set("products", h(a["productId"]), s, operator_id=addr(a["operator"]),
               authorization_id=h(a["authorizationId"]), resource_ids=sorted(h(r) for r in a["resourceIds"]),

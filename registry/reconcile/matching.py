@@ -19,7 +19,8 @@ EVENT_KEYS = {"PriceCapSet": "productId", "FormCapSet": "productId", "OfferPubli
               "ProgrammeCreated": "programmeId",
               "VoucherIssued": "voucherId", "VoucherRedeemed": "licenseId", "VoucherReclaimed": "voucherId",
               "LicensePurchased": "licenseId", "PaymentSplit": "licenseId", "LicenseRefunded": "licenseId",
-              "AuthorizationRevoked": "authorizationId", "ProductStatusChanged": "productId",
+              "AuthorizationRevoked": "authorizationId", "AuthorizationLimited": "authorizationId",
+              "ProductStatusChanged": "productId",
               "PublicWelfareUserSet": "user", "PublicWelfareUse": "licenseId"}
 # The table an event's subject lives in, to name it.
 EVENT_TABLES = {"PriceCapSet": "price_caps", "FormCapSet": "price_cap_rules", "OfferPublished": "offers",
@@ -28,7 +29,8 @@ EVENT_TABLES = {"PriceCapSet": "price_caps", "FormCapSet": "price_cap_rules", "O
                 "VoucherIssued": "vouchers", "VoucherRedeemed": "licenses", "VoucherReclaimed": "vouchers",
                 "LicensePurchased": "licenses", "PaymentSplit": "licenses", "LicenseRefunded": "licenses",
                 "PublicWelfareUserSet": "public_welfare_users", "PublicWelfareUse": "licenses",
-                "AuthorizationRevoked": "authorizations", "ProductStatusChanged": "products",
+                "AuthorizationRevoked": "authorizations", "AuthorizationLimited": "authorizations",
+                "ProductStatusChanged": "products",
                 "ResourceRegistered": "resources", "AuthorizationGranted": "authorizations",
                 "ProductRegistered": "products", "ProductMetadataUpdated": "products"}
 
@@ -38,7 +40,7 @@ CLAIMING = frozenset({"price_cap.set", "price_cap_rule.set", "offer.publish", "o
                       "voucher_programme.create",
                       "voucher.issue", "voucher.reclaim", "license.purchase",
                       "license.refund", "license.release", "product.status", "authorization.revoked",
-                      "authorization.expired", "public_welfare.set"})
+                      "authorization.expired", "authorization.limited", "public_welfare.set"})
 
 
 def cid(identifier: str) -> str:
@@ -85,6 +87,8 @@ class Claims:
             self._claim("PaymentSplit", d["license_id"], UNLIMITED)
         elif kind == "product.status":
             self._claim("ProductStatusChanged", rec["subject"])
+        elif kind == "authorization.limited":
+            self._claim("AuthorizationLimited", rec["subject"])
         elif kind in ("authorization.revoked", "authorization.expired"):
             if kind == "authorization.revoked":
                 self._claim("AuthorizationRevoked", rec["subject"])

@@ -95,6 +95,12 @@ def _authorization_revoked(r: Replay, rec: dict[str, Any], src: Source) -> None:
     r.facts.set("authorizations", rec["subject"], src, revoked=True)
 
 
+def _authorization_limited(r: Replay, rec: dict[str, Any], src: Source) -> None:
+    d = rec["data"]
+    r.facts.set("authorizations", rec["subject"], src, valid_until=d["valid_until"], purposes=d["purposes"],
+                purpose_hash=d["purpose_hash"])
+
+
 def _price_cap(r: Replay, rec: dict[str, Any], src: Source) -> None:
     r.facts.set("price_caps", rec["subject"], src, cap_fen=rec["data"]["cap_fen"], authority_id=rec["actor"])
 
@@ -290,6 +296,7 @@ def _cost(r: Replay, rec: dict[str, Any], src: Source) -> None:
 
 FOLDS: dict[str, Fold] = {
     "account.bound": _account, "review.decided": _review, "authorization.revoked": _authorization_revoked,
+    "authorization.limited": _authorization_limited,
     "price_cap.set": _price_cap, "price_cap_rule.set": _price_cap_rule, "offer.publish": _offer,
     "offer.withdraw": _offer_withdrawn,
     "voucher_programme.create": _programme, "voucher.issue": _voucher, "voucher.reclaim": _voucher_reclaim,

@@ -32,6 +32,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str] | str, Any]] = {
     ("GET", "/authorizations"): ({A, OP, E, U}, None),
     ("GET", "/authorizations/{ref}"): ({A, OP, E, U}, None),
     ("POST", "/authorizations/{ref}/revoke"): ({A}, {}),
+    ("POST", "/authorizations/{ref}/limit"): ({A}, {}),
     ("POST", "/authorizations/sweep-expired"): ({A, E}, None),
     ("POST", "/products"): ({OP}, {}),
     ("GET", "/products/{ref}"): (ALL, None),

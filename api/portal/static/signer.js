@@ -20,7 +20,7 @@
  * for an API refusal, and the field it is shown at). A submit button's own data-api-path and data-render override
  * the form's (the query form's preview button).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
- * now) | list (comma separated) | bool ("true" or not) | object (a JSON object) | columns ("name:type, …" to
+ * now) | date (YYYY-MM-DD, to that day's 00:00 UTC) | list (comma separated) | bool ("true" or not) | object (a JSON object) | columns ("name:type, …" to
  * [{name, type}]) | skip; a multiple select sends
  * the list of its chosen values; data-key renames the JSON key; data-path places the value in nested objects and
  * lists, as the API names fields (`tiers[0].unit_price_fen`, `split.operator`): list items left empty (every
@@ -191,6 +191,10 @@
     },
     fen: (v) => Math.round(CONVERT.number(v) * 100),
     days: (v) => new Date(Date.now() + CONVERT.number(v) * 86400000).toISOString(),
+    date: (v) => {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new Error("not a date");
+      return v + "T00:00:00Z";
+    },
     list: (v) => v.split(",").map((s) => s.trim()).filter(Boolean),
     bool: (v) => v === "true",
     columns: (v) => CONVERT.list(v).map((part) => {
