@@ -151,10 +151,12 @@ class RevokeIn(Strict):
 class LimitIn(Strict):
     """A limit: an earlier end and/or fewer purposes (at least one); widening is a new grant."""
 
-    valid_until: datetime | None = None
-    purposes: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
-                        Field(min_length=1, max_length=20)] | None = None
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    valid_until: Annotated[datetime | None, Field(description="the new end: before the current one, not past "
+                                                              "(a later one: 409 LimitWidens)")] = None
+    purposes: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]] | None,
+                        Field(min_length=1, max_length=20, description="the purposes kept: some of the granted "
+                                                                       "ones, at least one")] = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000, description="why; kept in the ledger record")]
 
     @field_validator("valid_until")
     @classmethod

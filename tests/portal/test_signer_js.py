@@ -34,6 +34,7 @@ FORM = """<!doctype html><html><head><meta name="provex-csrf" content="t">
 <select name="holder_id"><option value="acct-1" selected>b</option></select>
 <input name="amount_yuan" value="12.34" data-json="fen" data-key="amount_fen">
 <input name="days" value="2" data-json="days" data-key="expires_at">
+<input type="date" name="ends_on" value="2027-03-01" data-json="date">
 <input name="sectors" value=" agriculture, energy ,," data-json="list">
 <input name="epsilon" value="" data-json="number" data-optional>
 <textarea name="changes" data-json="object">{"title": "t"}</textarea>
@@ -125,7 +126,7 @@ def test_forms_become_the_api_bodies(page: Any) -> None:
     expires = body.pop("expires_at")
     assert body == {"holder_id": "acct-1", "amount_fen": 1234, "sectors": ["agriculture", "energy"],
                     "checklist": {"lawful_source": True, "sample_synthetic": False}, "decision": "reject",
-                    "reasons": "多行\n理由", "changes": {"title": "t"}}
+                    "reasons": "多行\n理由", "changes": {"title": "t"}, "ends_on": "2027-03-01T00:00:00Z"}
     assert expires.endswith("Z") and len(expires) == 24
     page.fill("input[name=amount_yuan]", "twelve")
     failure = page.evaluate("""() => { try { ProvexSigner.formBody(document.getElementById('f')); }
