@@ -67,12 +67,16 @@ def _settled(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def history(own: Server) -> dict[str, Any]:
-    """Accounts, resources, an authorization, products, a price cap, offers with payees, a voucher, purchases
-    with the voucher (one escrowed and refunded), an escrowed license released, query charges (one refunded),
-    a budget policy, negotiations (one open, one agreed and then terminated), a free public-welfare license, a
-    maximum allowed revenue, a declared cost and its correction, and a published report."""
+    """Accounts, resources, an authorization (limited: an earlier end), products, a price cap, offers with payees,
+    a voucher, purchases with the voucher (one escrowed and refunded), an escrowed license released, query charges
+    (one refunded), a budget policy, negotiations (one open, one agreed and then terminated), a free
+    public-welfare license, a maximum allowed revenue, a declared cost and its correction, and a published report."""
     product = listed_product(own)
     with own.client("authority") as a:
+        until = (datetime.now(UTC) + timedelta(days=300)).isoformat()
+        r = a.post(f"/authorizations/{product['authorization_id']}/limit",
+                   json={"reason": "shorter pilot", "valid_until": until})
+        assert r.status_code == 200, r.text
         assert a.put(f"/products/{product['id']}/price-cap", json={"cap_fen": 5000}).status_code == 200
         r = a.put(f"/products/{product['id']}/price-caps/subscription",
                   json={"cap_fen": 4000, "effective_from": 0, "trial_cap_fen": 3000, "trial_until": 2_000_000_000})
