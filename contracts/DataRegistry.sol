@@ -76,6 +76,7 @@ contract DataRegistry is AccessControlDefaultAdminRules, ERC2771Context {
     error AuthorizationStillValid(bytes32 authorizationId);
     error LimitWidens(bytes32 authorizationId, uint64 validUntil, uint64 currentValidUntil);
     error LimitInPast(bytes32 authorizationId, uint64 validUntil, uint64 nowTs);
+    error LimitChangesNothing(bytes32 authorizationId);
 
     event ResourceRegistered(bytes32 indexed resourceId, uint8 classification, bytes32 contentHash, bytes32 metadataHash);
     event AuthorizationGranted(bytes32 indexed authorizationId, address indexed operator, bytes32[] resourceIds, bytes32 purposeHash, uint64 validFrom, uint64 validUntil, uint8 maxClassification);
@@ -170,7 +171,8 @@ contract DataRegistry is AccessControlDefaultAdminRules, ERC2771Context {
     }
 
     /// @notice Limits an active authorization: an earlier (or the same) end and/or narrower purposes.
-    /// @dev Never widens: a later end reverts `LimitWidens` (a wider authorization is a new grant). That the
+    /// @dev Never widens: a later end reverts `LimitWidens` (a wider authorization is a new grant); a limit that
+    ///      changes nothing reverts `LimitChangesNothing` (so a limit sent twice lands once). That the
     ///      purposes are a subset of the granted ones is checked off chain, where the purposes are; the chain
     ///      keeps their hash. After the new end the authorization expires like any other.
     /// @param authorizationId The authorization to limit.
@@ -185,6 +187,7 @@ contract DataRegistry is AccessControlDefaultAdminRules, ERC2771Context {
         _requireActive(authorizationId, a);
         if (validUntil > a.validUntil) revert LimitWidens(authorizationId, validUntil, a.validUntil);
         if (validUntil <= block.timestamp) revert LimitInPast(authorizationId, validUntil, uint64(block.timestamp));
+        if (validUntil == a.validUntil && purposeHash == a.purposeHash) revert LimitChangesNothing(authorizationId);
         a.validUntil = validUntil;
         a.purposeHash = purposeHash;
         emit AuthorizationLimited(authorizationId, a.operator, validUntil, purposeHash, reasonHash);

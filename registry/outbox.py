@@ -50,6 +50,10 @@ def _reconcile(gateway: ChainGateway, job: ChainTx, exc: ContractRevert) -> Rece
         found = [ev for ev in ledger.find_events("DataRegistry", "ProductStatusChanged",
                                                  productId=chain_id_of(job.payload["product_id"]))
                  if ev.args["toStatus"] == job.payload["status"]]
+    elif job.action == "authorization.limit" and exc.name == "LimitChangesNothing":
+        found = [ev for ev in ledger.find_events("DataRegistry", "AuthorizationLimited",
+                                                 authorizationId=chain_id_of(job.payload["authorization_id"]))
+                 if ev.args["validUntil"] == job.payload["valid_until"]]
     return found[-1].receipt() if found else None
 
 

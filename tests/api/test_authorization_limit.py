@@ -69,6 +69,10 @@ def test_limit_shortens_narrows_and_never_widens(one: Server) -> None:
     (event,) = one.ledger.find_events("DataRegistry", "AuthorizationLimited", authorizationId=chain_id_of(authz["id"]))
     assert event.args["validUntil"] == int(new_end.timestamp())
     assert one.ledger.actor_of(event.tx_hash).lower() == one.accounts["authority"].address.lower()  # its own act
+    with pytest.raises(ContractRevert) as refused:  # the same limit again changes nothing: it lands once
+        one.ledger.limit_authorization(one.accounts["authority"], authz["id"], int(new_end.timestamp()),
+                                       bytes(on_chain[5]), bytes(32))
+    assert refused.value.name == "LimitChangesNothing"
     with Session(one.db()) as s:
         (record,) = s.exec(select(LedgerRecord).where(LedgerRecord.subject == authz["id"])
                            .where(LedgerRecord.kind == "authorization.limited")).all()
