@@ -20,6 +20,7 @@ from api.portal import budgets
 from api.portal.i18n import translate
 from api.portal.i18n_buying import BUY_ERRORS
 from api.portal.pages import Shown, shown_of
+from api.portal.refusals import refusal_text
 from api.portal.web import Page, page, portal_router, see_other
 
 router = portal_router()
@@ -95,7 +96,8 @@ def _quote(p: Page, prod: Json, offer: Json, quantity: int, voucher: str | None)
     try:
         return p.client.quote(prod["id"], offer["id"], quantity, voucher), {}
     except ApiError as e:
-        field, text = refusal(e.code, e.field, p.lang) or (e.field or "offer_id", e.detail)
+        field, text = refusal(e.code, e.field, p.lang) or (e.field or "offer_id",
+                                                           refusal_text(e.code, e.detail, p.lang))
         return None, {field: text}
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from api.client import ApiError, Json, ProvexClient
 from api.portal import account, budgets, buying, governance, operating, pages, providing, signing, vendor
 from api.portal.i18n import MESSAGES, pick, translate
+from api.portal.refusals import refusal_text
 from api.portal.web import (
     LANG_COOKIE,
     LEGACY_KEY_COOKIE,
@@ -84,7 +85,7 @@ def install(app: Any) -> None:
         assert isinstance(exc, ApiError)
         lang = lang_of(request)
         return templates.TemplateResponse(request, "error.html", {
-            **base_context(request, lang), "message": f"{exc.code}: {exc.detail}"}, status_code=exc.status)
+            **base_context(request, lang), "message": refusal_text(exc.code, exc.detail, lang)}, status_code=exc.status)
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Exception) -> Response:
@@ -211,7 +212,7 @@ def catalog(q: str = "", sector: str = "", classification: str = "", status: str
         result = p.client.catalog(**filters, cursor=cursor or None, limit=12)
         error = None
     except ApiError as e:
-        result, error = {"items": [], "next_cursor": None}, e.detail
+        result, error = {"items": [], "next_cursor": None}, refusal_text(e.code, e.detail, p.lang)
     return p.render("catalog.html", items=result["items"], next_cursor=result.get("next_cursor"),
                     filters=filters, error=error, sectors=("agriculture", "energy", "health"))
 

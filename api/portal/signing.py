@@ -15,7 +15,8 @@ import httpx
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.portal.web import Page, internal_url, page, portal_router
+from api.portal.refusals import translated_refusal
+from api.portal.web import Page, internal_url, lang_of, page, portal_router
 from api.websecurity import SESSION_COOKIE
 
 PROXY_PREFIX = "/portal/api"
@@ -51,7 +52,8 @@ async def raw_body(request: Request) -> bytes:
 
 @router.api_route("/api/{api:path}", methods=["POST", "PUT", "PATCH", "DELETE"])
 def proxy(request: Request, body: bytes = Depends(raw_body)) -> Response:
-    """Send one request signed in the browser to the API as the signed-in participant; answer as the API did."""
+    """Send one request signed in the browser to the API as the signed-in participant; answer as the API did,
+    a refusal with its `message` in the page's language added (`refusals`)."""
     path = api_path(request)
     if path is None:
         return JSONResponse({"error": "not_found", "detail": "not an API path"}, status_code=404)
@@ -64,4 +66,5 @@ def proxy(request: Request, body: bytes = Depends(raw_body)) -> Response:
         return JSONResponse({"error": "api_unreachable", "detail": f"the API did not answer: {exc}"},
                             status_code=502)
     kept = {k: r.headers[k] for k in RETURNED_HEADERS if k in r.headers}
-    return Response(r.content, status_code=r.status_code, headers=kept)
+    translated = translated_refusal(r.content, lang_of(request)) if r.status_code >= 400 else None
+    return Response(translated or r.content, status_code=r.status_code, headers=kept)

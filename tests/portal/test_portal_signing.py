@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from api.portal.i18n import translate
 from ledger.contracts import ProductStatus
 from ledger.ids import chain_id_of
 from tests.utils.browser import PASSPHRASE, write_keystore
@@ -164,17 +165,19 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     voucher = next(v for v in api_get(server, "authority", "/vouchers")
                    if v["holder_id"] == server.ids["buyer"] and v["amount_fen"] == 1234)
     assert voucher["sectors"] == ["agriculture", "energy"] and voucher["programme_id"] == programme["id"]
+    switch_language(page, "zh")  # the same authority, signing in Chinese
     form = page.locator("#public-welfare-form")  # names a buyer for free public-welfare use, on chain
     form.locator("select[name=account_id]").select_option(server.ids["buyer"])
     form.locator("button[type=submit]").click()
-    assert form.locator(".err").first.inner_text() == "Give a reason."
+    assert form.locator(".err").first.inner_text() == "请填写原因。"
     form.locator("input[name=reason]").fill("county emergency bureau")
     submit_and_reload(page, form)
     named = {u["account_id"]: u for u in api_get(server, "authority", "/public-welfare-users")}
     assert named[server.ids["buyer"]]["eligible"] and named[server.ids["buyer"]]["chain"]["state"] == "confirmed"
     assert forwarded_for(server, "PublicWelfareUserSet", "Settlement", user=server.accounts["buyer"].address) == [
         server.accounts["authority"].address]
-    shot(page, "portal-signed-authority")
+    assert page.locator("[data-testid=flash]").inner_text() == translate("done_public_welfare", "zh")
+    shot(page, "portal-signed-authority-zh")
     assert page.csp_violations == []
 
 

@@ -17,8 +17,9 @@
  * (default POST), data-next (the page to go to after success; default: this page), data-done (the flash
  * message's key), data-render (a portal URL the API's answer is posted to), data-error-field (where an error
  * naming no field goes), data-errors (JSON {"code" or "code:field": {field, text}}: the page's translated message
- * for an API refusal, and the field it is shown at). A submit button's own data-api-path and data-render override
- * the form's (the query form's preview button).
+ * for an API refusal, and the field it is shown at; any other refusal shows the `message` the portal's proxy adds,
+ * the refusal in the page's language). A submit button's own data-api-path and data-render override the form's
+ * (the query form's preview button).
  * Field attributes: data-json = number | fen (yuan, to integer fen) | days (to the ISO time that many days from
  * now) | date (YYYY-MM-DD, to that day's 00:00 UTC) | list (comma separated) | bool ("true" or not) | object (a JSON object) | columns ("name:type, …" to
  * [{name, type}]) | skip; a multiple select sends
@@ -343,11 +344,11 @@
 
   function showApiError(form, json) {
     const fields = Array.isArray(json.fields) && json.fields.length ? json.fields
-      : (json.field ? [{field: json.field, message: json.detail}] : []);
+      : (json.field ? [{field: json.field, message: json.message || json.detail}] : []);
     if (!fields.length) {
       const known = knownError(form, json.error, null);
       if (known) showNote(form, known[0], known[1], "err");
-      else showNote(form, form.dataset.errorField || "_", json.detail || json.error || "error", "err");
+      else showNote(form, form.dataset.errorField || "_", json.message || json.detail || json.error || "error", "err");
       return;
     }
     const shown = new Set();
