@@ -29,6 +29,8 @@ DISCLOSURE_SECTIONS: dict[str, OperatorSection] = {
     "prices": s.operator_prices,
     "price_caps": lambda src, year, op: s.price_caps(src, year, set(_products(src, op))),
 }
+# Sections shown only in a year that has some: a report published before they existed recomputes as it was.
+WHEN_ANY: dict[str, Section] = {"authorizations_limited": s.authorizations_limited}
 OPERATING_SECTIONS: dict[str, OperatorSection] = {
     "sales": s.sales,
     "vouchers": s.vouchers_redeemed,
@@ -48,7 +50,8 @@ def build_report(src: Sources, year: int, scope: str) -> dict[str, Any]:
     head: dict[str, Any] = {"format": FORMAT, "year": year, "scope": scope,
                             "basis": {"log_size": src.log_size, "block": src.block}}
     if scope == AUTHORITY:
-        return {**head, "authority": {k: f(src, year) for k, f in AUTHORITY_SECTIONS.items()}}
+        some = {k: v for k, f in WHEN_ANY.items() if (v := f(src, year))}
+        return {**head, "authority": {**{k: f(src, year) for k, f in AUTHORITY_SECTIONS.items()}, **some}}
     resources = sorted({r for a in s.operator_authorizations(src, year, scope) for r in a["resources"]})
     return {**head, "operator": {"id": scope, "name": src.names.get(scope)},
             "disclosure": {"resources": resources, **{k: f(src, year, scope) for k, f in DISCLOSURE_SECTIONS.items()}},

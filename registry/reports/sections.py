@@ -62,6 +62,22 @@ def authorizations_revoked(src: Sources, year: int) -> list[dict[str, Any]]:
     return out
 
 
+def authorizations_limited(src: Sources, year: int) -> list[dict[str, Any]]:
+    """Authorizations limited in the year (AuthorizationLimited): the new end, with the reason and the purposes
+    kept of their record (each limit changes the terms, so (authorization, end, purposes hash) names one)."""
+    notes = {(r["subject"], r["data"]["valid_until"], r["data"]["purpose_hash"]): r["data"] for r in src.records
+             if r["kind"] == "authorization.limited"}
+    out = []
+    for e in src.events:
+        if e["name"] == "AuthorizationLimited" and _in(year, e["at"]):
+            authz = src.id_of(e["authorization"])
+            note = notes.get((authz, e["validUntil"], e["purposeHash"].removeprefix("0x")), {})
+            out.append({"authorization": authz, "operator_id": src.account_of(e["operator"]),
+                        "valid_until": e["validUntil"], "purposes": note.get("purposes"),
+                        "reason": note.get("reason"), "at": e["at"], "tx": e["tx"]})
+    return out
+
+
 def price_caps(src: Sources, year: int, products: set[str] | None = None) -> dict[str, Any]:
     """Caps set in the year (`price_cap.set`) and the cap in force per product at the year's end."""
     end, set_in, in_force = _end(year), [], {}
@@ -87,14 +103,17 @@ def operator_authorizations(src: Sources, year: int, operator: str) -> list[dict
     """The operator's authorizations in force at some time in the year, with `revoked_at` when revoked."""
     start, end = int(year_bounds(year)[0].timestamp()), _end(year)
     revoked = {e["authorization"]: e["at"] for e in src.events if e["name"] == "AuthorizationRevoked"}
+    limited = {e["authorization"]: e["validUntil"] for e in src.events  # the last limit by the year's end
+               if e["name"] == "AuthorizationLimited" and e["at"] < end}
     out = []
     for e in src.events:
         if e["name"] != "AuthorizationGranted" or src.account_of(e["operator"]) != operator or e["at"] >= end:
             continue
-        gone = revoked.get(e["authorization"])
-        if (gone is not None and gone < start) or e["validUntil"] < start:
+        gone, until = revoked.get(e["authorization"]), limited.get(e["authorization"], e["validUntil"])
+        if (gone is not None and gone < start) or until < start:
             continue
-        out.append({**_grant(src, e), "revoked_at": gone if gone is not None and gone < end else None})
+        out.append({**_grant(src, e), "valid_until": until,
+                    "revoked_at": gone if gone is not None and gone < end else None})
     return out
 
 

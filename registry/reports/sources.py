@@ -15,8 +15,8 @@ from ledger.ids import chain_id_of
 from ledger.verify import StoredRecord
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-REGISTRY_EVENTS = {"ResourceRegistered", "AuthorizationGranted", "AuthorizationRevoked", "ProductRegistered",
-                   "ProductStatusChanged"}
+REGISTRY_EVENTS = {"ResourceRegistered", "AuthorizationGranted", "AuthorizationRevoked", "AuthorizationLimited",
+                   "ProductRegistered", "ProductStatusChanged"}
 STATUS = {1: "registered", 2: "listed", 3: "suspended", 4: "delisted"}
 
 

@@ -149,3 +149,17 @@ def test_declared_costs_count_corrections_instead_and_public_welfare_shows_the_p
         4000, 1000, 1000, 0, 800)
     assert (t["cumulative_costs_fen"], book["periods"][0]["cumulative_costs_fen"]) == (4900, 4900)
     assert [x["record"] for x in book["lines"] if x["kind"] == "cost"] == [3, 4]
+
+
+def test_a_limit_shows_in_the_year_and_ends_the_operators_authorization_earlier() -> None:
+    src = sources([rec(0, "authorization.limited", AUTH, AUTHZ, "2026-03-01T00:00:00+00:00", reason="narrowed",
+                       valid_until=1_780_000_000, purposes=["statistics"], purpose_hash="ab" * 32)])
+    assert "authorizations_limited" not in build_report(src, 2026, "authority")["authority"]  # none: as before
+    src.events.append({"name": "AuthorizationLimited", "authorization": h(chain_id_of(AUTHZ)), "operator": ADDR[OP],
+                       "validUntil": 1_780_000_000, "purposeHash": "0x" + "ab" * 32, "reasonHash": "0x",
+                       "at": 1_772_000_000, "tx": "0xl"})
+    (limit,) = build_report(src, 2026, "authority")["authority"]["authorizations_limited"]
+    assert (limit["authorization"], limit["operator_id"], limit["reason"], limit["purposes"]) == (
+        AUTHZ, OP, "narrowed", ["statistics"])
+    assert [a["valid_until"] for a in build_report(src, 2026, OP)["disclosure"]["authorizations"]] == [1_780_000_000]
+    assert build_report(src, 2027, OP)["disclosure"]["authorizations"] == []  # ended in 2026, before 2027
