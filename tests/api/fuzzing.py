@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from eth_account.signers.local import LocalAccount
 
 from ledger.runtime import ChainRuntime
@@ -44,6 +45,9 @@ def fuzz_as(server: Server, role: str, phases: str, tmp_path: Path) -> None:
 
 
 def _run(server: Server, url: str, role: str, phases: str, tmp_path: Path) -> None:
+    # The API builds its OpenAPI document on the first request: build it here, so Schemathesis's own 10 s schema
+    # timeout measures fetching it, not a loaded machine building it.
+    assert httpx.get(f"{url}/openapi.json", timeout=120).status_code == 200
     # One worker: on CPython 3.11, ast.parse in concurrent threads (Hypothesis describing lambdas) can
     # fail with "AST constructor recursion depth mismatch".
     cmd = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", CHECKS,

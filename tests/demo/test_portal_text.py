@@ -38,10 +38,11 @@ def column_names(live_demo: LiveDemo) -> set[str]:
 
 
 def story_strings() -> list[str]:
-    """Every Chinese string the demo's participants write (the story's names, descriptions, reasons, objections…),
-    read from the demo's own source: what they wrote is theirs, in their language, on an English page too."""
+    """Every Chinese string the demo's participants write (the story's names, descriptions, reasons, objections…,
+    and what the other demo tests have them write), read from the source: theirs, in their language, on an English
+    page too."""
     found: list[str] = []
-    for path in (repo_root() / "api" / "demo").glob("*.py"):
+    for path in [*(repo_root() / "api" / "demo").glob("*.py"), *(repo_root() / "tests" / "demo").glob("*.py")]:
         found += [n.value for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                   if isinstance(n, ast.Constant) and isinstance(n.value, str) and CJK.search(n.value)]
     return found
