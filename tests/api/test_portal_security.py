@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from api.client.signer import sign_forward
+from api.portal.i18n import DEFAULT as DEFAULT_LANG
+from api.portal.refusals import refusal_text
 from ledger.anvil import free_port
 from ledger.statements import RequestStatement, body_hash, new_nonce, sign, statement_domain
 from tests.utils.builders import authorized
@@ -230,7 +232,9 @@ def test_the_proxy_answers_as_the_api_does_and_only_as_the_session(server: Serve
                               headers={"Authorization": f"Session {b.session_id}", "Provex-Signature": "0x00",
                                        "Content-Type": "application/json"})
         assert via_portal.status_code == direct.status_code >= 400
-        assert via_portal.json() == direct.json()
+        said, api_said = via_portal.json(), direct.json()  # the API's answer, and its meaning in the page's language
+        assert said.pop("message") == refusal_text(api_said["error"], api_said["detail"], DEFAULT_LANG)
+        assert said == api_said
         assert via_portal.headers["content-type"] == direct.headers["content-type"]
         r = b.api("/accounts", {"role": "buyer", "name": "smuggled"},  # a header cannot change who calls
                   headers={"Authorization": f"Bearer {server.keys['exchange']}"})

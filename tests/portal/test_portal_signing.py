@@ -131,7 +131,7 @@ def test_an_authority_revokes_and_issues_a_voucher_with_its_own_key(portal: Open
     authz = authorized(server)
     page = portal("authority")
     page.goto(f"{server.url}/portal/authority")
-    row = page.locator(f"tr[data-code='{authz['code']}']")
+    row = page.locator(f"tr[data-code='{authz['code']}'] form[data-api-path$='/revoke']")
     row.locator("input[name=reason]").fill("withdrawn by the bureau")
     row.locator("button").click()
     page.wait_for_selector(f"tr[data-code='{authz['code']}'] .b-revoked")
@@ -236,7 +236,7 @@ def test_without_a_key_a_form_says_so_and_sends_nothing(portal: OpenPortal, sqli
     assert page.locator("#key-link").get_attribute("data-key-state") == "none"
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/portal/api/" in r.url else None)
-    row = page.locator(f"tr[data-code='{authz['code']}']")
+    row = page.locator(f"tr[data-code='{authz['code']}'] form[data-api-path$='/revoke']")
     row.locator("button").click()
     note = row.locator(".err[data-signer]")
     assert "Signing key page" in note.inner_text() and note.locator("a").get_attribute("href") == "/portal/key"
