@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from ledger.contracts import ProductStatus as ChainStatus
 from ledger.errors import ContractRevert
 from ledger.ids import chain_id_of
 from ledger.records import LedgerRecord
@@ -18,7 +17,7 @@ from registry.hashing import canonical_hash
 from tests.api.test_portal_security import Browser, signed_act
 from tests.utils.builders import make_authorization, make_product, make_resource
 from tests.utils.server import Server
-from tests.utils.trading import actor, bought, buy, make_offer, new_account, spend
+from tests.utils.trading import actor, bought, buy, make_offer, new_account, spend, sweep_suspends
 
 PURPOSES = ["crop statistics", "yield forecasts"]
 
@@ -100,16 +99,7 @@ def test_a_limited_authorization_past_its_new_end_stops_sales(one: Server) -> No
     assert spend(one, who, lic["id"]) == "ProductNotTradable"
     with one.client(key=buyer["api_key"]) as c:
         assert buy(c, offer["id"]).status_code == 409
-    one.ledger.client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # time passes on chain
-    with one.client("exchange") as c:
-        r = c.post("/authorizations/sweep-expired")
-        assert r.status_code == 200, r.text
-        swept = {e["authorization"]["id"]: e["suspended_products"] for e in r.json()["expired"]}
-        assert swept[authz["id"]] == [product["id"]]
-    deadline = time.monotonic() + 30
-    while one.ledger.product(product["id"]).status != ChainStatus.SUSPENDED:
-        assert time.monotonic() < deadline, "suspendUnauthorized not sent"
-        time.sleep(0.2)
+    sweep_suspends(one, authz["id"], product["id"])
 
 
 def test_the_portal_limit_form(one: Server) -> None:

@@ -12,6 +12,7 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ledger.contracts import ProductStatus as ChainStatus
 from registry.accounts import actor_of
 from registry.actor import Actor
 from registry.errors import RegistryError
@@ -131,3 +132,17 @@ def voucher_programme(server: Server, holder_ids: list[str], *, budget: int = 10
         r = a.post("/voucher-programmes", json=body)
     assert r.status_code == 201 and r.json()["chain"]["state"] == "confirmed", r.text
     return dict(r.json())
+
+
+def sweep_suspends(server: Server, authz_id: str, product_id: str) -> None:
+    """Once chain time passes the authorization's end, the exchange's sweep suspends its product, here and on chain."""
+    server.ledger.client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # time passes on chain
+    with server.client("exchange") as c:
+        r = c.post("/authorizations/sweep-expired")
+        assert r.status_code == 200, r.text
+        swept = {e["authorization"]["id"]: e["suspended_products"] for e in r.json()["expired"]}
+        assert swept[authz_id] == [product_id]
+    deadline = time.monotonic() + 30
+    while server.ledger.product(product_id).status != ChainStatus.SUSPENDED:
+        assert time.monotonic() < deadline, "suspendUnauthorized not sent"
+        time.sleep(0.2)
